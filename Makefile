@@ -1,0 +1,56 @@
+# jitgate: the two commands a user needs are `make run` and `make test`.
+# Every target installs the Debian packages it needs first (scripts/deps.sh).
+BUILD ?= build
+ASAN_BUILD ?= build-asan
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 60
+STATE_DIR ?= $(CURDIR)/.state
+
+.PHONY: all deps test unit-test run bench fuzz clean
+
+all: $(BUILD)/build.ninja
+	ninja -C $(BUILD)
+
+$(BUILD)/build.ninja:
+	@sh scripts/deps.sh build
+	meson setup $(BUILD)
+
+$(ASAN_BUILD)/build.ninja:
+	@sh scripts/deps.sh build
+	meson setup $(ASAN_BUILD) -Db_sanitize=address,undefined -Db_lundef=false \
+		-Dbuildtype=debug
+
+# All tests twice: a normal build, and one with AddressSanitizer + UBSan.
+# The last line is the total: "N passed, N failed, N skipped".
+test:
+	@sh scripts/deps.sh build test
+	@$(MAKE) --no-print-directory $(BUILD)/build.ninja $(ASAN_BUILD)/build.ninja
+	ninja -C $(BUILD)
+	ninja -C $(ASAN_BUILD)
+	@rc=0; \
+	meson test -C $(BUILD) --print-errorlogs --num-processes 2 || rc=1; \
+	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ASAN_OPTIONS=detect_leaks=1 \
+		meson test -C $(ASAN_BUILD) --print-errorlogs --num-processes 2 \
+		--timeout-multiplier 3 || rc=1; \
+	python3 scripts/test-summary.py $(BUILD)/meson-logs/testlog.json \
+		$(ASAN_BUILD)/meson-logs/testlog.json || rc=1; \
+	exit $$rc
+
+run: all
+	@sh scripts/deps.sh run
+	sh scripts/run.sh "$(BUILD)" "$(STATE_DIR)"
+
+bench: all
+	@sh scripts/deps.sh bench
+	sh bench/run.sh "$(BUILD)"
+
+# libFuzzer targets, each for FUZZ_SECONDS; new inputs go to tests/fuzz/corpus/<target>/.
+fuzz:
+	@sh scripts/deps.sh build fuzz
+	@[ -f $(FUZZ_BUILD)/build.ninja ] || CC=clang meson setup $(FUZZ_BUILD) -Dfuzz=true \
+		-Db_lundef=false
+	ninja -C $(FUZZ_BUILD)
+	sh scripts/fuzz.sh "$(FUZZ_BUILD)" "$(FUZZ_SECONDS)"
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

@@ -1,0 +1,2 @@
+/* duration.c: not written yet */
+#include "duration.h"

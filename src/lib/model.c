@@ -1,0 +1,2 @@
+/* model.c: not written yet */
+#include "model.h"

@@ -1,0 +1,2 @@
+/* model_json.c: not written yet */
+#include "model_json.h"

@@ -1,0 +1,2 @@
+/* prefix.c: not written yet */
+#include "prefix.h"

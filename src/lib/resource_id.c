@@ -1,0 +1,2 @@
+/* resource_id.c: not written yet */
+#include "resource_id.h"

@@ -1,0 +1,2 @@
+/* timestamp.c: not written yet */
+#include "timestamp.h"
