@@ -1,0 +1,2 @@
+/* desired_state.c: not written yet */
+#include "desired_state.h"
