@@ -1,0 +1,69 @@
+/*
+ * http.h: the HTTPS front of jitgated (libmicrohttpd + GnuTLS).
+ *
+ * This module owns the wire: TLS (1.2+ only), connection limits, timeouts for
+ * slow or idle clients, reading the body (at most JIT_MAX_BODY_BYTES, else 413
+ * before it is read) and writing JSON responses. It knows nothing about routes:
+ * every complete request goes to one handler, which may block (a long poll), as
+ * each connection has its own thread.
+ */
+#ifndef JIT_HTTP_H
+#define JIT_HTTP_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "error.h"
+
+struct jit_http_request {
+	const char *method;             /* "GET", "PUT", "POST", "DELETE", ... */
+	const char *path;               /* URL path as sent, percent-decoded, no query */
+	const char *body;               /* NUL-terminated; "" when none */
+	size_t body_len;
+	struct sockaddr_storage peer;   /* the caller's address */
+	void *conn;                     /* for jit_http_query / jit_http_header */
+};
+
+struct jit_http_response {
+	int status;
+	json_t *body;                   /* owned; sent as application/json; NULL: no body */
+	char *raw;                      /* owned; sent instead of body when set */
+	const char *content_type;       /* for raw; NULL means application/json */
+	char location[512];             /* a Location header when not empty */
+	int retry_after;                /* a Retry-After header (seconds) when > 0 */
+};
+
+/* A query parameter or header of the request, or NULL. Header names are
+ * case-insensitive. Values are as received (query values percent-decoded). */
+const char *jit_http_query(const struct jit_http_request *req, const char *key);
+const char *jit_http_header(const struct jit_http_request *req, const char *name);
+
+/* Fills resp with err as ARM's {"error":{"code","message"}} and err->status. */
+void jit_http_error(struct jit_http_response *resp, const struct jit_error *err);
+
+typedef void (*jit_http_handler)(void *ctx, const struct jit_http_request *req,
+	struct jit_http_response *resp);
+
+struct jit_http_config {
+	const char *listen_addr;        /* "127.0.0.1", "::", "0.0.0.0", "::1" */
+	uint16_t port;                  /* 0 is refused */
+	const char *cert_pem;           /* PEM text, not paths */
+	const char *key_pem;
+	unsigned max_connections;       /* 0: 256 */
+	unsigned idle_timeout_s;        /* 0: 60; a client silent this long is closed */
+	jit_http_handler handler;
+	void *ctx;
+};
+
+struct jit_http_server;
+
+int jit_http_start(const struct jit_http_config *cfg, struct jit_http_server **out,
+	struct jit_error *err);
+/* The port actually bound (useful with tests), */
+uint16_t jit_http_port(const struct jit_http_server *srv);
+/* Stops accepting, waits for running handlers, frees. Accepts NULL. */
+void jit_http_stop(struct jit_http_server *srv);
+
+#endif
