@@ -27,7 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "limits.h"
+#include "jit_limits.h"
 
 /* "rules[N].grants[N].secondsRemaining" with 20-digit indices fits. */
 #define PATH_BUFSZ 96

@@ -30,7 +30,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "limits.h"
+#include "jit_limits.h"
 
 #define POLICY_TYPE "Microsoft.Security/locations/jitNetworkAccessPolicies"
 

@@ -20,7 +20,7 @@
 #include <stddef.h>
 
 #include "error.h"
-#include "limits.h"
+#include "jit_limits.h"
 
 enum jit_rid_kind {
 	JIT_RID_ROOT = 0,
@@ -28,6 +28,7 @@ enum jit_rid_kind {
 	JIT_RID_RESOURCE_GROUP,
 	JIT_RID_VM,
 	JIT_RID_JIT_POLICY,
+	JIT_RID_ENFORCEMENT_POINT,  /* .../resourceGroups/{rg}/providers/Jitgate/enforcementPoints/{name} */
 };
 
 struct jit_rid {
@@ -64,6 +65,8 @@ void jit_rid_subscription(struct jit_rid *out, const char *sub);
 void jit_rid_resource_group(struct jit_rid *out, const char *sub, const char *rg);
 void jit_rid_vm(struct jit_rid *out, const char *sub, const char *rg, const char *vm);
 void jit_rid_policy(struct jit_rid *out, const char *sub, const char *rg, const char *loc,
+	const char *name);
+void jit_rid_enforcement_point(struct jit_rid *out, const char *sub, const char *rg,
 	const char *name);
 
 #endif

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "limits.h"
+#include "jit_limits.h"
 #include "model_json.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -17,7 +17,7 @@
 #include <cmocka.h>
 #include <jansson.h>
 
-#include "limits.h"
+#include "jit_limits.h"
 #include "model.h"
 #include "model_json.h"
 

@@ -1,5 +1,5 @@
 /*
- * limits.h: every input has a maximum, and they all live here with their reasons.
+ * jit_limits.h: every input has a maximum, and they all live here with their reasons.
  */
 #ifndef JIT_LIMITS_H
 #define JIT_LIMITS_H

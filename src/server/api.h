@@ -1,0 +1,91 @@
+/*
+ * api.h: jitgated's REST API: routing, authentication, the handlers' shared
+ * context and helpers. The request path of DESIGN.md runs here:
+ * route -> authenticate -> parse into typed structs -> authorize -> handler
+ * (store transaction with the change and its audit entry) -> response.
+ */
+#ifndef JIT_API_H
+#define JIT_API_H
+
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "error.h"
+#include "http.h"
+#include "jit_limits.h"
+#include "prefix.h"
+#include "store.h"
+
+#define JIT_API_VERSION "2020-01-01"
+
+struct jit_api {
+	struct jit_store *store;
+	volatile int stopping;          /* long polls return at once when set */
+	int long_poll_max_s;            /* longest wait of GET desired-state (30) */
+};
+
+/* Everything a handler knows about one request. */
+struct jit_call {
+	struct jit_api *api;
+	const struct jit_http_request *req;
+	struct jit_http_response *resp;
+	struct jit_principal principal;  /* set when authenticated */
+	bool authenticated;
+	const char *action;              /* the route's action, e.g. ".../write" */
+	/* Path parameters, checked names (empty when the route has none). */
+	char sub[JIT_NAME_MAX + 1];
+	char rg[JIT_NAME_MAX + 1];
+	char loc[JIT_NAME_MAX + 1];
+	char name[JIT_NAME_MAX + 1];
+	struct jit_prefix caller;        /* the caller's address */
+	char caller_text[JIT_PREFIX_BUFSZ];
+	char correlation[40];
+	jit_time now;
+};
+
+/* The http.h handler: ctx is a struct jit_api. */
+void jit_api_handle(void *ctx, const struct jit_http_request *req,
+	struct jit_http_response *resp);
+
+/* ---- for handlers ---- */
+
+/* Sets a JSON response (takes body). */
+void jit_call_reply(struct jit_call *c, int status, json_t *body);
+/* Sets an error response (err->status, ARM error body). */
+void jit_call_fail(struct jit_call *c, const struct jit_error *err);
+/* Parses the body as a JSON object, or fails the call. */
+int jit_call_body(struct jit_call *c, json_t **out, struct jit_error *err);
+/* Appends an audit entry in the open transaction. */
+int jit_call_audit(struct jit_call *c, const char *operation, const char *resource_id,
+	int status, const char *details_json, struct jit_error *err);
+/* Records a refused change in its own transaction (best effort). */
+void jit_call_audit_failure(struct jit_call *c, const char *resource_id,
+	const struct jit_error *failure);
+
+/* Handlers, one per route (api_jit.c, api_inventory.c, api_agent.c). */
+void jit_h_policy_list(struct jit_call *c);
+void jit_h_policy_get(struct jit_call *c);
+void jit_h_policy_put(struct jit_call *c);
+void jit_h_policy_delete(struct jit_call *c);
+void jit_h_policy_initiate(struct jit_call *c);
+
+void jit_h_sub_list(struct jit_call *c);
+void jit_h_sub_get(struct jit_call *c);
+void jit_h_sub_put(struct jit_call *c);
+void jit_h_rg_list(struct jit_call *c);
+void jit_h_rg_get(struct jit_call *c);
+void jit_h_rg_put(struct jit_call *c);
+void jit_h_rg_delete(struct jit_call *c);
+void jit_h_vm_list(struct jit_call *c);
+void jit_h_vm_get(struct jit_call *c);
+void jit_h_vm_put(struct jit_call *c);
+void jit_h_vm_delete(struct jit_call *c);
+
+void jit_h_enrollment_token_create(struct jit_call *c);
+void jit_h_ep_list(struct jit_call *c);
+void jit_h_ep_get(struct jit_call *c);
+void jit_h_agent_enroll(struct jit_call *c);
+void jit_h_agent_desired_state(struct jit_call *c);
+void jit_h_agent_status(struct jit_call *c);
+
+#endif

@@ -1,0 +1,376 @@
+/*
+ * api_inventory.c: subscriptions, resource groups and virtual machines, our own
+ * ARM-style inventory that JIT policies refer to.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api.h"
+#include "model_json.h"
+#include "vm.h"
+
+/* Runs a read-only body inside a transaction and replies with what it built. */
+typedef json_t *(*read_fn)(struct jit_call *c, struct jit_error *err);
+
+static void
+reply_read(struct jit_call *c, read_fn fn)
+{
+	struct jit_error err;
+	json_t *j;
+
+	if (jit_store_begin(c->api->store, false, &err) != 0) {
+		jit_call_fail(c, &err);
+		return;
+	}
+	j = fn(c, &err);
+	jit_store_rollback(c->api->store);
+	if (j == NULL)
+		jit_call_fail(c, &err);
+	else
+		jit_call_reply(c, 200, j);
+}
+
+/* Runs a change: fn makes it (and fills resource id and status); the audit entry
+ * lands in the same transaction. Refusals are audited on their own. */
+typedef int (*write_fn)(struct jit_call *c, json_t *body, char id[JIT_RESOURCE_ID_MAX],
+	int *status, json_t **out, struct jit_error *err);
+
+static void
+reply_write(struct jit_call *c, bool needs_body, write_fn fn)
+{
+	struct jit_store *st = c->api->store;
+	char id[JIT_RESOURCE_ID_MAX] = "";
+	json_t *body = NULL, *out = NULL;
+	struct jit_error err;
+	int status = 200;
+
+	if (needs_body && jit_call_body(c, &body, &err) != 0)
+		goto refuse;
+	if (jit_store_begin(st, true, &err) != 0)
+		goto fail;
+	if (fn(c, body, id, &status, &out, &err) != 0 ||
+		(status != 204 && jit_call_audit(c, c->action, id, status, NULL, &err) != 0)) {
+		jit_store_rollback(st);
+		if (err.status >= 500)
+			goto fail;
+		goto refuse;
+	}
+	if (jit_store_commit(st, &err) != 0)
+		goto fail;
+	json_decref(body);
+	jit_call_reply(c, status, out);
+	return;
+refuse:
+	jit_call_audit_failure(c, id[0] ? id : c->req->path, &err);
+fail:
+	json_decref(out);
+	json_decref(body);
+	jit_call_fail(c, &err);
+}
+
+/* An optional string field of a body, checked as a name-like short string. */
+static int
+body_string(const json_t *body, const char *key, char *dst, size_t n, struct jit_error *err)
+{
+	const json_t *v = body ? json_object_get(body, key) : NULL;
+
+	if (v == NULL || json_is_null(v))
+		return 0;
+	if (!json_is_string(v) || json_string_length(v) == 0 || json_string_length(v) >= n)
+		return jit_errorf(err, 400, JIT_E_INVALID_CONTENT,
+			"%s: must be a non-empty string of at most %zu characters", key, n - 1);
+	snprintf(dst, n, "%s", json_string_value(v));
+	return 0;
+}
+
+/* ---- subscriptions ---- */
+
+static json_t *
+sub_json(const struct jit_subscription *s)
+{
+	char id[JIT_RESOURCE_ID_MAX];
+
+	snprintf(id, sizeof(id), "/subscriptions/%s", s->name);
+	return json_pack("{s:s,s:s,s:s,s:s}", "id", id, "subscriptionId", s->name,
+		"displayName", s->display_name, "state", "Enabled");
+}
+
+static json_t *
+sub_list(struct jit_call *c, struct jit_error *err)
+{
+	struct jit_subscription *subs;
+	json_t *value;
+	size_t n;
+
+	if (jit_store_sub_list(c->api->store, &subs, &n, err) != 0)
+		return NULL;
+	value = json_array();
+	for (size_t i = 0; value != NULL && i < n; i++)
+		json_array_append_new(value, sub_json(&subs[i]));
+	free(subs);
+	if (value == NULL)
+		jit_errorf(err, 500, JIT_E_INTERNAL, "out of memory");
+	return value ? json_pack("{s:o}", "value", value) : NULL;
+}
+
+static json_t *
+sub_get(struct jit_call *c, struct jit_error *err)
+{
+	struct jit_subscription s;
+
+	if (jit_store_sub_get(c->api->store, c->sub, &s, err) != 0)
+		return NULL;
+	return sub_json(&s);
+}
+
+static int
+sub_put(struct jit_call *c, json_t *body, char id[JIT_RESOURCE_ID_MAX], int *status,
+	json_t **out, struct jit_error *err)
+{
+	struct jit_subscription s = {.created = c->now};
+	bool created;
+
+	snprintf(s.name, sizeof(s.name), "%s", c->sub);
+	snprintf(s.display_name, sizeof(s.display_name), "%s", c->sub);
+	snprintf(id, JIT_RESOURCE_ID_MAX, "/subscriptions/%s", c->sub);
+	if (body_string(body, "displayName", s.display_name, sizeof(s.display_name), err) != 0 ||
+		jit_store_sub_put(c->api->store, &s, &created, err) != 0 ||
+		jit_store_sub_get(c->api->store, c->sub, &s, err) != 0)
+		return -1;
+	*status = created ? 201 : 200;
+	*out = sub_json(&s);
+	return 0;
+}
+
+void
+jit_h_sub_list(struct jit_call *c)
+{
+	reply_read(c, sub_list);
+}
+
+void
+jit_h_sub_get(struct jit_call *c)
+{
+	reply_read(c, sub_get);
+}
+
+void
+jit_h_sub_put(struct jit_call *c)
+{
+	/* A body is optional: {"displayName": "..."}. */
+	reply_write(c, c->req->body_len > 0, sub_put);
+}
+
+/* ---- resource groups ---- */
+
+static json_t *
+rg_json(const struct jit_resource_group *g)
+{
+	char id[JIT_RESOURCE_ID_MAX];
+
+	jit_rid_format(&g->id, id, sizeof(id));
+	return json_pack("{s:s,s:s,s:s,s:s,s:{s:s}}", "id", id, "name", g->id.rg, "type",
+		"Microsoft.Resources/resourceGroups", "location", g->location, "properties",
+		"provisioningState", "Succeeded");
+}
+
+static json_t *
+rg_list(struct jit_call *c, struct jit_error *err)
+{
+	struct jit_resource_group *rgs;
+	struct jit_subscription s;
+	json_t *value;
+	size_t n;
+
+	if (jit_store_sub_get(c->api->store, c->sub, &s, err) != 0 ||
+		jit_store_rg_list(c->api->store, c->sub, &rgs, &n, err) != 0)
+		return NULL;
+	value = json_array();
+	for (size_t i = 0; value != NULL && i < n; i++)
+		json_array_append_new(value, rg_json(&rgs[i]));
+	free(rgs);
+	if (value == NULL)
+		jit_errorf(err, 500, JIT_E_INTERNAL, "out of memory");
+	return value ? json_pack("{s:o}", "value", value) : NULL;
+}
+
+static json_t *
+rg_get(struct jit_call *c, struct jit_error *err)
+{
+	struct jit_resource_group g;
+	struct jit_rid id;
+
+	jit_rid_resource_group(&id, c->sub, c->rg);
+	if (jit_store_rg_get(c->api->store, &id, &g, err) != 0)
+		return NULL;
+	return rg_json(&g);
+}
+
+static int
+rg_put(struct jit_call *c, json_t *body, char id[JIT_RESOURCE_ID_MAX], int *status,
+	json_t **out, struct jit_error *err)
+{
+	struct jit_resource_group g = {.created = c->now};
+	bool created;
+
+	jit_rid_resource_group(&g.id, c->sub, c->rg);
+	jit_rid_format(&g.id, id, JIT_RESOURCE_ID_MAX);
+	snprintf(g.location, sizeof(g.location), "local");
+	if (body_string(body, "location", g.location, sizeof(g.location), err) != 0)
+		return -1;
+	if (jit_rid_check_name(g.location, "location", err) != 0)
+		return jit_error_prefix(err, "location");
+	if (jit_store_rg_put(c->api->store, &g, &created, err) != 0 ||
+		jit_store_rg_get(c->api->store, &g.id, &g, err) != 0)
+		return -1;
+	*status = created ? 201 : 200;
+	*out = rg_json(&g);
+	return 0;
+}
+
+static int
+rg_delete(struct jit_call *c, json_t *body, char id[JIT_RESOURCE_ID_MAX], int *status,
+	json_t **out, struct jit_error *err)
+{
+	struct jit_rid rid;
+	bool existed;
+
+	jit_rid_resource_group(&rid, c->sub, c->rg);
+	jit_rid_format(&rid, id, JIT_RESOURCE_ID_MAX);
+	if (jit_store_rg_delete(c->api->store, &rid, &existed, err) != 0)
+		return -1;
+	*status = existed ? 200 : 204;
+	return 0;
+}
+
+void
+jit_h_rg_list(struct jit_call *c)
+{
+	reply_read(c, rg_list);
+}
+
+void
+jit_h_rg_get(struct jit_call *c)
+{
+	reply_read(c, rg_get);
+}
+
+void
+jit_h_rg_put(struct jit_call *c)
+{
+	reply_write(c, c->req->body_len > 0, rg_put);
+}
+
+void
+jit_h_rg_delete(struct jit_call *c)
+{
+	reply_write(c, false, rg_delete);
+}
+
+/* ---- virtual machines ---- */
+
+static json_t *
+vm_list(struct jit_call *c, struct jit_error *err)
+{
+	struct jit_subscription s;
+	struct jit_rid scope;
+	struct jit_vm *vms;
+	json_t *value;
+	size_t n;
+
+	if (c->rg[0] != '\0') {
+		struct jit_resource_group g;
+
+		jit_rid_resource_group(&scope, c->sub, c->rg);
+		if (jit_store_rg_get(c->api->store, &scope, &g, err) != 0)
+			return NULL;
+	} else {
+		jit_rid_subscription(&scope, c->sub);
+		if (jit_store_sub_get(c->api->store, c->sub, &s, err) != 0)
+			return NULL;
+	}
+	if (jit_store_vm_list(c->api->store, &scope, &vms, &n, err) != 0)
+		return NULL;
+	value = json_array();
+	for (size_t i = 0; value != NULL && i < n; i++)
+		json_array_append_new(value, jit_vm_to_json(&vms[i]));
+	free(vms);
+	if (value == NULL)
+		jit_errorf(err, 500, JIT_E_INTERNAL, "out of memory");
+	return value ? json_pack("{s:o}", "value", value) : NULL;
+}
+
+static json_t *
+vm_get(struct jit_call *c, struct jit_error *err)
+{
+	struct jit_rid id;
+	struct jit_vm vm;
+
+	jit_rid_vm(&id, c->sub, c->rg, c->name);
+	if (jit_store_vm_get(c->api->store, &id, &vm, err) != 0)
+		return NULL;
+	return jit_vm_to_json(&vm);
+}
+
+static int
+vm_put(struct jit_call *c, json_t *body, char id[JIT_RESOURCE_ID_MAX], int *status,
+	json_t **out, struct jit_error *err)
+{
+	struct jit_vm vm;
+	bool created;
+
+	if (jit_vm_from_json(body, &vm, err) != 0)
+		return -1;
+	jit_rid_vm(&vm.id, c->sub, c->rg, c->name);
+	jit_rid_format(&vm.id, id, JIT_RESOURCE_ID_MAX);
+	if (body_string(body, "location", vm.location, sizeof(vm.location), err) != 0)
+		return -1;
+	if (vm.location[0] != '\0' && jit_rid_check_name(vm.location, "location", err) != 0)
+		return jit_error_prefix(err, "location");
+	if (jit_store_vm_put(c->api->store, &vm, &created, err) != 0 ||
+		jit_store_vm_get(c->api->store, &vm.id, &vm, err) != 0)
+		return -1;
+	*status = created ? 201 : 200;
+	*out = jit_vm_to_json(&vm);
+	return 0;
+}
+
+static int
+vm_delete(struct jit_call *c, json_t *body, char id[JIT_RESOURCE_ID_MAX], int *status,
+	json_t **out, struct jit_error *err)
+{
+	struct jit_rid rid;
+	bool existed;
+
+	jit_rid_vm(&rid, c->sub, c->rg, c->name);
+	jit_rid_format(&rid, id, JIT_RESOURCE_ID_MAX);
+	if (jit_store_vm_delete(c->api->store, &rid, &existed, err) != 0)
+		return -1;
+	*status = existed ? 200 : 204;
+	return 0;
+}
+
+void
+jit_h_vm_list(struct jit_call *c)
+{
+	reply_read(c, vm_list);
+}
+
+void
+jit_h_vm_get(struct jit_call *c)
+{
+	reply_read(c, vm_get);
+}
+
+void
+jit_h_vm_put(struct jit_call *c)
+{
+	reply_write(c, true, vm_put);
+}
+
+void
+jit_h_vm_delete(struct jit_call *c)
+{
+	reply_write(c, false, vm_delete);
+}

@@ -1,0 +1,368 @@
+/*
+ * api_jit.c: the Azure JIT API (Microsoft.Security/jitNetworkAccessPolicies,
+ * api-version 2020-01-01): list, get, createOrUpdate, delete and initiate, with
+ * the semantics of Azure's JIT VM access.
+ *
+ * Initiate is where a user's request becomes grants, so its checks are all here:
+ * only configured ports, sources inside the policy's prefixes (none given: the
+ * caller's own address, the portal's "My IP"), end times in the future and not
+ * past now + maxRequestAccessDuration.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "api.h"
+#include "model_json.h"
+
+/* A client computes "now + max" on its own clock; up to this much beyond the
+ * maximum is clamped to the maximum rather than refused. */
+#define END_TIME_SKEW_NS (120LL * JIT_NS_PER_SEC)
+
+static void
+policy_rid(const struct jit_call *c, struct jit_rid *out)
+{
+	jit_rid_policy(out, c->sub, c->rg, c->loc, c->name);
+}
+
+/* The scope of a list route: subscription or resource group. */
+static void
+list_scope(const struct jit_call *c, struct jit_rid *out)
+{
+	if (c->rg[0] != '\0')
+		jit_rid_resource_group(out, c->sub, c->rg);
+	else
+		jit_rid_subscription(out, c->sub);
+}
+
+/* Reads the policy and encodes it, inside an open transaction. */
+static json_t *
+policy_json(struct jit_call *c, const struct jit_rid *id, struct jit_error *err)
+{
+	struct jit_policy *p;
+	json_t *j;
+
+	if (jit_store_policy_get(c->api->store, id, c->now, &p, err) != 0)
+		return NULL;
+	j = jit_policy_to_json(p);
+	jit_policy_free(p);
+	if (j == NULL)
+		jit_errorf(err, 500, JIT_E_INTERNAL, "out of memory encoding a policy");
+	return j;
+}
+
+void
+jit_h_policy_list(struct jit_call *c)
+{
+	struct jit_store *st = c->api->store;
+	struct jit_rid scope, *ids = NULL;
+	struct jit_subscription sub;
+	struct jit_error err;
+	json_t *value;
+	size_t n = 0;
+
+	list_scope(c, &scope);
+	if ((value = json_array()) == NULL) {
+		jit_errorf(&err, 500, JIT_E_INTERNAL, "out of memory");
+		jit_call_fail(c, &err);
+		return;
+	}
+	if (jit_store_begin(st, false, &err) != 0)
+		goto fail;
+	if (jit_store_sub_get(st, c->sub, &sub, &err) != 0)
+		goto rollback;
+	if (c->rg[0] != '\0') {
+		struct jit_resource_group rg;
+
+		if (jit_store_rg_get(st, &scope, &rg, &err) != 0)
+			goto rollback;
+	}
+	if (jit_store_policy_list(st, &scope, c->loc[0] ? c->loc : NULL, &ids, &n, &err) != 0)
+		goto rollback;
+	for (size_t i = 0; i < n; i++) {
+		json_t *j = policy_json(c, &ids[i], &err);
+
+		if (j == NULL || json_array_append_new(value, j) != 0)
+			goto rollback;
+	}
+	jit_store_rollback(st);
+	free(ids);
+	jit_call_reply(c, 200, json_pack("{s:o}", "value", value));
+	return;
+rollback:
+	jit_store_rollback(st);
+fail:
+	free(ids);
+	json_decref(value);
+	jit_call_fail(c, &err);
+}
+
+void
+jit_h_policy_get(struct jit_call *c)
+{
+	struct jit_store *st = c->api->store;
+	struct jit_error err;
+	struct jit_rid id;
+	json_t *j;
+
+	policy_rid(c, &id);
+	if (jit_store_begin(st, false, &err) != 0) {
+		jit_call_fail(c, &err);
+		return;
+	}
+	j = policy_json(c, &id, &err);
+	jit_store_rollback(st);
+	if (j == NULL)
+		jit_call_fail(c, &err);
+	else
+		jit_call_reply(c, 200, j);
+}
+
+void
+jit_h_policy_put(struct jit_call *c)
+{
+	struct jit_store *st = c->api->store;
+	char id_text[JIT_RESOURCE_ID_MAX];
+	struct jit_policy *p = NULL;
+	json_t *body = NULL, *out = NULL;
+	struct jit_error err;
+	bool created;
+	char details[96];
+
+	if (jit_call_body(c, &body, &err) != 0 || jit_policy_from_json(body, &p, &err) != 0)
+		goto refuse;
+	/* The path names the policy; read-only fields in the body are ignored. */
+	policy_rid(c, &p->id);
+	jit_rid_format(&p->id, id_text, sizeof(id_text));
+	if (p->n_vms == 0) {
+		jit_errorf(&err, 400, JIT_E_INVALID_CONTENT,
+			"properties.virtualMachines: at least one virtual machine is required; "
+			"delete the policy to disable JIT");
+		goto refuse;
+	}
+	if (jit_store_begin(st, true, &err) != 0)
+		goto fail;
+	snprintf(details, sizeof(details), "{\"virtualMachines\":%zu}", p->n_vms);
+	if (jit_store_policy_put(st, p, c->now, &created, &err) != 0 ||
+		jit_call_audit(c, c->action, id_text, 200, details, &err) != 0 ||
+		(out = policy_json(c, &p->id, &err)) == NULL) {
+		jit_store_rollback(st);
+		if (err.status >= 500)
+			goto fail;
+		goto refuse;
+	}
+	if (jit_store_commit(st, &err) != 0)
+		goto fail;
+	json_decref(body);
+	jit_policy_free(p);
+	jit_call_reply(c, 200, out);
+	return;
+refuse:
+	jit_call_audit_failure(c, p ? id_text : c->req->path, &err);
+fail:
+	json_decref(out);
+	json_decref(body);
+	jit_policy_free(p);
+	jit_call_fail(c, &err);
+}
+
+void
+jit_h_policy_delete(struct jit_call *c)
+{
+	struct jit_store *st = c->api->store;
+	char id_text[JIT_RESOURCE_ID_MAX];
+	struct jit_error err;
+	struct jit_rid id;
+	bool existed;
+
+	policy_rid(c, &id);
+	jit_rid_format(&id, id_text, sizeof(id_text));
+	if (jit_store_begin(st, true, &err) != 0) {
+		jit_call_fail(c, &err);
+		return;
+	}
+	if (jit_store_policy_delete(st, &id, &existed, &err) != 0 ||
+		(existed && jit_call_audit(c, c->action, id_text, 200, NULL, &err) != 0)) {
+		jit_store_rollback(st);
+		jit_call_fail(c, &err);
+		return;
+	}
+	if (jit_store_commit(st, &err) != 0) {
+		jit_call_fail(c, &err);
+		return;
+	}
+	/* Azure: 200 when deleted, 204 when there was nothing to delete. */
+	jit_call_reply(c, existed ? 200 : 204, NULL);
+}
+
+static const struct jit_policy_vm *
+policy_vm(const struct jit_policy *p, const struct jit_rid *vm)
+{
+	for (size_t i = 0; i < p->n_vms; i++)
+		if (jit_rid_equal(&p->vms[i].id, vm))
+			return &p->vms[i];
+	return NULL;
+}
+
+static const struct jit_port_rule *
+policy_port(const struct jit_policy_vm *pv, uint16_t number)
+{
+	for (size_t i = 0; i < pv->n_ports; i++)
+		if (pv->ports[i].number == number)
+			return &pv->ports[i];
+	return NULL;
+}
+
+/* Checks one requested port against its rule and fills the request port. */
+static int
+grant_port(struct jit_call *c, const struct jit_port_rule *rule,
+	const struct jit_initiate_port *ip, struct jit_request_port *out, struct jit_error *err)
+{
+	char buf[JIT_PREFIX_BUFSZ], end[JIT_TIME_BUFSZ], max[JIT_DURATION_BUFSZ];
+	jit_time latest = c->now + rule->max_duration_ns;
+	struct jit_prefix source = ip->has_source ? ip->source : c->caller;
+
+	if (!ip->has_source && c->caller.family == JIT_FAMILY_ANY)
+		return jit_errorf(err, 400, JIT_E_BAD_REQUEST,
+			"allowedSourceAddressPrefix: the caller's address is unknown; name a source");
+	if (!jit_prefix_contained_in_any(rule->sources.prefixes, rule->sources.n, &source)) {
+		jit_prefix_format(&source, buf);
+		return jit_errorf(err, 400, JIT_E_BAD_REQUEST,
+			"allowedSourceAddressPrefix: the source '%s'%s is not inside the prefixes the "
+			"policy allows for port %u", buf, ip->has_source ? "" : " (your address)",
+			ip->number);
+	}
+	if (ip->end_time <= c->now) {
+		jit_time_format(ip->end_time, end);
+		return jit_errorf(err, 400, JIT_E_BAD_REQUEST,
+			"endTimeUtc: '%s' is not in the future", end);
+	}
+	if (ip->end_time > latest + END_TIME_SKEW_NS) {
+		jit_time_format(ip->end_time, end);
+		jit_duration_format(rule->max_duration_ns, max);
+		return jit_errorf(err, 400, JIT_E_BAD_REQUEST,
+			"endTimeUtc: '%s' is past the policy's maximum request duration %s for port %u",
+			end, max, ip->number);
+	}
+	memset(out, 0, sizeof(*out));
+	out->number = ip->number;
+	out->sources.list = false;
+	out->sources.n = 1;
+	if ((out->sources.prefixes = calloc(1, sizeof(*out->sources.prefixes))) == NULL)
+		return jit_errorf(err, 500, JIT_E_INTERNAL, "out of memory");
+	out->sources.prefixes[0] = source;
+	out->end_time = ip->end_time < latest ? ip->end_time : latest;
+	out->status = JIT_STATUS_INITIATED;
+	out->reason = JIT_REASON_USER_REQUESTED;
+	return 0;
+}
+
+/* Turns a validated initiate body into a request, checking it against the policy. */
+static int
+build_request(struct jit_call *c, const struct jit_policy *p, const struct jit_initiate *in,
+	struct jit_request *r, struct jit_error *err)
+{
+	memset(r, 0, sizeof(*r));
+	r->start_time = c->now;
+	r->requestor = strdup(c->principal.display_name[0] ? c->principal.display_name :
+		c->principal.name);
+	r->justification = in->justification ? strdup(in->justification) : NULL;
+	r->vms = calloc(in->n_vms, sizeof(*r->vms));
+	if (r->requestor == NULL || r->vms == NULL ||
+		(in->justification != NULL && r->justification == NULL))
+		return jit_errorf(err, 500, JIT_E_INTERNAL, "out of memory");
+	for (size_t i = 0; i < in->n_vms; i++) {
+		const struct jit_initiate_vm *iv = &in->vms[i];
+		const struct jit_policy_vm *pv = policy_vm(p, &iv->id);
+		struct jit_request_vm *rv = &r->vms[i];
+
+		r->n_vms++;
+		rv->id = pv ? pv->id : iv->id;
+		if (pv == NULL)
+			return jit_errorf(err, 400, JIT_E_BAD_REQUEST,
+				"virtualMachines[%zu].id: the virtual machine '%s' is not in this JIT "
+				"policy", i, iv->id.name);
+		if ((rv->ports = calloc(iv->n_ports, sizeof(*rv->ports))) == NULL)
+			return jit_errorf(err, 500, JIT_E_INTERNAL, "out of memory");
+		for (size_t j = 0; j < iv->n_ports; j++) {
+			const struct jit_port_rule *rule = policy_port(pv, iv->ports[j].number);
+
+			if (rule == NULL)
+				return jit_errorf(err, 400, JIT_E_BAD_REQUEST,
+					"virtualMachines[%zu].ports[%zu].number: port %u is not configured "
+					"for JIT on '%s'", i, j, iv->ports[j].number, iv->id.name);
+			if (grant_port(c, rule, &iv->ports[j], &rv->ports[j], err) != 0)
+				return jit_error_prefix(err, "virtualMachines[%zu].ports[%zu]", i, j);
+			rv->n_ports++;
+		}
+	}
+	return 0;
+}
+
+static char *
+request_details(const struct jit_request *r)
+{
+	json_t *j = jit_request_to_json(r);
+	char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
+
+	json_decref(j);
+	return s;
+}
+
+void
+jit_h_policy_initiate(struct jit_call *c)
+{
+	struct jit_store *st = c->api->store;
+	char id_text[JIT_RESOURCE_ID_MAX];
+	struct jit_initiate *in = NULL;
+	struct jit_policy *p = NULL;
+	struct jit_request r = {0};
+	json_t *body = NULL, *out = NULL;
+	char *details = NULL;
+	struct jit_error err;
+	struct jit_rid id;
+	bool in_tx = false;
+
+	policy_rid(c, &id);
+	jit_rid_format(&id, id_text, sizeof(id_text));
+	if (jit_call_body(c, &body, &err) != 0 || jit_initiate_from_json(body, &in, &err) != 0)
+		goto refuse;
+	if (jit_store_begin(st, true, &err) != 0)
+		goto fail;
+	in_tx = true;
+	if (jit_store_policy_get(st, &id, c->now, &p, &err) != 0 ||
+		build_request(c, p, in, &r, &err) != 0)
+		goto refuse;
+	if ((details = request_details(&r)) == NULL || (out = jit_request_to_json(&r)) == NULL) {
+		jit_errorf(&err, 500, JIT_E_INTERNAL, "out of memory");
+		goto fail;
+	}
+	if (jit_store_request_add(st, &id, &r, c->principal.id, &err) != 0 ||
+		jit_call_audit(c, c->action, id_text, 202, details, &err) != 0)
+		goto fail;
+	in_tx = false;
+	if (jit_store_commit(st, &err) != 0)
+		goto fail;
+	jit_call_reply(c, 202, out);
+	out = NULL;
+	goto out;
+refuse:
+	if (in_tx) {
+		jit_store_rollback(st);
+		in_tx = false;
+	}
+	if (err.status < 500)
+		jit_call_audit_failure(c, id_text, &err);
+fail:
+	if (in_tx)
+		jit_store_rollback(st);
+	jit_call_fail(c, &err);
+out:
+	json_decref(out);
+	json_decref(body);
+	free(details);
+	jit_request_clear(&r);
+	jit_policy_free(p);
+	jit_initiate_free(in);
+}

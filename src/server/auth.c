@@ -1,0 +1,108 @@
+/*
+ * auth.c: bearer tokens (see auth.h). libsodium does the randomness, the hash
+ * and the constant-time comparison; nothing here logs or returns a secret.
+ */
+#include "auth.h"
+
+#include <ctype.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#define SECRET_BYTES 32
+#define ID_BYTES 8
+
+static void
+hash_secret(const char *secret, uint8_t out[JIT_TOKEN_HASH_BYTES])
+{
+	crypto_generichash(out, JIT_TOKEN_HASH_BYTES, (const unsigned char *)secret, strlen(secret),
+		NULL, 0);
+}
+
+int
+jit_token_new(const char *prefix, struct jit_token *out, struct jit_error *err)
+{
+	unsigned char id[ID_BYTES], secret[SECRET_BYTES];
+	char secret_b64[sodium_base64_ENCODED_LEN(SECRET_BYTES,
+		sodium_base64_VARIANT_URLSAFE_NO_PADDING)];
+
+	if (sodium_init() < 0)
+		return jit_errorf(err, 500, JIT_E_INTERNAL, "libsodium cannot initialise");
+	memset(out, 0, sizeof(*out));
+	randombytes_buf(id, sizeof(id));
+	randombytes_buf(secret, sizeof(secret));
+	sodium_bin2hex(out->id, sizeof(out->id), id, sizeof(id));
+	sodium_bin2base64(secret_b64, sizeof(secret_b64), secret, sizeof(secret),
+		sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	snprintf(out->text, sizeof(out->text), "%s_%s_%s", prefix, out->id, secret_b64);
+	hash_secret(secret_b64, out->hash);
+	sodium_memzero(secret, sizeof(secret));
+	sodium_memzero(secret_b64, sizeof(secret_b64));
+	return 0;
+}
+
+bool
+jit_token_parse(const char *prefix, const char *text, struct jit_token *out)
+{
+	size_t plen = strlen(prefix), len = strlen(text);
+	const char *id, *secret;
+
+	memset(out, 0, sizeof(*out));
+	if (len >= JIT_TOKEN_MAX || strncmp(text, prefix, plen) != 0 || text[plen] != '_')
+		return false;
+	id = text + plen + 1;
+	for (size_t i = 0; i < ID_BYTES * 2; i++)
+		if (!isxdigit((unsigned char)id[i]) || isupper((unsigned char)id[i]))
+			return false;
+	if (id[ID_BYTES * 2] != '_')
+		return false;
+	secret = id + ID_BYTES * 2 + 1;
+	if (strlen(secret) < 40)
+		return false;
+	for (const char *p = secret; *p; p++)
+		if (!isalnum((unsigned char)*p) && *p != '-' && *p != '_')
+			return false;
+	memcpy(out->id, id, ID_BYTES * 2);
+	out->id[ID_BYTES * 2] = '\0';
+	hash_secret(secret, out->hash);
+	return true;
+}
+
+bool
+jit_token_hash_equal(const uint8_t a[JIT_TOKEN_HASH_BYTES], const uint8_t b[JIT_TOKEN_HASH_BYTES])
+{
+	return sodium_memcmp(a, b, JIT_TOKEN_HASH_BYTES) == 0;
+}
+
+int
+jit_auth_bearer(struct jit_store *st, const char *authorization, jit_time now,
+	struct jit_principal *out, struct jit_error *err)
+{
+	uint8_t stored[JIT_TOKEN_HASH_BYTES];
+	struct jit_token tok;
+	int64_t principal_id;
+	bool found;
+
+	if (authorization == NULL || authorization[0] == '\0')
+		return jit_errorf(err, 401, JIT_E_UNAUTHENTICATED,
+			"Authentication failed. The 'Authorization' header is missing; send "
+			"'Authorization: Bearer <token>'.");
+	if (strncasecmp(authorization, "Bearer ", 7) != 0)
+		return jit_errorf(err, 401, JIT_E_UNAUTHENTICATED,
+			"Authentication failed. The 'Authorization' header must use the Bearer scheme.");
+	authorization += 7;
+	while (*authorization == ' ')
+		authorization++;
+	if (!jit_token_parse("jgt", authorization, &tok))
+		return jit_errorf(err, 401, JIT_E_UNAUTHENTICATED,
+			"Authentication failed. The bearer token is not a jitgate token.");
+	if (jit_store_token_find(st, tok.id, now, stored, &principal_id, &found, err) != 0)
+		return -1;
+	if (!found || !jit_token_hash_equal(stored, tok.hash))
+		return jit_errorf(err, 401, JIT_E_UNAUTHENTICATED,
+			"Authentication failed. The token is unknown, revoked or expired.");
+	if (jit_store_token_touch(st, tok.id, now, err) != 0)
+		return -1;
+	return jit_store_principal_get(st, principal_id, out, err);
+}

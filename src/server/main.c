@@ -1,0 +1,444 @@
+/*
+ * main.c: jitgated, the control plane. Unprivileged: it never touches a firewall.
+ *
+ *   jitgated --state-dir DIR [--listen ADDR:PORT] [--tls-cert F --tls-key F]
+ *            [--tls-name NAME]... [--allow-root] [--log-level LEVEL]
+ *
+ * First start on an empty state dir creates the database, a self-signed TLS
+ * certificate, a default subscription and a bootstrap Owner token in
+ * DIR/admin.token (0600; only its path is logged).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "api.h"
+#include "auth.h"
+#include "http.h"
+#include "log.h"
+#include "store.h"
+#include "tls.h"
+
+#define DEFAULT_LISTEN "127.0.0.1:8443"
+#define MAX_TLS_NAMES 16
+#define SWEEP_INTERVAL_S 1
+
+struct options {
+	const char *state_dir;
+	const char *listen;
+	const char *tls_cert;
+	const char *tls_key;
+	const char *tls_names[MAX_TLS_NAMES];
+	size_t n_tls_names;
+	bool allow_root;
+	enum jit_log_level level;
+};
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+		"usage: jitgated --state-dir DIR [options]\n"
+		"\n"
+		"The jitgate control plane: the Azure-compatible JIT API over HTTPS.\n"
+		"\n"
+		"  --state-dir DIR      database, TLS material and admin.token (or JITGATE_STATE_DIR)\n"
+		"  --listen ADDR:PORT   where to listen (default " DEFAULT_LISTEN "; [::]:8443 for IPv6)\n"
+		"  --tls-cert FILE      PEM certificate to serve instead of the self-signed one\n"
+		"  --tls-key FILE       its PEM private key\n"
+		"  --tls-name NAME      extra DNS name or IP for the self-signed certificate (repeatable)\n"
+		"  --allow-root         run as root anyway (not recommended)\n"
+		"  --log-level LEVEL    debug, info (default), warn or error\n"
+		"  -h, --help           this text\n"
+		"  --version            the version\n");
+}
+
+/* Splits "127.0.0.1:8443" or "[::1]:8443" into address and port. */
+static int
+parse_listen(const char *s, char *addr, size_t n, uint16_t *port)
+{
+	const char *colon;
+	char *end;
+	long p;
+
+	if (s[0] == '[') {
+		const char *close = strchr(s, ']');
+
+		if (close == NULL || close[1] != ':' || (size_t)(close - s - 1) >= n)
+			return -1;
+		memcpy(addr, s + 1, (size_t)(close - s - 1));
+		addr[close - s - 1] = '\0';
+		colon = close + 1;
+	} else {
+		colon = strrchr(s, ':');
+		if (colon == NULL || (size_t)(colon - s) >= n || colon == s)
+			return -1;
+		memcpy(addr, s, (size_t)(colon - s));
+		addr[colon - s] = '\0';
+	}
+	errno = 0;
+	p = strtol(colon + 1, &end, 10);
+	if (*end != '\0' || errno != 0 || p < 0 || p > 65535 || colon[1] == '\0')
+		return -1;
+	*port = (uint16_t)p;
+	return 0;
+}
+
+static int
+parse_args(int argc, char **argv, struct options *o)
+{
+	static const struct option longopts[] = {
+		{"state-dir", required_argument, NULL, 's'},
+		{"listen", required_argument, NULL, 'l'},
+		{"tls-cert", required_argument, NULL, 'c'},
+		{"tls-key", required_argument, NULL, 'k'},
+		{"tls-name", required_argument, NULL, 'n'},
+		{"allow-root", no_argument, NULL, 'r'},
+		{"log-level", required_argument, NULL, 'L'},
+		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
+		{NULL, 0, NULL, 0},
+	};
+	int ch;
+
+	memset(o, 0, sizeof(*o));
+	o->listen = DEFAULT_LISTEN;
+	o->level = JIT_LOG_INFO;
+	o->state_dir = getenv("JITGATE_STATE_DIR");
+	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 's':
+			o->state_dir = optarg;
+			break;
+		case 'l':
+			o->listen = optarg;
+			break;
+		case 'c':
+			o->tls_cert = optarg;
+			break;
+		case 'k':
+			o->tls_key = optarg;
+			break;
+		case 'n':
+			if (o->n_tls_names == MAX_TLS_NAMES) {
+				fprintf(stderr, "jitgated: at most %d --tls-name\n", MAX_TLS_NAMES);
+				return 2;
+			}
+			o->tls_names[o->n_tls_names++] = optarg;
+			break;
+		case 'r':
+			o->allow_root = true;
+			break;
+		case 'L':
+			if (strcmp(optarg, "debug") == 0)
+				o->level = JIT_LOG_DEBUG;
+			else if (strcmp(optarg, "info") == 0)
+				o->level = JIT_LOG_INFO;
+			else if (strcmp(optarg, "warn") == 0)
+				o->level = JIT_LOG_WARN;
+			else if (strcmp(optarg, "error") == 0)
+				o->level = JIT_LOG_ERROR;
+			else {
+				fprintf(stderr, "jitgated: --log-level must be debug, info, warn or error\n");
+				return 2;
+			}
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		case 'V':
+			printf("jitgated %s\n", JITGATE_VERSION);
+			exit(0);
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "jitgated: unexpected argument '%s'\n", argv[optind]);
+		return 2;
+	}
+	if (o->state_dir == NULL || o->state_dir[0] == '\0') {
+		fprintf(stderr, "jitgated: --state-dir DIR (or JITGATE_STATE_DIR) is required\n");
+		return 2;
+	}
+	if ((o->tls_cert == NULL) != (o->tls_key == NULL)) {
+		fprintf(stderr, "jitgated: --tls-cert and --tls-key go together\n");
+		return 2;
+	}
+	return 0;
+}
+
+/* dir/file into out; refuses paths that do not fit rather than truncating them. */
+static int
+join_path(char *out, size_t n, const char *dir, const char *file, struct jit_error *err)
+{
+	int r = snprintf(out, n, "%s/%s", dir, file);
+
+	if (r < 0 || (size_t)r >= n)
+		return jit_errorf(err, 500, JIT_E_INTERNAL, "the path %s/%s is too long", dir, file);
+	return 0;
+}
+
+static void
+fatal(const char *what, const struct jit_error *err)
+{
+	jit_log(JIT_LOG_ERROR, "fatal", "what", what, "error", err->message, (const char *)NULL);
+}
+
+/* Writes the bootstrap token file: new file only, 0600, never overwritten. */
+static int
+write_secret_file(const char *path, const char *text, struct jit_error *err)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	size_t len = strlen(text);
+
+	if (fd < 0)
+		return jit_errorf(err, 500, JIT_E_INTERNAL, "cannot create %s: %s", path,
+			strerror(errno));
+	if (write(fd, text, len) != (ssize_t)len || write(fd, "\n", 1) != 1 || fsync(fd) != 0) {
+		close(fd);
+		unlink(path);
+		return jit_errorf(err, 500, JIT_E_INTERNAL, "cannot write %s", path);
+	}
+	close(fd);
+	return 0;
+}
+
+static void
+new_guid(char out[37])
+{
+	unsigned char b[16];
+
+	randombytes_buf(b, sizeof(b));
+	b[6] = (b[6] & 0x0f) | 0x40;
+	b[8] = (b[8] & 0x3f) | 0x80;
+	snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+		b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12],
+		b[13], b[14], b[15]);
+}
+
+/* First start: a default subscription and the bootstrap Owner with its token. */
+static int
+bootstrap(struct jit_store *st, const char *dir, struct jit_error *err)
+{
+	char token_path[PATH_MAX];
+	struct jit_subscription *subs;
+	struct jit_principal admin = {.kind = JIT_PRINCIPAL_USER};
+	struct jit_token tok;
+	bool created, have_admin;
+	size_t n;
+	struct jit_principal p;
+
+	if (jit_store_begin(st, true, err) != 0)
+		return -1;
+	if (jit_store_sub_list(st, &subs, &n, err) != 0)
+		goto fail;
+	free(subs);
+	if (n == 0) {
+		struct jit_subscription sub = {.created = jit_time_now()};
+
+		new_guid(sub.name);
+		snprintf(sub.display_name, sizeof(sub.display_name), "Default");
+		if (jit_store_sub_put(st, &sub, &created, err) != 0)
+			goto fail;
+		jit_log(JIT_LOG_INFO, "subscription_created", "subscription", sub.name,
+			(const char *)NULL);
+	}
+	have_admin = jit_store_principal_get(st, 1, &p, err) == 0;
+	if (!have_admin) {
+		if (join_path(token_path, sizeof(token_path), dir, "admin.token", err) != 0)
+			goto fail;
+		snprintf(admin.name, sizeof(admin.name), "admin");
+		snprintf(admin.display_name, sizeof(admin.display_name), "admin");
+		admin.created = jit_time_now();
+		if (jit_store_principal_add(st, &admin, err) != 0 ||
+			jit_token_new("jgt", &tok, err) != 0 ||
+			jit_store_token_add(st, admin.id, "bootstrap", tok.id, tok.hash, admin.created, 0,
+				err) != 0)
+			goto fail;
+		unlink(token_path);
+		if (write_secret_file(token_path, tok.text, err) != 0) {
+			sodium_memzero(&tok, sizeof(tok));
+			goto fail;
+		}
+		sodium_memzero(&tok, sizeof(tok));
+		jit_log(JIT_LOG_INFO, "bootstrap_token_written", "principal", "admin", "path",
+			token_path, (const char *)NULL);
+	}
+	return jit_store_commit(st, err);
+fail:
+	jit_store_rollback(st);
+	return -1;
+}
+
+static int
+load_tls(const struct options *o, char **cert, char **key, struct jit_error *err)
+{
+	char dir[PATH_MAX], cert_path[PATH_MAX], key_path[PATH_MAX];
+
+	if (o->tls_cert != NULL) {
+		snprintf(cert_path, sizeof(cert_path), "%s", o->tls_cert);
+		snprintf(key_path, sizeof(key_path), "%s", o->tls_key);
+	} else {
+		if (join_path(dir, sizeof(dir), o->state_dir, "tls", err) != 0 ||
+			jit_tls_ensure_self_signed(dir, o->tls_names, o->n_tls_names, err) != 0 ||
+			join_path(cert_path, sizeof(cert_path), dir, "cert.pem", err) != 0 ||
+			join_path(key_path, sizeof(key_path), dir, "key.pem", err) != 0)
+			return -1;
+	}
+	if (jit_tls_read_pem(cert_path, cert, err) != 0 || jit_tls_read_pem(key_path, key, err) != 0)
+		return -1;
+	return jit_tls_check_pair(*cert, *key, err);
+}
+
+struct sweeper {
+	struct jit_store *store;
+	volatile int stop;
+};
+
+/* Marks ended grants Revoked/Expired (the kernel already closed them). */
+static void *
+sweep_loop(void *arg)
+{
+	struct sweeper *sw = arg;
+
+	while (!sw->stop) {
+		struct jit_error err;
+		size_t n = 0;
+		jit_time now = jit_time_now();
+
+		if (jit_store_begin(sw->store, true, &err) == 0) {
+			if (jit_store_expire(sw->store, now, &n, &err) == 0 && n > 0) {
+				char details[64], count[24];
+				struct jit_audit_entry e = {
+					.time = now,
+					.operation = "Microsoft.Security/locations/jitNetworkAccessPolicies/"
+						"expire/action",
+					.result = "Succeeded",
+					.status = 200,
+					.principal_name = "jitgated",
+					.details_json = details,
+				};
+
+				snprintf(details, sizeof(details), "{\"expiredPorts\":%zu}", n);
+				snprintf(count, sizeof(count), "%zu", n);
+				jit_store_audit_append(sw->store, &e, &err);
+				jit_log(JIT_LOG_INFO, "grants_expired", "count", count, (const char *)NULL);
+			}
+			if (jit_store_commit(sw->store, &err) != 0)
+				jit_log(JIT_LOG_WARN, "sweep_failed", "error", err.message,
+					(const char *)NULL);
+		}
+		sleep(SWEEP_INTERVAL_S);
+	}
+	return NULL;
+}
+
+int
+main(int argc, char **argv)
+{
+	char db_path[PATH_MAX], listen_addr[64], port_text[8];
+	struct jit_http_server *http = NULL;
+	struct jit_store *store = NULL;
+	struct jit_api api = {.long_poll_max_s = 30};
+	struct jit_http_config cfg = {0};
+	struct options o;
+	struct sweeper sw = {0};
+	char *cert = NULL, *key = NULL;
+	struct jit_error err;
+	pthread_t sweeper;
+	bool sweeping = false;
+	uint16_t port;
+	sigset_t sigs;
+	int rc, sig;
+
+	if ((rc = parse_args(argc, argv, &o)) != 0)
+		return rc;
+	jit_log_init("jitgated", o.level, true);
+	if (parse_listen(o.listen, listen_addr, sizeof(listen_addr), &port) != 0) {
+		fprintf(stderr, "jitgated: --listen must be ADDR:PORT, e.g. 127.0.0.1:8443 or "
+			"[::1]:8443\n");
+		return 2;
+	}
+	if (geteuid() == 0 && !o.allow_root) {
+		fprintf(stderr, "jitgated: refusing to run as root; the control plane needs no "
+			"privilege (use a service user, or --allow-root)\n");
+		return 1;
+	}
+	if (sodium_init() < 0) {
+		fprintf(stderr, "jitgated: libsodium cannot initialise\n");
+		return 1;
+	}
+	if (mkdir(o.state_dir, 0700) != 0 && errno != EEXIST) {
+		fprintf(stderr, "jitgated: cannot create %s: %s\n", o.state_dir, strerror(errno));
+		return 1;
+	}
+	/* Signals are taken synchronously by sigwait below; every thread inherits the mask. */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	rc = 1;
+	if (join_path(db_path, sizeof(db_path), o.state_dir, "jitgate.db", &err) != 0 ||
+		jit_store_open(db_path, &store, &err) != 0) {
+		fatal("opening the store", &err);
+		goto out;
+	}
+	if (bootstrap(store, o.state_dir, &err) != 0) {
+		fatal("bootstrapping", &err);
+		goto out;
+	}
+	if (load_tls(&o, &cert, &key, &err) != 0) {
+		fatal("loading TLS material", &err);
+		goto out;
+	}
+	api.store = store;
+	cfg.listen_addr = listen_addr;
+	cfg.port = port;
+	cfg.cert_pem = cert;
+	cfg.key_pem = key;
+	cfg.handler = jit_api_handle;
+	cfg.ctx = &api;
+	if (jit_http_start(&cfg, &http, &err) != 0) {
+		fatal("starting HTTPS", &err);
+		goto out;
+	}
+	sw.store = store;
+	if (pthread_create(&sweeper, NULL, sweep_loop, &sw) == 0)
+		sweeping = true;
+	snprintf(port_text, sizeof(port_text), "%u", jit_http_port(http));
+	jit_log(JIT_LOG_INFO, "listening", "addr", listen_addr, "port", port_text, "state_dir",
+		o.state_dir, (const char *)NULL);
+	if (sigwait(&sigs, &sig) == 0)
+		jit_log(JIT_LOG_INFO, "stopping", "signal", sig == SIGTERM ? "TERM" : "INT",
+			(const char *)NULL);
+	rc = 0;
+out:
+	/* Wake long polls first so that the HTTP threads can finish. */
+	api.stopping = 1;
+	if (store != NULL)
+		jit_store_wake_all(store);
+	jit_http_stop(http);
+	if (sweeping) {
+		sw.stop = 1;
+		pthread_join(sweeper, NULL);
+	}
+	jit_store_close(store);
+	if (key != NULL)
+		sodium_memzero(key, strlen(key));
+	free(cert);
+	free(key);
+	return rc;
+}

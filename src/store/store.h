@@ -1,0 +1,221 @@
+/*
+ * store.h: jitgated's state, behind one interface (SQLite now; the same
+ * contract is what a PostgreSQL store implements for a fleet).
+ *
+ * Every call runs inside a transaction the caller opened with jit_store_begin
+ * and ends with jit_store_commit or jit_store_rollback, so a handler's change
+ * and its audit entry land together or not at all. Transactions are serialised
+ * (one writer at a time). Keys compare case-insensitively, as ARM names do;
+ * resources keep the casing they were created with.
+ *
+ * Errors carry the HTTP status a client should see (404 for a missing
+ * resource, 409 for a conflict, 500 for a storage failure).
+ */
+#ifndef JIT_STORE_H
+#define JIT_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "desired_state.h"
+#include "error.h"
+#include "model.h"
+#include "resource_id.h"
+#include "timestamp.h"
+#include "vm.h"
+
+struct jit_store;
+
+/* Opens (creating and migrating) the database at path. */
+int jit_store_open(const char *path, struct jit_store **out, struct jit_error *err);
+void jit_store_close(struct jit_store *st);
+
+/* A transaction: write=true takes the write lock at once (BEGIN IMMEDIATE). */
+int jit_store_begin(struct jit_store *st, bool write, struct jit_error *err);
+int jit_store_commit(struct jit_store *st, struct jit_error *err);
+void jit_store_rollback(struct jit_store *st);
+
+/* ---- subscriptions and resource groups ---- */
+
+struct jit_subscription {
+	char name[JIT_NAME_MAX + 1];
+	char display_name[JIT_MAX_SHORT_STRING];
+	jit_time created;
+};
+
+int jit_store_sub_put(struct jit_store *st, const struct jit_subscription *sub, bool *created,
+	struct jit_error *err);
+int jit_store_sub_get(struct jit_store *st, const char *name, struct jit_subscription *out,
+	struct jit_error *err);
+/* *out is malloc'd (free()); *n may be 0. */
+int jit_store_sub_list(struct jit_store *st, struct jit_subscription **out, size_t *n,
+	struct jit_error *err);
+
+struct jit_resource_group {
+	struct jit_rid id;
+	char location[JIT_NAME_MAX + 1];
+	jit_time created;
+};
+
+int jit_store_rg_put(struct jit_store *st, const struct jit_resource_group *rg, bool *created,
+	struct jit_error *err);
+int jit_store_rg_get(struct jit_store *st, const struct jit_rid *id,
+	struct jit_resource_group *out, struct jit_error *err);
+/* Refused (409) while the group holds VMs, policies or enforcement points. */
+int jit_store_rg_delete(struct jit_store *st, const struct jit_rid *id, bool *existed,
+	struct jit_error *err);
+int jit_store_rg_list(struct jit_store *st, const char *sub, struct jit_resource_group **out,
+	size_t *n, struct jit_error *err);
+
+/* ---- virtual machines ---- */
+
+/* Creates or replaces; the resource group (404) and enforcement point (400) must exist.
+ * Bumps the desired-state version of the enforcement points concerned. */
+int jit_store_vm_put(struct jit_store *st, const struct jit_vm *vm, bool *created,
+	struct jit_error *err);
+int jit_store_vm_get(struct jit_store *st, const struct jit_rid *id, struct jit_vm *out,
+	struct jit_error *err);
+/* Refused (409) while the VM is in a JIT policy. */
+int jit_store_vm_delete(struct jit_store *st, const struct jit_rid *id, bool *existed,
+	struct jit_error *err);
+/* VMs inside scope (root, subscription or resource group). */
+int jit_store_vm_list(struct jit_store *st, const struct jit_rid *scope, struct jit_vm **out,
+	size_t *n, struct jit_error *err);
+/* The policy that names the VM; *found false when none. */
+int jit_store_vm_policy(struct jit_store *st, const struct jit_rid *vm, struct jit_rid *policy,
+	bool *found, struct jit_error *err);
+
+/* ---- JIT policies and requests ---- */
+
+/* Creates or replaces p (p->id set by the caller; requests and read-only fields in p
+ * are ignored: existing requests are kept). Every VM must exist (400) and be in no
+ * other policy (409). Bumps versions for the VMs' enforcement points, old and new. */
+int jit_store_policy_put(struct jit_store *st, const struct jit_policy *p, jit_time now,
+	bool *created, struct jit_error *err);
+/* The full policy, with its requests (newest first; ports past their end read as
+ * Revoked/Expired). */
+int jit_store_policy_get(struct jit_store *st, const struct jit_rid *id, jit_time now,
+	struct jit_policy **out, struct jit_error *err);
+int jit_store_policy_delete(struct jit_store *st, const struct jit_rid *id, bool *existed,
+	struct jit_error *err);
+/* IDs of the policies inside scope (subscription or resource group), optionally only
+ * at one location (NULL: any); sorted by id. *out is malloc'd. */
+int jit_store_policy_list(struct jit_store *st, const struct jit_rid *scope,
+	const char *location, struct jit_rid **out, size_t *n, struct jit_error *err);
+
+/* Records request r (already validated against the policy) under the policy. Older
+ * Initiated ports for the same VM, port and source become Revoked/NewerRequestInitiated.
+ * Bumps versions for the enforcement points of r's VMs. */
+int jit_store_request_add(struct jit_store *st, const struct jit_rid *policy,
+	const struct jit_request *r, int64_t principal_id, struct jit_error *err);
+
+/* Marks Initiated ports whose end time has passed as Revoked/Expired; *n the count. */
+int jit_store_expire(struct jit_store *st, jit_time now, size_t *n, struct jit_error *err);
+
+/* ---- principals and bearer tokens ---- */
+
+enum jit_principal_kind {
+	JIT_PRINCIPAL_USER = 1,
+	JIT_PRINCIPAL_SERVICE,     /* service principal */
+	JIT_PRINCIPAL_AGENT,       /* an enforcement point's credential */
+};
+
+struct jit_principal {
+	int64_t id;
+	enum jit_principal_kind kind;
+	char name[JIT_MAX_SHORT_STRING];
+	char display_name[JIT_MAX_SHORT_STRING];
+	jit_time created;
+};
+
+#define JIT_TOKEN_HASH_BYTES 32
+#define JIT_TOKEN_ID_MAX 33
+
+int jit_store_principal_add(struct jit_store *st, struct jit_principal *p,
+	struct jit_error *err);
+int jit_store_principal_get(struct jit_store *st, int64_t id, struct jit_principal *out,
+	struct jit_error *err);
+
+/* A token is stored as its public id and the hash of its secret; expires 0: never. */
+int jit_store_token_add(struct jit_store *st, int64_t principal_id, const char *name,
+	const char *token_id, const uint8_t hash[JIT_TOKEN_HASH_BYTES], jit_time now,
+	jit_time expires, struct jit_error *err);
+/* Looks a token up by its public id; the caller compares the hash in constant time.
+ * *found false when the id is unknown, revoked or expired at now. */
+int jit_store_token_find(struct jit_store *st, const char *token_id, jit_time now,
+	uint8_t hash[JIT_TOKEN_HASH_BYTES], int64_t *principal_id, bool *found,
+	struct jit_error *err);
+int jit_store_token_touch(struct jit_store *st, const char *token_id, jit_time now,
+	struct jit_error *err);
+
+/* ---- enforcement points and enrollment ---- */
+
+struct jit_enforcement_point {
+	struct jit_rid id;                  /* JIT_RID_ENFORCEMENT_POINT */
+	enum jit_ep_kind kind;
+	int64_t principal_id;               /* the agent's principal */
+	uint64_t version;                   /* desired-state version */
+	uint64_t applied_version;           /* last reported by the agent */
+	jit_time last_seen;                 /* 0: never */
+	jit_time created;
+	char *status_json;                  /* last status report, NULL if none (caller frees) */
+};
+
+/* An enrollment token (hash of its secret) for resource group rg, one use. */
+int jit_store_enrollment_add(struct jit_store *st, const char *token_id,
+	const uint8_t hash[JIT_TOKEN_HASH_BYTES], const struct jit_rid *rg, jit_time now,
+	jit_time expires, int64_t created_by, struct jit_error *err);
+/* Finds an unused, unexpired enrollment token; *found false otherwise. */
+int jit_store_enrollment_find(struct jit_store *st, const char *token_id, jit_time now,
+	uint8_t hash[JIT_TOKEN_HASH_BYTES], struct jit_rid *rg, bool *found,
+	struct jit_error *err);
+int jit_store_enrollment_use(struct jit_store *st, const char *token_id, jit_time now,
+	struct jit_error *err);
+
+/* Creates an enforcement point (409 if the id exists). */
+int jit_store_ep_add(struct jit_store *st, const struct jit_enforcement_point *ep,
+	struct jit_error *err);
+int jit_store_ep_get(struct jit_store *st, const struct jit_rid *id,
+	struct jit_enforcement_point *out, struct jit_error *err);
+int jit_store_ep_by_principal(struct jit_store *st, int64_t principal_id,
+	struct jit_enforcement_point *out, bool *found, struct jit_error *err);
+int jit_store_ep_list(struct jit_store *st, const struct jit_rid *scope,
+	struct jit_enforcement_point **out, size_t *n, struct jit_error *err);
+void jit_enforcement_point_clear(struct jit_enforcement_point *ep);
+void jit_enforcement_points_free(struct jit_enforcement_point *eps, size_t n);
+/* Records a status report (applied version, status JSON) and the time heard from. */
+int jit_store_ep_report(struct jit_store *st, const struct jit_rid *id, uint64_t applied,
+	const char *status_json, jit_time now, struct jit_error *err);
+/* The desired state of one enforcement point at now. */
+int jit_store_ep_desired_state(struct jit_store *st, const struct jit_rid *id, jit_time now,
+	struct jit_desired_state **out, struct jit_error *err);
+
+/* A counter bumped by every commit that changed some desired state, so that
+ * waiting long polls know to look again. */
+uint64_t jit_store_generation(struct jit_store *st);
+/* Waits until the generation differs from seen or timeout_ms passes; returns
+ * the generation. Any thread may wait; commits wake all waiters at once. */
+uint64_t jit_store_wait_change(struct jit_store *st, uint64_t seen, int timeout_ms);
+/* Wakes every waiter (used at shutdown). */
+void jit_store_wake_all(struct jit_store *st);
+
+/* ---- audit ---- */
+
+struct jit_audit_entry {
+	jit_time time;
+	int64_t principal_id;           /* 0: anonymous */
+	const char *principal_name;     /* may be NULL */
+	const char *caller;             /* caller address, may be NULL */
+	const char *operation;          /* e.g. "Microsoft.Security/locations/jitNetworkAccessPolicies/write" */
+	const char *resource_id;
+	const char *result;             /* "Succeeded" / "Failed" */
+	int status;                     /* HTTP status */
+	const char *correlation_id;     /* may be NULL */
+	const char *details_json;       /* may be NULL */
+};
+
+int jit_store_audit_append(struct jit_store *st, const struct jit_audit_entry *e,
+	struct jit_error *err);
+
+#endif

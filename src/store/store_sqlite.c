@@ -1,0 +1,2058 @@
+/*
+ * store_sqlite.c: the embedded store (SQLite, WAL, foreign keys on).
+ *
+ * One connection, serialised by tx_lock for the length of a transaction: the
+ * single-host deployment has one writer anyway, and it keeps every handler's
+ * change-plus-audit atomic without thinking about SQLite's own locking.
+ * synchronous=FULL: a reply is sent only after its commit is on disk.
+ * All SQL uses bound parameters; keys are lowercased resource IDs.
+ */
+#include "store.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "jit_limits.h"
+
+#define SCHEMA_VERSION 1
+/* The newest requests shown inside a policy; the audit log keeps all of them. */
+#define REQUESTS_SHOWN 100
+
+struct jit_store {
+	sqlite3 *db;
+	pthread_mutex_t tx_lock;
+	bool in_tx;
+	bool tx_bumped;
+	pthread_mutex_t gen_lock;
+	pthread_cond_t gen_cond;
+	uint64_t generation;
+	bool waking;
+};
+
+static const char *schema_v1[] = {
+	"CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+	"CREATE TABLE subscriptions (key TEXT PRIMARY KEY, name TEXT NOT NULL,"
+	" display_name TEXT NOT NULL, created_ns INTEGER NOT NULL)",
+	"CREATE TABLE resource_groups (key TEXT PRIMARY KEY,"
+	" sub_key TEXT NOT NULL REFERENCES subscriptions(key), id TEXT NOT NULL,"
+	" location TEXT NOT NULL, created_ns INTEGER NOT NULL)",
+	"CREATE INDEX resource_groups_sub ON resource_groups(sub_key)",
+	"CREATE TABLE principals (id INTEGER PRIMARY KEY, kind TEXT NOT NULL,"
+	" name TEXT NOT NULL UNIQUE, display_name TEXT NOT NULL, created_ns INTEGER NOT NULL)",
+	"CREATE TABLE tokens (token_id TEXT PRIMARY KEY,"
+	" principal_id INTEGER NOT NULL REFERENCES principals(id) ON DELETE CASCADE,"
+	" name TEXT NOT NULL, hash BLOB NOT NULL, created_ns INTEGER NOT NULL,"
+	" expires_ns INTEGER NOT NULL DEFAULT 0, revoked_ns INTEGER NOT NULL DEFAULT 0,"
+	" last_used_ns INTEGER NOT NULL DEFAULT 0)",
+	"CREATE TABLE enforcement_points (key TEXT PRIMARY KEY,"
+	" rg_key TEXT NOT NULL REFERENCES resource_groups(key), id TEXT NOT NULL,"
+	" kind TEXT NOT NULL, principal_id INTEGER NOT NULL REFERENCES principals(id),"
+	" version INTEGER NOT NULL DEFAULT 1, applied_version INTEGER NOT NULL DEFAULT 0,"
+	" last_seen_ns INTEGER NOT NULL DEFAULT 0, created_ns INTEGER NOT NULL, status_json TEXT)",
+	"CREATE INDEX enforcement_points_principal ON enforcement_points(principal_id)",
+	"CREATE TABLE enrollment_tokens (token_id TEXT PRIMARY KEY, hash BLOB NOT NULL,"
+	" rg_key TEXT NOT NULL REFERENCES resource_groups(key) ON DELETE CASCADE,"
+	" created_by INTEGER, created_ns INTEGER NOT NULL, expires_ns INTEGER NOT NULL,"
+	" used_ns INTEGER NOT NULL DEFAULT 0)",
+	"CREATE TABLE vms (key TEXT PRIMARY KEY,"
+	" rg_key TEXT NOT NULL REFERENCES resource_groups(key), id TEXT NOT NULL,"
+	" location TEXT NOT NULL, os TEXT NOT NULL, addresses TEXT NOT NULL,"
+	" ep_key TEXT REFERENCES enforcement_points(key), created_ns INTEGER NOT NULL)",
+	"CREATE INDEX vms_rg ON vms(rg_key)",
+	"CREATE INDEX vms_ep ON vms(ep_key)",
+	"CREATE TABLE policies (key TEXT PRIMARY KEY,"
+	" rg_key TEXT NOT NULL REFERENCES resource_groups(key), id TEXT NOT NULL,"
+	" location TEXT NOT NULL, kind TEXT, created_ns INTEGER NOT NULL,"
+	" updated_ns INTEGER NOT NULL)",
+	"CREATE INDEX policies_rg ON policies(rg_key)",
+	"CREATE TABLE policy_vms (vm_key TEXT PRIMARY KEY REFERENCES vms(key),"
+	" policy_key TEXT NOT NULL REFERENCES policies(key) ON DELETE CASCADE,"
+	" pos INTEGER NOT NULL, vm_id TEXT NOT NULL, public_ip TEXT)",
+	"CREATE INDEX policy_vms_policy ON policy_vms(policy_key, pos)",
+	"CREATE TABLE policy_ports (vm_key TEXT NOT NULL REFERENCES policy_vms(vm_key)"
+	" ON DELETE CASCADE, pos INTEGER NOT NULL, number INTEGER NOT NULL,"
+	" protocol TEXT NOT NULL, sources TEXT NOT NULL, sources_list INTEGER NOT NULL,"
+	" max_ns INTEGER NOT NULL, close_established INTEGER NOT NULL DEFAULT 0,"
+	" PRIMARY KEY (vm_key, number))",
+	"CREATE TABLE requests (id INTEGER PRIMARY KEY,"
+	" policy_key TEXT NOT NULL REFERENCES policies(key) ON DELETE CASCADE,"
+	" principal_id INTEGER, requestor TEXT NOT NULL, start_ns INTEGER NOT NULL,"
+	" justification TEXT)",
+	"CREATE INDEX requests_policy ON requests(policy_key, id)",
+	"CREATE TABLE request_ports (id INTEGER PRIMARY KEY,"
+	" request_id INTEGER NOT NULL REFERENCES requests(id) ON DELETE CASCADE,"
+	" vm_key TEXT NOT NULL, vm_id TEXT NOT NULL, vm_pos INTEGER NOT NULL,"
+	" number INTEGER NOT NULL, sources TEXT NOT NULL, sources_list INTEGER NOT NULL,"
+	" end_ns INTEGER NOT NULL, status TEXT NOT NULL, reason TEXT NOT NULL,"
+	" mapped_port INTEGER)",
+	"CREATE INDEX request_ports_request ON request_ports(request_id)",
+	"CREATE INDEX request_ports_active ON request_ports(vm_key, number, status)",
+	"CREATE INDEX request_ports_end ON request_ports(status, end_ns)",
+	"CREATE TABLE audit (seq INTEGER PRIMARY KEY, time_ns INTEGER NOT NULL,"
+	" principal_id INTEGER, principal_name TEXT, caller TEXT, operation TEXT NOT NULL,"
+	" resource_id TEXT, result TEXT NOT NULL, status INTEGER NOT NULL,"
+	" correlation_id TEXT, details TEXT)",
+	NULL,
+};
+
+/* ---- plumbing ---- */
+
+static int
+db_fail(struct jit_store *st, struct jit_error *err, const char *what)
+{
+	return jit_errorf(err, 500, JIT_E_INTERNAL, "storage error while %s: %s", what,
+		sqlite3_errmsg(st->db));
+}
+
+static int
+prep(struct jit_store *st, const char *sql, sqlite3_stmt **out, struct jit_error *err)
+{
+	if (sqlite3_prepare_v2(st->db, sql, -1, out, NULL) != SQLITE_OK)
+		return db_fail(st, err, "preparing a statement");
+	return 0;
+}
+
+/* Runs a statement that returns no rows. */
+static int
+exec_done(struct jit_store *st, sqlite3_stmt *s, struct jit_error *err, const char *what)
+{
+	int rc = sqlite3_step(s);
+
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+		db_fail(st, err, what);
+		sqlite3_finalize(s);
+		return -1;
+	}
+	sqlite3_finalize(s);
+	return 0;
+}
+
+static int
+exec_sql(struct jit_store *st, const char *sql, struct jit_error *err)
+{
+	char *msg = NULL;
+
+	if (sqlite3_exec(st->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		jit_errorf(err, 500, JIT_E_INTERNAL, "storage error: %s", msg ? msg : "unknown");
+		sqlite3_free(msg);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+bind_text(sqlite3_stmt *s, int i, const char *v)
+{
+	if (v == NULL)
+		sqlite3_bind_null(s, i);
+	else
+		sqlite3_bind_text(s, i, v, -1, SQLITE_TRANSIENT);
+}
+
+static void
+copy_col(sqlite3_stmt *s, int i, char *dst, size_t n)
+{
+	const unsigned char *v = sqlite3_column_text(s, i);
+
+	snprintf(dst, n, "%s", v ? (const char *)v : "");
+}
+
+static char *
+dup_col(sqlite3_stmt *s, int i)
+{
+	const unsigned char *v = sqlite3_column_text(s, i);
+
+	return v ? strdup((const char *)v) : NULL;
+}
+
+/* The lowercased canonical form of an ID: how rows are keyed. */
+static void
+rid_key(const struct jit_rid *r, char out[JIT_RESOURCE_ID_MAX])
+{
+	if (jit_rid_format(r, out, JIT_RESOURCE_ID_MAX) < 0)
+		out[0] = '\0';
+	for (char *p = out; *p; p++)
+		*p = (char)tolower((unsigned char)*p);
+}
+
+static void
+name_key(const char *name, char out[JIT_NAME_MAX + 1])
+{
+	size_t i;
+
+	for (i = 0; name[i] && i < JIT_NAME_MAX; i++)
+		out[i] = (char)tolower((unsigned char)name[i]);
+	out[i] = '\0';
+}
+
+static void
+rg_key_of(const struct jit_rid *r, char out[JIT_RESOURCE_ID_MAX])
+{
+	struct jit_rid rg;
+
+	jit_rid_resource_group(&rg, r->sub, r->rg);
+	rid_key(&rg, out);
+}
+
+static int
+parse_rid_col(sqlite3_stmt *s, int i, struct jit_rid *out, struct jit_error *err)
+{
+	const unsigned char *v = sqlite3_column_text(s, i);
+
+	if (v == NULL || jit_rid_parse((const char *)v, out, err) != 0)
+		return jit_errorf(err, 500, JIT_E_INTERNAL, "stored resource ID is corrupt");
+	return 0;
+}
+
+/* Counts rows of a one-parameter COUNT(*) query. */
+static int
+count_rows(struct jit_store *st, const char *sql, const char *param, int64_t *n,
+	struct jit_error *err)
+{
+	sqlite3_stmt *s;
+
+	if (prep(st, sql, &s, err) != 0)
+		return -1;
+	bind_text(s, 1, param);
+	if (sqlite3_step(s) != SQLITE_ROW) {
+		db_fail(st, err, "counting");
+		sqlite3_finalize(s);
+		return -1;
+	}
+	*n = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	return 0;
+}
+
+static void
+mark_bumped(struct jit_store *st)
+{
+	st->tx_bumped = true;
+}
+
+/* Bumps the desired-state version of the enforcement point of a VM, if any. */
+static int
+bump_vm_ep(struct jit_store *st, const char *vm_key, struct jit_error *err)
+{
+	sqlite3_stmt *s;
+
+	if (prep(st, "UPDATE enforcement_points SET version = version + 1"
+		" WHERE key = (SELECT ep_key FROM vms WHERE key = ?)", &s, err) != 0)
+		return -1;
+	bind_text(s, 1, vm_key);
+	mark_bumped(st);
+	return exec_done(st, s, err, "bumping a desired-state version");
+}
+
+static int
+bump_ep(struct jit_store *st, const char *ep_key, struct jit_error *err)
+{
+	sqlite3_stmt *s;
+
+	if (ep_key == NULL || ep_key[0] == '\0')
+		return 0;
+	if (prep(st, "UPDATE enforcement_points SET version = version + 1 WHERE key = ?", &s,
+		err) != 0)
+		return -1;
+	bind_text(s, 1, ep_key);
+	mark_bumped(st);
+	return exec_done(st, s, err, "bumping a desired-state version");
+}
+
+/* Bumps every enforcement point of the VMs in a policy. */
+static int
+bump_policy_eps(struct jit_store *st, const char *policy_key, struct jit_error *err)
+{
+	sqlite3_stmt *s;
+
+	if (prep(st, "UPDATE enforcement_points SET version = version + 1 WHERE key IN"
+		" (SELECT v.ep_key FROM vms v JOIN policy_vms pv ON pv.vm_key = v.key"
+		" WHERE pv.policy_key = ?)", &s, err) != 0)
+		return -1;
+	bind_text(s, 1, policy_key);
+	mark_bumped(st);
+	return exec_done(st, s, err, "bumping desired-state versions");
+}
+
+static char *
+sources_to_json(const struct jit_sources *src)
+{
+	char buf[JIT_PREFIX_BUFSZ];
+	json_t *arr = json_array();
+	char *out;
+
+	if (arr == NULL)
+		return NULL;
+	for (size_t i = 0; i < src->n; i++) {
+		jit_prefix_format(&src->prefixes[i], buf);
+		json_array_append_new(arr, json_string(buf));
+	}
+	out = json_dumps(arr, JSON_COMPACT);
+	json_decref(arr);
+	return out;
+}
+
+static int
+sources_from_json(const char *text, bool list, struct jit_sources *out, struct jit_error *err)
+{
+	json_t *arr = json_loads(text ? text : "", 0, NULL);
+	size_t i;
+	json_t *v;
+
+	memset(out, 0, sizeof(*out));
+	if (!json_is_array(arr) || json_array_size(arr) == 0) {
+		json_decref(arr);
+		return jit_errorf(err, 500, JIT_E_INTERNAL, "stored source prefixes are corrupt");
+	}
+	out->list = list;
+	out->prefixes = calloc(json_array_size(arr), sizeof(*out->prefixes));
+	if (out->prefixes == NULL) {
+		json_decref(arr);
+		return jit_errorf(err, 500, JIT_E_INTERNAL, "out of memory");
+	}
+	json_array_foreach(arr, i, v) {
+		if (!json_is_string(v) ||
+			jit_prefix_parse(json_string_value(v), &out->prefixes[i], err) != 0) {
+			json_decref(arr);
+			return jit_errorf(err, 500, JIT_E_INTERNAL,
+				"stored source prefixes are corrupt");
+		}
+		out->n++;
+	}
+	json_decref(arr);
+	return 0;
+}
+
+/* ---- open, close, transactions ---- */
+
+static int
+migrate(struct jit_store *st, struct jit_error *err)
+{
+	sqlite3_stmt *s;
+	int version = 0;
+
+	if (exec_sql(st, "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY,"
+		" value TEXT NOT NULL)", err) != 0)
+		return -1;
+	if (prep(st, "SELECT value FROM meta WHERE key = 'schema_version'", &s, err) != 0)
+		return -1;
+	if (sqlite3_step(s) == SQLITE_ROW)
+		version = sqlite3_column_int(s, 0);
+	sqlite3_finalize(s);
+	if (version > SCHEMA_VERSION)
+		return jit_errorf(err, 500, JIT_E_INTERNAL,
+			"the database has schema version %d, newer than this jitgated (%d)",
+			version, SCHEMA_VERSION);
+	if (version == SCHEMA_VERSION)
+		return 0;
+	if (exec_sql(st, "BEGIN IMMEDIATE", err) != 0)
+		return -1;
+	/* Migrations run in order; version 1 creates everything (meta exists already). */
+	if (version < 1) {
+		for (size_t i = 1; schema_v1[i] != NULL; i++) {
+			if (exec_sql(st, schema_v1[i], err) != 0) {
+				exec_sql(st, "ROLLBACK", NULL);
+				return -1;
+			}
+		}
+	}
+	if (prep(st, "INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)", &s,
+		err) != 0) {
+		exec_sql(st, "ROLLBACK", NULL);
+		return -1;
+	}
+	sqlite3_bind_int(s, 1, SCHEMA_VERSION);
+	if (exec_done(st, s, err, "recording the schema version") != 0) {
+		exec_sql(st, "ROLLBACK", NULL);
+		return -1;
+	}
+	return exec_sql(st, "COMMIT", err);
+}
+
+int
+jit_store_open(const char *path, struct jit_store **out, struct jit_error *err)
+{
+	struct jit_store *st;
+
+	*out = NULL;
+	if ((st = calloc(1, sizeof(*st))) == NULL)
+		return jit_errorf(err, 500, JIT_E_INTERNAL, "out of memory");
+	pthread_mutex_init(&st->tx_lock, NULL);
+	pthread_mutex_init(&st->gen_lock, NULL);
+	pthread_cond_init(&st->gen_cond, NULL);
+	st->generation = 1;
+	if (sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+		SQLITE_OPEN_FULLMUTEX, NULL) != SQLITE_OK) {
+		jit_errorf(err, 500, JIT_E_INTERNAL, "cannot open database %s: %s", path,
+			st->db ? sqlite3_errmsg(st->db) : "out of memory");
+		jit_store_close(st);
+		return -1;
+	}
+	sqlite3_busy_timeout(st->db, 5000);
+	if (exec_sql(st, "PRAGMA journal_mode=WAL", err) != 0 ||
+		exec_sql(st, "PRAGMA synchronous=FULL", err) != 0 ||
+		exec_sql(st, "PRAGMA foreign_keys=ON", err) != 0 ||
+		migrate(st, err) != 0) {
+		jit_store_close(st);
+		return -1;
+	}
+	*out = st;
+	return 0;
+}
+
+void
+jit_store_close(struct jit_store *st)
+{
+	if (st == NULL)
+		return;
+	if (st->db != NULL)
+		sqlite3_close_v2(st->db);
+	pthread_mutex_destroy(&st->tx_lock);
+	pthread_mutex_destroy(&st->gen_lock);
+	pthread_cond_destroy(&st->gen_cond);
+	free(st);
+}
+
+int
+jit_store_begin(struct jit_store *st, bool write, struct jit_error *err)
+{
+	pthread_mutex_lock(&st->tx_lock);
+	st->in_tx = true;
+	st->tx_bumped = false;
+	if (exec_sql(st, write ? "BEGIN IMMEDIATE" : "BEGIN", err) != 0) {
+		st->in_tx = false;
+		pthread_mutex_unlock(&st->tx_lock);
+		return -1;
+	}
+	return 0;
+}
+
+int
+jit_store_commit(struct jit_store *st, struct jit_error *err)
+{
+	bool bumped = st->tx_bumped;
+
+	if (exec_sql(st, "COMMIT", err) != 0) {
+		exec_sql(st, "ROLLBACK", NULL);
+		st->in_tx = false;
+		pthread_mutex_unlock(&st->tx_lock);
+		return -1;
+	}
+	st->in_tx = false;
+	pthread_mutex_unlock(&st->tx_lock);
+	if (bumped) {
+		pthread_mutex_lock(&st->gen_lock);
+		st->generation++;
+		pthread_cond_broadcast(&st->gen_cond);
+		pthread_mutex_unlock(&st->gen_lock);
+	}
+	return 0;
+}
+
+void
+jit_store_rollback(struct jit_store *st)
+{
+	exec_sql(st, "ROLLBACK", NULL);
+	st->in_tx = false;
+	pthread_mutex_unlock(&st->tx_lock);
+}
+
+uint64_t
+jit_store_generation(struct jit_store *st)
+{
+	uint64_t g;
+
+	pthread_mutex_lock(&st->gen_lock);
+	g = st->generation;
+	pthread_mutex_unlock(&st->gen_lock);
+	return g;
+}
+
+uint64_t
+jit_store_wait_change(struct jit_store *st, uint64_t seen, int timeout_ms)
+{
+	struct timespec deadline;
+	uint64_t g;
+
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += timeout_ms / 1000;
+	deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+	if (deadline.tv_nsec >= 1000000000L) {
+		deadline.tv_sec++;
+		deadline.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&st->gen_lock);
+	while (st->generation == seen && !st->waking) {
+		if (pthread_cond_timedwait(&st->gen_cond, &st->gen_lock, &deadline) == ETIMEDOUT)
+			break;
+	}
+	g = st->generation;
+	pthread_mutex_unlock(&st->gen_lock);
+	return g;
+}
+
+void
+jit_store_wake_all(struct jit_store *st)
+{
+	pthread_mutex_lock(&st->gen_lock);
+	st->waking = true;
+	pthread_cond_broadcast(&st->gen_cond);
+	pthread_mutex_unlock(&st->gen_lock);
+}
+
+/* ---- subscriptions ---- */
+
+int
+jit_store_sub_put(struct jit_store *st, const struct jit_subscription *sub, bool *created,
+	struct jit_error *err)
+{
+	char key[JIT_NAME_MAX + 1];
+	sqlite3_stmt *s;
+	int64_t n;
+
+	name_key(sub->name, key);
+	if (count_rows(st, "SELECT COUNT(*) FROM subscriptions WHERE key = ?", key, &n, err) != 0)
+		return -1;
+	*created = n == 0;
+	if (prep(st, "INSERT INTO subscriptions (key, name, display_name, created_ns)"
+		" VALUES (?1, ?2, ?3, ?4) ON CONFLICT(key) DO UPDATE SET display_name = ?3", &s,
+		err) != 0)
+		return -1;
+	bind_text(s, 1, key);
+	bind_text(s, 2, sub->name);
+	bind_text(s, 3, sub->display_name);
+	sqlite3_bind_int64(s, 4, sub->created);
+	return exec_done(st, s, err, "saving a subscription");
+}
+
+static void
+sub_from_row(sqlite3_stmt *s, struct jit_subscription *out)
+{
+	memset(out, 0, sizeof(*out));
+	copy_col(s, 0, out->name, sizeof(out->name));
+	copy_col(s, 1, out->display_name, sizeof(out->display_name));
+	out->created = sqlite3_column_int64(s, 2);
+}
+
+int
+jit_store_sub_get(struct jit_store *st, const char *name, struct jit_subscription *out,
+	struct jit_error *err)
+{
+	char key[JIT_NAME_MAX + 1];
+	sqlite3_stmt *s;
+	int rc;
+
+	name_key(name, key);
+	if (prep(st, "SELECT name, display_name, created_ns FROM subscriptions WHERE key = ?",
+		&s, err) != 0)
+		return -1;
+	bind_text(s, 1, key);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		sub_from_row(s, out);
+	sqlite3_finalize(s);
+	if (rc == SQLITE_ROW)
+		return 0;
+	if (rc != SQLITE_DONE)
+		return db_fail(st, err, "reading a subscription");
+	return jit_errorf(err, 404, "SubscriptionNotFound", "The subscription '%s' could not be found.",
+		name);
+}
+
+/* Grows a malloc'd array by one element; returns the new element or NULL. */
+static void *
+grow(void **arr, size_t *n, size_t *cap, size_t elem)
+{
+	if (*n == *cap) {
+		size_t ncap = *cap ? *cap * 2 : 8;
+		void *p = realloc(*arr, ncap * elem);
+
+		if (p == NULL)
+			return NULL;
+		*arr = p;
+		*cap = ncap;
+	}
+	memset((char *)*arr + *n * elem, 0, elem);
+	return (char *)*arr + (*n)++ * elem;
+}
+
+int
+jit_store_sub_list(struct jit_store *st, struct jit_subscription **out, size_t *n,
+	struct jit_error *err)
+{
+	sqlite3_stmt *s;
+	size_t cap = 0;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	if (prep(st, "SELECT name, display_name, created_ns FROM subscriptions ORDER BY key", &s,
+		err) != 0)
+		return -1;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		struct jit_subscription *e = grow((void **)out, n, &cap, sizeof(**out));
+
+		if (e == NULL) {
+			sqlite3_finalize(s);
+			return jit_errorf(err, 500, JIT_E_INTERNAL, "out of memory");
+		}
+		sub_from_row(s, e);
+	}
+	sqlite3_finalize(s);
+	if (rc != SQLITE_DONE)
+		return db_fail(st, err, "listing subscriptions");
+	return 0;
+}
+
+/* ---- resource groups ---- */
+
+int
+jit_store_rg_put(struct jit_store *st, const struct jit_resource_group *rg, bool *created,
+	struct jit_error *err)
+{
+	char key[JIT_RESOURCE_ID_MAX], id[JIT_RESOURCE_ID_MAX], sub[JIT_NAME_MAX + 1];
+	struct jit_subscription sb;
+	sqlite3_stmt *s;
+	int64_t n;
+
+	if (jit_store_sub_get(st, rg->id.sub, &sb, err) != 0)
+		return -1;
+	rid_key(&rg->id, key);
+	jit_rid_format(&rg->id, id, sizeof(id));
+	name_key(rg->id.sub, sub);
+	if (count_rows(st, "SELECT COUNT(*) FROM resource_groups WHERE key = ?", key, &n, err) != 0)
+		return -1;
+	*created = n == 0;
+	if (!*created) {
+		/* ARM refuses to move a group; its location is fixed at creation. */
+		struct jit_resource_group old;
+
+		if (jit_store_rg_get(st, &rg->id, &old, err) != 0)
+			return -1;
+		if (strcasecmp(old.location, rg->location) != 0)
+			return jit_errorf(err, 409, "InvalidResourceGroupLocation",
+				"Resource group '%s' already exists in location '%s'; its location "
+				"cannot change to '%s'.", rg->id.rg, old.location, rg->location);
+		return 0;
+	}
+	if (prep(st, "INSERT INTO resource_groups (key, sub_key, id, location, created_ns)"
+		" VALUES (?, ?, ?, ?, ?)", &s, err) != 0)
+		return -1;
+	bind_text(s, 1, key);
+	bind_text(s, 2, sub);
+	bind_text(s, 3, id);
+	bind_text(s, 4, rg->location);
+	sqlite3_bind_int64(s, 5, rg->created);
+	return exec_done(st, s, err, "saving a resource group");
+}
+
+static int
+rg_from_row(sqlite3_stmt *s, struct jit_resource_group *out, struct jit_error *err)
+{
+	memset(out, 0, sizeof(*out));
+	if (parse_rid_col(s, 0, &out->id, err) != 0)
+		return -1;
+	copy_col(s, 1, out->location, sizeof(out->location));
+	out->created = sqlite3_column_int64(s, 2);
+	return 0;
+}
+
+int
+jit_store_rg_get(struct jit_store *st, const struct jit_rid *id,
+	struct jit_resource_group *out, struct jit_error *err)
+{
+	char key[JIT_RESOURCE_ID_MAX];
+	sqlite3_stmt *s;
+	int rc, r = 0;
+
+	rid_key(id, key);
+	if (prep(st, "SELECT id, location, created_ns FROM resource_groups WHERE key = ?", &s,
+		err) != 0)
+		return -1;
+	bind_text(s, 1, key);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		r = rg_from_row(s, out, err);
+	sqlite3_finalize(s);
+	if (rc == SQLITE_ROW)
+		return r;
+	if (rc != SQLITE_DONE)
+		return db_fail(st, err, "reading a resource group");
+	return jit_errorf(err, 404, "ResourceGroupNotFound",
+		"Resource group '%s' could not be found.", id->rg);
+}
+
+int
+jit_store_rg_delete(struct jit_store *st, const struct jit_rid *id, bool *existed,
+	struct jit_error *err)
+{
+	char key[JIT_RESOURCE_ID_MAX];
+	sqlite3_stmt *s;
+	int64_t vms, pols, eps, n;
+
+	rid_key(id, key);
+	if (count_rows(st, "SELECT COUNT(*) FROM resource_groups WHERE key = ?", key, &n, err) != 0)
+		return -1;
+	*existed = n > 0;
+	if (!*existed)
+		return 0;
+	if (count_rows(st, "SELECT COUNT(*) FROM vms WHERE rg_key = ?", key, &vms, err) != 0 ||
+		count_rows(st, "SELECT COUNT(*) FROM policies WHERE rg_key = ?", key, &pols,
+			err) != 0 ||
+		count_rows(st, "SELECT COUNT(*) FROM enforcement_points WHERE rg_key = ?", key, &eps,
+			err) != 0)
+		return -1;
+	if (vms + pols + eps > 0)
+		return jit_errorf(err, 409, JIT_E_CONFLICT,
+			"Resource group '%s' still holds %" PRId64 " virtual machine(s), %" PRId64
+			" JIT policy(ies) and %" PRId64 " enforcement point(s); delete them first.",
+			id->rg, vms, pols, eps);
+	if (prep(st, "DELETE FROM resource_groups WHERE key = ?", &s, err) != 0)
+		return -1;
+	bind_text(s, 1, key);
+	return exec_done(st, s, err, "deleting a resource group");
+}
+
+int
+jit_store_rg_list(struct jit_store *st, const char *sub, struct jit_resource_group **out,
+	size_t *n, struct jit_error *err)
+{
+	char key[JIT_NAME_MAX + 1];
+	sqlite3_stmt *s;
+	size_t cap = 0;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	name_key(sub, key);
+	if (prep(st, "SELECT id, location, created_ns FROM resource_groups WHERE sub_key = ?"
+		" ORDER BY key", &s, err) != 0)
+		return -1;
+	bind_text(s, 1, key);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		struct jit_resource_group *e = grow((void **)out, n, &cap, sizeof(**out));
+
+		if (e == NULL || rg_from_row(s, e, err) != 0) {
+			sqlite3_finalize(s);
+			free(*out);
+			*out = NULL;
+			*n = 0;
+			return e == NULL ? jit_errorf(err, 500, JIT_E_INTERNAL, "out of memory") : -1;
+		}
+	}
+	sqlite3_finalize(s);
+	if (rc != SQLITE_DONE)
+		return db_fail(st, err, "listing resource groups");
+	return 0;
+}
+
+/* ---- virtual machines ---- */
+
+static char *
+addresses_to_json(const struct jit_vm *vm)
+{
+	char buf[JIT_PREFIX_BUFSZ];
+	json_t *arr = json_array();
+	char *out;
+
+	if (arr == NULL)
+		return NULL;
+	for (size_t i = 0; i < vm->n_addresses; i++) {
+		jit_prefix_format(&vm->addresses[i], buf);
+		json_array_append_new(arr, json_string(buf));
+	}
+	out = json_dumps(arr, JSON_COMPACT);
+	json_decref(arr);
+	return out;
+}
+
+static int
+vm_from_row(sqlite3_stmt *s, struct jit_vm *out, struct jit_error *err)
+{
+	const unsigned char *addrs;
+	json_t *arr;
+	size_t i;
+	json_t *v;
+
+	memset(out, 0, sizeof(*out));
+	if (parse_rid_col(s, 0, &out->id, err) != 0)
+		return -1;
+	copy_col(s, 1, out->location, sizeof(out->location));
+	if (jit_os_parse((const char *)sqlite3_column_text(s, 2), &out->os, err) != 0)
+		return jit_errorf(err, 500, JIT_E_INTERNAL, "stored OS type is corrupt");
+	addrs = sqlite3_column_text(s, 3);
+	arr = json_loads(addrs ? (const char *)addrs : "[]", 0, NULL);
+	if (!json_is_array(arr) || json_array_size(arr) > JIT_MAX_VM_ADDRESSES) {
+		json_decref(arr);
+		return jit_errorf(err, 500, JIT_E_INTERNAL, "stored addresses are corrupt");
+	}
+	json_array_foreach(arr, i, v) {
+		if (jit_prefix_parse(json_string_value(v) ? json_string_value(v) : "",
+			&out->addresses[i], err) != 0) {
+			json_decref(arr);
+			return jit_errorf(err, 500, JIT_E_INTERNAL, "stored addresses are corrupt");
+		}
+	}
+	out->n_addresses = json_array_size(arr);
+	json_decref(arr);
+	copy_col(s, 4, out->enforcement_point, sizeof(out->enforcement_point));
+	return 0;
+}
+
+#define VM_COLUMNS "v.id, v.location, v.os, v.addresses, COALESCE(e.id, '')"
+#define VM_FROM "FROM vms v LEFT JOIN enforcement_points e ON e.key = v.ep_key"
+
+int
+jit_store_vm_get(struct jit_store *st, const struct jit_rid *id, struct jit_vm *out,
+	struct jit_error *err)
+{
+	char key[JIT_RESOURCE_ID_MAX];
+	sqlite3_stmt *s;
+	int rc, r = 0;
+
+	rid_key(id, key);
+	if (prep(st, "SELECT " VM_COLUMNS " " VM_FROM " WHERE v.key = ?", &s, err) != 0)
+		return -1;
+	bind_text(s, 1, key);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		r = vm_from_row(s, out, err);
+	sqlite3_finalize(s);
+	if (rc == SQLITE_ROW)
+		return r;
+	if (rc != SQLITE_DONE)
+		return db_fail(st, err, "reading a virtual machine");
+	return jit_errorf(err, 404, JIT_E_RESOURCE_NOT_FOUND,
+		"The virtual machine '%s' under resource group '%s' was not found.", id->name, id->rg);
+}
+
+int
+jit_store_vm_put(struct jit_store *st, const struct jit_vm *vm, bool *created,
+	struct jit_error *err)
+{
+	char key[JIT_RESOURCE_ID_MAX], rgk[JIT_RESOURCE_ID_MAX], id[JIT_RESOURCE_ID_MAX];
+	char epk[JIT_RESOURCE_ID_MAX] = "", old_epk[JIT_RESOURCE_ID_MAX] = "";
+	struct jit_resource_group rg;
+	struct jit_rid rgid;
+	sqlite3_stmt *s;
+	char *addrs;
+	int64_t n;
+	int rc;
+
+	jit_rid_resource_group(&rgid, vm->id.sub, vm->id.rg);
+	if (jit_store_rg_get(st, &rgid, &rg, err) != 0)
+		return -1;
+	if (vm->enforcement_point[0] != '\0') {
+		struct jit_rid ep;
+
+		if (jit_rid_parse(vm->enforcement_point, &ep, err) != 0)
+			return -1;
+		rid_key(&ep, epk);
+		if (count_rows(st, "SELECT COUNT(*) FROM enforcement_points WHERE key = ?", epk, &n,
+			err) != 0)
+			return -1;
+		if (n == 0)
+			return jit_errorf(err, 400, JIT_E_BAD_REQUEST,
+				"properties.enforcementPoint: the enforcement point '%s' does not exist",
+				vm->enforcement_point);
+	}
+	rid_key(&vm->id, key);
+	rg_key_of(&vm->id, rgk);
+	jit_rid_format(&vm->id, id, sizeof(id));
+
+	if (prep(st, "SELECT COALESCE(ep_key, '') FROM vms WHERE key = ?", &s, err) != 0)
+		return -1;
+	bind_text(s, 1, key);
+	rc = sqlite3_step(s);
+	*created = rc != SQLITE_ROW;
+	if (rc == SQLITE_ROW)
+		copy_col(s, 0, old_epk, sizeof(old_epk));
+	sqlite3_finalize(s);
+
+	if ((addrs = addresses_to_json(vm)) == NULL)
+		return jit_errorf(err, 500, JIT_E_INTERNAL, "out of memory");
+	if (prep(st, "INSERT INTO vms (key, rg_key, id, location, os, addresses, ep_key, created_ns)"
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, NULLIF(?7, ''), ?8) ON CONFLICT(key) DO UPDATE SET"
+		" os = ?5, addresses = ?6, ep_key = NULLIF(?7, '')", &s, err) != 0) {
+		free(addrs);
+		return -1;
+	}
+	bind_text(s, 1, key);
+	bind_text(s, 2, rgk);
+	bind_text(s, 3, id);
+	bind_text(s, 4, vm->location[0] ? vm->location : rg.location);
+	bind_text(s, 5, jit_os_name(vm->os));
+	bind_text(s, 6, addrs);
+	bind_text(s, 7, epk);
+	sqlite3_bind_int64(s, 8, jit_time_now());
+	free(addrs);
+	if (exec_done(st, s, err, "saving a virtual machine") != 0)
+		return -1;
+	/* Both the old and the new enforcement point may have to change what they enforce. */
+	if (bump_ep(st, old_epk, err) != 0 || bump_ep(st, epk, err) != 0)
+		return -1;
+	return 0;
+}
+
+int
+jit_store_vm_delete(struct jit_store *st, const struct jit_rid *id, bool *existed,
+	struct jit_error *err)
+{
+	char key[JIT_RESOURCE_ID_MAX];
+	struct jit_rid policy;
+	sqlite3_stmt *s;
+	bool in_policy;
+	int64_t n;
+
+	rid_key(id, key);
+	if (count_rows(st, "SELECT COUNT(*) FROM vms WHERE key = ?", key, &n, err) != 0)
+		return -1;
+	*existed = n > 0;
+	if (!*existed)
+		return 0;
+	if (jit_store_vm_policy(st, id, &policy, &in_policy, err) != 0)
+		return -1;
+	if (in_policy) {
+		char pid[JIT_RESOURCE_ID_MAX];
+
+		jit_rid_format(&policy, pid, sizeof(pid));
+		return jit_errorf(err, 409, JIT_E_CONFLICT,
+			"The virtual machine '%s' is in the JIT policy '%s'; remove it from the "
+			"policy (or delete the policy) first.", id->name, pid);
+	}
+	if (prep(st, "DELETE FROM vms WHERE key = ?", &s, err) != 0)
+		return -1;
+	bind_text(s, 1, key);
+	return exec_done(st, s, err, "deleting a virtual machine");
+}
+
+int
+jit_store_vm_list(struct jit_store *st, const struct jit_rid *scope, struct jit_vm **out,
+	size_t *n, struct jit_error *err)
+{
+	char key[JIT_RESOURCE_ID_MAX];
+	sqlite3_stmt *s;
+	size_t cap = 0;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	/* Keys are lowercased IDs, so a scope is a key prefix ending in '/'. */
+	if (scope->kind == JIT_RID_ROOT) {
+		key[0] = '\0';
+	} else {
+		rid_key(scope, key);
+		strncat(key, "/", sizeof(key) - strlen(key) - 1);
+	}
+	if (prep(st, "SELECT " VM_COLUMNS " " VM_FROM " WHERE substr(v.key, 1, length(?1)) = ?1"
+		" ORDER BY v.key", &s, err) != 0)
+		return -1;
+	bind_text(s, 1, key);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		struct jit_vm *e = grow((void **)out, n, &cap, sizeof(**out));
+
+		if (e == NULL || vm_from_row(s, e, err) != 0) {
+			sqlite3_finalize(s);
+			free(*out);
+			*out = NULL;
+			*n = 0;
+			return e == NULL ? jit_errorf(err, 500, JIT_E_INTERNAL, "out of memory") : -1;
+		}
+	}
+	sqlite3_finalize(s);
+	if (rc != SQLITE_DONE)
+		return db_fail(st, err, "listing virtual machines");
+	return 0;
+}
+
+int
+jit_store_vm_policy(struct jit_store *st, const struct jit_rid *vm, struct jit_rid *policy,
+	bool *found, struct jit_error *err)
+{
+	char key[JIT_RESOURCE_ID_MAX];
+	sqlite3_stmt *s;
+	int rc, r = 0;
+
+	rid_key(vm, key);
+	*found = false;
+	if (prep(st, "SELECT p.id FROM policy_vms pv JOIN policies p ON p.key = pv.policy_key"
+		" WHERE pv.vm_key = ?", &s, err) != 0)
+		return -1;
+	bind_text(s, 1, key);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		*found = true;
+		r = parse_rid_col(s, 0, policy, err);
+	}
+	sqlite3_finalize(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return db_fail(st, err, "reading a VM's policy");
+	return r;
+}
+
+/* ---- JIT policies ---- */
+
+static int
+insert_policy_vm(struct jit_store *st, const char *policy_key, size_t pos,
+	const struct jit_policy_vm *pv, struct jit_error *err)
+{
+	char vm_key[JIT_RESOURCE_ID_MAX], vm_id[JIT_RESOURCE_ID_MAX];
+	sqlite3_stmt *s;
+
+	rid_key(&pv->id, vm_key);
+	jit_rid_format(&pv->id, vm_id, sizeof(vm_id));
+	if (prep(st, "INSERT INTO policy_vms (vm_key, policy_key, pos, vm_id, public_ip)"
+		" VALUES (?, ?, ?, ?, ?)", &s, err) != 0)
+		return -1;
+	bind_text(s, 1, vm_key);
+	bind_text(s, 2, policy_key);
+	sqlite3_bind_int64(s, 3, (int64_t)pos);
+	bind_text(s, 4, vm_id);
+	bind_text(s, 5, pv->public_ip);
+	if (exec_done(st, s, err, "saving a policy VM") != 0)
+		return -1;
+	for (size_t i = 0; i < pv->n_ports; i++) {
+		const struct jit_port_rule *r = &pv->ports[i];
+		char *sources = sources_to_json(&r->sources);
+
+		if (sources == NULL)
+			return jit_errorf(err, 500, JIT_E_INTERNAL, "out of memory");
+		if (prep(st, "INSERT INTO policy_ports (vm_key, pos, number, protocol, sources,"
+			" sources_list, max_ns) VALUES (?, ?, ?, ?, ?, ?, ?)", &s, err) != 0) {
+			free(sources);
+			return -1;
+		}
+		bind_text(s, 1, vm_key);
+		sqlite3_bind_int64(s, 2, (int64_t)i);
+		sqlite3_bind_int(s, 3, r->number);
+		bind_text(s, 4, jit_proto_name(r->protocol));
+		bind_text(s, 5, sources);
+		sqlite3_bind_int(s, 6, r->sources.list);
+		sqlite3_bind_int64(s, 7, r->max_duration_ns);
+		free(sources);
+		if (exec_done(st, s, err, "saving a policy port") != 0)
+			return -1;
+	}
+	return bump_vm_ep(st, vm_key, err);
+}
+
+/* Every VM of p must exist, sit in the policy's resource group and be in no other policy. */
+static int
+check_policy_vms(struct jit_store *st, const struct jit_policy *p, const char *policy_key,
+	struct jit_error *err)
+{
+	for (size_t i = 0; i < p->n_vms; i++) {
+		const struct jit_rid *vm = &p->vms[i].id;
+		char vm_key[JIT_RESOURCE_ID_MAX], other[JIT_RESOURCE_ID_MAX];
+		sqlite3_stmt *s;
+		int64_t n;
+		int rc;
+
+		if (strcasecmp(vm->sub, p->id.sub) != 0 || strcasecmp(vm->rg, p->id.rg) != 0)
+			return jit_errorf(err, 400, JIT_E_BAD_REQUEST,
+				"properties.virtualMachines[%zu].id: the virtual machine must be in the "
+				"policy's resource group '%s'", i, p->id.rg);
+		rid_key(vm, vm_key);
+		if (count_rows(st, "SELECT COUNT(*) FROM vms WHERE key = ?", vm_key, &n, err) != 0)
+			return -1;
+		if (n == 0)
+			return jit_errorf(err, 400, JIT_E_BAD_REQUEST,
+				"properties.virtualMachines[%zu].id: the virtual machine '%s' does not "
+				"exist; add it to the inventory first", i, vm->name);
+		if (prep(st, "SELECT policy_key FROM policy_vms WHERE vm_key = ?", &s, err) != 0)
+			return -1;
+		bind_text(s, 1, vm_key);
+		rc = sqlite3_step(s);
+		other[0] = '\0';
+		if (rc == SQLITE_ROW)
+			copy_col(s, 0, other, sizeof(other));
+		sqlite3_finalize(s);
+		if (other[0] != '\0' && strcmp(other, policy_key) != 0)
+			return jit_errorf(err, 409, JIT_E_CONFLICT,
+				"properties.virtualMachines[%zu].id: the virtual machine '%s' is already "
+				"in the JIT policy '%s'", i, vm->name, other);
+	}
+	return 0;
+}
+
+int
+jit_store_policy_put(struct jit_store *st, const struct jit_policy *p, jit_time now,
+	bool *created, struct jit_error *err)
+{
+	char key[JIT_RESOURCE_ID_MAX], rgk[JIT_RESOURCE_ID_MAX], id[JIT_RESOURCE_ID_MAX];
+	struct jit_resource_group rg;
+	struct jit_rid rgid;
+	sqlite3_stmt *s;
+	int64_t n;
+
+	jit_rid_resource_group(&rgid, p->id.sub, p->id.rg);
+	if (jit_store_rg_get(st, &rgid, &rg, err) != 0)
+		return -1;
+	rid_key(&p->id, key);
+	rg_key_of(&p->id, rgk);
+	jit_rid_format(&p->id, id, sizeof(id));
+	if (check_policy_vms(st, p, key, err) != 0)
+		return -1;
+	if (count_rows(st, "SELECT COUNT(*) FROM policies WHERE key = ?", key, &n, err) != 0)
+		return -1;
+	*created = n == 0;
+	if (prep(st, "INSERT INTO policies (key, rg_key, id, location, kind, created_ns, updated_ns)"
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6) ON CONFLICT(key) DO UPDATE SET kind = ?5,"
+		" updated_ns = ?6", &s, err) != 0)
+		return -1;
+	bind_text(s, 1, key);
+	bind_text(s, 2, rgk);
+	bind_text(s, 3, id);
+	bind_text(s, 4, p->id.location);
+	bind_text(s, 5, p->kind ? p->kind : "Basic");
+	sqlite3_bind_int64(s, 6, now);
+	if (exec_done(st, s, err, "saving a policy") != 0)
+		return -1;
+	/* Editing replaces the VMs' rules: unlock what was there, then lock what is new. */
+	if (bump_policy_eps(st, key, err) != 0)
+		return -1;
+	if (prep(st, "DELETE FROM policy_vms WHERE policy_key = ?", &s, err) != 0)
+		return -1;
+	bind_text(s, 1, key);
+	if (exec_done(st, s, err, "replacing a policy's VMs") != 0)
+		return -1;
+	for (size_t i = 0; i < p->n_vms; i++)
+		if (insert_policy_vm(st, key, i, &p->vms[i], err) != 0)
+			return -1;
+	return 0;
+}
+
+static int
+load_policy_vms(struct jit_store *st, const char *key, struct jit_policy *p,
+	struct jit_error *err)
+{
+	sqlite3_stmt *s, *ps;
+	size_t cap = 0;
+	int rc;
+
+	if (prep(st, "SELECT vm_key, vm_id, public_ip FROM policy_vms WHERE policy_key = ?"
+		" ORDER BY pos", &s, err) != 0)
+		return -1;
+	bind_text(s, 1, key);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		struct jit_policy_vm *pv = grow((void **)&p->vms, &p->n_vms, &cap, sizeof(*pv));
+		size_t pcap = 0;
+		int prc;
+
+		if (pv == NULL) {
+			sqlite3_finalize(s);
+			return jit_errorf(err, 500, JIT_E_INTERNAL, "out of memory");
+		}
+		if (parse_rid_col(s, 1, &pv->id, err) != 0) {
+			sqlite3_finalize(s);
+			return -1;
+		}
+		pv->public_ip = dup_col(s, 2);
+		if (prep(st, "SELECT number, protocol, sources, sources_list, max_ns FROM policy_ports"
+			" WHERE vm_key = ? ORDER BY pos", &ps, err) != 0) {
+			sqlite3_finalize(s);
+			return -1;
+		}
+		sqlite3_bind_value(ps, 1, sqlite3_column_value(s, 0));
+		while ((prc = sqlite3_step(ps)) == SQLITE_ROW) {
+			struct jit_port_rule *r = grow((void **)&pv->ports, &pv->n_ports, &pcap,
+				sizeof(*r));
+
+			if (r == NULL ||
+				jit_proto_parse((const char *)sqlite3_column_text(ps, 1), &r->protocol,
+					err) != 0 ||
+				sources_from_json((const char *)sqlite3_column_text(ps, 2),
+					sqlite3_column_int(ps, 3) != 0, &r->sources, err) != 0) {
+				sqlite3_finalize(ps);
+				sqlite3_finalize(s);
+				return jit_errorf(err, 500, JIT_E_INTERNAL, "stored port rule is corrupt");
+			}
+			r->number = (uint16_t)sqlite3_column_int(ps, 0);
+			r->max_duration_ns = sqlite3_column_int64(ps, 4);
+		}
+		sqlite3_finalize(ps);
+		if (prc != SQLITE_DONE) {
+			sqlite3_finalize(s);
+			return db_fail(st, err, "reading policy ports");
+		}
+	}
+	sqlite3_finalize(s);
+	if (rc != SQLITE_DONE)
+		return db_fail(st, err, "reading policy VMs");
+	return 0;
+}
+
+static int
+status_parse(const char *s, enum jit_port_status *out)
+{
+	if (s != NULL && strcmp(s, "Initiated") == 0)
+		*out = JIT_STATUS_INITIATED;
+	else if (s != NULL && strcmp(s, "Revoked") == 0)
+		*out = JIT_STATUS_REVOKED;
+	else if (s != NULL && strcmp(s, "Initiating") == 0)
+		*out = JIT_STATUS_INITIATING;
+	else
+		return -1;
+	return 0;
+}
+
+static int
+reason_parse(const char *s, enum jit_status_reason *out)
+{
+	if (s != NULL && strcmp(s, "UserRequested") == 0)
+		*out = JIT_REASON_USER_REQUESTED;
+	else if (s != NULL && strcmp(s, "Expired") == 0)
+		*out = JIT_REASON_EXPIRED;
+	else if (s != NULL && strcmp(s, "NewerRequestInitiated") == 0)
+		*out = JIT_REASON_NEWER_REQUEST;
+	else
+		return -1;
+	return 0;
+}
+
+static int
+load_request_ports(struct jit_store *st, int64_t request_id, jit_time now,
+	struct jit_request *r, struct jit_error *err)
+{
+	sqlite3_stmt *s;
+	size_t vcap = 0, pcap = 0;
+	int rc;
+
+	if (prep(st, "SELECT vm_id, number, sources, sources_list, end_ns, status, reason,"
+		" mapped_port FROM request_ports WHERE request_id = ? ORDER BY vm_pos, id", &s,
+		err) != 0)
+		return -1;
+	sqlite3_bind_int64(s, 1, request_id);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		struct jit_request_vm *vm = r->n_vms ? &r->vms[r->n_vms - 1] : NULL;
+		struct jit_request_port *port;
+		struct jit_rid vid;
+
+		if (parse_rid_col(s, 0, &vid, err) != 0)
+			goto fail;
+		if (vm == NULL || !jit_rid_equal(&vm->id, &vid)) {
+			if ((vm = grow((void **)&r->vms, &r->n_vms, &vcap, sizeof(*vm))) == NULL)
+				goto oom;
+			vm->id = vid;
+			pcap = 0;
+		}
+		if ((port = grow((void **)&vm->ports, &vm->n_ports, &pcap, sizeof(*port))) == NULL)
+			goto oom;
+		port->number = (uint16_t)sqlite3_column_int(s, 1);
+		if (sources_from_json((const char *)sqlite3_column_text(s, 2),
+			sqlite3_column_int(s, 3) != 0, &port->sources, err) != 0)
+			goto fail;
+		port->end_time = sqlite3_column_int64(s, 4);
+		if (status_parse((const char *)sqlite3_column_text(s, 5), &port->status) != 0 ||
+			reason_parse((const char *)sqlite3_column_text(s, 6), &port->reason) != 0) {
+			jit_errorf(err, 500, JIT_E_INTERNAL, "stored request status is corrupt");
+			goto fail;
+		}
+		/* The kernel closed it at end time whether or not the sweeper has run yet. */
+		if (port->status == JIT_STATUS_INITIATED && port->end_time <= now) {
+			port->status = JIT_STATUS_REVOKED;
+			port->reason = JIT_REASON_EXPIRED;
+		}
+		if (sqlite3_column_type(s, 7) != SQLITE_NULL) {
+			port->has_mapped_port = true;
+			port->mapped_port = (uint16_t)sqlite3_column_int(s, 7);
+		}
+	}
+	sqlite3_finalize(s);
+	if (rc != SQLITE_DONE)
+		return db_fail(st, err, "reading request ports");
+	return 0;
+oom:
+	jit_errorf(err, 500, JIT_E_INTERNAL, "out of memory");
+fail:
+	sqlite3_finalize(s);
+	return -1;
+}
+
+static int
+load_requests(struct jit_store *st, const char *key, jit_time now, struct jit_policy *p,
+	struct jit_error *err)
+{
+	sqlite3_stmt *s;
+	size_t cap = 0;
+	int rc;
+
+	if (prep(st, "SELECT id, requestor, start_ns, justification FROM requests"
+		" WHERE policy_key = ? ORDER BY id DESC LIMIT ?", &s, err) != 0)
+		return -1;
+	bind_text(s, 1, key);
+	sqlite3_bind_int(s, 2, REQUESTS_SHOWN);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		struct jit_request *r = grow((void **)&p->requests, &p->n_requests, &cap, sizeof(*r));
+
+		if (r == NULL) {
+			sqlite3_finalize(s);
+			return jit_errorf(err, 500, JIT_E_INTERNAL, "out of memory");
+		}
+		r->requestor = dup_col(s, 1);
+		r->start_time = sqlite3_column_int64(s, 2);
+		r->justification = dup_col(s, 3);
+		if (load_request_ports(st, sqlite3_column_int64(s, 0), now, r, err) != 0) {
+			sqlite3_finalize(s);
+			return -1;
+		}
+	}
+	sqlite3_finalize(s);
+	if (rc != SQLITE_DONE)
+		return db_fail(st, err, "reading requests");
+	return 0;
+}
+
+int
+jit_store_policy_get(struct jit_store *st, const struct jit_rid *id, jit_time now,
+	struct jit_policy **out, struct jit_error *err)
+{
+	char key[JIT_RESOURCE_ID_MAX];
+	struct jit_policy *p;
+	sqlite3_stmt *s;
+	int rc;
+
+	*out = NULL;
+	rid_key(id, key);
+	if (prep(st, "SELECT id, location, kind FROM policies WHERE key = ?", &s, err) != 0)
+		return -1;
+	bind_text(s, 1, key);
+	rc = sqlite3_step(s);
+	if (rc != SQLITE_ROW) {
+		sqlite3_finalize(s);
+		if (rc != SQLITE_DONE)
+			return db_fail(st, err, "reading a policy");
+		return jit_errorf(err, 404, JIT_E_RESOURCE_NOT_FOUND,
+			"The JIT network access policy '%s' under resource group '%s' at location "
+			"'%s' was not found.", id->name, id->rg, id->location);
+	}
+	if ((p = calloc(1, sizeof(*p))) == NULL) {
+		sqlite3_finalize(s);
+		return jit_errorf(err, 500, JIT_E_INTERNAL, "out of memory");
+	}
+	if (parse_rid_col(s, 0, &p->id, err) != 0) {
+		sqlite3_finalize(s);
+		jit_policy_free(p);
+		return -1;
+	}
+	p->location = dup_col(s, 1);
+	p->kind = dup_col(s, 2);
+	sqlite3_finalize(s);
+	p->provisioning_state = strdup("Succeeded");
+	if (p->provisioning_state == NULL || load_policy_vms(st, key, p, err) != 0 ||
+		load_requests(st, key, now, p, err) != 0) {
+		if (p->provisioning_state == NULL)
+			jit_errorf(err, 500, JIT_E_INTERNAL, "out of memory");
+		jit_policy_free(p);
+		return -1;
+	}
+	*out = p;
+	return 0;
+}
+
+int
+jit_store_policy_delete(struct jit_store *st, const struct jit_rid *id, bool *existed,
+	struct jit_error *err)
+{
+	char key[JIT_RESOURCE_ID_MAX];
+	sqlite3_stmt *s;
+	int64_t n;
+
+	rid_key(id, key);
+	if (count_rows(st, "SELECT COUNT(*) FROM policies WHERE key = ?", key, &n, err) != 0)
+		return -1;
+	*existed = n > 0;
+	if (!*existed)
+		return 0;
+	/* Deleting unlocks: the enforcement points must drop these ports. */
+	if (bump_policy_eps(st, key, err) != 0)
+		return -1;
+	if (prep(st, "DELETE FROM policies WHERE key = ?", &s, err) != 0)
+		return -1;
+	bind_text(s, 1, key);
+	return exec_done(st, s, err, "deleting a policy");
+}
+
+int
+jit_store_policy_list(struct jit_store *st, const struct jit_rid *scope, const char *location,
+	struct jit_rid **out, size_t *n, struct jit_error *err)
+{
+	char key[JIT_RESOURCE_ID_MAX];
+	sqlite3_stmt *s;
+	size_t cap = 0;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	if (scope->kind == JIT_RID_ROOT) {
+		key[0] = '\0';
+	} else {
+		rid_key(scope, key);
+		strncat(key, "/", sizeof(key) - strlen(key) - 1);
+	}
+	if (prep(st, "SELECT id FROM policies WHERE substr(key, 1, length(?1)) = ?1"
+		" AND (?2 IS NULL OR location = lower(?2) OR lower(location) = lower(?2))"
+		" ORDER BY key", &s, err) != 0)
+		return -1;
+	bind_text(s, 1, key);
+	bind_text(s, 2, location);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		struct jit_rid *e = grow((void **)out, n, &cap, sizeof(**out));
+
+		if (e == NULL || parse_rid_col(s, 0, e, err) != 0) {
+			sqlite3_finalize(s);
+			free(*out);
+			*out = NULL;
+			*n = 0;
+			return e == NULL ? jit_errorf(err, 500, JIT_E_INTERNAL, "out of memory") : -1;
+		}
+	}
+	sqlite3_finalize(s);
+	if (rc != SQLITE_DONE)
+		return db_fail(st, err, "listing policies");
+	return 0;
+}
+
+/* ---- requests ---- */
+
+static int
+insert_request_port(struct jit_store *st, int64_t request_id, const struct jit_request_vm *vm,
+	size_t vm_pos, const struct jit_request_port *port, struct jit_error *err)
+{
+	char vm_key[JIT_RESOURCE_ID_MAX], vm_id[JIT_RESOURCE_ID_MAX];
+	sqlite3_stmt *s;
+	char *sources;
+
+	rid_key(&vm->id, vm_key);
+	jit_rid_format(&vm->id, vm_id, sizeof(vm_id));
+	if ((sources = sources_to_json(&port->sources)) == NULL)
+		return jit_errorf(err, 500, JIT_E_INTERNAL, "out of memory");
+	/* A newer request for the same VM, port and source supersedes the older one. */
+	if (prep(st, "UPDATE request_ports SET status = 'Revoked', reason = 'NewerRequestInitiated'"
+		" WHERE vm_key = ? AND number = ? AND sources = ? AND status = 'Initiated'", &s,
+		err) != 0) {
+		free(sources);
+		return -1;
+	}
+	bind_text(s, 1, vm_key);
+	sqlite3_bind_int(s, 2, port->number);
+	bind_text(s, 3, sources);
+	if (exec_done(st, s, err, "superseding older requests") != 0) {
+		free(sources);
+		return -1;
+	}
+	if (prep(st, "INSERT INTO request_ports (request_id, vm_key, vm_id, vm_pos, number,"
+		" sources, sources_list, end_ns, status, reason, mapped_port)"
+		" VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", &s, err) != 0) {
+		free(sources);
+		return -1;
+	}
+	sqlite3_bind_int64(s, 1, request_id);
+	bind_text(s, 2, vm_key);
+	bind_text(s, 3, vm_id);
+	sqlite3_bind_int64(s, 4, (int64_t)vm_pos);
+	sqlite3_bind_int(s, 5, port->number);
+	bind_text(s, 6, sources);
+	sqlite3_bind_int(s, 7, port->sources.list);
+	sqlite3_bind_int64(s, 8, port->end_time);
+	bind_text(s, 9, jit_port_status_name(port->status));
+	bind_text(s, 10, jit_status_reason_name(port->reason));
+	if (port->has_mapped_port)
+		sqlite3_bind_int(s, 11, port->mapped_port);
+	else
+		sqlite3_bind_null(s, 11);
+	free(sources);
+	return exec_done(st, s, err, "saving a request port");
+}
+
+int
+jit_store_request_add(struct jit_store *st, const struct jit_rid *policy,
+	const struct jit_request *r, int64_t principal_id, struct jit_error *err)
+{
+	char key[JIT_RESOURCE_ID_MAX];
+	sqlite3_stmt *s;
+	int64_t request_id;
+
+	rid_key(policy, key);
+	if (prep(st, "INSERT INTO requests (policy_key, principal_id, requestor, start_ns,"
+		" justification) VALUES (?, ?, ?, ?, ?)", &s, err) != 0)
+		return -1;
+	bind_text(s, 1, key);
+	sqlite3_bind_int64(s, 2, principal_id);
+	bind_text(s, 3, r->requestor ? r->requestor : "");
+	sqlite3_bind_int64(s, 4, r->start_time);
+	bind_text(s, 5, r->justification);
+	if (exec_done(st, s, err, "saving a request") != 0)
+		return -1;
+	request_id = sqlite3_last_insert_rowid(st->db);
+	for (size_t i = 0; i < r->n_vms; i++) {
+		char vm_key[JIT_RESOURCE_ID_MAX];
+
+		for (size_t j = 0; j < r->vms[i].n_ports; j++)
+			if (insert_request_port(st, request_id, &r->vms[i], i, &r->vms[i].ports[j],
+				err) != 0)
+				return -1;
+		rid_key(&r->vms[i].id, vm_key);
+		if (bump_vm_ep(st, vm_key, err) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+int
+jit_store_expire(struct jit_store *st, jit_time now, size_t *n, struct jit_error *err)
+{
+	sqlite3_stmt *s;
+
+	*n = 0;
+	if (prep(st, "UPDATE request_ports SET status = 'Revoked', reason = 'Expired'"
+		" WHERE status = 'Initiated' AND end_ns <= ?", &s, err) != 0)
+		return -1;
+	sqlite3_bind_int64(s, 1, now);
+	if (exec_done(st, s, err, "expiring requests") != 0)
+		return -1;
+	*n = (size_t)sqlite3_changes(st->db);
+	return 0;
+}
+
+/* ---- principals and tokens ---- */
+
+static const char *
+principal_kind_name(enum jit_principal_kind k)
+{
+	switch (k) {
+	case JIT_PRINCIPAL_SERVICE:
+		return "ServicePrincipal";
+	case JIT_PRINCIPAL_AGENT:
+		return "Agent";
+	case JIT_PRINCIPAL_USER:
+	default:
+		return "User";
+	}
+}
+
+static enum jit_principal_kind
+principal_kind_parse(const char *s)
+{
+	if (s != NULL && strcmp(s, "ServicePrincipal") == 0)
+		return JIT_PRINCIPAL_SERVICE;
+	if (s != NULL && strcmp(s, "Agent") == 0)
+		return JIT_PRINCIPAL_AGENT;
+	return JIT_PRINCIPAL_USER;
+}
+
+int
+jit_store_principal_add(struct jit_store *st, struct jit_principal *p, struct jit_error *err)
+{
+	sqlite3_stmt *s;
+	int64_t n;
+
+	if (count_rows(st, "SELECT COUNT(*) FROM principals WHERE name = ?", p->name, &n, err) != 0)
+		return -1;
+	if (n > 0)
+		return jit_errorf(err, 409, JIT_E_CONFLICT, "A principal named '%s' already exists.",
+			p->name);
+	if (prep(st, "INSERT INTO principals (kind, name, display_name, created_ns)"
+		" VALUES (?, ?, ?, ?)", &s, err) != 0)
+		return -1;
+	bind_text(s, 1, principal_kind_name(p->kind));
+	bind_text(s, 2, p->name);
+	bind_text(s, 3, p->display_name[0] ? p->display_name : p->name);
+	sqlite3_bind_int64(s, 4, p->created);
+	if (exec_done(st, s, err, "saving a principal") != 0)
+		return -1;
+	p->id = sqlite3_last_insert_rowid(st->db);
+	return 0;
+}
+
+int
+jit_store_principal_get(struct jit_store *st, int64_t id, struct jit_principal *out,
+	struct jit_error *err)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if (prep(st, "SELECT id, kind, name, display_name, created_ns FROM principals"
+		" WHERE id = ?", &s, err) != 0)
+		return -1;
+	sqlite3_bind_int64(s, 1, id);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		memset(out, 0, sizeof(*out));
+		out->id = sqlite3_column_int64(s, 0);
+		out->kind = principal_kind_parse((const char *)sqlite3_column_text(s, 1));
+		copy_col(s, 2, out->name, sizeof(out->name));
+		copy_col(s, 3, out->display_name, sizeof(out->display_name));
+		out->created = sqlite3_column_int64(s, 4);
+	}
+	sqlite3_finalize(s);
+	if (rc == SQLITE_ROW)
+		return 0;
+	if (rc != SQLITE_DONE)
+		return db_fail(st, err, "reading a principal");
+	return jit_errorf(err, 404, JIT_E_NOT_FOUND, "Principal %" PRId64 " was not found.", id);
+}
+
+int
+jit_store_token_add(struct jit_store *st, int64_t principal_id, const char *name,
+	const char *token_id, const uint8_t hash[JIT_TOKEN_HASH_BYTES], jit_time now,
+	jit_time expires, struct jit_error *err)
+{
+	sqlite3_stmt *s;
+
+	if (prep(st, "INSERT INTO tokens (token_id, principal_id, name, hash, created_ns,"
+		" expires_ns) VALUES (?, ?, ?, ?, ?, ?)", &s, err) != 0)
+		return -1;
+	bind_text(s, 1, token_id);
+	sqlite3_bind_int64(s, 2, principal_id);
+	bind_text(s, 3, name);
+	sqlite3_bind_blob(s, 4, hash, JIT_TOKEN_HASH_BYTES, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(s, 5, now);
+	sqlite3_bind_int64(s, 6, expires);
+	return exec_done(st, s, err, "saving a token");
+}
+
+/* Reads (hash, one text or integer column) of a live secret row; shared by tokens and
+ * enrollment tokens. */
+static int
+find_secret(struct jit_store *st, const char *sql, const char *token_id, jit_time now,
+	uint8_t hash[JIT_TOKEN_HASH_BYTES], sqlite3_stmt **row, bool *found, struct jit_error *err)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	*found = false;
+	*row = NULL;
+	if (prep(st, sql, &s, err) != 0)
+		return -1;
+	bind_text(s, 1, token_id);
+	sqlite3_bind_int64(s, 2, now);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW && sqlite3_column_bytes(s, 0) == JIT_TOKEN_HASH_BYTES) {
+		memcpy(hash, sqlite3_column_blob(s, 0), JIT_TOKEN_HASH_BYTES);
+		*found = true;
+		*row = s;
+		return 0;
+	}
+	sqlite3_finalize(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return db_fail(st, err, "looking up a token");
+	return 0;
+}
+
+int
+jit_store_token_find(struct jit_store *st, const char *token_id, jit_time now,
+	uint8_t hash[JIT_TOKEN_HASH_BYTES], int64_t *principal_id, bool *found,
+	struct jit_error *err)
+{
+	sqlite3_stmt *row;
+
+	if (find_secret(st, "SELECT hash, principal_id FROM tokens WHERE token_id = ?1"
+		" AND revoked_ns = 0 AND (expires_ns = 0 OR expires_ns > ?2)", token_id, now, hash,
+		&row, found, err) != 0)
+		return -1;
+	if (*found) {
+		*principal_id = sqlite3_column_int64(row, 1);
+		sqlite3_finalize(row);
+	}
+	return 0;
+}
+
+int
+jit_store_token_touch(struct jit_store *st, const char *token_id, jit_time now,
+	struct jit_error *err)
+{
+	sqlite3_stmt *s;
+
+	/* At most once a minute: a read must not cost a disk sync each time. */
+	if (prep(st, "UPDATE tokens SET last_used_ns = ?1 WHERE token_id = ?2"
+		" AND last_used_ns < ?1 - 60000000000", &s, err) != 0)
+		return -1;
+	sqlite3_bind_int64(s, 1, now);
+	bind_text(s, 2, token_id);
+	return exec_done(st, s, err, "recording token use");
+}
+
+/* ---- enrollment and enforcement points ---- */
+
+int
+jit_store_enrollment_add(struct jit_store *st, const char *token_id,
+	const uint8_t hash[JIT_TOKEN_HASH_BYTES], const struct jit_rid *rg, jit_time now,
+	jit_time expires, int64_t created_by, struct jit_error *err)
+{
+	char rgk[JIT_RESOURCE_ID_MAX];
+	struct jit_resource_group g;
+	sqlite3_stmt *s;
+
+	if (jit_store_rg_get(st, rg, &g, err) != 0)
+		return -1;
+	rid_key(rg, rgk);
+	if (prep(st, "INSERT INTO enrollment_tokens (token_id, hash, rg_key, created_by,"
+		" created_ns, expires_ns) VALUES (?, ?, ?, ?, ?, ?)", &s, err) != 0)
+		return -1;
+	bind_text(s, 1, token_id);
+	sqlite3_bind_blob(s, 2, hash, JIT_TOKEN_HASH_BYTES, SQLITE_TRANSIENT);
+	bind_text(s, 3, rgk);
+	sqlite3_bind_int64(s, 4, created_by);
+	sqlite3_bind_int64(s, 5, now);
+	sqlite3_bind_int64(s, 6, expires);
+	return exec_done(st, s, err, "saving an enrollment token");
+}
+
+int
+jit_store_enrollment_find(struct jit_store *st, const char *token_id, jit_time now,
+	uint8_t hash[JIT_TOKEN_HASH_BYTES], struct jit_rid *rg, bool *found, struct jit_error *err)
+{
+	sqlite3_stmt *row;
+	int r = 0;
+
+	if (find_secret(st, "SELECT t.hash, g.id FROM enrollment_tokens t JOIN resource_groups g"
+		" ON g.key = t.rg_key WHERE t.token_id = ?1 AND t.used_ns = 0 AND t.expires_ns > ?2",
+		token_id, now, hash, &row, found, err) != 0)
+		return -1;
+	if (*found) {
+		r = parse_rid_col(row, 1, rg, err);
+		sqlite3_finalize(row);
+	}
+	return r;
+}
+
+int
+jit_store_enrollment_use(struct jit_store *st, const char *token_id, jit_time now,
+	struct jit_error *err)
+{
+	sqlite3_stmt *s;
+
+	if (prep(st, "UPDATE enrollment_tokens SET used_ns = ? WHERE token_id = ?", &s, err) != 0)
+		return -1;
+	sqlite3_bind_int64(s, 1, now);
+	bind_text(s, 2, token_id);
+	return exec_done(st, s, err, "consuming an enrollment token");
+}
+
+int
+jit_store_ep_add(struct jit_store *st, const struct jit_enforcement_point *ep,
+	struct jit_error *err)
+{
+	char key[JIT_RESOURCE_ID_MAX], rgk[JIT_RESOURCE_ID_MAX], id[JIT_RESOURCE_ID_MAX];
+	sqlite3_stmt *s;
+	int64_t n;
+
+	rid_key(&ep->id, key);
+	rg_key_of(&ep->id, rgk);
+	jit_rid_format(&ep->id, id, sizeof(id));
+	if (count_rows(st, "SELECT COUNT(*) FROM enforcement_points WHERE key = ?", key, &n,
+		err) != 0)
+		return -1;
+	if (n > 0)
+		return jit_errorf(err, 409, JIT_E_CONFLICT,
+			"The enforcement point '%s' already exists; choose another name.", ep->id.name);
+	if (prep(st, "INSERT INTO enforcement_points (key, rg_key, id, kind, principal_id,"
+		" version, created_ns) VALUES (?, ?, ?, ?, ?, 1, ?)", &s, err) != 0)
+		return -1;
+	bind_text(s, 1, key);
+	bind_text(s, 2, rgk);
+	bind_text(s, 3, id);
+	bind_text(s, 4, jit_ep_kind_name(ep->kind));
+	sqlite3_bind_int64(s, 5, ep->principal_id);
+	sqlite3_bind_int64(s, 6, ep->created);
+	return exec_done(st, s, err, "saving an enforcement point");
+}
+
+#define EP_COLUMNS "id, kind, principal_id, version, applied_version, last_seen_ns, created_ns," \
+	" status_json"
+
+static int
+ep_from_row(sqlite3_stmt *s, struct jit_enforcement_point *out, struct jit_error *err)
+{
+	memset(out, 0, sizeof(*out));
+	if (parse_rid_col(s, 0, &out->id, err) != 0 ||
+		jit_ep_kind_parse((const char *)sqlite3_column_text(s, 1), &out->kind, err) != 0)
+		return jit_errorf(err, 500, JIT_E_INTERNAL, "stored enforcement point is corrupt");
+	out->principal_id = sqlite3_column_int64(s, 2);
+	out->version = (uint64_t)sqlite3_column_int64(s, 3);
+	out->applied_version = (uint64_t)sqlite3_column_int64(s, 4);
+	out->last_seen = sqlite3_column_int64(s, 5);
+	out->created = sqlite3_column_int64(s, 6);
+	out->status_json = dup_col(s, 7);
+	return 0;
+}
+
+void
+jit_enforcement_point_clear(struct jit_enforcement_point *ep)
+{
+	if (ep == NULL)
+		return;
+	free(ep->status_json);
+	ep->status_json = NULL;
+}
+
+void
+jit_enforcement_points_free(struct jit_enforcement_point *eps, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		jit_enforcement_point_clear(&eps[i]);
+	free(eps);
+}
+
+static int
+ep_query_one(struct jit_store *st, sqlite3_stmt *s, struct jit_enforcement_point *out,
+	bool *found, struct jit_error *err)
+{
+	int rc = sqlite3_step(s), r = 0;
+
+	*found = rc == SQLITE_ROW;
+	if (rc == SQLITE_ROW)
+		r = ep_from_row(s, out, err);
+	sqlite3_finalize(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return db_fail(st, err, "reading an enforcement point");
+	return r;
+}
+
+int
+jit_store_ep_get(struct jit_store *st, const struct jit_rid *id,
+	struct jit_enforcement_point *out, struct jit_error *err)
+{
+	char key[JIT_RESOURCE_ID_MAX];
+	sqlite3_stmt *s;
+	bool found;
+
+	rid_key(id, key);
+	if (prep(st, "SELECT " EP_COLUMNS " FROM enforcement_points WHERE key = ?", &s, err) != 0)
+		return -1;
+	bind_text(s, 1, key);
+	if (ep_query_one(st, s, out, &found, err) != 0)
+		return -1;
+	if (!found)
+		return jit_errorf(err, 404, JIT_E_RESOURCE_NOT_FOUND,
+			"The enforcement point '%s' was not found.", id->name);
+	return 0;
+}
+
+int
+jit_store_ep_by_principal(struct jit_store *st, int64_t principal_id,
+	struct jit_enforcement_point *out, bool *found, struct jit_error *err)
+{
+	sqlite3_stmt *s;
+
+	if (prep(st, "SELECT " EP_COLUMNS " FROM enforcement_points WHERE principal_id = ?", &s,
+		err) != 0)
+		return -1;
+	sqlite3_bind_int64(s, 1, principal_id);
+	return ep_query_one(st, s, out, found, err);
+}
+
+int
+jit_store_ep_list(struct jit_store *st, const struct jit_rid *scope,
+	struct jit_enforcement_point **out, size_t *n, struct jit_error *err)
+{
+	char key[JIT_RESOURCE_ID_MAX];
+	sqlite3_stmt *s;
+	size_t cap = 0;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	if (scope->kind == JIT_RID_ROOT) {
+		key[0] = '\0';
+	} else {
+		rid_key(scope, key);
+		strncat(key, "/", sizeof(key) - strlen(key) - 1);
+	}
+	if (prep(st, "SELECT " EP_COLUMNS " FROM enforcement_points"
+		" WHERE substr(key, 1, length(?1)) = ?1 ORDER BY key", &s, err) != 0)
+		return -1;
+	bind_text(s, 1, key);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		struct jit_enforcement_point *e = grow((void **)out, n, &cap, sizeof(**out));
+
+		if (e == NULL || ep_from_row(s, e, err) != 0) {
+			sqlite3_finalize(s);
+			jit_enforcement_points_free(*out, *n);
+			*out = NULL;
+			*n = 0;
+			return e == NULL ? jit_errorf(err, 500, JIT_E_INTERNAL, "out of memory") : -1;
+		}
+	}
+	sqlite3_finalize(s);
+	if (rc != SQLITE_DONE)
+		return db_fail(st, err, "listing enforcement points");
+	return 0;
+}
+
+int
+jit_store_ep_report(struct jit_store *st, const struct jit_rid *id, uint64_t applied,
+	const char *status_json, jit_time now, struct jit_error *err)
+{
+	char key[JIT_RESOURCE_ID_MAX];
+	sqlite3_stmt *s;
+
+	rid_key(id, key);
+	if (prep(st, "UPDATE enforcement_points SET applied_version = ?, status_json = ?,"
+		" last_seen_ns = ? WHERE key = ?", &s, err) != 0)
+		return -1;
+	sqlite3_bind_int64(s, 1, (int64_t)applied);
+	bind_text(s, 2, status_json);
+	sqlite3_bind_int64(s, 3, now);
+	bind_text(s, 4, key);
+	return exec_done(st, s, err, "recording an enforcement point's status");
+}
+
+/* The grants of one locked VM port that are live at now. */
+static int
+load_grants(struct jit_store *st, const char *vm_key, uint16_t number, jit_time now,
+	struct jit_rule *rule, struct jit_error *err)
+{
+	sqlite3_stmt *s;
+	size_t cap = 0;
+	int rc;
+
+	if (prep(st, "SELECT sources, end_ns, mapped_port FROM request_ports WHERE vm_key = ?"
+		" AND number = ? AND status = 'Initiated' AND end_ns > ? ORDER BY id", &s, err) != 0)
+		return -1;
+	bind_text(s, 1, vm_key);
+	sqlite3_bind_int(s, 2, number);
+	sqlite3_bind_int64(s, 3, now);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		struct jit_sources src;
+		jit_time end = sqlite3_column_int64(s, 1);
+
+		if (sources_from_json((const char *)sqlite3_column_text(s, 0), false, &src,
+			err) != 0) {
+			sqlite3_finalize(s);
+			return -1;
+		}
+		for (size_t i = 0; i < src.n; i++) {
+			struct jit_grant *g = grow((void **)&rule->grants, &rule->n_grants, &cap,
+				sizeof(*g));
+
+			if (g == NULL) {
+				free(src.prefixes);
+				sqlite3_finalize(s);
+				return jit_errorf(err, 500, JIT_E_INTERNAL, "out of memory");
+			}
+			g->source = src.prefixes[i];
+			g->end_time = end;
+			/* Whole seconds, rounded up: the agent takes the earlier of both ends. */
+			g->seconds_remaining = (end - now + JIT_NS_PER_SEC - 1) / JIT_NS_PER_SEC;
+			if (sqlite3_column_type(s, 2) != SQLITE_NULL) {
+				g->has_mapped_port = true;
+				g->mapped_port = (uint16_t)sqlite3_column_int(s, 2);
+			}
+		}
+		free(src.prefixes);
+	}
+	sqlite3_finalize(s);
+	if (rc != SQLITE_DONE)
+		return db_fail(st, err, "reading grants");
+	return 0;
+}
+
+int
+jit_store_ep_desired_state(struct jit_store *st, const struct jit_rid *id, jit_time now,
+	struct jit_desired_state **out, struct jit_error *err)
+{
+	struct jit_enforcement_point ep;
+	struct jit_desired_state *ds;
+	char key[JIT_RESOURCE_ID_MAX];
+	sqlite3_stmt *s;
+	size_t cap = 0;
+	int rc;
+
+	*out = NULL;
+	if (jit_store_ep_get(st, id, &ep, err) != 0)
+		return -1;
+	jit_enforcement_point_clear(&ep);
+	if ((ds = calloc(1, sizeof(*ds))) == NULL)
+		return jit_errorf(err, 500, JIT_E_INTERNAL, "out of memory");
+	ds->version = ep.version;
+	ds->kind = ep.kind;
+	ds->generated_at = now;
+	jit_rid_format(&ep.id, ds->enforcement_point, sizeof(ds->enforcement_point));
+	rid_key(id, key);
+	if (prep(st, "SELECT v.key, v.id, v.addresses, pp.number, pp.protocol,"
+		" pp.close_established FROM vms v JOIN policy_ports pp ON pp.vm_key = v.key"
+		" WHERE v.ep_key = ? ORDER BY v.key, pp.number", &s, err) != 0) {
+		jit_desired_state_free(ds);
+		return -1;
+	}
+	bind_text(s, 1, key);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		struct jit_rule *rule = grow((void **)&ds->rules, &ds->n_rules, &cap, sizeof(*rule));
+		json_t *addrs;
+		size_t i;
+		json_t *v;
+
+		if (rule == NULL) {
+			jit_errorf(err, 500, JIT_E_INTERNAL, "out of memory");
+			goto fail;
+		}
+		if (parse_rid_col(s, 1, &rule->vm, err) != 0)
+			goto fail;
+		addrs = json_loads((const char *)sqlite3_column_text(s, 2), 0, NULL);
+		json_array_foreach(addrs, i, v) {
+			if (i >= JIT_MAX_VM_ADDRESSES || !json_is_string(v) ||
+				jit_prefix_parse(json_string_value(v), &rule->destinations[i], err) != 0)
+				break;
+			rule->n_destinations = i + 1;
+		}
+		json_decref(addrs);
+		rule->number = (uint16_t)sqlite3_column_int(s, 3);
+		if (jit_proto_parse((const char *)sqlite3_column_text(s, 4), &rule->protocol,
+			err) != 0)
+			goto fail;
+		rule->close_established = sqlite3_column_int(s, 5) != 0;
+		if (load_grants(st, (const char *)sqlite3_column_text(s, 0), rule->number, now, rule,
+			err) != 0)
+			goto fail;
+	}
+	sqlite3_finalize(s);
+	if (rc != SQLITE_DONE) {
+		jit_desired_state_free(ds);
+		return db_fail(st, err, "reading desired state");
+	}
+	*out = ds;
+	return 0;
+fail:
+	sqlite3_finalize(s);
+	jit_desired_state_free(ds);
+	return -1;
+}
+
+/* ---- audit ---- */
+
+int
+jit_store_audit_append(struct jit_store *st, const struct jit_audit_entry *e,
+	struct jit_error *err)
+{
+	sqlite3_stmt *s;
+
+	if (prep(st, "INSERT INTO audit (time_ns, principal_id, principal_name, caller, operation,"
+		" resource_id, result, status, correlation_id, details)"
+		" VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", &s, err) != 0)
+		return -1;
+	sqlite3_bind_int64(s, 1, e->time);
+	if (e->principal_id != 0)
+		sqlite3_bind_int64(s, 2, e->principal_id);
+	else
+		sqlite3_bind_null(s, 2);
+	bind_text(s, 3, e->principal_name);
+	bind_text(s, 4, e->caller);
+	bind_text(s, 5, e->operation);
+	bind_text(s, 6, e->resource_id);
+	bind_text(s, 7, e->result);
+	sqlite3_bind_int(s, 8, e->status);
+	bind_text(s, 9, e->correlation_id);
+	bind_text(s, 10, e->details_json);
+	return exec_done(st, s, err, "writing the audit log");
+}
