@@ -387,9 +387,9 @@ decode_sources(const json_t *obj, const char *path, struct jit_sources *out,
 	return 0;
 }
 
-/* Port number of ports[i] already seen in ports[0..i-1]? Returns -1 with an error. */
+/* The error for ports[i] repeating the number of ports[k]. Returns -1. */
 static int
-check_dup_port(const char *path, size_t i, uint16_t number, size_t k, struct jit_error *err)
+dup_port_error(const char *path, size_t i, uint16_t number, size_t k, struct jit_error *err)
 {
 	char sub[PATH_BUFSZ];
 	char num[PATH_BUFSZ];
@@ -399,8 +399,9 @@ check_dup_port(const char *path, size_t i, uint16_t number, size_t k, struct jit
 		"port %u is listed twice (also ports[%zu])", (unsigned)number, k);
 }
 
+/* The error for key[i] naming the same VM as key[k]. Returns -1. */
 static int
-check_dup_vm(const char *path, const char *key, size_t i, size_t k, struct jit_error *err)
+dup_vm_error(const char *path, const char *key, size_t i, size_t k, struct jit_error *err)
 {
 	char sub[PATH_BUFSZ];
 	char id[PATH_BUFSZ];
@@ -465,7 +466,7 @@ decode_policy_vm(const json_t *obj, const char *path, struct jit_policy_vm *out,
 			return -1;
 		for (size_t k = 0; k < i; k++)
 			if (out->ports[k].number == out->ports[i].number)
-				return check_dup_port(path, i, out->ports[i].number, k, err);
+				return dup_port_error(path, i, out->ports[i].number, k, err);
 	}
 	return dup_string(obj, path, "publicIpAddress", JIT_MAX_SHORT_STRING, &out->public_ip,
 		err);
@@ -526,7 +527,7 @@ decode_request_vm(const json_t *obj, const char *path, struct jit_request_vm *ou
 			return -1;
 		for (size_t k = 0; k < i; k++)
 			if (out->ports[k].number == out->ports[i].number)
-				return check_dup_port(path, i, out->ports[i].number, k, err);
+				return dup_port_error(path, i, out->ports[i].number, k, err);
 	}
 	return 0;
 }
@@ -554,7 +555,7 @@ decode_request(const json_t *obj, const char *path, struct jit_request *out,
 			return -1;
 		for (size_t k = 0; k < i; k++)
 			if (jit_rid_equal(&out->vms[k].id, &out->vms[i].id))
-				return check_dup_vm(path, "virtualMachines", i, k, err);
+				return dup_vm_error(path, "virtualMachines", i, k, err);
 	}
 	if (get_time(obj, path, "startTimeUtc", &out->start_time, err) != 0)
 		return -1;
@@ -615,7 +616,7 @@ decode_initiate_vm(const json_t *obj, const char *path, struct jit_initiate_vm *
 			return -1;
 		for (size_t k = 0; k < i; k++)
 			if (out->ports[k].number == out->ports[i].number)
-				return check_dup_port(path, i, out->ports[i].number, k, err);
+				return dup_port_error(path, i, out->ports[i].number, k, err);
 	}
 	return 0;
 }
@@ -662,7 +663,7 @@ decode_policy_properties(const json_t *obj, const char *path, struct jit_policy 
 			return -1;
 		for (size_t k = 0; k < i; k++)
 			if (jit_rid_equal(&out->vms[k].id, &out->vms[i].id))
-				return check_dup_vm(path, "virtualMachines", i, k, err);
+				return dup_vm_error(path, "virtualMachines", i, k, err);
 	}
 	/* No count limit of its own: the body limit bounds what a client can send. */
 	if (get_array(obj, path, "requests", false, false, SIZE_MAX, "requests", &a, err) != 0)
@@ -749,7 +750,7 @@ jit_initiate_from_json(const json_t *j, struct jit_initiate **out, struct jit_er
 			goto fail;
 		for (size_t k = 0; k < i; k++) {
 			if (jit_rid_equal(&in->vms[k].id, &in->vms[i].id)) {
-				check_dup_vm("", "virtualMachines", i, k, err);
+				dup_vm_error("", "virtualMachines", i, k, err);
 				goto fail;
 			}
 		}

@@ -394,7 +394,8 @@ test_encoding_is_canonical(void **state)
 		load("\"PT180M\""));
 	mutate(in, "properties.virtualMachines[0].ports[0].allowedSourceAddressPrefix",
 		load("\"10.1.2.3/8\""));
-	mutate(in, "properties.requests[0].startTimeUtc", load("\"2020-07-15T16:00:00.3658798+02:00\""));
+	mutate(in, "properties.requests[0].startTimeUtc",
+		load("\"2020-07-15T16:00:00.3658798+02:00\""));
 	mutate(in, "properties.requests[0].virtualMachines[0].ports[0].status",
 		load("\"initiated\""));
 	mutate(in, "properties.requests[0].virtualMachines[0].ports[0].statusReason",
@@ -673,7 +674,8 @@ static const struct bad_case bad_policies[] = {
 	{P_VM0 ".ports", NULL, P_VM0 ".ports: is required"},
 	{P_PORT0 ".number", NULL, P_PORT0 ".number: is required"},
 	{P_PORT0 ".protocol", NULL, P_PORT0 ".protocol: is required"},
-	{P_PORT0 ".maxRequestAccessDuration", NULL, P_PORT0 ".maxRequestAccessDuration: is required"},
+	{P_PORT0 ".maxRequestAccessDuration", NULL,
+		P_PORT0 ".maxRequestAccessDuration: is required"},
 	{P_PORT0 ".allowedSourceAddressPrefix", NULL,
 		P_PORT0 ": one of allowedSourceAddressPrefix or allowedSourceAddressPrefixes is "
 		"required"},
@@ -761,7 +763,8 @@ static void
 test_invalid_policies(void **state)
 {
 	(void)state;
-	run_cases(POLICY, base_policy, bad_policies, sizeof(bad_policies) / sizeof(bad_policies[0]));
+	run_cases(POLICY, base_policy, bad_policies,
+		sizeof(bad_policies) / sizeof(bad_policies[0]));
 }
 
 static void
@@ -955,7 +958,8 @@ test_invalid_initiates(void **state)
 			"number", 22, "endTimeUtc", "2020-07-15T17:00:00Z"));
 	}
 	j = json_pack("{s:o}", "virtualMachines", vms);
-	assert_invalid_json(INITIATE, j, "virtualMachines: must list at most 1000 virtual machines");
+	assert_invalid_json(INITIATE, j,
+		"virtualMachines: must list at most 1000 virtual machines");
 	json_decref(j);
 
 	ports = json_array();
