@@ -33,24 +33,27 @@ decode_addresses(const json_t *arr, struct jit_vm *out, struct jit_error *err)
 	json_t *v;
 
 	if (!json_is_array(arr))
-		return jit_errorf(err, 400, JIT_E_INVALID_CONTENT, "must be an array of addresses");
+		return jit_errorf(err, 400, JIT_E_INVALID_CONTENT,
+			"properties.addresses: must be an array of addresses");
 	if (json_array_size(arr) > JIT_MAX_VM_ADDRESSES)
 		return jit_errorf(err, 400, JIT_E_INVALID_CONTENT,
-			"at most %d addresses are allowed", JIT_MAX_VM_ADDRESSES);
+			"properties.addresses: at most %d addresses are allowed", JIT_MAX_VM_ADDRESSES);
 	json_array_foreach(arr, i, v) {
 		struct jit_prefix *p = &out->addresses[i];
 
 		if (!json_is_string(v))
-			return jit_errorf(err, 400, JIT_E_INVALID_CONTENT, "[%zu]: must be a string", i);
+			return jit_errorf(err, 400, JIT_E_INVALID_CONTENT,
+				"properties.addresses[%zu]: must be a string", i);
 		if (jit_prefix_parse(json_string_value(v), p, err) != 0)
-			return jit_error_prefix(err, "[%zu]", i);
+			return jit_error_prefix(err, "properties.addresses[%zu]", i);
 		if (p->family == JIT_FAMILY_ANY || p->len != (p->family == JIT_FAMILY_INET ? 32 : 128))
 			return jit_errorf(err, 400, JIT_E_INVALID_CONTENT,
-				"[%zu]: must be a single IPv4 or IPv6 address, not a prefix", i);
+				"properties.addresses[%zu]: must be a single IPv4 or IPv6 address, "
+				"not a prefix", i);
 		for (size_t k = 0; k < i; k++)
 			if (jit_prefix_equal(&out->addresses[k], p))
 				return jit_errorf(err, 400, JIT_E_INVALID_CONTENT,
-					"[%zu]: duplicate address", i);
+					"properties.addresses[%zu]: duplicate address", i);
 	}
 	out->n_addresses = json_array_size(arr);
 	return 0;
@@ -82,7 +85,7 @@ jit_vm_from_json(const json_t *j, struct jit_vm *out, struct jit_error *err)
 
 	v = json_object_get(props, "addresses");
 	if (v != NULL && !json_is_null(v) && decode_addresses(v, out, err) != 0)
-		return jit_error_prefix(err, "properties.addresses");
+		return -1;
 
 	v = json_object_get(props, "enforcementPoint");
 	if (v != NULL && !json_is_null(v)) {

@@ -239,8 +239,11 @@ enroll_host_vm(struct jit_call *c, struct enroll_body *b, const struct jit_rid *
 	struct jit_vm existing;
 	struct jit_error ignored;
 	bool created;
+	char name[JIT_NAME_MAX + 1];
 
-	jit_rid_vm(&b->vm.id, rg->sub, rg->rg, b->vm.id.name);
+	/* jit_rid_vm rewrites the whole ID, so take the name out first. */
+	snprintf(name, sizeof(name), "%s", b->vm.id.name);
+	jit_rid_vm(&b->vm.id, rg->sub, rg->rg, name);
 	jit_rid_format(&b->vm.id, vm_id, JIT_RESOURCE_ID_MAX);
 	if (jit_store_vm_get(st, &b->vm.id, &existing, &ignored) == 0)
 		snprintf(b->vm.location, sizeof(b->vm.location), "%s", existing.location);

@@ -33,6 +33,7 @@ class Server:
 
     def start(self, timeout=20):
         log = open(self.log_path, "ab")
+        seen = len(self.log())
         args = [self.binary, "--state-dir", self.state_dir, "--listen", "127.0.0.1:0"]
         if os.geteuid() == 0:
             args.append("--allow-root")
@@ -42,7 +43,7 @@ class Server:
         while time.time() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError("jitgated exited early:\n" + self.log())
-            m = re.findall(r"event=listening .*port=(\d+)", self.log())
+            m = re.findall(r"event=listening .*port=(\d+)", self.log()[seen:])
             if m:
                 self.port = int(m[-1])
                 break
@@ -162,7 +163,7 @@ class Skip(Exception):
 
 def expect(cond, msg="", *details):
     if not cond:
-        raise AssertionError(msg + ("\n" + "\n".join(repr(d) for d in details) if details else ""))
+        raise AssertionError(str(msg) + ("\n" + "\n".join(repr(d) for d in details) if details else ""))
 
 
 def expect_error(resp, status, code=None, contains=None):
