@@ -5,7 +5,8 @@
  * slow or idle clients, reading the body (at most JIT_MAX_BODY_BYTES, else 413
  * before it is read) and writing JSON responses. It knows nothing about routes:
  * every complete request goes to one handler, which may block (a long poll), as
- * each connection has its own thread.
+ * each connection has its own thread. Handlers run concurrently, so they must be
+ * thread-safe, and every handler must return for jit_http_stop to return.
  */
 #ifndef JIT_HTTP_H
 #define JIT_HTTP_H
@@ -19,17 +20,19 @@
 
 struct jit_http_request {
 	const char *method;             /* "GET", "PUT", "POST", "DELETE", ... */
-	const char *path;               /* URL path as sent, percent-decoded, no query */
+	const char *path;               /* URL path, percent-decoded ("%00" kept), no query */
 	const char *body;               /* NUL-terminated; "" when none */
 	size_t body_len;
-	struct sockaddr_storage peer;   /* the caller's address */
+	struct sockaddr_storage peer;   /* the caller's address (IPv4-mapped IPv6 as IPv4) */
 	void *conn;                     /* for jit_http_query / jit_http_header */
+	char request_id[37];            /* UUID also sent as x-ms-request-id; for logs */
 };
 
 struct jit_http_response {
 	int status;
 	json_t *body;                   /* owned; sent as application/json; NULL: no body */
-	char *raw;                      /* owned; sent instead of body when set */
+	char *raw;                      /* owned (malloc); sent instead of body when set */
+	size_t raw_len;                 /* bytes of raw; 0 means strlen(raw) */
 	const char *content_type;       /* for raw; NULL means application/json */
 	char location[512];             /* a Location header when not empty */
 	int retry_after;                /* a Retry-After header (seconds) when > 0 */
@@ -48,7 +51,7 @@ typedef void (*jit_http_handler)(void *ctx, const struct jit_http_request *req,
 
 struct jit_http_config {
 	const char *listen_addr;        /* "127.0.0.1", "::", "0.0.0.0", "::1" */
-	uint16_t port;                  /* 0 is refused */
+	uint16_t port;                  /* 0: any free port (see jit_http_port) */
 	const char *cert_pem;           /* PEM text, not paths */
 	const char *key_pem;
 	unsigned max_connections;       /* 0: 256 */
@@ -61,9 +64,12 @@ struct jit_http_server;
 
 int jit_http_start(const struct jit_http_config *cfg, struct jit_http_server **out,
 	struct jit_error *err);
-/* The port actually bound (useful with tests), */
+/* The port actually bound (useful with tests). */
 uint16_t jit_http_port(const struct jit_http_server *srv);
-/* Stops accepting, waits for running handlers, frees. Accepts NULL. */
+/* Stops accepting, closes connections, waits for running handlers, frees. Accepts NULL.
+ * Requests that begin meanwhile get 503, never the handler. It blocks until every
+ * handler returns: wake long polls first (and keep new ones from blocking), and never
+ * call it from a handler. */
 void jit_http_stop(struct jit_http_server *srv);
 
 #endif
