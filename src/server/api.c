@@ -9,6 +9,7 @@
 #include "api.h"
 
 #include <arpa/inet.h>
+#include <pthread.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +19,7 @@
 #include "auth.h"
 #include "log.h"
 #include "model_json.h"
+#include "rbac.h"
 #include "resource_id.h"
 
 enum route_auth {
@@ -26,12 +28,22 @@ enum route_auth {
 	AUTH_NONE,       /* enrollment: the body carries a one-time token */
 };
 
+/* How a route is authorized (RBAC) once the caller is known. */
+enum route_check {
+	CHECK_RESOURCE = 1, /* the action at the route's resource */
+	CHECK_LIST,         /* the action at the scope or within it; the handler filters */
+	CHECK_SELF,         /* the handler decides (per-VM checks, self-service) */
+	CHECK_NONE,         /* agent channel and enrollment: no roles involved */
+};
+
 struct route {
 	const char *method;
 	const char *pattern;
 	enum route_auth auth;
-	bool arm;            /* ARM conventions: api-version required */
+	bool arm;                  /* ARM conventions: api-version required */
 	const char *action;
+	enum route_check check;
+	enum jit_rid_kind resource; /* CHECK_RESOURCE: what the path names */
 	void (*handler)(struct jit_call *c);
 };
 
@@ -40,65 +52,88 @@ struct route {
 #define RGP "/subscriptions/{sub}/resourceGroups/{rg}"
 #define VMS "/providers/Microsoft.Compute/virtualMachines"
 #define JIT_ACTION "Microsoft.Security/locations/jitNetworkAccessPolicies"
+#define PRINCIPALS "/providers/Jitgate/principals"
 
 static const struct route routes[] = {
 	/* Azure JIT API, api-version 2020-01-01 */
-	{"GET", "/subscriptions/{sub}" SEC JITP, AUTH_USER, true, JIT_ACTION "/read",
-		jit_h_policy_list},
+	{"GET", "/subscriptions/{sub}" SEC JITP, AUTH_USER, true, JIT_ACTION "/read", CHECK_LIST,
+		0, jit_h_policy_list},
 	{"GET", "/subscriptions/{sub}" SEC "/locations/{loc}" JITP, AUTH_USER, true,
-		JIT_ACTION "/read", jit_h_policy_list},
-	{"GET", RGP SEC JITP, AUTH_USER, true, JIT_ACTION "/read", jit_h_policy_list},
-	{"GET", RGP SEC "/locations/{loc}" JITP, AUTH_USER, true, JIT_ACTION "/read",
+		JIT_ACTION "/read", CHECK_LIST, 0, jit_h_policy_list},
+	{"GET", RGP SEC JITP, AUTH_USER, true, JIT_ACTION "/read", CHECK_LIST, 0,
 		jit_h_policy_list},
+	{"GET", RGP SEC "/locations/{loc}" JITP, AUTH_USER, true, JIT_ACTION "/read", CHECK_LIST,
+		0, jit_h_policy_list},
 	{"GET", RGP SEC "/locations/{loc}" JITP "/{name}", AUTH_USER, true, JIT_ACTION "/read",
-		jit_h_policy_get},
+		CHECK_SELF, 0, jit_h_policy_get},
 	{"PUT", RGP SEC "/locations/{loc}" JITP "/{name}", AUTH_USER, true, JIT_ACTION "/write",
-		jit_h_policy_put},
+		CHECK_RESOURCE, JIT_RID_JIT_POLICY, jit_h_policy_put},
 	{"DELETE", RGP SEC "/locations/{loc}" JITP "/{name}", AUTH_USER, true,
-		JIT_ACTION "/delete", jit_h_policy_delete},
+		JIT_ACTION "/delete", CHECK_RESOURCE, JIT_RID_JIT_POLICY, jit_h_policy_delete},
 	{"POST", RGP SEC "/locations/{loc}" JITP "/{name}/initiate", AUTH_USER, true,
-		JIT_ACTION "/initiate/action", jit_h_policy_initiate},
+		JIT_ACTION "/initiate/action", CHECK_SELF, 0, jit_h_policy_initiate},
 
 	/* Inventory */
 	{"GET", "/subscriptions", AUTH_USER, true, "Microsoft.Resources/subscriptions/read",
-		jit_h_sub_list},
+		CHECK_SELF, 0, jit_h_sub_list},
 	{"GET", "/subscriptions/{sub}", AUTH_USER, true, "Microsoft.Resources/subscriptions/read",
-		jit_h_sub_get},
+		CHECK_SELF, 0, jit_h_sub_get},
 	{"PUT", "/subscriptions/{sub}", AUTH_USER, true, "Microsoft.Resources/subscriptions/write",
-		jit_h_sub_put},
+		CHECK_RESOURCE, JIT_RID_SUBSCRIPTION, jit_h_sub_put},
 	{"GET", "/subscriptions/{sub}/resourceGroups", AUTH_USER, true,
-		"Microsoft.Resources/subscriptions/resourceGroups/read", jit_h_rg_list},
+		"Microsoft.Resources/subscriptions/resourceGroups/read", CHECK_SELF, 0, jit_h_rg_list},
 	{"GET", RGP, AUTH_USER, true, "Microsoft.Resources/subscriptions/resourceGroups/read",
-		jit_h_rg_get},
+		CHECK_SELF, 0, jit_h_rg_get},
 	{"PUT", RGP, AUTH_USER, true, "Microsoft.Resources/subscriptions/resourceGroups/write",
-		jit_h_rg_put},
+		CHECK_RESOURCE, JIT_RID_RESOURCE_GROUP, jit_h_rg_put},
 	{"DELETE", RGP, AUTH_USER, true, "Microsoft.Resources/subscriptions/resourceGroups/delete",
-		jit_h_rg_delete},
-	{"GET", "/subscriptions/{sub}" VMS, AUTH_USER, true, "Microsoft.Compute/virtualMachines/read",
+		CHECK_RESOURCE, JIT_RID_RESOURCE_GROUP, jit_h_rg_delete},
+	{"GET", "/subscriptions/{sub}" VMS, AUTH_USER, true,
+		"Microsoft.Compute/virtualMachines/read", CHECK_LIST, 0, jit_h_vm_list},
+	{"GET", RGP VMS, AUTH_USER, true, "Microsoft.Compute/virtualMachines/read", CHECK_LIST, 0,
 		jit_h_vm_list},
-	{"GET", RGP VMS, AUTH_USER, true, "Microsoft.Compute/virtualMachines/read", jit_h_vm_list},
 	{"GET", RGP VMS "/{name}", AUTH_USER, true, "Microsoft.Compute/virtualMachines/read",
-		jit_h_vm_get},
+		CHECK_RESOURCE, JIT_RID_VM, jit_h_vm_get},
 	{"PUT", RGP VMS "/{name}", AUTH_USER, true, "Microsoft.Compute/virtualMachines/write",
-		jit_h_vm_put},
+		CHECK_RESOURCE, JIT_RID_VM, jit_h_vm_put},
 	{"DELETE", RGP VMS "/{name}", AUTH_USER, true, "Microsoft.Compute/virtualMachines/delete",
-		jit_h_vm_delete},
+		CHECK_RESOURCE, JIT_RID_VM, jit_h_vm_delete},
 
 	/* Agents: enrollment tokens, enforcement points, and the agent channel */
 	{"POST", RGP "/providers/Jitgate/enrollmentTokens", AUTH_USER, true,
-		"Jitgate/enrollmentTokens/write", jit_h_enrollment_token_create},
+		"Jitgate/enrollmentTokens/write", CHECK_RESOURCE, JIT_RID_RESOURCE_GROUP,
+		jit_h_enrollment_token_create},
 	{"GET", "/subscriptions/{sub}/providers/Jitgate/enforcementPoints", AUTH_USER, true,
-		"Jitgate/enforcementPoints/read", jit_h_ep_list},
+		"Jitgate/enforcementPoints/read", CHECK_LIST, 0, jit_h_ep_list},
 	{"GET", RGP "/providers/Jitgate/enforcementPoints", AUTH_USER, true,
-		"Jitgate/enforcementPoints/read", jit_h_ep_list},
+		"Jitgate/enforcementPoints/read", CHECK_LIST, 0, jit_h_ep_list},
 	{"GET", RGP "/providers/Jitgate/enforcementPoints/{name}", AUTH_USER, true,
-		"Jitgate/enforcementPoints/read", jit_h_ep_get},
+		"Jitgate/enforcementPoints/read", CHECK_RESOURCE, JIT_RID_ENFORCEMENT_POINT,
+		jit_h_ep_get},
 	{"POST", "/agent/v1/enroll", AUTH_NONE, false, "Jitgate/enforcementPoints/enroll/action",
-		jit_h_agent_enroll},
+		CHECK_NONE, 0, jit_h_agent_enroll},
 	{"GET", "/agent/v1/desired-state", AUTH_AGENT, false, "Jitgate/agent/desiredState/read",
-		jit_h_agent_desired_state},
-	{"POST", "/agent/v1/status", AUTH_AGENT, false, "Jitgate/agent/status/action",
-		jit_h_agent_status},
+		CHECK_NONE, 0, jit_h_agent_desired_state},
+	{"POST", "/agent/v1/status", AUTH_AGENT, false, "Jitgate/agent/status/action", CHECK_NONE,
+		0, jit_h_agent_status},
+
+	/* Principals and their tokens (roles and assignments: jit_h_authorization) */
+	{"GET", "/providers/Jitgate/whoami", AUTH_USER, true, "Jitgate/whoami/read", CHECK_NONE,
+		0, jit_h_whoami},
+	{"GET", PRINCIPALS, AUTH_USER, true, "Jitgate/principals/read", CHECK_RESOURCE,
+		JIT_RID_ROOT, jit_h_principal_list},
+	{"GET", PRINCIPALS "/{name}", AUTH_USER, true, "Jitgate/principals/read", CHECK_SELF, 0,
+		jit_h_principal_get},
+	{"PUT", PRINCIPALS "/{name}", AUTH_USER, true, "Jitgate/principals/write", CHECK_RESOURCE,
+		JIT_RID_ROOT, jit_h_principal_put},
+	{"DELETE", PRINCIPALS "/{name}", AUTH_USER, true, "Jitgate/principals/delete",
+		CHECK_RESOURCE, JIT_RID_ROOT, jit_h_principal_delete},
+	{"GET", PRINCIPALS "/{name}/tokens", AUTH_USER, true, "Jitgate/principals/tokens/read",
+		CHECK_SELF, 0, jit_h_token_list},
+	{"POST", PRINCIPALS "/{name}/tokens", AUTH_USER, true, "Jitgate/principals/tokens/write",
+		CHECK_SELF, 0, jit_h_token_create},
+	{"DELETE", PRINCIPALS "/{name}/tokens/{item}", AUTH_USER, true,
+		"Jitgate/principals/tokens/delete", CHECK_SELF, 0, jit_h_token_revoke},
 };
 
 #define MAX_SEGMENTS 16
@@ -129,8 +164,11 @@ split_path(char *path, char *seg[MAX_SEGMENTS], size_t *n)
 }
 
 /* Matches one route; fills params (pointing into seg) in the order they appear. */
+#define MAX_PARAMS 5
+
 static bool
-match(const char *pattern, char *seg[], size_t n, const char *params[4], const char *names[4])
+match(const char *pattern, char *seg[], size_t n, const char *params[MAX_PARAMS],
+	const char *names[MAX_PARAMS])
 {
 	char pat[512];
 	char *save = NULL, *tok;
@@ -141,7 +179,7 @@ match(const char *pattern, char *seg[], size_t n, const char *params[4], const c
 		if (i >= n)
 			return false;
 		if (tok[0] == '{') {
-			if (k < 4) {
+			if (k < MAX_PARAMS) {
 				params[k] = seg[i];
 				names[k] = pattern + (tok - pat);
 				k++;
@@ -166,10 +204,10 @@ param_kind(const char *name)
 }
 
 static int
-bind_params(struct jit_call *c, const char *params[4], const char *names[4],
+bind_params(struct jit_call *c, const char *params[MAX_PARAMS], const char *names[MAX_PARAMS],
 	struct jit_error *err)
 {
-	for (size_t k = 0; k < 4 && params[k] != NULL; k++) {
+	for (size_t k = 0; k < MAX_PARAMS && params[k] != NULL; k++) {
 		const char *kind = param_kind(names[k]);
 		char *dst;
 
@@ -183,6 +221,8 @@ bind_params(struct jit_call *c, const char *params[4], const char *names[4],
 			dst = c->rg;
 		else if (strncmp(names[k], "{loc}", 5) == 0)
 			dst = c->loc;
+		else if (strncmp(names[k], "{item}", 6) == 0)
+			dst = c->item;
 		else
 			dst = c->name;
 		snprintf(dst, JIT_NAME_MAX + 1, "%s", params[k]);
@@ -272,26 +312,99 @@ check_api_version(struct jit_call *c, struct jit_error *err)
 	return 0;
 }
 
+/* ---- bad-token throttling ---- */
+
+/* Repeated failed authentications from one address (IPv4 /32, IPv6 /64) are answered
+ * with 429 for the rest of a one-minute window: guessing needs many tries. */
+#define THROTTLE_SLOTS 1024
+#define THROTTLE_WINDOW_NS (60LL * JIT_NS_PER_SEC)
+#define THROTTLE_MAX_FAILURES 20
+
+static struct {
+	uint8_t key[9];
+	jit_time window_start;
+	unsigned failures;
+} throttle[THROTTLE_SLOTS];
+static pthread_mutex_t throttle_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static size_t
+throttle_key(const struct jit_prefix *caller, uint8_t key[9])
+{
+	uint32_t h = 2166136261u;
+
+	memset(key, 0, 9);
+	key[0] = (uint8_t)caller->family;
+	memcpy(key + 1, caller->addr, caller->family == JIT_FAMILY_INET ? 4 : 8);
+	for (size_t i = 0; i < 9; i++)
+		h = (h ^ key[i]) * 16777619u;
+	return h % THROTTLE_SLOTS;
+}
+
+/* Returns seconds to wait when the address is throttled, else 0. */
+static int
+throttled(const struct jit_call *c)
+{
+	uint8_t key[9];
+	size_t i = throttle_key(&c->caller, key);
+	int wait = 0;
+
+	pthread_mutex_lock(&throttle_lock);
+	if (memcmp(throttle[i].key, key, 9) == 0 &&
+		c->now - throttle[i].window_start < THROTTLE_WINDOW_NS &&
+		throttle[i].failures >= THROTTLE_MAX_FAILURES)
+		wait = (int)((throttle[i].window_start + THROTTLE_WINDOW_NS - c->now) /
+			JIT_NS_PER_SEC) + 1;
+	pthread_mutex_unlock(&throttle_lock);
+	return wait;
+}
+
+static void
+note_auth_failure(const struct jit_call *c)
+{
+	uint8_t key[9];
+	size_t i = throttle_key(&c->caller, key);
+
+	pthread_mutex_lock(&throttle_lock);
+	if (memcmp(throttle[i].key, key, 9) != 0 ||
+		c->now - throttle[i].window_start >= THROTTLE_WINDOW_NS) {
+		memcpy(throttle[i].key, key, 9);
+		throttle[i].window_start = c->now;
+		throttle[i].failures = 0;
+	}
+	throttle[i].failures++;
+	pthread_mutex_unlock(&throttle_lock);
+}
+
 /* Resolves the caller; an agent credential is valid only on the agent channel, and
- * the agent channel only for agents. RBAC (roles at scopes) plugs in here. */
+ * the agent channel only for agents. Users get their permissions loaded. */
 static int
 authenticate(struct jit_call *c, enum route_auth need, struct jit_error *err)
 {
 	struct jit_store *st = c->api->store;
-	int r;
+	int r, wait;
 
 	if (need == AUTH_NONE)
 		return 0;
+	if ((wait = throttled(c)) > 0) {
+		c->resp->retry_after = wait;
+		return jit_errorf(err, 429, JIT_E_TOO_MANY_REQUESTS,
+			"Too many failed authentications from %s; retry in %d seconds.", c->caller_text,
+			wait);
+	}
 	if (jit_store_begin(st, false, err) != 0)
 		return -1;
 	r = jit_auth_bearer(st, jit_http_header(c->req, "Authorization"), c->now, &c->principal,
 		err);
-	if (r == 0 && jit_store_commit(st, err) != 0)
-		return -1;
+	if (r == 0 && c->principal.kind != JIT_PRINCIPAL_AGENT)
+		r = jit_store_permissions(st, c->principal.id, &c->perms, &c->n_perms, err);
 	if (r != 0) {
 		jit_store_rollback(st);
+		if (err->status == 401)
+			note_auth_failure(c);
 		return -1;
 	}
+	if (jit_store_commit(st, err) != 0)
+		return -1;
 	c->authenticated = true;
 	if (need == AUTH_AGENT && c->principal.kind != JIT_PRINCIPAL_AGENT)
 		return jit_errorf(err, 403, JIT_E_FORBIDDEN,
@@ -304,17 +417,114 @@ authenticate(struct jit_call *c, enum route_auth need, struct jit_error *err)
 	return 0;
 }
 
-static void
-new_correlation(char out[40])
-{
-	unsigned char b[16];
+/* ---- authorization ---- */
 
-	randombytes_buf(b, sizeof(b));
-	b[6] = (b[6] & 0x0f) | 0x40;
-	b[8] = (b[8] & 0x3f) | 0x80;
-	snprintf(out, 40, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
-		b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12],
-		b[13], b[14], b[15]);
+bool
+jit_call_can(const struct jit_call *c, const char *action, const struct jit_rid *resource)
+{
+	for (size_t i = 0; i < c->n_perms; i++)
+		if (jit_rid_in_scope(&c->perms[i].scope, resource) &&
+			jit_role_allows(&c->perms[i].role, action))
+			return true;
+	return false;
+}
+
+bool
+jit_call_can_within(const struct jit_call *c, const char *action,
+	const struct jit_rid *resource)
+{
+	for (size_t i = 0; i < c->n_perms; i++)
+		if ((jit_rid_in_scope(&c->perms[i].scope, resource) ||
+			jit_rid_in_scope(resource, &c->perms[i].scope)) &&
+			jit_role_allows(&c->perms[i].role, action))
+			return true;
+	return false;
+}
+
+bool
+jit_call_sees(const struct jit_call *c, const struct jit_rid *resource)
+{
+	for (size_t i = 0; i < c->n_perms; i++)
+		if (jit_rid_in_scope(&c->perms[i].scope, resource) ||
+			jit_rid_in_scope(resource, &c->perms[i].scope))
+			return true;
+	return false;
+}
+
+int
+jit_call_authorize(const struct jit_call *c, const char *action, const struct jit_rid *resource,
+	struct jit_error *err)
+{
+	char scope[JIT_RESOURCE_ID_MAX];
+
+	if (jit_call_can(c, action, resource))
+		return 0;
+	if (jit_rid_format(resource, scope, sizeof(scope)) < 0)
+		snprintf(scope, sizeof(scope), "?");
+	return jit_errorf(err, 403, JIT_E_FORBIDDEN,
+		"The client '%s' with object id '%s' does not have authorization to perform action "
+		"'%s' over scope '%s' or the scope is invalid.", c->principal.name,
+		c->principal.object_id, action, scope);
+}
+
+/* The resource a route's path names, or for lists the scope they list. */
+static void
+route_resource(const struct route *r, const struct jit_call *c, struct jit_rid *out)
+{
+	enum jit_rid_kind kind = r->resource;
+
+	if (r->check != CHECK_RESOURCE)
+		kind = c->rg[0] ? JIT_RID_RESOURCE_GROUP : c->sub[0] ? JIT_RID_SUBSCRIPTION :
+			JIT_RID_ROOT;
+	switch (kind) {
+	case JIT_RID_VM:
+		jit_rid_vm(out, c->sub, c->rg, c->name);
+		break;
+	case JIT_RID_JIT_POLICY:
+		jit_rid_policy(out, c->sub, c->rg, c->loc, c->name);
+		break;
+	case JIT_RID_ENFORCEMENT_POINT:
+		jit_rid_enforcement_point(out, c->sub, c->rg, c->name);
+		break;
+	case JIT_RID_RESOURCE_GROUP:
+		jit_rid_resource_group(out, c->sub, c->rg);
+		break;
+	case JIT_RID_SUBSCRIPTION:
+		jit_rid_subscription(out, c->sub);
+		break;
+	case JIT_RID_ROOT:
+	default:
+		memset(out, 0, sizeof(*out));
+		out->kind = JIT_RID_ROOT;
+		break;
+	}
+}
+
+static int
+authorize_route(struct jit_call *c, const struct route *r, struct jit_error *err)
+{
+	struct jit_rid res;
+
+	if (r->auth != AUTH_USER || r->check == CHECK_NONE || r->check == CHECK_SELF)
+		return 0;
+	route_resource(r, c, &res);
+	if (r->check == CHECK_LIST && !jit_call_can_within(c, r->action, &res))
+		return jit_call_authorize(c, r->action, &res, err);
+	if (r->check == CHECK_RESOURCE)
+		return jit_call_authorize(c, r->action, &res, err);
+	return 0;
+}
+
+/* ".../providers/Microsoft.Authorization/..." under any scope: the index of
+ * "providers", or n when the path is not one of those. */
+static size_t
+authorization_at(char *seg[], size_t n)
+{
+	for (size_t i = 0; i + 1 < n; i++)
+		if (strcasecmp(seg[i], "providers") == 0 &&
+			strcasecmp(seg[i + 1], "Microsoft.Authorization") == 0)
+			return i;
+	return n;
 }
 
 static void
@@ -342,10 +552,10 @@ jit_api_handle(void *ctx, const struct jit_http_request *req, struct jit_http_re
 	const struct route *found = NULL;
 	bool path_matched = false;
 	struct jit_error err;
-	size_t n;
+	size_t n, at;
 
 	c.now = jit_time_now();
-	new_correlation(c.correlation);
+	snprintf(c.correlation, sizeof(c.correlation), "%s", req->request_id);
 	if (jit_prefix_from_sockaddr((const struct sockaddr *)&req->peer, &c.caller, &err) == 0)
 		jit_prefix_format(&c.caller, c.caller_text);
 	else
@@ -366,8 +576,18 @@ jit_api_handle(void *ctx, const struct jit_http_request *req, struct jit_http_re
 			req->path);
 		goto fail;
 	}
+	if ((at = authorization_at(seg, n)) < n) {
+		/* Role definitions and assignments live under any scope. */
+		if (check_api_version(&c, &err) != 0)
+			goto fail;
+		c.action = "Microsoft.Authorization";
+		if (authenticate(&c, AUTH_USER, &err) != 0)
+			goto fail;
+		jit_h_authorization(&c, seg, n, at);
+		goto done;
+	}
 	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
-		const char *params[4] = {0}, *names[4] = {0};
+		const char *params[MAX_PARAMS] = {0}, *names[MAX_PARAMS] = {0};
 
 		if (!match(routes[i].pattern, seg, n, params, names))
 			continue;
@@ -392,19 +612,22 @@ jit_api_handle(void *ctx, const struct jit_http_request *req, struct jit_http_re
 	}
 	if (found->arm && check_api_version(&c, &err) != 0)
 		goto fail;
-	if (authenticate(&c, found->auth, &err) != 0) {
+	if (authenticate(&c, found->auth, &err) != 0 || authorize_route(&c, found, &err) != 0) {
 		if (err.status == 403)
 			jit_call_audit_failure(&c, req->path, &err);
 		goto fail;
 	}
 	found->handler(&c);
+done:
 	if (resp->status == 0) {
 		jit_errorf(&err, 500, JIT_E_INTERNAL, "The handler produced no response.");
 		goto fail;
 	}
 	log_request(&c);
+	free(c.perms);
 	return;
 fail:
 	jit_call_fail(&c, &err);
 	log_request(&c);
+	free(c.perms);
 }

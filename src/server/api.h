@@ -8,6 +8,7 @@
 #define JIT_API_H
 
 #include <jansson.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 
 #include "error.h"
@@ -20,7 +21,7 @@
 
 struct jit_api {
 	struct jit_store *store;
-	volatile int stopping;          /* long polls return at once when set */
+	atomic_int stopping;            /* long polls return at once when set */
 	int long_poll_max_s;            /* longest wait of GET desired-state (30) */
 };
 
@@ -37,6 +38,11 @@ struct jit_call {
 	char rg[JIT_NAME_MAX + 1];
 	char loc[JIT_NAME_MAX + 1];
 	char name[JIT_NAME_MAX + 1];
+	char item[JIT_NAME_MAX + 1];     /* a fifth parameter: a token id */
+	struct jit_rid scope;            /* Microsoft.Authorization routes: the scope prefix */
+	/* What the caller may do (its role assignments), loaded once per request. */
+	struct jit_permission *perms;
+	size_t n_perms;
 	struct jit_prefix caller;        /* the caller's address */
 	char caller_text[JIT_PREFIX_BUFSZ];
 	char correlation[40];
@@ -61,6 +67,19 @@ int jit_call_audit(struct jit_call *c, const char *operation, const char *resour
 /* Records a refused change in its own transaction (best effort). */
 void jit_call_audit_failure(struct jit_call *c, const char *resource_id,
 	const struct jit_error *failure);
+
+/* ---- authorization (RBAC) ---- */
+
+/* May the caller perform action on resource (a role assigned at a scope containing it)? */
+bool jit_call_can(const struct jit_call *c, const char *action, const struct jit_rid *resource);
+/* ... on resource or on anything inside it (for lists, which then filter)? */
+bool jit_call_can_within(const struct jit_call *c, const char *action,
+	const struct jit_rid *resource);
+/* Does the caller hold any role at, above or below resource? (what it may see exist) */
+bool jit_call_sees(const struct jit_call *c, const struct jit_rid *resource);
+/* 403 AuthorizationFailed naming the action and scope, unless jit_call_can. */
+int jit_call_authorize(const struct jit_call *c, const char *action,
+	const struct jit_rid *resource, struct jit_error *err);
 
 /* Handlers, one per route (api_jit.c, api_inventory.c, api_agent.c). */
 void jit_h_policy_list(struct jit_call *c);
@@ -87,5 +106,16 @@ void jit_h_ep_get(struct jit_call *c);
 void jit_h_agent_enroll(struct jit_call *c);
 void jit_h_agent_desired_state(struct jit_call *c);
 void jit_h_agent_status(struct jit_call *c);
+
+/* api_rbac.c: roles, assignments, principals and their tokens */
+void jit_h_authorization(struct jit_call *c, char *seg[], size_t n, size_t at);
+void jit_h_principal_list(struct jit_call *c);
+void jit_h_principal_get(struct jit_call *c);
+void jit_h_principal_put(struct jit_call *c);
+void jit_h_principal_delete(struct jit_call *c);
+void jit_h_token_list(struct jit_call *c);
+void jit_h_token_create(struct jit_call *c);
+void jit_h_token_revoke(struct jit_call *c);
+void jit_h_whoami(struct jit_call *c);
 
 #endif

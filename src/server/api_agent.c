@@ -80,7 +80,8 @@ jit_h_ep_list(struct jit_call *c)
 	jit_store_rollback(st);
 	value = json_array();
 	for (size_t i = 0; value != NULL && i < n; i++)
-		json_array_append_new(value, ep_json(&eps[i]));
+		if (jit_call_can(c, c->action, &eps[i].id))
+			json_array_append_new(value, ep_json(&eps[i]));
 	jit_enforcement_points_free(eps, n);
 	jit_call_reply(c, 200, json_pack("{s:o}", "value", value));
 }
@@ -392,7 +393,7 @@ jit_h_agent_desired_state(struct jit_call *c)
 			return;
 		}
 		if (have_text == NULL || ds->version != have || now >= deadline ||
-			c->api->stopping)
+			atomic_load(&c->api->stopping))
 			break;
 		jit_desired_state_free(ds);
 		ds = NULL;

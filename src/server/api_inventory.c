@@ -106,8 +106,14 @@ sub_list(struct jit_call *c, struct jit_error *err)
 	if (jit_store_sub_list(c->api->store, &subs, &n, err) != 0)
 		return NULL;
 	value = json_array();
-	for (size_t i = 0; value != NULL && i < n; i++)
-		json_array_append_new(value, sub_json(&subs[i]));
+	for (size_t i = 0; value != NULL && i < n; i++) {
+		struct jit_rid id;
+
+		/* A subscription is listed when the caller holds some role in or above it. */
+		jit_rid_subscription(&id, subs[i].name);
+		if (jit_call_sees(c, &id))
+			json_array_append_new(value, sub_json(&subs[i]));
+	}
 	free(subs);
 	if (value == NULL)
 		jit_errorf(err, 500, JIT_E_INTERNAL, "out of memory");
@@ -118,7 +124,13 @@ static json_t *
 sub_get(struct jit_call *c, struct jit_error *err)
 {
 	struct jit_subscription s;
+	struct jit_rid id;
 
+	jit_rid_subscription(&id, c->sub);
+	if (!jit_call_sees(c, &id)) {
+		jit_call_authorize(c, c->action, &id, err);
+		return NULL;
+	}
 	if (jit_store_sub_get(c->api->store, c->sub, &s, err) != 0)
 		return NULL;
 	return sub_json(&s);
@@ -180,15 +192,22 @@ rg_list(struct jit_call *c, struct jit_error *err)
 {
 	struct jit_resource_group *rgs;
 	struct jit_subscription s;
+	struct jit_rid sub;
 	json_t *value;
 	size_t n;
 
+	jit_rid_subscription(&sub, c->sub);
+	if (!jit_call_sees(c, &sub)) {
+		jit_call_authorize(c, c->action, &sub, err);
+		return NULL;
+	}
 	if (jit_store_sub_get(c->api->store, c->sub, &s, err) != 0 ||
 		jit_store_rg_list(c->api->store, c->sub, &rgs, &n, err) != 0)
 		return NULL;
 	value = json_array();
 	for (size_t i = 0; value != NULL && i < n; i++)
-		json_array_append_new(value, rg_json(&rgs[i]));
+		if (jit_call_can(c, c->action, &rgs[i].id) || jit_call_sees(c, &rgs[i].id))
+			json_array_append_new(value, rg_json(&rgs[i]));
 	free(rgs);
 	if (value == NULL)
 		jit_errorf(err, 500, JIT_E_INTERNAL, "out of memory");
@@ -202,6 +221,10 @@ rg_get(struct jit_call *c, struct jit_error *err)
 	struct jit_rid id;
 
 	jit_rid_resource_group(&id, c->sub, c->rg);
+	if (!jit_call_sees(c, &id)) {
+		jit_call_authorize(c, c->action, &id, err);
+		return NULL;
+	}
 	if (jit_store_rg_get(c->api->store, &id, &g, err) != 0)
 		return NULL;
 	return rg_json(&g);
@@ -294,7 +317,8 @@ vm_list(struct jit_call *c, struct jit_error *err)
 		return NULL;
 	value = json_array();
 	for (size_t i = 0; value != NULL && i < n; i++)
-		json_array_append_new(value, jit_vm_to_json(&vms[i]));
+		if (jit_call_can(c, c->action, &vms[i].id))
+			json_array_append_new(value, jit_vm_to_json(&vms[i]));
 	free(vms);
 	if (value == NULL)
 		jit_errorf(err, 500, JIT_E_INTERNAL, "out of memory");

@@ -20,6 +20,8 @@
  * maximum is clamped to the maximum rather than refused. */
 #define END_TIME_SKEW_NS (120LL * JIT_NS_PER_SEC)
 
+#define JIT_READ_ACTION "Microsoft.Security/locations/jitNetworkAccessPolicies/read"
+
 static void
 policy_rid(const struct jit_call *c, struct jit_rid *out)
 {
@@ -36,15 +38,87 @@ list_scope(const struct jit_call *c, struct jit_rid *out)
 		jit_rid_subscription(out, c->sub);
 }
 
-/* Reads the policy and encodes it, inside an open transaction. */
+static void
+free_sources(struct jit_sources *src)
+{
+	free(src->prefixes);
+	src->prefixes = NULL;
+	src->n = 0;
+}
+
+static void
+free_policy_vm(struct jit_policy_vm *vm)
+{
+	for (size_t i = 0; i < vm->n_ports; i++)
+		free_sources(&vm->ports[i].sources);
+	free(vm->ports);
+	free(vm->public_ip);
+}
+
+static void
+free_request_vm(struct jit_request_vm *vm)
+{
+	for (size_t i = 0; i < vm->n_ports; i++)
+		free_sources(&vm->ports[i].sources);
+	free(vm->ports);
+}
+
+/* Trims p to what the caller may read: all of it with the action on the policy,
+ * else only the VMs (and their requests) it holds the action on. Listing never
+ * leaks: a requester scoped to one VM sees that VM alone. False if nothing is left. */
+static bool
+policy_filter(struct jit_call *c, struct jit_policy *p, const char *action)
+{
+	size_t k = 0;
+
+	if (jit_call_can(c, action, &p->id))
+		return true;
+	for (size_t i = 0; i < p->n_vms; i++) {
+		if (jit_call_can(c, action, &p->vms[i].id))
+			p->vms[k++] = p->vms[i];
+		else
+			free_policy_vm(&p->vms[i]);
+	}
+	p->n_vms = k;
+	k = 0;
+	for (size_t i = 0; i < p->n_requests; i++) {
+		struct jit_request *r = &p->requests[i];
+		size_t kv = 0;
+
+		for (size_t j = 0; j < r->n_vms; j++) {
+			if (jit_call_can(c, action, &r->vms[j].id))
+				r->vms[kv++] = r->vms[j];
+			else
+				free_request_vm(&r->vms[j]);
+		}
+		r->n_vms = kv;
+		if (kv > 0)
+			p->requests[k++] = *r;
+		else
+			jit_request_clear(r);
+	}
+	p->n_requests = k;
+	return p->n_vms > 0;
+}
+
+/* Reads the policy, trims it to what the caller may read and encodes it, inside an
+ * open transaction. *visible false (and NULL) when the caller may read none of it. */
 static json_t *
-policy_json(struct jit_call *c, const struct jit_rid *id, struct jit_error *err)
+policy_json(struct jit_call *c, const struct jit_rid *id, bool *visible, struct jit_error *err)
 {
 	struct jit_policy *p;
 	json_t *j;
 
+	*visible = true;
 	if (jit_store_policy_get(c->api->store, id, c->now, &p, err) != 0)
 		return NULL;
+	/* Who just wrote the policy gets it back whole, read permission or not. */
+	if (strcmp(c->req->method, "PUT") != 0 && !policy_filter(c, p, JIT_READ_ACTION)) {
+		*visible = false;
+		jit_policy_free(p);
+		jit_call_authorize(c, JIT_READ_ACTION, id, err);
+		return NULL;
+	}
 	j = jit_policy_to_json(p);
 	jit_policy_free(p);
 	if (j == NULL)
@@ -81,8 +155,11 @@ jit_h_policy_list(struct jit_call *c)
 	if (jit_store_policy_list(st, &scope, c->loc[0] ? c->loc : NULL, &ids, &n, &err) != 0)
 		goto rollback;
 	for (size_t i = 0; i < n; i++) {
-		json_t *j = policy_json(c, &ids[i], &err);
+		bool visible;
+		json_t *j = policy_json(c, &ids[i], &visible, &err);
 
+		if (j == NULL && !visible)
+			continue;
 		if (j == NULL || json_array_append_new(value, j) != 0)
 			goto rollback;
 	}
@@ -104,6 +181,7 @@ jit_h_policy_get(struct jit_call *c)
 	struct jit_store *st = c->api->store;
 	struct jit_error err;
 	struct jit_rid id;
+	bool visible;
 	json_t *j;
 
 	policy_rid(c, &id);
@@ -111,7 +189,7 @@ jit_h_policy_get(struct jit_call *c)
 		jit_call_fail(c, &err);
 		return;
 	}
-	j = policy_json(c, &id, &err);
+	j = policy_json(c, &id, &visible, &err);
 	jit_store_rollback(st);
 	if (j == NULL)
 		jit_call_fail(c, &err);
@@ -127,7 +205,7 @@ jit_h_policy_put(struct jit_call *c)
 	struct jit_policy *p = NULL;
 	json_t *body = NULL, *out = NULL;
 	struct jit_error err;
-	bool created;
+	bool created, visible;
 	char details[96];
 
 	if (jit_call_body(c, &body, &err) != 0 || jit_policy_from_json(body, &p, &err) != 0)
@@ -146,7 +224,7 @@ jit_h_policy_put(struct jit_call *c)
 	snprintf(details, sizeof(details), "{\"virtualMachines\":%zu}", p->n_vms);
 	if (jit_store_policy_put(st, p, c->now, &created, &err) != 0 ||
 		jit_call_audit(c, c->action, id_text, 200, details, &err) != 0 ||
-		(out = policy_json(c, &p->id, &err)) == NULL) {
+		(out = policy_json(c, &p->id, &visible, &err)) == NULL) {
 		jit_store_rollback(st);
 		if (err.status >= 500)
 			goto fail;
@@ -279,6 +357,10 @@ build_request(struct jit_call *c, const struct jit_policy *p, const struct jit_i
 
 		r->n_vms++;
 		rv->id = pv ? pv->id : iv->id;
+		/* A requester scoped to one VM may initiate for that VM only. */
+		if (!jit_call_can(c, c->action, &p->id) &&
+			jit_call_authorize(c, c->action, &iv->id, err) != 0)
+			return -1;
 		if (pv == NULL)
 			return jit_errorf(err, 400, JIT_E_BAD_REQUEST,
 				"virtualMachines[%zu].id: the virtual machine '%s' is not in this JIT "

@@ -25,6 +25,7 @@
 #include "auth.h"
 #include "http.h"
 #include "log.h"
+#include "rbac.h"
 #include "store.h"
 #include "tls.h"
 
@@ -214,17 +215,32 @@ write_secret_file(const char *path, const char *text, struct jit_error *err)
 	return 0;
 }
 
-static void
-new_guid(char out[37])
+/* With no role assignment at all (first start, or a store from before roles existed),
+ * the bootstrap principal "admin" becomes Owner of everything ("/"). */
+static int
+owner_if_nobody_is(struct jit_store *st, struct jit_error *err)
 {
-	unsigned char b[16];
+	struct jit_role_assignment a = {.created = jit_time_now()}, *all;
+	struct jit_principal admin;
+	bool created;
+	size_t n;
 
-	randombytes_buf(b, sizeof(b));
-	b[6] = (b[6] & 0x0f) | 0x40;
-	b[8] = (b[8] & 0x3f) | 0x80;
-	snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
-		b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12],
-		b[13], b[14], b[15]);
+	if (jit_store_assignment_list(st, NULL, true, 0, &all, &n, err) != 0)
+		return -1;
+	free(all);
+	if (n > 0)
+		return 0;
+	if (jit_store_principal_find(st, "admin", &admin, err) != 0)
+		return -1;
+	jit_guid_new(a.id);
+	a.scope.kind = JIT_RID_ROOT;
+	a.principal_id = admin.id;
+	snprintf(a.role_id, sizeof(a.role_id), "%s", JIT_ROLE_OWNER);
+	if (jit_store_assignment_put(st, &a, &created, err) != 0)
+		return -1;
+	jit_log(JIT_LOG_INFO, "owner_assigned", "principal", "admin", "scope", "/",
+		(const char *)NULL);
+	return 0;
 }
 
 /* First start: a default subscription and the bootstrap Owner with its token. */
@@ -247,7 +263,7 @@ bootstrap(struct jit_store *st, const char *dir, struct jit_error *err)
 	if (n == 0) {
 		struct jit_subscription sub = {.created = jit_time_now()};
 
-		new_guid(sub.name);
+		jit_guid_new(sub.name);
 		snprintf(sub.display_name, sizeof(sub.display_name), "Default");
 		if (jit_store_sub_put(st, &sub, &created, err) != 0)
 			goto fail;
@@ -275,6 +291,8 @@ bootstrap(struct jit_store *st, const char *dir, struct jit_error *err)
 		jit_log(JIT_LOG_INFO, "bootstrap_token_written", "principal", "admin", "path",
 			token_path, (const char *)NULL);
 	}
+	if (owner_if_nobody_is(st, err) != 0)
+		goto fail;
 	return jit_store_commit(st, err);
 fail:
 	jit_store_rollback(st);
@@ -427,7 +445,7 @@ main(int argc, char **argv)
 	rc = 0;
 out:
 	/* Wake long polls first so that the HTTP threads can finish. */
-	api.stopping = 1;
+	atomic_store(&api.stopping, 1);
 	if (store != NULL)
 		jit_store_wake_all(store);
 	jit_http_stop(http);

@@ -21,6 +21,7 @@
 #include "desired_state.h"
 #include "error.h"
 #include "model.h"
+#include "rbac.h"
 #include "resource_id.h"
 #include "timestamp.h"
 #include "vm.h"
@@ -123,6 +124,7 @@ enum jit_principal_kind {
 
 struct jit_principal {
 	int64_t id;
+	char object_id[JIT_GUID_LEN + 1];   /* the principal's public GUID (Azure's principalId) */
 	enum jit_principal_kind kind;
 	char name[JIT_MAX_SHORT_STRING];
 	char display_name[JIT_MAX_SHORT_STRING];
@@ -136,6 +138,14 @@ int jit_store_principal_add(struct jit_store *st, struct jit_principal *p,
 	struct jit_error *err);
 int jit_store_principal_get(struct jit_store *st, int64_t id, struct jit_principal *out,
 	struct jit_error *err);
+/* By object id (GUID) or by name; 404 when neither matches. */
+int jit_store_principal_find(struct jit_store *st, const char *object_id_or_name,
+	struct jit_principal *out, struct jit_error *err);
+/* Users and service principals (agents are listed as enforcement points). */
+int jit_store_principal_list(struct jit_store *st, struct jit_principal **out, size_t *n,
+	struct jit_error *err);
+/* Deletes a principal with its tokens and role assignments. */
+int jit_store_principal_delete(struct jit_store *st, int64_t id, struct jit_error *err);
 
 /* A token is stored as its public id and the hash of its secret; expires 0: never. */
 int jit_store_token_add(struct jit_store *st, int64_t principal_id, const char *name,
@@ -148,6 +158,65 @@ int jit_store_token_find(struct jit_store *st, const char *token_id, jit_time no
 	struct jit_error *err);
 int jit_store_token_touch(struct jit_store *st, const char *token_id, jit_time now,
 	struct jit_error *err);
+
+struct jit_token_info {
+	char id[JIT_TOKEN_ID_MAX];
+	char name[JIT_MAX_SHORT_STRING];
+	jit_time created, expires, revoked, last_used;   /* 0: never / not */
+};
+
+int jit_store_token_list(struct jit_store *st, int64_t principal_id, struct jit_token_info **out,
+	size_t *n, struct jit_error *err);
+/* Revokes a token of the principal; *found false if it has none by that id. */
+int jit_store_token_revoke(struct jit_store *st, int64_t principal_id, const char *token_id,
+	jit_time now, bool *found, struct jit_error *err);
+
+/* ---- roles and role assignments ---- */
+
+/* Custom role definitions (built-ins live in rbac.c and cannot change). */
+int jit_store_role_put(struct jit_store *st, const struct jit_role *r, bool *created,
+	struct jit_error *err);
+/* A built-in or custom role by GUID. */
+int jit_store_role_get(struct jit_store *st, const char *id, struct jit_role *out,
+	struct jit_error *err);
+/* Built-ins first, then custom roles by name. *out is malloc'd. */
+int jit_store_role_list(struct jit_store *st, struct jit_role **out, size_t *n,
+	struct jit_error *err);
+/* Refused for built-ins (400) and for roles still assigned (409). */
+int jit_store_role_delete(struct jit_store *st, const char *id, bool *existed,
+	struct jit_error *err);
+
+struct jit_role_assignment {
+	char id[JIT_GUID_LEN + 1];
+	struct jit_rid scope;
+	int64_t principal_id;
+	char principal_object_id[JIT_GUID_LEN + 1];
+	char principal_name[JIT_MAX_SHORT_STRING];
+	char role_id[JIT_GUID_LEN + 1];
+	jit_time created;
+};
+
+/* Creates an assignment (the role and principal must exist, and the role be assignable
+ * at the scope); 409 if the id exists with other content or the same binding exists. */
+int jit_store_assignment_put(struct jit_store *st, const struct jit_role_assignment *a,
+	bool *created, struct jit_error *err);
+int jit_store_assignment_get(struct jit_store *st, const char *id,
+	struct jit_role_assignment *out, struct jit_error *err);
+int jit_store_assignment_delete(struct jit_store *st, const char *id, bool *existed,
+	struct jit_error *err);
+/* Assignments at or above (inherited by) scope, and below it when below is true;
+ * principal_id 0 for every principal. */
+int jit_store_assignment_list(struct jit_store *st, const struct jit_rid *scope, bool below,
+	int64_t principal_id, struct jit_role_assignment **out, size_t *n, struct jit_error *err);
+
+/* What one principal may do: each of its assignments with its role. */
+struct jit_permission {
+	struct jit_rid scope;
+	struct jit_role role;
+};
+
+int jit_store_permissions(struct jit_store *st, int64_t principal_id,
+	struct jit_permission **out, size_t *n, struct jit_error *err);
 
 /* ---- enforcement points and enrollment ---- */
 

@@ -23,7 +23,7 @@
 
 #include "jit_limits.h"
 
-#define SCHEMA_VERSION 1
+#define SCHEMA_VERSION 2
 /* The newest requests shown inside a policy; the audit log keeps all of them. */
 #define REQUESTS_SHOWN 100
 
@@ -101,6 +101,22 @@ static const char *schema_v1[] = {
 	" principal_id INTEGER, principal_name TEXT, caller TEXT, operation TEXT NOT NULL,"
 	" resource_id TEXT, result TEXT NOT NULL, status INTEGER NOT NULL,"
 	" correlation_id TEXT, details TEXT)",
+	NULL,
+};
+
+/* Version 2: role-based access (principals get a public GUID; roles; assignments). */
+static const char *schema_v2[] = {
+	"ALTER TABLE principals ADD COLUMN object_id TEXT",
+	"CREATE UNIQUE INDEX principals_object_id ON principals(object_id)",
+	"CREATE TABLE role_definitions (id TEXT PRIMARY KEY, name TEXT NOT NULL,"
+	" body TEXT NOT NULL, created_ns INTEGER NOT NULL)",
+	"CREATE UNIQUE INDEX role_definitions_name ON role_definitions(lower(name))",
+	"CREATE TABLE role_assignments (id TEXT PRIMARY KEY, scope_key TEXT NOT NULL,"
+	" scope_id TEXT NOT NULL,"
+	" principal_id INTEGER NOT NULL REFERENCES principals(id) ON DELETE CASCADE,"
+	" role_id TEXT NOT NULL, created_ns INTEGER NOT NULL,"
+	" UNIQUE (scope_key, principal_id, role_id))",
+	"CREATE INDEX role_assignments_principal ON role_assignments(principal_id)",
 	NULL,
 };
 
@@ -191,6 +207,16 @@ name_key(const char *name, char out[JIT_NAME_MAX + 1])
 
 	for (i = 0; name[i] && i < JIT_NAME_MAX; i++)
 		out[i] = (char)tolower((unsigned char)name[i]);
+	out[i] = '\0';
+}
+
+static void
+guid_key(const char *guid, char out[JIT_GUID_LEN + 1])
+{
+	size_t i;
+
+	for (i = 0; guid[i] && i < JIT_GUID_LEN; i++)
+		out[i] = (char)tolower((unsigned char)guid[i]);
 	out[i] = '\0';
 }
 
@@ -334,6 +360,34 @@ sources_from_json(const char *text, bool list, struct jit_sources *out, struct j
 
 /* ---- open, close, transactions ---- */
 
+/* Principals made before version 2 get their public GUID. */
+static int
+give_object_ids(struct jit_store *st, struct jit_error *err)
+{
+	sqlite3_stmt *s, *u;
+	int rc;
+
+	if (prep(st, "SELECT id FROM principals WHERE object_id IS NULL", &s, err) != 0)
+		return -1;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		char guid[JIT_GUID_LEN + 1];
+
+		jit_guid_new(guid);
+		if (prep(st, "UPDATE principals SET object_id = ? WHERE id = ?", &u, err) != 0) {
+			sqlite3_finalize(s);
+			return -1;
+		}
+		bind_text(u, 1, guid);
+		sqlite3_bind_int64(u, 2, sqlite3_column_int64(s, 0));
+		if (exec_done(st, u, err, "giving principals an object id") != 0) {
+			sqlite3_finalize(s);
+			return -1;
+		}
+	}
+	sqlite3_finalize(s);
+	return rc == SQLITE_DONE ? 0 : db_fail(st, err, "giving principals an object id");
+}
+
 static int
 migrate(struct jit_store *st, struct jit_error *err)
 {
@@ -363,6 +417,18 @@ migrate(struct jit_store *st, struct jit_error *err)
 				exec_sql(st, "ROLLBACK", NULL);
 				return -1;
 			}
+		}
+	}
+	if (version < 2) {
+		for (size_t i = 0; schema_v2[i] != NULL; i++) {
+			if (exec_sql(st, schema_v2[i], err) != 0) {
+				exec_sql(st, "ROLLBACK", NULL);
+				return -1;
+			}
+		}
+		if (give_object_ids(st, err) != 0) {
+			exec_sql(st, "ROLLBACK", NULL);
+			return -1;
 		}
 	}
 	if (prep(st, "INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)", &s,
@@ -1556,21 +1622,54 @@ jit_store_principal_add(struct jit_store *st, struct jit_principal *p, struct ji
 	sqlite3_stmt *s;
 	int64_t n;
 
-	if (count_rows(st, "SELECT COUNT(*) FROM principals WHERE name = ?", p->name, &n, err) != 0)
+	if (count_rows(st, "SELECT COUNT(*) FROM principals WHERE lower(name) = lower(?)", p->name,
+		&n, err) != 0)
 		return -1;
 	if (n > 0)
 		return jit_errorf(err, 409, JIT_E_CONFLICT, "A principal named '%s' already exists.",
 			p->name);
-	if (prep(st, "INSERT INTO principals (kind, name, display_name, created_ns)"
-		" VALUES (?, ?, ?, ?)", &s, err) != 0)
+	if (p->object_id[0] == '\0')
+		jit_guid_new(p->object_id);
+	if (prep(st, "INSERT INTO principals (kind, name, display_name, created_ns, object_id)"
+		" VALUES (?, ?, ?, ?, ?)", &s, err) != 0)
 		return -1;
 	bind_text(s, 1, principal_kind_name(p->kind));
 	bind_text(s, 2, p->name);
 	bind_text(s, 3, p->display_name[0] ? p->display_name : p->name);
 	sqlite3_bind_int64(s, 4, p->created);
+	bind_text(s, 5, p->object_id);
 	if (exec_done(st, s, err, "saving a principal") != 0)
 		return -1;
 	p->id = sqlite3_last_insert_rowid(st->db);
+	return 0;
+}
+
+#define PRINCIPAL_COLUMNS "id, kind, name, display_name, created_ns, object_id"
+
+static void
+principal_from_row(sqlite3_stmt *s, struct jit_principal *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->id = sqlite3_column_int64(s, 0);
+	out->kind = principal_kind_parse((const char *)sqlite3_column_text(s, 1));
+	copy_col(s, 2, out->name, sizeof(out->name));
+	copy_col(s, 3, out->display_name, sizeof(out->display_name));
+	out->created = sqlite3_column_int64(s, 4);
+	copy_col(s, 5, out->object_id, sizeof(out->object_id));
+}
+
+static int
+principal_query_one(struct jit_store *st, sqlite3_stmt *s, struct jit_principal *out,
+	bool *found, struct jit_error *err)
+{
+	int rc = sqlite3_step(s);
+
+	*found = rc == SQLITE_ROW;
+	if (rc == SQLITE_ROW)
+		principal_from_row(s, out);
+	sqlite3_finalize(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return db_fail(st, err, "reading a principal");
 	return 0;
 }
 
@@ -1579,27 +1678,76 @@ jit_store_principal_get(struct jit_store *st, int64_t id, struct jit_principal *
 	struct jit_error *err)
 {
 	sqlite3_stmt *s;
-	int rc;
+	bool found;
 
-	if (prep(st, "SELECT id, kind, name, display_name, created_ns FROM principals"
-		" WHERE id = ?", &s, err) != 0)
+	if (prep(st, "SELECT " PRINCIPAL_COLUMNS " FROM principals WHERE id = ?", &s, err) != 0)
 		return -1;
 	sqlite3_bind_int64(s, 1, id);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW) {
-		memset(out, 0, sizeof(*out));
-		out->id = sqlite3_column_int64(s, 0);
-		out->kind = principal_kind_parse((const char *)sqlite3_column_text(s, 1));
-		copy_col(s, 2, out->name, sizeof(out->name));
-		copy_col(s, 3, out->display_name, sizeof(out->display_name));
-		out->created = sqlite3_column_int64(s, 4);
+	if (principal_query_one(st, s, out, &found, err) != 0)
+		return -1;
+	if (!found)
+		return jit_errorf(err, 404, JIT_E_NOT_FOUND, "Principal %" PRId64 " was not found.",
+			id);
+	return 0;
+}
+
+int
+jit_store_principal_find(struct jit_store *st, const char *object_id_or_name,
+	struct jit_principal *out, struct jit_error *err)
+{
+	sqlite3_stmt *s;
+	bool found;
+
+	if (prep(st, "SELECT " PRINCIPAL_COLUMNS " FROM principals WHERE lower(object_id) ="
+		" lower(?1) OR lower(name) = lower(?1)", &s, err) != 0)
+		return -1;
+	bind_text(s, 1, object_id_or_name);
+	if (principal_query_one(st, s, out, &found, err) != 0)
+		return -1;
+	if (!found)
+		return jit_errorf(err, 404, "PrincipalNotFound",
+			"The principal '%.100s' was not found.", object_id_or_name);
+	return 0;
+}
+
+int
+jit_store_principal_list(struct jit_store *st, struct jit_principal **out, size_t *n,
+	struct jit_error *err)
+{
+	sqlite3_stmt *s;
+	size_t cap = 0;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	if (prep(st, "SELECT " PRINCIPAL_COLUMNS " FROM principals WHERE kind != 'Agent'"
+		" ORDER BY lower(name)", &s, err) != 0)
+		return -1;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		struct jit_principal *e = grow((void **)out, n, &cap, sizeof(**out));
+
+		if (e == NULL) {
+			sqlite3_finalize(s);
+			return jit_errorf(err, 500, JIT_E_INTERNAL, "out of memory");
+		}
+		principal_from_row(s, e);
 	}
 	sqlite3_finalize(s);
-	if (rc == SQLITE_ROW)
-		return 0;
 	if (rc != SQLITE_DONE)
-		return db_fail(st, err, "reading a principal");
-	return jit_errorf(err, 404, JIT_E_NOT_FOUND, "Principal %" PRId64 " was not found.", id);
+		return db_fail(st, err, "listing principals");
+	return 0;
+}
+
+int
+jit_store_principal_delete(struct jit_store *st, int64_t id, struct jit_error *err)
+{
+	sqlite3_stmt *s;
+
+	/* Tokens and role assignments go with it (ON DELETE CASCADE). */
+	if (prep(st, "DELETE FROM principals WHERE id = ?", &s, err) != 0)
+		return -1;
+	sqlite3_bind_int64(s, 1, id);
+	return exec_done(st, s, err, "deleting a principal");
 }
 
 int
@@ -2055,4 +2203,417 @@ jit_store_audit_append(struct jit_store *st, const struct jit_audit_entry *e,
 	bind_text(s, 9, e->correlation_id);
 	bind_text(s, 10, e->details_json);
 	return exec_done(st, s, err, "writing the audit log");
+}
+
+/* ---- token listing and revocation ---- */
+
+int
+jit_store_token_list(struct jit_store *st, int64_t principal_id, struct jit_token_info **out,
+	size_t *n, struct jit_error *err)
+{
+	sqlite3_stmt *s;
+	size_t cap = 0;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	if (prep(st, "SELECT token_id, name, created_ns, expires_ns, revoked_ns, last_used_ns"
+		" FROM tokens WHERE principal_id = ? ORDER BY created_ns, token_id", &s, err) != 0)
+		return -1;
+	sqlite3_bind_int64(s, 1, principal_id);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		struct jit_token_info *t = grow((void **)out, n, &cap, sizeof(**out));
+
+		if (t == NULL) {
+			sqlite3_finalize(s);
+			return jit_errorf(err, 500, JIT_E_INTERNAL, "out of memory");
+		}
+		copy_col(s, 0, t->id, sizeof(t->id));
+		copy_col(s, 1, t->name, sizeof(t->name));
+		t->created = sqlite3_column_int64(s, 2);
+		t->expires = sqlite3_column_int64(s, 3);
+		t->revoked = sqlite3_column_int64(s, 4);
+		t->last_used = sqlite3_column_int64(s, 5);
+	}
+	sqlite3_finalize(s);
+	if (rc != SQLITE_DONE)
+		return db_fail(st, err, "listing tokens");
+	return 0;
+}
+
+int
+jit_store_token_revoke(struct jit_store *st, int64_t principal_id, const char *token_id,
+	jit_time now, bool *found, struct jit_error *err)
+{
+	sqlite3_stmt *s;
+
+	if (prep(st, "UPDATE tokens SET revoked_ns = ? WHERE principal_id = ? AND token_id = ?"
+		" AND revoked_ns = 0", &s, err) != 0)
+		return -1;
+	sqlite3_bind_int64(s, 1, now);
+	sqlite3_bind_int64(s, 2, principal_id);
+	bind_text(s, 3, token_id);
+	if (exec_done(st, s, err, "revoking a token") != 0)
+		return -1;
+	*found = sqlite3_changes(st->db) > 0;
+	return 0;
+}
+
+/* ---- roles ---- */
+
+static int
+role_from_row(sqlite3_stmt *s, struct jit_role *out, struct jit_error *err)
+{
+	const unsigned char *body = sqlite3_column_text(s, 1);
+	json_t *j = json_loads(body ? (const char *)body : "", 0, NULL);
+	int r;
+
+	r = jit_role_from_json(j, out, err);
+	json_decref(j);
+	if (r != 0)
+		return jit_errorf(err, 500, JIT_E_INTERNAL, "stored role definition is corrupt");
+	copy_col(s, 0, out->id, sizeof(out->id));
+	return 0;
+}
+
+int
+jit_store_role_get(struct jit_store *st, const char *id, struct jit_role *out,
+	struct jit_error *err)
+{
+	const struct jit_role *b = NULL;
+	sqlite3_stmt *s;
+	int rc, r = 0;
+
+	for (size_t i = 0; i < jit_rbac_builtin_count(); i++)
+		if (strcasecmp(jit_rbac_builtin(i)->id, id) == 0)
+			b = jit_rbac_builtin(i);
+	if (b != NULL) {
+		*out = *b;
+		return 0;
+	}
+	if (prep(st, "SELECT id, body FROM role_definitions WHERE lower(id) = lower(?)", &s,
+		err) != 0)
+		return -1;
+	bind_text(s, 1, id);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		r = role_from_row(s, out, err);
+	sqlite3_finalize(s);
+	if (rc == SQLITE_ROW)
+		return r;
+	if (rc != SQLITE_DONE)
+		return db_fail(st, err, "reading a role definition");
+	return jit_errorf(err, 404, "RoleDefinitionDoesNotExist",
+		"The role definition '%.64s' does not exist.", id);
+}
+
+int
+jit_store_role_put(struct jit_store *st, const struct jit_role *r, bool *created,
+	struct jit_error *err)
+{
+	char lower_id[JIT_GUID_LEN + 1];
+	sqlite3_stmt *s;
+	json_t *j;
+	char *body;
+	int64_t n;
+	int rc;
+
+	if (jit_rbac_builtin_by_name(r->id) != NULL || jit_rbac_builtin_by_name(r->name) != NULL)
+		return jit_errorf(err, 400, "RoleDefinitionNameInUse",
+			"Built-in roles cannot be changed, and their names cannot be reused.");
+	guid_key(r->id, lower_id);
+	if (prep(st, "SELECT COUNT(*) FROM role_definitions WHERE lower(name) = lower(?)"
+		" AND id != ?", &s, err) != 0)
+		return -1;
+	bind_text(s, 1, r->name);
+	bind_text(s, 2, lower_id);
+	rc = sqlite3_step(s);
+	n = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
+	sqlite3_finalize(s);
+	if (n > 0)
+		return jit_errorf(err, 409, "RoleDefinitionNameInUse",
+			"A role named '%s' already exists.", r->name);
+	if (count_rows(st, "SELECT COUNT(*) FROM role_definitions WHERE id = ?", lower_id, &n,
+		err) != 0)
+		return -1;
+	*created = n == 0;
+	if ((j = jit_role_to_json(r, "")) == NULL)
+		return jit_errorf(err, 500, JIT_E_INTERNAL, "out of memory");
+	body = json_dumps(j, JSON_COMPACT);
+	json_decref(j);
+	if (body == NULL)
+		return jit_errorf(err, 500, JIT_E_INTERNAL, "out of memory");
+	if (prep(st, "INSERT INTO role_definitions (id, name, body, created_ns) VALUES (?1, ?2, ?3, ?4)"
+		" ON CONFLICT(id) DO UPDATE SET name = ?2, body = ?3", &s, err) != 0) {
+		free(body);
+		return -1;
+	}
+	bind_text(s, 1, lower_id);
+	bind_text(s, 2, r->name);
+	bind_text(s, 3, body);
+	sqlite3_bind_int64(s, 4, jit_time_now());
+	free(body);
+	return exec_done(st, s, err, "saving a role definition");
+}
+
+int
+jit_store_role_list(struct jit_store *st, struct jit_role **out, size_t *n,
+	struct jit_error *err)
+{
+	sqlite3_stmt *s;
+	size_t cap = 0;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	for (size_t i = 0; i < jit_rbac_builtin_count(); i++) {
+		struct jit_role *r = grow((void **)out, n, &cap, sizeof(**out));
+
+		if (r == NULL)
+			return jit_errorf(err, 500, JIT_E_INTERNAL, "out of memory");
+		*r = *jit_rbac_builtin(i);
+	}
+	if (prep(st, "SELECT id, body FROM role_definitions ORDER BY lower(name)", &s, err) != 0)
+		return -1;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		struct jit_role *r = grow((void **)out, n, &cap, sizeof(**out));
+
+		if (r == NULL || role_from_row(s, r, err) != 0) {
+			sqlite3_finalize(s);
+			return r == NULL ? jit_errorf(err, 500, JIT_E_INTERNAL, "out of memory") : -1;
+		}
+	}
+	sqlite3_finalize(s);
+	if (rc != SQLITE_DONE)
+		return db_fail(st, err, "listing role definitions");
+	return 0;
+}
+
+int
+jit_store_role_delete(struct jit_store *st, const char *id, bool *existed,
+	struct jit_error *err)
+{
+	char lower_id[JIT_GUID_LEN + 1];
+	sqlite3_stmt *s;
+	int64_t n;
+
+	if (jit_rbac_builtin_by_name(id) != NULL)
+		return jit_errorf(err, 400, JIT_E_BAD_REQUEST, "Built-in roles cannot be deleted.");
+	guid_key(id, lower_id);
+	if (count_rows(st, "SELECT COUNT(*) FROM role_definitions WHERE id = ?", lower_id, &n,
+		err) != 0)
+		return -1;
+	*existed = n > 0;
+	if (!*existed)
+		return 0;
+	if (count_rows(st, "SELECT COUNT(*) FROM role_assignments WHERE role_id = ?", lower_id, &n,
+		err) != 0)
+		return -1;
+	if (n > 0)
+		return jit_errorf(err, 409, "RoleDefinitionHasAssignments",
+			"The role is still assigned %" PRId64 " time(s); delete those assignments first.",
+			n);
+	if (prep(st, "DELETE FROM role_definitions WHERE id = ?", &s, err) != 0)
+		return -1;
+	bind_text(s, 1, lower_id);
+	return exec_done(st, s, err, "deleting a role definition");
+}
+
+/* ---- role assignments ---- */
+
+#define ASSIGNMENT_COLUMNS "a.id, a.scope_id, a.principal_id, p.object_id, p.name, a.role_id," \
+	" a.created_ns"
+#define ASSIGNMENT_FROM "FROM role_assignments a JOIN principals p ON p.id = a.principal_id"
+
+static int
+assignment_from_row(sqlite3_stmt *s, struct jit_role_assignment *out, struct jit_error *err)
+{
+	memset(out, 0, sizeof(*out));
+	copy_col(s, 0, out->id, sizeof(out->id));
+	if (parse_rid_col(s, 1, &out->scope, err) != 0)
+		return -1;
+	out->principal_id = sqlite3_column_int64(s, 2);
+	copy_col(s, 3, out->principal_object_id, sizeof(out->principal_object_id));
+	copy_col(s, 4, out->principal_name, sizeof(out->principal_name));
+	copy_col(s, 5, out->role_id, sizeof(out->role_id));
+	out->created = sqlite3_column_int64(s, 6);
+	return 0;
+}
+
+int
+jit_store_assignment_get(struct jit_store *st, const char *id, struct jit_role_assignment *out,
+	struct jit_error *err)
+{
+	sqlite3_stmt *s;
+	int rc, r = 0;
+
+	if (prep(st, "SELECT " ASSIGNMENT_COLUMNS " " ASSIGNMENT_FROM " WHERE a.id = lower(?)", &s,
+		err) != 0)
+		return -1;
+	bind_text(s, 1, id);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		r = assignment_from_row(s, out, err);
+	sqlite3_finalize(s);
+	if (rc == SQLITE_ROW)
+		return r;
+	if (rc != SQLITE_DONE)
+		return db_fail(st, err, "reading a role assignment");
+	return jit_errorf(err, 404, "RoleAssignmentNotFound",
+		"The role assignment '%.64s' is not found.", id);
+}
+
+int
+jit_store_assignment_put(struct jit_store *st, const struct jit_role_assignment *a,
+	bool *created, struct jit_error *err)
+{
+	char lower_id[JIT_GUID_LEN + 1], scope_key[JIT_RESOURCE_ID_MAX];
+	char scope_id[JIT_RESOURCE_ID_MAX], role_id[JIT_GUID_LEN + 1];
+	struct jit_role_assignment old;
+	struct jit_principal p;
+	struct jit_error ignored;
+	struct jit_role role;
+	sqlite3_stmt *s;
+	bool assignable = false;
+
+	if (jit_store_role_get(st, a->role_id, &role, err) != 0) {
+		err->status = 400;
+		return jit_error_prefix(err, "properties.roleDefinitionId");
+	}
+	if (jit_store_principal_get(st, a->principal_id, &p, err) != 0)
+		return -1;
+	if (p.kind == JIT_PRINCIPAL_AGENT)
+		return jit_errorf(err, 400, JIT_E_BAD_REQUEST,
+			"properties.principalId: agents cannot be given roles");
+	for (size_t i = 0; i < role.n_scopes && !assignable; i++)
+		assignable = jit_rid_in_scope(&role.scopes[i], &a->scope);
+	if (!role.builtin && !assignable)
+		return jit_errorf(err, 400, "InvalidRoleAssignmentScope",
+			"The role '%s' is not assignable at this scope (see its assignableScopes).",
+			role.name);
+	guid_key(a->id, lower_id);
+	guid_key(role.id, role_id);
+	rid_key(&a->scope, scope_key);
+	jit_rid_format(&a->scope, scope_id, sizeof(scope_id));
+	if (jit_store_assignment_get(st, lower_id, &old, &ignored) == 0) {
+		/* Assignments cannot be updated (as in Azure): the same content is idempotent. */
+		if (old.principal_id == a->principal_id && strcasecmp(old.role_id, role_id) == 0 &&
+			jit_rid_equal(&old.scope, &a->scope)) {
+			*created = false;
+			return 0;
+		}
+		return jit_errorf(err, 409, "RoleAssignmentUpdateNotPermitted",
+			"Tenant ID, application ID, principal ID, and scope are not allowed to be "
+			"updated: delete the assignment and create a new one.");
+	}
+	if (prep(st, "SELECT COUNT(*) FROM role_assignments WHERE scope_key = ? AND"
+		" principal_id = ? AND role_id = ?", &s, err) != 0)
+		return -1;
+	bind_text(s, 1, scope_key);
+	sqlite3_bind_int64(s, 2, a->principal_id);
+	bind_text(s, 3, role_id);
+	if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_int64(s, 0) > 0) {
+		sqlite3_finalize(s);
+		return jit_errorf(err, 409, "RoleAssignmentExists",
+			"The role assignment already exists.");
+	}
+	sqlite3_finalize(s);
+	*created = true;
+	if (prep(st, "INSERT INTO role_assignments (id, scope_key, scope_id, principal_id, role_id,"
+		" created_ns) VALUES (?, ?, ?, ?, ?, ?)", &s, err) != 0)
+		return -1;
+	bind_text(s, 1, lower_id);
+	bind_text(s, 2, scope_key);
+	bind_text(s, 3, scope_id);
+	sqlite3_bind_int64(s, 4, a->principal_id);
+	bind_text(s, 5, role_id);
+	sqlite3_bind_int64(s, 6, a->created);
+	return exec_done(st, s, err, "saving a role assignment");
+}
+
+int
+jit_store_assignment_delete(struct jit_store *st, const char *id, bool *existed,
+	struct jit_error *err)
+{
+	sqlite3_stmt *s;
+
+	if (prep(st, "DELETE FROM role_assignments WHERE id = lower(?)", &s, err) != 0)
+		return -1;
+	bind_text(s, 1, id);
+	if (exec_done(st, s, err, "deleting a role assignment") != 0)
+		return -1;
+	*existed = sqlite3_changes(st->db) > 0;
+	return 0;
+}
+
+int
+jit_store_assignment_list(struct jit_store *st, const struct jit_rid *scope, bool below,
+	int64_t principal_id, struct jit_role_assignment **out, size_t *n, struct jit_error *err)
+{
+	sqlite3_stmt *s;
+	size_t cap = 0;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	if (prep(st, "SELECT " ASSIGNMENT_COLUMNS " " ASSIGNMENT_FROM
+		" WHERE (?1 = 0 OR a.principal_id = ?1) ORDER BY a.scope_key, a.created_ns, a.id", &s,
+		err) != 0)
+		return -1;
+	sqlite3_bind_int64(s, 1, principal_id);
+	/* Few rows: scope containment is decided on parsed IDs, not on strings. */
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		struct jit_role_assignment a;
+
+		if (assignment_from_row(s, &a, err) != 0) {
+			sqlite3_finalize(s);
+			free(*out);
+			*out = NULL;
+			*n = 0;
+			return -1;
+		}
+		if (scope != NULL && !jit_rid_in_scope(&a.scope, scope) &&
+			!(below && jit_rid_in_scope(scope, &a.scope)))
+			continue;
+		struct jit_role_assignment *e = grow((void **)out, n, &cap, sizeof(**out));
+
+		if (e == NULL) {
+			sqlite3_finalize(s);
+			return jit_errorf(err, 500, JIT_E_INTERNAL, "out of memory");
+		}
+		*e = a;
+	}
+	sqlite3_finalize(s);
+	if (rc != SQLITE_DONE)
+		return db_fail(st, err, "listing role assignments");
+	return 0;
+}
+
+int
+jit_store_permissions(struct jit_store *st, int64_t principal_id, struct jit_permission **out,
+	size_t *n, struct jit_error *err)
+{
+	struct jit_role_assignment *as;
+	size_t na;
+
+	*out = NULL;
+	*n = 0;
+	if (jit_store_assignment_list(st, NULL, false, principal_id, &as, &na, err) != 0)
+		return -1;
+	if (na > 0 && (*out = calloc(na, sizeof(**out))) == NULL) {
+		free(as);
+		return jit_errorf(err, 500, JIT_E_INTERNAL, "out of memory");
+	}
+	for (size_t i = 0; i < na; i++) {
+		if (jit_store_role_get(st, as[i].role_id, &(*out)[i].role, err) != 0) {
+			free(as);
+			free(*out);
+			*out = NULL;
+			return -1;
+		}
+		(*out)[i].scope = as[i].scope;
+		(*n)++;
+	}
+	free(as);
+	return 0;
 }
