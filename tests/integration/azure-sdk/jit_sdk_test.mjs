@@ -8,6 +8,7 @@
 //   JITGATE_URL            https://127.0.0.1:PORT (must be https: the SDK refuses to send a
 //                          bearer token over http)
 //   JITGATE_TOKEN          a jitgate bearer token, or the path of a file holding one
+//   JITGATE_INITIATE_TOKEN optional: the token initiate uses (default JITGATE_TOKEN)
 //   JITGATE_SUBSCRIPTION   subscription id (a GUID, as in Azure)
 //   JITGATE_RG             resource group of the pre-created VM(s)
 //   JITGATE_LOCATION       location (ascLocation) the policy is created in, e.g. westeurope
@@ -151,6 +152,10 @@ function makeClient(tokenValue) {
 
 const client = makeClient(token);
 const jit = client.jitNetworkAccessPolicies;
+// Optionally a second identity for initiate (e.g. one holding only the JIT requester role).
+const initiator = env.JITGATE_INITIATE_TOKEN
+	? makeClient(readToken(env.JITGATE_INITIATE_TOKEN)).jitNetworkAccessPolicies
+	: jit;
 
 // ---------------------------------------------------------------- helpers
 
@@ -319,7 +324,7 @@ test("initiate port 22 for 10 minutes: 202 with the request (requestor, Initiate
 	endTime = new Date(Date.now() + 10 * 60 * 1000);
 	const before = Date.now();
 	const s = withStatus();
-	const r = await jit.initiate(
+	const r = await initiator.initiate(
 		rg,
 		location,
 		policyName,
@@ -384,7 +389,7 @@ test("get after initiate shows the request in properties.requests", async () => 
 
 test("initiate for a port the policy does not have: RestError 400 with a code", async () => {
 	await expectRestError(
-		jit.initiate(rg, location, policyName, {
+		initiator.initiate(rg, location, policyName, {
 			virtualMachines: [
 				{
 					id: vmId,
@@ -399,7 +404,7 @@ test("initiate for a port the policy does not have: RestError 400 with a code", 
 
 test("initiate longer than maxRequestAccessDuration (PT3H): RestError 400", async () => {
 	await expectRestError(
-		jit.initiate(rg, location, policyName, {
+		initiator.initiate(rg, location, policyName, {
 			virtualMachines: [
 				{
 					id: vmId,
@@ -414,7 +419,7 @@ test("initiate longer than maxRequestAccessDuration (PT3H): RestError 400", asyn
 
 test("initiate from an address outside allowedSourceAddressPrefixes: RestError 400", async () => {
 	await expectRestError(
-		jit.initiate(rg, location, policyName, {
+		initiator.initiate(rg, location, policyName, {
 			virtualMachines: [
 				{
 					id: vmId,
