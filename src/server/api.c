@@ -273,6 +273,8 @@ jit_call_audit(struct jit_call *c, const char *operation, const char *resource_i
 		.status = status,
 		.correlation_id = c->correlation,
 		.details_json = details_json,
+		.vms = c->audit_vms,
+		.n_vms = c->n_audit_vms,
 	};
 
 	return jit_store_audit_append(c->api->store, &e, err);
@@ -399,8 +401,15 @@ authenticate(struct jit_call *c, enum route_auth need, struct jit_error *err)
 		r = jit_store_permissions(st, c->principal.id, &c->perms, &c->n_perms, err);
 	if (r != 0) {
 		jit_store_rollback(st);
-		if (err->status == 401)
+		if (err->status == 401) {
+			const char *action = c->action;
+
+			/* A failed sign-in is an audit event too (bounded by the throttle). */
 			note_auth_failure(c);
+			c->action = "Jitgate/signIn/action";
+			jit_call_audit_failure(c, c->req->path, err);
+			c->action = action;
+		}
 		return -1;
 	}
 	if (jit_store_commit(st, err) != 0)

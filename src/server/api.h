@@ -43,6 +43,10 @@ struct jit_call {
 	/* What the caller may do (its role assignments), loaded once per request. */
 	struct jit_permission *perms;
 	size_t n_perms;
+	/* The VMs the next audit entry concerns (per-VM audit queries), set by handlers. */
+	const struct jit_rid *audit_vms;
+	size_t n_audit_vms;
+	struct jit_rid audit_vm;         /* storage for a single one */
 	struct jit_prefix caller;        /* the caller's address */
 	char caller_text[JIT_PREFIX_BUFSZ];
 	char correlation[40];

@@ -299,6 +299,11 @@ jit_h_agent_enroll(struct jit_call *c)
 		goto rollback;
 	c->principal = agent;
 	c->authenticated = true;
+	if (b.has_vm) {
+		c->audit_vm = b.vm.id;
+		c->audit_vms = &c->audit_vm;
+		c->n_audit_vms = 1;
+	}
 	if (jit_call_audit(c, c->action, ep_text, 200, NULL, &err) != 0)
 		goto rollback;
 	if (jit_store_commit(st, &err) != 0)

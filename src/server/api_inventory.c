@@ -344,6 +344,9 @@ vm_put(struct jit_call *c, json_t *body, char id[JIT_RESOURCE_ID_MAX], int *stat
 	struct jit_vm vm;
 	bool created;
 
+	jit_rid_vm(&c->audit_vm, c->sub, c->rg, c->name);
+	c->audit_vms = &c->audit_vm;
+	c->n_audit_vms = 1;
 	if (jit_vm_from_json(body, &vm, err) != 0)
 		return -1;
 	jit_rid_vm(&vm.id, c->sub, c->rg, c->name);
@@ -369,6 +372,9 @@ vm_delete(struct jit_call *c, json_t *body, char id[JIT_RESOURCE_ID_MAX], int *s
 
 	jit_rid_vm(&rid, c->sub, c->rg, c->name);
 	jit_rid_format(&rid, id, JIT_RESOURCE_ID_MAX);
+	c->audit_vm = rid;
+	c->audit_vms = &c->audit_vm;
+	c->n_audit_vms = 1;
 	if (jit_store_vm_delete(c->api->store, &rid, &existed, err) != 0)
 		return -1;
 	*status = existed ? 200 : 204;

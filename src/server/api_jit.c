@@ -101,6 +101,48 @@ policy_filter(struct jit_call *c, struct jit_policy *p, const char *action)
 	return p->n_vms > 0;
 }
 
+/* The VM IDs of one or two policies (old and new), for the audit entry's VM index. */
+static struct jit_rid *
+policy_vm_ids(const struct jit_policy *a, const struct jit_policy *b, size_t *n)
+{
+	size_t cap = (a ? a->n_vms : 0) + (b ? b->n_vms : 0);
+	struct jit_rid *ids = calloc(cap ? cap : 1, sizeof(*ids));
+	const struct jit_policy *both[2] = {a, b};
+
+	*n = 0;
+	if (ids == NULL)
+		return NULL;
+	for (size_t k = 0; k < 2; k++) {
+		for (size_t i = 0; both[k] != NULL && i < both[k]->n_vms; i++) {
+			bool dup = false;
+
+			for (size_t j = 0; j < *n && !dup; j++)
+				dup = jit_rid_equal(&ids[j], &both[k]->vms[i].id);
+			if (!dup)
+				ids[(*n)++] = both[k]->vms[i].id;
+		}
+	}
+	return ids;
+}
+
+/* 403 RequestDisallowedByPolicy when a security policy disabled JIT where res is. */
+static int
+check_jit_enabled(struct jit_call *c, const struct jit_rid *res, struct jit_error *err)
+{
+	struct jit_settings by;
+	char scope[JIT_RESOURCE_ID_MAX];
+	bool disabled;
+
+	if (jit_store_jit_disabled(c->api->store, res, &disabled, &by, err) != 0)
+		return -1;
+	if (!disabled)
+		return 0;
+	jit_rid_format(&by.scope, scope, sizeof(scope));
+	return jit_errorf(err, 403, "RequestDisallowedByPolicy",
+		"JIT is disabled by a security policy on '%s'%s%.200s", scope,
+		by.reason[0] ? ": " : ".", by.reason);
+}
+
 /* Reads the policy, trims it to what the caller may read and encodes it, inside an
  * open transaction. *visible false (and NULL) when the caller may read none of it. */
 static json_t *
@@ -202,9 +244,10 @@ jit_h_policy_put(struct jit_call *c)
 {
 	struct jit_store *st = c->api->store;
 	char id_text[JIT_RESOURCE_ID_MAX];
-	struct jit_policy *p = NULL;
+	struct jit_policy *p = NULL, *old = NULL;
+	struct jit_rid *vms = NULL;
 	json_t *body = NULL, *out = NULL;
-	struct jit_error err;
+	struct jit_error err, ignored;
 	bool created, visible;
 	char details[96];
 
@@ -221,7 +264,19 @@ jit_h_policy_put(struct jit_call *c)
 	}
 	if (jit_store_begin(st, true, &err) != 0)
 		goto fail;
-	snprintf(details, sizeof(details), "{\"virtualMachines\":%zu}", p->n_vms);
+	if (check_jit_enabled(c, &p->id, &err) != 0) {
+		jit_store_rollback(st);
+		goto refuse;
+	}
+	jit_store_policy_get(st, &p->id, c->now, &old, &ignored);
+	if ((vms = policy_vm_ids(old, p, &c->n_audit_vms)) == NULL) {
+		jit_store_rollback(st);
+		jit_errorf(&err, 500, JIT_E_INTERNAL, "out of memory");
+		goto fail;
+	}
+	c->audit_vms = vms;
+	snprintf(details, sizeof(details), "{\"virtualMachines\":%zu,\"created\":%s}", p->n_vms,
+		old ? "false" : "true");
 	if (jit_store_policy_put(st, p, c->now, &created, &err) != 0 ||
 		jit_call_audit(c, c->action, id_text, 200, details, &err) != 0 ||
 		(out = policy_json(c, &p->id, &visible, &err)) == NULL) {
@@ -232,17 +287,21 @@ jit_h_policy_put(struct jit_call *c)
 	}
 	if (jit_store_commit(st, &err) != 0)
 		goto fail;
-	json_decref(body);
-	jit_policy_free(p);
 	jit_call_reply(c, 200, out);
-	return;
+	out = NULL;
+	goto out;
 refuse:
 	jit_call_audit_failure(c, p ? id_text : c->req->path, &err);
 fail:
+	jit_call_fail(c, &err);
+out:
+	c->audit_vms = NULL;
+	c->n_audit_vms = 0;
+	free(vms);
 	json_decref(out);
 	json_decref(body);
 	jit_policy_free(p);
-	jit_call_fail(c, &err);
+	jit_policy_free(old);
 }
 
 void
@@ -250,7 +309,9 @@ jit_h_policy_delete(struct jit_call *c)
 {
 	struct jit_store *st = c->api->store;
 	char id_text[JIT_RESOURCE_ID_MAX];
-	struct jit_error err;
+	struct jit_policy *old = NULL;
+	struct jit_rid *vms = NULL;
+	struct jit_error err, ignored;
 	struct jit_rid id;
 	bool existed;
 
@@ -260,18 +321,28 @@ jit_h_policy_delete(struct jit_call *c)
 		jit_call_fail(c, &err);
 		return;
 	}
-	if (jit_store_policy_delete(st, &id, &existed, &err) != 0 ||
+	jit_store_policy_get(st, &id, c->now, &old, &ignored);
+	vms = policy_vm_ids(old, NULL, &c->n_audit_vms);
+	c->audit_vms = vms;
+	if (vms == NULL || jit_store_policy_delete(st, &id, &existed, &err) != 0 ||
 		(existed && jit_call_audit(c, c->action, id_text, 200, NULL, &err) != 0)) {
+		if (vms == NULL)
+			jit_errorf(&err, 500, JIT_E_INTERNAL, "out of memory");
 		jit_store_rollback(st);
 		jit_call_fail(c, &err);
-		return;
+		goto out;
 	}
 	if (jit_store_commit(st, &err) != 0) {
 		jit_call_fail(c, &err);
-		return;
+		goto out;
 	}
 	/* Azure: 200 when deleted, 204 when there was nothing to delete. */
 	jit_call_reply(c, existed ? 200 : 204, NULL);
+out:
+	c->audit_vms = NULL;
+	c->n_audit_vms = 0;
+	free(vms);
+	jit_policy_free(old);
 }
 
 static const struct jit_policy_vm *
@@ -400,6 +471,7 @@ jit_h_policy_initiate(struct jit_call *c)
 	struct jit_initiate *in = NULL;
 	struct jit_policy *p = NULL;
 	struct jit_request r = {0};
+	struct jit_rid *vms = NULL;
 	json_t *body = NULL, *out = NULL;
 	char *details = NULL;
 	struct jit_error err;
@@ -413,9 +485,18 @@ jit_h_policy_initiate(struct jit_call *c)
 	if (jit_store_begin(st, true, &err) != 0)
 		goto fail;
 	in_tx = true;
-	if (jit_store_policy_get(st, &id, c->now, &p, &err) != 0 ||
+	if (check_jit_enabled(c, &id, &err) != 0 ||
+		jit_store_policy_get(st, &id, c->now, &p, &err) != 0 ||
 		build_request(c, p, in, &r, &err) != 0)
 		goto refuse;
+	if ((vms = calloc(r.n_vms ? r.n_vms : 1, sizeof(*vms))) == NULL) {
+		jit_errorf(&err, 500, JIT_E_INTERNAL, "out of memory");
+		goto fail;
+	}
+	for (size_t i = 0; i < r.n_vms; i++)
+		vms[i] = r.vms[i].id;
+	c->audit_vms = vms;
+	c->n_audit_vms = r.n_vms;
 	if ((details = request_details(&r)) == NULL || (out = jit_request_to_json(&r)) == NULL) {
 		jit_errorf(&err, 500, JIT_E_INTERNAL, "out of memory");
 		goto fail;
@@ -441,6 +522,9 @@ fail:
 		jit_store_rollback(st);
 	jit_call_fail(c, &err);
 out:
+	c->audit_vms = NULL;
+	c->n_audit_vms = 0;
+	free(vms);
 	json_decref(out);
 	json_decref(body);
 	free(details);

@@ -14,6 +14,7 @@
 #include <limits.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,7 +32,7 @@
 
 #define DEFAULT_LISTEN "127.0.0.1:8443"
 #define MAX_TLS_NAMES 16
-#define SWEEP_INTERVAL_S 1
+#define SWEEP_INTERVAL_MS 1000
 
 struct options {
 	const char *state_dir;
@@ -321,43 +322,65 @@ load_tls(const struct options *o, char **cert, char **key, struct jit_error *err
 
 struct sweeper {
 	struct jit_store *store;
-	volatile int stop;
+	atomic_int stop;
 };
 
-/* Marks ended grants Revoked/Expired (the kernel already closed them). */
+/* Writes down ended grants as Revoked/Expired, one audit entry each (the kernel has
+ * closed them already, whether or not this runs). */
+static void
+record_expired(struct jit_store *st, const struct jit_expired *x, jit_time now,
+	struct jit_error *err)
+{
+	char policy[JIT_RESOURCE_ID_MAX], end[JIT_TIME_BUFSZ];
+	json_t *d;
+	char *details;
+
+	jit_rid_format(&x->policy, policy, sizeof(policy));
+	jit_time_format(x->end, end);
+	d = json_pack("{s:i,s:s,s:s,s:s}", "port", x->number, "sources", x->sources, "requestor",
+		x->requestor, "endTimeUtc", end);
+	details = d ? json_dumps(d, JSON_COMPACT) : NULL;
+	json_decref(d);
+	struct jit_audit_entry e = {
+		.time = now,
+		.principal_name = "jitgated",
+		.operation = "Microsoft.Security/locations/jitNetworkAccessPolicies/expire/action",
+		.resource_id = policy,
+		.result = "Succeeded",
+		.status = 200,
+		.details_json = details,
+		.vms = &x->vm,
+		.n_vms = 1,
+	};
+	jit_store_audit_append(st, &e, err);
+	free(details);
+}
+
 static void *
 sweep_loop(void *arg)
 {
 	struct sweeper *sw = arg;
 
-	while (!sw->stop) {
+	while (!atomic_load(&sw->stop)) {
+		struct jit_expired *xs = NULL;
 		struct jit_error err;
 		size_t n = 0;
 		jit_time now = jit_time_now();
 
 		if (jit_store_begin(sw->store, true, &err) == 0) {
-			if (jit_store_expire(sw->store, now, &n, &err) == 0 && n > 0) {
-				char details[64], count[24];
-				struct jit_audit_entry e = {
-					.time = now,
-					.operation = "Microsoft.Security/locations/jitNetworkAccessPolicies/"
-						"expire/action",
-					.result = "Succeeded",
-					.status = 200,
-					.principal_name = "jitgated",
-					.details_json = details,
-				};
-
-				snprintf(details, sizeof(details), "{\"expiredPorts\":%zu}", n);
-				snprintf(count, sizeof(count), "%zu", n);
-				jit_store_audit_append(sw->store, &e, &err);
-				jit_log(JIT_LOG_INFO, "grants_expired", "count", count, (const char *)NULL);
+			if (jit_store_expire(sw->store, now, &xs, &n, &err) == 0) {
+				for (size_t i = 0; i < n; i++)
+					record_expired(sw->store, &xs[i], now, &err);
+				if (jit_store_commit(sw->store, &err) != 0)
+					jit_log(JIT_LOG_WARN, "sweep_failed", "error", err.message,
+						(const char *)NULL);
+			} else {
+				jit_store_rollback(sw->store);
 			}
-			if (jit_store_commit(sw->store, &err) != 0)
-				jit_log(JIT_LOG_WARN, "sweep_failed", "error", err.message,
-					(const char *)NULL);
+			free(xs);
 		}
-		sleep(SWEEP_INTERVAL_S);
+		for (int i = 0; i < 10 && !atomic_load(&sw->stop); i++)
+			usleep(SWEEP_INTERVAL_MS * 100);
 	}
 	return NULL;
 }
@@ -450,7 +473,7 @@ out:
 		jit_store_wake_all(store);
 	jit_http_stop(http);
 	if (sweeping) {
-		sw.stop = 1;
+		atomic_store(&sw.stop, 1);
 		pthread_join(sweeper, NULL);
 	}
 	jit_store_close(store);

@@ -111,8 +111,20 @@ int jit_store_policy_list(struct jit_store *st, const struct jit_rid *scope,
 int jit_store_request_add(struct jit_store *st, const struct jit_rid *policy,
 	const struct jit_request *r, int64_t principal_id, struct jit_error *err);
 
-/* Marks Initiated ports whose end time has passed as Revoked/Expired; *n the count. */
-int jit_store_expire(struct jit_store *st, jit_time now, size_t *n, struct jit_error *err);
+/* A request port that reached its end time. */
+struct jit_expired {
+	struct jit_rid vm;
+	struct jit_rid policy;
+	uint16_t number;
+	char sources[JIT_PREFIX_BUFSZ * 2];   /* JSON array as stored */
+	char requestor[JIT_MAX_REQUESTOR];
+	jit_time end;
+};
+
+/* Marks Initiated ports whose end time has passed as Revoked/Expired and returns them
+ * (*out malloc'd, *n the count). */
+int jit_store_expire(struct jit_store *st, jit_time now, struct jit_expired **out, size_t *n,
+	struct jit_error *err);
 
 /* ---- principals and bearer tokens ---- */
 
@@ -271,6 +283,10 @@ void jit_store_wake_all(struct jit_store *st);
 
 /* ---- audit ---- */
 
+/* One entry of the append-only audit log. Entries form a hash chain: each carries
+ * BLAKE2b-256(previous hash || its own content, seq included), so altering, deleting
+ * or reordering a row is detected by jit_store_audit_verify. Committed entries are
+ * also written to the operator log (syslog/journald) with their hash. */
 struct jit_audit_entry {
 	jit_time time;
 	int64_t principal_id;           /* 0: anonymous */
@@ -282,9 +298,97 @@ struct jit_audit_entry {
 	int status;                     /* HTTP status */
 	const char *correlation_id;     /* may be NULL */
 	const char *details_json;       /* may be NULL */
+	const struct jit_rid *vms;      /* the VMs the entry concerns (for per-VM queries) */
+	size_t n_vms;
 };
+
+#define JIT_AUDIT_HASH_HEX 65
 
 int jit_store_audit_append(struct jit_store *st, const struct jit_audit_entry *e,
 	struct jit_error *err);
+
+struct jit_audit_row {
+	int64_t seq;
+	jit_time time;
+	int64_t principal_id;
+	char *principal_name, *caller, *operation, *resource_id, *result, *correlation_id;
+	char *details_json;
+	int status;
+	char hash[JIT_AUDIT_HASH_HEX];
+};
+
+struct jit_audit_filter {
+	const struct jit_rid *scope;    /* entries about resources inside it; NULL or root: all */
+	const struct jit_rid *vm;       /* entries concerning this VM, or NULL */
+	const char *principal;          /* principal name (case-insensitive), or NULL */
+	const char *operation;          /* operation, '*' wildcards allowed, or NULL */
+	jit_time since, until;          /* 0: unbounded */
+	int64_t before_seq;             /* paging: entries older than this seq; 0: newest */
+	size_t limit;                   /* at most this many (newest first) */
+};
+
+int jit_store_audit_query(struct jit_store *st, const struct jit_audit_filter *f,
+	struct jit_audit_row **out, size_t *n, struct jit_error *err);
+void jit_audit_rows_free(struct jit_audit_row *rows, size_t n);
+
+struct jit_audit_verdict {
+	bool ok;
+	int64_t entries;                /* entries checked */
+	int64_t first_broken_seq;       /* 0 when ok */
+	char reason[256];
+	char head[JIT_AUDIT_HASH_HEX];  /* the last hash (when ok) */
+};
+
+int jit_store_audit_verify(struct jit_store *st, struct jit_audit_verdict *out,
+	struct jit_error *err);
+
+/* ---- JIT settings (a security policy that can disable JIT) ---- */
+
+struct jit_settings {
+	struct jit_rid scope;           /* subscription or resource group */
+	bool enabled;
+	char reason[JIT_MAX_SHORT_STRING * 2];
+	jit_time updated;
+};
+
+int jit_store_settings_put(struct jit_store *st, const struct jit_settings *s,
+	struct jit_error *err);
+/* The settings stored at exactly scope; enabled with no reason when none are. */
+int jit_store_settings_get(struct jit_store *st, const struct jit_rid *scope,
+	struct jit_settings *out, struct jit_error *err);
+/* Whether JIT is disabled for a resource (by its subscription's or group's settings);
+ * *by names the scope and reason when it is. */
+int jit_store_jit_disabled(struct jit_store *st, const struct jit_rid *res, bool *disabled,
+	struct jit_settings *by, struct jit_error *err);
+
+/* ---- a VM's JIT state and statistics (the portal's view) ---- */
+
+enum jit_vm_state {
+	JIT_VM_CONFIGURED = 1,
+	JIT_VM_NOT_CONFIGURED,
+	JIT_VM_UNSUPPORTED,
+};
+
+/* An enforcement point is healthy when heard from within this long. */
+#define JIT_EP_HEALTHY_NS (90LL * JIT_NS_PER_SEC)
+
+struct jit_vm_jit {
+	enum jit_vm_state state;
+	char reason[256];               /* why Unsupported */
+	bool in_policy;
+	struct jit_rid policy;
+	int64_t approved_last_7_days;   /* requests for this VM started in the last 7 days */
+	jit_time last_access;           /* 0: never */
+	char last_user[JIT_MAX_REQUESTOR];
+	bool has_ep;
+	bool ep_healthy;
+	jit_time ep_last_seen;
+	size_t n_ports;
+	uint16_t ports[JIT_MAX_PORTS_PER_VM];
+	uint16_t mapped_ports[JIT_MAX_PORTS_PER_VM];   /* 0: none */
+};
+
+int jit_store_vm_jit(struct jit_store *st, const struct jit_vm *vm, jit_time now,
+	struct jit_vm_jit *out, struct jit_error *err);
 
 #endif

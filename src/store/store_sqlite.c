@@ -14,7 +14,9 @@
 #include <inttypes.h>
 #include <jansson.h>
 #include <pthread.h>
+#include <sodium.h>
 #include <sqlite3.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,13 +24,25 @@
 #include <time.h>
 
 #include "jit_limits.h"
+#include "log.h"
 
-#define SCHEMA_VERSION 2
+#define SCHEMA_VERSION 3
 /* The newest requests shown inside a policy; the audit log keeps all of them. */
 #define REQUESTS_SHOWN 100
 
+/* Audit entries appended in the open transaction, logged once it commits. */
+#define PENDING_AUDIT_MAX 64
+
+struct pending_audit {
+	char seq[24], status[8];
+	char *operation, *resource, *result, *principal, *caller;
+	char hash[JIT_AUDIT_HASH_HEX];
+};
+
 struct jit_store {
 	sqlite3 *db;
+	struct pending_audit pending[PENDING_AUDIT_MAX];
+	size_t n_pending;
 	pthread_mutex_t tx_lock;
 	bool in_tx;
 	bool tx_bumped;
@@ -117,6 +131,21 @@ static const char *schema_v2[] = {
 	" role_id TEXT NOT NULL, created_ns INTEGER NOT NULL,"
 	" UNIQUE (scope_key, principal_id, role_id))",
 	"CREATE INDEX role_assignments_principal ON role_assignments(principal_id)",
+	NULL,
+};
+
+/* Version 3: a tamper-evident audit chain, per-VM audit index, JIT settings. */
+static const char *schema_v3[] = {
+	"ALTER TABLE audit ADD COLUMN resource_key TEXT",
+	"ALTER TABLE audit ADD COLUMN vms TEXT",
+	"ALTER TABLE audit ADD COLUMN prev_hash TEXT",
+	"ALTER TABLE audit ADD COLUMN hash TEXT",
+	"CREATE INDEX audit_resource ON audit(resource_key)",
+	"CREATE INDEX audit_time ON audit(time_ns)",
+	"CREATE TABLE audit_vms (vm_key TEXT NOT NULL, seq INTEGER NOT NULL,"
+	" PRIMARY KEY (vm_key, seq))",
+	"CREATE TABLE jit_settings (scope_key TEXT PRIMARY KEY, scope_id TEXT NOT NULL,"
+	" enabled INTEGER NOT NULL, reason TEXT, updated_ns INTEGER NOT NULL)",
 	NULL,
 };
 
@@ -360,6 +389,8 @@ sources_from_json(const char *text, bool list, struct jit_sources *out, struct j
 
 /* ---- open, close, transactions ---- */
 
+static int chain_existing_audit(struct jit_store *st, struct jit_error *err);
+
 /* Principals made before version 2 get their public GUID. */
 static int
 give_object_ids(struct jit_store *st, struct jit_error *err)
@@ -427,6 +458,18 @@ migrate(struct jit_store *st, struct jit_error *err)
 			}
 		}
 		if (give_object_ids(st, err) != 0) {
+			exec_sql(st, "ROLLBACK", NULL);
+			return -1;
+		}
+	}
+	if (version < 3) {
+		for (size_t i = 0; schema_v3[i] != NULL; i++) {
+			if (exec_sql(st, schema_v3[i], err) != 0) {
+				exec_sql(st, "ROLLBACK", NULL);
+				return -1;
+			}
+		}
+		if (chain_existing_audit(st, err) != 0) {
 			exec_sql(st, "ROLLBACK", NULL);
 			return -1;
 		}
@@ -502,6 +545,26 @@ jit_store_begin(struct jit_store *st, bool write, struct jit_error *err)
 	return 0;
 }
 
+static void
+pending_clear(struct jit_store *st, bool emit)
+{
+	for (size_t i = 0; i < st->n_pending; i++) {
+		struct pending_audit *p = &st->pending[i];
+
+		if (emit)
+			jit_log(JIT_LOG_INFO, "audit", "seq", p->seq, "operation", p->operation,
+				"resource", p->resource, "result", p->result, "status", p->status,
+				"principal", p->principal, "caller", p->caller, "hash", p->hash,
+				(const char *)NULL);
+		free(p->operation);
+		free(p->resource);
+		free(p->result);
+		free(p->principal);
+		free(p->caller);
+	}
+	st->n_pending = 0;
+}
+
 int
 jit_store_commit(struct jit_store *st, struct jit_error *err)
 {
@@ -509,10 +572,12 @@ jit_store_commit(struct jit_store *st, struct jit_error *err)
 
 	if (exec_sql(st, "COMMIT", err) != 0) {
 		exec_sql(st, "ROLLBACK", NULL);
+		pending_clear(st, false);
 		st->in_tx = false;
 		pthread_mutex_unlock(&st->tx_lock);
 		return -1;
 	}
+	pending_clear(st, true);
 	st->in_tx = false;
 	pthread_mutex_unlock(&st->tx_lock);
 	if (bumped) {
@@ -528,6 +593,7 @@ void
 jit_store_rollback(struct jit_store *st)
 {
 	exec_sql(st, "ROLLBACK", NULL);
+	pending_clear(st, false);
 	st->in_tx = false;
 	pthread_mutex_unlock(&st->tx_lock);
 }
@@ -1575,19 +1641,48 @@ jit_store_request_add(struct jit_store *st, const struct jit_rid *policy,
 }
 
 int
-jit_store_expire(struct jit_store *st, jit_time now, size_t *n, struct jit_error *err)
+jit_store_expire(struct jit_store *st, jit_time now, struct jit_expired **out, size_t *n,
+	struct jit_error *err)
 {
 	sqlite3_stmt *s;
+	size_t cap = 0;
+	int rc;
 
+	*out = NULL;
 	*n = 0;
+	if (prep(st, "SELECT rp.vm_id, p.id, rp.number, rp.sources, r.requestor, rp.end_ns"
+		" FROM request_ports rp JOIN requests r ON r.id = rp.request_id"
+		" JOIN policies p ON p.key = r.policy_key"
+		" WHERE rp.status = 'Initiated' AND rp.end_ns <= ? ORDER BY rp.end_ns, rp.id", &s,
+		err) != 0)
+		return -1;
+	sqlite3_bind_int64(s, 1, now);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		struct jit_expired *x = grow((void **)out, n, &cap, sizeof(**out));
+
+		if (x == NULL || parse_rid_col(s, 0, &x->vm, err) != 0 ||
+			parse_rid_col(s, 1, &x->policy, err) != 0) {
+			sqlite3_finalize(s);
+			free(*out);
+			*out = NULL;
+			*n = 0;
+			return x == NULL ? jit_errorf(err, 500, JIT_E_INTERNAL, "out of memory") : -1;
+		}
+		x->number = (uint16_t)sqlite3_column_int(s, 2);
+		copy_col(s, 3, x->sources, sizeof(x->sources));
+		copy_col(s, 4, x->requestor, sizeof(x->requestor));
+		x->end = sqlite3_column_int64(s, 5);
+	}
+	sqlite3_finalize(s);
+	if (rc != SQLITE_DONE)
+		return db_fail(st, err, "finding ended requests");
+	if (*n == 0)
+		return 0;
 	if (prep(st, "UPDATE request_ports SET status = 'Revoked', reason = 'Expired'"
 		" WHERE status = 'Initiated' AND end_ns <= ?", &s, err) != 0)
 		return -1;
 	sqlite3_bind_int64(s, 1, now);
-	if (exec_done(st, s, err, "expiring requests") != 0)
-		return -1;
-	*n = (size_t)sqlite3_changes(st->db);
-	return 0;
+	return exec_done(st, s, err, "expiring requests");
 }
 
 /* ---- principals and tokens ---- */
@@ -2179,30 +2274,610 @@ fail:
 
 /* ---- audit ---- */
 
+/* The chain's hash input: every field length-prefixed (NULL distinct from ""), so no
+ * two different entries serialise alike. */
+static void
+hash_field(crypto_generichash_state *h, const char *v)
+{
+	uint8_t len[8];
+	uint64_t n = v ? strlen(v) : UINT64_MAX;
+
+	for (int i = 0; i < 8; i++)
+		len[i] = (uint8_t)(n >> (56 - 8 * i));
+	crypto_generichash_update(h, len, sizeof(len));
+	if (v != NULL)
+		crypto_generichash_update(h, (const unsigned char *)v, strlen(v));
+}
+
+/* Columns of an audit row, as text, in hashing order. */
+#define AUDIT_FIELDS 12
+#define AUDIT_COLUMNS "seq, time_ns, principal_id, principal_name, caller, operation," \
+	" resource_id, result, status, correlation_id, details, vms, prev_hash, hash"
+
+static void
+audit_hash(const char *prev, char *const fields[AUDIT_FIELDS], char out[JIT_AUDIT_HASH_HEX])
+{
+	unsigned char digest[32];
+	crypto_generichash_state h;
+
+	crypto_generichash_init(&h, NULL, 0, sizeof(digest));
+	hash_field(&h, "jitgate-audit-v1");
+	hash_field(&h, prev);
+	for (size_t i = 0; i < AUDIT_FIELDS; i++)
+		hash_field(&h, fields[i]);
+	crypto_generichash_final(&h, digest, sizeof(digest));
+	sodium_bin2hex(out, JIT_AUDIT_HASH_HEX, digest, sizeof(digest));
+}
+
+#define GENESIS_HASH "0000000000000000000000000000000000000000000000000000000000000000"
+
+/* The row's fields as the text the hash covers (NULL stays NULL). */
+static void
+audit_row_fields(sqlite3_stmt *s, char *fields[AUDIT_FIELDS])
+{
+	for (int i = 0; i < AUDIT_FIELDS; i++)
+		fields[i] = sqlite3_column_type(s, i) == SQLITE_NULL ? NULL :
+			strdup((const char *)sqlite3_column_text(s, i));
+}
+
+static void
+free_fields(char *fields[AUDIT_FIELDS])
+{
+	for (int i = 0; i < AUDIT_FIELDS; i++)
+		free(fields[i]);
+}
+
+static int
+audit_head(struct jit_store *st, int64_t *seq, char hash[JIT_AUDIT_HASH_HEX],
+	struct jit_error *err)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	*seq = 0;
+	snprintf(hash, JIT_AUDIT_HASH_HEX, "%s", GENESIS_HASH);
+	if (prep(st, "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1", &s, err) != 0)
+		return -1;
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		*seq = sqlite3_column_int64(s, 0);
+		copy_col(s, 1, hash, JIT_AUDIT_HASH_HEX);
+	}
+	sqlite3_finalize(s);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : db_fail(st, err, "reading the audit head");
+}
+
+static int
+set_meta(struct jit_store *st, const char *key, const char *value, struct jit_error *err)
+{
+	sqlite3_stmt *s;
+
+	if (prep(st, "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", &s, err) != 0)
+		return -1;
+	bind_text(s, 1, key);
+	bind_text(s, 2, value);
+	return exec_done(st, s, err, "recording the audit head");
+}
+
+/* Records the head (last seq and hash) beside the chain, so that cutting entries off
+ * its end is detected too. */
+static int
+set_audit_head(struct jit_store *st, int64_t seq, const char *hash, struct jit_error *err)
+{
+	char n[24];
+
+	snprintf(n, sizeof(n), "%" PRId64, seq);
+	if (set_meta(st, "audit_head_seq", n, err) != 0)
+		return -1;
+	return set_meta(st, "audit_head_hash", hash, err);
+}
+
+/* Migration to version 3: chains the entries written before the chain existed. */
+static int
+chain_existing_audit(struct jit_store *st, struct jit_error *err)
+{
+	char prev[JIT_AUDIT_HASH_HEX] = GENESIS_HASH;
+	sqlite3_stmt *s, *u;
+	int64_t last = 0;
+	int rc;
+
+	if (prep(st, "SELECT " AUDIT_COLUMNS " FROM audit ORDER BY seq", &s, err) != 0)
+		return -1;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		char *fields[AUDIT_FIELDS], hash[JIT_AUDIT_HASH_HEX];
+
+		audit_row_fields(s, fields);
+		audit_hash(prev, fields, hash);
+		free_fields(fields);
+		last = sqlite3_column_int64(s, 0);
+		if (prep(st, "UPDATE audit SET prev_hash = ?, hash = ? WHERE seq = ?", &u, err) != 0) {
+			sqlite3_finalize(s);
+			return -1;
+		}
+		bind_text(u, 1, prev);
+		bind_text(u, 2, hash);
+		sqlite3_bind_int64(u, 3, last);
+		if (exec_done(st, u, err, "chaining the audit log") != 0) {
+			sqlite3_finalize(s);
+			return -1;
+		}
+		memcpy(prev, hash, sizeof(prev));
+	}
+	sqlite3_finalize(s);
+	if (rc != SQLITE_DONE)
+		return db_fail(st, err, "chaining the audit log");
+	return set_audit_head(st, last, prev, err);
+}
+
+static char *
+vms_json(const struct jit_audit_entry *e)
+{
+	char id[JIT_RESOURCE_ID_MAX];
+	json_t *arr;
+	char *out;
+
+	if (e->n_vms == 0)
+		return NULL;
+	if ((arr = json_array()) == NULL)
+		return NULL;
+	for (size_t i = 0; i < e->n_vms; i++)
+		if (jit_rid_format(&e->vms[i], id, sizeof(id)) >= 0)
+			json_array_append_new(arr, json_string(id));
+	out = json_dumps(arr, JSON_COMPACT);
+	json_decref(arr);
+	return out;
+}
+
 int
 jit_store_audit_append(struct jit_store *st, const struct jit_audit_entry *e,
 	struct jit_error *err)
 {
+	char seq[24], time_ns[24], principal[24], status[8], hash[JIT_AUDIT_HASH_HEX];
+	char prev[JIT_AUDIT_HASH_HEX], key[JIT_RESOURCE_ID_MAX];
+	char *fields[AUDIT_FIELDS];
+	struct jit_rid rid;
+	struct jit_error ignored;
+	sqlite3_stmt *s;
+	int64_t last;
+	char *vms;
+	int r;
+
+	if (audit_head(st, &last, prev, err) != 0)
+		return -1;
+	vms = vms_json(e);
+	snprintf(seq, sizeof(seq), "%" PRId64, last + 1);
+	snprintf(time_ns, sizeof(time_ns), "%" PRId64, e->time);
+	snprintf(principal, sizeof(principal), "%" PRId64, e->principal_id);
+	snprintf(status, sizeof(status), "%d", e->status);
+	fields[0] = seq;
+	fields[1] = time_ns;
+	fields[2] = e->principal_id ? principal : NULL;
+	fields[3] = (char *)e->principal_name;
+	fields[4] = (char *)e->caller;
+	fields[5] = (char *)e->operation;
+	fields[6] = (char *)e->resource_id;
+	fields[7] = (char *)e->result;
+	fields[8] = status;
+	fields[9] = (char *)e->correlation_id;
+	fields[10] = (char *)e->details_json;
+	fields[11] = vms;
+	audit_hash(prev, fields, hash);
+	key[0] = '\0';
+	if (e->resource_id != NULL && jit_rid_parse(e->resource_id, &rid, &ignored) == 0)
+		rid_key(&rid, key);
+	if (prep(st, "INSERT INTO audit (seq, time_ns, principal_id, principal_name, caller,"
+		" operation, resource_id, result, status, correlation_id, details, vms, prev_hash,"
+		" hash, resource_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", &s,
+		err) != 0) {
+		free(vms);
+		return -1;
+	}
+	sqlite3_bind_int64(s, 1, last + 1);
+	sqlite3_bind_int64(s, 2, e->time);
+	if (e->principal_id != 0)
+		sqlite3_bind_int64(s, 3, e->principal_id);
+	else
+		sqlite3_bind_null(s, 3);
+	for (int i = 3; i < 8; i++)
+		bind_text(s, i + 1, fields[i]);
+	sqlite3_bind_int(s, 9, e->status);
+	bind_text(s, 10, e->correlation_id);
+	bind_text(s, 11, e->details_json);
+	bind_text(s, 12, vms);
+	bind_text(s, 13, prev);
+	bind_text(s, 14, hash);
+	bind_text(s, 15, key[0] ? key : NULL);
+	free(vms);
+	if (exec_done(st, s, err, "writing the audit log") != 0)
+		return -1;
+	for (size_t i = 0; i < e->n_vms; i++) {
+		char vk[JIT_RESOURCE_ID_MAX];
+
+		rid_key(&e->vms[i], vk);
+		if (prep(st, "INSERT OR IGNORE INTO audit_vms (vm_key, seq) VALUES (?, ?)", &s,
+			err) != 0)
+			return -1;
+		bind_text(s, 1, vk);
+		sqlite3_bind_int64(s, 2, last + 1);
+		if (exec_done(st, s, err, "indexing the audit log") != 0)
+			return -1;
+	}
+	if ((r = set_audit_head(st, last + 1, hash, err)) != 0)
+		return r;
+	if (st->n_pending < PENDING_AUDIT_MAX) {
+		struct pending_audit *p = &st->pending[st->n_pending++];
+
+		memcpy(p->seq, seq, sizeof(p->seq));
+		memcpy(p->status, status, sizeof(p->status));
+		memcpy(p->hash, hash, sizeof(p->hash));
+		p->operation = e->operation ? strdup(e->operation) : NULL;
+		p->resource = e->resource_id ? strdup(e->resource_id) : NULL;
+		p->result = e->result ? strdup(e->result) : NULL;
+		p->principal = e->principal_name ? strdup(e->principal_name) : NULL;
+		p->caller = e->caller ? strdup(e->caller) : NULL;
+	}
+	return 0;
+}
+
+void
+jit_audit_rows_free(struct jit_audit_row *rows, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(rows[i].principal_name);
+		free(rows[i].caller);
+		free(rows[i].operation);
+		free(rows[i].resource_id);
+		free(rows[i].result);
+		free(rows[i].correlation_id);
+		free(rows[i].details_json);
+	}
+	free(rows);
+}
+
+int
+jit_store_audit_query(struct jit_store *st, const struct jit_audit_filter *f,
+	struct jit_audit_row **out, size_t *n, struct jit_error *err)
+{
+	char scope[JIT_RESOURCE_ID_MAX] = "", vm[JIT_RESOURCE_ID_MAX] = "";
+	char op[JIT_ACTION_MAX] = "";
+	sqlite3_stmt *s;
+	size_t cap = 0;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	if (f->scope != NULL && f->scope->kind != JIT_RID_ROOT)
+		rid_key(f->scope, scope);
+	if (f->vm != NULL)
+		rid_key(f->vm, vm);
+	if (f->operation != NULL) {
+		/* '*' is the only wildcard; SQL's own are escaped. */
+		size_t j = 0;
+
+		for (const char *p = f->operation; *p && j + 2 < sizeof(op); p++) {
+			if (*p == '%' || *p == '_' || *p == '\\')
+				op[j++] = '\\';
+			op[j++] = *p == '*' ? '%' : *p;
+		}
+		op[j] = '\0';
+	}
+	if (prep(st, "SELECT " AUDIT_COLUMNS " FROM audit a WHERE"
+		" (?1 = '' OR a.resource_key = ?1 OR substr(a.resource_key, 1, length(?1) + 1) ="
+		" ?1 || '/')"
+		" AND (?2 = '' OR a.seq IN (SELECT seq FROM audit_vms WHERE vm_key = ?2))"
+		" AND (?3 IS NULL OR lower(a.principal_name) = lower(?3))"
+		" AND (?4 = '' OR a.operation LIKE ?4 ESCAPE '\\')"
+		" AND (?5 = 0 OR a.time_ns >= ?5) AND (?6 = 0 OR a.time_ns < ?6)"
+		" AND (?7 = 0 OR a.seq < ?7)"
+		" ORDER BY a.seq DESC LIMIT ?8", &s, err) != 0)
+		return -1;
+	bind_text(s, 1, scope);
+	bind_text(s, 2, vm);
+	bind_text(s, 3, f->principal);
+	bind_text(s, 4, op);
+	sqlite3_bind_int64(s, 5, f->since);
+	sqlite3_bind_int64(s, 6, f->until);
+	sqlite3_bind_int64(s, 7, f->before_seq);
+	sqlite3_bind_int64(s, 8, (int64_t)(f->limit ? f->limit : 100));
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		struct jit_audit_row *r = grow((void **)out, n, &cap, sizeof(**out));
+
+		if (r == NULL) {
+			sqlite3_finalize(s);
+			return jit_errorf(err, 500, JIT_E_INTERNAL, "out of memory");
+		}
+		r->seq = sqlite3_column_int64(s, 0);
+		r->time = sqlite3_column_int64(s, 1);
+		r->principal_id = sqlite3_column_int64(s, 2);
+		r->principal_name = dup_col(s, 3);
+		r->caller = dup_col(s, 4);
+		r->operation = dup_col(s, 5);
+		r->resource_id = dup_col(s, 6);
+		r->result = dup_col(s, 7);
+		r->status = sqlite3_column_int(s, 8);
+		r->correlation_id = dup_col(s, 9);
+		r->details_json = dup_col(s, 10);
+		copy_col(s, 13, r->hash, sizeof(r->hash));
+	}
+	sqlite3_finalize(s);
+	if (rc != SQLITE_DONE)
+		return db_fail(st, err, "querying the audit log");
+	return 0;
+}
+
+static void
+broken(struct jit_audit_verdict *v, int64_t seq, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void
+broken(struct jit_audit_verdict *v, int64_t seq, const char *fmt, ...)
+{
+	va_list ap;
+
+	v->ok = false;
+	v->first_broken_seq = seq;
+	va_start(ap, fmt);
+	vsnprintf(v->reason, sizeof(v->reason), fmt, ap);
+	va_end(ap);
+}
+
+static int64_t
+meta_int(struct jit_store *st, const char *key, char *text, size_t n)
+{
+	sqlite3_stmt *s;
+	int64_t v = -1;
+
+	if (text != NULL)
+		text[0] = '\0';
+	if (sqlite3_prepare_v2(st->db, "SELECT value FROM meta WHERE key = ?", -1, &s, NULL) !=
+		SQLITE_OK)
+		return -1;
+	bind_text(s, 1, key);
+	if (sqlite3_step(s) == SQLITE_ROW) {
+		v = sqlite3_column_int64(s, 0);
+		if (text != NULL)
+			copy_col(s, 0, text, n);
+	}
+	sqlite3_finalize(s);
+	return v;
+}
+
+int
+jit_store_audit_verify(struct jit_store *st, struct jit_audit_verdict *v, struct jit_error *err)
+{
+	char prev[JIT_AUDIT_HASH_HEX] = GENESIS_HASH, head_hash[JIT_AUDIT_HASH_HEX];
+	int64_t expect_seq = 1, head_seq;
+	sqlite3_stmt *s;
+	int rc;
+
+	memset(v, 0, sizeof(*v));
+	v->ok = true;
+	if (prep(st, "SELECT " AUDIT_COLUMNS " FROM audit ORDER BY seq", &s, err) != 0)
+		return -1;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		char *fields[AUDIT_FIELDS], hash[JIT_AUDIT_HASH_HEX], stored_prev[JIT_AUDIT_HASH_HEX];
+		char stored[JIT_AUDIT_HASH_HEX];
+		int64_t seq = sqlite3_column_int64(s, 0);
+
+		copy_col(s, 12, stored_prev, sizeof(stored_prev));
+		copy_col(s, 13, stored, sizeof(stored));
+		if (seq != expect_seq) {
+			broken(v, expect_seq, "entry %" PRId64 " is missing (the next entry is %" PRId64
+				")", expect_seq, seq);
+			break;
+		}
+		if (strcmp(stored_prev, prev) != 0) {
+			broken(v, seq, "entry %" PRId64 " does not link to the entry before it", seq);
+			break;
+		}
+		audit_row_fields(s, fields);
+		audit_hash(prev, fields, hash);
+		free_fields(fields);
+		if (strcmp(hash, stored) != 0) {
+			broken(v, seq, "entry %" PRId64 " was altered: its content does not match its "
+				"hash", seq);
+			break;
+		}
+		memcpy(prev, hash, sizeof(prev));
+		v->entries++;
+		expect_seq++;
+	}
+	sqlite3_finalize(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return db_fail(st, err, "verifying the audit log");
+	if (!v->ok)
+		return 0;
+	head_seq = meta_int(st, "audit_head_seq", NULL, 0);
+	meta_int(st, "audit_head_hash", head_hash, sizeof(head_hash));
+	if (head_seq != v->entries || strcmp(head_hash, prev) != 0) {
+		broken(v, v->entries + 1, "the log ends at entry %" PRId64 " but its recorded head is "
+			"entry %" PRId64 ": entries were removed from the end", v->entries, head_seq);
+		return 0;
+	}
+	memcpy(v->head, prev, sizeof(v->head));
+	return 0;
+}
+
+/* ---- JIT settings ---- */
+
+int
+jit_store_settings_put(struct jit_store *st, const struct jit_settings *js,
+	struct jit_error *err)
+{
+	char key[JIT_RESOURCE_ID_MAX], id[JIT_RESOURCE_ID_MAX];
 	sqlite3_stmt *s;
 
-	if (prep(st, "INSERT INTO audit (time_ns, principal_id, principal_name, caller, operation,"
-		" resource_id, result, status, correlation_id, details)"
-		" VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", &s, err) != 0)
+	rid_key(&js->scope, key);
+	jit_rid_format(&js->scope, id, sizeof(id));
+	if (prep(st, "INSERT OR REPLACE INTO jit_settings (scope_key, scope_id, enabled, reason,"
+		" updated_ns) VALUES (?, ?, ?, ?, ?)", &s, err) != 0)
 		return -1;
-	sqlite3_bind_int64(s, 1, e->time);
-	if (e->principal_id != 0)
-		sqlite3_bind_int64(s, 2, e->principal_id);
+	bind_text(s, 1, key);
+	bind_text(s, 2, id);
+	sqlite3_bind_int(s, 3, js->enabled);
+	bind_text(s, 4, js->reason);
+	sqlite3_bind_int64(s, 5, js->updated);
+	/* Disabling or enabling changes what every point in the scope may enforce. */
+	mark_bumped(st);
+	return exec_done(st, s, err, "saving JIT settings");
+}
+
+int
+jit_store_settings_get(struct jit_store *st, const struct jit_rid *scope,
+	struct jit_settings *out, struct jit_error *err)
+{
+	char key[JIT_RESOURCE_ID_MAX];
+	sqlite3_stmt *s;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	out->scope = *scope;
+	out->enabled = true;
+	rid_key(scope, key);
+	if (prep(st, "SELECT enabled, reason, updated_ns FROM jit_settings WHERE scope_key = ?", &s,
+		err) != 0)
+		return -1;
+	bind_text(s, 1, key);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		out->enabled = sqlite3_column_int(s, 0) != 0;
+		copy_col(s, 1, out->reason, sizeof(out->reason));
+		out->updated = sqlite3_column_int64(s, 2);
+	}
+	sqlite3_finalize(s);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : db_fail(st, err, "reading JIT settings");
+}
+
+int
+jit_store_jit_disabled(struct jit_store *st, const struct jit_rid *res, bool *disabled,
+	struct jit_settings *by, struct jit_error *err)
+{
+	struct jit_rid scope;
+
+	*disabled = false;
+	if (res->kind == JIT_RID_ROOT)
+		return 0;
+	jit_rid_subscription(&scope, res->sub);
+	if (jit_store_settings_get(st, &scope, by, err) != 0)
+		return -1;
+	if (!by->enabled) {
+		*disabled = true;
+		return 0;
+	}
+	if (res->kind == JIT_RID_SUBSCRIPTION)
+		return 0;
+	jit_rid_resource_group(&scope, res->sub, res->rg);
+	if (jit_store_settings_get(st, &scope, by, err) != 0)
+		return -1;
+	*disabled = !by->enabled;
+	return 0;
+}
+
+/* ---- a VM's JIT state and statistics ---- */
+
+static bool
+ep_can_enforce(const char *status_json)
+{
+	json_t *j, *caps, *nft;
+	bool ok = true;
+
+	/* Until the agent reports, assume it can: it is Configured or Not configured. */
+	if (status_json == NULL || (j = json_loads(status_json, 0, NULL)) == NULL)
+		return true;
+	caps = json_object_get(j, "capabilities");
+	nft = json_object_get(caps, "nftables");
+	if (json_is_false(nft))
+		ok = false;
+	json_decref(j);
+	return ok;
+}
+
+int
+jit_store_vm_jit(struct jit_store *st, const struct jit_vm *vm, jit_time now,
+	struct jit_vm_jit *out, struct jit_error *err)
+{
+	char key[JIT_RESOURCE_ID_MAX];
+	struct jit_settings by;
+	sqlite3_stmt *s;
+	bool disabled;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	rid_key(&vm->id, key);
+	if (jit_store_vm_policy(st, &vm->id, &out->policy, &out->in_policy, err) != 0 ||
+		jit_store_jit_disabled(st, &vm->id, &disabled, &by, err) != 0)
+		return -1;
+	if (vm->enforcement_point[0] != '\0') {
+		struct jit_enforcement_point ep;
+		struct jit_rid epid;
+
+		if (jit_rid_parse(vm->enforcement_point, &epid, err) != 0 ||
+			jit_store_ep_get(st, &epid, &ep, err) != 0)
+			return -1;
+		out->has_ep = true;
+		out->ep_last_seen = ep.last_seen;
+		out->ep_healthy = ep.last_seen != 0 && now - ep.last_seen < JIT_EP_HEALTHY_NS;
+		if (!ep_can_enforce(ep.status_json))
+			snprintf(out->reason, sizeof(out->reason), "the enforcement point cannot "
+				"enforce: nftables is not available on it");
+		jit_enforcement_point_clear(&ep);
+	} else {
+		snprintf(out->reason, sizeof(out->reason),
+			"missing network security group: no enforcement point protects this VM");
+	}
+	if (disabled) {
+		char scope[JIT_RESOURCE_ID_MAX];
+
+		jit_rid_format(&by.scope, scope, sizeof(scope));
+		if (snprintf(out->reason, sizeof(out->reason), "JIT is disabled by a security "
+			"policy on %s%s%s", scope, by.reason[0] ? ": " : "", by.reason) < 0)
+			out->reason[0] = '\0';
+	}
+	if (out->in_policy)
+		out->state = JIT_VM_CONFIGURED;
 	else
-		sqlite3_bind_null(s, 2);
-	bind_text(s, 3, e->principal_name);
-	bind_text(s, 4, e->caller);
-	bind_text(s, 5, e->operation);
-	bind_text(s, 6, e->resource_id);
-	bind_text(s, 7, e->result);
-	sqlite3_bind_int(s, 8, e->status);
-	bind_text(s, 9, e->correlation_id);
-	bind_text(s, 10, e->details_json);
-	return exec_done(st, s, err, "writing the audit log");
+		out->state = out->reason[0] ? JIT_VM_UNSUPPORTED : JIT_VM_NOT_CONFIGURED;
+
+	/* Approved requests in the last 7 days, and the latest one's time and requestor. */
+	if (prep(st, "SELECT COUNT(DISTINCT r.id), MAX(r.start_ns) FROM requests r JOIN"
+		" request_ports rp ON rp.request_id = r.id WHERE rp.vm_key = ? AND r.start_ns >= ?",
+		&s, err) != 0)
+		return -1;
+	bind_text(s, 1, key);
+	sqlite3_bind_int64(s, 2, now - 7LL * 24 * 3600 * JIT_NS_PER_SEC);
+	if ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		out->approved_last_7_days = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	if (rc != SQLITE_ROW)
+		return db_fail(st, err, "counting requests");
+	if (prep(st, "SELECT r.start_ns, r.requestor FROM requests r JOIN request_ports rp ON"
+		" rp.request_id = r.id WHERE rp.vm_key = ? ORDER BY r.start_ns DESC LIMIT 1", &s,
+		err) != 0)
+		return -1;
+	bind_text(s, 1, key);
+	if ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		out->last_access = sqlite3_column_int64(s, 0);
+		copy_col(s, 1, out->last_user, sizeof(out->last_user));
+	}
+	sqlite3_finalize(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return db_fail(st, err, "reading the last request");
+	/* Connection details: the policy's ports, with a live grant's mapped port if any. */
+	if (prep(st, "SELECT pp.number, (SELECT MAX(rp.mapped_port) FROM request_ports rp WHERE"
+		" rp.vm_key = pp.vm_key AND rp.number = pp.number AND rp.status = 'Initiated' AND"
+		" rp.end_ns > ?2) FROM policy_ports pp WHERE pp.vm_key = ?1 ORDER BY pp.pos", &s,
+		err) != 0)
+		return -1;
+	bind_text(s, 1, key);
+	sqlite3_bind_int64(s, 2, now);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW && out->n_ports < JIT_MAX_PORTS_PER_VM) {
+		out->ports[out->n_ports] = (uint16_t)sqlite3_column_int(s, 0);
+		out->mapped_ports[out->n_ports++] = (uint16_t)sqlite3_column_int(s, 1);
+	}
+	sqlite3_finalize(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return db_fail(st, err, "reading connection details");
+	return 0;
 }
 
 /* ---- token listing and revocation ---- */

@@ -315,7 +315,8 @@ def ports_expire_on_time(c):
     expect(port["status"] == "Revoked" and port["statusReason"] == "Expired", port)
     # The sweeper also writes it down (not only computed on read).
     time.sleep(1.5)
-    expect("event=grants_expired" in c.srv.log(), "sweeper logged the expiry")
+    expect("event=audit" in c.srv.log() and "jitNetworkAccessPolicies/expire/action" in c.srv.log(),
+           "the sweeper audited the expiry")
 
 
 @tap.test
