@@ -16,6 +16,7 @@
 #include "jit_limits.h"
 #include "prefix.h"
 #include "store.h"
+#include "vm.h"
 
 #define JIT_API_VERSION "2020-01-01"
 
@@ -121,5 +122,12 @@ void jit_h_token_list(struct jit_call *c);
 void jit_h_token_create(struct jit_call *c);
 void jit_h_token_revoke(struct jit_call *c);
 void jit_h_whoami(struct jit_call *c);
+
+/* api_audit.c: audit log, JIT settings, VM JIT state */
+void jit_h_audit_list(struct jit_call *c);
+void jit_h_audit_verify(struct jit_call *c);
+void jit_h_settings_get(struct jit_call *c);
+void jit_h_settings_put(struct jit_call *c);
+json_t *jit_vm_jit_json(const struct jit_vm *vm, const struct jit_vm_jit *j);
 
 #endif

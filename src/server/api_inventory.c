@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "api.h"
 #include "model_json.h"
@@ -293,12 +294,36 @@ jit_h_rg_delete(struct jit_call *c)
 
 /* ---- virtual machines ---- */
 
+/* A VM with its JIT state and statistics (properties.jit), inside an open transaction. */
+static json_t *
+vm_json(struct jit_call *c, const struct jit_vm *vm, const char *state_filter,
+	struct jit_error *err)
+{
+	struct jit_vm_jit info;
+	json_t *j, *jit;
+
+	if (jit_store_vm_jit(c->api->store, vm, c->now, &info, err) != 0)
+		return NULL;
+	if (state_filter != NULL && strcasecmp(state_filter, info.state == JIT_VM_CONFIGURED ?
+		"Configured" : info.state == JIT_VM_NOT_CONFIGURED ? "NotConfigured" :
+		"Unsupported") != 0)
+		return json_null();
+	if ((j = jit_vm_to_json(vm)) == NULL || (jit = jit_vm_jit_json(vm, &info)) == NULL) {
+		json_decref(j);
+		jit_errorf(err, 500, JIT_E_INTERNAL, "out of memory");
+		return NULL;
+	}
+	json_object_set_new(json_object_get(j, "properties"), "jit", jit);
+	return j;
+}
+
 static json_t *
 vm_list(struct jit_call *c, struct jit_error *err)
 {
 	struct jit_subscription s;
 	struct jit_rid scope;
 	struct jit_vm *vms;
+	const char *state;
 	json_t *value;
 	size_t n;
 
@@ -315,10 +340,30 @@ vm_list(struct jit_call *c, struct jit_error *err)
 	}
 	if (jit_store_vm_list(c->api->store, &scope, &vms, &n, err) != 0)
 		return NULL;
+	state = jit_http_query(c->req, "state");
+	if (state != NULL && strcasecmp(state, "Configured") != 0 &&
+		strcasecmp(state, "NotConfigured") != 0 && strcasecmp(state, "Unsupported") != 0) {
+		free(vms);
+		jit_errorf(err, 400, JIT_E_BAD_REQUEST,
+			"state: must be Configured, NotConfigured or Unsupported");
+		return NULL;
+	}
 	value = json_array();
-	for (size_t i = 0; value != NULL && i < n; i++)
-		if (jit_call_can(c, c->action, &vms[i].id))
-			json_array_append_new(value, jit_vm_to_json(&vms[i]));
+	for (size_t i = 0; value != NULL && i < n; i++) {
+		json_t *j;
+
+		if (!jit_call_can(c, c->action, &vms[i].id))
+			continue;
+		if ((j = vm_json(c, &vms[i], state, err)) == NULL) {
+			json_decref(value);
+			free(vms);
+			return NULL;
+		}
+		if (json_is_null(j))
+			json_decref(j);
+		else
+			json_array_append_new(value, j);
+	}
 	free(vms);
 	if (value == NULL)
 		jit_errorf(err, 500, JIT_E_INTERNAL, "out of memory");
@@ -334,7 +379,7 @@ vm_get(struct jit_call *c, struct jit_error *err)
 	jit_rid_vm(&id, c->sub, c->rg, c->name);
 	if (jit_store_vm_get(c->api->store, &id, &vm, err) != 0)
 		return NULL;
-	return jit_vm_to_json(&vm);
+	return vm_json(c, &vm, NULL, err);
 }
 
 static int
@@ -356,10 +401,10 @@ vm_put(struct jit_call *c, json_t *body, char id[JIT_RESOURCE_ID_MAX], int *stat
 	if (vm.location[0] != '\0' && jit_rid_check_name(vm.location, "location", err) != 0)
 		return jit_error_prefix(err, "location");
 	if (jit_store_vm_put(c->api->store, &vm, &created, err) != 0 ||
-		jit_store_vm_get(c->api->store, &vm.id, &vm, err) != 0)
+		jit_store_vm_get(c->api->store, &vm.id, &vm, err) != 0 ||
+		(*out = vm_json(c, &vm, NULL, err)) == NULL)
 		return -1;
 	*status = created ? 201 : 200;
-	*out = jit_vm_to_json(&vm);
 	return 0;
 }
 

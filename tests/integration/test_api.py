@@ -128,7 +128,10 @@ def resource_groups_and_vms(c):
         st, body, _ = c.srv.request("PUT", c.vm_id(name), {
             "properties": {"osType": "Linux", "addresses": [addr]}})
         expect(st == 201, f"vm {name} created", st, body)
-        expect(body["properties"] == {"osType": "Linux", "addresses": [addr]}, "vm shape", body)
+        props = body["properties"]
+        expect(props["osType"] == "Linux" and props["addresses"] == [addr], "vm shape", body)
+        expect(props["jit"]["state"] == "Unsupported" and
+               "missing network security group" in props["jit"]["reason"], body)
         expect(body["type"] == "Microsoft.Compute/virtualMachines" and body["id"] == c.vm_id(name))
     st, body, _ = c.srv.request("GET", c.vm_id("VM1"))
     expect(st == 200 and body["name"] == "vm1", "names compare case-insensitively", body)
