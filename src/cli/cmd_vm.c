@@ -1,0 +1,534 @@
+/*
+ * cmd_vm.c: jitgate vm list | show | add | remove: the inventory's virtual
+ * machines and their JIT state (vm_state.h).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "args.h"
+#include "output.h"
+#include "portspec.h"
+#include "resources.h"
+#include "vm_state.h"
+
+enum {
+	KEY_STATE = CLI_KEY_LONG,
+	KEY_OS,
+	KEY_ADDRESS,
+	KEY_EP,
+	KEY_LOCATION,
+};
+
+/* ---- shared ---- */
+
+static void
+addresses_text(const struct jit_vm *vm, char *buf, size_t n)
+{
+	size_t used = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < vm->n_addresses; i++) {
+		char a[JIT_PREFIX_BUFSZ];
+		int w;
+
+		jit_prefix_format(&vm->addresses[i], a);
+		w = snprintf(buf + used, n - used, "%s%s", i ? "," : "", a);
+		if (w < 0 || (size_t)w >= n - used)
+			break;
+		used += (size_t)w;
+	}
+}
+
+/* The name at the end of an enforcement point's ID ("" when none). */
+static const char *
+ep_name(const struct jit_vm *vm)
+{
+	const char *slash = strrchr(vm->enforcement_point, '/');
+
+	return slash != NULL ? slash + 1 : vm->enforcement_point;
+}
+
+static char *
+state_text(const struct cli_vm_jit *st, char *buf, size_t n)
+{
+	if (st->reason != NULL)
+		snprintf(buf, n, "%s (%s)", cli_vm_state_name(st->state), st->reason);
+	else
+		snprintf(buf, n, "%s", cli_vm_state_name(st->state));
+	return buf;
+}
+
+/* The VM as the server shows it, plus "jit": {"state", "reason"?, "policy"?}. */
+static json_t *
+vm_json(const struct jit_vm *vm, const struct cli_vm_jit *st)
+{
+	char id[JIT_RESOURCE_ID_MAX];
+	json_t *j = jit_vm_to_json(vm);
+	json_t *jit = json_pack("{s:s}", "state", cli_vm_state_name(st->state));
+
+	if (j == NULL || jit == NULL)
+		goto fail;
+	if (st->reason != NULL && json_object_set_new(jit, "reason", json_string(st->reason)) != 0)
+		goto fail;
+	if (st->policy != NULL) {
+		if (jit_rid_format(&st->policy->id, id, sizeof(id)) < 0 ||
+			json_object_set_new(jit, "policy", json_string(id)) != 0)
+			goto fail;
+	}
+	if (json_object_set_new(j, "jit", jit) != 0) {
+		json_decref(j);
+		return NULL;
+	}
+	return j;
+fail:
+	json_decref(jit);
+	json_decref(j);
+	return NULL;
+}
+
+static int
+no_operands(int first, int argc, char **argv, struct jit_error *err)
+{
+	if (first < argc)
+		return cli_usage(err, "unexpected argument '%.80s'", argv[first]);
+	return 0;
+}
+
+/* ---- vm list ---- */
+
+struct list_args {
+	const char *rg;
+	bool has_state;
+	enum cli_vm_state state;
+};
+
+static int
+list_opt(void *ctx, int key, const char *arg, struct jit_error *err)
+{
+	struct list_args *a = ctx;
+
+	switch (key) {
+	case 'g':
+		a->rg = arg;
+		return cli_name_check(arg, "resource group name", err);
+	case KEY_STATE:
+		if (cli_vm_state_parse(arg, &a->state) != 0)
+			return cli_usage(err, "--state: expected configured, not-configured or "
+				"unsupported, not '%.40s'", arg);
+		a->has_state = true;
+		return 0;
+	}
+	return cli_usage(err, "unexpected option");
+}
+
+static int
+vm_list(struct cli *c, int argc, char **argv, struct jit_error *err)
+{
+	static const char *const headers[] = {"NAME", "RESOURCE GROUP", "OS", "ADDRESSES",
+		"ENFORCEMENT POINT", "JIT STATE"};
+	struct list_args a = {0};
+	const struct jit_vm *vms;
+	struct jit_policy **ps;
+	struct cli_table *t = NULL;
+	json_t *out = NULL;
+	char loc[JIT_NAME_MAX + 1];
+	size_t n, np;
+	int first, r, rc = -1;
+
+	if ((r = cli_args_parse(c, &cli_cmd_vm_list, argc, argv, list_opt, &a, &first, err)) != 0)
+		return r > 0 ? 0 : -1;
+	if (no_operands(first, argc, argv, err) != 0)
+		return -1;
+	if (a.rg != NULL && cli_rg_location(c, a.rg, loc, err) != 0)
+		return -1;
+	if (cli_vms(c, &vms, &n, err) != 0 || cli_policies(c, &ps, &np, err) != 0)
+		return -1;
+	if ((out = json_array()) == NULL || (t = cli_table_new(6, headers)) == NULL) {
+		cli_fail(err, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		char addrs[512], state[128];
+		struct cli_vm_jit st;
+
+		if (a.rg != NULL && strcasecmp(vms[i].id.rg, a.rg) != 0)
+			continue;
+		cli_vm_jit_state(&vms[i], ps, np, &st);
+		if (a.has_state && st.state != a.state)
+			continue;
+		addresses_text(&vms[i], addrs, sizeof(addrs));
+		if (c->output == CLI_OUTPUT_JSON) {
+			if (json_array_append_new(out, vm_json(&vms[i], &st)) != 0) {
+				cli_fail(err, "out of memory");
+				goto out;
+			}
+		} else {
+			const char *row[] = {vms[i].id.name, vms[i].id.rg, jit_os_name(vms[i].os),
+				addrs, ep_name(&vms[i]), state_text(&st, state, sizeof(state))};
+
+			if (cli_table_add(t, row, err) != 0)
+				goto out;
+		}
+	}
+	if (c->output == CLI_OUTPUT_JSON)
+		rc = cli_json_print(out, err);
+	else {
+		cli_table_print(t);
+		rc = 0;
+	}
+out:
+	cli_table_free(t);
+	json_decref(out);
+	return rc;
+}
+
+const struct cli_cmd cli_cmd_vm_list = {
+	"vm", "list", "[-g RG] [--state STATE]",
+	"List the virtual machines of the subscription and their JIT state.",
+	"JIT state: Configured (in a JIT policy), Not configured (has an enforcement\n"
+	"point, no policy yet: 'jitgate jit enable' it), Unsupported (with the reason,\n"
+	"e.g. no enforcement point: enroll an agent for it, or give it one with\n"
+	"'jitgate vm add --enforcement-point').\n",
+	(const struct cli_opt[]){
+		{"resource-group", 'g', "RG", "only the VMs of this resource group"},
+		{"state", KEY_STATE, "STATE", "only VMs in this state: configured, not-configured, "
+			"unsupported"},
+		{NULL, 0, NULL, NULL},
+	},
+	vm_list,
+};
+
+/* ---- vm show ---- */
+
+struct one_args {
+	const char *rg;
+};
+
+static int
+one_opt(void *ctx, int key, const char *arg, struct jit_error *err)
+{
+	struct one_args *a = ctx;
+
+	if (key == 'g') {
+		a->rg = arg;
+		return cli_name_check(arg, "resource group name", err);
+	}
+	return cli_usage(err, "unexpected option");
+}
+
+static void
+show_ports(const struct jit_policy *p, const struct jit_vm *vm)
+{
+	for (size_t i = 0; i < p->n_vms; i++) {
+		if (!jit_rid_equal(&p->vms[i].id, &vm->id))
+			continue;
+		for (size_t k = 0; k < p->vms[i].n_ports; k++) {
+			const struct jit_port_rule *r = &p->vms[i].ports[k];
+			char port[32], src[1024], max[JIT_DURATION_BUFSZ];
+
+			cli_port_rule_short(r, port, sizeof(port));
+			cli_sources_text(&r->sources, src, sizeof(src));
+			jit_duration_format(r->max_duration_ns, max);
+			printf("%-20s%s from %s, up to %s\n", k == 0 ? "JIT ports:" : "", port, src,
+				max);
+		}
+	}
+}
+
+static int
+show_human(struct cli *c, const struct jit_vm *vm, const struct cli_vm_jit *st)
+{
+	char id[JIT_RESOURCE_ID_MAX], addrs[512], state[128];
+	struct jit_error ep_err;
+	uint64_t desired, applied;
+
+	jit_rid_format(&vm->id, id, sizeof(id));
+	addresses_text(vm, addrs, sizeof(addrs));
+	printf("%-20s%s\n%-20s%s\n%-20s%s\n%-20s%s\n%-20s%s\n%-20s%s\n", "Name:", vm->id.name,
+		"Resource group:", vm->id.rg, "ID:", id, "OS:", jit_os_name(vm->os), "Addresses:",
+		addrs[0] ? addrs : "-", "Location:", vm->location[0] ? vm->location : "-");
+	if (vm->enforcement_point[0] == '\0')
+		printf("%-20s%s\n", "Enforcement point:", "-");
+	else if (cli_ep_versions(c, vm->enforcement_point, &desired, &applied, &ep_err) != 0)
+		printf("%-20s%s (status unavailable: %s)\n", "Enforcement point:", ep_name(vm),
+			ep_err.message);
+	else
+		printf("%-20s%s (%s, applied version %llu of %llu)\n", "Enforcement point:",
+			ep_name(vm), applied >= desired ? "in sync" : "applying",
+			(unsigned long long)applied, (unsigned long long)desired);
+	printf("%-20s%s\n", "JIT state:", state_text(st, state, sizeof(state)));
+	if (st->policy != NULL) {
+		printf("%-20s%s in %s\n", "JIT policy:", st->policy->id.name,
+			st->policy->id.location);
+		show_ports(st->policy, vm);
+	}
+	return 0;
+}
+
+static int
+vm_show(struct cli *c, int argc, char **argv, struct jit_error *err)
+{
+	struct one_args a = {0};
+	struct jit_policy **ps;
+	struct cli_vm_jit st;
+	struct jit_vm vm;
+	json_t *j;
+	size_t np;
+	int first, r;
+
+	if ((r = cli_args_parse(c, &cli_cmd_vm_show, argc, argv, one_opt, &a, &first, err)) != 0)
+		return r > 0 ? 0 : -1;
+	if (argc - first != 1)
+		return cli_usage(err, "name one VM");
+	if (cli_vm_find(c, argv[first], a.rg, &vm, err) != 0 ||
+		cli_policies(c, &ps, &np, err) != 0)
+		return -1;
+	cli_vm_jit_state(&vm, ps, np, &st);
+	if (c->output == CLI_OUTPUT_TABLE)
+		return show_human(c, &vm, &st);
+	if ((j = vm_json(&vm, &st)) == NULL)
+		return cli_fail(err, "out of memory");
+	r = cli_json_print(j, err);
+	json_decref(j);
+	return r;
+}
+
+const struct cli_cmd cli_cmd_vm_show = {
+	"vm", "show", "VM [-g RG]",
+	"Show a virtual machine: addresses, enforcement point, JIT state and ports.",
+	"VM is a name (with -g when it is not unique) or a full resource ID.\n",
+	(const struct cli_opt[]){
+		{"resource-group", 'g', "RG", "the VM's resource group"},
+		{NULL, 0, NULL, NULL},
+	},
+	vm_show,
+};
+
+/* ---- vm add ---- */
+
+struct add_args {
+	const char *rg;
+	bool has_os;
+	enum jit_os os;
+	size_t n_addresses;
+	struct jit_prefix addresses[JIT_MAX_VM_ADDRESSES];
+	const char *ep;
+	const char *location;
+};
+
+static int
+add_address(struct add_args *a, const char *arg, struct jit_error *err)
+{
+	struct jit_prefix *p = &a->addresses[a->n_addresses];
+	struct jit_error e;
+
+	if (a->n_addresses == JIT_MAX_VM_ADDRESSES)
+		return cli_usage(err, "--address: at most %d addresses", JIT_MAX_VM_ADDRESSES);
+	if (jit_prefix_parse(arg, p, &e) != 0)
+		return cli_usage(err, "--address %.60s: %s", arg, e.message);
+	if (p->family == JIT_FAMILY_ANY || p->len != (p->family == JIT_FAMILY_INET ? 32 : 128))
+		return cli_usage(err, "--address %.60s: give one IPv4 or IPv6 address, not a prefix",
+			arg);
+	for (size_t i = 0; i < a->n_addresses; i++)
+		if (jit_prefix_equal(&a->addresses[i], p))
+			return cli_usage(err, "--address %.60s: given twice", arg);
+	a->n_addresses++;
+	return 0;
+}
+
+static int
+add_opt(void *ctx, int key, const char *arg, struct jit_error *err)
+{
+	struct add_args *a = ctx;
+	struct jit_error e;
+
+	switch (key) {
+	case 'g':
+		a->rg = arg;
+		return cli_name_check(arg, "resource group name", err);
+	case KEY_OS:
+		if (jit_os_parse(arg, &a->os, &e) != 0)
+			return cli_usage(err, "--os: expected linux or windows, not '%.40s'", arg);
+		a->has_os = true;
+		return 0;
+	case KEY_ADDRESS:
+		return add_address(a, arg, err);
+	case KEY_EP:
+		a->ep = arg;
+		return 0;
+	case KEY_LOCATION:
+		a->location = arg;
+		return cli_name_check(arg, "location", err);
+	}
+	return cli_usage(err, "unexpected option");
+}
+
+/* The enforcement point: a full ID, or a name in the VM's resource group. */
+static int
+ep_id(struct cli *c, const struct add_args *a, char out[JIT_RESOURCE_ID_MAX],
+	struct jit_error *err)
+{
+	struct jit_error e;
+	struct jit_rid id;
+
+	if (a->ep[0] == '/') {
+		if (jit_rid_parse_kind(a->ep, JIT_RID_ENFORCEMENT_POINT, &id, &e) != 0)
+			return cli_usage(err, "--enforcement-point: %s", e.message);
+	} else {
+		if (cli_name_check(a->ep, "enforcement point name", err) != 0)
+			return -1;
+		jit_rid_enforcement_point(&id, c->sub, a->rg, a->ep);
+	}
+	return cli_rid_path(&id, out, JIT_RESOURCE_ID_MAX, err);
+}
+
+/* The resource group must exist; a new one is made with the VM's location. */
+static int
+ensure_rg(struct cli *c, const struct add_args *a, struct jit_error *err)
+{
+	char loc[JIT_NAME_MAX + 1], path[JIT_RESOURCE_ID_MAX];
+	const char *new_loc = a->location ? a->location : "local";
+	struct jit_rid id;
+	json_t *body;
+	int r;
+
+	if (cli_rg_location(c, a->rg, loc, err) == 0)
+		return 0;
+	if (err->status != 404)
+		return -1;
+	jit_rid_resource_group(&id, c->sub, a->rg);
+	if (cli_rid_path(&id, path, sizeof(path), err) != 0)
+		return -1;
+	if ((body = json_pack("{s:s}", "location", new_loc)) == NULL)
+		return cli_fail(err, "out of memory");
+	r = cli_call(c, "PUT", path, body, NULL, NULL, err);
+	json_decref(body);
+	if (r == 0)
+		fprintf(stderr, "jitgate: created resource group %s (location %s)\n", a->rg,
+			new_loc);
+	return r;
+}
+
+static int
+vm_add(struct cli *c, int argc, char **argv, struct jit_error *err)
+{
+	struct add_args a = {0};
+	struct jit_vm vm = {0};
+	json_t *j = NULL, *body = NULL, *out = NULL;
+	char addrs[512];
+	int first, r, status, rc = -1;
+
+	if ((r = cli_args_parse(c, &cli_cmd_vm_add, argc, argv, add_opt, &a, &first, err)) != 0)
+		return r > 0 ? 0 : -1;
+	if (argc - first != 1)
+		return cli_usage(err, "name one VM to add");
+	if (cli_name_check(argv[first], "VM name", err) != 0)
+		return -1;
+	if (a.rg == NULL || !a.has_os || a.n_addresses == 0)
+		return cli_usage(err, "vm add needs -g RG, --os linux|windows and --address IP");
+	if (cli_session(c, err) != 0)
+		return -1;
+	jit_rid_vm(&vm.id, c->sub, a.rg, argv[first]);
+	vm.os = a.os;
+	vm.n_addresses = a.n_addresses;
+	memcpy(vm.addresses, a.addresses, sizeof(vm.addresses));
+	if (a.ep != NULL && ep_id(c, &a, vm.enforcement_point, err) != 0)
+		return -1;
+	if (ensure_rg(c, &a, err) != 0)
+		return -1;
+	/* Only properties (and a location) are the client's to send. */
+	if ((j = jit_vm_to_json(&vm)) == NULL ||
+		(body = json_pack("{s:O}", "properties", json_object_get(j, "properties"))) == NULL ||
+		(a.location != NULL &&
+			json_object_set_new(body, "location", json_string(a.location)) != 0)) {
+		cli_fail(err, "out of memory");
+		goto out;
+	}
+	{
+		char path[JIT_RESOURCE_ID_MAX];
+
+		if (cli_rid_path(&vm.id, path, sizeof(path), err) != 0 ||
+			cli_call(c, "PUT", path, body, &status, &out, err) != 0)
+			goto out;
+	}
+	if (c->output == CLI_OUTPUT_JSON) {
+		rc = cli_json_print(out, err);
+		goto out;
+	}
+	addresses_text(&vm, addrs, sizeof(addrs));
+	printf("%s: %s in resource group %s (%s, %s%s%s)\n", vm.id.name,
+		status == 201 ? "added" : "updated", vm.id.rg, jit_os_name(vm.os), addrs,
+		vm.enforcement_point[0] ? ", enforcement point " : "", ep_name(&vm));
+	rc = 0;
+out:
+	json_decref(out);
+	json_decref(body);
+	json_decref(j);
+	return rc;
+}
+
+const struct cli_cmd cli_cmd_vm_add = {
+	"vm", "add", "NAME -g RG --os linux|windows --address IP [options]",
+	"Add a virtual machine to the inventory (or replace one of that name).",
+	"A resource group that does not exist yet is created (with --location, else\n"
+	"'local'). A VM protected by an agent on the host itself is registered by the\n"
+	"agent when it enrolls; vm add is for VMs behind a gateway, or for inventory.\n",
+	(const struct cli_opt[]){
+		{"resource-group", 'g', "RG", "the resource group (required)"},
+		{"os", KEY_OS, "OS", "linux or windows (required)"},
+		{"address", KEY_ADDRESS, "IP", "an address of the VM (required; repeatable)"},
+		{"enforcement-point", KEY_EP, "ID", "the enforcement point protecting it (a name in "
+			"RG, or a full ID)"},
+		{"location", KEY_LOCATION, "LOC", "the VM's location (and a new group's)"},
+		{NULL, 0, NULL, NULL},
+	},
+	vm_add,
+};
+
+/* ---- vm remove ---- */
+
+static int
+vm_remove(struct cli *c, int argc, char **argv, struct jit_error *err)
+{
+	struct one_args a = {0};
+	json_t *removed = NULL;
+	int first, r, rc = -1;
+
+	if ((r = cli_args_parse(c, &cli_cmd_vm_remove, argc, argv, one_opt, &a, &first,
+		err)) != 0)
+		return r > 0 ? 0 : -1;
+	if (first == argc)
+		return cli_usage(err, "name the VM(s) to remove");
+	if ((removed = json_array()) == NULL)
+		return cli_fail(err, "out of memory");
+	for (int i = first; i < argc; i++) {
+		char path[JIT_RESOURCE_ID_MAX];
+		struct jit_vm vm;
+
+		if (cli_vm_find(c, argv[i], a.rg, &vm, err) != 0 ||
+			cli_rid_path(&vm.id, path, sizeof(path), err) != 0 ||
+			cli_call(c, "DELETE", path, NULL, NULL, NULL, err) != 0)
+			goto out;
+		if (c->output == CLI_OUTPUT_TABLE)
+			printf("%s: removed from resource group %s\n", vm.id.name, vm.id.rg);
+		json_array_append_new(removed, json_string(path));
+	}
+	rc = c->output == CLI_OUTPUT_JSON ? cli_json_print(removed, err) : 0;
+out:
+	json_decref(removed);
+	return rc;
+}
+
+const struct cli_cmd cli_cmd_vm_remove = {
+	"vm", "remove", "VM... [-g RG]",
+	"Remove virtual machines from the inventory.",
+	"A VM in a JIT policy cannot be removed: 'jitgate jit disable' it first.\n"
+	"With -o json, prints the IDs removed.\n",
+	(const struct cli_opt[]){
+		{"resource-group", 'g', "RG", "the VMs' resource group"},
+		{NULL, 0, NULL, NULL},
+	},
+	vm_remove,
+};

@@ -1,0 +1,133 @@
+/*
+ * output.c: tables and JSON on stdout (output.h). Tables are plain text,
+ * columns two spaces apart, so that they survive pipes, grep and awk.
+ */
+#include "output.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct cli_table {
+	size_t ncols;
+	size_t nrows;           /* rows held, the header (row 0) included */
+	size_t cap;
+	char **cells;           /* nrows * ncols */
+	size_t *width;
+};
+
+void
+cli_table_free(struct cli_table *t)
+{
+	if (t == NULL)
+		return;
+	for (size_t i = 0; i < t->nrows * t->ncols; i++)
+		free(t->cells[i]);
+	free(t->cells);
+	free(t->width);
+	free(t);
+}
+
+static int
+put_row(struct cli_table *t, const char *const cells[])
+{
+	size_t base = t->nrows * t->ncols;
+
+	if (t->nrows + 1 > t->cap) {
+		size_t cap = t->cap ? t->cap * 2 : 16;
+		char **grown = realloc(t->cells, cap * t->ncols * sizeof(*grown));
+
+		if (grown == NULL)
+			return -1;
+		t->cells = grown;
+		t->cap = cap;
+	}
+	for (size_t i = 0; i < t->ncols; i++) {
+		const char *s = cells[i] != NULL && cells[i][0] != '\0' ? cells[i] : "-";
+		size_t len = strlen(s);
+
+		if ((t->cells[base + i] = strdup(s)) == NULL) {
+			for (size_t k = 0; k < i; k++)
+				free(t->cells[base + k]);
+			return -1;
+		}
+		if (len > t->width[i])
+			t->width[i] = len;
+	}
+	t->nrows++;
+	return 0;
+}
+
+struct cli_table *
+cli_table_new(size_t ncols, const char *const headers[])
+{
+	struct cli_table *t = calloc(1, sizeof(*t));
+
+	if (t == NULL || (t->width = calloc(ncols, sizeof(*t->width))) == NULL) {
+		free(t);
+		return NULL;
+	}
+	t->ncols = ncols;
+	if (put_row(t, headers) != 0) {
+		cli_table_free(t);
+		return NULL;
+	}
+	return t;
+}
+
+int
+cli_table_add(struct cli_table *t, const char *const cells[], struct jit_error *err)
+{
+	if (put_row(t, cells) != 0)
+		return cli_fail(err, "out of memory");
+	return 0;
+}
+
+void
+cli_table_print(const struct cli_table *t)
+{
+	for (size_t r = 0; r < t->nrows; r++) {
+		for (size_t i = 0; i < t->ncols; i++) {
+			const char *s = t->cells[r * t->ncols + i];
+
+			if (i + 1 == t->ncols)
+				printf("%s\n", s);
+			else
+				printf("%-*s  ", (int)t->width[i], s);
+		}
+	}
+}
+
+int
+cli_json_print(const json_t *j, struct jit_error *err)
+{
+	if (json_dumpf(j, stdout, JSON_INDENT(2)) != 0)
+		return cli_fail(err, "cannot write the JSON output");
+	putchar('\n');
+	return 0;
+}
+
+void
+cli_time_short(jit_time t, char buf[CLI_TIME_SHORT])
+{
+	char full[JIT_TIME_BUFSZ];
+
+	/* "2026-05-01T14:03:05.1234567Z" -> "2026-05-01 14:03:05Z" */
+	jit_time_format(t, full);
+	snprintf(buf, CLI_TIME_SHORT, "%.10s %.8sZ", full, full + 11);
+}
+
+void
+cli_time_in(jit_time t, jit_time now, char buf[CLI_IN_BUFSZ])
+{
+	long long s = (long long)((t - now) / JIT_NS_PER_SEC);
+
+	if (t <= now)
+		snprintf(buf, CLI_IN_BUFSZ, "ended");
+	else if (s >= 3600)
+		snprintf(buf, CLI_IN_BUFSZ, "%lldh%02lldm", s / 3600, (s % 3600) / 60);
+	else if (s >= 60)
+		snprintf(buf, CLI_IN_BUFSZ, "%lldm%02llds", s / 60, s % 60);
+	else
+		snprintf(buf, CLI_IN_BUFSZ, "%llds", s);
+}

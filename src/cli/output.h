@@ -1,0 +1,35 @@
+/*
+ * output.h: what jitgate prints: aligned tables for people, JSON for scripts,
+ * and the short forms of times and durations used in tables.
+ */
+#ifndef JIT_CLI_OUTPUT_H
+#define JIT_CLI_OUTPUT_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#include "cli.h"
+#include "timestamp.h"
+
+struct cli_table;
+
+/* A table with ncols columns named by headers (copied). */
+struct cli_table *cli_table_new(size_t ncols, const char *const headers[]);
+/* Adds a row of ncols cells (copied; NULL prints as "-"). */
+int cli_table_add(struct cli_table *t, const char *const cells[], struct jit_error *err);
+/* Prints the table to stdout; nothing but the header when it has no rows. */
+void cli_table_print(const struct cli_table *t);
+void cli_table_free(struct cli_table *t);
+
+/* Prints j indented, with a final newline. */
+int cli_json_print(const json_t *j, struct jit_error *err);
+
+/* "2026-05-01 14:03:05Z": a time as a table shows it. */
+#define CLI_TIME_SHORT 32
+void cli_time_short(jit_time t, char buf[CLI_TIME_SHORT]);
+
+/* "2h59m", "45s": how far away t is from now (or "ended"). */
+#define CLI_IN_BUFSZ 32
+void cli_time_in(jit_time t, jit_time now, char buf[CLI_IN_BUFSZ]);
+
+#endif

@@ -1,0 +1,70 @@
+/*
+ * profile.h: where jitgate finds its server, its trust anchor and its token.
+ *
+ * Flags win over the environment, which wins over the profile that
+ * `jitgate login` writes to $XDG_CONFIG_HOME/jitgate/config (by default
+ * ~/.config/jitgate/config), mode 0600 because it holds the token:
+ *
+ *   # written by jitgate login
+ *   server = https://127.0.0.1:8443
+ *   ca = /var/lib/jitgate/tls/cert.pem
+ *   token = jgt_...
+ *   subscription = 0f1e...            (optional)
+ *
+ * The profile's token and CA are used only for the profile's own server, so a
+ * --server pointing elsewhere never receives them.
+ */
+#ifndef JIT_CLI_PROFILE_H
+#define JIT_CLI_PROFILE_H
+
+#include <limits.h>
+#include <stdbool.h>
+
+#include "cli.h"
+
+#define CLI_URL_MAX 512
+/* A jitgate token is ~70 characters; room for longer ones from other issuers. */
+#define CLI_TOKEN_MAX 512
+
+struct cli_profile {
+	char server[CLI_URL_MAX];
+	char ca[PATH_MAX];
+	char token[CLI_TOKEN_MAX];
+	char subscription[JIT_NAME_MAX + 1];
+};
+
+/* What one run connects with. */
+struct cli_connection {
+	char server[CLI_URL_MAX];       /* https://host[:port], no trailing '/' */
+	char ca[PATH_MAX];              /* "" : the system's trust store */
+	char token[CLI_TOKEN_MAX];
+	char subscription[JIT_NAME_MAX + 1];  /* "" : ask the server */
+	const char *ca_from;            /* "--ca", "JITGATE_CA", "the profile" or NULL */
+};
+
+/* The profile's path: $XDG_CONFIG_HOME/jitgate/config, else $HOME/.config/jitgate/config. */
+int cli_profile_path(char *buf, size_t n, struct jit_error *err);
+
+/* Reads the profile; *found false (and p zeroed) when there is none. */
+int cli_profile_load(struct cli_profile *p, bool *found, struct jit_error *err);
+
+/* Writes the profile atomically, mode 0600, creating its directory (0700). */
+int cli_profile_save(const struct cli_profile *p, char *path, size_t n, struct jit_error *err);
+
+/* Checks and normalises a server URL: https only, no path; "host:port" gets https://. */
+int cli_server_url(const char *in, char out[CLI_URL_MAX], struct jit_error *err);
+
+/* Reads a token from a file ("-": standard input): the first line, trimmed.
+ * Error messages name the file, never its content. */
+int cli_token_read(const char *path, char out[CLI_TOKEN_MAX], struct jit_error *err);
+
+/* Resolves the connection from c's flags, the environment and (if use_profile)
+ * the profile. The token is required; the subscription may stay "". */
+int cli_connection_resolve(const struct cli *c, bool use_profile, struct cli_connection *out,
+	struct jit_error *err);
+
+/* Forgets the secrets of a profile or connection. */
+void cli_profile_wipe(struct cli_profile *p);
+void cli_connection_wipe(struct cli_connection *conn);
+
+#endif

@@ -1,0 +1,455 @@
+/*
+ * resources.c: the session and the server's resources as commands need them
+ * (resources.h). Paths are built only from names that passed
+ * jit_rid_check_name or from resource IDs parsed by jit_rid_parse, so nothing
+ * typed by the user reaches a URL unchecked.
+ */
+#include "resources.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "client.h"
+#include "model_json.h"
+#include "profile.h"
+
+#define SEC "/providers/Microsoft.Security"
+#define VMS "/providers/Microsoft.Compute/virtualMachines"
+
+struct cli_cache {
+	bool vms_loaded;
+	struct jit_vm *vms;
+	size_t n_vms;
+	bool policies_loaded;
+	struct jit_policy **policies;
+	size_t n_policies;
+};
+
+int
+cli_name_check(const char *name, const char *what, struct jit_error *err)
+{
+	struct jit_error e;
+
+	if (jit_rid_check_name(name, what, &e) != 0)
+		return cli_usage(err, "%s", e.message);
+	return 0;
+}
+
+int
+cli_rid_path(const struct jit_rid *id, char *buf, size_t n, struct jit_error *err)
+{
+	if (jit_rid_format(id, buf, n) < 0)
+		return cli_fail(err, "a resource ID is too long");
+	return 0;
+}
+
+/* The server's answer did not decode: say so, with the decoder's JSON path. */
+static int
+bad_answer(struct jit_error *err, const char *what)
+{
+	char msg[JIT_ERROR_MSG_MAX];
+
+	snprintf(msg, sizeof(msg), "%s", err->message);
+	return cli_fail(err, "the server's %s is not what jitgate expects: %s", what, msg);
+}
+
+int
+cli_call(struct cli *c, const char *method, const char *path, const json_t *body,
+	int *status, json_t **out, struct jit_error *err)
+{
+	int st = 0;
+	json_t *ignored = NULL;
+	int r;
+
+	if (cli_session(c, err) != 0)
+		return -1;
+	r = cli_client_call(c->http, method, path, body, &st, out ? out : &ignored, err);
+	json_decref(ignored);
+	if (status != NULL)
+		*status = st;
+	return r;
+}
+
+static int
+get_object(struct cli *c, const char *path, json_t **out, struct jit_error *err)
+{
+	if (cli_call(c, "GET", path, NULL, NULL, out, err) != 0)
+		return -1;
+	if (!json_is_object(*out)) {
+		json_decref(*out);
+		*out = NULL;
+		return cli_fail(err, "the server's answer to GET %s is not a JSON object", path);
+	}
+	return 0;
+}
+
+/* The "value" array of a list answer (a new reference). */
+static int
+get_list(struct cli *c, const char *path, json_t **value, struct jit_error *err)
+{
+	json_t *j = NULL;
+
+	*value = NULL;
+	if (get_object(c, path, &j, err) != 0)
+		return -1;
+	*value = json_incref(json_object_get(j, "value"));
+	json_decref(j);
+	if (!json_is_array(*value)) {
+		json_decref(*value);
+		*value = NULL;
+		return cli_fail(err, "the server's answer to GET %s has no \"value\" list", path);
+	}
+	return 0;
+}
+
+static int
+choose_subscription(struct cli *c, struct jit_error *err)
+{
+	json_t *value = NULL, *v;
+	const char *id;
+	size_t n;
+
+	if (get_list(c, "/subscriptions", &value, err) != 0)
+		return -1;
+	n = json_array_size(value);
+	if (n != 1) {
+		json_decref(value);
+		if (n == 0)
+			return cli_fail(err, "the server has no subscription");
+		return cli_usage(err, "the server has %zu subscriptions; choose one with "
+			"--subscription, JITGATE_SUBSCRIPTION or 'jitgate login --subscription'", n);
+	}
+	v = json_array_get(value, 0);
+	id = json_string_value(json_object_get(v, "subscriptionId"));
+	if (id == NULL || jit_rid_check_name(id, "subscription ID", err) != 0) {
+		json_decref(value);
+		return cli_fail(err, "the server's subscription list has no valid subscriptionId");
+	}
+	snprintf(c->sub, sizeof(c->sub), "%s", id);
+	json_decref(value);
+	return 0;
+}
+
+int
+cli_session(struct cli *c, struct jit_error *err)
+{
+	struct cli_connection conn;
+	int r;
+
+	if (c->http != NULL)
+		return 0;
+	if (cli_connection_resolve(c, true, &conn, err) != 0)
+		return -1;
+	if (conn.subscription[0] != '\0' &&
+		cli_name_check(conn.subscription, "subscription ID", err) != 0) {
+		cli_connection_wipe(&conn);
+		return -1;
+	}
+	r = cli_client_new(&conn, c->timeout_s, &c->http, err);
+	snprintf(c->sub, sizeof(c->sub), "%s", conn.subscription);
+	cli_connection_wipe(&conn);
+	if (r != 0)
+		return -1;
+	if ((c->cache = calloc(1, sizeof(*c->cache))) == NULL)
+		return cli_fail(err, "out of memory");
+	if (c->sub[0] == '\0')
+		return choose_subscription(c, err);
+	return 0;
+}
+
+void
+cli_session_end(struct cli *c)
+{
+	struct cli_cache *k = c->cache;
+
+	if (k != NULL) {
+		free(k->vms);
+		for (size_t i = 0; i < k->n_policies; i++)
+			jit_policy_free(k->policies[i]);
+		free(k->policies);
+		free(k);
+		c->cache = NULL;
+	}
+	cli_client_free(c->http);
+	c->http = NULL;
+}
+
+int
+cli_vm_decode(const json_t *j, struct jit_vm *out, struct jit_error *err)
+{
+	const char *id = json_string_value(json_object_get(j, "id"));
+	const char *loc = json_string_value(json_object_get(j, "location"));
+	struct jit_rid rid;
+
+	if (jit_vm_from_json(j, out, err) != 0)
+		return -1;
+	if (id == NULL)
+		return jit_errorf(err, 400, JIT_E_INVALID_CONTENT, "id: is missing");
+	if (jit_rid_parse_kind(id, JIT_RID_VM, &rid, err) != 0)
+		return jit_error_prefix(err, "id");
+	out->id = rid;
+	if (loc != NULL && strlen(loc) < sizeof(out->location))
+		snprintf(out->location, sizeof(out->location), "%s", loc);
+	return 0;
+}
+
+int
+cli_vms(struct cli *c, const struct jit_vm **out, size_t *n, struct jit_error *err)
+{
+	char path[JIT_RESOURCE_ID_MAX + 64];
+	struct cli_cache *k;
+	json_t *value = NULL;
+	size_t count;
+
+	if (cli_session(c, err) != 0)
+		return -1;
+	k = c->cache;
+	if (!k->vms_loaded) {
+		snprintf(path, sizeof(path), "/subscriptions/%s" VMS, c->sub);
+		if (get_list(c, path, &value, err) != 0)
+			return -1;
+		count = json_array_size(value);
+		if ((k->vms = calloc(count ? count : 1, sizeof(*k->vms))) == NULL) {
+			json_decref(value);
+			return cli_fail(err, "out of memory");
+		}
+		for (size_t i = 0; i < count; i++) {
+			if (cli_vm_decode(json_array_get(value, i), &k->vms[i], err) != 0) {
+				json_decref(value);
+				free(k->vms);
+				k->vms = NULL;
+				jit_error_prefix(err, "value[%zu]", i);
+				return bad_answer(err, "VM list");
+			}
+		}
+		json_decref(value);
+		k->n_vms = count;
+		k->vms_loaded = true;
+	}
+	*out = k->vms;
+	*n = k->n_vms;
+	return 0;
+}
+
+static int
+vm_get(struct cli *c, const struct jit_rid *id, struct jit_vm *out, struct jit_error *err)
+{
+	char path[JIT_RESOURCE_ID_MAX];
+	json_t *j = NULL;
+	int r;
+
+	if (cli_rid_path(id, path, sizeof(path), err) != 0 || get_object(c, path, &j, err) != 0)
+		return -1;
+	r = cli_vm_decode(j, out, err);
+	json_decref(j);
+	return r != 0 ? bad_answer(err, "VM") : 0;
+}
+
+int
+cli_vm_find(struct cli *c, const char *arg, const char *rg, struct jit_vm *out,
+	struct jit_error *err)
+{
+	const struct jit_vm *vms, *hit = NULL;
+	char where[256] = "";
+	struct jit_error e;
+	struct jit_rid id;
+	size_t n, hits = 0;
+
+	if (arg[0] == '/') {
+		if (jit_rid_parse_kind(arg, JIT_RID_VM, &id, &e) != 0)
+			return cli_usage(err, "'%.200s': %s", arg, e.message);
+		return vm_get(c, &id, out, err);
+	}
+	if (cli_name_check(arg, "VM name", err) != 0)
+		return -1;
+	if (cli_session(c, err) != 0)
+		return -1;
+	if (rg != NULL) {
+		jit_rid_vm(&id, c->sub, rg, arg);
+		return vm_get(c, &id, out, err);
+	}
+	if (cli_vms(c, &vms, &n, err) != 0)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		if (strcasecmp(vms[i].id.name, arg) != 0)
+			continue;
+		if (hits++ == 0)
+			hit = &vms[i];
+		if (strlen(where) + strlen(vms[i].id.rg) + 3 < sizeof(where))
+			snprintf(where + strlen(where), sizeof(where) - strlen(where), "%s%s",
+				where[0] ? ", " : "", vms[i].id.rg);
+	}
+	if (hits == 0)
+		return cli_fail(err, "there is no VM named '%s' in subscription %s ('jitgate vm "
+			"list' shows them)", arg, c->sub);
+	if (hits > 1)
+		return cli_usage(err, "'%s' names VMs in several resource groups (%s): choose one "
+			"with -g", arg, where);
+	*out = *hit;
+	return 0;
+}
+
+int
+cli_policies(struct cli *c, struct jit_policy ***out, size_t *n, struct jit_error *err)
+{
+	char path[JIT_RESOURCE_ID_MAX + 64];
+	struct cli_cache *k;
+	json_t *value = NULL;
+	size_t count;
+
+	if (cli_session(c, err) != 0)
+		return -1;
+	k = c->cache;
+	if (!k->policies_loaded) {
+		snprintf(path, sizeof(path), "/subscriptions/%s" SEC "/jitNetworkAccessPolicies",
+			c->sub);
+		if (get_list(c, path, &value, err) != 0)
+			return -1;
+		count = json_array_size(value);
+		if ((k->policies = calloc(count ? count : 1, sizeof(*k->policies))) == NULL) {
+			json_decref(value);
+			return cli_fail(err, "out of memory");
+		}
+		for (size_t i = 0; i < count; i++) {
+			if (jit_policy_from_json(json_array_get(value, i), &k->policies[i], err) != 0) {
+				jit_error_prefix(err, "value[%zu]", i);
+				goto bad;
+			}
+			k->n_policies = i + 1;
+			if (k->policies[i]->id.kind != JIT_RID_JIT_POLICY) {
+				jit_errorf(err, CLI_E_FAIL, "", "value[%zu].id: is missing", i);
+				goto bad;
+			}
+		}
+		json_decref(value);
+		k->policies_loaded = true;
+	}
+	*out = k->policies;
+	*n = k->n_policies;
+	return 0;
+bad:
+	json_decref(value);
+	for (size_t i = 0; i < k->n_policies; i++)
+		jit_policy_free(k->policies[i]);
+	free(k->policies);
+	k->policies = NULL;
+	k->n_policies = 0;
+	return bad_answer(err, "policy list");
+}
+
+struct jit_policy *
+cli_policy_of(struct jit_policy **ps, size_t n, const struct jit_rid *vm, size_t *vm_index)
+{
+	for (size_t i = 0; i < n; i++)
+		for (size_t k = 0; k < ps[i]->n_vms; k++)
+			if (jit_rid_equal(&ps[i]->vms[k].id, vm)) {
+				if (vm_index != NULL)
+					*vm_index = k;
+				return ps[i];
+			}
+	return NULL;
+}
+
+int
+cli_policy_put(struct cli *c, const struct jit_policy *p, json_t **out,
+	struct jit_error *err)
+{
+	char path[JIT_RESOURCE_ID_MAX];
+	struct jit_policy bare = *p;
+	json_t *body;
+	int r;
+
+	/* The request history is the server's; a PUT sends only the configuration. */
+	bare.n_requests = 0;
+	bare.requests = NULL;
+	if (cli_rid_path(&p->id, path, sizeof(path), err) != 0)
+		return -1;
+	if ((body = jit_policy_to_json(&bare)) == NULL)
+		return cli_fail(err, "out of memory");
+	r = cli_call(c, "PUT", path, body, NULL, out, err);
+	json_decref(body);
+	return r;
+}
+
+int
+cli_policy_delete(struct cli *c, const struct jit_rid *id, struct jit_error *err)
+{
+	char path[JIT_RESOURCE_ID_MAX];
+
+	if (cli_rid_path(id, path, sizeof(path), err) != 0)
+		return -1;
+	return cli_call(c, "DELETE", path, NULL, NULL, NULL, err);
+}
+
+void
+cli_policy_remove_vm(struct jit_policy *p, size_t i)
+{
+	struct jit_policy_vm *vm = &p->vms[i];
+
+	for (size_t k = 0; k < vm->n_ports; k++)
+		free(vm->ports[k].sources.prefixes);
+	free(vm->ports);
+	free(vm->public_ip);
+	memmove(&p->vms[i], &p->vms[i + 1], (p->n_vms - i - 1) * sizeof(p->vms[0]));
+	p->n_vms--;
+}
+
+int
+cli_rg_location(struct cli *c, const char *rg, char loc[JIT_NAME_MAX + 1],
+	struct jit_error *err)
+{
+	char path[JIT_RESOURCE_ID_MAX];
+	struct jit_rid id;
+	const char *s;
+	json_t *j = NULL;
+
+	if (cli_session(c, err) != 0)
+		return -1;
+	jit_rid_resource_group(&id, c->sub, rg);
+	if (cli_rid_path(&id, path, sizeof(path), err) != 0 || get_object(c, path, &j, err) != 0)
+		return -1;
+	s = json_string_value(json_object_get(j, "location"));
+	if (s == NULL || jit_rid_check_name(s, "location", err) != 0) {
+		json_decref(j);
+		return cli_fail(err, "the server's resource group %s has no valid location", rg);
+	}
+	snprintf(loc, JIT_NAME_MAX + 1, "%s", s);
+	json_decref(j);
+	return 0;
+}
+
+static int
+version_of(const json_t *props, const char *key, uint64_t *out)
+{
+	const json_t *v = json_object_get(props, key);
+
+	if (!json_is_integer(v) || json_integer_value(v) < 0)
+		return -1;
+	*out = (uint64_t)json_integer_value(v);
+	return 0;
+}
+
+int
+cli_ep_versions(struct cli *c, const char *ep_id, uint64_t *desired, uint64_t *applied,
+	struct jit_error *err)
+{
+	char path[JIT_RESOURCE_ID_MAX];
+	const json_t *props;
+	struct jit_rid id;
+	json_t *j = NULL;
+	int r = 0;
+
+	if (jit_rid_parse_kind(ep_id, JIT_RID_ENFORCEMENT_POINT, &id, err) != 0)
+		return bad_answer(err, "enforcement point ID");
+	if (cli_rid_path(&id, path, sizeof(path), err) != 0 || get_object(c, path, &j, err) != 0)
+		return -1;
+	props = json_object_get(j, "properties");
+	if (version_of(props, "desiredVersion", desired) != 0 ||
+		version_of(props, "appliedVersion", applied) != 0)
+		r = cli_fail(err, "the server's enforcement point %s has no desiredVersion and "
+			"appliedVersion", id.name);
+	json_decref(j);
+	return r;
+}

@@ -1,0 +1,74 @@
+/*
+ * resources.h: jitgated's resources as the commands use them: the session
+ * (connection and subscription), VMs found by name or ID, the JIT policies of
+ * the subscription, resource groups and enforcement points.
+ *
+ * Everything read from the server is decoded with the library's codecs
+ * (vm.h, model_json.h): the server's answers are input like any other. What
+ * was read is cached for the rest of the run, so a command that touches ten
+ * VMs lists them once.
+ */
+#ifndef JIT_CLI_RESOURCES_H
+#define JIT_CLI_RESOURCES_H
+
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "cli.h"
+#include "model.h"
+#include "resource_id.h"
+#include "vm.h"
+
+/* Connects (once) and settles the subscription: --subscription, JITGATE_SUBSCRIPTION,
+ * the profile, or the server's only one. */
+int cli_session(struct cli *c, struct jit_error *err);
+/* Frees what the run connected and cached. */
+void cli_session_end(struct cli *c);
+
+/* method path (body may be NULL); expects a 2xx answer, *out may be NULL. */
+int cli_call(struct cli *c, const char *method, const char *path, const json_t *body,
+	int *status, json_t **out, struct jit_error *err);
+
+/* Decodes a VM as the server returns it (id, location and properties). */
+int cli_vm_decode(const json_t *j, struct jit_vm *out, struct jit_error *err);
+
+/* The VMs of the subscription (valid until the session ends). */
+int cli_vms(struct cli *c, const struct jit_vm **out, size_t *n, struct jit_error *err);
+
+/* Finds one VM from what the user typed: a name (with -g rg, or unique in the
+ * subscription) or a full resource ID. */
+int cli_vm_find(struct cli *c, const char *arg, const char *rg, struct jit_vm *out,
+	struct jit_error *err);
+
+/* Every JIT policy of the subscription (cached; the caller may change them in
+ * place before cli_policy_put). */
+int cli_policies(struct cli *c, struct jit_policy ***out, size_t *n, struct jit_error *err);
+
+/* The policy (of ps) that names vm, and the index of vm in it; NULL when none. */
+struct jit_policy *cli_policy_of(struct jit_policy **ps, size_t n, const struct jit_rid *vm,
+	size_t *vm_index);
+
+/* PUT p (its requests are not sent); *out is the server's answer. */
+int cli_policy_put(struct cli *c, const struct jit_policy *p, json_t **out,
+	struct jit_error *err);
+int cli_policy_delete(struct cli *c, const struct jit_rid *id, struct jit_error *err);
+
+/* The location of a resource group. */
+int cli_rg_location(struct cli *c, const char *rg, char loc[JIT_NAME_MAX + 1],
+	struct jit_error *err);
+
+/* An enforcement point's versions (desired: what the server wants; applied: what
+ * the agent last reported). */
+int cli_ep_versions(struct cli *c, const char *ep_id, uint64_t *desired, uint64_t *applied,
+	struct jit_error *err);
+
+/* Removes entry i of p's VMs (freeing it). */
+void cli_policy_remove_vm(struct jit_policy *p, size_t i);
+
+/* Checks a name typed on the command line (what: "VM name", "resource group"). */
+int cli_name_check(const char *name, const char *what, struct jit_error *err);
+
+/* The path of a resource ID ("/subscriptions/..."). */
+int cli_rid_path(const struct jit_rid *id, char *buf, size_t n, struct jit_error *err);
+
+#endif
