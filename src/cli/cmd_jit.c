@@ -388,15 +388,16 @@ enable_one(struct cli *c, const struct jit_args *a, const char *arg, struct targ
 {
 	struct jit_policy **ps, *existing, *p;
 	struct jit_port_rule *rules = NULL;
-	struct jit_vm vm;
+	struct cli_vm v;
+	struct jit_vm *vm = &v.vm;
 	struct jit_rid id;
 	size_t np, n;
 
-	if (cli_vm_find(c, arg, a->rg, &vm, err) != 0 || cli_policies(c, &ps, &np, err) != 0)
+	if (cli_vm_find(c, arg, a->rg, &v, err) != 0 || cli_policies(c, &ps, &np, err) != 0)
 		return -1;
-	*vm_id = vm.id;
-	existing = cli_policy_of(ps, np, &vm.id, NULL);
-	if (enable_target(c, a, &vm, existing, &id, err) != 0)
+	*vm_id = vm->id;
+	existing = cli_policy_of(ps, np, &vm->id, NULL);
+	if (enable_target(c, a, vm, existing, &id, err) != 0)
 		return -1;
 	if ((p = targets_find(ts, &id)) == NULL) {
 		bool owned = false;
@@ -409,9 +410,9 @@ enable_one(struct cli *c, const struct jit_args *a, const char *arg, struct targ
 		if (targets_add(ts, p, owned, err) != 0)
 			return -1;
 	}
-	if (enable_rules(a, vm.os, &rules, &n, err) != 0)
+	if (enable_rules(a, vm->os, &rules, &n, err) != 0)
 		return -1;
-	return policy_set_vm(p, &vm.id, rules, n, err);
+	return policy_set_vm(p, &vm->id, rules, n, err);
 }
 
 static int
@@ -563,10 +564,12 @@ vm_policy(struct cli *c, const char *arg, const char *rg, struct jit_vm *vm,
 	struct jit_policy **p, size_t *idx, struct jit_error *err)
 {
 	struct jit_policy **ps;
+	struct cli_vm v;
 	size_t np;
 
-	if (cli_vm_find(c, arg, rg, vm, err) != 0 || cli_policies(c, &ps, &np, err) != 0)
+	if (cli_vm_find(c, arg, rg, &v, err) != 0 || cli_policies(c, &ps, &np, err) != 0)
 		return -1;
+	*vm = v.vm;
 	if ((*p = cli_policy_of(ps, np, &vm->id, idx)) == NULL)
 		return cli_fail(err, "JIT is not enabled on %s ('jitgate jit enable %s')",
 			vm->id.name, vm->id.name);
@@ -870,12 +873,14 @@ jit_disable(struct cli *c, int argc, char **argv, struct jit_error *err)
 	for (int i = first; i < argc; i++) {
 		char id[JIT_RESOURCE_ID_MAX];
 		struct jit_policy **ps, *p;
+		struct cli_vm v;
 		struct jit_vm vm;
 		size_t np, idx;
 
-		if (cli_vm_find(c, argv[i], a.rg, &vm, err) != 0 ||
+		if (cli_vm_find(c, argv[i], a.rg, &v, err) != 0 ||
 			cli_policies(c, &ps, &np, err) != 0)
 			goto out;
+		vm = v.vm;
 		if ((p = cli_policy_of(ps, np, &vm.id, &idx)) == NULL) {
 			fprintf(stderr, "jitgate: JIT is not enabled on %s; nothing to do\n", vm.id.name);
 			continue;

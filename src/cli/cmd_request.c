@@ -140,10 +140,12 @@ check_vm(struct cli *c, const struct request_args *a, const char *arg, jit_time 
 	struct target_vm *t, struct jit_error *err)
 {
 	struct jit_policy **ps;
+	struct cli_vm v;
 	size_t np, idx;
 
-	if (cli_vm_find(c, arg, a->rg, &t->vm, err) != 0 || cli_policies(c, &ps, &np, err) != 0)
+	if (cli_vm_find(c, arg, a->rg, &v, err) != 0 || cli_policies(c, &ps, &np, err) != 0)
 		return -1;
+	t->vm = v.vm;
 	if ((t->policy = cli_policy_of(ps, np, &t->vm.id, &idx)) == NULL)
 		return cli_fail(err, "JIT is not enabled on %s, so there is nothing to request "
 			"('jitgate vm show %s')", t->vm.id.name, t->vm.id.name);
@@ -575,7 +577,7 @@ requests(struct cli *c, int argc, char **argv, struct jit_error *err)
 	struct jit_policy **ps;
 	struct entry *es = NULL;
 	struct cli_table *t = NULL;
-	struct jit_vm vm;
+	struct cli_vm vm;
 	const struct jit_rid *only = NULL;
 	json_t *out = NULL;
 	char loc[JIT_NAME_MAX + 1];
@@ -590,7 +592,7 @@ requests(struct cli *c, int argc, char **argv, struct jit_error *err)
 	if (argc - first == 1) {
 		if (cli_vm_find(c, argv[first], a.rg, &vm, err) != 0)
 			return -1;
-		only = &vm.id;
+		only = &vm.vm.id;
 	} else if (a.rg != NULL && cli_rg_location(c, a.rg, loc, err) != 0) {
 		return -1;
 	}

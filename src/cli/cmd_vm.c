@@ -60,30 +60,29 @@ state_text(const struct cli_vm_jit *st, char *buf, size_t n)
 	return buf;
 }
 
-/* The VM as the server shows it, plus "jit": {"state", "reason"?, "policy"?}. */
+/* The VM as the server showed it; a server that does not report properties.jit
+ * gets one with the state decided here. */
 static json_t *
-vm_json(const struct jit_vm *vm, const struct cli_vm_jit *st)
+vm_json(const struct cli_vm *v, const struct cli_vm_jit *st)
 {
 	char id[JIT_RESOURCE_ID_MAX];
-	json_t *j = jit_vm_to_json(vm);
-	json_t *jit = json_pack("{s:s}", "state", cli_vm_state_name(st->state));
+	json_t *j = json_deep_copy(v->json), *jit;
 
-	if (j == NULL || jit == NULL)
+	if (j == NULL || v->reported.has)
+		return j;
+	if ((jit = json_pack("{s:s}", "state", cli_vm_state_token(st->state))) == NULL)
 		goto fail;
 	if (st->reason != NULL && json_object_set_new(jit, "reason", json_string(st->reason)) != 0)
-		goto fail;
-	if (st->policy != NULL) {
-		if (jit_rid_format(&st->policy->id, id, sizeof(id)) < 0 ||
-			json_object_set_new(jit, "policy", json_string(id)) != 0)
-			goto fail;
-	}
-	if (json_object_set_new(j, "jit", jit) != 0) {
-		json_decref(j);
-		return NULL;
-	}
-	return j;
-fail:
+		goto fail_jit;
+	if (st->policy != NULL && (jit_rid_format(&st->policy->id, id, sizeof(id)) < 0 ||
+		json_object_set_new(jit, "policy", json_string(id)) != 0))
+		goto fail_jit;
+	if (json_object_set_new(json_object_get(j, "properties"), "jit", jit) == 0)
+		return j;
+	goto fail;
+fail_jit:
 	json_decref(jit);
+fail:
 	json_decref(j);
 	return NULL;
 }
@@ -129,7 +128,7 @@ vm_list(struct cli *c, int argc, char **argv, struct jit_error *err)
 	static const char *const headers[] = {"NAME", "RESOURCE GROUP", "OS", "ADDRESSES",
 		"ENFORCEMENT POINT", "JIT STATE"};
 	struct list_args a = {0};
-	const struct jit_vm *vms;
+	const struct cli_vm *vms;
 	struct jit_policy **ps;
 	struct cli_table *t = NULL;
 	json_t *out = NULL;
@@ -153,20 +152,22 @@ vm_list(struct cli *c, int argc, char **argv, struct jit_error *err)
 		char addrs[512], state[128];
 		struct cli_vm_jit st;
 
-		if (a.rg != NULL && strcasecmp(vms[i].id.rg, a.rg) != 0)
+		const struct jit_vm *vm = &vms[i].vm;
+
+		if (a.rg != NULL && strcasecmp(vm->id.rg, a.rg) != 0)
 			continue;
-		cli_vm_jit_state(&vms[i], ps, np, &st);
+		cli_vm_jit_state(vm, &vms[i].reported, ps, np, &st);
 		if (a.has_state && st.state != a.state)
 			continue;
-		addresses_text(&vms[i], addrs, sizeof(addrs));
+		addresses_text(vm, addrs, sizeof(addrs));
 		if (c->output == CLI_OUTPUT_JSON) {
 			if (json_array_append_new(out, vm_json(&vms[i], &st)) != 0) {
 				cli_fail(err, "out of memory");
 				goto out;
 			}
 		} else {
-			const char *row[] = {vms[i].id.name, vms[i].id.rg, jit_os_name(vms[i].os),
-				addrs, ep_name(&vms[i]), state_text(&st, state, sizeof(state))};
+			const char *row[] = {vm->id.name, vm->id.rg, jit_os_name(vm->os), addrs,
+				ep_name(vm), state_text(&st, state, sizeof(state))};
 
 			if (cli_table_add(t, row, err) != 0)
 				goto out;
@@ -237,9 +238,30 @@ show_ports(const struct jit_policy *p, const struct jit_vm *vm)
 	}
 }
 
-static int
-show_human(struct cli *c, const struct jit_vm *vm, const struct cli_vm_jit *st)
+/* The statistics a server reports in properties.jit, when it does. */
+static void
+show_stats(const json_t *j)
 {
+	const json_t *jit = json_object_get(json_object_get(j, "properties"), "jit");
+	const json_t *n = json_object_get(jit, "approvedRequestsLast7Days");
+	const char *last = json_string_value(json_object_get(jit, "lastAccessUtc"));
+	const char *user = json_string_value(json_object_get(jit, "lastUser"));
+	jit_time t;
+	struct jit_error e;
+	char when[CLI_TIME_SHORT];
+
+	if (json_is_integer(n))
+		printf("%-20s%lld\n", "Requests (7 days):", (long long)json_integer_value(n));
+	if (last != NULL && jit_time_parse(last, &t, &e) == 0) {
+		cli_time_short(t, when);
+		printf("%-20s%s by %s\n", "Last access:", when, user ? user : "-");
+	}
+}
+
+static int
+show_human(struct cli *c, const struct cli_vm *v, const struct cli_vm_jit *st)
+{
+	const struct jit_vm *vm = &v->vm;
 	char id[JIT_RESOURCE_ID_MAX], addrs[512], state[128];
 	struct jit_error ep_err;
 	uint64_t desired, applied;
@@ -264,6 +286,7 @@ show_human(struct cli *c, const struct jit_vm *vm, const struct cli_vm_jit *st)
 			st->policy->id.location);
 		show_ports(st->policy, vm);
 	}
+	show_stats(v->json);
 	return 0;
 }
 
@@ -273,7 +296,7 @@ vm_show(struct cli *c, int argc, char **argv, struct jit_error *err)
 	struct one_args a = {0};
 	struct jit_policy **ps;
 	struct cli_vm_jit st;
-	struct jit_vm vm;
+	struct cli_vm vm;
 	json_t *j;
 	size_t np;
 	int first, r;
@@ -285,7 +308,7 @@ vm_show(struct cli *c, int argc, char **argv, struct jit_error *err)
 	if (cli_vm_find(c, argv[first], a.rg, &vm, err) != 0 ||
 		cli_policies(c, &ps, &np, err) != 0)
 		return -1;
-	cli_vm_jit_state(&vm, ps, np, &st);
+	cli_vm_jit_state(&vm.vm, &vm.reported, ps, np, &st);
 	if (c->output == CLI_OUTPUT_TABLE)
 		return show_human(c, &vm, &st);
 	if ((j = vm_json(&vm, &st)) == NULL)
@@ -505,14 +528,14 @@ vm_remove(struct cli *c, int argc, char **argv, struct jit_error *err)
 		return cli_fail(err, "out of memory");
 	for (int i = first; i < argc; i++) {
 		char path[JIT_RESOURCE_ID_MAX];
-		struct jit_vm vm;
+		struct cli_vm v;
 
-		if (cli_vm_find(c, argv[i], a.rg, &vm, err) != 0 ||
-			cli_rid_path(&vm.id, path, sizeof(path), err) != 0 ||
+		if (cli_vm_find(c, argv[i], a.rg, &v, err) != 0 ||
+			cli_rid_path(&v.vm.id, path, sizeof(path), err) != 0 ||
 			cli_call(c, "DELETE", path, NULL, NULL, NULL, err) != 0)
 			goto out;
 		if (c->output == CLI_OUTPUT_TABLE)
-			printf("%s: removed from resource group %s\n", vm.id.name, vm.id.rg);
+			printf("%s: removed from resource group %s\n", v.vm.id.name, v.vm.id.rg);
 		json_array_append_new(removed, json_string(path));
 	}
 	rc = c->output == CLI_OUTPUT_JSON ? cli_json_print(removed, err) : 0;

@@ -19,8 +19,9 @@
 #define VMS "/providers/Microsoft.Compute/virtualMachines"
 
 struct cli_cache {
+	json_t *held;           /* every VM read, as JSON (struct cli_vm points into it) */
 	bool vms_loaded;
-	struct jit_vm *vms;
+	struct cli_vm *vms;
 	size_t n_vms;
 	bool policies_loaded;
 	struct jit_policy **policies;
@@ -152,7 +153,8 @@ cli_session(struct cli *c, struct jit_error *err)
 	cli_connection_wipe(&conn);
 	if (r != 0)
 		return -1;
-	if ((c->cache = calloc(1, sizeof(*c->cache))) == NULL)
+	if ((c->cache = calloc(1, sizeof(*c->cache))) == NULL ||
+		(c->cache->held = json_array()) == NULL)
 		return cli_fail(err, "out of memory");
 	if (c->sub[0] == '\0')
 		return choose_subscription(c, err);
@@ -165,6 +167,7 @@ cli_session_end(struct cli *c)
 	struct cli_cache *k = c->cache;
 
 	if (k != NULL) {
+		json_decref(k->held);
 		free(k->vms);
 		for (size_t i = 0; i < k->n_policies; i++)
 			jit_policy_free(k->policies[i]);
@@ -176,27 +179,33 @@ cli_session_end(struct cli *c)
 	c->http = NULL;
 }
 
-int
-cli_vm_decode(const json_t *j, struct jit_vm *out, struct jit_error *err)
+/* Decodes a VM as the server returns it; the session keeps j (out->json). */
+static int
+vm_decode(struct cli *c, json_t *j, struct cli_vm *out, struct jit_error *err)
 {
 	const char *id = json_string_value(json_object_get(j, "id"));
 	const char *loc = json_string_value(json_object_get(j, "location"));
 	struct jit_rid rid;
 
-	if (jit_vm_from_json(j, out, err) != 0)
+	memset(out, 0, sizeof(*out));
+	if (jit_vm_from_json(j, &out->vm, err) != 0 ||
+		cli_vm_reported_decode(j, &out->reported, err) != 0)
 		return -1;
 	if (id == NULL)
 		return jit_errorf(err, 400, JIT_E_INVALID_CONTENT, "id: is missing");
 	if (jit_rid_parse_kind(id, JIT_RID_VM, &rid, err) != 0)
 		return jit_error_prefix(err, "id");
-	out->id = rid;
-	if (loc != NULL && strlen(loc) < sizeof(out->location))
-		snprintf(out->location, sizeof(out->location), "%s", loc);
+	out->vm.id = rid;
+	if (loc != NULL && strlen(loc) < sizeof(out->vm.location))
+		snprintf(out->vm.location, sizeof(out->vm.location), "%s", loc);
+	if (json_array_append(c->cache->held, j) != 0)
+		return jit_errorf(err, 500, JIT_E_INTERNAL, "out of memory");
+	out->json = j;
 	return 0;
 }
 
 int
-cli_vms(struct cli *c, const struct jit_vm **out, size_t *n, struct jit_error *err)
+cli_vms(struct cli *c, const struct cli_vm **out, size_t *n, struct jit_error *err)
 {
 	char path[JIT_RESOURCE_ID_MAX + 64];
 	struct cli_cache *k;
@@ -216,7 +225,7 @@ cli_vms(struct cli *c, const struct jit_vm **out, size_t *n, struct jit_error *e
 			return cli_fail(err, "out of memory");
 		}
 		for (size_t i = 0; i < count; i++) {
-			if (cli_vm_decode(json_array_get(value, i), &k->vms[i], err) != 0) {
+			if (vm_decode(c, json_array_get(value, i), &k->vms[i], err) != 0) {
 				json_decref(value);
 				free(k->vms);
 				k->vms = NULL;
@@ -234,7 +243,7 @@ cli_vms(struct cli *c, const struct jit_vm **out, size_t *n, struct jit_error *e
 }
 
 static int
-vm_get(struct cli *c, const struct jit_rid *id, struct jit_vm *out, struct jit_error *err)
+vm_get(struct cli *c, const struct jit_rid *id, struct cli_vm *out, struct jit_error *err)
 {
 	char path[JIT_RESOURCE_ID_MAX];
 	json_t *j = NULL;
@@ -242,16 +251,16 @@ vm_get(struct cli *c, const struct jit_rid *id, struct jit_vm *out, struct jit_e
 
 	if (cli_rid_path(id, path, sizeof(path), err) != 0 || get_object(c, path, &j, err) != 0)
 		return -1;
-	r = cli_vm_decode(j, out, err);
+	r = vm_decode(c, j, out, err);
 	json_decref(j);
 	return r != 0 ? bad_answer(err, "VM") : 0;
 }
 
 int
-cli_vm_find(struct cli *c, const char *arg, const char *rg, struct jit_vm *out,
+cli_vm_find(struct cli *c, const char *arg, const char *rg, struct cli_vm *out,
 	struct jit_error *err)
 {
-	const struct jit_vm *vms, *hit = NULL;
+	const struct cli_vm *vms, *hit = NULL;
 	char where[256] = "";
 	struct jit_error e;
 	struct jit_rid id;
@@ -273,13 +282,13 @@ cli_vm_find(struct cli *c, const char *arg, const char *rg, struct jit_vm *out,
 	if (cli_vms(c, &vms, &n, err) != 0)
 		return -1;
 	for (size_t i = 0; i < n; i++) {
-		if (strcasecmp(vms[i].id.name, arg) != 0)
+		if (strcasecmp(vms[i].vm.id.name, arg) != 0)
 			continue;
 		if (hits++ == 0)
 			hit = &vms[i];
-		if (strlen(where) + strlen(vms[i].id.rg) + 3 < sizeof(where))
+		if (strlen(where) + strlen(vms[i].vm.id.rg) + 3 < sizeof(where))
 			snprintf(where + strlen(where), sizeof(where) - strlen(where), "%s%s",
-				where[0] ? ", " : "", vms[i].id.rg);
+				where[0] ? ", " : "", vms[i].vm.id.rg);
 	}
 	if (hits == 0)
 		return cli_fail(err, "there is no VM named '%s' in subscription %s ('jitgate vm "

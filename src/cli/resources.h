@@ -18,6 +18,15 @@
 #include "model.h"
 #include "resource_id.h"
 #include "vm.h"
+#include "vm_state.h"
+
+/* A VM as read from the server: decoded, its reported JIT state, and the JSON
+ * itself (owned by the session: valid until cli_session_end). */
+struct cli_vm {
+	struct jit_vm vm;
+	struct cli_vm_reported reported;
+	const json_t *json;
+};
 
 /* Connects (once) and settles the subscription: --subscription, JITGATE_SUBSCRIPTION,
  * the profile, or the server's only one. */
@@ -29,15 +38,12 @@ void cli_session_end(struct cli *c);
 int cli_call(struct cli *c, const char *method, const char *path, const json_t *body,
 	int *status, json_t **out, struct jit_error *err);
 
-/* Decodes a VM as the server returns it (id, location and properties). */
-int cli_vm_decode(const json_t *j, struct jit_vm *out, struct jit_error *err);
-
 /* The VMs of the subscription (valid until the session ends). */
-int cli_vms(struct cli *c, const struct jit_vm **out, size_t *n, struct jit_error *err);
+int cli_vms(struct cli *c, const struct cli_vm **out, size_t *n, struct jit_error *err);
 
 /* Finds one VM from what the user typed: a name (with -g rg, or unique in the
  * subscription) or a full resource ID. */
-int cli_vm_find(struct cli *c, const char *arg, const char *rg, struct jit_vm *out,
+int cli_vm_find(struct cli *c, const char *arg, const char *rg, struct cli_vm *out,
 	struct jit_error *err);
 
 /* Every JIT policy of the subscription (cached; the caller may change them in

@@ -3,11 +3,41 @@
  */
 #include "vm_state.h"
 
+#include <stdio.h>
 #include <string.h>
+#include <strings.h>
+
+int
+cli_vm_reported_decode(const json_t *vm, struct cli_vm_reported *out, struct jit_error *err)
+{
+	const json_t *jit = json_object_get(json_object_get(vm, "properties"), "jit");
+	const char *state = json_string_value(json_object_get(jit, "state"));
+	const char *reason = json_string_value(json_object_get(jit, "reason"));
+
+	memset(out, 0, sizeof(*out));
+	if (jit == NULL || json_is_null(jit))
+		return 0;
+	if (state == NULL)
+		return jit_errorf(err, 400, JIT_E_INVALID_CONTENT, "properties.jit.state: is missing");
+	if (strcasecmp(state, "Configured") == 0)
+		out->state = CLI_VM_CONFIGURED;
+	else if (strcasecmp(state, "NotConfigured") == 0)
+		out->state = CLI_VM_NOT_CONFIGURED;
+	else if (strcasecmp(state, "Unsupported") == 0)
+		out->state = CLI_VM_UNSUPPORTED;
+	else
+		return jit_errorf(err, 400, JIT_E_INVALID_CONTENT,
+			"properties.jit.state: '%.40s' is not Configured, NotConfigured or Unsupported",
+			state);
+	if (reason != NULL)
+		snprintf(out->reason, sizeof(out->reason), "%s", reason);
+	out->has = true;
+	return 0;
+}
 
 void
-cli_vm_jit_state(const struct jit_vm *vm, struct jit_policy *const *policies, size_t n,
-	struct cli_vm_jit *out)
+cli_vm_jit_state(const struct jit_vm *vm, const struct cli_vm_reported *reported,
+	struct jit_policy *const *policies, size_t n, struct cli_vm_jit *out)
 {
 	out->policy = NULL;
 	out->reason = NULL;
@@ -17,7 +47,11 @@ cli_vm_jit_state(const struct jit_vm *vm, struct jit_policy *const *policies, si
 				out->policy = policies[i];
 				break;
 			}
-	if (out->policy != NULL) {
+	if (reported != NULL && reported->has) {
+		out->state = reported->state;
+		if (out->state == CLI_VM_UNSUPPORTED)
+			out->reason = reported->reason[0] ? reported->reason : "no reason given";
+	} else if (out->policy != NULL) {
 		out->state = CLI_VM_CONFIGURED;
 	} else if (vm->enforcement_point[0] != '\0') {
 		out->state = CLI_VM_NOT_CONFIGURED;
@@ -39,6 +73,12 @@ cli_vm_state_name(enum cli_vm_state s)
 		return "Unsupported";
 	}
 	return "Unknown";
+}
+
+const char *
+cli_vm_state_token(enum cli_vm_state s)
+{
+	return s == CLI_VM_NOT_CONFIGURED ? "NotConfigured" : cli_vm_state_name(s);
 }
 
 int
