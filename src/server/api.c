@@ -313,6 +313,7 @@ jit_call_audit_failure(struct jit_call *c, const char *resource_id,
 	char *details = d ? json_dumps(d, JSON_COMPACT) : NULL;
 
 	json_decref(d);
+	c->audited_failure = true;
 	if (jit_store_begin(c->api->store, true, &err) == 0) {
 		if (jit_call_audit(c, c->action, resource_id, failure->status, details, &err) == 0)
 			jit_store_commit(c->api->store, &err);
@@ -652,6 +653,12 @@ jit_api_handle(void *ctx, const struct jit_http_request *req, struct jit_http_re
 	}
 	found->handler(&c);
 done:
+	/* Every authorization failure is audited, whichever layer refused. */
+	if (resp->status == 403 && !c.audited_failure) {
+		jit_errorf(&err, 403, JIT_E_FORBIDDEN, "%s", resp->body ? json_string_value(
+			json_object_get(json_object_get(resp->body, "error"), "message")) : "denied");
+		jit_call_audit_failure(&c, req->path, &err);
+	}
 	if (resp->status == 0) {
 		jit_errorf(&err, 500, JIT_E_INTERNAL, "The handler produced no response.");
 		goto fail;

@@ -48,6 +48,7 @@ struct jit_call {
 	const struct jit_rid *audit_vms;
 	size_t n_audit_vms;
 	struct jit_rid audit_vm;         /* storage for a single one */
+	bool audited_failure;            /* a refusal was audited already */
 	struct jit_prefix caller;        /* the caller's address */
 	char caller_text[JIT_PREFIX_BUFSZ];
 	char correlation[40];

@@ -452,6 +452,71 @@ parse_status(const json_t *body, uint64_t *applied, char **status_json, struct j
 	return 0;
 }
 
+/* When an agent reports a newer applied version, its grants are in force: one audit
+ * entry says which (VM, port, source, end time), for every VM it protects. */
+static int
+audit_applied(struct jit_call *c, const struct jit_rid *ep, uint64_t applied,
+	struct jit_error *err)
+{
+	struct jit_enforcement_point cur;
+	struct jit_desired_state *ds = NULL;
+	struct jit_rid *vms = NULL;
+	char id[JIT_RESOURCE_ID_MAX];
+	json_t *grants, *d;
+	char *details = NULL;
+	size_t n_vms = 0;
+	int r = -1;
+
+	if (jit_store_ep_get(c->api->store, ep, &cur, err) != 0)
+		return -1;
+	jit_enforcement_point_clear(&cur);
+	if (applied <= cur.applied_version || applied != cur.version)
+		return 0;
+	if (jit_store_ep_desired_state(c->api->store, ep, c->now, &ds, err) != 0)
+		return -1;
+	grants = json_array();
+	vms = calloc(ds->n_rules ? ds->n_rules : 1, sizeof(*vms));
+	if (grants == NULL || vms == NULL) {
+		jit_errorf(err, 500, JIT_E_INTERNAL, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < ds->n_rules; i++) {
+		const struct jit_rule *rule = &ds->rules[i];
+		bool seen = false;
+
+		for (size_t k = 0; k < n_vms && !seen; k++)
+			seen = jit_rid_equal(&vms[k], &rule->vm);
+		if (!seen)
+			vms[n_vms++] = rule->vm;
+		for (size_t g = 0; g < rule->n_grants; g++) {
+			char src[JIT_PREFIX_BUFSZ], end[JIT_TIME_BUFSZ];
+
+			jit_rid_format(&rule->vm, id, sizeof(id));
+			jit_prefix_format(&rule->grants[g].source, src);
+			jit_time_format(rule->grants[g].end_time, end);
+			json_array_append_new(grants, json_pack("{s:s,s:i,s:s,s:s}", "vm", id, "port",
+				rule->number, "source", src, "endTimeUtc", end));
+		}
+	}
+	d = json_pack("{s:I,s:I,s:o}", "appliedVersion", (json_int_t)applied, "lockedPorts",
+		(json_int_t)ds->n_rules, "grants", grants);
+	grants = NULL;
+	details = d ? json_dumps(d, JSON_COMPACT) : NULL;
+	json_decref(d);
+	jit_rid_format(ep, id, sizeof(id));
+	c->audit_vms = vms;
+	c->n_audit_vms = n_vms;
+	r = jit_call_audit(c, "Jitgate/enforcementPoints/apply/action", id, 200, details, err);
+	c->audit_vms = NULL;
+	c->n_audit_vms = 0;
+out:
+	json_decref(grants);
+	free(details);
+	free(vms);
+	jit_desired_state_free(ds);
+	return r;
+}
+
 void
 jit_h_agent_status(struct jit_call *c)
 {
@@ -467,7 +532,7 @@ jit_h_agent_status(struct jit_call *c)
 		goto fail;
 	if (jit_store_begin(st, true, &err) != 0)
 		goto fail;
-	if (caller_ep(c, &ep, &err) != 0 ||
+	if (caller_ep(c, &ep, &err) != 0 || audit_applied(c, &ep, applied, &err) != 0 ||
 		jit_store_ep_report(st, &ep, applied, status_json, c->now, &err) != 0) {
 		jit_store_rollback(st);
 		goto fail;

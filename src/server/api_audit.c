@@ -268,6 +268,9 @@ row_json(const struct jit_audit_row *r)
 	if (o != NULL && r->details_json != NULL &&
 		(details = json_loads(r->details_json, 0, NULL)) != NULL)
 		json_object_set_new(o, "details", details);
+	if (o != NULL && r->vms_json != NULL &&
+		(details = json_loads(r->vms_json, 0, NULL)) != NULL)
+		json_object_set_new(o, "virtualMachines", details);
 	return o;
 }
 
@@ -304,8 +307,8 @@ rows_csv(const struct jit_call *c, const struct jit_audit_row *rows, size_t n)
 
 	if (f == NULL)
 		return NULL;
-	fputs("seq,timeUtc,principal,callerAddress,operation,resourceId,result,statusCode,"
-		"correlationId,details,hash\r\n", f);
+	fputs("seq,timeUtc,principal,callerAddress,operation,resourceId,virtualMachines,result,"
+		"statusCode,correlationId,details,hash\r\n", f);
 	for (size_t i = 0; i < n; i++) {
 		char seq[24], status[8], when[JIT_TIME_BUFSZ];
 
@@ -320,6 +323,7 @@ rows_csv(const struct jit_call *c, const struct jit_audit_row *rows, size_t n)
 		csv_cell(f, rows[i].caller, false);
 		csv_cell(f, rows[i].operation, false);
 		csv_cell(f, rows[i].resource_id, false);
+		csv_cell(f, rows[i].vms_json, false);
 		csv_cell(f, rows[i].result, false);
 		csv_cell(f, status, false);
 		csv_cell(f, rows[i].correlation_id, false);

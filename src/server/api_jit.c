@@ -152,8 +152,14 @@ policy_json(struct jit_call *c, const struct jit_rid *id, bool *visible, struct 
 	json_t *j;
 
 	*visible = true;
-	if (jit_store_policy_get(c->api->store, id, c->now, &p, err) != 0)
+	if (jit_store_policy_get(c->api->store, id, c->now, &p, err) != 0) {
+		/* Who may not read there learns nothing, not even that it does not exist. */
+		if (err->status == 404 && !jit_call_can_within(c, JIT_READ_ACTION, id)) {
+			*visible = false;
+			jit_call_authorize(c, JIT_READ_ACTION, id, err);
+		}
 		return NULL;
+	}
 	/* Who just wrote the policy gets it back whole, read permission or not. */
 	if (strcmp(c->req->method, "PUT") != 0 && !policy_filter(c, p, JIT_READ_ACTION)) {
 		*visible = false;

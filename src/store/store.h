@@ -313,6 +313,7 @@ struct jit_audit_row {
 	int64_t principal_id;
 	char *principal_name, *caller, *operation, *resource_id, *result, *correlation_id;
 	char *details_json;
+	char *vms_json;                 /* JSON array of the VM IDs concerned, or NULL */
 	int status;
 	char hash[JIT_AUDIT_HASH_HEX];
 };

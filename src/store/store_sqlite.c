@@ -2530,6 +2530,7 @@ jit_audit_rows_free(struct jit_audit_row *rows, size_t n)
 		free(rows[i].result);
 		free(rows[i].correlation_id);
 		free(rows[i].details_json);
+		free(rows[i].vms_json);
 	}
 	free(rows);
 }
@@ -2597,6 +2598,7 @@ jit_store_audit_query(struct jit_store *st, const struct jit_audit_filter *f,
 		r->status = sqlite3_column_int(s, 8);
 		r->correlation_id = dup_col(s, 9);
 		r->details_json = dup_col(s, 10);
+		r->vms_json = dup_col(s, 11);
 		copy_col(s, 13, r->hash, sizeof(r->hash));
 	}
 	sqlite3_finalize(s);
