@@ -67,7 +67,7 @@ cleanup() {
 [ -n "$TOOL" ] && [ -x "$TOOL" ] || skip_all "usage: $0 PATH/TO/jitgate-enforce"
 TOOL=$(readlink -f "$TOOL")
 [ "$(id -u)" = 0 ] || skip_all "needs root for network namespaces and nftables"
-for c in ip nft ssh ssh-keygen python3 unshare mount; do
+for c in ip nft ssh ssh-keygen python3 unshare mount timeout; do
 	command -v "$c" >/dev/null 2>&1 || skip_all "$c is not installed"
 done
 [ -x /usr/sbin/sshd ] || skip_all "OpenSSH server (/usr/sbin/sshd) is not installed"
@@ -137,12 +137,13 @@ setup_sshd() {
 	disown
 }
 
-# ssh_from NS ADDRESS [COMMAND]: a real login with the generated key (fails on a dropped
-# SYN after 2 s).
+# ssh_from NS ADDRESS [COMMAND]: a real login with the generated key. Fails on a dropped
+# SYN after 2 s; the overall limit covers a login cut halfway (a closeEstablished grant
+# ending mid-handshake), where ssh would wait for TCP to give up.
 ssh_from() {
 	local ns=$1 addr=$2
 	shift 2
-	ip netns exec "$ns" ssh -F /dev/null -i "$TMP/clientkey" -o IdentitiesOnly=yes \
+	timeout -k 2 10 ip netns exec "$ns" ssh -F /dev/null -i "$TMP/clientkey" -o IdentitiesOnly=yes \
 		-o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \
 		-o LogLevel=ERROR -o ConnectTimeout=2 "root@$addr" "${@:-true}" \
 		</dev/null >/dev/null 2>>"$TMP/ssh.log"
