@@ -1,0 +1,97 @@
+/*
+ * client.h: jitgate-agent's half of the agent channel (docs/agent-protocol.md),
+ * HTTPS to jitgated with libcurl.
+ *
+ *   POST /agent/v1/enroll         one-time enrollment token -> the agent's credential
+ *   GET  /agent/v1/desired-state  long poll: returns when the version differs from ours
+ *   POST /agent/v1/status         what we applied, and what this machine can do
+ *
+ * TLS verification is always on (peer and host name), and the only trust anchor is
+ * the CA file given to jit_cp_open: the system's store is never consulted. Answers
+ * are parsed and checked here, once, into typed structs (the agent's one boundary
+ * for bytes from the network). Nothing here logs; the credential and the enrollment
+ * token never appear in an error message.
+ *
+ * Failures: the server's own error (its HTTP status and ARM code kept), or 503
+ * ServiceUnavailable when there was no usable answer (no route, refused, TLS,
+ * timeout, cancelled), which the agent treats as "retry later".
+ */
+#ifndef JIT_AGENT_CLIENT_H
+#define JIT_AGENT_CLIENT_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "desired_state.h"
+#include "error.h"
+#include "prefix.h"
+#include "vm.h"
+
+/* jgt_/jge_ tokens are "<prefix>_<16 hex>_<43 base64url>" (auth.h); room to spare. */
+#define JIT_CP_TOKEN_MAX 128
+/* A desired state of 100k grants is ~15 MiB of JSON; anything far beyond is refused. */
+#define JIT_CP_MAX_STATE_BYTES (64L * 1024 * 1024)
+/* Other answers (enroll, errors) are small. */
+#define JIT_CP_MAX_REPLY_BYTES (64L * 1024)
+/* The server caps a long poll at 30 s; our transfer timeout adds this on top. */
+#define JIT_CP_POLL_GRACE_S 20
+#define JIT_CP_CONNECT_TIMEOUT_S 10
+/* Addresses a status report carries (the VM's own limit). */
+#define JIT_CP_MAX_ADDRESSES JIT_MAX_VM_ADDRESSES
+
+struct jit_cp;
+
+struct jit_enroll_request {
+	const char *token;                 /* the enrollment token (secret) */
+	const char *name;                  /* enforcement point name */
+	enum jit_ep_kind kind;
+	const char *vm_name;               /* host only: the VM it registers */
+	enum jit_os os;
+	size_t n_addresses;
+	const struct jit_prefix *addresses;
+};
+
+struct jit_enrollment {
+	char enforcement_point[JIT_RESOURCE_ID_MAX];
+	char vm[JIT_RESOURCE_ID_MAX];      /* "" for a gateway */
+	enum jit_ep_kind kind;
+	char credential[JIT_CP_TOKEN_MAX]; /* secret: store it 0600, never log it */
+};
+
+struct jit_agent_status {
+	uint64_t applied_version;
+	bool healthy;
+	bool nftables;                     /* the enforcer's probe passed */
+	const char *os;                    /* e.g. "Linux 6.1.0 x86_64" */
+	size_t n_addresses;
+	const struct jit_prefix *addresses;
+	const char *message;               /* one line for operators; NULL: none */
+};
+
+/* url is "https://host[:port]" (no path); ca_file the PEM CA jitgated's certificate
+ * must chain to. When cancel is not NULL, a transfer in progress gives up (503)
+ * within about a second of *cancel becoming non-zero. */
+int jit_cp_open(const char *url, const char *ca_file, volatile sig_atomic_t *cancel,
+	struct jit_cp **out, struct jit_error *err);
+void jit_cp_free(struct jit_cp *cp);
+
+/* The bearer credential for the calls below (copied; wiped by jit_cp_free). */
+int jit_cp_set_credential(struct jit_cp *cp, const char *credential, struct jit_error *err);
+
+/* Trades a one-time enrollment token for the agent's credential. */
+int jit_cp_enroll(struct jit_cp *cp, const struct jit_enroll_request *rq,
+	struct jit_enrollment *out, struct jit_error *err);
+
+/* The desired state. have == NULL: answered at once; otherwise the server waits up to
+ * wait_s seconds for a version other than *have (and may answer *have again). */
+int jit_cp_desired_state(struct jit_cp *cp, const uint64_t *have, unsigned wait_s,
+	struct jit_desired_state **out, struct jit_error *err);
+
+int jit_cp_report(struct jit_cp *cp, const struct jit_agent_status *st, struct jit_error *err);
+
+/* True for a well-formed token text: 1..JIT_CP_TOKEN_MAX-1 of [A-Za-z0-9_-]. */
+bool jit_cp_token_ok(const char *s);
+
+#endif
