@@ -2,7 +2,7 @@
  * model_json.c: the JSON boundary of the Azure JIT model (model.h).
  *
  * Decoding walks a jansson tree once, checks everything (types, required
- * fields, enums, ranges, limits.h, duplicates) and fills typed structs; nothing
+ * fields, enums, ranges, jit_limits.h, duplicates) and fills typed structs; nothing
  * past here sees a raw JSON value. Each decoder gets the JSON path of the value
  * it reads ("properties.virtualMachines[0]") and builds its children's paths,
  * so every error message starts with the path of the bad field, as ARM's do.
