@@ -1351,89 +1351,80 @@ reason_parse(const char *s, enum jit_status_reason *out)
 	return 0;
 }
 
+/* Fills one request port from a row of load_requests' query (columns 4..11). */
 static int
-load_request_ports(struct jit_store *st, int64_t request_id, jit_time now,
-	struct jit_request *r, struct jit_error *err)
+request_port_from_row(sqlite3_stmt *s, jit_time now, struct jit_request *r, size_t *vcap,
+	size_t *pcap, struct jit_error *err)
 {
-	sqlite3_stmt *s;
-	size_t vcap = 0, pcap = 0;
-	int rc;
+	struct jit_request_vm *vm = r->n_vms ? &r->vms[r->n_vms - 1] : NULL;
+	struct jit_request_port *port;
+	struct jit_rid vid;
 
-	if (prep(st, "SELECT vm_id, number, sources, sources_list, end_ns, status, reason,"
-		" mapped_port FROM request_ports WHERE request_id = ? ORDER BY vm_pos, id", &s,
-		err) != 0)
+	if (parse_rid_col(s, 4, &vid, err) != 0)
 		return -1;
-	sqlite3_bind_int64(s, 1, request_id);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		struct jit_request_vm *vm = r->n_vms ? &r->vms[r->n_vms - 1] : NULL;
-		struct jit_request_port *port;
-		struct jit_rid vid;
-
-		if (parse_rid_col(s, 0, &vid, err) != 0)
-			goto fail;
-		if (vm == NULL || !jit_rid_equal(&vm->id, &vid)) {
-			if ((vm = grow((void **)&r->vms, &r->n_vms, &vcap, sizeof(*vm))) == NULL)
-				goto oom;
-			vm->id = vid;
-			pcap = 0;
-		}
-		if ((port = grow((void **)&vm->ports, &vm->n_ports, &pcap, sizeof(*port))) == NULL)
-			goto oom;
-		port->number = (uint16_t)sqlite3_column_int(s, 1);
-		if (sources_from_json((const char *)sqlite3_column_text(s, 2),
-			sqlite3_column_int(s, 3) != 0, &port->sources, err) != 0)
-			goto fail;
-		port->end_time = sqlite3_column_int64(s, 4);
-		if (status_parse((const char *)sqlite3_column_text(s, 5), &port->status) != 0 ||
-			reason_parse((const char *)sqlite3_column_text(s, 6), &port->reason) != 0) {
-			jit_errorf(err, 500, JIT_E_INTERNAL, "stored request status is corrupt");
-			goto fail;
-		}
-		/* The kernel closed it at end time whether or not the sweeper has run yet. */
-		if (port->status == JIT_STATUS_INITIATED && port->end_time <= now) {
-			port->status = JIT_STATUS_REVOKED;
-			port->reason = JIT_REASON_EXPIRED;
-		}
-		if (sqlite3_column_type(s, 7) != SQLITE_NULL) {
-			port->has_mapped_port = true;
-			port->mapped_port = (uint16_t)sqlite3_column_int(s, 7);
-		}
+	if (vm == NULL || !jit_rid_equal(&vm->id, &vid)) {
+		if ((vm = grow((void **)&r->vms, &r->n_vms, vcap, sizeof(*vm))) == NULL)
+			return jit_errorf(err, 500, JIT_E_INTERNAL, "out of memory");
+		vm->id = vid;
+		*pcap = 0;
 	}
-	sqlite3_finalize(s);
-	if (rc != SQLITE_DONE)
-		return db_fail(st, err, "reading request ports");
+	if ((port = grow((void **)&vm->ports, &vm->n_ports, pcap, sizeof(*port))) == NULL)
+		return jit_errorf(err, 500, JIT_E_INTERNAL, "out of memory");
+	port->number = (uint16_t)sqlite3_column_int(s, 5);
+	if (sources_from_json((const char *)sqlite3_column_text(s, 6),
+		sqlite3_column_int(s, 7) != 0, &port->sources, err) != 0)
+		return -1;
+	port->end_time = sqlite3_column_int64(s, 8);
+	if (status_parse((const char *)sqlite3_column_text(s, 9), &port->status) != 0 ||
+		reason_parse((const char *)sqlite3_column_text(s, 10), &port->reason) != 0)
+		return jit_errorf(err, 500, JIT_E_INTERNAL, "stored request status is corrupt");
+	/* The kernel closed it at end time whether or not the sweeper has run yet. */
+	if (port->status == JIT_STATUS_INITIATED && port->end_time <= now) {
+		port->status = JIT_STATUS_REVOKED;
+		port->reason = JIT_REASON_EXPIRED;
+	}
+	if (sqlite3_column_type(s, 11) != SQLITE_NULL) {
+		port->has_mapped_port = true;
+		port->mapped_port = (uint16_t)sqlite3_column_int(s, 11);
+	}
 	return 0;
-oom:
-	jit_errorf(err, 500, JIT_E_INTERNAL, "out of memory");
-fail:
-	sqlite3_finalize(s);
-	return -1;
 }
 
+/* The newest requests of a policy with all their ports, in one query. */
 static int
 load_requests(struct jit_store *st, const char *key, jit_time now, struct jit_policy *p,
 	struct jit_error *err)
 {
 	sqlite3_stmt *s;
-	size_t cap = 0;
+	size_t cap = 0, vcap = 0, pcap = 0;
+	int64_t current = -1;
 	int rc;
 
-	if (prep(st, "SELECT id, requestor, start_ns, justification FROM requests"
-		" WHERE policy_key = ? ORDER BY id DESC LIMIT ?", &s, err) != 0)
+	if (prep(st, "SELECT r.id, r.requestor, r.start_ns, r.justification, rp.vm_id, rp.number,"
+		" rp.sources, rp.sources_list, rp.end_ns, rp.status, rp.reason, rp.mapped_port"
+		" FROM (SELECT * FROM requests WHERE policy_key = ? ORDER BY id DESC LIMIT ?) r"
+		" JOIN request_ports rp ON rp.request_id = r.id"
+		" ORDER BY r.id DESC, rp.vm_pos, rp.id", &s, err) != 0)
 		return -1;
 	bind_text(s, 1, key);
 	sqlite3_bind_int(s, 2, REQUESTS_SHOWN);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		struct jit_request *r = grow((void **)&p->requests, &p->n_requests, &cap, sizeof(*r));
+		struct jit_request *r;
 
-		if (r == NULL) {
-			sqlite3_finalize(s);
-			return jit_errorf(err, 500, JIT_E_INTERNAL, "out of memory");
+		if (sqlite3_column_int64(s, 0) != current) {
+			r = grow((void **)&p->requests, &p->n_requests, &cap, sizeof(*r));
+			if (r == NULL) {
+				sqlite3_finalize(s);
+				return jit_errorf(err, 500, JIT_E_INTERNAL, "out of memory");
+			}
+			current = sqlite3_column_int64(s, 0);
+			r->requestor = dup_col(s, 1);
+			r->start_time = sqlite3_column_int64(s, 2);
+			r->justification = dup_col(s, 3);
+			vcap = 0;
 		}
-		r->requestor = dup_col(s, 1);
-		r->start_time = sqlite3_column_int64(s, 2);
-		r->justification = dup_col(s, 3);
-		if (load_request_ports(st, sqlite3_column_int64(s, 0), now, r, err) != 0) {
+		r = &p->requests[p->n_requests - 1];
+		if (request_port_from_row(s, now, r, &vcap, &pcap, err) != 0) {
 			sqlite3_finalize(s);
 			return -1;
 		}

@@ -1,0 +1,47 @@
+#!/bin/sh
+# Requests per second of jitgated's API: GET policy and POST initiate, over HTTPS with
+# keep-alive, from 1 and 4 client threads. Starts its own jitgated on a temporary state
+# dir and a free port; leaves nothing behind.
+set -eu
+build=$1
+seconds=${BENCH_SECONDS:-5}
+dir=$(mktemp -d /tmp/jitgate-bench.XXXXXX)
+cleanup() {
+	[ -n "${pid:-}" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true
+	rm -rf "$dir"
+}
+trap cleanup EXIT INT TERM
+root=""
+[ "$(id -u)" -eq 0 ] && root=--allow-root
+"$build/src/server/jitgated" --state-dir "$dir" --listen 127.0.0.1:0 --log-level warn $root \
+	2>"$dir/log" &
+pid=$!
+# The listening line is logged at info; wait for the token and find the port with ss.
+for _ in $(seq 100); do
+	[ -f "$dir/admin.token" ] && port=$(ss -ltnpH 2>/dev/null | grep "pid=$pid," |
+		sed -n 's/.*127.0.0.1:\([0-9]*\).*/\1/p' | head -1) && [ -n "$port" ] && break
+	sleep 0.1
+done
+[ -n "${port:-}" ] || { echo "bench: jitgated did not start"; cat "$dir/log"; exit 1; }
+url=https://127.0.0.1:$port
+ca=$dir/tls/cert.pem
+tok=$dir/admin.token
+api() { curl -sf --cacert "$ca" -H "Authorization: Bearer $(cat "$tok")" \
+	-H "Content-Type: application/json" -X "$1" "$url$2?api-version=2020-01-01" ${3:+-d "$3"}; }
+sub=$(api GET /subscriptions | python3 -c 'import json,sys; print(json.load(sys.stdin)["value"][0]["subscriptionId"])')
+rg=/subscriptions/$sub/resourceGroups/bench
+api PUT "$rg" '{"location":"westeurope"}' >/dev/null
+api PUT "$rg/providers/Microsoft.Compute/virtualMachines/vm1" \
+	'{"properties":{"osType":"Linux","addresses":["10.0.0.4"]}}' >/dev/null
+pol=$rg/providers/Microsoft.Security/locations/westeurope/jitNetworkAccessPolicies/default
+api PUT "$pol" "{\"properties\":{\"virtualMachines\":[{\"id\":\"$rg/providers/Microsoft.Compute/virtualMachines/vm1\",\"ports\":[{\"number\":22,\"protocol\":\"TCP\",\"allowedSourceAddressPrefix\":\"*\",\"maxRequestAccessDuration\":\"PT3H\"}]}]}}" >/dev/null
+end=$(date -u -d '+1 hour' +%Y-%m-%dT%H:%M:%SZ)
+printf '{"virtualMachines":[{"id":"%s","ports":[{"number":22,"endTimeUtc":"%s","allowedSourceAddressPrefix":"10.1.2.3"}]}]}' \
+	"$rg/providers/Microsoft.Compute/virtualMachines/vm1" "$end" >"$dir/initiate.json"
+echo "== jitgated API ($(nproc) cores; ${seconds}s per row; client and server share the machine)"
+for t in 1 4; do
+	"$build/bench/api_bench" "$url" "$ca" "$tok" "$pol?api-version=2020-01-01" GET - "$t" "$seconds" |
+		sed "s/^/threads=$t /"
+	"$build/bench/api_bench" "$url" "$ca" "$tok" "$pol/initiate?api-version=2020-01-01" POST \
+		"$dir/initiate.json" "$t" "$seconds" | sed "s/^/threads=$t /"
+done
