@@ -72,6 +72,9 @@ static const struct route routes[] = {
 		JIT_ACTION "/delete", CHECK_RESOURCE, JIT_RID_JIT_POLICY, jit_h_policy_delete},
 	{"POST", RGP SEC "/locations/{loc}" JITP "/{name}/initiate", AUTH_USER, true,
 		JIT_ACTION "/initiate/action", CHECK_SELF, 0, jit_h_policy_initiate},
+	/* Ours: end access early (Azure has no revoke operation). */
+	{"POST", RGP SEC "/locations/{loc}" JITP "/{name}/revoke", AUTH_USER, true,
+		JIT_ACTION "/revoke/action", CHECK_SELF, 0, jit_h_policy_revoke},
 
 	/* Inventory */
 	{"GET", "/subscriptions", AUTH_USER, true, "Microsoft.Resources/subscriptions/read",

@@ -538,3 +538,98 @@ out:
 	jit_policy_free(p);
 	jit_initiate_free(in);
 }
+
+/* POST .../jitNetworkAccessPolicies/{name}/revoke (ours; Azure has no early revoke):
+ * {"virtualMachines": [{"id", "ports": [{"number", "allowedSourceAddressPrefix"?}]}]}
+ * ends matching active access now; the enforcement point drops the grants at once. */
+void
+jit_h_policy_revoke(struct jit_call *c)
+{
+	struct jit_store *st = c->api->store;
+	char id_text[JIT_RESOURCE_ID_MAX];
+	struct jit_initiate *in = NULL;
+	struct jit_policy *p = NULL;
+	struct jit_rid *vms = NULL;
+	json_t *body = NULL, *ports;
+	struct jit_error err;
+	struct jit_rid id;
+	json_t *vm, *port;
+	size_t total = 0, i, j;
+	bool in_tx = false;
+	char details[64];
+
+	policy_rid(c, &id);
+	jit_rid_format(&id, id_text, sizeof(id_text));
+	if (jit_call_body(c, &body, &err) != 0)
+		goto refuse;
+	/* The initiate shape with endTimeUtc optional: add a placeholder to reuse its decoder. */
+	json_array_foreach(json_object_get(body, "virtualMachines"), i, vm) {
+		ports = json_object_get(vm, "ports");
+		json_array_foreach(ports, j, port) {
+			if (json_is_object(port) && json_object_get(port, "endTimeUtc") == NULL)
+				json_object_set_new(port, "endTimeUtc",
+					json_string("2000-01-01T00:00:00Z"));
+		}
+	}
+	if (jit_initiate_from_json(body, &in, &err) != 0)
+		goto refuse;
+	if (jit_store_begin(st, true, &err) != 0)
+		goto fail;
+	in_tx = true;
+	if (jit_store_policy_get(st, &id, c->now, &p, &err) != 0)
+		goto refuse;
+	if ((vms = calloc(in->n_vms, sizeof(*vms))) == NULL) {
+		jit_errorf(&err, 500, JIT_E_INTERNAL, "out of memory");
+		goto fail;
+	}
+	for (i = 0; i < in->n_vms; i++) {
+		const struct jit_initiate_vm *iv = &in->vms[i];
+
+		if (!jit_call_can(c, c->action, &p->id) &&
+			jit_call_authorize(c, c->action, &iv->id, &err) != 0)
+			goto refuse;
+		if (policy_vm(p, &iv->id) == NULL) {
+			jit_errorf(&err, 400, JIT_E_BAD_REQUEST, "virtualMachines[%zu].id: the virtual "
+				"machine '%s' is not in this JIT policy", i, iv->id.name);
+			goto refuse;
+		}
+		vms[i] = iv->id;
+		for (j = 0; j < iv->n_ports; j++) {
+			size_t n;
+
+			if (jit_store_request_revoke(st, &id, &iv->id, iv->ports[j].number,
+				iv->ports[j].has_source ? &iv->ports[j].source : NULL, c->now, &n,
+				&err) != 0)
+				goto fail;
+			total += n;
+		}
+	}
+	c->audit_vms = vms;
+	c->n_audit_vms = in->n_vms;
+	snprintf(details, sizeof(details), "{\"revokedPorts\":%zu}", total);
+	if (jit_call_audit(c, c->action, id_text, 200, details, &err) != 0)
+		goto fail;
+	in_tx = false;
+	if (jit_store_commit(st, &err) != 0)
+		goto fail;
+	jit_call_reply(c, 200, json_pack("{s:I}", "revokedPorts", (json_int_t)total));
+	goto out;
+refuse:
+	if (in_tx) {
+		jit_store_rollback(st);
+		in_tx = false;
+	}
+	if (err.status < 500)
+		jit_call_audit_failure(c, id_text, &err);
+fail:
+	if (in_tx)
+		jit_store_rollback(st);
+	jit_call_fail(c, &err);
+out:
+	c->audit_vms = NULL;
+	c->n_audit_vms = 0;
+	free(vms);
+	json_decref(body);
+	jit_policy_free(p);
+	jit_initiate_free(in);
+}

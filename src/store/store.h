@@ -111,6 +111,13 @@ int jit_store_policy_list(struct jit_store *st, const struct jit_rid *scope,
 int jit_store_request_add(struct jit_store *st, const struct jit_rid *policy,
 	const struct jit_request *r, int64_t principal_id, struct jit_error *err);
 
+/* Ends access early: Initiated ports of the VM's port number (from source, or from every
+ * source when source is NULL) under the policy become Revoked/UserRequested, with their
+ * end time set to now. *n is how many; bumps the VM's enforcement point. */
+int jit_store_request_revoke(struct jit_store *st, const struct jit_rid *policy,
+	const struct jit_rid *vm, uint16_t number, const struct jit_prefix *source, jit_time now,
+	size_t *n, struct jit_error *err);
+
 /* A request port that reached its end time. */
 struct jit_expired {
 	struct jit_rid vm;

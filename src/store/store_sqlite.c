@@ -1159,7 +1159,8 @@ insert_policy_vm(struct jit_store *st, const char *policy_key, size_t pos,
 		if (sources == NULL)
 			return jit_errorf(err, 500, JIT_E_INTERNAL, "out of memory");
 		if (prep(st, "INSERT INTO policy_ports (vm_key, pos, number, protocol, sources,"
-			" sources_list, max_ns) VALUES (?, ?, ?, ?, ?, ?, ?)", &s, err) != 0) {
+			" sources_list, max_ns, close_established) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+			&s, err) != 0) {
 			free(sources);
 			return -1;
 		}
@@ -1170,6 +1171,7 @@ insert_policy_vm(struct jit_store *st, const char *policy_key, size_t pos,
 		bind_text(s, 5, sources);
 		sqlite3_bind_int(s, 6, r->sources.list);
 		sqlite3_bind_int64(s, 7, r->max_duration_ns);
+		sqlite3_bind_int(s, 8, r->close_established);
 		free(sources);
 		if (exec_done(st, s, err, "saving a policy port") != 0)
 			return -1;
@@ -1289,8 +1291,9 @@ load_policy_vms(struct jit_store *st, const char *key, struct jit_policy *p,
 			return -1;
 		}
 		pv->public_ip = dup_col(s, 2);
-		if (prep(st, "SELECT number, protocol, sources, sources_list, max_ns FROM policy_ports"
-			" WHERE vm_key = ? ORDER BY pos", &ps, err) != 0) {
+		if (prep(st, "SELECT number, protocol, sources, sources_list, max_ns,"
+			" close_established FROM policy_ports WHERE vm_key = ? ORDER BY pos", &ps,
+			err) != 0) {
 			sqlite3_finalize(s);
 			return -1;
 		}
@@ -1310,6 +1313,7 @@ load_policy_vms(struct jit_store *st, const char *key, struct jit_policy *p,
 			}
 			r->number = (uint16_t)sqlite3_column_int(ps, 0);
 			r->max_duration_ns = sqlite3_column_int64(ps, 4);
+			r->close_established = sqlite3_column_int(ps, 5) != 0;
 		}
 		sqlite3_finalize(ps);
 		if (prc != SQLITE_DONE) {
@@ -1629,6 +1633,43 @@ jit_store_request_add(struct jit_store *st, const struct jit_rid *policy,
 			return -1;
 	}
 	return 0;
+}
+
+int
+jit_store_request_revoke(struct jit_store *st, const struct jit_rid *policy,
+	const struct jit_rid *vm, uint16_t number, const struct jit_prefix *source, jit_time now,
+	size_t *n, struct jit_error *err)
+{
+	char pkey[JIT_RESOURCE_ID_MAX], vkey[JIT_RESOURCE_ID_MAX];
+	char *sources = NULL;
+	sqlite3_stmt *s;
+
+	*n = 0;
+	rid_key(policy, pkey);
+	rid_key(vm, vkey);
+	if (source != NULL) {
+		struct jit_sources one = {.n = 1, .prefixes = (struct jit_prefix *)source};
+
+		if ((sources = sources_to_json(&one)) == NULL)
+			return jit_errorf(err, 500, JIT_E_INTERNAL, "out of memory");
+	}
+	if (prep(st, "UPDATE request_ports SET status = 'Revoked', reason = 'UserRequested',"
+		" end_ns = ?1 WHERE vm_key = ?2 AND number = ?3 AND status = 'Initiated'"
+		" AND end_ns > ?1 AND (?4 IS NULL OR sources = ?4)"
+		" AND request_id IN (SELECT id FROM requests WHERE policy_key = ?5)", &s, err) != 0) {
+		free(sources);
+		return -1;
+	}
+	sqlite3_bind_int64(s, 1, now);
+	bind_text(s, 2, vkey);
+	sqlite3_bind_int(s, 3, number);
+	bind_text(s, 4, sources);
+	bind_text(s, 5, pkey);
+	free(sources);
+	if (exec_done(st, s, err, "revoking access") != 0)
+		return -1;
+	*n = (size_t)sqlite3_changes(st->db);
+	return *n > 0 ? bump_vm_ep(st, vkey, err) : 0;
 }
 
 int

@@ -308,6 +308,24 @@ def newer_request_supersedes_older(c):
 
 
 @tap.test
+def revoke_ends_access_early(c):
+    body = {"virtualMachines": [{"id": c.vm_id("vm1"), "ports": [
+        {"number": 22, "endTimeUtc": in_(900), "allowedSourceAddressPrefix": "10.6.6.6"}]}]}
+    expect(c.srv.request("POST", c.pol + "/initiate", body)[0] == 202)
+    st, r, _ = c.srv.request("POST", c.pol + "/revoke", {"virtualMachines": [
+        {"id": c.vm_id("vm1"), "ports": [{"number": 22, "allowedSourceAddressPrefix": "10.6.6.6"}]}]})
+    expect(st == 200 and r["revokedPorts"] == 1, st, r)
+    st, pol, _ = c.srv.request("GET", c.pol)
+    port = pol["properties"]["requests"][0]["virtualMachines"][0]["ports"][0]
+    expect(port["status"] == "Revoked" and port["statusReason"] == "UserRequested", port)
+    st, r, _ = c.srv.request("POST", c.pol + "/revoke", {"virtualMachines": [
+        {"id": c.vm_id("vm1"), "ports": [{"number": 22, "allowedSourceAddressPrefix": "10.6.6.6"}]}]})
+    expect(st == 200 and r["revokedPorts"] == 0, "nothing left to revoke", r)
+    expect_error(c.srv.request("POST", c.pol + "/revoke", {"virtualMachines": [
+        {"id": c.vm_id("free"), "ports": [{"number": 22}]}]}), 400)
+
+
+@tap.test
 def ports_expire_on_time(c):
     st, _, _ = c.srv.request("POST", c.pol + "/initiate", {"virtualMachines": [{"id": c.vm_id("vm1"), "ports": [
         {"number": 22, "endTimeUtc": in_(1.5), "allowedSourceAddressPrefix": "10.7.7.7"}]}]})
