@@ -1,0 +1,619 @@
+#!/usr/bin/env python3
+"""Integration tests of the jitgate command line against a real jitgated.
+
+Usage: test_cli.py PATH/TO/jitgate PATH/TO/jitgated    (speaks TAP)
+
+Every command runs as the real binary, with HOME and XDG_CONFIG_HOME in a
+temporary directory so the user's own profile is never read or written. Covers
+each command's table and JSON output (parsed back and checked against the API),
+exit statuses (0 ok, 1 the server or the network said no, 2 usage), network and
+TLS failures, the login profile (0600) and that the token is never printed.
+"""
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import datetime as dt
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from jitgated_harness import Server, Tap, expect  # noqa: E402
+
+tap = Tap()
+SEC = "/providers/Microsoft.Security"
+VMS = "/providers/Microsoft.Compute/virtualMachines"
+
+
+class Ctx:
+    pass
+
+
+class Result:
+    def __init__(self, rc, out, err):
+        self.rc, self.out, self.err = rc, out, err
+
+    def json(self):
+        try:
+            return json.loads(self.out)
+        except ValueError as e:
+            raise AssertionError(f"not JSON ({e}):\n{self.out}\n{self.err}")
+
+    def __repr__(self):
+        return f"rc={self.rc}\n--- stdout\n{self.out}\n--- stderr\n{self.err}"
+
+
+def clean_env(c, extra=None, home=None):
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("JITGATE_") and k not in ("XDG_CONFIG_HOME",)
+           and not k.lower().endswith("_proxy")}
+    env["HOME"] = home or c.home
+    env.update(extra or {})
+    return env
+
+
+def run(c, *args, env=None, home=None, stdin=None, timeout=60):
+    p = subprocess.run([c.cli] + [str(a) for a in args], capture_output=True, text=True,
+                       env=clean_env(c, env, home), input=stdin, timeout=timeout)
+    r = Result(p.returncode, p.stdout, p.stderr)
+    c.outputs.append(p.stdout + p.stderr)
+    return r
+
+
+def ok(c, *args, **kw):
+    r = run(c, *args, **kw)
+    expect(r.rc == 0, f"jitgate {' '.join(map(str, args))} failed", r)
+    return r
+
+
+def fails(c, rc, *args, contains=None, **kw):
+    r = run(c, *args, **kw)
+    expect(r.rc == rc, f"expected exit {rc} from jitgate {' '.join(map(str, args))}", r)
+    expect(r.err.startswith("jitgate: "), "errors start with 'jitgate: '", r)
+    if contains:
+        expect(contains in r.err, f"stderr lacks {contains!r}", r)
+    return r
+
+
+def conn(c):
+    return ["--server", c.srv.url, "--token-file", c.token_file, "--ca", c.ca]
+
+
+def setup():
+    c = Ctx()
+    c.cli = os.path.abspath(sys.argv[1])
+    c.srv = Server(sys.argv[2]).start()
+    c.tmp = tempfile.mkdtemp(prefix="jitgate-cli-test-")
+    c.home = os.path.join(c.tmp, "home")
+    os.mkdir(c.home)
+    c.token_file = os.path.join(c.srv.state_dir, "admin.token")
+    c.ca = os.path.join(c.srv.state_dir, "tls", "cert.pem")
+    c.outputs = []
+    st, body, _ = c.srv.request("GET", "/subscriptions")
+    c.sub = body["value"][0]["subscriptionId"]
+    c.rgp = lambda rg: f"/subscriptions/{c.sub}/resourceGroups/{rg}"
+    c.vm_id = lambda rg, vm: f"{c.rgp(rg)}{VMS}/{vm}"
+    c.pol = lambda rg, loc, name="default": (
+        f"{c.rgp(rg)}{SEC}/locations/{loc}/jitNetworkAccessPolicies/{name}")
+    # Most tests use the profile that login writes (tested first).
+    ok(c, "login", *conn(c))
+    return c
+
+
+def teardown(c):
+    if c is not None:
+        c.srv.cleanup()
+        shutil.rmtree(c.tmp, ignore_errors=True)
+
+
+def api(c, method, path, body=None):
+    return c.srv.request(method, path, body)
+
+
+def add_rg(c, rg, location="westeurope"):
+    st, _, _ = api(c, "PUT", c.rgp(rg), {"location": location})
+    expect(st in (200, 201), "resource group", st)
+
+
+def add_vm(c, rg, name, os_type="linux", addr="10.0.0.4", *extra):
+    return ok(c, "vm", "add", name, "-g", rg, "--os", os_type, "--address", addr, *extra)
+
+
+def iso_to_dt(s):
+    return dt.datetime.strptime(s[:19], "%Y-%m-%dT%H:%M:%S").replace(tzinfo=dt.timezone.utc)
+
+
+def now():
+    return dt.datetime.now(dt.timezone.utc)
+
+
+# ---- help and usage ----
+
+COMMANDS = [["login"], ["vm", "list"], ["vm", "show"], ["vm", "add"], ["vm", "remove"],
+            ["jit", "enable"], ["jit", "edit"], ["jit", "show"], ["jit", "list"],
+            ["jit", "disable"], ["jit", "set"], ["request"], ["requests"], ["revoke"],
+            ["agent", "enroll-token"]]
+
+
+@tap.test
+def every_command_has_help(c):
+    r = ok(c, "--help")
+    for cmd in COMMANDS:
+        expect(" ".join(cmd) in r.out, f"top help lists {cmd}", r)
+        h = ok(c, *cmd, "--help")
+        expect(h.out.startswith("usage: jitgate " + " ".join(cmd)), "usage line", h)
+        expect("--server" in h.out and "--output" in h.out, "common options listed", h)
+    for group in ("vm", "jit", "agent"):
+        h = ok(c, group, "--help")
+        expect(f"usage: jitgate {group} COMMAND" in h.out, h)
+    expect(ok(c, "help", "request").out.startswith("usage: jitgate request"))
+    expect(re.match(r"jitgate \d+\.\d+\.\d+", ok(c, "--version").out), "version")
+
+
+@tap.test
+def usage_errors_exit_2(c):
+    # None of these reaches the network: the server below does not exist.
+    dead = ["--server", "https://127.0.0.1:1"]
+    cases = [
+        ([], "COMMAND"),
+        (["bogus"], "not a command"),
+        (["vm"], "vm list"),
+        (["vm", "frobnicate"], "not a command"),
+        (["vm", "list", "--bogus"], "unknown option '--bogus'"),
+        (["vm", "list", "--state", "sleepy"], "--state"),
+        (["vm", "list", "-o", "yaml"], "--output"),
+        (["vm", "list", "--timeout", "0"], "--timeout"),
+        (["vm", "show"], "name one VM"),
+        (["vm", "add", "x", "-g", "rg"], "--os"),
+        (["vm", "add", "x", "-g", "rg", "--os", "solaris", "--address", "10.0.0.1"], "--os"),
+        (["vm", "add", "x", "-g", "rg", "--os", "linux", "--address", "10.0.0.0/8"], "prefix"),
+        (["vm", "add", "bad/name", "-g", "rg", "--os", "linux", "--address", "10.0.0.1"],
+         "VM name"),
+        (["jit", "enable"], "VM"),
+        (["jit", "enable", "vm1", "--port", "70000"], "port number"),
+        (["jit", "enable", "vm1", "--port", "22/sctp"], "protocol"),
+        (["jit", "enable", "vm1", "--port", "22,from=10.0.0.0/33"], "from="),
+        (["jit", "enable", "vm1", "--port", "22,max=PT1M"], "max="),
+        (["jit", "enable", "vm1", "--port", "22,max=2d"], "max="),
+        (["jit", "enable", "vm1", "--port", "22,colour=blue"], "unknown"),
+        (["jit", "enable", "vm1", "--port", "22", "--port", "22"], "twice"),
+        (["jit", "edit", "vm1"], "--add-port"),
+        (["jit", "set"], "--file"),
+        (["jit", "show"], "-g RG"),
+        (["request", "vm1"], "--port"),
+        (["request", "--port", "22"], "VM"),
+        (["request", "vm1", "--port", "22", "--for", "1h", "--until",
+          "2099-01-01T00:00:00Z"], "either-or"),
+        (["request", "vm1", "--port", "22", "--for", "soon"], "duration"),
+        (["request", "vm1", "--port", "22", "--until", "2001-01-01T00:00:00Z"], "future"),
+        (["request", "vm1", "--port", "22", "--source", "300.1.1.1"], "--source"),
+        (["requests", "a", "b"], "one VM"),
+        (["revoke"], "VM"),
+        (["agent", "enroll-token"], "-g RG"),
+        (["agent", "enroll-token", "-g", "rg", "--valid-for", "8d"], "7 days"),
+    ]
+    for args, msg in cases:
+        r = run(c, *(args + dead if args else args))
+        expect(r.rc == 2, f"usage error exit 2 for {args}", r)
+        expect(msg in r.err, f"message for {args} lacks {msg!r}", r)
+        expect("--help" in r.err, "usage errors point at --help", r)
+    fails(c, 2, "vm", "list", "--server", "http://127.0.0.1:1", contains="HTTPS")
+    fails(c, 2, "vm", "list", "--server", "https://127.0.0.1:1/path", contains="no path")
+
+
+@tap.test
+def no_server_configured_is_a_usage_error(c):
+    empty = os.path.join(c.tmp, "empty-home")
+    os.makedirs(empty, exist_ok=True)
+    fails(c, 2, "vm", "list", home=empty, contains="no server")
+    fails(c, 2, "vm", "list", "--server", c.srv.url, home=empty, contains="no token")
+
+
+# ---- login and connection ----
+
+@tap.test
+def login_writes_a_private_profile(c):
+    path = os.path.join(c.home, ".config", "jitgate", "config")
+    st = os.stat(path)
+    expect(st.st_mode & 0o777 == 0o600, "profile is 0600", oct(st.st_mode))
+    expect(os.stat(os.path.dirname(path)).st_mode & 0o077 == 0, "profile dir is private")
+    text = open(path).read()
+    expect(f"server = {c.srv.url}" in text and f"ca = {c.ca}" in text, text)
+    expect(c.srv.admin_token in text, "the profile holds the token")
+    # XDG_CONFIG_HOME wins over HOME.
+    xdg = os.path.join(c.tmp, "xdg")
+    r = ok(c, "login", *conn(c), "-o", "json", env={"XDG_CONFIG_HOME": xdg})
+    expect(r.json()["profile"] == os.path.join(xdg, "jitgate", "config"), r)
+    expect(os.stat(os.path.join(xdg, "jitgate", "config")).st_mode & 0o777 == 0o600)
+    expect("token" not in r.json(), "login -o json does not show the token", r)
+    # Commands then need no flags.
+    ok(c, "vm", "list", env={"XDG_CONFIG_HOME": xdg})
+    # The token can come from standard input.
+    ok(c, "login", "--server", c.srv.url, "--ca", c.ca, "--token-file", "-",
+       env={"XDG_CONFIG_HOME": xdg}, stdin=c.srv.admin_token + "\n")
+    # A refused token writes no profile.
+    bad = os.path.join(c.tmp, "bad.token")
+    with open(bad, "w") as f:
+        f.write("jgt_0123456789abcdef_" + "A" * 43 + "\n")
+    other = os.path.join(c.tmp, "xdg-bad")
+    fails(c, 1, "login", "--server", c.srv.url, "--ca", c.ca, "--token-file", bad,
+          env={"XDG_CONFIG_HOME": other}, contains="(AuthenticationFailed)")
+    expect(not os.path.exists(os.path.join(other, "jitgate", "config")), "no profile written")
+
+
+@tap.test
+def environment_connects_without_a_profile(c):
+    empty = os.path.join(c.tmp, "env-home")
+    os.makedirs(empty, exist_ok=True)
+    r = ok(c, "vm", "list", "-o", "json", home=empty, env={
+        "JITGATE_SERVER": c.srv.url, "JITGATE_TOKEN": c.srv.admin_token, "JITGATE_CA": c.ca})
+    expect(isinstance(r.json(), list), r)
+    ok(c, "vm", "list", "--subscription", c.sub)
+    ok(c, "vm", "list", env={"JITGATE_SUBSCRIPTION": c.sub})
+    fails(c, 1, "vm", "list", "--subscription", "nope", contains="(")
+
+
+@tap.test
+def profile_token_goes_only_to_its_server(c):
+    # Another server named on the command line does not get the profile's token.
+    fails(c, 2, "vm", "list", "--server", "https://127.0.0.1:1", contains="no token")
+
+
+@tap.test
+def unreachable_server_says_what_to_check(c):
+    r = fails(c, 1, "vm", "list", "--server", "https://127.0.0.1:1", "--token-file",
+              c.token_file, "--ca", c.ca, contains="cannot connect to https://127.0.0.1:1")
+    expect("check the server URL" in r.err, r)
+    r = fails(c, 1, "vm", "list", "--server", "https://no-such-host.invalid:8443",
+              "--token-file", c.token_file, "--ca", c.ca, contains="check the server URL")
+    expect(len(r.err.strip().splitlines()) == 1, "one line", r)
+
+
+@tap.test
+def bad_ca_is_refused(c):
+    # A CA that did not sign the server's certificate: verification fails, exit 1.
+    other = Server(sys.argv[2]).start()
+    try:
+        other_ca = os.path.join(other.state_dir, "tls", "cert.pem")
+        r = fails(c, 1, "vm", "list", "--server", c.srv.url, "--token-file", c.token_file,
+                  "--ca", other_ca, contains="cannot be verified")
+        expect("--ca" in r.err and "clock" in r.err, r)
+    finally:
+        other.cleanup()
+    # No --ca (and no profile): the system's trust store does not know jitgated's
+    # self-signed certificate.
+    empty = os.path.join(c.tmp, "no-ca-home")
+    os.makedirs(empty, exist_ok=True)
+    r = fails(c, 1, "vm", "list", "--server", c.srv.url, "--token-file", c.token_file,
+              home=empty)
+    expect("--ca" in r.err and "system's trust store" in r.err, r)
+    # A CA file that does not exist.
+    fails(c, 1, "vm", "list", "--server", c.srv.url, "--token-file", c.token_file,
+          "--ca", os.path.join(c.tmp, "missing.pem"), contains="CA file")
+    # The certificate names 127.0.0.1 and localhost, not this: host name checked.
+    r = run(c, "vm", "list", "--server", f"https://127.0.0.2:{c.srv.port}", "--token-file",
+            c.token_file, "--ca", c.ca)
+    expect(r.rc == 1, "wrong host name refused", r)
+
+
+@tap.test
+def server_errors_are_one_line_with_the_code(c):
+    add_rg(c, "rg-err")
+    r = fails(c, 1, "vm", "show", "ghost", "-g", "rg-err", contains="(ResourceNotFound)")
+    expect(len(r.err.strip().splitlines()) == 1, "one line", r)
+    bad = os.path.join(c.tmp, "wrong.token")
+    with open(bad, "w") as f:
+        f.write(c.srv.admin_token[:-4] + "AAAA\n")
+    fails(c, 1, "vm", "list", "--token-file", bad, contains="(AuthenticationFailed)")
+    fails(c, 1, "vm", "show", "ghost", contains="no VM named 'ghost'")
+
+
+# ---- inventory ----
+
+@tap.test
+def vm_add_list_show_remove(c):
+    r = add_vm(c, "rg-vm", "web1", "linux", "10.1.0.4")
+    expect("created resource group rg-vm" in r.err, "a missing group is created", r)
+    add_vm(c, "rg-vm", "win1", "windows", "10.1.0.5", "--address", "2001:db8::5")
+    st, body, _ = api(c, "GET", c.vm_id("rg-vm", "win1"))
+    expect(st == 200 and body["properties"]["addresses"] == ["10.1.0.5", "2001:db8::5"], body)
+    expect(body["properties"]["osType"] == "Windows", body)
+    r = ok(c, "vm", "list", "-g", "rg-vm")
+    lines = r.out.splitlines()
+    expect(lines[0].split()[:3] == ["NAME", "RESOURCE", "GROUP"], r)
+    expect(any(l.startswith("web1") and "Unsupported" in l for l in lines), r)
+    vms = ok(c, "vm", "list", "-g", "rg-vm", "-o", "json").json()
+    expect(sorted(v["name"] for v in vms) == ["web1", "win1"], vms)
+    for v in vms:
+        expect(v["properties"]["jit"]["state"] == "Unsupported", v)
+        expect("no enforcement point" in v["properties"]["jit"]["reason"], v)
+    one = ok(c, "vm", "show", "web1", "-o", "json").json()
+    expect(one["id"] == c.vm_id("rg-vm", "web1"), one)
+    r = ok(c, "vm", "show", c.vm_id("rg-vm", "web1"))
+    expect("10.1.0.4" in r.out and "Unsupported" in r.out, r)
+    expect(ok(c, "vm", "list", "--state", "configured", "-g", "rg-vm", "-o", "json").json()
+           == [], "no configured VM yet")
+    # The same name in two groups needs -g.
+    add_vm(c, "rg-vm2", "web1", "linux", "10.2.0.4")
+    fails(c, 2, "vm", "show", "web1", contains="-g")
+    ok(c, "vm", "show", "web1", "-g", "rg-vm2")
+    r = ok(c, "vm", "remove", "web1", "-g", "rg-vm2", "-o", "json")
+    expect(r.json() == [c.vm_id("rg-vm2", "web1")], r)
+    expect(api(c, "GET", c.vm_id("rg-vm2", "web1"))[0] == 404, "removed")
+    fails(c, 1, "vm", "list", "-g", "no-such-group", contains="NotFound)")
+
+
+def enroll_host(c, rg, ep, vm, addr):
+    """An agent enrollment through the API, with a token from the CLI; returns the
+    agent credential."""
+    r = ok(c, "agent", "enroll-token", "-g", rg)
+    tok = r.out.strip()
+    st, e, _ = c.srv.request("POST", "/agent/v1/enroll", {
+        "enrollmentToken": tok, "name": ep, "kind": "host",
+        "vm": {"name": vm, "osType": "Linux", "addresses": [addr]}}, token=None,
+        api_version=None)
+    expect(st == 200, "enrolled", st, e)
+    return e["credential"]
+
+
+@tap.test
+def agent_enroll_token(c):
+    add_rg(c, "rg-agent")
+    r = ok(c, "agent", "enroll-token", "-g", "rg-agent")
+    expect(re.fullmatch(r"jge_[0-9a-f]{16}_[A-Za-z0-9_-]{40,}\n", r.out), "only the token", r)
+    expect("valid until" in r.err, r)
+    j = ok(c, "agent", "enroll-token", "-g", "rg-agent", "--valid-for", "10m", "-o", "json").json()
+    expect(j["token"].startswith("jge_") and j["resourceGroup"] == c.rgp("rg-agent"), j)
+    left = iso_to_dt(j["expiresAtUtc"]) - now()
+    expect(dt.timedelta(minutes=8) < left <= dt.timedelta(minutes=10, seconds=5), left)
+    fails(c, 1, "agent", "enroll-token", "-g", "no-such-group", contains="(")
+    cred = enroll_host(c, "rg-agent", "ep-h1", "h1", "10.3.0.4")
+    expect(cred not in "".join(c.outputs), "agent credential never printed")
+    r = ok(c, "vm", "list", "-g", "rg-agent")
+    expect(any(l.startswith("h1") and "ep-h1" in l and "Not configured" in l
+               for l in r.out.splitlines()), r)
+    js = ok(c, "vm", "list", "--state", "not-configured", "-o", "json").json()
+    expect("h1" in [v["name"] for v in js], js)
+
+
+# ---- JIT policies ----
+
+@tap.test
+def jit_enable_with_os_defaults(c):
+    add_rg(c, "rg-jit", "northeurope")
+    add_vm(c, "rg-jit", "lin", "linux", "10.4.0.4")
+    add_vm(c, "rg-jit", "win", "windows", "10.4.0.5")
+    r = ok(c, "jit", "enable", "lin", "win", "-g", "rg-jit")
+    expect("lin: JIT enabled" in r.out and "win: JIT enabled" in r.out, r)
+    st, p, _ = api(c, "GET", c.pol("rg-jit", "northeurope"))
+    expect(st == 200, "policy 'default' at the group's location", st, p)
+    vms = {v["id"].rsplit("/", 1)[1]: v["ports"] for v in p["properties"]["virtualMachines"]}
+    expect(vms["lin"] == [{"number": 22, "protocol": "*", "allowedSourceAddressPrefix": "*",
+                           "maxRequestAccessDuration": "PT3H"}], vms)
+    expect([x["number"] for x in vms["win"]] == [3389], vms)
+    rows = [l for l in ok(c, "vm", "list", "-g", "rg-jit").out.splitlines() if "Configured" in l]
+    expect(len(rows) == 2, "both configured", rows)
+
+
+@tap.test
+def jit_enable_specs_recommended_and_other_vms_kept(c):
+    add_vm(c, "rg-jit", "spec", "linux", "10.4.0.6")
+    answers = ok(c, "jit", "enable", "spec", "-g", "rg-jit", "--port",
+                 "3389/tcp,from=10.0.0.0/8,max=PT1H", "--port",
+                 "22,from=10.0.0.0/8;192.168.0.0/16,max=90m", "-o", "json").json()
+    expect(len(answers) == 1 and answers[0]["id"] == c.pol("rg-jit", "northeurope"), answers)
+    vms = {v["id"].rsplit("/", 1)[1]: v["ports"]
+           for v in answers[0]["properties"]["virtualMachines"]}
+    expect(set(vms) == {"lin", "win", "spec"}, "other VMs kept", vms)
+    expect(vms["spec"] == [
+        {"number": 3389, "protocol": "TCP", "allowedSourceAddressPrefix": "10.0.0.0/8",
+         "maxRequestAccessDuration": "PT1H"},
+        {"number": 22, "protocol": "*",
+         "allowedSourceAddressPrefixes": ["10.0.0.0/8", "192.168.0.0/16"],
+         "maxRequestAccessDuration": "PT1H30M"}], vms["spec"])
+    add_vm(c, "rg-jit", "rec", "windows", "10.4.0.7")
+    ok(c, "jit", "enable", "rec", "--recommended", "--port", "22,max=PT1H")
+    p = api(c, "GET", c.pol("rg-jit", "northeurope"))[1]
+    rec = [v for v in p["properties"]["virtualMachines"] if v["id"].endswith("/rec")][0]
+    expect([x["number"] for x in rec["ports"]] == [22, 3389, 5985, 5986], rec)
+    expect(rec["ports"][0]["maxRequestAccessDuration"] == "PT1H", rec)
+    # Another policy name or location for a VM already in one is refused here.
+    fails(c, 1, "jit", "enable", "rec", "--policy", "other", contains="already in the JIT policy")
+    # Explicit location and name for a new group.
+    add_vm(c, "rg-jit2", "x1", "linux", "10.5.0.4", "--location", "eastus")
+    ok(c, "jit", "enable", "x1", "--location", "westus", "--policy", "ops")
+    expect(api(c, "GET", c.pol("rg-jit2", "westus", "ops"))[0] == 200)
+
+
+@tap.test
+def jit_show_list_and_edit(c):
+    r = ok(c, "jit", "show", "spec")
+    expect("3389" in r.out and "10.0.0.0/8,192.168.0.0/16" in r.out and "PT1H30M" in r.out, r)
+    j = ok(c, "jit", "show", "spec", "-o", "json").json()
+    expect(j["policy"] == c.pol("rg-jit", "northeurope"), j)
+    expect(j["virtualMachine"]["id"] == c.vm_id("rg-jit", "spec"), j)
+    whole = ok(c, "jit", "show", "-g", "rg-jit", "-o", "json").json()
+    expect(whole["id"] == c.pol("rg-jit", "northeurope") and whole["kind"] == "Basic", whole)
+    lst = ok(c, "jit", "list", "-o", "json").json()
+    expect(c.pol("rg-jit", "northeurope") in [p["id"] for p in lst], lst)
+    r = ok(c, "jit", "list", "-g", "rg-jit")
+    expect(any(l.startswith("spec") and "3389,22" in l for l in r.out.splitlines()), r)
+
+    r = ok(c, "jit", "edit", "spec", "--add-port", "5985,max=PT2H", "--set-port",
+           "22,max=PT2H", "--remove-port", "3389", "-o", "json")
+    vm = [v for v in r.json()["properties"]["virtualMachines"] if v["id"].endswith("/spec")][0]
+    expect([(x["number"], x["maxRequestAccessDuration"]) for x in vm["ports"]] ==
+           [(22, "PT2H"), (5985, "PT2H")], vm)
+    expect(vm["ports"][0]["allowedSourceAddressPrefixes"] == ["10.0.0.0/8", "192.168.0.0/16"],
+           "--set-port keeps what it does not name", vm)
+    fails(c, 1, "jit", "edit", "spec", "--add-port", "22", contains="already configured")
+    fails(c, 1, "jit", "edit", "spec", "--set-port", "23", contains="not configured")
+    fails(c, 1, "jit", "edit", "spec", "--remove-port", "22", "--remove-port", "5985",
+          contains="jit disable")
+    fails(c, 1, "jit", "edit", "h1", "--add-port", "22", contains="not enabled")
+
+
+@tap.test
+def jit_set_from_a_file(c):
+    pol = ok(c, "jit", "show", "-g", "rg-jit2", "--policy", "ops", "-o", "json").json()
+    pol["properties"]["virtualMachines"][0]["ports"].append(
+        {"number": 2222, "protocol": "TCP", "allowedSourceAddressPrefix": "10.9.0.0/16",
+         "maxRequestAccessDuration": "PT10M"})
+    path = os.path.join(c.tmp, "policy.json")
+    with open(path, "w") as f:
+        json.dump(pol, f)
+    r = ok(c, "jit", "set", "--file", path)
+    expect("written, 1 VM" in r.out, r)
+    got = api(c, "GET", c.pol("rg-jit2", "westus", "ops"))[1]
+    expect([x["number"] for x in got["properties"]["virtualMachines"][0]["ports"]] == [22, 2222])
+    # Without an id: named by flags and the VMs' group; location from the group.
+    add_rg(c, "rg-set", "uksouth")
+    add_vm(c, "rg-set", "s1", "linux", "10.6.0.4")
+    bare = {"properties": {"virtualMachines": [{"id": c.vm_id("rg-set", "s1"), "ports": [
+        {"number": 22, "protocol": "TCP", "allowedSourceAddressPrefix": "*",
+         "maxRequestAccessDuration": "PT1H"}]}]}}
+    j = ok(c, "jit", "set", "--file", "-", "-o", "json", stdin=json.dumps(bare)).json()
+    expect(j["id"] == c.pol("rg-set", "uksouth"), j)
+    bad = json.loads(json.dumps(bare))
+    bad["properties"]["virtualMachines"][0]["ports"][0]["number"] = 70000
+    r = fails(c, 2, "jit", "set", "--file", "-", stdin=json.dumps(bad),
+              contains="properties.virtualMachines[0].ports[0].number")
+    fails(c, 2, "jit", "set", "--file", "-", stdin="{not json", contains="line 1")
+    fails(c, 2, "jit", "set", "--file", path, "--policy", "other", contains="\"id\"")
+    fails(c, 2, "jit", "set", "--file", os.path.join(c.tmp, "missing.json"))
+
+
+# ---- requests ----
+
+@tap.test
+def request_my_ip_is_the_caller_as_the_server_sees_it(c):
+    r = ok(c, "request", "lin", "--port", "22", "--justification", "deploy", "-o", "json")
+    j = r.json()
+    acc = j["access"]
+    expect(len(acc) == 1 and acc[0]["source"] == "127.0.0.1", "my-ip is 127.0.0.1", j)
+    expect(acc[0]["addresses"] == ["10.4.0.4"] and acc[0]["port"] == 22, j)
+    left = iso_to_dt(acc[0]["endTimeUtc"]) - now()
+    expect(dt.timedelta(hours=2, minutes=58) < left <= dt.timedelta(hours=3, minutes=1),
+           "default --for is the policy's maximum (PT3H)", left)
+    expect(j["requests"][0]["justification"] == "deploy", j)
+    # The table shows where to connect.
+    r = ok(c, "request", "lin", "--port", "22", "--source", "10.9.9.9", "--for", "30m")
+    row = [l for l in r.out.splitlines() if l.startswith("lin")][0]
+    expect("10.4.0.4" in row and " 22 " in row and "10.9.9.9" in row, r)
+    expect("no enforcement point" in r.err, "a warning when nothing enforces", r)
+    # --until, and several VMs in one policy in one initiate.
+    until = (now() + dt.timedelta(minutes=20)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    j = ok(c, "request", "lin", "spec", "--port", "22", "--until", until, "--source",
+           "10.1.2.3", "-o", "json").json()
+    expect(len(j["requests"]) == 1 and len(j["access"]) == 2, j)
+    expect(all(a["endTimeUtc"].startswith(until[:19]) for a in j["access"]), j)
+
+
+@tap.test
+def request_refusals(c):
+    fails(c, 1, "request", "lin", "--port", "3389", contains="not configured for JIT on lin")
+    fails(c, 1, "request", "web1", "--port", "22", contains="JIT is not enabled on web1")
+    fails(c, 1, "request", "spec", "--port", "22", "--for", "3h",
+          contains="longer than the policy allows")
+    # The server has the last word: a source outside the policy's prefixes.
+    r = fails(c, 1, "request", "spec", "--port", "22", "--source", "172.16.0.1",
+              contains="(BadRequest)")
+    expect("not inside the prefixes" in r.err and len(r.err.strip().splitlines()) == 1, r)
+    # my-ip (127.0.0.1) is outside spec's 10/8 and 192.168/16 as well.
+    fails(c, 1, "request", "spec", "--port", "22", contains="your address")
+
+
+@tap.test
+def requests_history_newest_first(c):
+    rows = ok(c, "requests", "-o", "json").json()
+    starts = [r["startTimeUtc"] for r in rows]
+    expect(starts == sorted(starts, reverse=True) and len(rows) >= 3, starts)
+    mine = ok(c, "requests", "lin", "-o", "json").json()
+    expect(all(len(r["virtualMachines"]) == 1 and r["virtualMachines"][0]["id"] ==
+               c.vm_id("rg-jit", "lin") for r in mine), mine)
+    expect(all(r["policy"] == c.pol("rg-jit", "northeurope") for r in mine), mine)
+    r = ok(c, "requests", "lin")
+    lines = r.out.splitlines()
+    expect(lines[0].split()[:3] == ["START", "VM", "PORT"], r)
+    expect("Initiated" in r.out and "deploy" in r.out, r)
+    # A newer request from the same source revoked the older one.
+    ok(c, "request", "lin", "--port", "22", "--source", "10.9.9.9", "--for", "10m")
+    mine = ok(c, "requests", "lin", "-o", "json").json()
+    older = [r for r in mine[1:] if r["virtualMachines"][0]["ports"][0].get(
+        "allowedSourceAddressPrefix") == "10.9.9.9"]
+    expect(older and older[0]["virtualMachines"][0]["ports"][0]["statusReason"] ==
+           "NewerRequestInitiated", mine)
+    expect("Revoked (NewerRequestInitiated)" in ok(c, "requests", "lin").out)
+
+
+@tap.test
+def revoke_is_not_faked(c):
+    r = fails(c, 1, "revoke", "lin", contains="not supported by this server yet")
+    expect(len(r.err.strip().splitlines()) == 1, r)
+
+
+@tap.test
+def request_wait(c):
+    fails(c, 1, "request", "lin", "--port", "22", "--wait", contains="no enforcement point")
+    cred = enroll_host(c, "rg-jit", "ep-w1", "w1", "10.4.0.9")
+    ok(c, "jit", "enable", "w1")
+    # No agent reports: --wait gives up after --timeout, exit 1.
+    t0 = time.monotonic()
+    fails(c, 1, "request", "w1", "--port", "22", "--wait", "--timeout", "1",
+          contains="has not applied it")
+    expect(time.monotonic() - t0 < 10, "bounded by --timeout")
+
+    # A stand-in agent: reads its desired state and reports it applied, a bit later.
+    stop = threading.Event()
+
+    def agent():
+        while not stop.is_set():
+            st, ds, _ = c.srv.request("GET", "/agent/v1/desired-state", token=cred,
+                                      api_version=None, query={"wait": 1, "version": 0})
+            if st == 200:
+                time.sleep(0.3)
+                c.srv.request("POST", "/agent/v1/status", {"appliedVersion": ds["version"]},
+                              token=cred, api_version=None)
+            time.sleep(0.1)
+
+    th = threading.Thread(target=agent, daemon=True)
+    th.start()
+    try:
+        r = ok(c, "request", "w1", "--port", "22", "--wait", "--timeout", "20")
+        expect("applied the access" in r.err and "w1" in r.out, r)
+        ep = api(c, "GET", f"{c.rgp('rg-jit')}/providers/Jitgate/enforcementPoints/ep-w1")[1]
+        expect(ep["properties"]["appliedVersion"] >= ep["properties"]["desiredVersion"] - 0, ep)
+    finally:
+        stop.set()
+        th.join(5)
+
+
+@tap.test
+def jit_disable_keeps_others_and_deletes_empty_policies(c):
+    r = ok(c, "jit", "disable", "spec", "-o", "json")
+    expect(r.json() == {"disabled": [c.vm_id("rg-jit", "spec")], "deletedPolicies": []}, r)
+    p = api(c, "GET", c.pol("rg-jit", "northeurope"))[1]
+    names = [v["id"].rsplit("/", 1)[1] for v in p["properties"]["virtualMachines"]]
+    expect("spec" not in names and "lin" in names, names)
+    r = ok(c, "jit", "disable", "spec")
+    expect("not enabled" in r.err, "disabling again is a no-op with a note", r)
+    r = ok(c, "jit", "disable", "s1")
+    expect("deleted (no VMs left)" in r.out, r)
+    expect(api(c, "GET", c.pol("rg-set", "uksouth"))[0] == 404, "empty policy deleted")
+    # A VM in a policy cannot be removed from the inventory (the server says why).
+    fails(c, 1, "vm", "remove", "lin", contains="(Conflict)")
+
+
+@tap.test
+def token_never_printed(c):
+    everything = "".join(c.outputs)
+    expect(c.srv.admin_token not in everything, "the admin token appeared in some output")
+    secret = c.srv.admin_token.split("_")[-1]
+    expect(secret not in everything, "the token's secret appeared in some output")
+
+
+if __name__ == "__main__":
+    sys.exit(tap.run(setup, teardown))
