@@ -13,15 +13,20 @@
 #include "profile.h"
 #include "resources.h"
 
-/* Asks the server for its subscriptions with the new credentials; *n their count. */
+/* Asks the server for its subscriptions with the new credentials (*n: how many)
+ * and, where the server can say, who the token belongs to. */
 static int
-try_login(struct cli *c, const struct cli_connection *conn, size_t *n, struct jit_error *err)
+try_login(struct cli *c, const struct cli_connection *conn, size_t *n, char *who,
+	size_t who_len, struct jit_error *err)
 {
 	struct cli_client *h = NULL;
 	char path[JIT_NAME_MAX + 32];
+	struct jit_error ignored;
+	const char *name;
 	json_t *out = NULL;
 	int status, r;
 
+	who[0] = '\0';
 	if (cli_client_new(conn, c->timeout_s, &h, err) != 0)
 		return -1;
 	r = cli_client_call(h, "GET", "/subscriptions", NULL, &status, &out, err);
@@ -32,7 +37,16 @@ try_login(struct cli *c, const struct cli_connection *conn, size_t *n, struct ji
 		snprintf(path, sizeof(path), "/subscriptions/%s", conn->subscription);
 		r = cli_client_call(h, "GET", path, NULL, &status, &out, err);
 		json_decref(out);
+		out = NULL;
 	}
+	/* Older servers have no whoami: the name is a nicety, not a requirement. */
+	if (r == 0 && cli_client_call(h, "GET", "/providers/Jitgate/whoami", NULL, &status, &out,
+		&ignored) == 0) {
+		name = json_string_value(json_object_get(json_object_get(out, "principal"), "name"));
+		if (name != NULL && strlen(name) < who_len && cli_printable(name))
+			snprintf(who, who_len, "%s", name);
+	}
+	json_decref(out);
 	cli_client_free(h);
 	return r;
 }
@@ -42,7 +56,7 @@ login(struct cli *c, int argc, char **argv, struct jit_error *err)
 {
 	struct cli_connection conn;
 	struct cli_profile p;
-	char path[PATH_MAX];
+	char path[PATH_MAX], who[128];
 	json_t *out;
 	size_t n = 0;
 	int first, r, rc = -1;
@@ -62,7 +76,7 @@ login(struct cli *c, int argc, char **argv, struct jit_error *err)
 		cli_fail(err, "cannot resolve the path of the CA file %s", conn.ca);
 		goto out;
 	}
-	if (try_login(c, &conn, &n, err) != 0)
+	if (try_login(c, &conn, &n, who, sizeof(who), err) != 0)
 		goto out;
 	snprintf(p.server, sizeof(p.server), "%s", conn.server);
 	snprintf(p.token, sizeof(p.token), "%s", conn.token);
@@ -70,15 +84,16 @@ login(struct cli *c, int argc, char **argv, struct jit_error *err)
 	if (cli_profile_save(&p, path, sizeof(path), err) != 0)
 		goto out;
 	if (c->output == CLI_OUTPUT_JSON) {
-		out = json_pack("{s:s,s:s,s:s?,s:s?,s:i}", "server", p.server, "profile", path,
+		out = json_pack("{s:s,s:s,s:s?,s:s?,s:i,s:s?}", "server", p.server, "profile", path,
 			"ca", p.ca[0] ? p.ca : NULL, "subscription",
-			p.subscription[0] ? p.subscription : NULL, "subscriptions", (int)n);
+			p.subscription[0] ? p.subscription : NULL, "subscriptions", (int)n,
+			"principal", who[0] ? who : NULL);
 		rc = out ? cli_json_print(out, err) : cli_fail(err, "out of memory");
 		json_decref(out);
 		goto out;
 	}
-	printf("Logged in to %s (%zu subscription%s). Profile: %s (mode 0600)\n", p.server, n,
-		n == 1 ? "" : "s", path);
+	printf("Logged in to %s%s%s (%zu subscription%s). Profile: %s (mode 0600)\n", p.server,
+		who[0] ? " as " : "", who, n, n == 1 ? "" : "s", path);
 	rc = 0;
 out:
 	cli_profile_wipe(&p);

@@ -254,7 +254,8 @@ show_stats(const json_t *j)
 		printf("%-20s%lld\n", "Requests (7 days):", (long long)json_integer_value(n));
 	if (last != NULL && jit_time_parse(last, &t, &e) == 0) {
 		cli_time_short(t, when);
-		printf("%-20s%s by %s\n", "Last access:", when, user ? user : "-");
+		printf("%-20s%s by %s\n", "Last access:", when,
+			user != NULL && cli_printable(user) ? user : "-");
 	}
 }
 
@@ -275,7 +276,7 @@ show_human(struct cli *c, const struct cli_vm *v, const struct cli_vm_jit *st)
 		printf("%-20s%s\n", "Enforcement point:", "-");
 	else if (cli_ep_versions(c, vm->enforcement_point, &desired, &applied, &ep_err) != 0)
 		printf("%-20s%s (status unavailable: %s)\n", "Enforcement point:", ep_name(vm),
-			ep_err.message);
+			cli_printable(ep_err.message) ? ep_err.message : "?");
 	else
 		printf("%-20s%s (%s, applied version %llu of %llu)\n", "Enforcement point:",
 			ep_name(vm), applied >= desired ? "in sync" : "applying",

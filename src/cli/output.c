@@ -51,6 +51,10 @@ put_row(struct cli_table *t, const char *const cells[])
 				free(t->cells[base + k]);
 			return -1;
 		}
+		/* Free text from the server (justifications) must not drive the terminal. */
+		for (char *p = t->cells[base + i]; *p != '\0'; p++)
+			if ((unsigned char)*p < 0x20 || *p == 0x7f)
+				*p = '?';
 		if (len > t->width[i])
 			t->width[i] = len;
 	}
@@ -96,6 +100,15 @@ cli_table_print(const struct cli_table *t)
 				printf("%-*s  ", (int)t->width[i], s);
 		}
 	}
+}
+
+bool
+cli_printable(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return false;
+	return true;
 }
 
 int

@@ -6,6 +6,7 @@
 #define JIT_CLI_OUTPUT_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "cli.h"
@@ -20,6 +21,10 @@ int cli_table_add(struct cli_table *t, const char *const cells[], struct jit_err
 /* Prints the table to stdout; nothing but the header when it has no rows. */
 void cli_table_print(const struct cli_table *t);
 void cli_table_free(struct cli_table *t);
+
+/* True when s has no control characters (a server's text is not trusted to be free
+ * of terminal escapes; tables replace them with '?'). */
+bool cli_printable(const char *s);
 
 /* Prints j indented, with a final newline. */
 int cli_json_print(const json_t *j, struct jit_error *err);

@@ -337,6 +337,7 @@ cli_connection_resolve(const struct cli *c, bool use_profile, struct cli_connect
 	const char *env_ca = getenv("JITGATE_CA");
 	const char *env_sub = getenv("JITGATE_SUBSCRIPTION");
 	char profile_server[CLI_URL_MAX] = "";
+	const char *sub = c->subscription ? c->subscription : "";
 	bool found = false, same_server;
 	int rc = -1;
 
@@ -393,12 +394,15 @@ cli_connection_resolve(const struct cli *c, bool use_profile, struct cli_connect
 	if (out->ca[0] != '\0' && check_ca(out->ca, out->ca_from, err) != 0)
 		goto out;
 
-	if (c->subscription != NULL)
-		snprintf(out->subscription, sizeof(out->subscription), "%s", c->subscription);
-	else if (env_sub != NULL && env_sub[0] != '\0')
-		snprintf(out->subscription, sizeof(out->subscription), "%s", env_sub);
-	else if (same_server)
-		snprintf(out->subscription, sizeof(out->subscription), "%s", p.subscription);
+	if (c->subscription == NULL && env_sub != NULL && env_sub[0] != '\0')
+		sub = env_sub;
+	else if (c->subscription == NULL && same_server)
+		sub = p.subscription;
+	if (strlen(sub) >= sizeof(out->subscription)) {
+		cli_usage(err, "the subscription ID is longer than %d characters", JIT_NAME_MAX);
+		goto out;
+	}
+	snprintf(out->subscription, sizeof(out->subscription), "%s", sub);
 	rc = 0;
 out:
 	cli_profile_wipe(&p);

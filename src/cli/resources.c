@@ -13,6 +13,7 @@
 
 #include "client.h"
 #include "model_json.h"
+#include "output.h"
 #include "profile.h"
 
 #define SEC "/providers/Microsoft.Security"
@@ -196,7 +197,7 @@ vm_decode(struct cli *c, json_t *j, struct cli_vm *out, struct jit_error *err)
 	if (jit_rid_parse_kind(id, JIT_RID_VM, &rid, err) != 0)
 		return jit_error_prefix(err, "id");
 	out->vm.id = rid;
-	if (loc != NULL && strlen(loc) < sizeof(out->vm.location))
+	if (loc != NULL && strlen(loc) < sizeof(out->vm.location) && cli_printable(loc))
 		snprintf(out->vm.location, sizeof(out->vm.location), "%s", loc);
 	if (json_array_append(c->cache->held, j) != 0)
 		return jit_errorf(err, 500, JIT_E_INTERNAL, "out of memory");

@@ -229,6 +229,7 @@ def login_writes_a_private_profile(c):
     expect(r.json()["profile"] == os.path.join(xdg, "jitgate", "config"), r)
     expect(os.stat(os.path.join(xdg, "jitgate", "config")).st_mode & 0o777 == 0o600)
     expect("token" not in r.json(), "login -o json does not show the token", r)
+    expect(r.json().get("principal") == "admin", "login says whose token it is", r)
     # Commands then need no flags.
     ok(c, "vm", "list", env={"XDG_CONFIG_HOME": xdg})
     # The token can come from standard input.
