@@ -88,8 +88,8 @@ enroll_token(struct cli *c, int argc, char **argv, struct jit_error *err)
 	/* The token alone on stdout, so that TOKEN=$(jitgate agent enroll-token ...) works. */
 	printf("%s\n", token);
 	fprintf(stderr, "jitgate: a one-time enrollment token for resource group %s, valid until "
-		"%s;\njitgate: give it to jitgate-agent on the host or gateway it will protect.\n",
-		a.rg, expires);
+		"%s;\njitgate: on the host or gateway to protect, put it in a file for "
+		"'jitgate-agent --enroll-token FILE'.\n", a.rg, expires);
 	rc = 0;
 out:
 	json_decref(body);
@@ -101,8 +101,9 @@ const struct cli_cmd cli_cmd_agent_enroll_token = {
 	"agent", "enroll-token", "-g RG [--valid-for DURATION]",
 	"Make a one-time token with which an agent enrolls in a resource group.",
 	"Prints the token (only the token, on standard output) and, on standard error,\n"
-	"until when it is valid. An agent uses it once to become an enforcement point\n"
-	"of RG (a host registers its own VM). Keep it secret until it is used.\n",
+	"until when it is valid. An agent uses it once (jitgate-agent --enroll-token\n"
+	"FILE) to become an enforcement point of RG; a host agent registers its own VM.\n"
+	"Keep it secret until it is used.\n",
 	(const struct cli_opt[]){
 		{"resource-group", 'g', "RG", "the resource group the agent joins (required)"},
 		{"valid-for", KEY_VALID_FOR, "DURATION", "how long it can be used (default PT1H, "
