@@ -33,6 +33,8 @@ struct jit_port_rule {
 	enum jit_proto protocol;
 	struct jit_sources sources;
 	int64_t max_duration_ns;  /* maxRequestAccessDuration, PT5M..P1D */
+	bool close_established;   /* closeEstablishedOnExpiry, a jitgate extension: when a
+	                           * grant ends, its established connections are cut too */
 };
 
 /* JitNetworkAccessPolicyVirtualMachine */

@@ -17,6 +17,9 @@
  *   in one list is refused.
  * - Read-only policy fields (id, name, type, location, provisioningState) are
  *   checked when present; name and type are not stored: they follow from id.
+ * - One extension to Azure's contract: a port rule may say
+ *   "closeEstablishedOnExpiry": true (established connections are cut when a grant
+ *   ends). It is written only when true, so Azure's documents round-trip unchanged.
  *
  * Encoding produces what Azure produces; "requests" is always present in a
  * policy's properties, other optional fields only when set.
@@ -254,6 +257,24 @@ get_port(const json_t *obj, const char *path, const char *key, bool required, ui
 	return 0;
 }
 
+/* An optional boolean member; *out stays false when it is absent. */
+static int
+get_bool(const json_t *obj, const char *path, const char *key, bool *out,
+	struct jit_error *err)
+{
+	char sub[PATH_BUFSZ];
+	const json_t *v = member(obj, key);
+
+	*out = false;
+	if (v == NULL)
+		return 0;
+	if (!json_is_boolean(v))
+		return invalid(err, path_key(sub, path, key), "must be a boolean, not %s",
+			type_name(v));
+	*out = json_is_true(v);
+	return 0;
+}
+
 static int
 get_time(const json_t *obj, const char *path, const char *key, jit_time *out,
 	struct jit_error *err)
@@ -439,7 +460,7 @@ decode_port_rule(const json_t *obj, const char *path, struct jit_port_rule *out,
 		out->max_duration_ns > JIT_MAX_ACCESS_DURATION_NS)
 		return invalid(err, sub, "must be between PT5M and P1D "
 			"(minimum 5 minutes, maximum 1 day)");
-	return 0;
+	return get_bool(obj, path, "closeEstablishedOnExpiry", &out->close_established, err);
 }
 
 /* JitNetworkAccessPolicyVirtualMachine */
@@ -850,7 +871,8 @@ encode_port_rule(const struct jit_port_rule *r)
 	if (set(o, "number", json_integer(r->number)) != 0 ||
 		set(o, "protocol", json_string(jit_proto_name(r->protocol))) != 0 ||
 		encode_sources(o, &r->sources) != 0 ||
-		set(o, "maxRequestAccessDuration", json_string(dur)) != 0) {
+		set(o, "maxRequestAccessDuration", json_string(dur)) != 0 ||
+		(r->close_established && set(o, "closeEstablishedOnExpiry", json_true()) != 0)) {
 		json_decref(o);
 		return NULL;
 	}
