@@ -1,6 +1,7 @@
 /*
  * cmd_request.c: jitgate request | requests | revoke: asking for access
- * (Azure's initiate), the history of requests, and early revoke.
+ * (Azure's initiate), the history of requests, and ending access early
+ * (jitgated's own .../revoke; Azure has none).
  *
  * request checks what it can before sending (the VM is JIT-enabled, the ports
  * are configured, the duration is within the policy's maximum) so that the
@@ -220,7 +221,8 @@ sleep_ms(long ms)
 /* Waits until each enforcement point of the VMs has applied the version it had
  * to apply right after the request. */
 static int
-wait_applied(struct cli *c, const struct target_vm *ts, size_t n, struct jit_error *err)
+wait_applied(struct cli *c, const struct target_vm *ts, size_t n, const char *what,
+	struct jit_error *err)
 {
 	const char *eps[JIT_MAX_VMS_PER_REQUEST];
 	uint64_t want[JIT_MAX_VMS_PER_REQUEST];
@@ -248,15 +250,16 @@ wait_applied(struct cli *c, const struct target_vm *ts, size_t n, struct jit_err
 			if (cli_ep_versions(c, eps[k], &desired, &applied, err) != 0)
 				return -1;
 			if (applied >= want[k]) {
-				fprintf(stderr, "jitgate: enforcement point %s applied the access "
-					"(version %llu)\n", name, (unsigned long long)applied);
+				fprintf(stderr, "jitgate: enforcement point %s applied %s (version "
+					"%llu)\n", name, what, (unsigned long long)applied);
 				break;
 			}
 			if (jit_time_now() >= deadline)
-				return cli_fail(err, "the access was requested, but enforcement point %s "
+				return cli_fail(err, "the server accepted %s, but enforcement point %s "
 					"has not applied it within %d s (it has applied version %llu of %llu); "
-					"is its agent running? (--timeout sets the wait)", name, c->timeout_s,
-					(unsigned long long)applied, (unsigned long long)want[k]);
+					"is its agent running? (--timeout sets the wait)", what, name,
+					c->timeout_s, (unsigned long long)applied,
+					(unsigned long long)want[k]);
 			sleep_ms(WAIT_POLL_MS);
 		}
 	}
@@ -427,7 +430,7 @@ request(struct cli *c, int argc, char **argv, struct jit_error *err)
 		if (r != 0 || json_array_append_new(answers, ans) != 0)
 			goto out;
 	}
-	if (a.wait && wait_applied(c, ts, n, err) != 0)
+	if (a.wait && wait_applied(c, ts, n, "the access", err) != 0)
 		goto out;
 	for (size_t i = 0; !a.wait && i < n; i++)
 		if (ts[i].vm.enforcement_point[0] == '\0')
@@ -656,29 +659,165 @@ const struct cli_cmd cli_cmd_requests = {
 /* ---- revoke ---- */
 
 static int
+revoke_opt(void *ctx, int key, const char *arg, struct jit_error *err)
+{
+	if (key == KEY_SOURCE && strcmp(arg, "my-ip") == 0)
+		return cli_usage(err, "--source: revoke takes an address or prefix; without "
+			"--source, access from every source ends");
+	return request_opt(ctx, key, arg, err);
+}
+
+/* The revoke body for the VMs of one policy: the ports named, else all the VM's. */
+static json_t *
+revoke_body(const struct request_args *a, const struct target_vm *ts, size_t n,
+	const struct jit_policy *p)
+{
+	json_t *vms = json_array(), *body;
+	char src[JIT_PREFIX_BUFSZ];
+
+	jit_prefix_format(&a->source, src);
+	for (size_t i = 0; vms != NULL && i < n; i++) {
+		char id[JIT_RESOURCE_ID_MAX];
+		size_t count = a->n_ports ? a->n_ports : ts[i].entry->n_ports;
+		json_t *ports = json_array();
+
+		if (ts[i].policy != p || ports == NULL) {
+			json_decref(ports);
+			continue;
+		}
+		for (size_t k = 0; k < count; k++) {
+			uint16_t number = a->n_ports ? a->ports[k] : ts[i].entry->ports[k].number;
+			json_t *port = json_pack("{s:i}", "number", number);
+
+			if (port != NULL && a->has_source)
+				json_object_set_new(port, "allowedSourceAddressPrefix", json_string(src));
+			json_array_append_new(ports, port);
+		}
+		jit_rid_format(&ts[i].vm.id, id, sizeof(id));
+		json_array_append_new(vms, json_pack("{s:s,s:o}", "id", id, "ports", ports));
+	}
+	body = vms ? json_pack("{s:o}", "virtualMachines", vms) : NULL;
+	return body;
+}
+
+/* Finds the VM and its policy; the ports named must be JIT ports of it. */
+static int
+revoke_vm(struct cli *c, const struct request_args *a, const char *arg, struct target_vm *t,
+	struct jit_error *err)
+{
+	struct jit_policy **ps;
+	struct cli_vm v;
+	size_t np, idx;
+
+	if (cli_vm_find(c, arg, a->rg, &v, err) != 0 || cli_policies(c, &ps, &np, err) != 0)
+		return -1;
+	t->vm = v.vm;
+	if ((t->policy = cli_policy_of(ps, np, &t->vm.id, &idx)) == NULL)
+		return cli_fail(err, "JIT is not enabled on %s, so there is no access to revoke",
+			t->vm.id.name);
+	t->entry = &t->policy->vms[idx];
+	for (size_t i = 0; i < a->n_ports; i++)
+		if (entry_port(t->entry, a->ports[i]) == NULL)
+			return cli_fail(err, "port %u is not a JIT port of %s", a->ports[i],
+				t->vm.id.name);
+	if (a->wait && t->vm.enforcement_point[0] == '\0')
+		return cli_fail(err, "%s has no enforcement point; --wait cannot wait for it",
+			t->vm.id.name);
+	return 0;
+}
+
+static int
 revoke(struct cli *c, int argc, char **argv, struct jit_error *err)
 {
 	struct request_args a = {0};
-	int first, r;
+	struct target_vm *ts = NULL;
+	json_int_t total = 0;
+	json_t *out = NULL;
+	size_t n = 0;
+	int first, r, rc = -1;
 
-	if ((r = cli_args_parse(c, &cli_cmd_revoke, argc, argv, request_opt, &a, &first,
+	if ((r = cli_args_parse(c, &cli_cmd_revoke, argc, argv, revoke_opt, &a, &first,
 		err)) != 0)
 		return r > 0 ? 0 : -1;
 	if (first == argc)
 		return cli_usage(err, "name the VM(s) whose access to revoke");
-	return cli_fail(err, "revoke is not supported by this server yet: its API has no early "
-		"revoke, so access ends at the request's end time ('jitgate requests' shows it)");
+	if (argc - first > JIT_MAX_VMS_PER_REQUEST)
+		return cli_usage(err, "at most %d VMs at once", JIT_MAX_VMS_PER_REQUEST);
+	if ((ts = calloc((size_t)(argc - first), sizeof(*ts))) == NULL)
+		return cli_fail(err, "out of memory");
+	for (int i = first; i < argc; i++, n++) {
+		if (revoke_vm(c, &a, argv[i], &ts[n], err) != 0)
+			goto out;
+		if (target_of(ts, n, &ts[n].vm.id) != NULL) {
+			cli_usage(err, "%s is named twice", ts[n].vm.id.name);
+			goto out;
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		char path[JIT_RESOURCE_ID_MAX + 16];
+		json_t *body, *ans = NULL;
+		bool done = false;
+
+		for (size_t k = 0; k < i; k++)
+			done = done || ts[k].policy == ts[i].policy;
+		if (done)
+			continue;
+		if ((body = revoke_body(&a, ts, n, ts[i].policy)) == NULL) {
+			cli_fail(err, "out of memory");
+			goto out;
+		}
+		r = cli_rid_path(&ts[i].policy->id, path, sizeof(path) - 16, err);
+		if (r == 0) {
+			strcat(path, "/revoke");
+			r = cli_call(c, "POST", path, body, NULL, &ans, err);
+		}
+		json_decref(body);
+		/* A server without the operation answers that no route matches. */
+		if (r != 0 && ((err->status == 404 && strcmp(err->code, JIT_E_NOT_FOUND) == 0) ||
+			err->status == 405)) {
+			cli_fail(err, "revoke is not supported by this server yet (it has no early "
+				"revoke operation); access ends at the request's end time");
+			goto out;
+		}
+		if (r != 0)
+			goto out;
+		total += json_integer_value(json_object_get(ans, "revokedPorts"));
+		json_decref(ans);
+	}
+	if (a.wait && wait_applied(c, ts, n, "the revoke", err) != 0)
+		goto out;
+	if (c->output == CLI_OUTPUT_JSON) {
+		if ((out = json_pack("{s:I}", "revokedPorts", total)) == NULL) {
+			cli_fail(err, "out of memory");
+			goto out;
+		}
+		rc = cli_json_print(out, err);
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++)
+		printf("%s%s", i ? ", " : "", ts[i].vm.id.name);
+	printf(": access revoked (%lld port grant%s ended)\n", (long long)total,
+		total == 1 ? "" : "s");
+	rc = 0;
+out:
+	json_decref(out);
+	free(ts);
+	return rc;
 }
 
 const struct cli_cmd cli_cmd_revoke = {
-	NULL, "revoke", "VM... [-g RG] [--port N]...",
-	"End access before its end time (not supported by this server yet).",
-	"jitgated has no early-revoke operation yet; until it has, this command says so\n"
-	"and exits with status 1. Access always ends at the request's end time: the\n"
-	"kernel removes each grant on its own timeout.\n",
+	NULL, "revoke", "VM... [-g RG] [--port N]... [--source PREFIX] [--wait]",
+	"End access before its end time.",
+	"Ends the access still running (status Initiated) to the VMs' ports: the ports\n"
+	"named, else all their JIT ports; from --source, else from every source. The\n"
+	"requests show Revoked (UserRequested). With --wait, returns once the\n"
+	"enforcement points have applied it. A server without early revoke is said to\n"
+	"be so (exit 1); there access ends at its end time.\n",
 	(const struct cli_opt[]){
 		{"resource-group", 'g', "RG", "the VMs' resource group"},
 		{"port", KEY_PORT, "N", "only this port (repeatable)"},
+		{"source", KEY_SOURCE, "PREFIX", "only access from this source"},
+		{"wait", KEY_WAIT, NULL, "wait until the enforcement points applied it"},
 		{NULL, 0, NULL, NULL},
 	},
 	revoke,

@@ -551,9 +551,22 @@ def requests_history_newest_first(c):
 
 
 @tap.test
-def revoke_is_not_faked(c):
-    r = fails(c, 1, "revoke", "lin", contains="not supported by this server yet")
-    expect(len(r.err.strip().splitlines()) == 1, r)
+def revoke_ends_access_early(c):
+    ok(c, "request", "lin", "--port", "22", "--source", "10.7.7.7", "--for", "20m")
+    r = ok(c, "revoke", "lin", "--port", "22", "--source", "10.7.7.7", "-o", "json")
+    expect(r.json() == {"revokedPorts": 1}, r)
+    newest = ok(c, "requests", "lin", "-o", "json").json()[0]
+    port = newest["virtualMachines"][0]["ports"][0]
+    expect(port["allowedSourceAddressPrefix"] == "10.7.7.7", newest)
+    expect(port["status"] == "Revoked" and port["statusReason"] == "UserRequested", newest)
+    expect(iso_to_dt(port["endTimeUtc"]) <= now(), "the end time is now", port)
+    expect("Revoked (UserRequested)" in ok(c, "requests", "lin").out)
+    # Without --port and --source: every JIT port, every source.
+    r = ok(c, "revoke", "lin")
+    expect(r.out.startswith("lin: access revoked ("), r)
+    fails(c, 2, "revoke", "lin", "--source", "my-ip", contains="every source")
+    fails(c, 1, "revoke", "lin", "--port", "3389", contains="not a JIT port")
+    fails(c, 1, "revoke", "web1", contains="JIT is not enabled")
 
 
 @tap.test
@@ -565,6 +578,7 @@ def request_wait(c):
     t0 = time.monotonic()
     fails(c, 1, "request", "w1", "--port", "22", "--wait", "--timeout", "1",
           contains="has not applied it")
+    fails(c, 1, "revoke", "lin", "--wait", contains="no enforcement point")
     expect(time.monotonic() - t0 < 10, "bounded by --timeout")
 
     # A stand-in agent: reads its desired state and reports it applied, a bit later.
@@ -585,6 +599,8 @@ def request_wait(c):
     try:
         r = ok(c, "request", "w1", "--port", "22", "--wait", "--timeout", "20")
         expect("applied the access" in r.err and "w1" in r.out, r)
+        r = ok(c, "revoke", "w1", "--wait", "--timeout", "20")
+        expect("applied the revoke" in r.err, r)
         ep = api(c, "GET", f"{c.rgp('rg-jit')}/providers/Jitgate/enforcementPoints/ep-w1")[1]
         expect(ep["properties"]["appliedVersion"] >= ep["properties"]["desiredVersion"] - 0, ep)
     finally:
