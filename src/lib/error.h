@@ -5,6 +5,8 @@
  * It carries what an ARM client needs: an HTTP status, an ARM-style code and a
  * message a person can act on. It renders as {"error":{"code":..,"message":..}}.
  * Functions that can fail return 0 on success and -1 with *err filled.
+ * Messages are valid UTF-8 (they are cut at a character boundary), provided what
+ * goes into them is: untrusted input goes in through jit_quote.
  */
 #ifndef JIT_ERROR_H
 #define JIT_ERROR_H
@@ -53,5 +55,17 @@ void jit_error_clear(struct jit_error *err);
 
 /* Renders err as ARM's CloudError JSON; returns a malloc'd string or NULL on OOM. */
 char *jit_error_to_json(const struct jit_error *err);
+
+/* Size of a jit_quote buffer that shows up to `chars` characters: text, "..." and NUL. */
+#define JIT_QUOTE_BUFSZ(chars) ((chars) + sizeof("..."))
+
+/*
+ * Renders untrusted bytes s[0..len) into buf (n bytes) for a message and returns buf:
+ * printable ASCII as is, '"' and '\' after a backslash, any other byte as \xNN, so a
+ * message never carries a terminal escape, and never invalid UTF-8 into JSON. When
+ * that is longer than n - 4 characters, it is cut after the last byte that fits and
+ * "..." follows. Surrounding quotes, if any, are the caller's format's.
+ */
+const char *jit_quote(char *buf, size_t n, const char *s, size_t len);
 
 #endif

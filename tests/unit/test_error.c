@@ -1,5 +1,5 @@
 /*
- * test_error.c: struct jit_error filling, prefixing and rendering.
+ * test_error.c: struct jit_error filling, prefixing and rendering; jit_quote.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -74,6 +74,137 @@ test_json_shape(void **state)
 	free(s);
 }
 
+/* Does e render as CloudError JSON (which needs a valid UTF-8 message)? */
+static int
+renders_as_json(const struct jit_error *e)
+{
+	char *s = jit_error_to_json(e);
+
+	if (s == NULL)
+		return 0;
+	free(s);
+	return 1;
+}
+
+/* A message of 2-, 3- and 4-byte characters cut at every possible offset stays whole. */
+static void
+test_long_multibyte_message_is_cut_at_a_character(void **state)
+{
+	static const char *const chars[] = {"\xc3\xa9", "\xe2\x82\xac", "\xf0\x9f\x94\x92"};
+	struct jit_error e;
+	char big[2000];
+
+	(void)state;
+	for (size_t c = 0; c < 3; c++) {
+		size_t clen = strlen(chars[c]);
+
+		/* Shifting by one ASCII byte per round puts the cut at every byte of a char. */
+		for (size_t shift = 0; shift < clen; shift++) {
+			size_t o;
+
+			memset(big, 'a', shift);
+			for (o = shift; o + clen < sizeof(big); o += clen)
+				memcpy(big + o, chars[c], clen);
+			big[o] = '\0';
+
+			jit_errorf(&e, 400, JIT_E_BAD_REQUEST, "%s", big);
+			assert_true(strlen(e.message) <= JIT_ERROR_MSG_MAX - 1);
+			assert_true(strlen(e.message) > JIT_ERROR_MSG_MAX - 1 - clen);
+			assert_int_equal((strlen(e.message) - shift) % clen, 0);
+			assert_true(renders_as_json(&e));
+
+			jit_errorf(&e, 400, JIT_E_BAD_REQUEST, "bad value");
+			jit_error_prefix(&e, "%s", big);
+			assert_true(strlen(e.message) > JIT_ERROR_MSG_MAX - 1 - clen);
+			assert_int_equal((strlen(e.message) - shift) % clen, 0);
+			assert_true(renders_as_json(&e));
+
+			/* The prefix fits and the old message is what gets cut. */
+			jit_errorf(&e, 400, JIT_E_BAD_REQUEST, "%s", big + shift + 100 * clen);
+			assert_true(renders_as_json(&e));
+			jit_error_prefix(&e, "properties.virtualMachines[%d].ports[0]", 12);
+			assert_ptr_equal(strstr(e.message, "properties.virtual"), e.message);
+			assert_true(strlen(e.message) > JIT_ERROR_MSG_MAX - 1 - clen);
+			assert_true(renders_as_json(&e));
+		}
+	}
+}
+
+/* A message that fits is left as it is, whatever it holds. */
+static void
+test_short_message_is_not_trimmed(void **state)
+{
+	struct jit_error e;
+
+	(void)state;
+	jit_errorf(&e, 400, JIT_E_BAD_REQUEST, "caf\xc3\xa9 \xe2\x82\xac");
+	assert_string_equal(e.message, "caf\xc3\xa9 \xe2\x82\xac");
+	jit_error_prefix(&e, "\xc3\xa9");
+	assert_string_equal(e.message, "\xc3\xa9: caf\xc3\xa9 \xe2\x82\xac");
+}
+
+static void
+test_quote_escapes(void **state)
+{
+	char q[JIT_QUOTE_BUFSZ(64)];
+	const char *s;
+
+	(void)state;
+	assert_ptr_equal(jit_quote(q, sizeof(q), "TCP", 3), q);
+	assert_string_equal(q, "TCP");
+	s = "a\"b\\c'd";
+	assert_string_equal(jit_quote(q, sizeof(q), s, strlen(s)), "a\\\"b\\\\c'd");
+	s = "\x1b[31m\n\x7f\xc3\xa9";
+	assert_string_equal(jit_quote(q, sizeof(q), s, strlen(s)), "\\x1b[31m\\x0a\\x7f\\xc3\\xa9");
+	/* Only len bytes are read; a NUL inside them is shown. */
+	assert_string_equal(jit_quote(q, sizeof(q), "ab\0cd", 4), "ab\\x00c");
+	assert_string_equal(jit_quote(q, sizeof(q), "abc", 0), "");
+	assert_string_equal(jit_quote(q, sizeof(q), " ~", 2), " ~");
+}
+
+static void
+test_quote_cuts_at_buffer(void **state)
+{
+	char q[JIT_QUOTE_BUFSZ(8)];
+	char tiny[3] = "xx";
+
+	(void)state;
+	assert_int_equal(sizeof(q), 12);
+	/* Up to 8 characters fit whole; one more and 8 are shown with "...". */
+	assert_string_equal(jit_quote(q, sizeof(q), "12345678", 8), "12345678");
+	assert_string_equal(jit_quote(q, sizeof(q), "123456789", 9), "12345678...");
+	/* An escape is never split: what does not fit whole is left out. */
+	assert_string_equal(jit_quote(q, sizeof(q), "12345\xff", 6), "12345...");
+	assert_string_equal(jit_quote(q, sizeof(q), "1234\xff", 5), "1234\\xff");
+	assert_string_equal(jit_quote(q, sizeof(q), "1234567\"", 8), "1234567...");
+	assert_string_equal(jit_quote(q, sizeof(q), "\xff\xff\xff", 3), "\\xff\\xff...");
+	/* Too small for anything: empty, still terminated. */
+	assert_string_equal(jit_quote(tiny, sizeof(tiny), "abc", 3), "");
+	assert_string_equal(jit_quote(q, 4, "abc", 3), "...");
+	assert_string_equal(jit_quote(q, 4, "", 0), "");
+}
+
+/* Whatever the input, the quote is printable ASCII and renders in a JSON message. */
+static void
+test_quote_output_is_safe(void **state)
+{
+	char q[JIT_QUOTE_BUFSZ(40)];
+	char all[256];
+	struct jit_error e;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(all); i++)
+		all[i] = (char)(255 - i);
+	for (size_t off = 0; off < sizeof(all); off += 7) {
+		jit_quote(q, sizeof(q), all + off, sizeof(all) - off);
+		assert_true(strlen(q) < sizeof(q));
+		for (const char *p = q; *p != '\0'; p++)
+			assert_true(*p >= 0x20 && *p < 0x7f);
+		jit_errorf(&e, 400, JIT_E_BAD_REQUEST, "value \"%s\" is bad", q);
+		assert_true(renders_as_json(&e));
+	}
+}
+
 int
 main(void)
 {
@@ -82,6 +213,11 @@ main(void)
 		cmocka_unit_test(test_prefix_names_path),
 		cmocka_unit_test(test_long_message_is_truncated_not_overflowed),
 		cmocka_unit_test(test_json_shape),
+		cmocka_unit_test(test_long_multibyte_message_is_cut_at_a_character),
+		cmocka_unit_test(test_short_message_is_not_trimmed),
+		cmocka_unit_test(test_quote_escapes),
+		cmocka_unit_test(test_quote_cuts_at_buffer),
+		cmocka_unit_test(test_quote_output_is_safe),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
