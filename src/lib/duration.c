@@ -23,7 +23,7 @@
 #include <string.h>
 
 #define NS_PER_SEC 1000000000LL
-/* Input bytes echoed in an error message; the rest is elided. */
+/* Input bytes echoed in an error message; the rest is elided, its length given. */
 #define QUOTE_MAX_INPUT 48
 
 /* The components in the only order they may appear; rank is the index. */
@@ -41,61 +41,27 @@ static const struct {
 	[UNIT_S] = {'S', "seconds", 1},
 };
 
-/*
- * Writes s as a double-quoted string safe for logs and JSON: quote and backslash
- * are escaped, control and non-ASCII bytes become \xNN, and long input is cut
- * (the message says how long it was).
- */
-static void
-quote_input(char *dst, size_t dstsz, const char *s)
-{
-	static const char hex[] = "0123456789abcdef";
-	size_t len = strlen(s), o = 0, i;
-
-	/* Worst case per input byte is 4 output bytes; the tail needs about 32. */
-	if (dstsz < QUOTE_MAX_INPUT * 4 + 40) {
-		snprintf(dst, dstsz, "(input)");
-		return;
-	}
-	dst[o++] = '"';
-	for (i = 0; i < len && i < QUOTE_MAX_INPUT; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (c == '"' || c == '\\') {
-			dst[o++] = '\\';
-			dst[o++] = (char)c;
-		} else if (c < 0x20 || c >= 0x7f) {
-			dst[o++] = '\\';
-			dst[o++] = 'x';
-			dst[o++] = hex[c >> 4];
-			dst[o++] = hex[c & 0xf];
-		} else {
-			dst[o++] = (char)c;
-		}
-	}
-	dst[o++] = '"';
-	if (len > QUOTE_MAX_INPUT)
-		snprintf(dst + o, dstsz - o, "... (%zu bytes)", len);
-	else
-		dst[o] = '\0';
-}
-
 static int duration_error(const char *s, struct jit_error *err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
 static int
 duration_error(const char *s, struct jit_error *err, const char *fmt, ...)
 {
-	char quoted[QUOTE_MAX_INPUT * 4 + 40];
+	/* Room for QUOTE_MAX_INPUT bytes, each escaped, so what is shown is never cut. */
+	char q[JIT_QUOTE_BUFSZ(QUOTE_MAX_INPUT * 4)];
+	char tail[40] = "";
 	char reason[256];
+	size_t len = strlen(s);
 	va_list ap;
 
 	va_start(ap, fmt);
 	vsnprintf(reason, sizeof(reason), fmt, ap);
 	va_end(ap);
-	quote_input(quoted, sizeof(quoted), s);
+	if (len > QUOTE_MAX_INPUT)
+		snprintf(tail, sizeof(tail), "... (%zu bytes)", len);
+	jit_quote(q, sizeof(q), s, len > QUOTE_MAX_INPUT ? QUOTE_MAX_INPUT : len);
 	return jit_errorf(
-		err, 400, JIT_E_INVALID_CONTENT, "invalid duration %s: %s", quoted, reason);
+		err, 400, JIT_E_INVALID_CONTENT, "invalid duration \"%s\"%s: %s", q, tail, reason);
 }
 
 static int

@@ -6,44 +6,11 @@
  */
 #include "port.h"
 
-#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
-/* How much of a rejected protocol string an error message quotes. */
+/* How many characters of a rejected protocol string an error message quotes. */
 #define QUOTE_MAX 32
-#define QUOTE_BUFSZ (QUOTE_MAX * 4 + 8)
-
-/* Quotes s with control and non-ASCII bytes as \xNN; long input ends in "...". */
-static const char *
-quote(const char *s, char buf[QUOTE_BUFSZ])
-{
-	size_t o = 0;
-	size_t i;
-
-	buf[o++] = '"';
-	for (i = 0; s[i] != '\0' && i < QUOTE_MAX; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (c == '"' || c == '\\') {
-			buf[o++] = '\\';
-			buf[o++] = (char)c;
-		} else if (c >= 0x20 && c < 0x7f) {
-			buf[o++] = (char)c;
-		} else {
-			snprintf(buf + o, QUOTE_BUFSZ - o, "\\x%02x", c);
-			o += 4;
-		}
-	}
-	if (s[i] != '\0') {
-		buf[o++] = '.';
-		buf[o++] = '.';
-		buf[o++] = '.';
-	}
-	buf[o++] = '"';
-	buf[o] = '\0';
-	return buf;
-}
 
 int
 jit_port_check(long long n, uint16_t *out, struct jit_error *err)
@@ -58,7 +25,7 @@ jit_port_check(long long n, uint16_t *out, struct jit_error *err)
 int
 jit_proto_parse(const char *s, enum jit_proto *out, struct jit_error *err)
 {
-	char q[QUOTE_BUFSZ];
+	char q[JIT_QUOTE_BUFSZ(QUOTE_MAX)];
 
 	if (s == NULL)
 		return jit_errorf(err, 400, JIT_E_INVALID_CONTENT,
@@ -71,8 +38,8 @@ jit_proto_parse(const char *s, enum jit_proto *out, struct jit_error *err)
 		*out = JIT_PROTO_ANY;
 	else
 		return jit_errorf(err, 400, JIT_E_INVALID_CONTENT,
-			"protocol %s is not allowed; allowed values are \"TCP\", \"UDP\" and \"*\"",
-			quote(s, q));
+			"protocol \"%s\" is not allowed; allowed values are "
+			"\"TCP\", \"UDP\" and \"*\"", jit_quote(q, sizeof(q), s, strlen(s)));
 	return 0;
 }
 

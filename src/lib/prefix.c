@@ -20,57 +20,23 @@
 #define ADDR_TEXT_MAX (INET6_ADDRSTRLEN - 1)
 #define PREFIX_TEXT_MAX (ADDR_TEXT_MAX + 4)
 
-/* How much of a rejected input an error message quotes. */
+/* How many characters of a rejected input an error message quotes. */
 #define QUOTE_MAX 64
-#define QUOTE_BUFSZ (QUOTE_MAX * 4 + 8)
-
-/*
- * Writes s as a double-quoted, printable-ASCII string: control and non-ASCII
- * bytes become \xNN, so an error message never carries raw terminal escapes or
- * invalid UTF-8 into logs or JSON. Long input ends in "...".
- */
-static const char *
-quote(const char *s, char buf[QUOTE_BUFSZ])
-{
-	size_t o = 0;
-	size_t i;
-
-	buf[o++] = '"';
-	for (i = 0; s[i] != '\0' && i < QUOTE_MAX; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (c == '"' || c == '\\') {
-			buf[o++] = '\\';
-			buf[o++] = (char)c;
-		} else if (c >= 0x20 && c < 0x7f) {
-			buf[o++] = (char)c;
-		} else {
-			snprintf(buf + o, QUOTE_BUFSZ - o, "\\x%02x", c);
-			o += 4;
-		}
-	}
-	if (s[i] != '\0') {
-		memcpy(buf + o, "...", 3);
-		o += 3;
-	}
-	buf[o++] = '"';
-	buf[o] = '\0';
-	return buf;
-}
 
 /* Fills err with `"<input>" is not a valid address prefix: <why>` and returns -1. */
 static int __attribute__((format(printf, 3, 4)))
 invalid(struct jit_error *err, const char *s, const char *fmt, ...)
 {
-	char q[QUOTE_BUFSZ];
+	char q[JIT_QUOTE_BUFSZ(QUOTE_MAX)];
 	char why[JIT_ERROR_MSG_MAX];
 	va_list ap;
 
 	va_start(ap, fmt);
 	vsnprintf(why, sizeof(why), fmt, ap);
 	va_end(ap);
-	return jit_errorf(err, 400, JIT_E_INVALID_CONTENT, "%s is not a valid address prefix: %s",
-		quote(s, q), why);
+	return jit_errorf(err, 400, JIT_E_INVALID_CONTENT,
+		"\"%s\" is not a valid address prefix: %s", jit_quote(q, sizeof(q), s, strlen(s)),
+		why);
 }
 
 /* Describes one byte for a message: 'x' when printable, else \xNN. */

@@ -23,7 +23,6 @@
 
 /* Input quoted in a message is cut at this many output characters. */
 #define QUOTE_MAX 96
-#define QUOTE_BUF (QUOTE_MAX + sizeof("..."))
 
 struct seg {
 	const char *p;
@@ -64,43 +63,10 @@ name_char_ok(unsigned char c)
 		c == '.' || c == '_' || c == '-' || c == '(' || c == ')';
 }
 
-/*
- * Renders s[0..len) for a message: printable ASCII as is, anything else as \xNN,
- * so no control character reaches a log line and no invalid UTF-8 reaches the
- * JSON encoder (jansson refuses it, which would turn a 400 into a 500).
- */
-static const char *
-quote(char buf[QUOTE_BUF], const char *s, size_t len)
-{
-	size_t o = 0;
-
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)s[i];
-		char rep[5];
-		size_t rlen;
-
-		if (c == '\\')
-			rlen = (size_t)snprintf(rep, sizeof(rep), "\\\\");
-		else if (c >= 0x20 && c < 0x7f)
-			rlen = (size_t)snprintf(rep, sizeof(rep), "%c", c);
-		else
-			rlen = (size_t)snprintf(rep, sizeof(rep), "\\x%02x", c);
-		if (o + rlen > QUOTE_MAX) {
-			memcpy(buf + o, "...", 3);
-			o += 3;
-			break;
-		}
-		memcpy(buf + o, rep, rlen);
-		o += rlen;
-	}
-	buf[o] = '\0';
-	return buf;
-}
-
 static int
 check_name_n(const char *name, size_t len, const char *what, struct jit_error *err)
 {
-	char q[QUOTE_BUF];
+	char q[JIT_QUOTE_BUFSZ(QUOTE_MAX)];
 
 	if (what == NULL)
 		what = "name";
@@ -108,8 +74,8 @@ check_name_n(const char *name, size_t len, const char *what, struct jit_error *e
 		return jit_errorf(err, 400, JIT_E_INVALID_CONTENT, "%s is empty", what);
 	if (len > JIT_NAME_MAX)
 		return jit_errorf(err, 400, JIT_E_INVALID_CONTENT,
-			"%s '%s' is longer than %d characters", what, quote(q, name, len),
-			JIT_NAME_MAX);
+			"%s '%s' is longer than %d characters", what,
+			jit_quote(q, sizeof(q), name, len), JIT_NAME_MAX);
 	for (size_t i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)name[i];
 
@@ -119,18 +85,18 @@ check_name_n(const char *name, size_t len, const char *what, struct jit_error *e
 			return jit_errorf(err, 400, JIT_E_INVALID_CONTENT,
 				"%s '%s' contains '%c' at position %zu; allowed are letters, "
 				"digits, '.', '_', '-', '(' and ')'",
-				what, quote(q, name, len), c, i + 1);
+				what, jit_quote(q, sizeof(q), name, len), c, i + 1);
 		return jit_errorf(err, 400, JIT_E_INVALID_CONTENT,
 			"%s '%s' contains byte 0x%02x at position %zu; allowed are letters, "
 			"digits, '.', '_', '-', '(' and ')'",
-			what, quote(q, name, len), c, i + 1);
+			what, jit_quote(q, sizeof(q), name, len), c, i + 1);
 	}
 	if ((len == 1 && name[0] == '.') || (len == 2 && name[0] == '.' && name[1] == '.'))
 		return jit_errorf(err, 400, JIT_E_INVALID_CONTENT, "%s must not be '.' or '..'",
 			what);
 	if (name[len - 1] == '.')
 		return jit_errorf(err, 400, JIT_E_INVALID_CONTENT, "%s '%s' must not end with '.'",
-			what, quote(q, name, len));
+			what, jit_quote(q, sizeof(q), name, len));
 	return 0;
 }
 
@@ -184,15 +150,17 @@ split(const char *path, struct seg sg[RID_MAX_SEGS + 1])
 static int
 check_fixed_shape(const char *id, size_t idlen, const struct seg *sg, struct jit_error *err)
 {
-	char q[QUOTE_BUF];
+	char q[JIT_QUOTE_BUFSZ(QUOTE_MAX)];
 
 	if (sg->len == 0)
 		return jit_errorf(err, 400, JIT_E_INVALID_CONTENT,
-			"resource ID '%s' has an empty segment ('//')", quote(q, id, idlen));
+			"resource ID '%s' has an empty segment ('//')",
+			jit_quote(q, sizeof(q), id, idlen));
 	if ((sg->len == 1 && sg->p[0] == '.') ||
 		(sg->len == 2 && sg->p[0] == '.' && sg->p[1] == '.'))
 		return jit_errorf(err, 400, JIT_E_INVALID_CONTENT,
-			"resource ID '%s' has a '.' or '..' segment", quote(q, id, idlen));
+			"resource ID '%s' has a '.' or '..' segment",
+			jit_quote(q, sizeof(q), id, idlen));
 	return 0;
 }
 
@@ -200,43 +168,45 @@ static int
 expect_fixed(const char *id, size_t idlen, const struct seg *sg, const char *keyword,
 	const char *after, struct jit_error *err)
 {
-	char q[QUOTE_BUF], qs[QUOTE_BUF];
+	char q[JIT_QUOTE_BUFSZ(QUOTE_MAX)], qs[JIT_QUOTE_BUFSZ(QUOTE_MAX)];
 
 	if (check_fixed_shape(id, idlen, sg, err) != 0)
 		return -1;
 	if (seg_is(sg, keyword))
 		return 0;
 	return jit_errorf(err, 400, JIT_E_INVALID_CONTENT,
-		"resource ID '%s' has '%s' %s where '%s' was expected", quote(q, id, idlen),
-		quote(qs, sg->p, sg->len), after, keyword);
+		"resource ID '%s' has '%s' %s where '%s' was expected",
+		jit_quote(q, sizeof(q), id, idlen), jit_quote(qs, sizeof(qs), sg->p, sg->len),
+		after, keyword);
 }
 
 static int
 missing(const char *id, size_t idlen, const char *what, struct jit_error *err)
 {
-	char q[QUOTE_BUF];
+	char q[JIT_QUOTE_BUFSZ(QUOTE_MAX)];
 
 	return jit_errorf(err, 400, JIT_E_INVALID_CONTENT, "resource ID '%s' has no %s",
-		quote(q, id, idlen), what);
+		jit_quote(q, sizeof(q), id, idlen), what);
 }
 
 static int
 unknown_type(const char *id, size_t idlen, struct jit_error *err)
 {
-	char q[QUOTE_BUF];
+	char q[JIT_QUOTE_BUFSZ(QUOTE_MAX)];
 
 	return jit_errorf(err, 400, JIT_E_INVALID_CONTENT,
 		"resource ID '%s' is not a virtual machine, JIT policy or enforcement point ID",
-		quote(q, id, idlen));
+		jit_quote(q, sizeof(q), id, idlen));
 }
 
 static int
 extra_segments(const char *id, size_t idlen, const char *what, struct jit_error *err)
 {
-	char q[QUOTE_BUF];
+	char q[JIT_QUOTE_BUFSZ(QUOTE_MAX)];
 
 	return jit_errorf(err, 400, JIT_E_INVALID_CONTENT,
-		"resource ID '%s' has unexpected segments after the %s", quote(q, id, idlen), what);
+		"resource ID '%s' has unexpected segments after the %s",
+		jit_quote(q, sizeof(q), id, idlen), what);
 }
 
 static int
@@ -349,7 +319,7 @@ int
 jit_rid_parse(const char *s, struct jit_rid *out, struct jit_error *err)
 {
 	struct jit_rid r;
-	char q[QUOTE_BUF];
+	char q[JIT_QUOTE_BUFSZ(QUOTE_MAX)];
 	size_t len;
 
 	if (s == NULL || s[0] == '\0')
@@ -357,14 +327,15 @@ jit_rid_parse(const char *s, struct jit_rid *out, struct jit_error *err)
 	len = strnlen(s, JIT_RESOURCE_ID_MAX + 1);
 	if (len > JIT_RESOURCE_ID_MAX)
 		return jit_errorf(err, 400, JIT_E_INVALID_CONTENT,
-			"resource ID '%s' is longer than %d characters", quote(q, s, len),
-			JIT_RESOURCE_ID_MAX);
+			"resource ID '%s' is longer than %d characters",
+			jit_quote(q, sizeof(q), s, len), JIT_RESOURCE_ID_MAX);
 	if (s[0] != '/')
 		return jit_errorf(err, 400, JIT_E_INVALID_CONTENT,
-			"resource ID '%s' does not start with '/'", quote(q, s, len));
+			"resource ID '%s' does not start with '/'",
+			jit_quote(q, sizeof(q), s, len));
 	if (len > 1 && s[len - 1] == '/')
-		return jit_errorf(err, 400, JIT_E_INVALID_CONTENT,
-			"resource ID '%s' ends with '/'", quote(q, s, len));
+		return jit_errorf(err, 400, JIT_E_INVALID_CONTENT, "resource ID '%s' ends with '/'",
+			jit_quote(q, sizeof(q), s, len));
 
 	/* Parsed aside, so *out is untouched when the ID is refused. */
 	memset(&r, 0, sizeof(r));
@@ -401,13 +372,13 @@ jit_rid_parse_kind(const char *s, enum jit_rid_kind kind, struct jit_rid *out,
 	struct jit_error *err)
 {
 	struct jit_rid r;
-	char q[QUOTE_BUF];
+	char q[JIT_QUOTE_BUFSZ(QUOTE_MAX)];
 
 	if (jit_rid_parse(s, &r, err) != 0)
 		return -1;
 	if (r.kind != kind)
 		return jit_errorf(err, 400, JIT_E_INVALID_CONTENT,
-			"resource ID '%s' is not %s ID", quote(q, s, strlen(s)),
+			"resource ID '%s' is not %s ID", jit_quote(q, sizeof(q), s, strlen(s)),
 			kind_name(kind));
 	if (out != NULL)
 		*out = r;
