@@ -41,8 +41,8 @@
  * .allowedSourceAddressPrefixes[N]", with 20-digit indices. */
 #define PATH_BUFSZ 256
 
-/* Values quoted back in messages are cut to this and reduced to printable ASCII. */
-#define QUOTE_BUFSZ 48
+/* Values quoted back in messages show at most 44 characters (see jit_quote). */
+#define QUOTE_BUFSZ JIT_QUOTE_BUFSZ(44)
 
 static int invalid(struct jit_error *err, const char *path, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -96,22 +96,6 @@ path_index(char sub[PATH_BUFSZ], const char *path, const char *key, size_t i)
 	return sub;
 }
 
-/* A client's value, safe to put in a message (n >= 4 bytes): printable ASCII, cut short. */
-static const char *
-quote(const char *s, char *buf, size_t n)
-{
-	size_t i;
-
-	for (i = 0; s[i] != '\0' && i < n - 4; i++)
-		buf[i] = (s[i] >= 0x20 && s[i] < 0x7f) ? s[i] : '?';
-	if (s[i] != '\0') {
-		memcpy(buf + i, "...", 3);
-		i += 3;
-	}
-	buf[i] = '\0';
-	return buf;
-}
-
 static const char *
 type_name(const json_t *j)
 {
@@ -159,7 +143,7 @@ jit_json_parse_object(const char *buf, size_t len, json_t **out, struct jit_erro
 	j = json_loadb(buf, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &je);
 	if (j == NULL)
 		return invalid(err, "", "invalid JSON at line %d, column %d: %s", je.line,
-			je.column, quote(je.text, text, sizeof(text)));
+			je.column, jit_quote(text, sizeof(text), je.text, strlen(je.text)));
 	if (!json_is_object(j)) {
 		invalid(err, "", "request body must be a JSON object, not %s", type_name(j));
 		json_decref(j);
@@ -355,7 +339,7 @@ decode_enum(const json_t *obj, const char *path, const char *key, const char *co
 		}
 	}
 	return invalid(err, path_key(sub, path, key), "\"%s\" is not one of %s",
-		quote(s, q, sizeof(q)), allowed);
+		jit_quote(q, sizeof(q), s, strlen(s)), allowed);
 }
 
 /* allowedSourceAddressPrefix or allowedSourceAddressPrefixes: exactly one of them. */
