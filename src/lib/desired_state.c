@@ -32,8 +32,8 @@
 /* "rules[N].grants[N].secondsRemaining" with 20-digit indices fits. */
 #define PATH_BUFSZ 96
 
-/* Values quoted back in messages are cut to this and reduced to printable ASCII. */
-#define QUOTE_BUFSZ 48
+/* Values quoted back in messages show at most 44 characters (see jit_quote). */
+#define QUOTE_BUFSZ JIT_QUOTE_BUFSZ(44)
 
 /* No grant lasts longer than a policy may allow (maxRequestAccessDuration). */
 #define MAX_SECONDS_REMAINING (JIT_MAX_ACCESS_DURATION_NS / JIT_NS_PER_SEC)
@@ -117,22 +117,6 @@ type_name(const json_t *j)
  * Members
  */
 
-/* A client's value, safe to put in a message (n >= 4 bytes): printable ASCII, cut short. */
-static const char *
-quote(const char *s, char *buf, size_t n)
-{
-	size_t i;
-
-	for (i = 0; s[i] != '\0' && i < n - 4; i++)
-		buf[i] = (s[i] >= 0x20 && s[i] < 0x7f) ? s[i] : '?';
-	if (s[i] != '\0') {
-		memcpy(buf + i, "...", 3);
-		i += 3;
-	}
-	buf[i] = '\0';
-	return buf;
-}
-
 /* Refuses members of obj not named in known (NULL-terminated). */
 static int
 check_members(const json_t *obj, const char *path, const char *const known[],
@@ -149,7 +133,7 @@ check_members(const json_t *obj, const char *path, const char *const known[],
 				break;
 		if (known[i] == NULL)
 			return invalid(err, path, "unknown member \"%s\"",
-				quote(key, q, sizeof(q)));
+				jit_quote(q, sizeof(q), key, strlen(key)));
 	}
 	return 0;
 }

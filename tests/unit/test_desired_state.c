@@ -260,6 +260,12 @@ test_top_level_errors(void **state)
 		"rules: must be an array, not an object");
 	expect_error_after(host_doc, NULL, 0, NULL, 0, "extra", "1",
 		"unknown member \"extra\"");
+	/* A member name is quoted back escaped (jit_quote): quotes, non-ASCII, length. */
+	expect_error_after(host_doc, NULL, 0, NULL, 0, "a\"b\xc3\xa9\x1b", "1",
+		"unknown member \"a\\\"b\\xc3\\xa9\\x1b\"");
+	expect_error_after(host_doc, NULL, 0, NULL, 0,
+		"0123456789012345678901234567890123456789abcdefgh", "1",
+		"unknown member \"0123456789012345678901234567890123456789abcd...\"");
 }
 
 static void

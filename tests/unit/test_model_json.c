@@ -723,6 +723,11 @@ static const struct bad_case bad_policies[] = {
 	{P_RPORT0 ".status", "\"Open\"",
 		P_RPORT0 ".status: \"Open\" is not one of Initiated, Revoked, Initiating"},
 	{P_RPORT0 ".status", "\"\"", P_RPORT0 ".status: \"\" is not one of Initiated, Revoked"},
+	/* The value is quoted back escaped (jit_quote), non-ASCII as \xNN, long ones cut. */
+	{P_RPORT0 ".status", "\"Op\\\"en\\u00e9\\n\"",
+		P_RPORT0 ".status: \"Op\\\"en\\xc3\\xa9\\x0a\" is not one of Initiated"},
+	{P_RPORT0 ".status", "\"0123456789012345678901234567890123456789abcdefgh\"",
+		P_RPORT0 ".status: \"0123456789012345678901234567890123456789abcd...\" is not"},
 	{P_RPORT0 ".statusReason", "\"Because\"",
 		P_RPORT0 ".statusReason: \"Because\" is not one of UserRequested, Expired, "
 		"NewerRequestInitiated"},
