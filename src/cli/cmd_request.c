@@ -218,8 +218,46 @@ sleep_ms(long ms)
 	nanosleep(&ts, NULL);
 }
 
+/* The enforcement points of the VMs, each once. */
+static size_t
+distinct_eps(const struct target_vm *ts, size_t n, const char *eps[])
+{
+	size_t neps = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		bool seen = false;
+
+		for (size_t k = 0; k < neps; k++)
+			seen = seen || strcasecmp(eps[k], ts[i].vm.enforcement_point) == 0;
+		if (!seen && neps < JIT_MAX_VMS_PER_REQUEST)
+			eps[neps++] = ts[i].vm.enforcement_point;
+	}
+	return neps;
+}
+
+/* Before a change with --wait: every enforcement point must be readable, or the wait
+ * would fail after the change was made. */
+static int
+wait_possible(struct cli *c, const struct target_vm *ts, size_t n, struct jit_error *err)
+{
+	const char *eps[JIT_MAX_VMS_PER_REQUEST];
+	size_t neps = distinct_eps(ts, n, eps);
+	uint64_t desired, applied;
+
+	for (size_t k = 0; k < neps; k++) {
+		if (cli_ep_versions(c, eps[k], &desired, &applied, err) == 0)
+			continue;
+		if (err->status == 403)
+			return cli_fail(err, "--wait reads the enforcement point %s, which your roles "
+				"do not allow (Jitgate/enforcementPoints/read); nothing was requested: "
+				"leave out --wait", strrchr(eps[k], '/') + 1);
+		return -1;
+	}
+	return 0;
+}
+
 /* Waits until each enforcement point of the VMs has applied the version it had
- * to apply right after the request. */
+ * to apply right after the change. */
 static int
 wait_applied(struct cli *c, const struct target_vm *ts, size_t n, const char *what,
 	struct jit_error *err)
@@ -227,20 +265,13 @@ wait_applied(struct cli *c, const struct target_vm *ts, size_t n, const char *wh
 	const char *eps[JIT_MAX_VMS_PER_REQUEST];
 	uint64_t want[JIT_MAX_VMS_PER_REQUEST];
 	jit_time deadline = jit_time_now() + (jit_time)c->timeout_s * JIT_NS_PER_SEC;
-	size_t neps = 0;
+	size_t neps = distinct_eps(ts, n, eps);
 
-	for (size_t i = 0; i < n; i++) {
-		bool seen = false;
+	for (size_t k = 0; k < neps; k++) {
 		uint64_t applied;
 
-		for (size_t k = 0; k < neps; k++)
-			seen = seen || strcasecmp(eps[k], ts[i].vm.enforcement_point) == 0;
-		if (seen || neps == JIT_MAX_VMS_PER_REQUEST)
-			continue;
-		eps[neps] = ts[i].vm.enforcement_point;
-		if (cli_ep_versions(c, eps[neps], &want[neps], &applied, err) != 0)
+		if (cli_ep_versions(c, eps[k], &want[k], &applied, err) != 0)
 			return -1;
-		neps++;
 	}
 	for (size_t k = 0; k < neps; k++) {
 		for (;;) {
@@ -406,6 +437,8 @@ request(struct cli *c, int argc, char **argv, struct jit_error *err)
 			goto out;
 		}
 	}
+	if (a.wait && wait_possible(c, ts, n, err) != 0)
+		goto out;
 	/* One initiate per policy, for the VMs of that policy. */
 	for (size_t i = 0; i < n; i++) {
 		char path[JIT_RESOURCE_ID_MAX + 16];
@@ -753,6 +786,8 @@ revoke(struct cli *c, int argc, char **argv, struct jit_error *err)
 			goto out;
 		}
 	}
+	if (a.wait && wait_possible(c, ts, n, err) != 0)
+		goto out;
 	for (size_t i = 0; i < n; i++) {
 		char path[JIT_RESOURCE_ID_MAX + 16];
 		json_t *body, *ans = NULL;

@@ -276,6 +276,7 @@ show_human(struct cli *c, const struct cli_vm *v, const struct cli_vm_jit *st)
 		printf("%-20s%s\n", "Enforcement point:", "-");
 	else if (cli_ep_versions(c, vm->enforcement_point, &desired, &applied, &ep_err) != 0)
 		printf("%-20s%s (status unavailable: %s)\n", "Enforcement point:", ep_name(vm),
+			ep_err.status == 403 ? "your roles do not allow reading it" :
 			cli_printable(ep_err.message) ? ep_err.message : "?");
 	else
 		printf("%-20s%s (%s, applied version %llu of %llu)\n", "Enforcement point:",

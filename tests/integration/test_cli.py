@@ -609,6 +609,40 @@ def request_wait(c):
 
 
 @tap.test
+def jit_requester_least_privilege(c):
+    """A principal holding only the JIT requester role on one VM."""
+    st, _, _ = api(c, "PUT", "/providers/Jitgate/principals/carol",
+                   {"properties": {"displayName": "Carol"}})
+    expect(st == 201, st)
+    st, tok, _ = api(c, "POST", "/providers/Jitgate/principals/carol/tokens", {"name": "cli"})
+    expect(st == 201, tok)
+    path = os.path.join(c.tmp, "carol.token")
+    with open(path, "w") as f:
+        f.write(tok["token"] + "\n")
+    st, a, _ = api(c, "PUT", c.vm_id("rg-jit", "w1") + "/providers/Microsoft.Authorization/"
+                   "roleAssignments/33333333-4444-4555-8666-777777777777",
+                   {"properties": {"roleDefinitionId": "JIT Network Access Requester",
+                                   "principalId": "carol"}})
+    expect(st == 201, a)
+    carol = ["--token-file", path]
+    vms = ok(c, "vm", "list", "-o", "json", *carol).json()
+    expect([v["name"] for v in vms] == ["w1"], "carol sees her VM only", vms)
+    j = ok(c, "request", "w1", "--port", "22", "--for", "10m", "-o", "json", *carol).json()
+    expect(j["requests"][0]["requestor"] == "Carol" and j["access"][0]["source"] == "127.0.0.1",
+           j)
+    before = len(ok(c, "requests", "w1", "-o", "json", *carol).json())
+    # Her role cannot read enforcement points: --wait says so before requesting anything.
+    fails(c, 1, "request", "w1", "--port", "22", "--wait", *carol,
+          contains="nothing was requested")
+    expect(len(ok(c, "requests", "w1", "-o", "json", *carol).json()) == before,
+           "a refused --wait requested nothing")
+    expect("your roles do not allow" in ok(c, "vm", "show", "w1", *carol).out)
+    fails(c, 1, "request", "lin", "--port", "22", *carol, contains="no VM named 'lin'")
+    fails(c, 1, "jit", "disable", "w1", *carol, contains="(AuthorizationFailed)")
+    expect(tok["token"] not in "".join(c.outputs), "carol's token never printed")
+
+
+@tap.test
 def jit_disable_keeps_others_and_deletes_empty_policies(c):
     r = ok(c, "jit", "disable", "spec", "-o", "json")
     expect(r.json() == {"disabled": [c.vm_id("rg-jit", "spec")], "deletedPolicies": []}, r)
