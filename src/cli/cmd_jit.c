@@ -437,9 +437,15 @@ jit_enable(struct cli *c, int argc, char **argv, struct jit_error *err)
 		cli_fail(err, "out of memory");
 		goto out;
 	}
-	for (int i = first; i < argc; i++)
+	for (int i = first; i < argc; i++) {
 		if (enable_one(c, &a, argv[i], ts, &vms[i], err) != 0)
 			goto out;
+		for (int k = first; k < i; k++)
+			if (jit_rid_equal(&vms[k], &vms[i])) {
+				cli_usage(err, "%s is named twice", vms[i].name);
+				goto out;
+			}
+	}
 	if (put_targets(c, ts, answers, err) != 0)
 		goto out;
 	if (c->output == CLI_OUTPUT_JSON) {

@@ -421,6 +421,7 @@ def jit_enable_specs_recommended_and_other_vms_kept(c):
     rec = [v for v in p["properties"]["virtualMachines"] if v["id"].endswith("/rec")][0]
     expect([x["number"] for x in rec["ports"]] == [22, 3389, 5985, 5986], rec)
     expect(rec["ports"][0]["maxRequestAccessDuration"] == "PT1H", rec)
+    fails(c, 2, "jit", "enable", "rec", "rec", contains="named twice")
     # Another policy name or location for a VM already in one is refused here.
     fails(c, 1, "jit", "enable", "rec", "--policy", "other", contains="already in the JIT policy")
     # Explicit location and name for a new group.
