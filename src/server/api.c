@@ -149,17 +149,17 @@ static const struct route routes[] = {
 		0, jit_h_whoami},
 	{"GET", PRINCIPALS, AUTH_USER, true, "Jitgate/principals/read", CHECK_RESOURCE,
 		JIT_RID_ROOT, jit_h_principal_list},
-	{"GET", PRINCIPALS "/{name}", AUTH_USER, true, "Jitgate/principals/read", CHECK_SELF, 0,
+	{"GET", PRINCIPALS "/{who}", AUTH_USER, true, "Jitgate/principals/read", CHECK_SELF, 0,
 		jit_h_principal_get},
-	{"PUT", PRINCIPALS "/{name}", AUTH_USER, true, "Jitgate/principals/write", CHECK_RESOURCE,
+	{"PUT", PRINCIPALS "/{who}", AUTH_USER, true, "Jitgate/principals/write", CHECK_RESOURCE,
 		JIT_RID_ROOT, jit_h_principal_put},
-	{"DELETE", PRINCIPALS "/{name}", AUTH_USER, true, "Jitgate/principals/delete",
+	{"DELETE", PRINCIPALS "/{who}", AUTH_USER, true, "Jitgate/principals/delete",
 		CHECK_RESOURCE, JIT_RID_ROOT, jit_h_principal_delete},
-	{"GET", PRINCIPALS "/{name}/tokens", AUTH_USER, true, "Jitgate/principals/tokens/read",
+	{"GET", PRINCIPALS "/{who}/tokens", AUTH_USER, true, "Jitgate/principals/tokens/read",
 		CHECK_SELF, 0, jit_h_token_list},
-	{"POST", PRINCIPALS "/{name}/tokens", AUTH_USER, true, "Jitgate/principals/tokens/write",
+	{"POST", PRINCIPALS "/{who}/tokens", AUTH_USER, true, "Jitgate/principals/tokens/write",
 		CHECK_SELF, 0, jit_h_token_create},
-	{"DELETE", PRINCIPALS "/{name}/tokens/{item}", AUTH_USER, true,
+	{"DELETE", PRINCIPALS "/{who}/tokens/{item}", AUTH_USER, true,
 		"Jitgate/principals/tokens/delete", CHECK_SELF, 0, jit_h_token_revoke},
 };
 
@@ -230,6 +230,24 @@ param_kind(const char *name)
 	return "resource name";
 }
 
+/* Principal names may be e-mail addresses: letters, digits and . _ - @ +, 1..90 long,
+ * not starting with a dot. */
+static int
+check_principal_name(const char *s, struct jit_error *err)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > JIT_NAME_MAX || s[0] == '.')
+		return jit_errorf(err, 400, JIT_E_INVALID_CONTENT,
+			"a principal name is 1-%d characters and does not start with '.'", JIT_NAME_MAX);
+	for (const char *p = s; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+			(*p >= '0' && *p <= '9') || strchr("._-@+", *p) != NULL))
+			return jit_errorf(err, 400, JIT_E_INVALID_CONTENT,
+				"a principal name may contain letters, digits and . _ - @ + only");
+	return 0;
+}
+
 static int
 bind_params(struct jit_call *c, const char *params[MAX_PARAMS], const char *names[MAX_PARAMS],
 	struct jit_error *err)
@@ -238,7 +256,10 @@ bind_params(struct jit_call *c, const char *params[MAX_PARAMS], const char *name
 		const char *kind = param_kind(names[k]);
 		char *dst;
 
-		if (jit_rid_check_name(params[k], kind, err) != 0) {
+		if (strncmp(names[k], "{who}", 5) == 0) {
+			if (check_principal_name(params[k], err) != 0)
+				return -1;
+		} else if (jit_rid_check_name(params[k], kind, err) != 0) {
 			err->status = 400;
 			return -1;
 		}

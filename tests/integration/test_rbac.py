@@ -293,6 +293,10 @@ def whoami_and_self_service(c):
     expect(st == 201, st, mine)
     expect_error(c.srv.request("GET", "/providers/Jitgate/principals/admin/tokens", token=tok), 403)
     expect_error(c.srv.request("DELETE", "/providers/Jitgate/principals/admin"), 400)
+    # Principal names may be e-mail addresses; other punctuation is refused.
+    st, p, _ = c.srv.request("PUT", "/providers/Jitgate/principals/bob.smith+jit@contoso.com", {})
+    expect(st == 201 and p["name"] == "bob.smith+jit@contoso.com", st, p)
+    expect_error(c.srv.request("PUT", "/providers/Jitgate/principals/bob%21", {}), 400)
 
 
 @tap.test
