@@ -455,8 +455,13 @@ jit_h_audit_list(struct jit_call *c)
 		size_t len = 0;
 
 		snprintf(token, sizeof(token), "%lld", (long long)rows[n - 1].seq);
-		len = (size_t)snprintf(next, sizeof(next), "%s?api-version=%s", c->req->path,
-			JIT_API_VERSION);
+		/* Absolute, as ARM's: the address the client reached this server by. */
+		const char *host = jit_http_header(c->req, "Host");
+
+		if (host == NULL || strpbrk(host, "/?#@ \\") != NULL || strlen(host) > 255)
+			host = "localhost";
+		len = (size_t)snprintf(next, sizeof(next), "https://%s%s?api-version=%s", host,
+			c->req->path, JIT_API_VERSION);
 		append_query(next, sizeof(next), &len, "top", jit_http_query(c->req, "top"));
 		append_query(next, sizeof(next), &len, "vm", vm_q);
 		append_query(next, sizeof(next), &len, "principal", f.principal);

@@ -125,6 +125,28 @@ policy_vm_ids(const struct jit_policy *a, const struct jit_policy *b, size_t *n)
 	return ids;
 }
 
+/* A PUT replaces the policy's VMs. A caller who reads the policy trimmed to some of its
+ * VMs (a custom role) and writes it back must not remove the VMs it never saw. */
+static int
+removes_unseen_vm(struct jit_call *c, const struct jit_policy *old,
+	const struct jit_policy *p, struct jit_error *err)
+{
+	if (old == NULL || jit_call_can(c, JIT_READ_ACTION, &old->id))
+		return 0;
+	for (size_t i = 0; i < old->n_vms; i++) {
+		bool kept = false;
+
+		for (size_t j = 0; j < p->n_vms && !kept; j++)
+			kept = jit_rid_equal(&old->vms[i].id, &p->vms[j].id);
+		if (!kept && !jit_call_can(c, JIT_READ_ACTION, &old->vms[i].id))
+			return jit_errorf(err, 403, JIT_E_FORBIDDEN,
+				"The client '%s' cannot remove the virtual machine '%s' from the policy: "
+				"it may not read it (action '%s').", c->principal.name, old->vms[i].id.name,
+				JIT_READ_ACTION);
+	}
+	return 0;
+}
+
 /* 403 RequestDisallowedByPolicy when a security policy disabled JIT where res is. */
 static int
 check_jit_enabled(struct jit_call *c, const struct jit_rid *res, struct jit_error *err)
@@ -275,6 +297,10 @@ jit_h_policy_put(struct jit_call *c)
 		goto refuse;
 	}
 	jit_store_policy_get(st, &p->id, c->now, &old, &ignored);
+	if (removes_unseen_vm(c, old, p, &err) != 0) {
+		jit_store_rollback(st);
+		goto refuse;
+	}
 	if ((vms = policy_vm_ids(old, p, &c->n_audit_vms)) == NULL) {
 		jit_store_rollback(st);
 		jit_errorf(&err, 500, JIT_E_INTERNAL, "out of memory");

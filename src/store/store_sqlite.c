@@ -1202,15 +1202,17 @@ check_policy_vms(struct jit_store *st, const struct jit_policy *p, const char *p
 			return jit_errorf(err, 400, JIT_E_BAD_REQUEST,
 				"properties.virtualMachines[%zu].id: the virtual machine '%s' does not "
 				"exist; add it to the inventory first", i, vm->name);
-		if (prep(st, "SELECT policy_key FROM policy_vms WHERE vm_key = ?", &s, err) != 0)
+		if (prep(st, "SELECT pv.policy_key, p.id FROM policy_vms pv JOIN policies p"
+			" ON p.key = pv.policy_key WHERE pv.vm_key = ?", &s, err) != 0)
 			return -1;
 		bind_text(s, 1, vm_key);
 		rc = sqlite3_step(s);
 		other[0] = '\0';
-		if (rc == SQLITE_ROW)
-			copy_col(s, 0, other, sizeof(other));
+		if (rc == SQLITE_ROW && strcmp((const char *)sqlite3_column_text(s, 0),
+			policy_key) != 0)
+			copy_col(s, 1, other, sizeof(other));
 		sqlite3_finalize(s);
-		if (other[0] != '\0' && strcmp(other, policy_key) != 0)
+		if (other[0] != '\0')
 			return jit_errorf(err, 409, JIT_E_CONFLICT,
 				"properties.virtualMachines[%zu].id: the virtual machine '%s' is already "
 				"in the JIT policy '%s'", i, vm->name, other);

@@ -227,7 +227,8 @@ def policy_errors_change_nothing(c):
     expect_body_too_large_refused_unread(c)
     # A VM already in this policy cannot join a second one.
     other = c.pol.replace("/default", "/second")
-    expect_error(c.srv.request("PUT", other, policy_body(c)), 409, "Conflict")
+    err = expect_error(c.srv.request("PUT", other, policy_body(c)), 409, "Conflict")
+    expect(c.pol in err["message"], "the conflict names the other policy by its ID", err)
     # A VM in another resource group cannot be named.
     foreign = policy_body(c)
     foreign["properties"]["virtualMachines"][0]["id"] = (

@@ -257,6 +257,27 @@ def custom_role(c):
 
 
 @tap.test
+def writing_back_a_trimmed_policy_cannot_drop_unseen_vms(c):
+    rid = str(uuid.uuid4())
+    st, _, _ = c.srv.request("PUT", f"/providers/Microsoft.Authorization/roleDefinitions/{rid}", {
+        "properties": {"roleName": "JIT policy writer", "permissions": [{"actions": [
+            "Microsoft.Security/locations/jitNetworkAccessPolicies/write"]}],
+            "assignableScopes": ["/"]}})
+    expect(st == 201)
+    tok = principal_with_role(c, "writer", "JIT policy writer", c.pol("rg-a"))
+    c.srv.request("PUT", f"{c.vm('rg-a', 'vm-a1')}/providers/Microsoft.Authorization/"
+                  f"roleAssignments/{uuid.uuid4()}", {"properties": {
+                      "roleDefinitionId": "Reader", "principalId": "writer"}})
+    st, view, _ = c.srv.request("GET", c.pol("rg-a"), token=tok)
+    expect(st == 200 and len(view["properties"]["virtualMachines"]) == 1, "trimmed to vm-a1", view)
+    err = expect_error(c.srv.request("PUT", c.pol("rg-a"), {"properties": view["properties"]},
+                                     token=tok), 403, "AuthorizationFailed")
+    expect("vm-a2" in err["message"], err)
+    st, full, _ = c.srv.request("GET", c.pol("rg-a"))
+    expect(len(full["properties"]["virtualMachines"]) == 2, "vm-a2 is still in the policy", full)
+
+
+@tap.test
 def token_expiry_and_revocation_take_effect_on_next_request(c):
     c.srv.request("PUT", "/providers/Jitgate/principals/shortlived", {})
     c.srv.request("PUT", f"/providers/Microsoft.Authorization/roleAssignments/{uuid.uuid4()}",
