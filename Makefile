@@ -4,6 +4,8 @@ BUILD ?= build
 ASAN_BUILD ?= build-asan
 FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 60
+FUZZ_KEEP ?= 5
+FUZZ_CORPUS_MAX ?= 60
 STATE_DIR ?= $(CURDIR)/.state
 
 .PHONY: all deps test unit-test run bench fuzz clean
@@ -46,13 +48,15 @@ bench: all
 	@sh scripts/deps.sh bench
 	sh bench/run.sh "$(BUILD)"
 
-# libFuzzer targets, each for FUZZ_SECONDS; new inputs go to tests/fuzz/corpus/<target>/.
+# libFuzzer targets, each for FUZZ_SECONDS. Inputs that add coverage are left in
+# $(FUZZ_BUILD)/new-<target>/; the FUZZ_KEEP smallest go to tests/fuzz/corpus/<target>/
+# while it holds fewer than FUZZ_CORPUS_MAX files (FUZZ_KEEP=0: none).
 fuzz:
 	@sh scripts/deps.sh build fuzz
 	@[ -f $(FUZZ_BUILD)/build.ninja ] || CC=clang meson setup $(FUZZ_BUILD) -Dfuzz=true \
 		-Db_lundef=false
 	ninja -C $(FUZZ_BUILD)
-	sh scripts/fuzz.sh "$(FUZZ_BUILD)" "$(FUZZ_SECONDS)"
+	sh scripts/fuzz.sh "$(FUZZ_BUILD)" "$(FUZZ_SECONDS)" "$(FUZZ_KEEP)" "$(FUZZ_CORPUS_MAX)"
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
