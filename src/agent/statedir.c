@@ -49,7 +49,9 @@ jit_sd_open(const char *dir, struct jit_statedir **out, struct jit_error *err)
 		free(sd);
 		return jit_errorf(err, 500, JIT_E_INTERNAL, "out of memory");
 	}
-	sd->fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	/* The directory itself may be a symlink (systemd's DynamicUser= makes one); the
+	 * ownership check below is on what it points to. Files inside are never followed. */
+	sd->fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (sd->fd < 0 || fstat(sd->fd, &st) != 0) {
 		jit_errorf(err, 500, JIT_E_INTERNAL, "cannot open %s: %s", dir, strerror(errno));
 		jit_sd_free(sd);
