@@ -481,8 +481,10 @@ const struct cli_cmd cli_cmd_jit_enable = {
 	"Without --port, a Linux VM gets port 22 and a Windows VM 3389, any protocol,\n"
 	"any source, requests of up to three hours (PT3H), as Azure's quick enable.\n"
 	"--recommended gives 22, 3389, 5985 and 5986. SPEC is\n"
-	"  NUMBER[/tcp|udp|any][,from=PREFIX[;PREFIX...]]...[,max=DURATION]\n"
+	"  NUMBER[/tcp|udp|any][,from=PREFIX[;PREFIX...]]...[,max=DURATION][,close=yes]\n"
 	"e.g. 22, 3389/tcp,from=10.0.0.0/8,max=PT1H, 22,from=10.0.0.0/8;192.168.0.0/16.\n"
+	"close=yes cuts established connections when access ends (by default they\n"
+	"survive, as with Azure's NSGs).\n"
 	"A VM joins its resource group's policy (default: the one it is in, else\n"
 	"\"default\" at the group's location); the other VMs of that policy are kept.\n"
 	"Enabling a VM again replaces its ports.\n",
@@ -538,8 +540,9 @@ static int
 print_vm_ports(const struct jit_policy *p, const struct jit_policy_vm *pv,
 	struct jit_error *err)
 {
-	static const char *const headers[] = {"PORT", "PROTOCOL", "SOURCES", "MAX DURATION"};
-	struct cli_table *t = cli_table_new(4, headers);
+	static const char *const headers[] = {"PORT", "PROTOCOL", "SOURCES", "MAX DURATION",
+		"AT EXPIRY"};
+	struct cli_table *t = cli_table_new(5, headers);
 	int rc = -1;
 
 	if (t == NULL)
@@ -549,7 +552,8 @@ print_vm_ports(const struct jit_policy *p, const struct jit_policy_vm *pv,
 	for (size_t i = 0; i < pv->n_ports; i++) {
 		const struct jit_port_rule *r = &pv->ports[i];
 		char num[8], src[2048], max[JIT_DURATION_BUFSZ];
-		const char *row[] = {num, jit_proto_name(r->protocol), src, max};
+		const char *row[] = {num, jit_proto_name(r->protocol), src, max,
+			r->close_established ? "close connections" : "keep connections"};
 
 		snprintf(num, sizeof(num), "%u", r->number);
 		cli_sources_text(&r->sources, src, sizeof(src));
@@ -690,7 +694,7 @@ static int
 show_policy(struct cli *c, const struct jit_policy *p, struct jit_error *err)
 {
 	static const char *const headers[] = {"VM", "PORT", "PROTOCOL", "SOURCES",
-		"MAX DURATION"};
+		"MAX DURATION", "AT EXPIRY"};
 	struct cli_table *t;
 	json_t *j;
 	int rc = -1;
@@ -702,7 +706,7 @@ show_policy(struct cli *c, const struct jit_policy *p, struct jit_error *err)
 		json_decref(j);
 		return rc;
 	}
-	if ((t = cli_table_new(5, headers)) == NULL)
+	if ((t = cli_table_new(6, headers)) == NULL)
 		return cli_fail(err, "out of memory");
 	printf("Policy:  %s in %s (resource group %s), %zu VM(s)\n\n", p->id.name,
 		p->id.location, p->id.rg, p->n_vms);
@@ -711,7 +715,7 @@ show_policy(struct cli *c, const struct jit_policy *p, struct jit_error *err)
 			const struct jit_port_rule *r = &p->vms[i].ports[k];
 			char num[8], src[2048], max[JIT_DURATION_BUFSZ];
 			const char *row[] = {p->vms[i].id.name, num, jit_proto_name(r->protocol), src,
-				max};
+				max, r->close_established ? "close connections" : "keep connections"};
 
 			snprintf(num, sizeof(num), "%u", r->number);
 			cli_sources_text(&r->sources, src, sizeof(src));

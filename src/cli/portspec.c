@@ -167,12 +167,21 @@ parse_spec(char *s, struct cli_port_spec *out, struct jit_error *err)
 				check_max(out->max_ns, eq + 1, err) != 0)
 				return -1;
 			out->has_max = true;
+		} else if (strcmp(item, "close") == 0) {
+			if (strcmp(eq + 1, "yes") == 0 || strcmp(eq + 1, "true") == 0)
+				out->close = true;
+			else if (strcmp(eq + 1, "no") == 0 || strcmp(eq + 1, "false") == 0)
+				out->close = false;
+			else
+				return cli_usage(err, "close=%.20s: expected yes or no", eq + 1);
+			out->has_close = true;
 		} else if (strcmp(item, "proto") == 0 || strcmp(item, "protocol") == 0) {
 			if (parse_proto(eq + 1, &out->proto, err) != 0)
 				return -1;
 			out->has_proto = true;
 		} else {
-			return cli_usage(err, "'%.40s=': unknown; a port spec takes from= and max=", item);
+			return cli_usage(err, "'%.40s=': unknown; a port spec takes from=, max= and "
+				"close=", item);
 		}
 	}
 	/* "*" means every address: listing it beside others says nothing more. */
@@ -233,6 +242,8 @@ cli_port_spec_apply(const struct cli_port_spec *spec, struct jit_port_rule *rule
 		rule->protocol = spec->proto;
 	if (spec->has_max)
 		rule->max_duration_ns = spec->max_ns;
+	if (spec->has_close)
+		rule->close_established = spec->close;
 	if (spec->n_sources > 0)
 		return set_sources(&rule->sources, spec->sources, spec->n_sources, err);
 	return 0;

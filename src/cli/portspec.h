@@ -6,6 +6,8 @@
  *   from=P   a source prefix ("*", 10.0.0.0/8, 2001:db8::/32); repeatable, and
  *            one from= may list several separated by ';'
  *   max=D    the longest access a request may ask for (PT1H, 90m, 1h30m)
+ *   close=yes|no  cut established connections when access ends (jitgate's
+ *            closeEstablishedOnExpiry; by default they survive, as with NSGs)
  *
  * e.g. "22", "3389/tcp,from=10.0.0.0/8,max=PT1H", "22,from=10.0.0.0/8;192.168.0.0/16".
  * A spec says only what it names: the rest comes from the defaults (a new
@@ -31,6 +33,8 @@ struct cli_port_spec {
 	struct jit_prefix sources[JIT_MAX_PREFIXES_PER_PORT];
 	bool has_max;
 	int64_t max_ns;
+	bool has_close;
+	bool close;
 };
 
 /* Parses SPEC; errors are usage errors naming the part that is wrong. */

@@ -179,6 +179,7 @@ def usage_errors_exit_2(c):
         (["jit", "enable", "vm1", "--port", "22,max=PT1M"], "max="),
         (["jit", "enable", "vm1", "--port", "22,max=2d"], "max="),
         (["jit", "enable", "vm1", "--port", "22,colour=blue"], "unknown"),
+        (["jit", "enable", "vm1", "--port", "22,close=maybe"], "close="),
         (["jit", "enable", "vm1", "--port", "22", "--port", "22"], "twice"),
         (["jit", "edit", "vm1"], "--add-port"),
         (["jit", "set"], "--file"),
@@ -422,6 +423,17 @@ def jit_enable_specs_recommended_and_other_vms_kept(c):
     expect([x["number"] for x in rec["ports"]] == [22, 3389, 5985, 5986], rec)
     expect(rec["ports"][0]["maxRequestAccessDuration"] == "PT1H", rec)
     fails(c, 2, "jit", "enable", "rec", "rec", contains="named twice")
+    # close=yes: jitgate's closeEstablishedOnExpiry extension, kept by later edits.
+    ok(c, "jit", "edit", "rec", "--add-port", "2222/tcp,close=yes")
+    rec = [v for v in api(c, "GET", c.pol("rg-jit", "northeurope"))[1]["properties"]
+           ["virtualMachines"] if v["id"].endswith("/rec")][0]
+    expect(rec["ports"][-1].get("closeEstablishedOnExpiry") is True, rec)
+    expect("close connections" in ok(c, "jit", "show", "rec").out)
+    ok(c, "jit", "edit", "rec", "--set-port", "2222,close=no")
+    rec = [v for v in api(c, "GET", c.pol("rg-jit", "northeurope"))[1]["properties"]
+           ["virtualMachines"] if v["id"].endswith("/rec")][0]
+    expect("closeEstablishedOnExpiry" not in rec["ports"][-1], rec)
+    ok(c, "jit", "edit", "rec", "--remove-port", "2222")
     # Another policy name or location for a VM already in one is refused here.
     fails(c, 1, "jit", "enable", "rec", "--policy", "other", contains="already in the JIT policy")
     # Explicit location and name for a new group.
