@@ -57,6 +57,11 @@ jit_vm_jit_json(const struct jit_vm *vm, const struct jit_vm_jit *j)
 	}
 	if (j->has_ep) {
 		json_object_set_new(o, "enforcementPointHealthy", json_boolean(j->ep_healthy));
+		/* So that whoever may read the VM can tell when a change is in force (--wait). */
+		json_object_set_new(o, "enforcementPointDesiredVersion",
+			json_integer((json_int_t)j->ep_version));
+		json_object_set_new(o, "enforcementPointAppliedVersion",
+			json_integer((json_int_t)j->ep_applied));
 		if (j->ep_last_seen != 0) {
 			jit_time_format(j->ep_last_seen, buf);
 			json_object_set_new(o, "enforcementPointLastSeenUtc", json_string(buf));

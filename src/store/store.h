@@ -391,6 +391,7 @@ struct jit_vm_jit {
 	bool has_ep;
 	bool ep_healthy;
 	jit_time ep_last_seen;
+	uint64_t ep_version, ep_applied;    /* desired and applied state versions */
 	size_t n_ports;
 	uint16_t ports[JIT_MAX_PORTS_PER_VM];
 	uint16_t mapped_ports[JIT_MAX_PORTS_PER_VM];   /* 0: none */

@@ -2852,6 +2852,8 @@ jit_store_vm_jit(struct jit_store *st, const struct jit_vm *vm, jit_time now,
 			return -1;
 		out->has_ep = true;
 		out->ep_last_seen = ep.last_seen;
+		out->ep_version = ep.version;
+		out->ep_applied = ep.applied_version;
 		out->ep_healthy = ep.last_seen != 0 && now - ep.last_seen < JIT_EP_HEALTHY_NS;
 		if (!ep_can_enforce(ep.status_json))
 			snprintf(out->reason, sizeof(out->reason), "the enforcement point cannot "

@@ -342,6 +342,7 @@ def vm_states_and_unsupported_reasons(c):
     j = jit("inpolicy")
     expect(j["state"] == "Configured" and j["policy"] == c.pol, j)
     expect(j["enforcementPointHealthy"] is True and j["connection"]["ports"] == [{"number": 22}], j)
+    expect(j["enforcementPointDesiredVersion"] >= 1 and j["enforcementPointAppliedVersion"] == 1, j)
     expect(j["connection"]["addresses"] == ["10.5.0.9"], j)
     lst = srv.request("GET", f"{c.rgp}/providers/Microsoft.Compute/virtualMachines",
                       query={"state": "Configured"})[1]["value"]
