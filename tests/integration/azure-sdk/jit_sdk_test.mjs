@@ -38,7 +38,7 @@ function test(name, fn) {
 
 function diag(text) {
 	for (const line of String(text).split("\n")) {
-		process.stdout.write(`  # ${line}\n`);
+		process.stdout.write(`# ${line}\n`);
 	}
 }
 
