@@ -126,9 +126,10 @@ def main():
         deadline = time.monotonic() + 20
         while srv.request("GET", ep)[0] != 200 and time.monotonic() < deadline:
             time.sleep(0.1)
-        st, body, _ = srv.request("PUT", pol, {"properties": {"virtualMachines": [{"id": vm, "ports": [
-            {"number": PORT, "protocol": "TCP", "allowedSourceAddressPrefix": "10.89.0.0/16",
-             "maxRequestAccessDuration": "PT1H"}]}]}})
+        ports = [{"number": PORT, "protocol": "TCP", "allowedSourceAddressPrefix": "10.89.0.0/16",
+                  "maxRequestAccessDuration": "PT1H"}]
+        st, body, _ = srv.request("PUT", pol, {"properties": {"virtualMachines": [
+            {"id": vm, "ports": ports}]}})
         if st not in (200, 201):
             raise RuntimeError(f"PUT policy: {st} {body}")
         in_sync()
@@ -159,8 +160,9 @@ def main():
             from_202.append((t_open - t_202) * 1e3)
             from_send.append((t_open - t_send) * 1e3)
             round_trip.append((t_202 - t_send) * 1e3)
-            st, _, _ = srv.request("POST", pol + "/revoke", {"virtualMachines": [{"id": vm, "ports": [
-                {"number": PORT, "allowedSourceAddressPrefix": CL4}]}]})
+            revoke = {"virtualMachines": [{"id": vm, "ports": [
+                {"number": PORT, "allowedSourceAddressPrefix": CL4}]}]}
+            st, _, _ = srv.request("POST", pol + "/revoke", revoke)
             if st != 200:
                 raise RuntimeError(f"revoke: {st}")
             ask("closed")

@@ -267,12 +267,13 @@ call(struct jit_cp *cp, const char *method, const char *path, const char *body, 
 	if (rc != CURLE_OK) {
 		if (r.too_big)
 			jit_errorf(err, 503, JIT_E_UNAVAILABLE,
-				"%s %s: the answer is larger than %zu bytes", method, path, max_reply);
+				"%s %s: the answer is larger than %zu bytes", method, path,
+				max_reply);
 		else if (rc == CURLE_ABORTED_BY_CALLBACK)
 			jit_errorf(err, 503, JIT_E_UNAVAILABLE, "%s %s: cancelled", method, path);
 		else
-			jit_errorf(err, 503, JIT_E_UNAVAILABLE, "%s %s%s: %s", method, cp->base, path,
-				cp->errbuf[0] != '\0' ? cp->errbuf : curl_easy_strerror(rc));
+			jit_errorf(err, 503, JIT_E_UNAVAILABLE, "%s %s%s: %s", method, cp->base,
+				path, cp->errbuf[0] != '\0' ? cp->errbuf : curl_easy_strerror(rc));
 		goto out;
 	}
 	curl_easy_getinfo(k, CURLINFO_RESPONSE_CODE, &status);
@@ -280,9 +281,11 @@ call(struct jit_cp *cp, const char *method, const char *path, const char *body, 
 		server_error(status, &r, err);
 		goto out;
 	}
-	if (r.len > 0 && (*reply = json_loadb(r.data, r.len, JSON_REJECT_DUPLICATES, &je)) == NULL) {
-		jit_errorf(err, 502, JIT_E_UNAVAILABLE, "%s %s: the answer is not JSON: line %d: %s",
-			method, path, je.line, je.text);
+	if (r.len > 0 &&
+		(*reply = json_loadb(r.data, r.len, JSON_REJECT_DUPLICATES, &je)) == NULL) {
+		jit_errorf(err, 502, JIT_E_UNAVAILABLE,
+			"%s %s: the answer is not JSON: line %d: %s", method, path, je.line,
+			je.text);
 		goto out;
 	}
 	ret = 0;

@@ -106,13 +106,13 @@ usage(FILE *f)
 		"wants. Needs CAP_NET_ADMIN only; drops every other capability at start.\n"
 		"\n"
 		"  --server URL          jitgated, e.g. https://10.0.0.1:8443\n"
-		"  --ca FILE             PEM CA that jitgated's certificate must chain to (the only\n"
-		"                        one trusted; for a self-signed jitgated: STATE/tls/cert.pem)\n"
+		"  --ca FILE             PEM CA that jitgated's certificate must chain to (the\n"
+		"                        only one trusted; self-signed: jitgated's tls/cert.pem)\n"
 		"  --state-dir DIR       credential and last desired state (created 0700)\n"
 		"  --enroll-token FILE   one-time enrollment token, needed until enrolled\n"
 		"  --kind host|gateway   enforcement point kind at enrollment (default host)\n"
-		"  --name NAME           enforcement point name (default: the VM name, or the host\n"
-		"                        name for a gateway)\n"
+		"  --name NAME           enforcement point name (default: the VM name, or the\n"
+		"                        host name for a gateway)\n"
 		"  --vm-name NAME        host: the VM this agent registers (default: host name)\n"
 		"  --os linux|windows    host: the VM's OS type (default linux)\n"
 		"  --address IP          host: the VM's address (repeatable; default: the\n"
@@ -253,15 +253,15 @@ parse_args(int argc, char **argv, struct options *o)
 				return bad_arg("at most %d --address", JIT_CP_MAX_ADDRESSES);
 			if (jit_prefix_parse(optarg, p, &err) != 0 || p->family == JIT_FAMILY_ANY ||
 				p->len != (p->family == JIT_FAMILY_INET ? 32 : 128))
-				return bad_arg("--address must be one IPv4 or IPv6 address, not '%s'",
-					optarg);
+				return bad_arg("--address must be one IPv4 or IPv6 address, "
+					"not '%s'", optarg);
 			o->n_addresses++;
 			break;
 		}
 		case 'L':
 			if (parse_level(optarg, &o->level) != 0)
-				return bad_arg("--log-level must be debug, info, warn or error, not '%s'",
-					optarg);
+				return bad_arg("--log-level must be debug, info, warn or error, "
+					"not '%s'", optarg);
 			break;
 		case 'U':
 			o->uninstall = true;
@@ -466,8 +466,8 @@ apply(struct agent *a, const struct jit_desired_state *ds, const char *source)
 		a->report_due = true;
 		snprintf(a->message, sizeof(a->message), "version %s from %s: %s", version, source,
 			err.message);
-		jit_log(JIT_LOG_ERROR, "apply_failed", "version", version, "source", source, "error",
-			err.message, (const char *)NULL);
+		jit_log(JIT_LOG_ERROR, "apply_failed", "version", version, "source", source,
+			"error", err.message, (const char *)NULL);
 		probe(a);
 		return -1;
 	}
@@ -479,7 +479,7 @@ apply(struct agent *a, const struct jit_desired_state *ds, const char *source)
 		"elements", elements, "expired", expired, "ms", ms, (const char *)NULL);
 	if (st.mapped > 0)
 		jit_log(JIT_LOG_WARN, "port_mapping_unsupported", "version", version,
-			"detail", "grants with mappedPort open the VM's own port; DNAT is not applied",
+			"detail", "grants with mappedPort open the VM's own port; no DNAT yet",
 			(const char *)NULL);
 	snprintf(a->message, sizeof(a->message), "applied version %s (%s): %s locked, %s "
 		"elements", version, source, locked, elements);
@@ -607,7 +607,9 @@ enroll(struct agent *a, const char *token)
 			return -1;
 		if (jit_cp_enroll(a->cp, &rq, &e, &err) == 0)
 			break;
-		if (err.status >= 400 && err.status < 500 && err.status != 408 && err.status != 429) {
+		/* A 4xx will not change by retrying, but for timeouts and throttling. */
+		if (err.status >= 400 && err.status < 500 && err.status != 408 &&
+			err.status != 429) {
 			jit_log(JIT_LOG_ERROR, "enroll_refused", "error", err.message,
 				(const char *)NULL);
 			return -1;
@@ -667,7 +669,8 @@ uninstall(void)
 
 	if (jit_privs_drop(&privs, &err) != 0 || jit_enforcer_open(&e, &err) != 0 ||
 		jit_enforcer_remove(e, &err) != 0) {
-		jit_log(JIT_LOG_ERROR, "uninstall_failed", "error", err.message, (const char *)NULL);
+		jit_log(JIT_LOG_ERROR, "uninstall_failed", "error", err.message,
+			(const char *)NULL);
 		goto out;
 	}
 	jit_log(JIT_LOG_INFO, "uninstalled", "table", JIT_ENFORCER_FAMILY " " JIT_ENFORCER_TABLE,
@@ -720,8 +723,9 @@ main(int argc, char **argv)
 		load_enrollment(&a, &enrolled, &err) != 0)
 		goto fatal;
 	if (!enrolled && o.enroll_token == NULL) {
-		jit_errorf(&err, 400, JIT_E_BAD_REQUEST, "not enrolled yet (no %s/credential): give "
-			"--enroll-token FILE", o.state_dir);
+		jit_errorf(&err, 400, JIT_E_BAD_REQUEST,
+			"not enrolled yet (no %s/credential): give --enroll-token FILE",
+			o.state_dir);
 		goto fatal;
 	}
 	/* The token may sit where only the agent's start-up privileges reach. */
@@ -733,7 +737,8 @@ main(int argc, char **argv)
 	if (jit_enforcer_open(&a.enf, &err) != 0)
 		goto fatal;
 	jit_log(JIT_LOG_INFO, "starting", "server", o.server, "state_dir", o.state_dir,
-		"enrolled", enrolled ? "yes" : "no", "version", JITGATE_VERSION, (const char *)NULL);
+		"enrolled", enrolled ? "yes" : "no", "version", JITGATE_VERSION,
+		(const char *)NULL);
 	if (enrolled && o.enroll_token != NULL)
 		jit_log(JIT_LOG_INFO, "already_enrolled", "enforcement_point",
 			a.ep[0] != '\0' ? a.ep : NULL, "detail", "--enroll-token is not used",

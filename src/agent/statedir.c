@@ -59,8 +59,8 @@ jit_sd_open(const char *dir, struct jit_statedir **out, struct jit_error *err)
 	}
 	if (st.st_uid != geteuid()) {
 		jit_errorf(err, 500, JIT_E_INTERNAL,
-			"%s belongs to uid %u, not to this agent (uid %u)", dir, (unsigned)st.st_uid,
-			(unsigned)geteuid());
+			"%s belongs to uid %u, not to this agent (uid %u)", dir,
+			(unsigned)st.st_uid, (unsigned)geteuid());
 		jit_sd_free(sd);
 		return -1;
 	}

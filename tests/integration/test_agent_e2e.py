@@ -84,6 +84,7 @@ def probe_main(argv):
     deadline = time.time() + secs
     # A dropped SYN is retransmitted only after a second: short attempts, many of them.
     attempt = 0.05 if want == "open" else 0.3
+    ready = False
     while time.time() < deadline:
         t0 = time.time()
         ok = probe_once(kind, host, port, attempt)
@@ -93,6 +94,10 @@ def probe_main(argv):
         if want == "closed" and not ok:
             print(f"{t0:.6f}", flush=True)
             return 0
+        if not ready:
+            # The caller may now start what should open the port.
+            print("ready", flush=True)
+            ready = True
         time.sleep(0.02 if want == "open" else 0.1)
     return 1
 
@@ -292,7 +297,8 @@ class E2E:
         return f"{self.rgp}/providers/Microsoft.Compute/virtualMachines/vm1"
 
     def pol(self):
-        return f"{self.rgp}/providers/Microsoft.Security/locations/{LOC}/jitNetworkAccessPolicies/default"
+        return (f"{self.rgp}/providers/Microsoft.Security/locations/{LOC}"
+                "/jitNetworkAccessPolicies/default")
 
     def ep(self):
         st, body, _ = self.api("GET", f"{self.rgp}/providers/Jitgate/enforcementPoints/ep-vm1")
@@ -344,6 +350,11 @@ class E2E:
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
 
     @staticmethod
+    def prober_ready(p):
+        """Waits for the prober's first failed attempt; False if the port was open already."""
+        return p.stdout.readline().strip() == "ready"
+
+    @staticmethod
     def prober_result(p, timeout):
         try:
             out, _ = p.communicate(timeout=timeout)
@@ -351,7 +362,8 @@ class E2E:
             p.kill()
             p.communicate()
             return None
-        return float(out.strip()) if p.returncode == 0 and out.strip() else None
+        lines = [x for x in out.split() if x != "ready"]
+        return float(lines[-1]) if p.returncode == 0 and lines else None
 
     def closes_on_time(self, what, ns, addr, port, end, kind="tcp"):
         """Waits for the port to close; checks it closed within [end - 2 s, end + 1.5 s]."""
@@ -420,7 +432,8 @@ class E2E:
         ssh_keygen = ["ssh-keygen", "-q", "-t", "ed25519", "-N", ""]
         subprocess.run(ssh_keygen + ["-f", os.path.join(self.tmp, "hostkey")], check=True)
         subprocess.run(ssh_keygen + ["-f", os.path.join(self.tmp, "clientkey")], check=True)
-        shutil.copy(os.path.join(self.tmp, "clientkey.pub"), os.path.join(self.tmp, "authorized_keys"))
+        shutil.copy(os.path.join(self.tmp, "clientkey.pub"),
+                    os.path.join(self.tmp, "authorized_keys"))
         cfg = os.path.join(self.tmp, "sshd_config")
         with open(cfg, "w") as f:
             f.write(f"""Port 22
@@ -568,13 +581,14 @@ LogLevel ERROR
         t = self.tap
         t.diag("scenario 2: initiate for the client's address for 10 s")
         opener = self.prober("cl", "open", "tcp", VM4, 22, 15)
-        time.sleep(0.3)  # the prober is up and being dropped
+        t.ok(self.prober_ready(opener), "before the initiate the client's connects are dropped")
         st, body, t202, end = self.initiate([(22, CL4)], 10)
         t.ok(st == 202, "initiate answers 202", st, body)
         opened = self.prober_result(opener, 20)
         latency = None if opened is None else opened - t202
         if latency is not None:
-            t.diag(f"latency from the 202 to the first TCP connect from client: {latency * 1000:.0f} ms")
+            t.diag("latency from the 202 to the first TCP connect from client: "
+                   f"{latency * 1000:.0f} ms")
         t.ok(latency is not None and latency <= 1.0,
              "reachable from client within a second of the 202", latency)
         t.ok(self.ssh("cl", VM4), "grant: ssh from client works")
@@ -604,7 +618,8 @@ LogLevel ERROR
         mark = self.log_mark()
         self.start_agent()
         t.ok(self.wait_log(r"event=applied version=\d+ source=server", mark, 15) is not None,
-             "restart: the agent reconciles with jitgated's desired state", self.agent_text()[mark:])
+             "restart: the agent reconciles with jitgated's desired state",
+             self.agent_text()[mark:])
         t.ok(not self.tcp("cl", VM4, 7000), "restart: the stale grant on 7000 is gone")
         self.check_table("after agent restart")
         t.ok(self.wait_in_sync() is not None, "restart: in sync again")
@@ -690,7 +705,8 @@ LogLevel ERROR
         keep, keep_ticks = self.session(22, "keep")
         cut, cut_ticks = self.session(2222, "cut")
         deadline = time.monotonic() + 6
-        while time.monotonic() < deadline and (self.count(keep_ticks) == 0 or self.count(cut_ticks) == 0):
+        while time.monotonic() < deadline and (self.count(keep_ticks) == 0 or
+                                               self.count(cut_ticks) == 0):
             time.sleep(0.1)
         t.ok(self.count(keep_ticks) > 0 and self.count(cut_ticks) > 0, "both ssh sessions are up")
         self.closes_on_time("sessions' grant end", "cl", VM4, 22, end)
