@@ -512,6 +512,112 @@ test_limits_are_inclusive(void **state)
 	json_decref(j);
 }
 
+#define CLOSE0 "properties.virtualMachines[0].ports[0].closeEstablishedOnExpiry"
+
+/* No port of policy (an encoding) carries closeEstablishedOnExpiry. */
+static void
+assert_no_close_established(const json_t *policy)
+{
+	const json_t *vms = at_path((json_t *)policy, "properties.virtualMachines");
+	const json_t *vm, *port;
+	size_t i, k;
+
+	assert_true(json_is_array(vms));
+	json_array_foreach(vms, i, vm) {
+		json_array_foreach(json_object_get(vm, "ports"), k, port)
+			if (json_object_get(port, "closeEstablishedOnExpiry") != NULL)
+				fail_msg("virtualMachines[%zu].ports[%zu] has closeEstablishedOnExpiry",
+					i, k);
+	}
+}
+
+/* Decodes and encodes the policy at path in Azure's example name: the extension must
+ * not appear (that the example round-trips whole is test_example_*'s). */
+static void
+assert_example_without_extension(const char *name, const char *path)
+{
+	json_t *ex = load_example(name);
+	json_t *in = at_path(ex, path);
+	struct jit_error err;
+	json_t *out;
+
+	assert_non_null(in);
+	assert_int_equal(decode(POLICY, in, &out, &err), 0);
+	assert_no_close_established(out);
+	json_decref(out);
+	json_decref(ex);
+}
+
+/*
+ * closeEstablishedOnExpiry, jitgate's one extension to a port rule: decoded when
+ * true; false and null (absent, as for every member) are not written back, so only
+ * true is ever encoded and Azure's documents, which never carry it, round-trip
+ * without it; any other type is refused at its path.
+ */
+static void
+test_close_established_extension(void **state)
+{
+	static const struct {
+		const char *value;
+		const char *type;
+	} not_bool[] = {
+		{ "1", "an integer" }, { "0", "an integer" }, { "\"true\"", "a string" },
+		{ "[true]", "an array" }, { "{}", "an object" }, { "1.0", "a real number" },
+	};
+	struct jit_policy *p = NULL;
+	json_t *in = load(base_policy);
+	json_t *want;
+	struct jit_error err;
+	char msg[256];
+
+	(void)state;
+	/* true: decoded on that port only, and written back there. */
+	mutate(in, "properties.virtualMachines[0].ports[1].closeEstablishedOnExpiry",
+		load("true"));
+	assert_int_equal(jit_policy_from_json(in, &p, &err), 0);
+	assert_false(p->vms[0].ports[0].close_established);
+	assert_true(p->vms[0].ports[1].close_established);
+	assert_false(p->vms[1].ports[0].close_established);
+	jit_policy_free(p);
+	assert_round_trip(POLICY, in, in);
+	json_decref(in);
+
+	/* false and null: the same policy as without the member. */
+	want = load(base_policy);
+	in = load(base_policy);
+	mutate(in, CLOSE0, load("false"));
+	assert_round_trip(POLICY, in, want);
+	mutate(in, CLOSE0, load("null"));
+	assert_round_trip(POLICY, in, want);
+	assert_int_equal(jit_policy_from_json(in, &p, &err), 0);
+	assert_false(p->vms[0].ports[0].close_established);
+	jit_policy_free(p);
+	json_decref(in);
+	json_decref(want);
+
+	/* Anything else: 400 naming the member's path and the wrong type. */
+	for (size_t i = 0; i < sizeof(not_bool) / sizeof(not_bool[0]); i++) {
+		in = load(base_policy);
+		mutate(in, CLOSE0, load(not_bool[i].value));
+		snprintf(msg, sizeof(msg), CLOSE0 ": must be a boolean, not %s", not_bool[i].type);
+		assert_invalid_json(POLICY, in, msg);
+		json_decref(in);
+	}
+
+	/* Azure's documents: without the member in, none comes out. */
+	in = load(base_policy);
+	assert_int_equal(decode(POLICY, in, &want, &err), 0);
+	assert_no_close_established(want);
+	json_decref(want);
+	json_decref(in);
+	assert_example_without_extension("CreateJitNetworkAccessPolicy_example.json",
+		"parameters.body");
+	assert_example_without_extension("CreateJitNetworkAccessPolicy_example.json",
+		"responses.200.body");
+	assert_example_without_extension("GetJitNetworkAccessPoliciesSubscription_example.json",
+		"responses.200.body.value[0]");
+}
+
 /*
  * Parsing bodies
  */
@@ -1089,6 +1195,7 @@ main(void)
 		cmocka_unit_test(test_empty_policy_vm_list_is_allowed),
 		cmocka_unit_test(test_initiate_without_source_means_caller),
 		cmocka_unit_test(test_limits_are_inclusive),
+		cmocka_unit_test(test_close_established_extension),
 		cmocka_unit_test(test_parse_object),
 		cmocka_unit_test(test_parse_syntax_errors_name_line_and_column),
 		cmocka_unit_test(test_parse_duplicate_key_is_named),
