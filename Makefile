@@ -49,8 +49,8 @@ bench: all
 	sh bench/run.sh "$(BUILD)"
 
 # libFuzzer targets, each for FUZZ_SECONDS. Inputs that add coverage are left in
-# $(FUZZ_BUILD)/new-<target>/; the FUZZ_KEEP smallest go to tests/fuzz/corpus/<target>/
-# while it holds fewer than FUZZ_CORPUS_MAX files (FUZZ_KEEP=0: none).
+# $(FUZZ_BUILD)/new-<target>/; FUZZ_KEEP of them, spread over their sizes, go to
+# tests/fuzz/corpus/<target>/ while it holds fewer than FUZZ_CORPUS_MAX files (0: none).
 fuzz:
 	@sh scripts/deps.sh build fuzz
 	@[ -f $(FUZZ_BUILD)/build.ninja ] || CC=clang meson setup $(FUZZ_BUILD) -Dfuzz=true \

@@ -4,9 +4,9 @@
 # Each target starts from its seed corpus, tests/fuzz/corpus/<target>/, and keeps
 # what it finds in $build/corpus-<target>/, so coverage accumulates over runs
 # without touching the tree. Afterwards the inputs that add coverage over the seed
-# corpus are left in $build/new-<target>/, and the smallest $keep of them (default
-# 5) are copied into the seed corpus while it holds fewer than $max files (default
-# 60): seeds are replayed by `make test`, so they stay few and readable.
+# corpus are left in $build/new-<target>/, and $keep of them (default 5, spread over
+# their sizes) are copied into the seed corpus while it holds fewer than $max files
+# (default 60): seeds are replayed by `make test`, so they stay few.
 # A crash leaves its input in $build/crashes/ and fails the run.
 #
 # usage: fuzz.sh BUILD SECONDS [KEEP [MAX]]
@@ -32,9 +32,14 @@ for bin in "$build"/tests/fuzz/fuzz_*; do
 	mkdir -p "$work"
 	set -- -max_total_time="$seconds" -max_len=65536 -timeout=10 \
 		-artifact_prefix="$build/crashes/$name-" -print_final_stats=1
-	case $name in
-	*_json) set -- "$@" -dict="$dict_dir/json.dict" ;;
-	esac
+	# A target's own dictionary, tests/fuzz/<target>.dict, else JSON's for a JSON parser.
+	if [ -f "$dict_dir/$name.dict" ]; then
+		set -- "$@" -dict="$dict_dir/$name.dict"
+	else
+		case $name in
+		*_json) set -- "$@" -dict="$dict_dir/json.dict" ;;
+		esac
+	fi
 	echo "fuzz: $name for ${seconds}s"
 	if ! "$bin" "$@" "$work" "$corpus" 2>"$log"; then
 		echo "fuzz: $name FAILED, see $log and $build/crashes/"
@@ -61,7 +66,11 @@ for bin in "$build"/tests/fuzz/fuzz_*; do
 	[ "$room" -lt "$keep" ] && n=$room || n=$keep
 	added=0
 	if [ "$n" -gt 0 ] && [ "$found" -gt 0 ]; then
-		for f in $(ls -Sr "$new" | head -n "$n"); do
+		# Spread over the sizes: the smallest are often one odd byte, the largest noise.
+		for f in $(ls -Sr "$new" | awk -v n="$n" -v t="$found" '
+			BEGIN { for (i = 0; i < n && i < t; i++)
+				pick[int((2 * i + 1) * t / (2 * n)) + 1] = 1 }
+			NR in pick'); do
 			cp "$new/$f" "$corpus/$f"
 			added=$((added + 1))
 		done
