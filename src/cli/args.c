@@ -27,7 +27,7 @@ static const struct cli_opt common[] = {
 	{"token-file", KEY_TOKEN_FILE, "FILE", "file holding the bearer token (or JITGATE_TOKEN)"},
 	{"ca", KEY_CA, "FILE", "PEM certificate(s) to trust for the server (or JITGATE_CA)"},
 	{"subscription", KEY_SUBSCRIPTION, "ID", "subscription (or JITGATE_SUBSCRIPTION)"},
-	{"output", 'o', "FORMAT", "table (default) or json"},
+	{"output", 'o', "FORMAT", "table (default) or json (audit: also csv)"},
 	{"timeout", KEY_TIMEOUT, "SECONDS", "bound on each exchange and on --wait (default 30)"},
 	{"help", 'h', NULL, "show this help"},
 	{NULL, 0, NULL, NULL},
@@ -138,8 +138,11 @@ common_opt(struct cli *c, int key, const char *arg, struct jit_error *err)
 			c->output = CLI_OUTPUT_JSON;
 		else if (strcmp(arg, "table") == 0)
 			c->output = CLI_OUTPUT_TABLE;
+		else if (strcmp(arg, "csv") == 0 && c->cmd != NULL && c->cmd->csv)
+			c->output = CLI_OUTPUT_CSV;
 		else
-			return cli_usage(err, "--output: expected table or json, not '%.40s'", arg);
+			return cli_usage(err, "--output: expected table%s or json, not '%.40s'",
+				c->cmd != NULL && c->cmd->csv ? ", csv" : "", arg);
 		return 0;
 	case KEY_TIMEOUT:
 		if (cli_args_int("--timeout", arg, 1, CLI_MAX_TIMEOUT_S, &v, err) != 0)

@@ -8,6 +8,7 @@
 #ifndef JIT_CLI_ARGS_H
 #define JIT_CLI_ARGS_H
 
+#include <stdbool.h>
 #include <stdio.h>
 
 #include "cli.h"
@@ -32,6 +33,7 @@ struct cli_cmd {
 	const char *details;  /* NULL, or paragraphs printed after the options */
 	const struct cli_opt *opts;   /* ends with a NULL name; NULL for none */
 	cli_run_fn *run;
+	bool csv;             /* -o csv is accepted (jitgate audit); else table or json */
 };
 
 /* Called once per option of the command's own table; arg is NULL for a flag. */

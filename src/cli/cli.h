@@ -35,6 +35,7 @@
 enum cli_output {
 	CLI_OUTPUT_TABLE = 0,
 	CLI_OUTPUT_JSON,
+	CLI_OUTPUT_CSV,       /* jitgate audit only (struct cli_cmd's csv) */
 };
 
 struct cli_cmd;
@@ -76,5 +77,23 @@ extern const struct cli_cmd cli_cmd_request;
 extern const struct cli_cmd cli_cmd_requests;
 extern const struct cli_cmd cli_cmd_revoke;
 extern const struct cli_cmd cli_cmd_agent_enroll_token;
+extern const struct cli_cmd cli_cmd_jit_settings;
+extern const struct cli_cmd cli_cmd_whoami;
+extern const struct cli_cmd cli_cmd_principal_create;
+extern const struct cli_cmd cli_cmd_principal_list;
+extern const struct cli_cmd cli_cmd_principal_show;
+extern const struct cli_cmd cli_cmd_principal_delete;
+extern const struct cli_cmd cli_cmd_token_create;
+extern const struct cli_cmd cli_cmd_token_list;
+extern const struct cli_cmd cli_cmd_token_revoke;
+extern const struct cli_cmd cli_cmd_role_list;
+extern const struct cli_cmd cli_cmd_role_show;
+extern const struct cli_cmd cli_cmd_role_create;
+extern const struct cli_cmd cli_cmd_role_delete;
+extern const struct cli_cmd cli_cmd_role_assign;
+extern const struct cli_cmd cli_cmd_role_unassign;
+extern const struct cli_cmd cli_cmd_role_assignments;
+extern const struct cli_cmd cli_cmd_audit;
+extern const struct cli_cmd cli_cmd_audit_verify;
 
 #endif

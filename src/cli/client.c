@@ -25,6 +25,7 @@ struct cli_client {
 	const char *ca_from;
 	int timeout_s;
 	struct curl_slist *headers;     /* holds the Authorization header: wiped on free */
+	struct curl_slist *csv_headers; /* the same, asking for CSV */
 	char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -50,6 +51,8 @@ cli_client_free(struct cli_client *h)
 		curl_easy_cleanup(h->curl);
 	wipe_headers(h->headers);
 	curl_slist_free_all(h->headers);
+	wipe_headers(h->csv_headers);
+	curl_slist_free_all(h->csv_headers);
 	free(h);
 }
 
@@ -69,13 +72,14 @@ cli_client_new(const struct cli_connection *conn, int timeout_s, struct cli_clie
 	h->ca_from = conn->ca_from;
 	h->timeout_s = timeout_s;
 	snprintf(auth, sizeof(auth), "Authorization: Bearer %s", conn->token);
-	l = curl_slist_append(NULL, auth);
+	h->headers = curl_slist_append(NULL, auth);
+	h->csv_headers = curl_slist_append(NULL, auth);
 	sodium_memzero(auth, sizeof(auth));
-	if (l != NULL)
-		h->headers = l;
-	if (l == NULL || (l = curl_slist_append(h->headers, "Accept: application/json")) == NULL ||
+	if (h->headers == NULL || h->csv_headers == NULL ||
+		(l = curl_slist_append(h->headers, "Accept: application/json")) == NULL ||
 		(l = curl_slist_append(h->headers, "Content-Type: application/json")) == NULL ||
 		(l = curl_slist_append(h->headers, "Expect:")) == NULL ||
+		(l = curl_slist_append(h->csv_headers, "Accept: text/csv")) == NULL ||
 		(h->curl = curl_easy_init()) == NULL) {
 		cli_client_free(h);
 		return cli_fail(err, "cannot initialise libcurl");
@@ -106,7 +110,7 @@ on_data(char *p, size_t size, size_t n, void *ud)
 
 static void
 setup(struct cli_client *h, const char *method, const char *url, const char *body,
-	struct buffer *b)
+	struct curl_slist *headers, struct buffer *b)
 {
 	CURL *k = h->curl;
 	long connect_s = h->timeout_s < CONNECT_TIMEOUT_MAX_S ? h->timeout_s :
@@ -125,7 +129,7 @@ setup(struct cli_client *h, const char *method, const char *url, const char *bod
 	curl_easy_setopt(k, CURLOPT_TIMEOUT, (long)h->timeout_s);
 	curl_easy_setopt(k, CURLOPT_CONNECTTIMEOUT, connect_s);
 	curl_easy_setopt(k, CURLOPT_USERAGENT, "jitgate/" JITGATE_VERSION);
-	curl_easy_setopt(k, CURLOPT_HTTPHEADER, h->headers);
+	curl_easy_setopt(k, CURLOPT_HTTPHEADER, headers);
 	curl_easy_setopt(k, CURLOPT_ERRORBUFFER, h->errbuf);
 	curl_easy_setopt(k, CURLOPT_WRITEFUNCTION, on_data);
 	curl_easy_setopt(k, CURLOPT_WRITEDATA, b);
@@ -204,15 +208,36 @@ server_error(long status, const json_t *body, struct jit_error *err)
 	return jit_errorf(err, (int)status, code, "%s", msg);
 }
 
+/* Sends method path (api-version appended) with the given headers; *code is the HTTP
+ * status and b the answer's body. Fails only when no answer came. */
+static int
+exchange(struct cli_client *h, const char *method, const char *path, const char *text,
+	struct curl_slist *headers, struct buffer *b, long *code, struct jit_error *err)
+{
+	char *url = NULL;
+	CURLcode rc;
+
+	*code = 0;
+	if (asprintf(&url, "%s%s%sapi-version=" CLI_API_VERSION, h->server, path,
+		strchr(path, '?') ? "&" : "?") < 0)
+		return cli_fail(err, "out of memory");
+	setup(h, method, url, text, headers, b);
+	rc = curl_easy_perform(h->curl);
+	free(url);
+	if (rc != CURLE_OK)
+		return network_error(h, rc, err);
+	curl_easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, code);
+	return 0;
+}
+
 int
 cli_client_call(struct cli_client *h, const char *method, const char *path,
 	const json_t *body, int *status, json_t **out, struct jit_error *err)
 {
 	struct buffer b = {0};
-	char *text = NULL, *url = NULL;
+	char *text = NULL;
 	json_t *parsed = NULL;
 	json_error_t jerr;
-	CURLcode rc;
 	long code = 0;
 	int r = -1;
 
@@ -220,19 +245,8 @@ cli_client_call(struct cli_client *h, const char *method, const char *path,
 	*status = 0;
 	if (body != NULL && (text = json_dumps(body, JSON_COMPACT)) == NULL)
 		return cli_fail(err, "out of memory");
-	if (asprintf(&url, "%s%s%sapi-version=" CLI_API_VERSION, h->server, path,
-		strchr(path, '?') ? "&" : "?") < 0) {
-		url = NULL;
-		cli_fail(err, "out of memory");
+	if (exchange(h, method, path, text, h->headers, &b, &code, err) != 0)
 		goto out;
-	}
-	setup(h, method, url, text, &b);
-	rc = curl_easy_perform(h->curl);
-	if (rc != CURLE_OK) {
-		network_error(h, rc, err);
-		goto out;
-	}
-	curl_easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, &code);
 	if (b.len > 0 && (parsed = json_loadb(b.data, b.len, 0, &jerr)) == NULL &&
 		code >= 200 && code < 300) {
 		cli_fail(err, "the server's answer to %s %s is not JSON (%s)", method, path,
@@ -250,7 +264,36 @@ cli_client_call(struct cli_client *h, const char *method, const char *path,
 out:
 	json_decref(parsed);
 	free(b.data);
-	free(url);
 	free(text);
 	return r;
+}
+
+int
+cli_client_get_csv(struct cli_client *h, const char *path, char **out, size_t *len,
+	struct jit_error *err)
+{
+	struct buffer b = {0};
+	json_t *parsed = NULL;
+	long code = 0;
+
+	*out = NULL;
+	*len = 0;
+	if (exchange(h, "GET", path, NULL, h->csv_headers, &b, &code, err) != 0) {
+		free(b.data);
+		return -1;
+	}
+	if (code < 200 || code >= 300) {
+		/* Errors are JSON whatever was asked for. */
+		if (b.len > 0)
+			parsed = json_loadb(b.data, b.len, 0, NULL);
+		server_error(code, parsed, err);
+		json_decref(parsed);
+		free(b.data);
+		return -1;
+	}
+	if (b.data == NULL && (b.data = strdup("")) == NULL)
+		return cli_fail(err, "out of memory");
+	*out = b.data;
+	*len = b.len;
+	return 0;
 }

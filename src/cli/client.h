@@ -28,4 +28,9 @@ void cli_client_free(struct cli_client *h);
 int cli_client_call(struct cli_client *h, const char *method, const char *path,
 	const json_t *body, int *status, json_t **out, struct jit_error *err);
 
+/* GET path asking for CSV (Accept: text/csv). A 2xx answer's body comes back as it
+ * is (*out malloc'd and NUL-terminated, *len bytes); errors as for cli_client_call. */
+int cli_client_get_csv(struct cli_client *h, const char *path, char **out, size_t *len,
+	struct jit_error *err);
+
 #endif

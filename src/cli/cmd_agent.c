@@ -111,4 +111,5 @@ const struct cli_cmd cli_cmd_agent_enroll_token = {
 		{NULL, 0, NULL, NULL},
 	},
 	enroll_token,
+	false,
 };

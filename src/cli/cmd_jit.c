@@ -13,6 +13,7 @@
 #include <strings.h>
 
 #include "args.h"
+#include "files.h"
 #include "model_json.h"
 #include "output.h"
 #include "portspec.h"
@@ -497,6 +498,7 @@ const struct cli_cmd cli_cmd_jit_enable = {
 		{NULL, 0, NULL, NULL},
 	},
 	jit_enable,
+	false,
 };
 
 /* ---- jit edit ---- */
@@ -642,6 +644,7 @@ const struct cli_cmd cli_cmd_jit_edit = {
 		{NULL, 0, NULL, NULL},
 	},
 	jit_edit,
+	false,
 };
 
 /* ---- jit show ---- */
@@ -777,6 +780,7 @@ const struct cli_cmd cli_cmd_jit_show = {
 		{NULL, 0, NULL, NULL},
 	},
 	jit_show,
+	false,
 };
 
 /* ---- jit list ---- */
@@ -855,6 +859,7 @@ const struct cli_cmd cli_cmd_jit_list = {
 		{NULL, 0, NULL, NULL},
 	},
 	jit_list,
+	false,
 };
 
 /* ---- jit disable ---- */
@@ -951,36 +956,10 @@ const struct cli_cmd cli_cmd_jit_disable = {
 		{NULL, 0, NULL, NULL},
 	},
 	jit_disable,
+	false,
 };
 
 /* ---- jit set ---- */
-
-static int
-read_file(const char *path, char **out, size_t *len, struct jit_error *err)
-{
-	FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "re");
-	char *buf;
-	size_t n;
-
-	*out = NULL;
-	if (f == NULL)
-		return cli_usage(err, "--file %s: cannot read it", path);
-	if ((buf = malloc(JIT_MAX_BODY_BYTES + 1)) == NULL) {
-		if (f != stdin)
-			fclose(f);
-		return cli_fail(err, "out of memory");
-	}
-	n = fread(buf, 1, JIT_MAX_BODY_BYTES + 1, f);
-	if (f != stdin)
-		fclose(f);
-	if (n > JIT_MAX_BODY_BYTES) {
-		free(buf);
-		return cli_usage(err, "--file %s: larger than %d bytes", path, JIT_MAX_BODY_BYTES);
-	}
-	*out = buf;
-	*len = n;
-	return 0;
-}
 
 /* The resource group all of p's VMs are in, or NULL. */
 static const char *
@@ -1046,7 +1025,7 @@ jit_set(struct cli *c, int argc, char **argv, struct jit_error *err)
 		cli_usage(err, "name the policy file with --file (- for standard input)");
 		goto out;
 	}
-	if (read_file(a.file, &text, &len, err) != 0)
+	if (cli_file_read("--file", a.file, JIT_MAX_BODY_BYTES, &text, &len, err) != 0)
 		goto out;
 	if (jit_json_parse_object(text, len, &j, err) != 0 ||
 		jit_policy_from_json(j, &p, err) != 0) {
@@ -1095,4 +1074,5 @@ const struct cli_cmd cli_cmd_jit_set = {
 		{NULL, 0, NULL, NULL},
 	},
 	jit_set,
+	false,
 };

@@ -113,4 +113,5 @@ const struct cli_cmd cli_cmd_login = {
 	"STATE_DIR/tls/cert.pem.\n",
 	NULL,
 	login,
+	false,
 };

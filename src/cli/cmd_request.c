@@ -8,7 +8,8 @@
  * common mistakes are explained in the user's terms; the server checks again
  * and has the last word. With --wait it returns only once every enforcement
  * point concerned reports a desired-state version at least as new as the one
- * the server had right after the request.
+ * the server had right after the request; the versions are read from the VMs
+ * (properties.jit), which anyone allowed to request access may read.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -218,9 +219,9 @@ sleep_ms(long ms)
 	nanosleep(&ts, NULL);
 }
 
-/* The enforcement points of the VMs, each once. */
+/* One VM per enforcement point concerned (a gateway may protect several). */
 static size_t
-distinct_eps(const struct target_vm *ts, size_t n, const char *eps[])
+distinct_eps(const struct target_vm *ts, size_t n, const struct target_vm *out[])
 {
 	size_t neps = 0;
 
@@ -228,32 +229,28 @@ distinct_eps(const struct target_vm *ts, size_t n, const char *eps[])
 		bool seen = false;
 
 		for (size_t k = 0; k < neps; k++)
-			seen = seen || strcasecmp(eps[k], ts[i].vm.enforcement_point) == 0;
+			seen = seen || strcasecmp(out[k]->vm.enforcement_point,
+				ts[i].vm.enforcement_point) == 0;
 		if (!seen && neps < JIT_MAX_VMS_PER_REQUEST)
-			eps[neps++] = ts[i].vm.enforcement_point;
+			out[neps++] = &ts[i];
 	}
 	return neps;
 }
 
-/* Before a change with --wait: every enforcement point must be readable, or the wait
- * would fail after the change was made. */
+/* The versions of t's enforcement point as the VM reports them, which whoever may
+ * request access to it may read; from the enforcement point itself (which needs
+ * Jitgate/enforcementPoints/read) only on servers whose VMs do not report them. */
 static int
-wait_possible(struct cli *c, const struct target_vm *ts, size_t n, struct jit_error *err)
+ep_versions(struct cli *c, const struct target_vm *t, uint64_t *desired, uint64_t *applied,
+	struct jit_error *err)
 {
-	const char *eps[JIT_MAX_VMS_PER_REQUEST];
-	size_t neps = distinct_eps(ts, n, eps);
-	uint64_t desired, applied;
+	bool has;
 
-	for (size_t k = 0; k < neps; k++) {
-		if (cli_ep_versions(c, eps[k], &desired, &applied, err) == 0)
-			continue;
-		if (err->status == 403)
-			return cli_fail(err, "--wait reads the enforcement point %s, which your roles "
-				"do not allow (Jitgate/enforcementPoints/read); nothing was requested: "
-				"leave out --wait", strrchr(eps[k], '/') + 1);
+	if (cli_vm_versions(c, &t->vm.id, &has, desired, applied, err) != 0)
 		return -1;
-	}
-	return 0;
+	if (has)
+		return 0;
+	return cli_ep_versions(c, t->vm.enforcement_point, desired, applied, err);
 }
 
 /* Waits until each enforcement point of the VMs has applied the version it had
@@ -262,7 +259,7 @@ static int
 wait_applied(struct cli *c, const struct target_vm *ts, size_t n, const char *what,
 	struct jit_error *err)
 {
-	const char *eps[JIT_MAX_VMS_PER_REQUEST];
+	const struct target_vm *eps[JIT_MAX_VMS_PER_REQUEST];
 	uint64_t want[JIT_MAX_VMS_PER_REQUEST];
 	jit_time deadline = jit_time_now() + (jit_time)c->timeout_s * JIT_NS_PER_SEC;
 	size_t neps = distinct_eps(ts, n, eps);
@@ -270,15 +267,17 @@ wait_applied(struct cli *c, const struct target_vm *ts, size_t n, const char *wh
 	for (size_t k = 0; k < neps; k++) {
 		uint64_t applied;
 
-		if (cli_ep_versions(c, eps[k], &want[k], &applied, err) != 0)
+		if (ep_versions(c, eps[k], &want[k], &applied, err) != 0)
 			return -1;
 	}
 	for (size_t k = 0; k < neps; k++) {
+		const char *slash = strrchr(eps[k]->vm.enforcement_point, '/');
+		const char *name = slash != NULL ? slash + 1 : eps[k]->vm.enforcement_point;
+
 		for (;;) {
 			uint64_t desired, applied;
-			const char *name = strrchr(eps[k], '/') + 1;
 
-			if (cli_ep_versions(c, eps[k], &desired, &applied, err) != 0)
+			if (ep_versions(c, eps[k], &desired, &applied, err) != 0)
 				return -1;
 			if (applied >= want[k]) {
 				fprintf(stderr, "jitgate: enforcement point %s applied %s (version "
@@ -437,8 +436,6 @@ request(struct cli *c, int argc, char **argv, struct jit_error *err)
 			goto out;
 		}
 	}
-	if (a.wait && wait_possible(c, ts, n, err) != 0)
-		goto out;
 	/* One initiate per policy, for the VMs of that policy. */
 	for (size_t i = 0; i < n; i++) {
 		char path[JIT_RESOURCE_ID_MAX + 16];
@@ -496,6 +493,7 @@ const struct cli_cmd cli_cmd_request = {
 		{NULL, 0, NULL, NULL},
 	},
 	request,
+	false,
 };
 
 /* ---- requests ---- */
@@ -687,6 +685,7 @@ const struct cli_cmd cli_cmd_requests = {
 		{NULL, 0, NULL, NULL},
 	},
 	requests,
+	false,
 };
 
 /* ---- revoke ---- */
@@ -786,8 +785,6 @@ revoke(struct cli *c, int argc, char **argv, struct jit_error *err)
 			goto out;
 		}
 	}
-	if (a.wait && wait_possible(c, ts, n, err) != 0)
-		goto out;
 	for (size_t i = 0; i < n; i++) {
 		char path[JIT_RESOURCE_ID_MAX + 16];
 		json_t *body, *ans = NULL;
@@ -856,4 +853,5 @@ const struct cli_cmd cli_cmd_revoke = {
 		{NULL, 0, NULL, NULL},
 	},
 	revoke,
+	false,
 };

@@ -50,14 +50,42 @@ ep_name(const struct jit_vm *vm)
 	return slash != NULL ? slash + 1 : vm->enforcement_point;
 }
 
-static char *
-state_text(const struct cli_vm_jit *st, char *buf, size_t n)
+/* The reason shown with a VM's state: why it is Unsupported, or what the server
+ * says of another state (JIT disabled by a security policy for a Configured VM). */
+static const char *
+state_reason(const struct cli_vm *v, const struct cli_vm_jit *st)
 {
 	if (st->reason != NULL)
-		snprintf(buf, n, "%s (%s)", cli_vm_state_name(st->state), st->reason);
-	else
-		snprintf(buf, n, "%s", cli_vm_state_name(st->state));
-	return buf;
+		return st->reason;
+	return v->reported.has && v->reported.reason[0] ? v->reported.reason : NULL;
+}
+
+/* What the server reports in properties.jit beyond the state (all NULL when the
+ * server reports nothing): the portal's columns. */
+struct jit_stats {
+	char requests[24];
+	char last_access[CLI_TIME_SHORT];
+	const char *last_access_text;
+	const char *last_user;
+	const char *agent;
+};
+
+static void
+jit_stats(const json_t *vm, struct jit_stats *out)
+{
+	const json_t *jit = json_object_get(json_object_get(vm, "properties"), "jit");
+	const json_t *n = json_object_get(jit, "approvedRequestsLast7Days");
+	const json_t *healthy = json_object_get(jit, "enforcementPointHealthy");
+
+	memset(out, 0, sizeof(*out));
+	if (json_is_integer(n))
+		snprintf(out->requests, sizeof(out->requests), "%lld",
+			(long long)json_integer_value(n));
+	out->last_access_text = cli_time_text(json_string_value(json_object_get(jit,
+		"lastAccessUtc")), out->last_access);
+	out->last_user = json_string_value(json_object_get(jit, "lastUser"));
+	if (json_is_boolean(healthy))
+		out->agent = json_is_true(healthy) ? "healthy" : "unhealthy";
 }
 
 /* The VM as the server showed it; a server that does not report properties.jit
@@ -123,10 +151,28 @@ list_opt(void *ctx, int key, const char *arg, struct jit_error *err)
 }
 
 static int
+list_row(struct cli_table *t, const struct cli_vm *v, const struct cli_vm_jit *st,
+	const char *addrs, struct jit_error *err)
+{
+	const struct jit_vm *vm = &v->vm;
+	struct jit_stats js;
+
+	jit_stats(v->json, &js);
+	{
+		const char *row[] = {vm->id.name, vm->id.rg, jit_os_name(vm->os), addrs,
+			ep_name(vm), js.agent, cli_vm_state_name(st->state), js.requests,
+			js.last_access_text, js.last_user, state_reason(v, st)};
+
+		return cli_table_add(t, row, err);
+	}
+}
+
+static int
 vm_list(struct cli *c, int argc, char **argv, struct jit_error *err)
 {
 	static const char *const headers[] = {"NAME", "RESOURCE GROUP", "OS", "ADDRESSES",
-		"ENFORCEMENT POINT", "JIT STATE"};
+		"ENFORCEMENT POINT", "AGENT", "JIT STATE", "REQUESTS 7D", "LAST ACCESS", "LAST USER",
+		"REASON"};
 	struct list_args a = {0};
 	const struct cli_vm *vms;
 	struct jit_policy **ps;
@@ -144,12 +190,12 @@ vm_list(struct cli *c, int argc, char **argv, struct jit_error *err)
 		return -1;
 	if (cli_vms(c, &vms, &n, err) != 0 || cli_policies(c, &ps, &np, err) != 0)
 		return -1;
-	if ((out = json_array()) == NULL || (t = cli_table_new(6, headers)) == NULL) {
+	if ((out = json_array()) == NULL || (t = cli_table_new(11, headers)) == NULL) {
 		cli_fail(err, "out of memory");
 		goto out;
 	}
 	for (size_t i = 0; i < n; i++) {
-		char addrs[512], state[128];
+		char addrs[512];
 		struct cli_vm_jit st;
 
 		const struct jit_vm *vm = &vms[i].vm;
@@ -165,12 +211,8 @@ vm_list(struct cli *c, int argc, char **argv, struct jit_error *err)
 				cli_fail(err, "out of memory");
 				goto out;
 			}
-		} else {
-			const char *row[] = {vm->id.name, vm->id.rg, jit_os_name(vm->os), addrs,
-				ep_name(vm), state_text(&st, state, sizeof(state))};
-
-			if (cli_table_add(t, row, err) != 0)
-				goto out;
+		} else if (list_row(t, &vms[i], &st, addrs, err) != 0) {
+			goto out;
 		}
 	}
 	if (c->output == CLI_OUTPUT_JSON)
@@ -191,7 +233,9 @@ const struct cli_cmd cli_cmd_vm_list = {
 	"JIT state: Configured (in a JIT policy), Not configured (has an enforcement\n"
 	"point, no policy yet: 'jitgate jit enable' it), Unsupported (with the reason,\n"
 	"e.g. no enforcement point: enroll an agent for it, or give it one with\n"
-	"'jitgate vm add --enforcement-point').\n",
+	"'jitgate vm add --enforcement-point'; or JIT disabled by 'jitgate jit\n"
+	"settings'). As the server reports them: whether the agent (the enforcement\n"
+	"point) is healthy, approved requests in the last 7 days, last access and user.\n",
 	(const struct cli_opt[]){
 		{"resource-group", 'g', "RG", "only the VMs of this resource group"},
 		{"state", KEY_STATE, "STATE", "only VMs in this state: configured, not-configured, "
@@ -199,6 +243,7 @@ const struct cli_cmd cli_cmd_vm_list = {
 		{NULL, 0, NULL, NULL},
 	},
 	vm_list,
+	false,
 };
 
 /* ---- vm show ---- */
@@ -238,24 +283,56 @@ show_ports(const struct jit_policy *p, const struct jit_vm *vm)
 	}
 }
 
+/* The enforcement point as the VM reports it (whoever may read the VM may read
+ * that); from the enforcement point itself on servers whose VMs do not. */
+static void
+show_ep(struct cli *c, const struct cli_vm *v)
+{
+	const struct jit_vm *vm = &v->vm;
+	const json_t *jit = json_object_get(json_object_get(v->json, "properties"), "jit");
+	const json_t *healthy = json_object_get(jit, "enforcementPointHealthy");
+	char text[2048], when[CLI_TIME_SHORT];
+	struct jit_error ep_err;
+	uint64_t desired, applied;
+	bool has;
+	const char *seen;
+
+	if (vm->enforcement_point[0] == '\0') {
+		cli_field("Enforcement point", NULL);
+		return;
+	}
+	if (cli_vm_json_versions(v->json, &has, &desired, &applied, &ep_err) == 0 && !has &&
+		cli_ep_versions(c, vm->enforcement_point, &desired, &applied, &ep_err) == 0)
+		has = true;
+	if (!has) {
+		snprintf(text, sizeof(text), "%s (status unavailable: %s)", ep_name(vm),
+			ep_err.status == 403 ? "your roles do not allow reading it" : ep_err.message);
+		cli_field("Enforcement point", text);
+		return;
+	}
+	seen = cli_time_text(json_string_value(json_object_get(jit,
+		"enforcementPointLastSeenUtc")), when);
+	snprintf(text, sizeof(text), "%s (%s%s, applied version %llu of %llu%s%s)", ep_name(vm),
+		json_is_boolean(healthy) ? (json_is_true(healthy) ? "healthy, " : "unhealthy, ") :
+		"", applied >= desired ? "in sync" : "applying", (unsigned long long)applied,
+		(unsigned long long)desired, seen ? ", last seen " : "", seen ? seen : "");
+	cli_field("Enforcement point", text);
+}
+
 /* The statistics a server reports in properties.jit, when it does. */
 static void
 show_stats(const json_t *j)
 {
-	const json_t *jit = json_object_get(json_object_get(j, "properties"), "jit");
-	const json_t *n = json_object_get(jit, "approvedRequestsLast7Days");
-	const char *last = json_string_value(json_object_get(jit, "lastAccessUtc"));
-	const char *user = json_string_value(json_object_get(jit, "lastUser"));
-	jit_time t;
-	struct jit_error e;
-	char when[CLI_TIME_SHORT];
+	struct jit_stats js;
+	char text[256];
 
-	if (json_is_integer(n))
-		printf("%-20s%lld\n", "Requests (7 days):", (long long)json_integer_value(n));
-	if (last != NULL && jit_time_parse(last, &t, &e) == 0) {
-		cli_time_short(t, when);
-		printf("%-20s%s by %s\n", "Last access:", when,
-			user != NULL && cli_printable(user) ? user : "-");
+	jit_stats(j, &js);
+	if (js.requests[0] != '\0')
+		cli_field("Requests (7 days)", js.requests);
+	if (js.last_access_text != NULL) {
+		snprintf(text, sizeof(text), "%s by %s", js.last_access_text,
+			js.last_user != NULL ? js.last_user : "-");
+		cli_field("Last access", text);
 	}
 }
 
@@ -263,29 +340,24 @@ static int
 show_human(struct cli *c, const struct cli_vm *v, const struct cli_vm_jit *st)
 {
 	const struct jit_vm *vm = &v->vm;
-	char id[JIT_RESOURCE_ID_MAX], addrs[512], state[128];
-	struct jit_error ep_err;
-	uint64_t desired, applied;
+	char id[JIT_RESOURCE_ID_MAX], addrs[512], text[256];
 
 	jit_rid_format(&vm->id, id, sizeof(id));
 	addresses_text(vm, addrs, sizeof(addrs));
-	printf("%-20s%s\n%-20s%s\n%-20s%s\n%-20s%s\n%-20s%s\n%-20s%s\n", "Name:", vm->id.name,
-		"Resource group:", vm->id.rg, "ID:", id, "OS:", jit_os_name(vm->os), "Addresses:",
-		addrs[0] ? addrs : "-", "Location:", vm->location[0] ? vm->location : "-");
-	if (vm->enforcement_point[0] == '\0')
-		printf("%-20s%s\n", "Enforcement point:", "-");
-	else if (cli_ep_versions(c, vm->enforcement_point, &desired, &applied, &ep_err) != 0)
-		printf("%-20s%s (status unavailable: %s)\n", "Enforcement point:", ep_name(vm),
-			ep_err.status == 403 ? "your roles do not allow reading it" :
-			cli_printable(ep_err.message) ? ep_err.message : "?");
-	else
-		printf("%-20s%s (%s, applied version %llu of %llu)\n", "Enforcement point:",
-			ep_name(vm), applied >= desired ? "in sync" : "applying",
-			(unsigned long long)applied, (unsigned long long)desired);
-	printf("%-20s%s\n", "JIT state:", state_text(st, state, sizeof(state)));
+	cli_field("Name", vm->id.name);
+	cli_field("Resource group", vm->id.rg);
+	cli_field("ID", id);
+	cli_field("OS", jit_os_name(vm->os));
+	cli_field("Addresses", addrs);
+	cli_field("Location", vm->location);
+	show_ep(c, v);
+	cli_field("JIT state", cli_vm_state_name(st->state));
+	if (state_reason(v, st) != NULL)
+		cli_field("Reason", state_reason(v, st));
 	if (st->policy != NULL) {
-		printf("%-20s%s in %s\n", "JIT policy:", st->policy->id.name,
+		snprintf(text, sizeof(text), "%s in %s", st->policy->id.name,
 			st->policy->id.location);
+		cli_field("JIT policy", text);
 		show_ports(st->policy, vm);
 	}
 	show_stats(v->json);
@@ -329,6 +401,7 @@ const struct cli_cmd cli_cmd_vm_show = {
 		{NULL, 0, NULL, NULL},
 	},
 	vm_show,
+	false,
 };
 
 /* ---- vm add ---- */
@@ -510,6 +583,7 @@ const struct cli_cmd cli_cmd_vm_add = {
 		{NULL, 0, NULL, NULL},
 	},
 	vm_add,
+	false,
 };
 
 /* ---- vm remove ---- */
@@ -556,4 +630,5 @@ const struct cli_cmd cli_cmd_vm_remove = {
 		{NULL, 0, NULL, NULL},
 	},
 	vm_remove,
+	false,
 };

@@ -111,6 +111,33 @@ cli_printable(const char *s)
 	return true;
 }
 
+void
+cli_field(const char *label, const char *value)
+{
+	char l[64];
+
+	/* An empty label continues the field above (one value per line). */
+	snprintf(l, sizeof(l), "%s%s", label, label[0] ? ":" : "");
+	printf("%-20s", l);
+	if (value == NULL || value[0] == '\0')
+		value = "-";
+	for (const char *p = value; *p != '\0'; p++)
+		putchar((unsigned char)*p < 0x20 || *p == 0x7f ? '?' : *p);
+	putchar('\n');
+}
+
+const char *
+cli_time_text(const char *s, char buf[32])
+{
+	struct jit_error ignored;
+	jit_time t;
+
+	if (s == NULL || jit_time_parse(s, &t, &ignored) != 0)
+		return s;
+	cli_time_short(t, buf);
+	return buf;
+}
+
 int
 cli_json_print(const json_t *j, struct jit_error *err)
 {

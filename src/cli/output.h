@@ -26,6 +26,14 @@ void cli_table_free(struct cli_table *t);
  * of terminal escapes; tables replace them with '?'). */
 bool cli_printable(const char *s);
 
+/* Prints "Label:              value" (the value's control characters as '?', "-"
+ * when NULL or empty): one field of a resource shown to people. */
+void cli_field(const char *label, const char *value);
+
+/* The short form of an ISO 8601 time from the server (CLI_TIME_SHORT), or s itself
+ * when it does not parse; NULL stays NULL. */
+const char *cli_time_text(const char *s, char buf[32]);
+
 /* Prints j indented, with a final newline. */
 int cli_json_print(const json_t *j, struct jit_error *err);
 

@@ -40,6 +40,45 @@ cli_name_check(const char *name, const char *what, struct jit_error *err)
 }
 
 int
+cli_principal_check(const char *name, const char *what, struct jit_error *err)
+{
+	size_t n = strlen(name);
+
+	if (n == 0 || n > JIT_NAME_MAX || name[0] == '.')
+		return cli_usage(err, "%s: a principal's name is 1-%d characters and does not start "
+			"with '.'", what, JIT_NAME_MAX);
+	for (const char *p = name; *p != '\0'; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+			(*p >= '0' && *p <= '9') || strchr("._-@+", *p) != NULL))
+			return cli_usage(err, "%s: a principal's name may hold letters, digits and "
+				". _ - @ + only", what);
+	return 0;
+}
+
+int
+cli_principal_resolve(struct cli *c, const char *name, char out[JIT_NAME_MAX + 1],
+	struct jit_error *err)
+{
+	const char *me;
+	json_t *j = NULL;
+
+	if (strcasecmp(name, "me") != 0) {
+		snprintf(out, JIT_NAME_MAX + 1, "%s", name);
+		return 0;
+	}
+	if (cli_get_object(c, "/providers/Jitgate/whoami", &j, err) != 0)
+		return -1;
+	me = json_string_value(json_object_get(json_object_get(j, "principal"), "name"));
+	if (me == NULL || strlen(me) > JIT_NAME_MAX || cli_principal_check(me, "whoami", err) != 0) {
+		json_decref(j);
+		return cli_fail(err, "the server's whoami has no valid principal name");
+	}
+	snprintf(out, JIT_NAME_MAX + 1, "%s", me);
+	json_decref(j);
+	return 0;
+}
+
+int
 cli_rid_path(const struct jit_rid *id, char *buf, size_t n, struct jit_error *err)
 {
 	if (jit_rid_format(id, buf, n) < 0)
@@ -47,9 +86,47 @@ cli_rid_path(const struct jit_rid *id, char *buf, size_t n, struct jit_error *er
 	return 0;
 }
 
-/* The server's answer did not decode: say so, with the decoder's JSON path. */
-static int
-bad_answer(struct jit_error *err, const char *what)
+int
+cli_scope_prefix(const struct jit_rid *scope, char *buf, size_t n, struct jit_error *err)
+{
+	if (scope->kind == JIT_RID_ROOT) {
+		buf[0] = '\0';
+		return 0;
+	}
+	return cli_rid_path(scope, buf, n, err);
+}
+
+int
+cli_query_append(char *buf, size_t n, const char *key, const char *value,
+	struct jit_error *err)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t len = strlen(buf);
+	int w;
+
+	w = snprintf(buf + len, n - len, "%c%s=", strchr(buf, '?') ? '&' : '?', key);
+	if (w < 0 || (size_t)w >= n - len)
+		return cli_fail(err, "a query is too long");
+	len += (size_t)w;
+	for (const unsigned char *p = (const unsigned char *)value; *p != '\0'; p++) {
+		if (len + 4 > n)
+			return cli_fail(err, "a query is too long");
+		/* RFC 3986 unreserved characters as they are, everything else encoded. */
+		if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
+			strchr("-._~", *p) != NULL) {
+			buf[len++] = (char)*p;
+		} else {
+			buf[len++] = '%';
+			buf[len++] = hex[*p >> 4];
+			buf[len++] = hex[*p & 15];
+		}
+	}
+	buf[len] = '\0';
+	return 0;
+}
+
+int
+cli_bad_answer(struct jit_error *err, const char *what)
 {
 	char msg[JIT_ERROR_MSG_MAX];
 
@@ -65,7 +142,7 @@ cli_call(struct cli *c, const char *method, const char *path, const json_t *body
 	json_t *ignored = NULL;
 	int r;
 
-	if (cli_session(c, err) != 0)
+	if (cli_connect(c, err) != 0)
 		return -1;
 	r = cli_client_call(c->http, method, path, body, &st, out ? out : &ignored, err);
 	json_decref(ignored);
@@ -74,8 +151,16 @@ cli_call(struct cli *c, const char *method, const char *path, const json_t *body
 	return r;
 }
 
-static int
-get_object(struct cli *c, const char *path, json_t **out, struct jit_error *err)
+int
+cli_get_csv(struct cli *c, const char *path, char **out, size_t *len, struct jit_error *err)
+{
+	if (cli_connect(c, err) != 0)
+		return -1;
+	return cli_client_get_csv(c->http, path, out, len, err);
+}
+
+int
+cli_get_object(struct cli *c, const char *path, json_t **out, struct jit_error *err)
 {
 	if (cli_call(c, "GET", path, NULL, NULL, out, err) != 0)
 		return -1;
@@ -87,14 +172,13 @@ get_object(struct cli *c, const char *path, json_t **out, struct jit_error *err)
 	return 0;
 }
 
-/* The "value" array of a list answer (a new reference). */
-static int
-get_list(struct cli *c, const char *path, json_t **value, struct jit_error *err)
+int
+cli_get_list(struct cli *c, const char *path, json_t **value, struct jit_error *err)
 {
 	json_t *j = NULL;
 
 	*value = NULL;
-	if (get_object(c, path, &j, err) != 0)
+	if (cli_get_object(c, path, &j, err) != 0)
 		return -1;
 	*value = json_incref(json_object_get(j, "value"));
 	json_decref(j);
@@ -113,7 +197,7 @@ choose_subscription(struct cli *c, struct jit_error *err)
 	const char *id;
 	size_t n;
 
-	if (get_list(c, "/subscriptions", &value, err) != 0)
+	if (cli_get_list(c, "/subscriptions", &value, err) != 0)
 		return -1;
 	n = json_array_size(value);
 	if (n != 1) {
@@ -137,6 +221,16 @@ choose_subscription(struct cli *c, struct jit_error *err)
 int
 cli_session(struct cli *c, struct jit_error *err)
 {
+	if (cli_connect(c, err) != 0)
+		return -1;
+	if (c->sub[0] == '\0')
+		return choose_subscription(c, err);
+	return 0;
+}
+
+int
+cli_connect(struct cli *c, struct jit_error *err)
+{
 	struct cli_connection conn;
 	int r;
 
@@ -157,8 +251,6 @@ cli_session(struct cli *c, struct jit_error *err)
 	if ((c->cache = calloc(1, sizeof(*c->cache))) == NULL ||
 		(c->cache->held = json_array()) == NULL)
 		return cli_fail(err, "out of memory");
-	if (c->sub[0] == '\0')
-		return choose_subscription(c, err);
 	return 0;
 }
 
@@ -218,7 +310,7 @@ cli_vms(struct cli *c, const struct cli_vm **out, size_t *n, struct jit_error *e
 	k = c->cache;
 	if (!k->vms_loaded) {
 		snprintf(path, sizeof(path), "/subscriptions/%s" VMS, c->sub);
-		if (get_list(c, path, &value, err) != 0)
+		if (cli_get_list(c, path, &value, err) != 0)
 			return -1;
 		count = json_array_size(value);
 		if ((k->vms = calloc(count ? count : 1, sizeof(*k->vms))) == NULL) {
@@ -231,7 +323,7 @@ cli_vms(struct cli *c, const struct cli_vm **out, size_t *n, struct jit_error *e
 				free(k->vms);
 				k->vms = NULL;
 				jit_error_prefix(err, "value[%zu]", i);
-				return bad_answer(err, "VM list");
+				return cli_bad_answer(err, "VM list");
 			}
 		}
 		json_decref(value);
@@ -250,11 +342,11 @@ vm_get(struct cli *c, const struct jit_rid *id, struct cli_vm *out, struct jit_e
 	json_t *j = NULL;
 	int r;
 
-	if (cli_rid_path(id, path, sizeof(path), err) != 0 || get_object(c, path, &j, err) != 0)
+	if (cli_rid_path(id, path, sizeof(path), err) != 0 || cli_get_object(c, path, &j, err) != 0)
 		return -1;
 	r = vm_decode(c, j, out, err);
 	json_decref(j);
-	return r != 0 ? bad_answer(err, "VM") : 0;
+	return r != 0 ? cli_bad_answer(err, "VM") : 0;
 }
 
 int
@@ -315,7 +407,7 @@ cli_policies(struct cli *c, struct jit_policy ***out, size_t *n, struct jit_erro
 	if (!k->policies_loaded) {
 		snprintf(path, sizeof(path), "/subscriptions/%s" SEC "/jitNetworkAccessPolicies",
 			c->sub);
-		if (get_list(c, path, &value, err) != 0)
+		if (cli_get_list(c, path, &value, err) != 0)
 			return -1;
 		count = json_array_size(value);
 		if ((k->policies = calloc(count ? count : 1, sizeof(*k->policies))) == NULL) {
@@ -346,7 +438,7 @@ bad:
 	free(k->policies);
 	k->policies = NULL;
 	k->n_policies = 0;
-	return bad_answer(err, "policy list");
+	return cli_bad_answer(err, "policy list");
 }
 
 struct jit_policy *
@@ -418,7 +510,7 @@ cli_rg_location(struct cli *c, const char *rg, char loc[JIT_NAME_MAX + 1],
 	if (cli_session(c, err) != 0)
 		return -1;
 	jit_rid_resource_group(&id, c->sub, rg);
-	if (cli_rid_path(&id, path, sizeof(path), err) != 0 || get_object(c, path, &j, err) != 0)
+	if (cli_rid_path(&id, path, sizeof(path), err) != 0 || cli_get_object(c, path, &j, err) != 0)
 		return -1;
 	s = json_string_value(json_object_get(j, "location"));
 	if (s == NULL || jit_rid_check_name(s, "location", err) != 0) {
@@ -452,14 +544,48 @@ cli_ep_versions(struct cli *c, const char *ep_id, uint64_t *desired, uint64_t *a
 	int r = 0;
 
 	if (jit_rid_parse_kind(ep_id, JIT_RID_ENFORCEMENT_POINT, &id, err) != 0)
-		return bad_answer(err, "enforcement point ID");
-	if (cli_rid_path(&id, path, sizeof(path), err) != 0 || get_object(c, path, &j, err) != 0)
+		return cli_bad_answer(err, "enforcement point ID");
+	if (cli_rid_path(&id, path, sizeof(path), err) != 0 || cli_get_object(c, path, &j, err) != 0)
 		return -1;
 	props = json_object_get(j, "properties");
 	if (version_of(props, "desiredVersion", desired) != 0 ||
 		version_of(props, "appliedVersion", applied) != 0)
 		r = cli_fail(err, "the server's enforcement point %s has no desiredVersion and "
 			"appliedVersion", id.name);
+	json_decref(j);
+	return r;
+}
+
+int
+cli_vm_json_versions(const json_t *vm, bool *has, uint64_t *desired, uint64_t *applied,
+	struct jit_error *err)
+{
+	const json_t *jit = json_object_get(json_object_get(vm, "properties"), "jit");
+
+	*has = false;
+	if (json_object_get(jit, "enforcementPointDesiredVersion") == NULL)
+		return 0;
+	if (version_of(jit, "enforcementPointDesiredVersion", desired) != 0 ||
+		version_of(jit, "enforcementPointAppliedVersion", applied) != 0)
+		return cli_fail(err, "the server's VM %.90s has invalid enforcement point versions",
+			json_string_value(json_object_get(vm, "name")) ?
+			json_string_value(json_object_get(vm, "name")) : "?");
+	*has = true;
+	return 0;
+}
+
+int
+cli_vm_versions(struct cli *c, const struct jit_rid *vm, bool *has, uint64_t *desired,
+	uint64_t *applied, struct jit_error *err)
+{
+	char path[JIT_RESOURCE_ID_MAX];
+	json_t *j = NULL;
+	int r;
+
+	*has = false;
+	if (cli_rid_path(vm, path, sizeof(path), err) != 0 || cli_get_object(c, path, &j, err) != 0)
+		return -1;
+	r = cli_vm_json_versions(j, has, desired, applied, err);
 	json_decref(j);
 	return r;
 }

@@ -55,9 +55,9 @@ def clean_env(c, extra=None, home=None):
     return env
 
 
-def run(c, *args, env=None, home=None, stdin=None, timeout=60):
+def run(c, *args, env=None, home=None, stdin=None, timeout=60, cwd=None):
     p = subprocess.run([c.cli] + [str(a) for a in args], capture_output=True, text=True,
-                       env=clean_env(c, env, home), input=stdin, timeout=timeout)
+                       env=clean_env(c, env, home), input=stdin, timeout=timeout, cwd=cwd)
     r = Result(p.returncode, p.stdout, p.stderr)
     c.outputs.append(p.stdout + p.stderr)
     return r
@@ -348,6 +348,35 @@ def vm_add_list_show_remove(c):
     fails(c, 1, "vm", "list", "-g", "no-such-group", contains="NotFound)")
 
 
+class FakeAgent:
+    """A stand-in agent: reads its desired state and reports it applied, a bit later."""
+
+    def __init__(self, srv, cred, delay=0.3):
+        self.srv, self.cred, self.delay = srv, cred, delay
+        self.stop_ev = threading.Event()
+        self.th = threading.Thread(target=self.loop, daemon=True)
+
+    def loop(self):
+        while not self.stop_ev.is_set():
+            st, ds, _ = self.srv.request("GET", "/agent/v1/desired-state", token=self.cred,
+                                         api_version=None, query={"wait": 1, "version": 0})
+            if st == 200:
+                time.sleep(self.delay)
+                self.srv.request("POST", "/agent/v1/status",
+                                 {"appliedVersion": ds["version"], "healthy": True,
+                                  "capabilities": {"nftables": True}, "os": "Linux"},
+                                 token=self.cred, api_version=None)
+            time.sleep(0.1)
+
+    def __enter__(self):
+        self.th.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop_ev.set()
+        self.th.join(5)
+
+
 def enroll_host(c, rg, ep, vm, addr):
     """An agent enrollment through the API, with a token from the CLI; returns the
     agent credential."""
@@ -594,31 +623,14 @@ def request_wait(c):
     fails(c, 1, "revoke", "lin", "--wait", contains="no enforcement point")
     expect(time.monotonic() - t0 < 10, "bounded by --timeout")
 
-    # A stand-in agent: reads its desired state and reports it applied, a bit later.
-    stop = threading.Event()
-
-    def agent():
-        while not stop.is_set():
-            st, ds, _ = c.srv.request("GET", "/agent/v1/desired-state", token=cred,
-                                      api_version=None, query={"wait": 1, "version": 0})
-            if st == 200:
-                time.sleep(0.3)
-                c.srv.request("POST", "/agent/v1/status", {"appliedVersion": ds["version"]},
-                              token=cred, api_version=None)
-            time.sleep(0.1)
-
-    th = threading.Thread(target=agent, daemon=True)
-    th.start()
-    try:
+    with FakeAgent(c.srv, cred):
         r = ok(c, "request", "w1", "--port", "22", "--wait", "--timeout", "20")
         expect("applied the access" in r.err and "w1" in r.out, r)
         r = ok(c, "revoke", "w1", "--wait", "--timeout", "20")
         expect("applied the revoke" in r.err, r)
         ep = api(c, "GET", f"{c.rgp('rg-jit')}/providers/Jitgate/enforcementPoints/ep-w1")[1]
-        expect(ep["properties"]["appliedVersion"] >= ep["properties"]["desiredVersion"] - 0, ep)
-    finally:
-        stop.set()
-        th.join(5)
+        expect(ep["properties"]["appliedVersion"] >= ep["properties"]["desiredVersion"], ep)
+    c.w1_cred = cred
 
 
 @tap.test
@@ -643,13 +655,21 @@ def jit_requester_least_privilege(c):
     j = ok(c, "request", "w1", "--port", "22", "--for", "10m", "-o", "json", *carol).json()
     expect(j["requests"][0]["requestor"] == "Carol" and j["access"][0]["source"] == "127.0.0.1",
            j)
-    before = len(ok(c, "requests", "w1", "-o", "json", *carol).json())
-    # Her role cannot read enforcement points: --wait says so before requesting anything.
-    fails(c, 1, "request", "w1", "--port", "22", "--wait", *carol,
-          contains="nothing was requested")
-    expect(len(ok(c, "requests", "w1", "-o", "json", *carol).json()) == before,
-           "a refused --wait requested nothing")
-    expect("your roles do not allow" in ok(c, "vm", "show", "w1", *carol).out)
+    # Her role cannot read enforcement points, but --wait reads the versions from the VM.
+    ep_path = f"{c.rgp('rg-jit')}/providers/Jitgate/enforcementPoints/ep-w1"
+    expect(c.srv.request("GET", ep_path, token=tok["token"])[0] == 403,
+           "carol may not read the enforcement point")
+    with FakeAgent(c.srv, c.w1_cred):
+        r = ok(c, "request", "w1", "--port", "22", "--for", "10m", "--wait", "--timeout", "20",
+               *carol)
+        expect("enforcement point ep-w1 applied the access" in r.err, r)
+        j = ok(c, "vm", "show", "w1", "-o", "json", *carol).json()["properties"]["jit"]
+        expect(j["enforcementPointAppliedVersion"] >= j["enforcementPointDesiredVersion"], j)
+        r = ok(c, "vm", "show", "w1", *carol)
+        expect("ep-w1 (healthy, in sync, applied version" in r.out, r)
+    # Without an agent the wait times out after the request was made (exit 1).
+    fails(c, 1, "request", "w1", "--port", "22", "--for", "10m", "--wait", "--timeout", "1",
+          *carol, contains="has not applied it")
     fails(c, 1, "request", "lin", "--port", "22", *carol, contains="no VM named 'lin'")
     fails(c, 1, "jit", "disable", "w1", *carol, contains="(AuthorizationFailed)")
     expect(tok["token"] not in "".join(c.outputs), "carol's token never printed")
