@@ -29,10 +29,19 @@ static const struct cli_cmd *const commands[] = {
 	&cli_cmd_jit_list,
 	&cli_cmd_jit_disable,
 	&cli_cmd_jit_set,
+	&cli_cmd_jit_settings,
 	&cli_cmd_request,
 	&cli_cmd_requests,
 	&cli_cmd_revoke,
 	&cli_cmd_agent_enroll_token,
+	&cli_cmd_whoami,
+	&cli_cmd_principal_create,
+	&cli_cmd_principal_list,
+	&cli_cmd_principal_show,
+	&cli_cmd_principal_delete,
+	&cli_cmd_token_create,
+	&cli_cmd_token_list,
+	&cli_cmd_token_revoke,
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -90,19 +99,28 @@ is_group(const char *w)
 	return false;
 }
 
+/* The command of its own named w0 ("request", "audit"), or NULL. */
+static const struct cli_cmd *
+find_single(const char *w0)
+{
+	for (size_t i = 0; i < N_COMMANDS; i++)
+		if (commands[i]->group == NULL && strcmp(commands[i]->name, w0) == 0)
+			return commands[i];
+	return NULL;
+}
+
+/* "vm list", or a command of its own. A word that is both ("audit", with its
+ * subcommand "audit verify") is the subcommand when w1 names one. */
 static const struct cli_cmd *
 find(const char *w0, const char *w1)
 {
-	for (size_t i = 0; i < N_COMMANDS; i++) {
+	for (size_t i = 0; w1 != NULL && i < N_COMMANDS; i++) {
 		const struct cli_cmd *cmd = commands[i];
 
-		if (cmd->group == NULL && strcmp(cmd->name, w0) == 0)
-			return cmd;
-		if (cmd->group != NULL && w1 != NULL && strcmp(cmd->group, w0) == 0 &&
-			strcmp(cmd->name, w1) == 0)
+		if (cmd->group != NULL && strcmp(cmd->group, w0) == 0 && strcmp(cmd->name, w1) == 0)
 			return cmd;
 	}
-	return NULL;
+	return find_single(w0);
 }
 
 /* Prints s with control characters replaced: a server's message is not trusted
@@ -165,8 +183,12 @@ find_words(int argc, char **argv, struct words *w)
 				i++;
 			continue;
 		}
-		/* The second word only belongs to the command for groups ("vm list"). */
+		/* The second word only belongs to the command for groups ("vm list"); for a
+		 * command that is a group too ("audit", "audit verify") only right after it,
+		 * so that an option's value ("audit -g verify") is not taken for it. */
 		if (n == 1 && !is_group(argv[w->idx[0]]) && strcmp(argv[w->idx[0]], "help") != 0)
+			break;
+		if (n == 1 && find_single(argv[w->idx[0]]) != NULL && i != w->idx[0] + 1)
 			break;
 		w->idx[n++] = i;
 	}
@@ -191,11 +213,11 @@ main(int argc, char **argv)
 			printf("jitgate %s\n", JITGATE_VERSION);
 			return CLI_EXIT_OK;
 		}
-		if (w0 != NULL && w1 != NULL && is_group(w1)) {
+		if (w0 != NULL && w1 != NULL && is_group(w1) && find_single(w1) == NULL) {
 			help_group(stdout, w1);
 			return CLI_EXIT_OK;
 		}
-		if (w0 != NULL && w1 != NULL && (cmd = find(w1, NULL)) != NULL) {
+		if (w0 != NULL && w1 != NULL && (cmd = find_single(w1)) != NULL) {
 			cli_args_help(cmd, stdout);
 			return CLI_EXIT_OK;
 		}
