@@ -42,6 +42,13 @@ static const struct cli_cmd *const commands[] = {
 	&cli_cmd_token_create,
 	&cli_cmd_token_list,
 	&cli_cmd_token_revoke,
+	&cli_cmd_role_list,
+	&cli_cmd_role_show,
+	&cli_cmd_role_create,
+	&cli_cmd_role_delete,
+	&cli_cmd_role_assign,
+	&cli_cmd_role_unassign,
+	&cli_cmd_role_assignments,
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
