@@ -49,6 +49,8 @@ static const struct cli_cmd *const commands[] = {
 	&cli_cmd_role_assign,
 	&cli_cmd_role_unassign,
 	&cli_cmd_role_assignments,
+	&cli_cmd_audit,
+	&cli_cmd_audit_verify,
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
