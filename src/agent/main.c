@@ -36,6 +36,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "backoff.h"
 #include "client.h"
 #include "desired_state.h"
 #include "enforcer.h"
@@ -46,10 +47,6 @@
 
 /* The server caps a long poll at 30 s; asking for all of it keeps idle traffic low. */
 #define LONG_POLL_S 30u
-/* Backoff: 0.5 s doubling to 30 s, each delay drawn from [d/2, d] so that a fleet of
- * agents cut off together does not come back in step. */
-#define BACKOFF_MIN_MS 500u
-#define BACKOFF_MAX_MS 30000u
 /* Even without a change the table is rebuilt this often, so a table deleted or
  * altered by hand is put right within this period. */
 #define RECONCILE_INTERVAL_NS (600LL * JIT_NS_PER_SEC)
@@ -343,21 +340,15 @@ sleep_ms(unsigned ms)
 		nanosleep(&ts, NULL);
 }
 
-/* The next delay after one more failure. */
+/* The next delay after one more failure (backoff.h). */
 static unsigned
 backoff_ms(struct agent *a)
 {
-	unsigned d = BACKOFF_MIN_MS;
 	uint32_t r;
 
-	for (unsigned i = 0; i < a->failures && d < BACKOFF_MAX_MS; i++)
-		d *= 2;
-	if (d > BACKOFF_MAX_MS)
-		d = BACKOFF_MAX_MS;
-	a->failures++;
 	if (getrandom(&r, sizeof(r), GRND_NONBLOCK) != (ssize_t)sizeof(r))
 		r = (uint32_t)mono_ns();
-	return d / 2 + r % (d / 2 + 1);
+	return jit_backoff_ms(a->failures++, r);
 }
 
 /* Logs why we wait, then waits with backoff. */
