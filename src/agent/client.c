@@ -16,6 +16,7 @@
 
 #define URL_MAX 512
 #define PATH_MAX_LEN 128
+_Static_assert(URL_MAX + PATH_MAX_LEN <= JIT_CP_URL_MAX, "JIT_CP_URL_MAX is too small");
 
 struct jit_cp {
 	CURL *curl;
@@ -199,11 +200,11 @@ clean_text(const char *in, char *out, size_t n)
 }
 
 /* The server's ARM error ({"error": {"code", "message"}}) as ours. */
-static int
-server_error(long status, const struct reply *r, struct jit_error *err)
+int
+jit_cp_server_error(long status, const char *body, size_t len, struct jit_error *err)
 {
 	char code[JIT_ERROR_CODE_MAX], msg[JIT_ERROR_MSG_MAX - 32];
-	json_t *j = r->len > 0 ? json_loadb(r->data, r->len, 0, NULL) : NULL;
+	json_t *j = len > 0 ? json_loadb(body, len, 0, NULL) : NULL;
 	json_t *e = json_object_get(j, "error");
 	const char *c = json_string_value(json_object_get(e, "code"));
 	const char *m = json_string_value(json_object_get(e, "message"));
@@ -215,12 +216,18 @@ server_error(long status, const struct reply *r, struct jit_error *err)
 	return jit_errorf(err, (int)status, code, "jitgated answered %ld: %s", status, msg);
 }
 
+static void
+make_url(const struct jit_cp *cp, const char *path, char url[JIT_CP_URL_MAX])
+{
+	snprintf(url, JIT_CP_URL_MAX, "%s%s", cp->base, path);
+}
+
 /* One request. body: NULL for none. A 2xx answer sets *reply (NULL when empty). */
 static int
 call(struct jit_cp *cp, const char *method, const char *path, const char *body, bool authed,
 	long timeout_s, size_t max_reply, json_t **reply, struct jit_error *err)
 {
-	char url[URL_MAX + PATH_MAX_LEN];
+	char url[JIT_CP_URL_MAX];
 	struct reply r = { .max = max_reply };
 	CURL *k = cp->curl;
 	json_error_t je;
@@ -231,7 +238,7 @@ call(struct jit_cp *cp, const char *method, const char *path, const char *body, 
 	*reply = NULL;
 	if (authed && cp->authed == NULL)
 		return jit_errorf(err, 500, JIT_E_INTERNAL, "no agent credential");
-	snprintf(url, sizeof(url), "%s%s", cp->base, path);
+	make_url(cp, path, url);
 	cp->errbuf[0] = '\0';
 	curl_easy_reset(k);
 	curl_easy_setopt(k, CURLOPT_URL, url);
@@ -278,7 +285,7 @@ call(struct jit_cp *cp, const char *method, const char *path, const char *body, 
 	}
 	curl_easy_getinfo(k, CURLINFO_RESPONSE_CODE, &status);
 	if (status < 200 || status > 299) {
-		server_error(status, &r, err);
+		jit_cp_server_error(status, r.data, r.len, err);
 		goto out;
 	}
 	if (r.len > 0 &&
@@ -332,11 +339,33 @@ get_text(const json_t *o, const char *key, bool required, char *out, size_t n,
 }
 
 int
+jit_cp_enrollment_from_json(const json_t *reply, enum jit_ep_kind kind,
+	struct jit_enrollment *out, struct jit_error *err)
+{
+	char k[16];
+
+	memset(out, 0, sizeof(*out));
+	if (get_text(reply, "enforcementPoint", true, out->enforcement_point,
+		sizeof(out->enforcement_point), err) != 0 ||
+		get_text(reply, "vm", false, out->vm, sizeof(out->vm), err) != 0 ||
+		get_text(reply, "kind", true, k, sizeof(k), err) != 0 ||
+		get_text(reply, "credential", true, out->credential, sizeof(out->credential),
+		err) != 0)
+		return -1;
+	if (jit_ep_kind_parse(k, &out->kind, err) != 0 || out->kind != kind ||
+		!jit_cp_token_ok(out->credential) || strncmp(out->credential, "jgt_", 4) != 0) {
+		explicit_bzero(out->credential, sizeof(out->credential));
+		return jit_errorf(err, 502, JIT_E_UNAVAILABLE,
+			"enroll: the answer's kind or credential is malformed");
+	}
+	return 0;
+}
+
+int
 jit_cp_enroll(struct jit_cp *cp, const struct jit_enroll_request *rq,
 	struct jit_enrollment *out, struct jit_error *err)
 {
 	json_t *body = NULL, *reply = NULL, *addrs = NULL;
-	char kind[16];
 	char *text = NULL;
 	int ret = -1;
 
@@ -362,20 +391,8 @@ jit_cp_enroll(struct jit_cp *cp, const struct jit_enroll_request *rq,
 	if (call(cp, "POST", "/agent/v1/enroll", text, false, 30, JIT_CP_MAX_REPLY_BYTES, &reply,
 		err) != 0)
 		goto out;
-	if (get_text(reply, "enforcementPoint", true, out->enforcement_point,
-		sizeof(out->enforcement_point), err) != 0 ||
-		get_text(reply, "vm", false, out->vm, sizeof(out->vm), err) != 0 ||
-		get_text(reply, "kind", true, kind, sizeof(kind), err) != 0 ||
-		get_text(reply, "credential", true, out->credential, sizeof(out->credential),
-		err) != 0)
+	if (jit_cp_enrollment_from_json(reply, rq->kind, out, err) != 0)
 		goto out;
-	if (jit_ep_kind_parse(kind, &out->kind, err) != 0 || out->kind != rq->kind ||
-		!jit_cp_token_ok(out->credential) || strncmp(out->credential, "jgt_", 4) != 0) {
-		explicit_bzero(out->credential, sizeof(out->credential));
-		jit_errorf(err, 502, JIT_E_UNAVAILABLE,
-			"enroll: the answer's kind or credential is malformed");
-		goto out;
-	}
 	ret = 0;
 out:
 	/* The request body holds the enrollment token, the reply the credential. */
@@ -388,6 +405,27 @@ out:
 	return ret;
 }
 
+/* The path and query of a desired-state request. */
+static void
+state_path(const uint64_t *have, unsigned wait_s, char path[PATH_MAX_LEN])
+{
+	if (have != NULL)
+		snprintf(path, PATH_MAX_LEN, "/agent/v1/desired-state?version=%llu&wait=%u",
+			(unsigned long long)*have, wait_s);
+	else
+		snprintf(path, PATH_MAX_LEN, "/agent/v1/desired-state");
+}
+
+void
+jit_cp_desired_state_url(const struct jit_cp *cp, const uint64_t *have, unsigned wait_s,
+	char url[JIT_CP_URL_MAX])
+{
+	char path[PATH_MAX_LEN];
+
+	state_path(have, wait_s, path);
+	make_url(cp, path, url);
+}
+
 int
 jit_cp_desired_state(struct jit_cp *cp, const uint64_t *have, unsigned wait_s,
 	struct jit_desired_state **out, struct jit_error *err)
@@ -397,11 +435,7 @@ jit_cp_desired_state(struct jit_cp *cp, const uint64_t *have, unsigned wait_s,
 	int r;
 
 	*out = NULL;
-	if (have != NULL)
-		snprintf(path, sizeof(path), "/agent/v1/desired-state?version=%llu&wait=%u",
-			(unsigned long long)*have, wait_s);
-	else
-		snprintf(path, sizeof(path), "/agent/v1/desired-state");
+	state_path(have, wait_s, path);
 	if (call(cp, "GET", path, NULL, true, (long)(have != NULL ? wait_s : 0) +
 		JIT_CP_POLL_GRACE_S, JIT_CP_MAX_STATE_BYTES, &reply, err) != 0)
 		return -1;

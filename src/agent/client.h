@@ -40,6 +40,8 @@
 #define JIT_CP_CONNECT_TIMEOUT_S 10
 /* Addresses a status report carries (the VM's own limit). */
 #define JIT_CP_MAX_ADDRESSES JIT_MAX_VM_ADDRESSES
+/* A request's URL: the --server URL (at most 511 bytes) and a path with its query. */
+#define JIT_CP_URL_MAX 640
 
 struct jit_cp;
 
@@ -93,5 +95,18 @@ int jit_cp_report(struct jit_cp *cp, const struct jit_agent_status *st, struct j
 
 /* True for a well-formed token text: 1..JIT_CP_TOKEN_MAX-1 of [A-Za-z0-9_-]. */
 bool jit_cp_token_ok(const char *s);
+
+/* Parts of the calls above, public so that they are tested without a server. */
+
+/* The URL jit_cp_desired_state asks (have and wait_s as there). */
+void jit_cp_desired_state_url(const struct jit_cp *cp, const uint64_t *have, unsigned wait_s,
+	char url[JIT_CP_URL_MAX]);
+/* An enroll answer, checked: kind must be the one asked for and the credential a jgt_
+ * token. On failure (502) nothing of the credential is left in out or in err. */
+int jit_cp_enrollment_from_json(const json_t *reply, enum jit_ep_kind kind,
+	struct jit_enrollment *out, struct jit_error *err);
+/* A non-2xx answer (body of len bytes, its ARM error if any) as err, keeping status
+ * and code; the server's text is cut to printable ASCII. Returns -1. */
+int jit_cp_server_error(long status, const char *body, size_t len, struct jit_error *err);
 
 #endif
