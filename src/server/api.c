@@ -113,6 +113,9 @@ static const struct route routes[] = {
 	{"GET", RGP "/providers/Jitgate/enforcementPoints/{name}", AUTH_USER, true,
 		"Jitgate/enforcementPoints/read", CHECK_RESOURCE, JIT_RID_ENFORCEMENT_POINT,
 		jit_h_ep_get},
+	{"DELETE", RGP "/providers/Jitgate/enforcementPoints/{name}", AUTH_USER, true,
+		"Jitgate/enforcementPoints/delete", CHECK_RESOURCE, JIT_RID_ENFORCEMENT_POINT,
+		jit_h_ep_delete},
 	{"POST", "/agent/v1/enroll", AUTH_NONE, false, "Jitgate/enforcementPoints/enroll/action",
 		CHECK_NONE, 0, jit_h_agent_enroll},
 	{"GET", "/agent/v1/desired-state", AUTH_AGENT, false, "Jitgate/agent/desiredState/read",
@@ -278,6 +281,36 @@ bind_params(struct jit_call *c, const char *params[MAX_PARAMS], const char *name
 	return 0;
 }
 
+const char *
+jit_call_own_host(const struct jit_call *c)
+{
+	const char *host = jit_http_header(c->req, "Host");
+	char name[256];
+	size_t len;
+
+	if (host == NULL || strlen(host) >= sizeof(name) || strpbrk(host, "/?#@ \\") != NULL)
+		return NULL;
+	/* "name:port", "[v6]:port" or just the name. */
+	if (host[0] == '[') {
+		const char *close = strchr(host, ']');
+
+		if (close == NULL)
+			return NULL;
+		len = (size_t)(close - host - 1);
+		memcpy(name, host + 1, len);
+	} else {
+		const char *colon = strrchr(host, ':');
+
+		len = colon ? (size_t)(colon - host) : strlen(host);
+		memcpy(name, host, len);
+	}
+	name[len] = '\0';
+	for (size_t i = 0; i < c->api->n_names; i++)
+		if (strcasecmp(c->api->names[i], name) == 0)
+			return host;
+	return NULL;
+}
+
 void
 jit_call_reply(struct jit_call *c, int status, json_t *body)
 {
@@ -426,6 +459,24 @@ note_auth_failure(const struct jit_call *c)
 	pthread_mutex_unlock(&throttle_lock);
 }
 
+int
+jit_call_throttled(struct jit_call *c, struct jit_error *err)
+{
+	int wait = throttled(c);
+
+	if (wait <= 0)
+		return 0;
+	c->resp->retry_after = wait;
+	return jit_errorf(err, 429, JIT_E_TOO_MANY_REQUESTS,
+		"Too many failed authentications from %s; retry in %d seconds.", c->caller_text, wait);
+}
+
+void
+jit_call_auth_failed(struct jit_call *c)
+{
+	note_auth_failure(c);
+}
+
 /* Resolves the caller; an agent credential is valid only on the agent channel, and
  * the agent channel only for agents. Users get their permissions loaded. */
 static int
@@ -434,14 +485,11 @@ authenticate(struct jit_call *c, enum route_auth need, struct jit_error *err)
 	struct jit_store *st = c->api->store;
 	int r, wait;
 
+	(void)wait;
 	if (need == AUTH_NONE)
 		return 0;
-	if ((wait = throttled(c)) > 0) {
-		c->resp->retry_after = wait;
-		return jit_errorf(err, 429, JIT_E_TOO_MANY_REQUESTS,
-			"Too many failed authentications from %s; retry in %d seconds.", c->caller_text,
-			wait);
-	}
+	if (jit_call_throttled(c, err) != 0)
+		return -1;
 	if (jit_store_begin(st, false, err) != 0)
 		return -1;
 	r = jit_auth_bearer(st, jit_http_header(c->req, "Authorization"), c->now, &c->principal,

@@ -24,7 +24,10 @@ struct jit_api {
 	struct jit_store *store;
 	atomic_int stopping;            /* long polls return at once when set */
 	int long_poll_max_s;            /* longest wait of GET desired-state (30) */
+	const char *const *names;       /* this server's names (certificate, listen address): */
+	size_t n_names;                 /* a Host header is echoed into links only if it is one */
 };
+
 
 /* Everything a handler knows about one request. */
 struct jit_call {
@@ -61,6 +64,8 @@ void jit_api_handle(void *ctx, const struct jit_http_request *req,
 
 /* ---- for handlers ---- */
 
+/* The request's Host if it names this server (so it may appear in a link), else NULL. */
+const char *jit_call_own_host(const struct jit_call *c);
 /* Sets a JSON response (takes body). */
 void jit_call_reply(struct jit_call *c, int status, json_t *body);
 /* Sets an error response (err->status, ARM error body). */
@@ -75,6 +80,11 @@ void jit_call_audit_failure(struct jit_call *c, const char *resource_id,
 	const struct jit_error *failure);
 
 /* ---- authorization (RBAC) ---- */
+
+/* Bad-credential throttling (per caller address), for routes that authenticate by a
+ * secret in their body (agent enrollment). */
+int jit_call_throttled(struct jit_call *c, struct jit_error *err);
+void jit_call_auth_failed(struct jit_call *c);
 
 /* May the caller perform action on resource (a role assigned at a scope containing it)? */
 bool jit_call_can(const struct jit_call *c, const char *action, const struct jit_rid *resource);
@@ -110,6 +120,7 @@ void jit_h_vm_delete(struct jit_call *c);
 void jit_h_enrollment_token_create(struct jit_call *c);
 void jit_h_ep_list(struct jit_call *c);
 void jit_h_ep_get(struct jit_call *c);
+void jit_h_ep_delete(struct jit_call *c);
 void jit_h_agent_enroll(struct jit_call *c);
 void jit_h_agent_desired_state(struct jit_call *c);
 void jit_h_agent_status(struct jit_call *c);

@@ -111,6 +111,34 @@ jit_h_ep_get(struct jit_call *c)
 }
 
 void
+jit_h_ep_delete(struct jit_call *c)
+{
+	struct jit_store *st = c->api->store;
+	char id_text[JIT_RESOURCE_ID_MAX];
+	struct jit_error err;
+	struct jit_rid id;
+	bool existed;
+
+	jit_rid_enforcement_point(&id, c->sub, c->rg, c->name);
+	jit_rid_format(&id, id_text, sizeof(id_text));
+	if (jit_store_begin(st, true, &err) != 0) {
+		jit_call_fail(c, &err);
+		return;
+	}
+	if (jit_store_ep_delete(st, &id, c->now, &existed, &err) != 0 ||
+		(existed && jit_call_audit(c, c->action, id_text, 200, NULL, &err) != 0)) {
+		jit_store_rollback(st);
+		jit_call_fail(c, &err);
+		return;
+	}
+	if (jit_store_commit(st, &err) != 0) {
+		jit_call_fail(c, &err);
+		return;
+	}
+	jit_call_reply(c, existed ? 200 : 204, NULL);
+}
+
+void
 jit_h_enrollment_token_create(struct jit_call *c)
 {
 	struct jit_store *st = c->api->store;
@@ -246,8 +274,16 @@ enroll_host_vm(struct jit_call *c, struct enroll_body *b, const struct jit_rid *
 	snprintf(name, sizeof(name), "%s", b->vm.id.name);
 	jit_rid_vm(&b->vm.id, rg->sub, rg->rg, name);
 	jit_rid_format(&b->vm.id, vm_id, JIT_RESOURCE_ID_MAX);
-	if (jit_store_vm_get(st, &b->vm.id, &existing, &ignored) == 0)
+	if (jit_store_vm_get(st, &b->vm.id, &existing, &ignored) == 0) {
+		/* An enrollment token must not take a VM away from the point protecting it (that
+		 * would unlock the real host): delete that enforcement point first. */
+		if (existing.enforcement_point[0] != '\0')
+			return jit_errorf(err, 409, JIT_E_CONFLICT,
+				"vm.name: the virtual machine '%s' is already protected by the enforcement "
+				"point '%s'; delete that enforcement point to re-enroll this host", name,
+				existing.enforcement_point);
 		snprintf(b->vm.location, sizeof(b->vm.location), "%s", existing.location);
+	}
 	if (jit_rid_format(ep, b->vm.enforcement_point, sizeof(b->vm.enforcement_point)) < 0)
 		return jit_errorf(err, 500, JIT_E_INTERNAL, "enforcement point ID too long");
 	return jit_store_vm_put(st, &b->vm, &created, err);
@@ -268,6 +304,9 @@ jit_h_agent_enroll(struct jit_call *c)
 	struct jit_rid rg;
 	bool found;
 
+	/* The body's token is a credential: failures count toward the per-address throttle. */
+	if (jit_call_throttled(c, &err) != 0)
+		goto fail;
 	if (jit_call_body(c, &body, &err) != 0 || parse_enroll(body, &b, &err) != 0)
 		goto refuse;
 	if (jit_token_new("jgt", &cred, &err) != 0 || jit_store_begin(st, true, &err) != 0)
@@ -321,6 +360,7 @@ rollback:
 		goto fail;
 refuse:
 	c->authenticated = false;
+	jit_call_auth_failed(c);
 	jit_call_audit_failure(c, c->req->path, &err);
 fail:
 	sodium_memzero(&cred, sizeof(cred));

@@ -460,13 +460,12 @@ jit_h_audit_list(struct jit_call *c)
 		size_t len = 0;
 
 		snprintf(token, sizeof(token), "%lld", (long long)rows[n - 1].seq);
-		/* Absolute, as ARM's: the address the client reached this server by. */
-		const char *host = jit_http_header(c->req, "Host");
+		/* Absolute, as ARM's, when the client reached this server by one of its own
+		 * names; otherwise relative (never a host a client did not mean to talk to). */
+		const char *host = jit_call_own_host(c);
 
-		if (host == NULL || strpbrk(host, "/?#@ \\") != NULL || strlen(host) > 255)
-			host = "localhost";
-		len = (size_t)snprintf(next, sizeof(next), "https://%s%s?api-version=%s", host,
-			c->req->path, JIT_API_VERSION);
+		len = (size_t)snprintf(next, sizeof(next), "%s%s%s?api-version=%s",
+			host ? "https://" : "", host ? host : "", c->req->path, JIT_API_VERSION);
 		append_query(next, sizeof(next), &len, "top", jit_http_query(c->req, "top"));
 		append_query(next, sizeof(next), &len, "vm", vm_q);
 		append_query(next, sizeof(next), &len, "principal", f.principal);

@@ -147,6 +147,41 @@ removes_unseen_vm(struct jit_call *c, const struct jit_policy *old,
 	return 0;
 }
 
+/* Authorizes an initiate or revoke before anything is looked up, so that a caller without
+ * the action learns nothing (not even whether the policy exists): the action on the policy,
+ * or on every VM the body names. */
+static int
+preauthorize_vms(struct jit_call *c, const struct jit_rid *policy,
+	const struct jit_initiate *in, struct jit_error *err)
+{
+	if (jit_call_can(c, c->action, policy))
+		return 0;
+	if (in->n_vms == 0)
+		return jit_call_authorize(c, c->action, policy, err);
+	for (size_t i = 0; i < in->n_vms; i++)
+		if (jit_call_authorize(c, c->action, &in->vms[i].id, err) != 0)
+			return -1;
+	return 0;
+}
+
+/* Adding a VM to a policy locks its ports and lets requesters open them: who writes the
+ * policy must also hold the write action on each VM it adds (a role on the group or the
+ * VM; a role on the policy alone edits the VMs already in it). */
+static int
+adds_unauthorized_vm(struct jit_call *c, const struct jit_policy *old,
+	const struct jit_policy *p, struct jit_error *err)
+{
+	for (size_t i = 0; i < p->n_vms; i++) {
+		bool present = false;
+
+		for (size_t j = 0; old != NULL && j < old->n_vms && !present; j++)
+			present = jit_rid_equal(&old->vms[j].id, &p->vms[i].id);
+		if (!present && jit_call_authorize(c, c->action, &p->vms[i].id, err) != 0)
+			return -1;
+	}
+	return 0;
+}
+
 /* 403 RequestDisallowedByPolicy when a security policy disabled JIT where res is. */
 static int
 check_jit_enabled(struct jit_call *c, const struct jit_rid *res, struct jit_error *err)
@@ -182,8 +217,13 @@ policy_json(struct jit_call *c, const struct jit_rid *id, bool *visible, struct 
 		}
 		return NULL;
 	}
-	/* Who just wrote the policy gets it back whole, read permission or not. */
-	if (strcmp(c->req->method, "PUT") != 0 && !policy_filter(c, p, JIT_READ_ACTION)) {
+	/* Who just wrote the policy gets back what it wrote; other people's requests only
+	 * with the read action. */
+	if (strcmp(c->req->method, "PUT") == 0 && !jit_call_can(c, JIT_READ_ACTION, id)) {
+		for (size_t i = 0; i < p->n_requests; i++)
+			jit_request_clear(&p->requests[i]);
+		p->n_requests = 0;
+	} else if (strcmp(c->req->method, "PUT") != 0 && !policy_filter(c, p, JIT_READ_ACTION)) {
 		*visible = false;
 		jit_policy_free(p);
 		jit_call_authorize(c, JIT_READ_ACTION, id, err);
@@ -297,7 +337,7 @@ jit_h_policy_put(struct jit_call *c)
 		goto refuse;
 	}
 	jit_store_policy_get(st, &p->id, c->now, &old, &ignored);
-	if (removes_unseen_vm(c, old, p, &err) != 0) {
+	if (removes_unseen_vm(c, old, p, &err) != 0 || adds_unauthorized_vm(c, old, p, &err) != 0) {
 		jit_store_rollback(st);
 		goto refuse;
 	}
@@ -512,7 +552,8 @@ jit_h_policy_initiate(struct jit_call *c)
 
 	policy_rid(c, &id);
 	jit_rid_format(&id, id_text, sizeof(id_text));
-	if (jit_call_body(c, &body, &err) != 0 || jit_initiate_from_json(body, &in, &err) != 0)
+	if (jit_call_body(c, &body, &err) != 0 || jit_initiate_from_json(body, &in, &err) != 0 ||
+		preauthorize_vms(c, &id, in, &err) != 0)
 		goto refuse;
 	if (jit_store_begin(st, true, &err) != 0)
 		goto fail;
@@ -597,7 +638,7 @@ jit_h_policy_revoke(struct jit_call *c)
 					json_string("2000-01-01T00:00:00Z"));
 		}
 	}
-	if (jit_initiate_from_json(body, &in, &err) != 0)
+	if (jit_initiate_from_json(body, &in, &err) != 0 || preauthorize_vms(c, &id, in, &err) != 0)
 		goto refuse;
 	if (jit_store_begin(st, true, &err) != 0)
 		goto fail;

@@ -19,6 +19,7 @@
 
 #define AUTHZ "Microsoft.Authorization"
 #define TOKEN_NAME_MAX 64
+#define TOKEN_MAX_VALID_NS (3650LL * 24 * 3600 * JIT_NS_PER_SEC)
 
 /* Runs fn inside a write transaction with its audit entry; refusals audited apart. */
 static void
@@ -109,6 +110,32 @@ role_delete(struct jit_call *c, void *arg, int *status, json_t **out, struct jit
 	return 0;
 }
 
+/* A role definition is global: who writes or deletes it must hold the action at every
+ * scope it is (and would become) assignable at, whatever scope the path names. */
+static int
+authorize_role_scopes(struct jit_call *c, const struct jit_role *next, const char *id,
+	struct jit_error *err)
+{
+	struct jit_role *cur = malloc(sizeof(*cur));
+	struct jit_error ignored;
+	int r = 0;
+
+	if (cur == NULL)
+		return jit_errorf(err, 500, JIT_E_INTERNAL, "out of memory");
+	if (jit_store_begin(c->api->store, false, err) != 0) {
+		free(cur);
+		return -1;
+	}
+	if (jit_store_role_get(c->api->store, id, cur, &ignored) == 0 && !cur->builtin)
+		for (size_t i = 0; i < cur->n_scopes && r == 0; i++)
+			r = jit_call_authorize(c, c->action, &cur->scopes[i], err);
+	jit_store_rollback(c->api->store);
+	for (size_t i = 0; next != NULL && i < next->n_scopes && r == 0; i++)
+		r = jit_call_authorize(c, c->action, &next->scopes[i], err);
+	free(cur);
+	return r;
+}
+
 static void
 role_definitions(struct jit_call *c, const char *id)
 {
@@ -157,7 +184,8 @@ role_definitions(struct jit_call *c, const char *id)
 	}
 	if (strcmp(method, "DELETE") == 0) {
 		c->action = AUTHZ "/roleDefinitions/delete";
-		if (jit_call_authorize(c, c->action, &c->scope, &err) != 0)
+		if (jit_call_authorize(c, c->action, &c->scope, &err) != 0 ||
+			authorize_role_scopes(c, NULL, id, &err) != 0)
 			goto refuse;
 		write_tx(c, c->req->path, role_delete, (void *)id);
 		return;
@@ -178,7 +206,8 @@ role_definitions(struct jit_call *c, const char *id)
 		jit_errorf(&err, 500, JIT_E_INTERNAL, "out of memory");
 		goto fail;
 	}
-	if (jit_call_body(c, &body, &err) != 0 || jit_role_from_json(body, role, &err) != 0) {
+	if (jit_call_body(c, &body, &err) != 0 || jit_role_from_json(body, role, &err) != 0 ||
+		authorize_role_scopes(c, role, id, &err) != 0) {
 		free(role);
 		json_decref(body);
 		goto refuse;
@@ -328,9 +357,13 @@ role_assignments(struct jit_call *c, const char *id)
 		if (who != NULL) {
 			struct jit_principal p;
 
+			/* An unknown name lists nothing, as a known one without assignments does. */
 			if (jit_store_principal_find(c->api->store, who, &p, &err) != 0) {
 				jit_store_rollback(c->api->store);
-				goto fail;
+				if (err.status != 404)
+					goto fail;
+				jit_call_reply(c, 200, json_pack("{s:[]}", "value"));
+				return;
 			}
 			principal = p.id;
 		}
@@ -462,23 +495,30 @@ principal_json(const struct jit_principal *p)
 		kind_name(p->kind), "displayName", p->display_name, "createdUtc", created);
 }
 
-/* The principal a path names: "me" is the caller. */
+static const struct jit_rid root_scope = {.kind = JIT_RID_ROOT};
+
+/* The principal a path names: "me" (or the caller's own name) is the caller. Anyone else
+ * needs the route's action at "/" first, so that a caller without it cannot even tell
+ * whether a name exists. */
 static int
 path_principal(struct jit_call *c, struct jit_principal *out, struct jit_error *err)
 {
 	int r;
 
-	if (strcasecmp(c->name, "me") == 0) {
+	if (strcasecmp(c->name, "me") == 0 || strcasecmp(c->name, c->principal.name) == 0) {
 		*out = c->principal;
 		return 0;
 	}
+	if (jit_call_authorize(c, c->action, &root_scope, err) != 0)
+		return -1;
 	if (jit_store_begin(c->api->store, false, err) != 0)
 		return -1;
 	r = jit_store_principal_find(c->api->store, c->name, out, err);
 	jit_store_rollback(c->api->store);
 	if (r == 0 && out->kind == JIT_PRINCIPAL_AGENT)
-		r = jit_errorf(err, 404, "PrincipalNotFound",
-			"'%s' is an agent; see its enforcement point.", c->name);
+		r = jit_errorf(err, 400, JIT_E_BAD_REQUEST,
+			"'%s' is an agent's principal: manage it through its enforcement point "
+			"(DELETE .../providers/Jitgate/enforcementPoints/{name}).", c->name);
 	return r;
 }
 
@@ -487,8 +527,6 @@ is_self(const struct jit_call *c, const struct jit_principal *p)
 {
 	return p->id == c->principal.id;
 }
-
-static const struct jit_rid root_scope = {.kind = JIT_RID_ROOT};
 
 void
 jit_h_whoami(struct jit_call *c)
@@ -531,8 +569,7 @@ jit_h_principal_get(struct jit_call *c)
 	struct jit_principal p;
 	struct jit_error err;
 
-	if (path_principal(c, &p, &err) != 0 ||
-		(!is_self(c, &p) && jit_call_authorize(c, c->action, &root_scope, &err) != 0)) {
+	if (path_principal(c, &p, &err) != 0) {
 		jit_call_fail(c, &err);
 		return;
 	}
@@ -568,8 +605,10 @@ jit_h_principal_put(struct jit_call *c)
 	struct jit_error err;
 	json_t *body = NULL;
 
-	if (strcasecmp(c->name, "me") == 0 || strncasecmp(c->name, "agent-", 6) == 0) {
-		jit_errorf(&err, 400, JIT_E_BAD_REQUEST, "'me' and 'agent-*' are reserved names.");
+	if (strcasecmp(c->name, "me") == 0 || strncasecmp(c->name, "agent-", 6) == 0 ||
+		jit_guid_valid(c->name)) {
+		jit_errorf(&err, 400, JIT_E_BAD_REQUEST,
+			"'me', 'agent-*' and GUIDs (they name principals by object id) are reserved.");
 		goto refuse;
 	}
 	snprintf(p.name, sizeof(p.name), "%s", c->name);
@@ -630,7 +669,7 @@ jit_h_principal_delete(struct jit_call *c)
 	struct jit_error err;
 
 	if (path_principal(c, &p, &err) != 0) {
-		if (err.status == 404) {
+		if (err.status == 404 && strcmp(err.code, "PrincipalNotFound") == 0) {
 			jit_call_reply(c, 204, NULL);
 			return;
 		}
@@ -676,15 +715,11 @@ token_json(const struct jit_token_info *t, jit_time now)
 	return j;
 }
 
-/* Self-service, or the given action at the root scope. */
+/* Self-service, or the given action at the root scope (checked by path_principal). */
 static int
 token_target(struct jit_call *c, struct jit_principal *p, struct jit_error *err)
 {
-	if (path_principal(c, p, err) != 0)
-		return -1;
-	if (is_self(c, p))
-		return 0;
-	return jit_call_authorize(c, c->action, &root_scope, err);
+	return path_principal(c, p, err);
 }
 
 void
@@ -775,6 +810,11 @@ jit_h_token_create(struct jit_call *c)
 		if (!json_is_string(v) || jit_duration_parse(json_string_value(v), &valid, &err) != 0) {
 			jit_errorf(&err, 400, JIT_E_INVALID_CONTENT,
 				"validFor: must be an ISO 8601 duration such as P30D");
+			goto refuse;
+		}
+		if (valid > TOKEN_MAX_VALID_NS) {
+			jit_errorf(&err, 400, JIT_E_INVALID_CONTENT,
+				"validFor: a token lives at most P3650D (omit validFor for no expiry)");
 			goto refuse;
 		}
 		tc.expires = c->now + valid;

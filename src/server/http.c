@@ -44,7 +44,12 @@
  */
 #define CONN_MEMORY_BYTES (64 * 1024)
 #define DEFAULT_MAX_CONNECTIONS 256
-#define DEFAULT_IDLE_TIMEOUT_S 60
+/* A client silent this long is closed. Long polls are not idle (their handler is
+ * running), so this can stay short: 20 s bounds what a silent flood of connections
+ * costs everyone else. */
+#define DEFAULT_IDLE_TIMEOUT_S 20
+/* One address may not take every connection (long polls are one per agent). */
+#define PER_IP_CONNECTIONS 64
 /* For messages; JIT_MAX_BODY_BYTES is 1 MiB (a static assert keeps them together). */
 #define BODY_LIMIT_TEXT "1 MiB"
 _Static_assert(JIT_MAX_BODY_BYTES == 1024 * 1024, "update BODY_LIMIT_TEXT");
@@ -557,6 +562,7 @@ jit_http_start(const struct jit_http_config *cfg, struct jit_http_server **out,
 		cfg->max_connections != 0 ? cfg->max_connections : DEFAULT_MAX_CONNECTIONS,
 		MHD_OPTION_CONNECTION_TIMEOUT,
 		cfg->idle_timeout_s != 0 ? cfg->idle_timeout_s : DEFAULT_IDLE_TIMEOUT_S,
+		MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)PER_IP_CONNECTIONS,
 		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_MEMORY_BYTES,
 		MHD_OPTION_STRICT_FOR_CLIENT, 1,
 		MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL,

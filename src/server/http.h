@@ -55,7 +55,7 @@ struct jit_http_config {
 	const char *cert_pem;           /* PEM text, not paths */
 	const char *key_pem;
 	unsigned max_connections;       /* 0: 256 */
-	unsigned idle_timeout_s;        /* 0: 60; a client silent this long is closed */
+	unsigned idle_timeout_s;        /* 0: 20; a client silent this long is closed */
 	jit_http_handler handler;
 	void *ctx;
 };

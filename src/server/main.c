@@ -446,6 +446,14 @@ main(int argc, char **argv)
 		goto out;
 	}
 	api.store = store;
+	/* The names a client may reach this server by: its certificate's and where it listens. */
+	const char *names[MAX_TLS_NAMES + 4] = {"localhost", "127.0.0.1", "::1", listen_addr};
+	size_t n_names = 4;
+
+	for (size_t i = 0; i < o.n_tls_names; i++)
+		names[n_names++] = o.tls_names[i];
+	api.names = names;
+	api.n_names = n_names;
 	cfg.listen_addr = listen_addr;
 	cfg.port = port;
 	cfg.cert_pem = cert;

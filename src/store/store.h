@@ -272,6 +272,11 @@ int jit_store_ep_list(struct jit_store *st, const struct jit_rid *scope,
 	struct jit_enforcement_point **out, size_t *n, struct jit_error *err);
 void jit_enforcement_point_clear(struct jit_enforcement_point *ep);
 void jit_enforcement_points_free(struct jit_enforcement_point *eps, size_t n);
+/* Deletes an enforcement point: its agent's credential is revoked and its VMs are left
+ * without one (Unsupported until another protects them). The table it installed stays
+ * on its machine until the agent is uninstalled (jitgate-agent --uninstall). */
+int jit_store_ep_delete(struct jit_store *st, const struct jit_rid *id, jit_time now,
+	bool *existed, struct jit_error *err);
 /* Records a status report (applied version, status JSON) and the time heard from. */
 int jit_store_ep_report(struct jit_store *st, const struct jit_rid *id, uint64_t applied,
 	const char *status_json, jit_time now, struct jit_error *err);

@@ -983,21 +983,44 @@ jit_store_vm_put(struct jit_store *st, const struct jit_vm *vm, bool *created,
 	jit_rid_resource_group(&rgid, vm->id.sub, vm->id.rg);
 	if (jit_store_rg_get(st, &rgid, &rg, err) != 0)
 		return -1;
-	if (vm->enforcement_point[0] != '\0') {
-		struct jit_rid ep;
-
-		if (jit_rid_parse(vm->enforcement_point, &ep, err) != 0)
-			return -1;
-		rid_key(&ep, epk);
-		if (count_rows(st, "SELECT COUNT(*) FROM enforcement_points WHERE key = ?", epk, &n,
-			err) != 0)
-			return -1;
-		if (n == 0)
-			return jit_errorf(err, 400, JIT_E_BAD_REQUEST,
-				"properties.enforcementPoint: the enforcement point '%s' does not exist",
-				vm->enforcement_point);
-	}
 	rid_key(&vm->id, key);
+	if (vm->enforcement_point[0] != '\0') {
+		struct jit_enforcement_point ep;
+		struct jit_rid epid;
+		struct jit_error ignored;
+		bool exists;
+
+		/* Only a point of the VM's own resource group may protect it: a host point keys
+		 * its rules by port alone, so a foreign VM bound to it would open (or lock) that
+		 * host's ports. Inside the group, a missing point and a foreign one read alike. */
+		if (jit_rid_parse(vm->enforcement_point, &epid, err) != 0)
+			return -1;
+		exists = strcasecmp(epid.sub, vm->id.sub) == 0 && strcasecmp(epid.rg, vm->id.rg) == 0 &&
+			jit_store_ep_get(st, &epid, &ep, &ignored) == 0;
+		if (!exists)
+			return jit_errorf(err, 400, JIT_E_BAD_REQUEST,
+				"properties.enforcementPoint: no enforcement point '%s' in the VM's resource "
+				"group '%s'", epid.name, vm->id.rg);
+		jit_enforcement_point_clear(&ep);
+		rid_key(&epid, epk);
+		/* A host point protects exactly one VM: its own. */
+		if (ep.kind == JIT_EP_HOST) {
+			sqlite3_stmt *q;
+
+			if (prep(st, "SELECT COUNT(*) FROM vms WHERE ep_key = ? AND key != ?", &q,
+				err) != 0)
+				return -1;
+			bind_text(q, 1, epk);
+			bind_text(q, 2, key);
+			n = sqlite3_step(q) == SQLITE_ROW ? sqlite3_column_int64(q, 0) : 0;
+			sqlite3_finalize(q);
+			if (n > 0)
+				return jit_errorf(err, 409, JIT_E_CONFLICT,
+					"properties.enforcementPoint: '%s' is a host enforcement point and "
+					"already protects its own VM; a host point protects one VM only",
+					epid.name);
+		}
+	}
 	rg_key_of(&vm->id, rgk);
 	jit_rid_format(&vm->id, id, sizeof(id));
 
@@ -2168,6 +2191,40 @@ jit_store_ep_list(struct jit_store *st, const struct jit_rid *scope,
 }
 
 int
+jit_store_ep_delete(struct jit_store *st, const struct jit_rid *id, jit_time now,
+	bool *existed, struct jit_error *err)
+{
+	struct jit_enforcement_point ep;
+	char key[JIT_RESOURCE_ID_MAX];
+	struct jit_error ignored;
+	sqlite3_stmt *s;
+
+	*existed = false;
+	if (jit_store_ep_get(st, id, &ep, &ignored) != 0)
+		return 0;
+	jit_enforcement_point_clear(&ep);
+	*existed = true;
+	rid_key(id, key);
+	if (prep(st, "UPDATE vms SET ep_key = NULL WHERE ep_key = ?", &s, err) != 0)
+		return -1;
+	bind_text(s, 1, key);
+	if (exec_done(st, s, err, "unbinding VMs") != 0)
+		return -1;
+	if (prep(st, "UPDATE tokens SET revoked_ns = ? WHERE principal_id = ? AND revoked_ns = 0",
+		&s, err) != 0)
+		return -1;
+	sqlite3_bind_int64(s, 1, now);
+	sqlite3_bind_int64(s, 2, ep.principal_id);
+	if (exec_done(st, s, err, "revoking the agent credential") != 0)
+		return -1;
+	if (prep(st, "DELETE FROM enforcement_points WHERE key = ?", &s, err) != 0)
+		return -1;
+	bind_text(s, 1, key);
+	mark_bumped(st);
+	return exec_done(st, s, err, "deleting an enforcement point");
+}
+
+int
 jit_store_ep_report(struct jit_store *st, const struct jit_rid *id, uint64_t applied,
 	const char *status_json, jit_time now, struct jit_error *err)
 {
@@ -2678,6 +2735,59 @@ meta_int(struct jit_store *st, const char *key, char *text, size_t n)
 	return v;
 }
 
+/* Recomputes what audit_append derives from an entry (resource_key, the audit_vms rows)
+ * and compares it with what is stored (columns 14 and 15 of the verify query). */
+static bool
+audit_index_matches(sqlite3_stmt *s)
+{
+	const char *resource = (const char *)sqlite3_column_text(s, 6);
+	const char *key = (const char *)sqlite3_column_text(s, 14);
+	const char *vms = (const char *)sqlite3_column_text(s, 11);
+	const char *indexed = (const char *)sqlite3_column_text(s, 15);
+	char want[JIT_RESOURCE_ID_MAX] = "", have[JIT_RESOURCE_ID_MAX * 4] = "";
+	struct jit_error ignored;
+	struct jit_rid rid;
+	json_t *arr = NULL, *v;
+	char *keys[64];
+	size_t i, n = 0, len = 0;
+	bool ok;
+
+	if (resource != NULL && jit_rid_parse(resource, &rid, &ignored) == 0)
+		rid_key(&rid, want);
+	if (strcmp(want, key ? key : "") != 0)
+		return false;
+	if (vms != NULL && (arr = json_loads(vms, 0, NULL)) == NULL)
+		return false;
+	json_array_foreach(arr, i, v) {
+		if (n == 64 || jit_rid_parse(json_string_value(v) ? json_string_value(v) : "", &rid,
+			&ignored) != 0)
+			break;
+		if ((keys[n] = malloc(JIT_RESOURCE_ID_MAX)) == NULL)
+			break;
+		rid_key(&rid, keys[n++]);
+	}
+	json_decref(arr);
+	/* Sorted and space-joined, as group_concat over ORDER BY vm_key gives them. */
+	for (size_t a = 0; a < n; a++)
+		for (size_t b = a + 1; b < n; b++)
+			if (strcmp(keys[b], keys[a]) < 0) {
+				char *t = keys[a];
+
+				keys[a] = keys[b];
+				keys[b] = t;
+			}
+	for (size_t a = 0; a < n; a++) {
+		if (a > 0 && strcmp(keys[a], keys[a - 1]) == 0)
+			continue;
+		len += (size_t)snprintf(have + len, len < sizeof(have) ? sizeof(have) - len : 0,
+			"%s%s", len ? " " : "", keys[a]);
+	}
+	for (size_t a = 0; a < n; a++)
+		free(keys[a]);
+	ok = strcmp(have, indexed ? indexed : "") == 0;
+	return ok;
+}
+
 int
 jit_store_audit_verify(struct jit_store *st, struct jit_audit_verdict *v, struct jit_error *err)
 {
@@ -2688,7 +2798,9 @@ jit_store_audit_verify(struct jit_store *st, struct jit_audit_verdict *v, struct
 
 	memset(v, 0, sizeof(*v));
 	v->ok = true;
-	if (prep(st, "SELECT " AUDIT_COLUMNS " FROM audit ORDER BY seq", &s, err) != 0)
+	if (prep(st, "SELECT " AUDIT_COLUMNS ", resource_key, (SELECT group_concat(vm_key, ' ')"
+		" FROM (SELECT vm_key FROM audit_vms WHERE seq = audit.seq ORDER BY vm_key))"
+		" FROM audit ORDER BY seq", &s, err) != 0)
 		return -1;
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		char *fields[AUDIT_FIELDS], hash[JIT_AUDIT_HASH_HEX], stored_prev[JIT_AUDIT_HASH_HEX];
@@ -2712,6 +2824,12 @@ jit_store_audit_verify(struct jit_store *st, struct jit_audit_verdict *v, struct
 		if (strcmp(hash, stored) != 0) {
 			broken(v, seq, "entry %" PRId64 " was altered: its content does not match its "
 				"hash", seq);
+			break;
+		}
+		/* The columns scoped queries use are derived from hashed ones: check them too. */
+		if (!audit_index_matches(s)) {
+			broken(v, seq, "entry %" PRId64 " was hidden: its resource or VM index does not "
+				"match its content", seq);
 			break;
 		}
 		memcpy(prev, hash, sizeof(prev));

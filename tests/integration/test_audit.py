@@ -184,6 +184,10 @@ def per_vm_filters_and_paging(c):
         path, _, query = page["nextLink"][len(c.srv.url):].partition("?")
         q = dict(kv.split("=", 1) for kv in query.split("&") if not kv.startswith("api-version"))
     expect(seen == [e["seq"] for e in audit(c, top=1000)], "paging lost or repeated entries")
+    # A Host header that is not one of the server's names is never echoed into a link.
+    st, page, _ = c.srv.request("GET", "/providers/Jitgate/auditLogs", query={"top": 2},
+                                headers={"Host": "attacker.example"})
+    expect(st == 200 and page["nextLink"].startswith("/providers/"), page.get("nextLink"))
     expect_error(c.srv.request("GET", "/providers/Jitgate/auditLogs", query={"since": "yesterday"}), 400)
     expect_error(c.srv.request("GET", "/providers/Jitgate/auditLogs", query={"top": "0"}), 400)
 
@@ -300,7 +304,17 @@ def verify_detects_every_kind_of_tampering(c):
         # Altering a row and its own hash still breaks the next row's link.
         db.execute("UPDATE audit SET result = 'Failed', hash = ? WHERE seq = ?", ("f" * 64, mid))
 
+    def hide_from_scoped_queries(db):
+        # Derived index columns are not hashed but verify recomputes them.
+        db.execute("UPDATE audit SET resource_key = '/elsewhere' WHERE details LIKE '%INC-42%'")
+
+    def unindex_vm(db):
+        db.execute("DELETE FROM audit_vms WHERE seq = (SELECT seq FROM audit WHERE details"
+                   " LIKE '%INC-42%' AND operation LIKE '%initiate/action')")
+
     cases = [("altered row", alter, mid), ("altered details", alter_details, None),
+             ("hidden from scoped queries", hide_from_scoped_queries, None),
+             ("removed from the VM index", unindex_vm, None),
              ("deleted row", delete_middle, mid), ("deleted last row", delete_last, n),
              ("reordered rows", reorder, mid), ("re-hashed row", rehash_one, mid)]
     for name, how, at in cases:

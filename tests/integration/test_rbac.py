@@ -330,14 +330,129 @@ def agents_cannot_get_roles(c):
     agent = c.srv.request("GET", "/providers/Jitgate/principals")[1]
     expect(all(not p["name"].startswith("agent-") for p in agent["value"]), agent)
 
+@tap.test
+def review_enforcement_points_stay_in_their_group(c):
+    st, tok, _ = c.srv.request("POST", f"{c.rg('rg-b')}/providers/Jitgate/enrollmentTokens", {})
+    st, e, _ = c.srv.request("POST", "/agent/v1/enroll", {
+        "enrollmentToken": tok["token"], "name": "ep-b1", "kind": "host",
+        "vm": {"name": "vm-b1", "osType": "Linux", "addresses": ["10.0.0.1"]}},
+        token=None, api_version=None)
+    expect(st == 200, e)
+    # A Contributor of rg-a cannot bind its VM to rg-b's point (that would open rg-b's host).
+    tok_a = c.tokens[("Contributor", "rg-a")]
+    err = expect_error(c.srv.request("PUT", c.vm("rg-a", "evil"), {"properties": {
+        "osType": "Linux", "enforcementPoint": e["enforcementPoint"]}}, token=tok_a), 400)
+    expect("resource group" in err["message"], err)
+    missing = e["enforcementPoint"].replace("ep-b1", "no-such-ep")
+    err2 = expect_error(c.srv.request("PUT", c.vm("rg-a", "evil"), {"properties": {
+        "osType": "Linux", "enforcementPoint": missing}}, token=tok_a), 400)
+    expect(err["message"].replace("ep-b1", "X") == err2["message"].replace("no-such-ep", "X"),
+           "a foreign point and a missing one read alike", err, err2)
+    # A host point protects its own VM only.
+    err = expect_error(c.srv.request("PUT", c.vm("rg-b", "second"), {"properties": {
+        "osType": "Linux", "enforcementPoint": e["enforcementPoint"]}}), 409)
+    # Another enrollment cannot take a protected VM over.
+    st, tok2, _ = c.srv.request("POST", f"{c.rg('rg-b')}/providers/Jitgate/enrollmentTokens", {})
+    err = expect_error(c.srv.request("POST", "/agent/v1/enroll", {
+        "enrollmentToken": tok2["token"], "name": "ep-evil", "kind": "host",
+        "vm": {"name": "vm-b1", "osType": "Linux", "addresses": ["192.0.2.66"]}},
+        token=None, api_version=None), 409)
+    vm = c.srv.request("GET", c.vm("rg-b", "vm-b1"))[1]
+    expect(vm["properties"]["enforcementPoint"] == e["enforcementPoint"] and
+           vm["properties"]["addresses"] == ["10.0.0.1"], vm)
+    # Deleting the point revokes the agent's credential and unbinds its VM.
+    st, _, _ = c.srv.request("DELETE", e["enforcementPoint"])
+    expect(st == 200, st)
+    expect_error(c.srv.request("GET", "/agent/v1/desired-state", token=e["credential"],
+                               api_version=None), 401)
+    vm = c.srv.request("GET", c.vm("rg-b", "vm-b1"))[1]
+    expect("enforcementPoint" not in vm["properties"], vm)
+    # An agent's principal is managed through its enforcement point, not as a principal.
+    agent_name = "agent-" + e["credential"].split("_")[1]
+    expect_error(c.srv.request("DELETE", f"/providers/Jitgate/principals/{agent_name}"), 400)
+
+
+@tap.test
+def review_role_definitions_need_rights_at_their_scopes(c):
+    rid = str(uuid.uuid4())
+    body = {"properties": {"roleName": "Sub auditor", "permissions": [{"actions": [
+        "Jitgate/auditLogs/read"]}], "assignableScopes": [c.subp]}}
+    st, _, _ = c.srv.request("PUT", f"{c.subp}/providers/Microsoft.Authorization/roleDefinitions/{rid}",
+                             body)
+    expect(st == 201, st)
+    owner_a = c.tokens[("Owner", "rg-a")]
+    # Rewriting a subscription-wide role through rg-a's path is refused.
+    body["properties"]["permissions"][0]["actions"] = ["*"]
+    expect_error(c.srv.request("PUT", f"{c.rg('rg-a')}/providers/Microsoft.Authorization/"
+                               f"roleDefinitions/{rid}", body, token=owner_a), 403)
+    # So is making a role assignable above what one owns.
+    top = {"properties": {"roleName": "Everything", "permissions": [{"actions": ["*"]}],
+                          "assignableScopes": ["/"]}}
+    expect_error(c.srv.request("PUT", f"{c.rg('rg-a')}/providers/Microsoft.Authorization/"
+                               f"roleDefinitions/{uuid.uuid4()}", top, token=owner_a), 403)
+    # And deleting it from a VM's path.
+    owner_vm = c.tokens[("Owner", "vm-a1")]
+    expect_error(c.srv.request("DELETE", f"{c.vm('rg-a', 'vm-a1')}/providers/Microsoft.Authorization/"
+                               f"roleDefinitions/{rid}", token=owner_vm), 403)
+    # Within its own scope an rg Owner may define roles.
+    mine = {"properties": {"roleName": "rg-a helper", "permissions": [{"actions": ["*/read"]}],
+                           "assignableScopes": [c.rg("rg-a")]}}
+    st, _, _ = c.srv.request("PUT", f"{c.rg('rg-a')}/providers/Microsoft.Authorization/"
+                             f"roleDefinitions/{uuid.uuid4()}", mine, token=owner_a)
+    expect(st == 201, st)
+
+
+@tap.test
+def review_no_existence_leaks_and_bounds(c):
+    nobody = principal_with_role(c, "nosy", None, "")
+    ini = {"virtualMachines": [{"id": c.vm("rg-a", "vm-a1"), "ports": [
+        {"number": 22, "endTimeUtc": in_(60)}]}]}
+    e1 = expect_error(c.srv.request("POST", c.pol("rg-a") + "/initiate", ini, token=nobody), 403)
+    e2 = expect_error(c.srv.request("POST", c.pol("rg-a", "ghost") + "/initiate", ini,
+                                    token=nobody), 403)
+    expect_error(c.srv.request("POST", c.pol("rg-a", "ghost") + "/revoke", ini, token=nobody), 403)
+    expect_error(c.srv.request("GET", "/providers/Jitgate/principals/admin", token=nobody), 403)
+    expect_error(c.srv.request("GET", "/providers/Jitgate/principals/nobody-here", token=nobody), 403)
+    st, lst, _ = c.srv.request("GET", f"{c.rg('rg-a')}/providers/Microsoft.Authorization/"
+                               "roleAssignments", query={"principalId": "nobody-here"})
+    expect(st == 200 and lst["value"] == [], lst)
+    expect_error(c.srv.request("POST", "/providers/Jitgate/principals/me/tokens",
+                               {"name": "forever", "validFor": "P106751D"}, token=nobody), 400)
+    expect_error(c.srv.request("PUT", f"/providers/Jitgate/principals/{uuid.uuid4()}", {}), 400)
+    # A role on the policy alone edits the VMs in it but cannot add one.
+    rid = str(uuid.uuid4())
+    c.srv.request("PUT", f"/providers/Microsoft.Authorization/roleDefinitions/{rid}", {
+        "properties": {"roleName": "policy editor", "permissions": [{"actions": [
+            "Microsoft.Security/locations/jitNetworkAccessPolicies/*"]}],
+            "assignableScopes": ["/"]}})
+    ed = principal_with_role(c, "editor", "policy editor", c.pol("rg-a"))
+    c.srv.request("PUT", c.vm("rg-a", "vm-a3"), {"properties": {"osType": "Linux"}})
+    err = expect_error(c.srv.request("PUT", c.pol("rg-a"), policy(c, "rg-a", ("vm-a1", "vm-a2", "vm-a3")),
+                                     token=ed), 403)
+    expect("vm-a3" in err["message"], err)
+    st, _, _ = c.srv.request("PUT", c.pol("rg-a"), policy(c, "rg-a", ("vm-a1", "vm-a2")), token=ed)
+    expect(st == 200, "editing the VMs already in it is allowed", st)
+
+
+@tap.test
+def review_enrollment_failures_are_throttled(c):
+    statuses = []
+    for _ in range(25):
+        st, _, _ = c.srv.request("POST", "/agent/v1/enroll", {
+            "enrollmentToken": "jge_0000000000000000_" + "x" * 43, "name": "x", "kind": "gateway"},
+            token=None, api_version=None)
+        statuses.append(st)
+    expect(statuses[-1] == 429 and 401 in statuses, statuses)
+
 
 @tap.test
 def repeated_bad_tokens_are_throttled(c):
     statuses = [c.srv.request("GET", "/subscriptions", token="jgt_0000000000000000_" + "x" * 43)[0]
                 for _ in range(25)]
-    # Earlier tests' failures from this address count in the same one-minute window.
+    # Earlier tests' failures (bad enrollments too) from this address count in the same
+    # one-minute window.
     n401 = statuses.index(429) if 429 in statuses else len(statuses)
-    expect(5 <= n401 <= 20 and statuses[n401:] == [429] * (25 - n401), statuses)
+    expect(n401 <= 20 and statuses[n401:] == [429] * (25 - n401), statuses)
     st, body, headers = c.srv.request("GET", "/subscriptions")
     expect(st == 429 and int(headers.get("Retry-After", "0")) > 0, "throttled per address", st)
 
