@@ -147,6 +147,18 @@ removes_unseen_vm(struct jit_call *c, const struct jit_policy *old,
 	return 0;
 }
 
+/* The VM IDs an initiate or revoke body names (for its audit entry, refused or not). */
+static struct jit_rid *
+initiate_vm_ids(const struct jit_initiate *in, size_t *n)
+{
+	struct jit_rid *ids = calloc(in->n_vms ? in->n_vms : 1, sizeof(*ids));
+
+	*n = 0;
+	for (size_t i = 0; ids != NULL && i < in->n_vms; i++)
+		ids[(*n)++] = in->vms[i].id;
+	return ids;
+}
+
 /* Authorizes an initiate or revoke before anything is looked up, so that a caller without
  * the action learns nothing (not even whether the policy exists): the action on the policy,
  * or on every VM the body names. */
@@ -552,8 +564,15 @@ jit_h_policy_initiate(struct jit_call *c)
 
 	policy_rid(c, &id);
 	jit_rid_format(&id, id_text, sizeof(id_text));
-	if (jit_call_body(c, &body, &err) != 0 || jit_initiate_from_json(body, &in, &err) != 0 ||
-		preauthorize_vms(c, &id, in, &err) != 0)
+	if (jit_call_body(c, &body, &err) != 0 || jit_initiate_from_json(body, &in, &err) != 0)
+		goto refuse;
+	/* From here on, refusals too are audited against the VMs they name. */
+	if ((vms = initiate_vm_ids(in, &c->n_audit_vms)) == NULL) {
+		jit_errorf(&err, 500, JIT_E_INTERNAL, "out of memory");
+		goto fail;
+	}
+	c->audit_vms = vms;
+	if (preauthorize_vms(c, &id, in, &err) != 0)
 		goto refuse;
 	if (jit_store_begin(st, true, &err) != 0)
 		goto fail;
@@ -562,14 +581,7 @@ jit_h_policy_initiate(struct jit_call *c)
 		jit_store_policy_get(st, &id, c->now, &p, &err) != 0 ||
 		build_request(c, p, in, &r, &err) != 0)
 		goto refuse;
-	if ((vms = calloc(r.n_vms ? r.n_vms : 1, sizeof(*vms))) == NULL) {
-		jit_errorf(&err, 500, JIT_E_INTERNAL, "out of memory");
-		goto fail;
-	}
-	for (size_t i = 0; i < r.n_vms; i++)
-		vms[i] = r.vms[i].id;
-	c->audit_vms = vms;
-	c->n_audit_vms = r.n_vms;
+
 	if ((details = request_details(&r)) == NULL || (out = jit_request_to_json(&r)) == NULL) {
 		jit_errorf(&err, 500, JIT_E_INTERNAL, "out of memory");
 		goto fail;
@@ -638,17 +650,20 @@ jit_h_policy_revoke(struct jit_call *c)
 					json_string("2000-01-01T00:00:00Z"));
 		}
 	}
-	if (jit_initiate_from_json(body, &in, &err) != 0 || preauthorize_vms(c, &id, in, &err) != 0)
+	if (jit_initiate_from_json(body, &in, &err) != 0)
+		goto refuse;
+	if ((vms = initiate_vm_ids(in, &c->n_audit_vms)) == NULL) {
+		jit_errorf(&err, 500, JIT_E_INTERNAL, "out of memory");
+		goto fail;
+	}
+	c->audit_vms = vms;
+	if (preauthorize_vms(c, &id, in, &err) != 0)
 		goto refuse;
 	if (jit_store_begin(st, true, &err) != 0)
 		goto fail;
 	in_tx = true;
 	if (jit_store_policy_get(st, &id, c->now, &p, &err) != 0)
 		goto refuse;
-	if ((vms = calloc(in->n_vms, sizeof(*vms))) == NULL) {
-		jit_errorf(&err, 500, JIT_E_INTERNAL, "out of memory");
-		goto fail;
-	}
 	for (i = 0; i < in->n_vms; i++) {
 		const struct jit_initiate_vm *iv = &in->vms[i];
 
@@ -660,7 +675,6 @@ jit_h_policy_revoke(struct jit_call *c)
 				"machine '%s' is not in this JIT policy", i, iv->id.name);
 			goto refuse;
 		}
-		vms[i] = iv->id;
 		for (j = 0; j < iv->n_ports; j++) {
 			size_t n;
 
@@ -671,8 +685,6 @@ jit_h_policy_revoke(struct jit_call *c)
 			total += n;
 		}
 	}
-	c->audit_vms = vms;
-	c->n_audit_vms = in->n_vms;
 	snprintf(details, sizeof(details), "{\"revokedPorts\":%zu}", total);
 	if (jit_call_audit(c, c->action, id_text, 200, details, &err) != 0)
 		goto fail;

@@ -160,6 +160,8 @@ def per_vm_filters_and_paging(c):
     vm1 = audit(c, f"{c.vm('vm1')}/providers/Jitgate/auditLogs", top=1000)
     expect(vm1 and all(c.vm("vm1") in e.get("virtualMachines", []) for e in vm1), vm1)
     expect(any(e["operationName"].endswith("initiate/action") for e in vm1), ops(vm1))
+    expect(any(e["operationName"].endswith("initiate/action") and e["result"] == "Failed"
+               for e in vm1), "a refused initiate is in the VM's own log", ops(vm1))
     vm2 = audit(c, f"{c.vm('vm2')}/providers/Jitgate/auditLogs", top=1000)
     expect(not any(e["operationName"].endswith("initiate/action") and e["result"] == "Succeeded"
                    for e in vm2), "vm2 was never initiated", ops(vm2))
