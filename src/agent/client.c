@@ -99,6 +99,11 @@ jit_cp_open(const char *url, const char *ca_file, volatile sig_atomic_t *cancel,
 	if (strchr(url + 8, '/') != NULL && strchr(url + 8, '/')[1] != '\0')
 		return jit_errorf(err, 400, JIT_E_BAD_REQUEST,
 			"--server is scheme, host and port only (https://host:port)");
+	/* A host is required, and nothing but host[:port]: no user info, query or spaces. */
+	if (url[8] == '/' || url[8] == ':' || strpbrk(url + 8, "@?# \t\\") != NULL)
+		return jit_errorf(err, 400, JIT_E_BAD_REQUEST,
+			"--server must be https://HOST[:PORT] with nothing else (no user, query or "
+			"spaces)");
 	if ((cp = calloc(1, sizeof(*cp))) == NULL)
 		return nomem(err);
 	memcpy(cp->base, url, n + 1);

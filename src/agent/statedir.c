@@ -98,7 +98,9 @@ read_all(int dirfd, const char *name, bool follow, long max, char **out, size_t 
 
 	*out = NULL;
 	*found = false;
-	fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | (follow ? 0 : O_NOFOLLOW));
+	/* O_NONBLOCK: a FIFO planted in the directory must not hang the agent before the
+	 * regular-file check below refuses it. */
+	fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NONBLOCK | (follow ? 0 : O_NOFOLLOW));
 	if (fd < 0) {
 		if (errno == ENOENT)
 			return 0;

@@ -162,6 +162,12 @@ test_server_url_refused(void **state)
 	expect_refused("https://h/agent", "--server is scheme, host and port only");
 	expect_refused("https://h//", "--server is scheme, host and port only");
 	expect_refused("https://h:8443/x/", "--server is scheme, host and port only");
+	/* No empty host, user info, query or spaces (they made the agent retry forever). */
+	expect_refused("https:///", "--server must be https://HOST[:PORT]");
+	expect_refused("https://:8443", "--server must be https://HOST[:PORT]");
+	expect_refused("https://u:p@h", "--server must be https://HOST[:PORT]");
+	expect_refused("https://h?x=1", "--server must be https://HOST[:PORT]");
+	expect_refused("https://h h", "--server must be https://HOST[:PORT]");
 	memcpy(long_url, "https://", 8);
 	memset(long_url + 8, 'h', sizeof(long_url) - 9);
 	long_url[sizeof(long_url) - 1] = '\0';

@@ -440,6 +440,12 @@ test_credential_refused(void **state)
 	assert_int_equal(mkdir(path, 0700), 0);
 	snprintf(want, sizeof(want), "%s/credential: not a regular file", f->dir);
 	expect_credential_refused(sd, 500, want);
+	/* A FIFO is refused at once, not waited on (it would hang the agent's start). */
+	assert_int_equal(rmdir(path), 0);
+	assert_int_equal(mkfifo(path, 0600), 0);
+	snprintf(want, sizeof(want), "%s/credential: not a regular file", f->dir);
+	expect_credential_refused(sd, 500, want);
+	assert_int_equal(unlink(path), 0);
 	jit_sd_free(sd);
 }
 
