@@ -22,15 +22,12 @@
  */
 #include "desired_state.h"
 
-#include <stdarg.h>
-#include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "jit_limits.h"
-
-/* "rules[N].grants[N].secondsRemaining" with 20-digit indices fits. */
-#define PATH_BUFSZ 96
+#include "json_decode.h"
 
 /* Values quoted back in messages show at most 44 characters (see jit_quote). */
 #define QUOTE_BUFSZ JIT_QUOTE_BUFSZ(44)
@@ -38,79 +35,10 @@
 /* No grant lasts longer than a policy may allow (maxRequestAccessDuration). */
 #define MAX_SECONDS_REMAINING (JIT_MAX_ACCESS_DURATION_NS / JIT_NS_PER_SEC)
 
-static int invalid(struct jit_error *err, const char *path, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-/*
- * Errors and paths
- */
-
-/* Prefixes an error found at path (an empty path is the top level). Returns -1. */
-static int
-at(struct jit_error *err, const char *path)
-{
-	if (path[0] != '\0')
-		jit_error_prefix(err, "%s", path);
-	return -1;
-}
-
-static int
-invalid(struct jit_error *err, const char *path, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	jit_verrorf(err, 400, JIT_E_INVALID_CONTENT, fmt, ap);
-	va_end(ap);
-	return at(err, path);
-}
-
 static int
 nomem(struct jit_error *err)
 {
 	return jit_errorf(err, 500, JIT_E_INTERNAL, "out of memory");
-}
-
-/* sub = path.key */
-static const char *
-path_key(char sub[PATH_BUFSZ], const char *path, const char *key)
-{
-	if (snprintf(sub, PATH_BUFSZ, "%s%s%s", path, path[0] ? "." : "", key) >= PATH_BUFSZ)
-		sub[PATH_BUFSZ - 1] = '\0';
-	return sub;
-}
-
-/* sub = path.key[i] */
-static const char *
-path_index(char sub[PATH_BUFSZ], const char *path, const char *key, size_t i)
-{
-	if (snprintf(sub, PATH_BUFSZ, "%s%s%s[%zu]", path, path[0] ? "." : "", key, i) >=
-		PATH_BUFSZ)
-		sub[PATH_BUFSZ - 1] = '\0';
-	return sub;
-}
-
-static const char *
-type_name(const json_t *j)
-{
-	switch (json_typeof(j)) {
-	case JSON_OBJECT:
-		return "an object";
-	case JSON_ARRAY:
-		return "an array";
-	case JSON_STRING:
-		return "a string";
-	case JSON_INTEGER:
-		return "an integer";
-	case JSON_REAL:
-		return "a real number";
-	case JSON_TRUE:
-	case JSON_FALSE:
-		return "a boolean";
-	case JSON_NULL:
-		return "null";
-	}
-	return "an unknown type";
 }
 
 /*
@@ -132,35 +60,9 @@ check_members(const json_t *obj, const char *path, const char *const known[],
 			if (strcmp(key, known[i]) == 0)
 				break;
 		if (known[i] == NULL)
-			return invalid(err, path, "unknown member \"%s\"",
+			return jit_json_invalid(err, path, "unknown member \"%s\"",
 				jit_quote(q, sizeof(q), key, strlen(key)));
 	}
-	return 0;
-}
-
-static int
-want_object(const json_t *j, const char *path, struct jit_error *err)
-{
-	if (!json_is_object(j))
-		return invalid(err, path, "must be an object, not %s", type_name(j));
-	return 0;
-}
-
-/* The required member key of obj, of the given jansson type (what names it). */
-static int
-get_member(const json_t *obj, const char *path, const char *key, json_type type,
-	const char *what, const json_t **out, struct jit_error *err)
-{
-	char sub[PATH_BUFSZ];
-	const json_t *v = json_object_get(obj, key);
-
-	*out = NULL;
-	path_key(sub, path, key);
-	if (v == NULL)
-		return invalid(err, sub, "is required");
-	if (json_typeof(v) != type)
-		return invalid(err, sub, "must be %s, not %s", what, type_name(v));
-	*out = v;
 	return 0;
 }
 
@@ -169,16 +71,12 @@ static int
 get_bool(const json_t *obj, const char *path, const char *key, bool *out,
 	struct jit_error *err)
 {
-	char sub[PATH_BUFSZ];
+	char sub[JIT_JSON_PATH_BUFSZ];
 	const json_t *v = json_object_get(obj, key);
 
 	if (v == NULL)
 		return 0;
-	if (!json_is_boolean(v))
-		return invalid(err, path_key(sub, path, key), "must be a boolean, not %s",
-			type_name(v));
-	*out = json_is_true(v);
-	return 0;
+	return jit_json_bool(v, jit_json_path_key(sub, path, key), out, err);
 }
 
 /* A required string member without NUL characters, 1..max bytes long. */
@@ -186,21 +84,10 @@ static int
 get_string(const json_t *obj, const char *path, const char *key, size_t max, const char **out,
 	struct jit_error *err)
 {
-	char sub[PATH_BUFSZ];
-	const json_t *v;
+	char sub[JIT_JSON_PATH_BUFSZ];
 
-	*out = NULL;
-	if (get_member(obj, path, key, JSON_STRING, "a string", &v, err) != 0)
-		return -1;
-	path_key(sub, path, key);
-	if (strlen(json_string_value(v)) != json_string_length(v))
-		return invalid(err, sub, "must not contain NUL characters");
-	if (json_string_length(v) == 0)
-		return invalid(err, sub, "must not be empty");
-	if (json_string_length(v) > max)
-		return invalid(err, sub, "must be at most %zu bytes long", max);
-	*out = json_string_value(v);
-	return 0;
+	return jit_json_string(json_object_get(obj, key), jit_json_path_key(sub, path, key), true,
+		max, out, err);
 }
 
 /* A required integer member in lo..hi. */
@@ -208,14 +95,13 @@ static int
 get_int(const json_t *obj, const char *path, const char *key, json_int_t lo, json_int_t hi,
 	json_int_t *out, struct jit_error *err)
 {
-	char sub[PATH_BUFSZ];
-	const json_t *v;
+	char sub[JIT_JSON_PATH_BUFSZ];
 
-	if (get_member(obj, path, key, JSON_INTEGER, "an integer", &v, err) != 0)
+	jit_json_path_key(sub, path, key);
+	if (jit_json_integer(json_object_get(obj, key), sub, out, err) != 0)
 		return -1;
-	*out = json_integer_value(v);
 	if (*out < lo || *out > hi)
-		return invalid(err, path_key(sub, path, key), "%lld is out of range %lld..%lld",
+		return jit_json_invalid(err, sub, "%lld is out of range %lld..%lld",
 			(long long)*out, (long long)lo, (long long)hi);
 	return 0;
 }
@@ -224,13 +110,13 @@ static int
 get_time(const json_t *obj, const char *path, const char *key, jit_time *out,
 	struct jit_error *err)
 {
-	char sub[PATH_BUFSZ];
+	char sub[JIT_JSON_PATH_BUFSZ];
 	const char *s;
 
 	if (get_string(obj, path, key, JIT_MAX_SHORT_STRING, &s, err) != 0)
 		return -1;
 	if (jit_time_parse(s, out, err) != 0)
-		return at(err, path_key(sub, path, key));
+		return jit_json_at(err, jit_json_path_key(sub, path, key));
 	return 0;
 }
 
@@ -239,14 +125,10 @@ static int
 get_array(const json_t *obj, const char *path, const char *key, size_t max, const char *what,
 	const json_t **out, struct jit_error *err)
 {
-	char sub[PATH_BUFSZ];
+	char sub[JIT_JSON_PATH_BUFSZ];
 
-	if (get_member(obj, path, key, JSON_ARRAY, "an array", out, err) != 0)
-		return -1;
-	if (json_array_size(*out) > max)
-		return invalid(err, path_key(sub, path, key), "must list at most %zu %s", max,
-			what);
-	return 0;
+	return jit_json_array(json_object_get(obj, key), jit_json_path_key(sub, path, key), false,
+		max, what, out, err);
 }
 
 /*
@@ -283,27 +165,28 @@ decode_grant(const json_t *j, const char *path, struct jit_grant *g, struct jit_
 {
 	static const char *const known[] = { "source", "endTimeUtc", "secondsRemaining",
 		"mappedPort", NULL };
-	char sub[PATH_BUFSZ];
+	char sub[JIT_JSON_PATH_BUFSZ];
 	const json_t *v;
 	const char *s;
 	json_int_t n;
 
-	if (want_object(j, path, err) != 0 || check_members(j, path, known, err) != 0)
+	if (jit_json_object(j, path, err) != 0 || check_members(j, path, known, err) != 0)
 		return -1;
 	if (get_string(j, path, "source", JIT_PREFIX_BUFSZ, &s, err) != 0)
 		return -1;
 	if (jit_prefix_parse(s, &g->source, err) != 0)
-		return at(err, path_key(sub, path, "source"));
+		return jit_json_at(err, jit_json_path_key(sub, path, "source"));
 	if (get_time(j, path, "endTimeUtc", &g->end_time, err) != 0)
 		return -1;
 	if (get_int(j, path, "secondsRemaining", 0, MAX_SECONDS_REMAINING, &n, err) != 0)
 		return -1;
 	g->seconds_remaining = n;
-	if (json_object_get(j, "mappedPort") != NULL) {
-		if (get_member(j, path, "mappedPort", JSON_INTEGER, "an integer", &v, err) != 0)
+	if ((v = json_object_get(j, "mappedPort")) != NULL) {
+		jit_json_path_key(sub, path, "mappedPort");
+		if (jit_json_integer(v, sub, &n, err) != 0)
 			return -1;
-		if (jit_port_check(json_integer_value(v), &g->mapped_port, err) != 0)
-			return at(err, path_key(sub, path, "mappedPort"));
+		if (jit_port_check(n, &g->mapped_port, err) != 0)
+			return jit_json_at(err, sub);
 		g->has_mapped_port = true;
 	}
 	return 0;
@@ -314,26 +197,26 @@ static int
 decode_destinations(const json_t *a, const char *path, struct jit_rule *r,
 	struct jit_error *err)
 {
-	char sub[PATH_BUFSZ];
+	char sub[JIT_JSON_PATH_BUFSZ];
 	struct jit_prefix *p;
 	const json_t *v;
+	const char *s;
 	size_t i, k;
 
 	json_array_foreach(a, i, v) {
-		path_index(sub, path, "destinations", i);
-		if (!json_is_string(v))
-			return invalid(err, sub, "must be a string, not %s", type_name(v));
-		if (strlen(json_string_value(v)) != json_string_length(v))
-			return invalid(err, sub, "must not contain NUL characters");
+		jit_json_path_index(sub, path, "destinations", i);
+		if (jit_json_string(v, sub, false, SIZE_MAX, &s, err) != 0)
+			return -1;
 		p = &r->destinations[i];
-		if (jit_prefix_parse(json_string_value(v), p, err) != 0)
-			return at(err, sub);
+		if (jit_prefix_parse(s, p, err) != 0)
+			return jit_json_at(err, sub);
 		if (p->family == JIT_FAMILY_ANY ||
 			p->len != (p->family == JIT_FAMILY_INET ? 32 : 128))
-			return invalid(err, sub, "must be one IPv4 or IPv6 address, not a prefix");
+			return jit_json_invalid(err, sub,
+				"must be one IPv4 or IPv6 address, not a prefix");
 		for (k = 0; k < i; k++)
 			if (jit_prefix_equal(&r->destinations[k], p))
-				return invalid(err, sub, "repeats destinations[%zu]", k);
+				return jit_json_invalid(err, sub, "repeats destinations[%zu]", k);
 		r->n_destinations = i + 1;
 	}
 	return 0;
@@ -345,35 +228,35 @@ decode_rule(const json_t *j, const char *path, enum jit_ep_kind kind, struct jit
 {
 	static const char *const known[] = { "vm", "destinations", "number", "protocol",
 		"closeEstablished", "grants", NULL };
-	char sub[PATH_BUFSZ];
+	char sub[JIT_JSON_PATH_BUFSZ];
 	const json_t *a, *v;
 	const char *s;
 	json_int_t n;
 	size_t i;
 
-	if (want_object(j, path, err) != 0 || check_members(j, path, known, err) != 0)
+	if (jit_json_object(j, path, err) != 0 || check_members(j, path, known, err) != 0)
 		return -1;
 	if (get_string(j, path, "vm", JIT_RESOURCE_ID_MAX, &s, err) != 0)
 		return -1;
 	if (jit_rid_parse_kind(s, JIT_RID_VM, &r->vm, err) != 0)
-		return at(err, path_key(sub, path, "vm"));
+		return jit_json_at(err, jit_json_path_key(sub, path, "vm"));
 
 	if (get_array(j, path, "destinations", JIT_MAX_VM_ADDRESSES, "addresses", &a, err) != 0)
 		return -1;
 	if (decode_destinations(a, path, r, err) != 0)
 		return -1;
 	if (kind == JIT_EP_GATEWAY && r->n_destinations == 0)
-		return invalid(err, path_key(sub, path, "destinations"),
+		return jit_json_invalid(err, jit_json_path_key(sub, path, "destinations"),
 			"must list at least one address: a gateway matches on them");
 
 	if (get_int(j, path, "number", 0, 65535, &n, err) != 0)
 		return -1;
 	if (jit_port_check(n, &r->number, err) != 0)
-		return at(err, path_key(sub, path, "number"));
+		return jit_json_at(err, jit_json_path_key(sub, path, "number"));
 	if (get_string(j, path, "protocol", JIT_MAX_SHORT_STRING, &s, err) != 0)
 		return -1;
 	if (jit_proto_parse(s, &r->protocol, err) != 0)
-		return at(err, path_key(sub, path, "protocol"));
+		return jit_json_at(err, jit_json_path_key(sub, path, "protocol"));
 	if (get_bool(j, path, "closeEstablished", &r->close_established, err) != 0)
 		return -1;
 
@@ -382,7 +265,8 @@ decode_rule(const json_t *j, const char *path, enum jit_ep_kind kind, struct jit
 	if ((r->grants = calloc(json_array_size(a) + 1, sizeof(*r->grants))) == NULL)
 		return nomem(err);
 	json_array_foreach(a, i, v) {
-		if (decode_grant(v, path_index(sub, path, "grants", i), &r->grants[i], err) != 0)
+		if (decode_grant(v, jit_json_path_index(sub, path, "grants", i), &r->grants[i],
+			err) != 0)
 			return -1;
 		r->n_grants = i + 1;
 	}
@@ -395,7 +279,7 @@ check_ep_id(const char *s, struct jit_error *err)
 {
 	for (; *s != '\0'; s++)
 		if (*s <= 0x20 || *s >= 0x7f)
-			return invalid(err, "enforcementPoint",
+			return jit_json_invalid(err, "enforcementPoint",
 				"must be printable ASCII without spaces");
 	return 0;
 }
@@ -407,7 +291,7 @@ jit_desired_state_from_json(const json_t *j, struct jit_desired_state **out,
 	static const char *const known[] = { "version", "enforcementPoint", "kind",
 		"generatedAtUtc", "rules", NULL };
 	struct jit_desired_state *ds = NULL;
-	char sub[PATH_BUFSZ];
+	char sub[JIT_JSON_PATH_BUFSZ];
 	const json_t *a, *v;
 	const char *s;
 	json_int_t n;
@@ -415,7 +299,7 @@ jit_desired_state_from_json(const json_t *j, struct jit_desired_state **out,
 	int r = -1;
 
 	*out = NULL;
-	if (want_object(j, "", err) != 0 || check_members(j, "", known, err) != 0)
+	if (jit_json_object(j, "", err) != 0 || check_members(j, "", known, err) != 0)
 		return -1;
 	if ((ds = calloc(1, sizeof(*ds))) == NULL)
 		return nomem(err);
@@ -430,7 +314,7 @@ jit_desired_state_from_json(const json_t *j, struct jit_desired_state **out,
 	if (get_string(j, "", "kind", JIT_MAX_SHORT_STRING, &s, err) != 0)
 		goto out;
 	if (jit_ep_kind_parse(s, &ds->kind, err) != 0) {
-		at(err, "kind");
+		jit_json_at(err, "kind");
 		goto out;
 	}
 	if (get_time(j, "", "generatedAtUtc", &ds->generated_at, err) != 0)
@@ -445,8 +329,8 @@ jit_desired_state_from_json(const json_t *j, struct jit_desired_state **out,
 	json_array_foreach(a, i, v) {
 		/* Counted first, so a half-decoded rule's grants are freed too. */
 		ds->n_rules = i + 1;
-		if (decode_rule(v, path_index(sub, "", "rules", i), ds->kind, &ds->rules[i],
-			err) != 0)
+		if (decode_rule(v, jit_json_path_index(sub, "", "rules", i), ds->kind,
+			&ds->rules[i], err) != 0)
 			goto out;
 	}
 	*out = ds;

@@ -5,7 +5,8 @@
  * fields, enums, ranges, jit_limits.h, duplicates) and fills typed structs; nothing
  * past here sees a raw JSON value. Each decoder gets the JSON path of the value
  * it reads ("properties.virtualMachines[0]") and builds its children's paths,
- * so every error message starts with the path of the bad field, as ARM's do.
+ * so every error message starts with the path of the bad field, as ARM's do
+ * (json_decode.h words the checks; the rules of absence below are this file's).
  *
  * Choices the spec leaves open, made here once:
  * - A member whose value is null is treated as absent (SDKs send nulls).
@@ -26,97 +27,24 @@
  */
 #include "model_json.h"
 
-#include <stdarg.h>
 #include <stdbool.h>
-#include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "jit_limits.h"
+#include "json_decode.h"
 
 #define POLICY_TYPE "Microsoft.Security/locations/jitNetworkAccessPolicies"
 
-/* Long enough for the deepest path, "properties.requests[N].virtualMachines[N].ports[N]
- * .allowedSourceAddressPrefixes[N]", with 20-digit indices. */
-#define PATH_BUFSZ 256
-
 /* Values quoted back in messages show at most 44 characters (see jit_quote). */
 #define QUOTE_BUFSZ JIT_QUOTE_BUFSZ(44)
-
-static int invalid(struct jit_error *err, const char *path, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-/*
- * Errors and paths
- */
-
-/* Prefixes an error found at path (an empty path is the top level). Returns -1. */
-static int
-at(struct jit_error *err, const char *path)
-{
-	if (path[0] != '\0')
-		jit_error_prefix(err, "%s", path);
-	return -1;
-}
-
-static int
-invalid(struct jit_error *err, const char *path, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	jit_verrorf(err, 400, JIT_E_INVALID_CONTENT, fmt, ap);
-	va_end(ap);
-	return at(err, path);
-}
 
 static int
 nomem(struct jit_error *err)
 {
 	return jit_errorf(err, 500, JIT_E_INTERNAL, "out of memory");
-}
-
-/* sub = path.key */
-static const char *
-path_key(char sub[PATH_BUFSZ], const char *path, const char *key)
-{
-	if (snprintf(sub, PATH_BUFSZ, "%s%s%s", path, path[0] ? "." : "", key) >= PATH_BUFSZ)
-		sub[PATH_BUFSZ - 1] = '\0';
-	return sub;
-}
-
-/* sub = path.key[i] */
-static const char *
-path_index(char sub[PATH_BUFSZ], const char *path, const char *key, size_t i)
-{
-	if (snprintf(sub, PATH_BUFSZ, "%s%s%s[%zu]", path, path[0] ? "." : "", key, i) >=
-		PATH_BUFSZ)
-		sub[PATH_BUFSZ - 1] = '\0';
-	return sub;
-}
-
-static const char *
-type_name(const json_t *j)
-{
-	switch (json_typeof(j)) {
-	case JSON_OBJECT:
-		return "an object";
-	case JSON_ARRAY:
-		return "an array";
-	case JSON_STRING:
-		return "a string";
-	case JSON_INTEGER:
-		return "an integer";
-	case JSON_REAL:
-		return "a real number";
-	case JSON_TRUE:
-	case JSON_FALSE:
-		return "a boolean";
-	case JSON_NULL:
-		return "null";
-	}
-	return "an unknown type";
 }
 
 /*
@@ -135,17 +63,21 @@ jit_json_parse_object(const char *buf, size_t len, json_t **out, struct jit_erro
 		return jit_errorf(err, 413, JIT_E_TOO_LARGE,
 			"request body is larger than the limit of %d bytes", JIT_MAX_BODY_BYTES);
 	if (len == 0 || buf == NULL)
-		return invalid(err, "", "request body is empty; a JSON object is required");
+		return jit_json_invalid(err, "",
+			"request body is empty; a JSON object is required");
 	/* jansson would stop or misreport at a NUL; say plainly what is wrong. */
 	if (memchr(buf, '\0', len) != NULL)
-		return invalid(err, "", "request body contains a NUL byte at offset %zu",
+		return jit_json_invalid(err, "",
+			"request body contains a NUL byte at offset %zu",
 			(size_t)((const char *)memchr(buf, '\0', len) - buf));
 	j = json_loadb(buf, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &je);
 	if (j == NULL)
-		return invalid(err, "", "invalid JSON at line %d, column %d: %s", je.line,
-			je.column, jit_quote(text, sizeof(text), je.text, strlen(je.text)));
+		return jit_json_invalid(err, "", "invalid JSON at line %d, column %d: %s",
+			je.line, je.column,
+			jit_quote(text, sizeof(text), je.text, strlen(je.text)));
 	if (!json_is_object(j)) {
-		invalid(err, "", "request body must be a JSON object, not %s", type_name(j));
+		jit_json_invalid(err, "", "request body must be a JSON object, not %s",
+			jit_json_type_name(j));
 		json_decref(j);
 		return -1;
 	}
@@ -166,40 +98,18 @@ member(const json_t *obj, const char *key)
 	return json_is_null(v) ? NULL : v;
 }
 
-static int
-want_object(const json_t *j, const char *path, struct jit_error *err)
-{
-	if (j == NULL)
-		return invalid(err, path, "is required");
-	if (!json_is_object(j))
-		return invalid(err, path, "must be an object, not %s", type_name(j));
-	return 0;
-}
-
 /* The string member key of obj, at most max bytes; *out is NULL when it is absent. */
 static int
 get_string(const json_t *obj, const char *path, const char *key, bool required, size_t max,
 	const char **out, struct jit_error *err)
 {
-	char sub[PATH_BUFSZ];
+	char sub[JIT_JSON_PATH_BUFSZ];
 	const json_t *v = member(obj, key);
-	const char *s;
 
 	*out = NULL;
-	if (v == NULL)
-		return required ? invalid(err, path_key(sub, path, key), "is required") : 0;
-	if (!json_is_string(v))
-		return invalid(err, path_key(sub, path, key), "must be a string, not %s",
-			type_name(v));
-	s = json_string_value(v);
-	/* A tree built in memory may hold "\u0000"; C strings cannot. */
-	if (strlen(s) != json_string_length(v))
-		return invalid(err, path_key(sub, path, key), "must not contain NUL characters");
-	if (json_string_length(v) > max)
-		return invalid(err, path_key(sub, path, key), "must be at most %zu bytes long",
-			max);
-	*out = s;
-	return 0;
+	if (v == NULL && !required)
+		return 0;
+	return jit_json_string(v, jit_json_path_key(sub, path, key), false, max, out, err);
 }
 
 /* An optional string member, copied; *out stays NULL when it is absent. */
@@ -223,19 +133,20 @@ static int
 get_port(const json_t *obj, const char *path, const char *key, bool required, uint16_t *out,
 	bool *present, struct jit_error *err)
 {
-	char sub[PATH_BUFSZ];
+	char sub[JIT_JSON_PATH_BUFSZ];
 	const json_t *v = member(obj, key);
+	json_int_t n;
 
 	*out = 0;
 	if (present != NULL)
 		*present = false;
-	path_key(sub, path, key);
-	if (v == NULL)
-		return required ? invalid(err, sub, "is required") : 0;
-	if (!json_is_integer(v))
-		return invalid(err, sub, "must be an integer, not %s", type_name(v));
-	if (jit_port_check(json_integer_value(v), out, err) != 0)
-		return at(err, sub);
+	if (v == NULL && !required)
+		return 0;
+	jit_json_path_key(sub, path, key);
+	if (jit_json_integer(v, sub, &n, err) != 0)
+		return -1;
+	if (jit_port_check(n, out, err) != 0)
+		return jit_json_at(err, sub);
 	if (present != NULL)
 		*present = true;
 	return 0;
@@ -246,30 +157,26 @@ static int
 get_bool(const json_t *obj, const char *path, const char *key, bool *out,
 	struct jit_error *err)
 {
-	char sub[PATH_BUFSZ];
+	char sub[JIT_JSON_PATH_BUFSZ];
 	const json_t *v = member(obj, key);
 
 	*out = false;
 	if (v == NULL)
 		return 0;
-	if (!json_is_boolean(v))
-		return invalid(err, path_key(sub, path, key), "must be a boolean, not %s",
-			type_name(v));
-	*out = json_is_true(v);
-	return 0;
+	return jit_json_bool(v, jit_json_path_key(sub, path, key), out, err);
 }
 
 static int
 get_time(const json_t *obj, const char *path, const char *key, jit_time *out,
 	struct jit_error *err)
 {
-	char sub[PATH_BUFSZ];
+	char sub[JIT_JSON_PATH_BUFSZ];
 	const char *s;
 
 	if (get_string(obj, path, key, true, JIT_MAX_SHORT_STRING, &s, err) != 0)
 		return -1;
 	if (jit_time_parse(s, out, err) != 0)
-		return at(err, path_key(sub, path, key));
+		return jit_json_at(err, jit_json_path_key(sub, path, key));
 	return 0;
 }
 
@@ -277,13 +184,13 @@ get_time(const json_t *obj, const char *path, const char *key, jit_time *out,
 static int
 get_vm_id(const json_t *obj, const char *path, struct jit_rid *out, struct jit_error *err)
 {
-	char sub[PATH_BUFSZ];
+	char sub[JIT_JSON_PATH_BUFSZ];
 	const char *s;
 
 	if (get_string(obj, path, "id", true, JIT_RESOURCE_ID_MAX, &s, err) != 0)
 		return -1;
 	if (jit_rid_parse_kind(s, JIT_RID_VM, out, err) != 0)
-		return at(err, path_key(sub, path, "id"));
+		return jit_json_at(err, jit_json_path_key(sub, path, "id"));
 	return 0;
 }
 
@@ -293,21 +200,14 @@ static int
 get_array(const json_t *obj, const char *path, const char *key, bool required, bool nonempty,
 	size_t max, const char *what, const json_t **out, struct jit_error *err)
 {
-	char sub[PATH_BUFSZ];
+	char sub[JIT_JSON_PATH_BUFSZ];
 	const json_t *a = member(obj, key);
 
 	*out = NULL;
-	path_key(sub, path, key);
-	if (a == NULL)
-		return required ? invalid(err, sub, "is required") : 0;
-	if (!json_is_array(a))
-		return invalid(err, sub, "must be an array, not %s", type_name(a));
-	if (nonempty && json_array_size(a) == 0)
-		return invalid(err, sub, "must not be empty");
-	if (json_array_size(a) > max)
-		return invalid(err, sub, "must list at most %zu %s", max, what);
-	*out = a;
-	return 0;
+	if (a == NULL && !required)
+		return 0;
+	return jit_json_array(a, jit_json_path_key(sub, path, key), nonempty, max, what, out,
+		err);
 }
 
 /* calloc that is fine with n == 0 (returns a non-NULL pointer or NULL on failure). */
@@ -325,7 +225,7 @@ static int
 decode_enum(const json_t *obj, const char *path, const char *key, const char *const names[],
 	size_t n, const char *allowed, int *out, struct jit_error *err)
 {
-	char sub[PATH_BUFSZ];
+	char sub[JIT_JSON_PATH_BUFSZ];
 	char q[QUOTE_BUFSZ];
 	const char *s;
 
@@ -338,7 +238,7 @@ decode_enum(const json_t *obj, const char *path, const char *key, const char *co
 			return 0;
 		}
 	}
-	return invalid(err, path_key(sub, path, key), "\"%s\" is not one of %s",
+	return jit_json_invalid(err, jit_json_path_key(sub, path, key), "\"%s\" is not one of %s",
 		jit_quote(q, sizeof(q), s, strlen(s)), allowed);
 }
 
@@ -347,17 +247,17 @@ static int
 decode_sources(const json_t *obj, const char *path, struct jit_sources *out,
 	struct jit_error *err)
 {
-	char sub[PATH_BUFSZ];
+	char sub[JIT_JSON_PATH_BUFSZ];
 	const json_t *one = member(obj, "allowedSourceAddressPrefix");
 	const json_t *list = member(obj, "allowedSourceAddressPrefixes");
 	const char *s;
 	const json_t *a;
 
 	if (one != NULL && list != NULL)
-		return invalid(err, path, "allowedSourceAddressPrefix and "
+		return jit_json_invalid(err, path, "allowedSourceAddressPrefix and "
 			"allowedSourceAddressPrefixes are mutually exclusive");
 	if (one == NULL && list == NULL)
-		return invalid(err, path, "one of allowedSourceAddressPrefix or "
+		return jit_json_invalid(err, path, "one of allowedSourceAddressPrefix or "
 			"allowedSourceAddressPrefixes is required");
 	if (one != NULL) {
 		if (get_string(obj, path, "allowedSourceAddressPrefix", true, JIT_MAX_SHORT_STRING,
@@ -368,7 +268,8 @@ decode_sources(const json_t *obj, const char *path, struct jit_sources *out,
 		out->list = false;
 		out->n = 1;
 		if (jit_prefix_parse(s, &out->prefixes[0], err) != 0)
-			return at(err, path_key(sub, path, "allowedSourceAddressPrefix"));
+			return jit_json_at(err,
+				jit_json_path_key(sub, path, "allowedSourceAddressPrefix"));
 		return 0;
 	}
 	if (get_array(obj, path, "allowedSourceAddressPrefixes", true, true,
@@ -381,13 +282,11 @@ decode_sources(const json_t *obj, const char *path, struct jit_sources *out,
 	for (size_t i = 0; i < out->n; i++) {
 		const json_t *v = json_array_get(a, i);
 
-		path_index(sub, path, "allowedSourceAddressPrefixes", i);
-		if (!json_is_string(v))
-			return invalid(err, sub, "must be a string, not %s", type_name(v));
-		if (strlen(json_string_value(v)) != json_string_length(v))
-			return invalid(err, sub, "must not contain NUL characters");
-		if (jit_prefix_parse(json_string_value(v), &out->prefixes[i], err) != 0)
-			return at(err, sub);
+		jit_json_path_index(sub, path, "allowedSourceAddressPrefixes", i);
+		if (jit_json_string(v, sub, false, SIZE_MAX, &s, err) != 0)
+			return -1;
+		if (jit_prefix_parse(s, &out->prefixes[i], err) != 0)
+			return jit_json_at(err, sub);
 	}
 	return 0;
 }
@@ -396,11 +295,11 @@ decode_sources(const json_t *obj, const char *path, struct jit_sources *out,
 static int
 dup_port_error(const char *path, size_t i, uint16_t number, size_t k, struct jit_error *err)
 {
-	char sub[PATH_BUFSZ];
-	char num[PATH_BUFSZ];
+	char sub[JIT_JSON_PATH_BUFSZ];
+	char num[JIT_JSON_PATH_BUFSZ];
 
-	path_index(sub, path, "ports", i);
-	return invalid(err, path_key(num, sub, "number"),
+	jit_json_path_index(sub, path, "ports", i);
+	return jit_json_invalid(err, jit_json_path_key(num, sub, "number"),
 		"port %u is listed twice (also ports[%zu])", (unsigned)number, k);
 }
 
@@ -408,11 +307,11 @@ dup_port_error(const char *path, size_t i, uint16_t number, size_t k, struct jit
 static int
 dup_vm_error(const char *path, const char *key, size_t i, size_t k, struct jit_error *err)
 {
-	char sub[PATH_BUFSZ];
-	char id[PATH_BUFSZ];
+	char sub[JIT_JSON_PATH_BUFSZ];
+	char id[JIT_JSON_PATH_BUFSZ];
 
-	path_index(sub, path, key, i);
-	return invalid(err, path_key(id, sub, "id"),
+	jit_json_path_index(sub, path, key, i);
+	return jit_json_invalid(err, jit_json_path_key(id, sub, "id"),
 		"virtual machine is listed twice (also %s[%zu])", key, k);
 }
 
@@ -421,28 +320,28 @@ static int
 decode_port_rule(const json_t *obj, const char *path, struct jit_port_rule *out,
 	struct jit_error *err)
 {
-	char sub[PATH_BUFSZ];
+	char sub[JIT_JSON_PATH_BUFSZ];
 	const char *s;
 
-	if (want_object(obj, path, err) != 0)
+	if (jit_json_object(obj, path, err) != 0)
 		return -1;
 	if (get_port(obj, path, "number", true, &out->number, NULL, err) != 0)
 		return -1;
 	if (get_string(obj, path, "protocol", true, JIT_MAX_SHORT_STRING, &s, err) != 0)
 		return -1;
 	if (jit_proto_parse(s, &out->protocol, err) != 0)
-		return at(err, path_key(sub, path, "protocol"));
+		return jit_json_at(err, jit_json_path_key(sub, path, "protocol"));
 	if (decode_sources(obj, path, &out->sources, err) != 0)
 		return -1;
 	if (get_string(obj, path, "maxRequestAccessDuration", true, JIT_MAX_SHORT_STRING, &s,
 		err) != 0)
 		return -1;
-	path_key(sub, path, "maxRequestAccessDuration");
+	jit_json_path_key(sub, path, "maxRequestAccessDuration");
 	if (jit_duration_parse(s, &out->max_duration_ns, err) != 0)
-		return at(err, sub);
+		return jit_json_at(err, sub);
 	if (out->max_duration_ns < JIT_MIN_ACCESS_DURATION_NS ||
 		out->max_duration_ns > JIT_MAX_ACCESS_DURATION_NS)
-		return invalid(err, sub, "must be between PT5M and P1D "
+		return jit_json_invalid(err, sub, "must be between PT5M and P1D "
 			"(minimum 5 minutes, maximum 1 day)");
 	return get_bool(obj, path, "closeEstablishedOnExpiry", &out->close_established, err);
 }
@@ -452,10 +351,10 @@ static int
 decode_policy_vm(const json_t *obj, const char *path, struct jit_policy_vm *out,
 	struct jit_error *err)
 {
-	char sub[PATH_BUFSZ];
+	char sub[JIT_JSON_PATH_BUFSZ];
 	const json_t *a;
 
-	if (want_object(obj, path, err) != 0)
+	if (jit_json_object(obj, path, err) != 0)
 		return -1;
 	if (get_vm_id(obj, path, &out->id, err) != 0)
 		return -1;
@@ -466,8 +365,8 @@ decode_policy_vm(const json_t *obj, const char *path, struct jit_policy_vm *out,
 		return nomem(err);
 	out->n_ports = json_array_size(a);
 	for (size_t i = 0; i < out->n_ports; i++) {
-		if (decode_port_rule(json_array_get(a, i), path_index(sub, path, "ports", i),
-			&out->ports[i], err) != 0)
+		if (decode_port_rule(json_array_get(a, i),
+			jit_json_path_index(sub, path, "ports", i), &out->ports[i], err) != 0)
 			return -1;
 		for (size_t k = 0; k < i; k++)
 			if (out->ports[k].number == out->ports[i].number)
@@ -488,7 +387,7 @@ decode_request_port(const json_t *obj, const char *path, struct jit_request_port
 {
 	int v;
 
-	if (want_object(obj, path, err) != 0)
+	if (jit_json_object(obj, path, err) != 0)
 		return -1;
 	if (get_port(obj, path, "number", true, &out->number, NULL, err) != 0)
 		return -1;
@@ -513,10 +412,10 @@ static int
 decode_request_vm(const json_t *obj, const char *path, struct jit_request_vm *out,
 	struct jit_error *err)
 {
-	char sub[PATH_BUFSZ];
+	char sub[JIT_JSON_PATH_BUFSZ];
 	const json_t *a;
 
-	if (want_object(obj, path, err) != 0)
+	if (jit_json_object(obj, path, err) != 0)
 		return -1;
 	if (get_vm_id(obj, path, &out->id, err) != 0)
 		return -1;
@@ -527,8 +426,8 @@ decode_request_vm(const json_t *obj, const char *path, struct jit_request_vm *ou
 		return nomem(err);
 	out->n_ports = json_array_size(a);
 	for (size_t i = 0; i < out->n_ports; i++) {
-		if (decode_request_port(json_array_get(a, i), path_index(sub, path, "ports", i),
-			&out->ports[i], err) != 0)
+		if (decode_request_port(json_array_get(a, i),
+			jit_json_path_index(sub, path, "ports", i), &out->ports[i], err) != 0)
 			return -1;
 		for (size_t k = 0; k < i; k++)
 			if (out->ports[k].number == out->ports[i].number)
@@ -542,11 +441,11 @@ static int
 decode_request(const json_t *obj, const char *path, struct jit_request *out,
 	struct jit_error *err)
 {
-	char sub[PATH_BUFSZ];
+	char sub[JIT_JSON_PATH_BUFSZ];
 	const json_t *a;
 	const char *s;
 
-	if (want_object(obj, path, err) != 0)
+	if (jit_json_object(obj, path, err) != 0)
 		return -1;
 	if (get_array(obj, path, "virtualMachines", true, true, JIT_MAX_VMS_PER_REQUEST,
 		"virtual machines", &a, err) != 0)
@@ -556,7 +455,8 @@ decode_request(const json_t *obj, const char *path, struct jit_request *out,
 	out->n_vms = json_array_size(a);
 	for (size_t i = 0; i < out->n_vms; i++) {
 		if (decode_request_vm(json_array_get(a, i),
-			path_index(sub, path, "virtualMachines", i), &out->vms[i], err) != 0)
+			jit_json_path_index(sub, path, "virtualMachines", i), &out->vms[i],
+			err) != 0)
 			return -1;
 		for (size_t k = 0; k < i; k++)
 			if (jit_rid_equal(&out->vms[k].id, &out->vms[i].id))
@@ -567,7 +467,8 @@ decode_request(const json_t *obj, const char *path, struct jit_request *out,
 	if (get_string(obj, path, "requestor", true, JIT_MAX_REQUESTOR, &s, err) != 0)
 		return -1;
 	if (s[0] == '\0')
-		return invalid(err, path_key(sub, path, "requestor"), "must not be empty");
+		return jit_json_invalid(err, jit_json_path_key(sub, path, "requestor"),
+			"must not be empty");
 	if ((out->requestor = strdup(s)) == NULL)
 		return nomem(err);
 	return dup_string(obj, path, "justification", JIT_MAX_JUSTIFICATION, &out->justification,
@@ -579,10 +480,10 @@ static int
 decode_initiate_port(const json_t *obj, const char *path, struct jit_initiate_port *out,
 	struct jit_error *err)
 {
-	char sub[PATH_BUFSZ];
+	char sub[JIT_JSON_PATH_BUFSZ];
 	const char *s;
 
-	if (want_object(obj, path, err) != 0)
+	if (jit_json_object(obj, path, err) != 0)
 		return -1;
 	if (get_port(obj, path, "number", true, &out->number, NULL, err) != 0)
 		return -1;
@@ -592,7 +493,8 @@ decode_initiate_port(const json_t *obj, const char *path, struct jit_initiate_po
 	if (s != NULL) {
 		out->has_source = true;
 		if (jit_prefix_parse(s, &out->source, err) != 0)
-			return at(err, path_key(sub, path, "allowedSourceAddressPrefix"));
+			return jit_json_at(err,
+				jit_json_path_key(sub, path, "allowedSourceAddressPrefix"));
 	}
 	return get_time(obj, path, "endTimeUtc", &out->end_time, err);
 }
@@ -602,10 +504,10 @@ static int
 decode_initiate_vm(const json_t *obj, const char *path, struct jit_initiate_vm *out,
 	struct jit_error *err)
 {
-	char sub[PATH_BUFSZ];
+	char sub[JIT_JSON_PATH_BUFSZ];
 	const json_t *a;
 
-	if (want_object(obj, path, err) != 0)
+	if (jit_json_object(obj, path, err) != 0)
 		return -1;
 	if (get_vm_id(obj, path, &out->id, err) != 0)
 		return -1;
@@ -616,8 +518,8 @@ decode_initiate_vm(const json_t *obj, const char *path, struct jit_initiate_vm *
 		return nomem(err);
 	out->n_ports = json_array_size(a);
 	for (size_t i = 0; i < out->n_ports; i++) {
-		if (decode_initiate_port(json_array_get(a, i), path_index(sub, path, "ports", i),
-			&out->ports[i], err) != 0)
+		if (decode_initiate_port(json_array_get(a, i),
+			jit_json_path_index(sub, path, "ports", i), &out->ports[i], err) != 0)
 			return -1;
 		for (size_t k = 0; k < i; k++)
 			if (out->ports[k].number == out->ports[i].number)
@@ -635,7 +537,7 @@ decode_policy_resource(const json_t *obj, struct jit_policy *out, struct jit_err
 	if (get_string(obj, "", "id", false, JIT_RESOURCE_ID_MAX, &s, err) != 0)
 		return -1;
 	if (s != NULL && jit_rid_parse_kind(s, JIT_RID_JIT_POLICY, &out->id, err) != 0)
-		return at(err, "id");
+		return jit_json_at(err, "id");
 	/* name and type follow from id when encoding; they only have to be strings. */
 	if (get_string(obj, "", "name", false, JIT_NAME_MAX, &s, err) != 0)
 		return -1;
@@ -651,10 +553,10 @@ static int
 decode_policy_properties(const json_t *obj, const char *path, struct jit_policy *out,
 	struct jit_error *err)
 {
-	char sub[PATH_BUFSZ];
+	char sub[JIT_JSON_PATH_BUFSZ];
 	const json_t *a;
 
-	if (want_object(obj, path, err) != 0)
+	if (jit_json_object(obj, path, err) != 0)
 		return -1;
 	if (get_array(obj, path, "virtualMachines", true, false, JIT_MAX_VMS_PER_POLICY,
 		"virtual machines", &a, err) != 0)
@@ -664,7 +566,8 @@ decode_policy_properties(const json_t *obj, const char *path, struct jit_policy 
 	out->n_vms = json_array_size(a);
 	for (size_t i = 0; i < out->n_vms; i++) {
 		if (decode_policy_vm(json_array_get(a, i),
-			path_index(sub, path, "virtualMachines", i), &out->vms[i], err) != 0)
+			jit_json_path_index(sub, path, "virtualMachines", i), &out->vms[i],
+			err) != 0)
 			return -1;
 		for (size_t k = 0; k < i; k++)
 			if (jit_rid_equal(&out->vms[k].id, &out->vms[i].id))
@@ -680,7 +583,8 @@ decode_policy_properties(const json_t *obj, const char *path, struct jit_policy 
 		out->n_requests = json_array_size(a);
 		for (size_t i = 0; i < out->n_requests; i++)
 			if (decode_request(json_array_get(a, i),
-				path_index(sub, path, "requests", i), &out->requests[i], err) != 0)
+				jit_json_path_index(sub, path, "requests", i), &out->requests[i],
+				err) != 0)
 				return -1;
 	}
 	return dup_string(obj, path, "provisioningState", JIT_MAX_SHORT_STRING,
@@ -697,7 +601,7 @@ jit_policy_from_json(const json_t *j, struct jit_policy **out, struct jit_error 
 	struct jit_policy *p;
 
 	*out = NULL;
-	if (want_object(j, "", err) != 0)
+	if (jit_json_object(j, "", err) != 0)
 		return -1;
 	if ((p = calloc(1, sizeof(*p))) == NULL)
 		return nomem(err);
@@ -717,7 +621,7 @@ jit_request_from_json(const json_t *j, struct jit_request **out, struct jit_erro
 	struct jit_request *r;
 
 	*out = NULL;
-	if (want_object(j, "", err) != 0)
+	if (jit_json_object(j, "", err) != 0)
 		return -1;
 	if ((r = calloc(1, sizeof(*r))) == NULL)
 		return nomem(err);
@@ -732,12 +636,12 @@ jit_request_from_json(const json_t *j, struct jit_request **out, struct jit_erro
 int
 jit_initiate_from_json(const json_t *j, struct jit_initiate **out, struct jit_error *err)
 {
-	char sub[PATH_BUFSZ];
+	char sub[JIT_JSON_PATH_BUFSZ];
 	struct jit_initiate *in;
 	const json_t *a;
 
 	*out = NULL;
-	if (want_object(j, "", err) != 0)
+	if (jit_json_object(j, "", err) != 0)
 		return -1;
 	if ((in = calloc(1, sizeof(*in))) == NULL)
 		return nomem(err);
@@ -751,7 +655,7 @@ jit_initiate_from_json(const json_t *j, struct jit_initiate **out, struct jit_er
 	in->n_vms = json_array_size(a);
 	for (size_t i = 0; i < in->n_vms; i++) {
 		if (decode_initiate_vm(json_array_get(a, i),
-			path_index(sub, "", "virtualMachines", i), &in->vms[i], err) != 0)
+			jit_json_path_index(sub, "", "virtualMachines", i), &in->vms[i], err) != 0)
 			goto fail;
 		for (size_t k = 0; k < i; k++) {
 			if (jit_rid_equal(&in->vms[k].id, &in->vms[i].id)) {
