@@ -10,6 +10,9 @@
 #include <stdio.h>
 #include <string.h>
 
+/* Bytes of refused input a message shows; the rest is elided and its length given. */
+#define INPUT_SHOWN_MAX 48
+
 /* Length of the UTF-8 sequence that lead byte c starts; 0 when c is no lead byte. */
 static size_t
 utf8_seq_len(unsigned char c)
@@ -154,4 +157,22 @@ jit_quote(char *buf, size_t n, const char *s, size_t len)
 	}
 	buf[o] = '\0';
 	return buf;
+}
+
+int
+jit_input_verrorf(struct jit_error *err, const char *what, const char *s, const char *fmt,
+	va_list ap)
+{
+	/* Room for INPUT_SHOWN_MAX bytes, each escaped, so what is shown is never cut. */
+	char q[JIT_QUOTE_BUFSZ(INPUT_SHOWN_MAX * 4)];
+	char tail[40] = "";
+	char reason[256];
+	size_t len = strlen(s);
+
+	vsnprintf(reason, sizeof(reason), fmt, ap);
+	if (len > INPUT_SHOWN_MAX)
+		snprintf(tail, sizeof(tail), "... (%zu bytes)", len);
+	jit_quote(q, sizeof(q), s, len > INPUT_SHOWN_MAX ? INPUT_SHOWN_MAX : len);
+	return jit_errorf(err, 400, JIT_E_INVALID_CONTENT, "invalid %s \"%s\"%s: %s", what, q,
+		tail, reason);
 }

@@ -68,4 +68,13 @@ char *jit_error_to_json(const struct jit_error *err);
  */
 const char *jit_quote(char *buf, size_t n, const char *s, size_t len);
 
+/*
+ * Fills err (as jit_verrorf) with a 400 InvalidRequestContent about text a parser refused:
+ * "invalid <what> \"<s>\": <reason>", s through jit_quote. Of a longer s only its first
+ * 48 bytes are shown, then "... (<length> bytes)", so a reader still sees where it went
+ * wrong without a message cut short. Returns -1.
+ */
+int jit_input_verrorf(struct jit_error *err, const char *what, const char *s, const char *fmt,
+	va_list ap) __attribute__((format(printf, 4, 0)));
+
 #endif

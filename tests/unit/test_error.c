@@ -1,10 +1,12 @@
 /*
- * test_error.c: struct jit_error filling, prefixing and rendering; jit_quote.
+ * test_error.c: struct jit_error filling, prefixing and rendering; jit_quote; the
+ * message about refused input (jit_input_verrorf).
  */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -205,6 +207,66 @@ test_quote_output_is_safe(void **state)
 	}
 }
 
+static int input_errorf(struct jit_error *err, const char *what, const char *s,
+	const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static int
+input_errorf(struct jit_error *err, const char *what, const char *s, const char *fmt, ...)
+{
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	r = jit_input_verrorf(err, what, s, fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+static void
+test_input_error_quotes_the_input(void **state)
+{
+	struct jit_error e;
+
+	(void)state;
+	assert_int_equal(input_errorf(&e, "duration", "PT0S", "must be > %d", 0), -1);
+	assert_int_equal(e.status, 400);
+	assert_string_equal(e.code, JIT_E_INVALID_CONTENT);
+	assert_string_equal(e.message, "invalid duration \"PT0S\": must be > 0");
+	input_errorf(&e, "date-time", "a\"\x1b[0m", "bad");
+	assert_string_equal(e.message, "invalid date-time \"a\\\"\\x1b[0m\": bad");
+	assert_true(renders_as_json(&e));
+}
+
+/* Of a long input the first 48 bytes show, each escaped in full, then its length. */
+static void
+test_input_error_elides_long_input(void **state)
+{
+	char exact[49], long_in[300], escaped[301];
+	char want[JIT_ERROR_MSG_MAX];
+	struct jit_error e;
+
+	(void)state;
+	memset(exact, 'x', sizeof(exact) - 1);
+	exact[sizeof(exact) - 1] = '\0';
+	input_errorf(&e, "duration", exact, "too long");
+	snprintf(want, sizeof(want), "invalid duration \"%s\": too long", exact);
+	assert_string_equal(e.message, want);
+
+	memset(long_in, 'y', sizeof(long_in) - 1);
+	long_in[sizeof(long_in) - 1] = '\0';
+	input_errorf(&e, "duration", long_in, "too long");
+	snprintf(want, sizeof(want), "invalid duration \"%.48s\"... (299 bytes): too long",
+		long_in);
+	assert_string_equal(e.message, want);
+
+	memset(escaped, 0x01, sizeof(escaped) - 1);
+	escaped[sizeof(escaped) - 1] = '\0';
+	input_errorf(&e, "date-time", escaped, "unexpected text");
+	assert_non_null(strstr(e.message, "\\x01\"... (300 bytes): unexpected text"));
+	/* 48 bytes, 4 characters each: the quote is never cut short. */
+	assert_int_equal(strstr(e.message, "\"...") - strchr(e.message, '"') - 1, 48 * 4);
+}
+
 int
 main(void)
 {
@@ -218,6 +280,8 @@ main(void)
 		cmocka_unit_test(test_quote_escapes),
 		cmocka_unit_test(test_quote_cuts_at_buffer),
 		cmocka_unit_test(test_quote_output_is_safe),
+		cmocka_unit_test(test_input_error_quotes_the_input),
+		cmocka_unit_test(test_input_error_elides_long_input),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
