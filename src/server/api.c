@@ -483,9 +483,8 @@ static int
 authenticate(struct jit_call *c, enum route_auth need, struct jit_error *err)
 {
 	struct jit_store *st = c->api->store;
-	int r, wait;
+	int r;
 
-	(void)wait;
 	if (need == AUTH_NONE)
 		return 0;
 	if (jit_call_throttled(c, err) != 0)
