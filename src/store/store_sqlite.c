@@ -338,8 +338,10 @@ bump_policy_eps(struct jit_store *st, const char *policy_key, struct jit_error *
 	return exec_done(st, s, err, "bumping desired-state versions");
 }
 
+/* Prefixes (sources, VM addresses) are stored as a compact JSON array of their
+ * canonical text. */
 static char *
-sources_to_json(const struct jit_sources *src)
+prefixes_to_json(const struct jit_prefix *prefixes, size_t n)
 {
 	char buf[JIT_PREFIX_BUFSZ];
 	json_t *arr = json_array();
@@ -347,13 +349,19 @@ sources_to_json(const struct jit_sources *src)
 
 	if (arr == NULL)
 		return NULL;
-	for (size_t i = 0; i < src->n; i++) {
-		jit_prefix_format(&src->prefixes[i], buf);
+	for (size_t i = 0; i < n; i++) {
+		jit_prefix_format(&prefixes[i], buf);
 		json_array_append_new(arr, json_string(buf));
 	}
 	out = json_dumps(arr, JSON_COMPACT);
 	json_decref(arr);
 	return out;
+}
+
+static char *
+sources_to_json(const struct jit_sources *src)
+{
+	return prefixes_to_json(src->prefixes, src->n);
 }
 
 static int
@@ -889,24 +897,6 @@ jit_store_rg_list(struct jit_store *st, const char *sub, struct jit_resource_gro
 
 /* ---- virtual machines ---- */
 
-static char *
-addresses_to_json(const struct jit_vm *vm)
-{
-	char buf[JIT_PREFIX_BUFSZ];
-	json_t *arr = json_array();
-	char *out;
-
-	if (arr == NULL)
-		return NULL;
-	for (size_t i = 0; i < vm->n_addresses; i++) {
-		jit_prefix_format(&vm->addresses[i], buf);
-		json_array_append_new(arr, json_string(buf));
-	}
-	out = json_dumps(arr, JSON_COMPACT);
-	json_decref(arr);
-	return out;
-}
-
 static int
 vm_from_row(sqlite3_stmt *s, struct jit_vm *out, struct jit_error *err)
 {
@@ -1033,7 +1023,7 @@ jit_store_vm_put(struct jit_store *st, const struct jit_vm *vm, bool *created,
 		copy_col(s, 0, old_epk, sizeof(old_epk));
 	sqlite3_finalize(s);
 
-	if ((addrs = addresses_to_json(vm)) == NULL)
+	if ((addrs = prefixes_to_json(vm->addresses, vm->n_addresses)) == NULL)
 		return jit_errorf(err, 500, JIT_E_INTERNAL, "out of memory");
 	if (prep(st, "INSERT INTO vms (key, rg_key, id, location, os, addresses, ep_key, created_ns)"
 		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, NULLIF(?7, ''), ?8) ON CONFLICT(key) DO UPDATE SET"
