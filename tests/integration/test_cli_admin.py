@@ -4,7 +4,8 @@
 Usage: test_cli_admin.py PATH/TO/jitgate PATH/TO/jitgated    (speaks TAP)
 
 whoami, principal, token, role, audit (table, JSON across nextLink pages, CSV parsed
-with the csv module, verify on an intact and on a tampered log), jit settings, and
+with the csv module, verify on an intact and on a tampered log), jit settings, agent
+list | show | remove (enforcement points enrolled through the agent channel), and
 the VM columns the server reports. Every command runs as the real binary with HOME
 in a temporary directory; JSON output is parsed back and checked against the API;
 exit statuses are 0 ok, 1 the server said no, 2 usage. The README's walkthrough
@@ -89,7 +90,7 @@ NEW_COMMANDS = [["whoami"], ["principal", "create"], ["principal", "list"],
                 ["token", "list"], ["token", "revoke"], ["role", "list"], ["role", "show"],
                 ["role", "create"], ["role", "delete"], ["role", "assign"],
                 ["role", "unassign"], ["role", "assignments"], ["audit"], ["audit", "verify"],
-                ["jit", "settings"]]
+                ["jit", "settings"], ["agent", "list"], ["agent", "show"], ["agent", "remove"]]
 
 
 @tap.test
@@ -154,6 +155,16 @@ def usage_errors_exit_2(c):
         (["jit", "settings", "--enable", "--disable", "--reason", "x"], "either-or"),
         (["vm", "list", "-o", "csv"], "expected table or json"),
         (["whoami", "extra"], "unexpected"),
+        (["agent", "list", "extra"], "unexpected argument"),
+        (["agent", "list", "-g", "a b"], "resource group"),
+        (["agent", "show", "-g", "rg"], "name one enforcement point"),
+        (["agent", "show", "ep1"], "-g RG"),
+        (["agent", "show", "ep1", "ep2", "-g", "rg"], "name one enforcement point"),
+        (["agent", "show", "bad name", "-g", "rg"], "enforcement point name"),
+        (["agent", "remove", "ep1"], "-g RG"),
+        (["agent", "remove", "-g", "rg"], "name one enforcement point"),
+        (["agent", "remove", "ep1", "-g", "rg", "--valid-for", "1h"], "--valid-for"),
+        (["agent", "remove", "ep1", "-g", "rg", "-o", "csv"], "expected table or json"),
     ]
     for args, msg in cases:
         r = run(c, *(args + dead))
@@ -218,6 +229,153 @@ def readme_request_only_access_to_one_vm(c):
     fails(c, 1, "principal", "list", home=alice_home, contains="(AuthorizationFailed)")
     fails(c, 1, "audit", "verify", home=alice_home, contains="(AuthorizationFailed)")
     c.alice_home = alice_home
+
+
+# ---- enforcement points: agent list, show, remove ----
+
+def cells(line):
+    """A table row's cells (columns are two or more spaces apart)."""
+    return re.split(r"\s{2,}", line.strip())
+
+
+def table(r):
+    lines = r.out.splitlines()
+    head = cells(lines[0])
+    return head, {cells(line)[0]: dict(zip(head, cells(line))) for line in lines[1:]}
+
+
+def ep_path(c, rg, name=None):
+    return f"{c.rgp(rg)}/providers/Jitgate/enforcementPoints" + (f"/{name}" if name else "")
+
+
+def agent_status(c, cred, **status):
+    """Reports status for an agent, as jitgate-agent does (applied: its desired version)."""
+    st, ds, _ = c.srv.request("GET", "/agent/v1/desired-state", token=cred, api_version=None)
+    expect(st == 200, "desired state", st, ds)
+    body = {"appliedVersion": ds["version"]}
+    body.update(status)
+    st, e, _ = c.srv.request("POST", "/agent/v1/status", body, token=cred, api_version=None)
+    expect(st == 204, "status accepted", st, e)
+    return ds["version"]
+
+
+@tap.test
+def agent_list_show_remove(c):
+    api(c, "PUT", c.rgp("edge"), {"location": "westeurope"})
+    host = enroll(c, "edge", "ep-h2", "h2", "10.9.0.5")
+    tok = ok(c, "agent", "enroll-token", "-g", "edge").out.strip()
+    st, e, _ = c.srv.request("POST", "/agent/v1/enroll", {
+        "enrollmentToken": tok, "name": "ep-gw", "kind": "gateway"}, token=None,
+        api_version=None)
+    expect(st == 200, "gateway enrolled", st, e)
+    gw = e["credential"]
+    c.hidden.append(gw)
+    for vm, addr in (("b1", "10.9.1.1"), ("b2", "10.9.1.2")):
+        ok(c, "vm", "add", vm, "-g", "edge", "--os", "linux", "--address", addr,
+           "--enforcement-point", "ep-gw")
+
+    # Never heard from: LAST SEEN never, not healthy, nothing reported.
+    head, rows = table(ok(c, "agent", "list", "-g", "edge"))
+    expect(head == ["NAME", "RESOURCE GROUP", "KIND", "IN SYNC", "LAST SEEN", "HEALTHY", "OS",
+                    "CAPABILITIES"], head)
+    expect(set(rows) == {"ep-h2", "ep-gw"}, rows)
+    expect(rows["ep-gw"]["KIND"] == "gateway" and rows["ep-gw"]["LAST SEEN"] == "never" and
+           rows["ep-gw"]["HEALTHY"] == "no" and rows["ep-gw"]["OS"] == "-" and
+           rows["ep-gw"]["CAPABILITIES"] == "-", rows)
+
+    # The host reports itself healthy and in sync; the gateway reports trouble, then
+    # falls behind when a policy names one of its VMs.
+    v = agent_status(c, host, healthy=True, capabilities={"nftables": True}, os="Linux")
+    agent_status(c, gw, healthy=False, capabilities={"nftables": True, "ipv6": False},
+                 os="Linux", message="nft: \x1b[31mno such table")
+    ok(c, "jit", "enable", "b1", "-g", "edge")
+    gw_api = api(c, "GET", ep_path(c, "edge", "ep-gw"))[1]["properties"]
+    expect(gw_api["desiredVersion"] > gw_api["appliedVersion"], gw_api)
+    head, rows = table(ok(c, "agent", "list", "-g", "edge"))
+    h2 = rows["ep-h2"]
+    expect(h2["RESOURCE GROUP"] == "edge" and h2["KIND"] == "host" and
+           h2["IN SYNC"] == f"yes ({v}/{v})" and h2["HEALTHY"] == "yes" and
+           h2["OS"] == "Linux" and h2["CAPABILITIES"] == "nftables", h2)
+    seen = dt.datetime.strptime(h2["LAST SEEN"], "%Y-%m-%d %H:%M:%SZ").replace(
+        tzinfo=dt.timezone.utc)
+    expect(abs(now() - seen) < dt.timedelta(minutes=1), h2)
+    g = rows["ep-gw"]
+    expect(g["IN SYNC"] == f"no ({gw_api['appliedVersion']}/{gw_api['desiredVersion']})" and
+           g["HEALTHY"] == "yes" and g["CAPABILITIES"] == "nftables", "heard from: healthy", g)
+
+    # Without -g: the whole subscription (ep-web1 of prod too). -o json is the server's list.
+    expect({"ep-h2", "ep-gw", "ep-web1"} <= set(table(ok(c, "agent", "list"))[1]))
+    j = ok(c, "agent", "list", "-g", "edge", "-o", "json").json()
+    expect(j == api(c, "GET", ep_path(c, "edge"))[1]["value"], "the server's list", j)
+    j = ok(c, "agent", "list", "-o", "json").json()
+    expect(j == api(c, "GET", f"/subscriptions/{c.sub}/providers/Jitgate/enforcementPoints")[1]
+           ["value"], j)
+    fails(c, 1, "agent", "list", "-g", "no-such-group", contains="(")
+
+    # show: the fields, the agent's own word, its VMs; JSON as the server's.
+    r = ok(c, "agent", "show", "ep-gw", "-g", "edge")
+    for pat in (r"^Name:\s+ep-gw$", r"^Resource group:\s+edge$",
+                r"^ID:\s+" + re.escape(ep_path(c, "edge", "ep-gw")) + "$",
+                r"^Kind:\s+gateway$", r"^In sync:\s+no, applying \(applied version \d+ of \d+\)$",
+                r"^Last seen:\s+\S+ \S+Z \((\d+s ago|just now)\)$",
+                r"^Healthy:\s+yes \(heard from within 90 s\)$", r"^Agent reports:\s+unhealthy$",
+                r"^OS:\s+Linux$", r"^Capabilities:\s+nftables$",
+                r"^Message:\s+nft: \?\[31mno such table$", r"^VMs:\s+b1 \(edge\), b2 \(edge\)$"):
+        expect(re.search(pat, r.out, re.M), f"agent show lacks {pat!r}", r)
+    expect("\x1b" not in r.out, "the agent's text cannot drive the terminal", r)
+    r = ok(c, "agent", "show", "ep-h2", "-g", "edge")
+    expect(re.search(r"^In sync:\s+yes \(applied version (\d+) of \1\)$", r.out, re.M) and
+           re.search(r"^Agent reports:\s+healthy$", r.out, re.M) and
+           re.search(r"^VMs:\s+h2 \(edge\)$", r.out, re.M), r)
+    j = ok(c, "agent", "show", "ep-h2", "-g", "edge", "-o", "json").json()
+    expect(j == api(c, "GET", ep_path(c, "edge", "ep-h2"))[1], "the server's answer", j)
+    expect(j["properties"]["kind"] == "host" and j["properties"]["inSync"] is True, j)
+    r = fails(c, 1, "agent", "show", "ep-none", "-g", "edge", contains="(")
+    expect(len(r.err.splitlines()) == 1 and r.out == "", "one line", r)
+
+    # Someone who may not delete enforcement points: refused, nothing removed.
+    fails(c, 1, "agent", "remove", "ep-web1", "-g", "prod", home=c.alice_home,
+          contains="(AuthorizationFailed)")
+    expect(api(c, "GET", ep_path(c, "prod", "ep-web1"))[0] == 200, "ep-web1 is still there")
+
+    # remove: the credential revoked, the VMs (read first) unbound, the nftables reminder.
+    r = ok(c, "agent", "remove", "ep-gw", "-g", "edge")
+    expect("ep-gw: enforcement point removed from resource group edge; its agent's "
+           "credential is revoked" in r.out, r)
+    expect("b1 (edge), b2 (edge)" in r.out and "Unsupported" in r.out, r)
+    expect("'jitgate-agent --uninstall'" in r.out and "nftables" in r.out, r)
+    st, _, _ = c.srv.request("GET", "/agent/v1/desired-state", token=gw, api_version=None)
+    expect(st == 401, "the gateway's credential no longer works", st)
+    for vm in ("b1", "b2"):
+        props = api(c, "GET", c.vm_id("edge", vm))[1]["properties"]
+        expect("enforcementPoint" not in props, f"{vm} is unbound", props)
+    expect(api(c, "GET", c.vm_id("edge", "b2"))[1]["properties"]["jit"]["state"] ==
+           "Unsupported")
+
+    j = ok(c, "agent", "remove", "ep-h2", "-g", "edge", "-o", "json").json()
+    expect(j == {"name": "ep-h2", "resourceGroup": "edge", "id": ep_path(c, "edge", "ep-h2"),
+                 "deleted": True, "unboundVirtualMachines": [c.vm_id("edge", "h2")]}, j)
+    st, _, _ = c.srv.request("POST", "/agent/v1/status", {"appliedVersion": 1}, token=host,
+                             api_version=None)
+    expect(st == 401, "the host's credential no longer works", st)
+    expect("enforcementPoint" not in api(c, "GET", c.vm_id("edge", "h2"))[1]["properties"])
+
+    # Again: nothing to do, noted, exit 0.
+    r = ok(c, "agent", "remove", "ep-h2", "-g", "edge")
+    expect(r.out == "" and "no enforcement point named ep-h2" in r.err, r)
+    j = ok(c, "agent", "remove", "ep-h2", "-g", "edge", "-o", "json").json()
+    expect(j["deleted"] is False and j["unboundVirtualMachines"] == [], j)
+    expect(ok(c, "agent", "list", "-g", "edge").out.splitlines()[1:] == [], "none left")
+    expect(ok(c, "agent", "list", "-g", "edge", "-o", "json").json() == [])
+    fails(c, 1, "agent", "show", "ep-h2", "-g", "edge", contains="(")
+
+    # The reinstalled host re-enrolls with a new token, binding its VM again.
+    enroll(c, "edge", "ep-h2", "h2", "10.9.0.5")
+    props = api(c, "GET", c.vm_id("edge", "h2"))[1]["properties"]
+    expect(props.get("enforcementPoint", "").lower() == ep_path(c, "edge", "ep-h2").lower(),
+           props)
+    expect(ok(c, "agent", "show", "ep-h2", "-g", "edge", "-o", "json").json()["name"] ==
+           "ep-h2")
 
 
 # ---- whoami and principals ----
