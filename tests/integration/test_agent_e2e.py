@@ -24,168 +24,42 @@ quickly, (3) kill -9 of the agent and of jitgated during a grant, then reconcile
 without closeEstablishedOnExpiry, (6) a user's table left exactly as it was.
 Timings (202 -> first connect, close vs end time) are printed as TAP comments.
 
-Also, run inside the client namespaces: test_agent_e2e.py --probe open|closed tcp|udp
-HOST PORT SECONDS loops until a connect succeeds (open) or gets no answer (closed) and
-prints that attempt's wall-clock time; --connect tcp|udp HOST PORT SECONDS tries once.
+The namespaces, jitgated in "cp", sshd, the probe loops, TAP and the teardown are
+netns_harness.py's (shared with test_gateway_e2e.py); this file holds the topology and the
+scenarios.
 """
-import ctypes
-import datetime as dt
-import json
 import os
 import re
-import shutil
 import signal
-import socket
 import subprocess
 import sys
-import tempfile
 import time
-import traceback
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
-CLONE_NEWNET = 0x40000000
+import netns_harness as nh  # noqa: E402
+from netns_harness import PROBE  # noqa: E402
+
 RG = "rg-e2e"
-LOC = "westeurope"
 CP_ADDR = "10.89.0.1"
 VM_CP_ADDR = "10.89.0.2"
 VM4, VM6 = "10.89.1.1", "fd89:1::1"          # the VM as the client sees it
 VM4_OT, VM6_OT = "10.89.2.1", "fd89:2::1"    # the VM as "other" sees it
 CL4, CL6 = "10.89.1.2", "fd89:1::2"
 OT4, OT6 = "10.89.2.2", "fd89:2::2"
-PORT = 8443
-PROBE = [sys.executable, os.path.join(HERE, "netprobe.py")]
-
-
-# ---- the probe loop (runs inside a namespace) ------------------------------------------
-
-def probe_once(kind, host, port, secs):
-    fam = socket.AF_INET6 if ":" in host else socket.AF_INET
-    if kind == "tcp":
-        try:
-            with socket.create_connection((host, port), timeout=secs):
-                return True
-        except OSError:
-            return False
-    s = socket.socket(fam, socket.SOCK_DGRAM)
-    s.settimeout(secs)
-    try:
-        s.sendto(b"ping", (host, port))
-        return s.recvfrom(64)[0] == b"ping"
-    except OSError:
-        return False
-    finally:
-        s.close()
-
-
-def probe_main(argv):
-    want, kind, host, port, secs = argv[0], argv[1], argv[2], int(argv[3]), float(argv[4])
-    deadline = time.time() + secs
-    # A dropped SYN is retransmitted only after a second: short attempts, many of them.
-    attempt = 0.05 if want == "open" else 0.3
-    ready = False
-    while time.time() < deadline:
-        t0 = time.time()
-        ok = probe_once(kind, host, port, attempt)
-        if want == "open" and ok:
-            print(f"{time.time():.6f}", flush=True)
-            return 0
-        if want == "closed" and not ok:
-            print(f"{t0:.6f}", flush=True)
-            return 0
-        if not ready:
-            # The caller may now start what should open the port.
-            print("ready", flush=True)
-            ready = True
-        time.sleep(0.02 if want == "open" else 0.1)
-    return 1
-
-
-if len(sys.argv) > 1 and sys.argv[1] == "--probe":
-    sys.exit(probe_main(sys.argv[2:]))
-if len(sys.argv) == 6 and sys.argv[1] == "--connect":
-    sys.exit(0 if probe_once(sys.argv[2], sys.argv[3], int(sys.argv[4]), float(sys.argv[5])) else 1)
-
-from jitgated_harness import API, Server  # noqa: E402
-
-
-# ---- TAP ---------------------------------------------------------------------------
-
-class Tap:
-    def __init__(self):
-        self.n = 0
-        self.failed = 0
-        self.t0 = time.monotonic()
-
-    def ok(self, cond, desc, *details):
-        self.n += 1
-        if cond:
-            print(f"ok {self.n} - {desc}", flush=True)
-        else:
-            self.failed += 1
-            print(f"not ok {self.n} - {desc}", flush=True)
-            for d in details:
-                for line in str(d).splitlines()[-40:]:
-                    print(f"#   {line}")
-        return bool(cond)
-
-    def diag(self, msg):
-        print(f"# [{time.monotonic() - self.t0:5.1f}s] {msg}", flush=True)
-
-
-def skip_all(reason):
-    print(f"1..0 # SKIP {reason}", flush=True)
-    sys.exit(0)
 
 
 # ---- namespaces ------------------------------------------------------------------------
 
-class Net:
+class Net(nh.Net):
     """The four namespaces, their processes, and teardown."""
 
-    def __init__(self):
-        ident = f"jga{os.getpid()}"
-        self.ns = {k: f"{ident}-{k}" for k in ("cp", "vm", "cl", "ot")}
-        self.created = []
-        self.home_fd = os.open("/proc/self/ns/net", os.O_RDONLY)
-        self.libc = ctypes.CDLL(None, use_errno=True)
-        self.tmp = tempfile.mkdtemp(prefix="jitgate-e2e.")
-        os.chmod(self.tmp, 0o755)
+    NAMES = ("cp", "vm", "cl", "ot")
+    PREFIX = "jga"
+    TMP_PREFIX = "jitgate-e2e."
 
-    def run(self, ns, *cmd, timeout=30, check=False, input=None):
-        argv = (["ip", "netns", "exec", self.ns[ns]] if ns else []) + [str(c) for c in cmd]
-        r = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, input=input)
-        if check and r.returncode != 0:
-            raise RuntimeError(f"{' '.join(argv)} failed ({r.returncode}): {r.stderr.strip()}")
-        return r
-
-    def popen(self, ns, cmd, log, **kw):
-        f = open(os.path.join(self.tmp, log), "ab")
-        p = subprocess.Popen(["ip", "netns", "exec", self.ns[ns]] + [str(c) for c in cmd],
-                             stdin=subprocess.DEVNULL, stdout=f, stderr=f, **kw)
-        f.close()
-        return p
-
-    def setns(self, fd):
-        if self.libc.setns(fd, CLONE_NEWNET) != 0:
-            e = ctypes.get_errno()
-            raise OSError(e, os.strerror(e))
-
-    def enter(self, ns):
-        fd = os.open(f"/run/netns/{self.ns[ns]}", os.O_RDONLY)
-        try:
-            self.setns(fd)
-        finally:
-            os.close(fd)
-
-    def build(self):
-        for k in ("cp", "vm", "cl", "ot"):
-            r = self.run(None, "ip", "netns", "add", self.ns[k])
-            if r.returncode != 0:
-                return f"ip netns add does not work here: {r.stderr.strip()}"
-            self.created.append(self.ns[k])
-            self.run(k, "ip", "link", "set", "lo", "up", check=True)
+    def links(self):
         vm, cp, cl, ot = self.ns["vm"], self.ns["cp"], self.ns["cl"], self.ns["ot"]
         steps = [
             ("vm", "ip", "link", "add", "cp0", "type", "veth", "peer", "name", "vm0", "netns", cp),
@@ -207,204 +81,49 @@ class Net:
         for ns, dev in (("cp", "vm0"), ("vm", "cp0"), ("vm", "cl0"), ("vm", "ot0"), ("cl", "eth0"),
                         ("ot", "eth0")):
             self.run(ns, "ip", "link", "set", dev, "up", check=True)
-        return None
-
-    def teardown(self):
-        try:
-            self.setns(self.home_fd)
-        except OSError:
-            pass
-        # Every process in these namespaces was started by this script.
-        for name in self.created:
-            r = subprocess.run(["ip", "netns", "pids", name], capture_output=True, text=True)
-            for pid in r.stdout.split():
-                if int(pid) != os.getpid():
-                    try:
-                        os.kill(int(pid), signal.SIGKILL)
-                    except OSError:
-                        pass
-        time.sleep(0.2)
-        for name in self.created:
-            subprocess.run(["ip", "netns", "del", name], capture_output=True)
-        self.created = []
-        shutil.rmtree(self.tmp, ignore_errors=True)
 
 
 # ---- the test ------------------------------------------------------------------------------
 
-def iso(t):
-    return dt.datetime.fromtimestamp(t, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f0Z")
-
-
-class E2E:
-    def __init__(self, tap, net, jitgated, agent):
-        self.tap, self.net = tap, net
-        self.jitgated, self.agent_bin = jitgated, agent
-        self.tmp = net.tmp
-        self.agent = None
-        self.agent_dir = os.path.join(self.tmp, "agent")
-        self.agent_log = os.path.join(self.tmp, "agent.log")
-        self.srv = None
+class E2E(nh.E2E):
+    RG = RG
+    CP_ADDR = CP_ADDR
+    AGENT_NS = "vm"
+    EP_NAME = "ep-vm1"
+    JUSTIFICATION = "e2e"
+    TCP_SECS = 2
+    LOGS = ("agent.log", "jitgated/jitgated.log", "sshd.log")
 
     # -- helpers: processes --
 
     def start_agent(self, token_file=None):
-        cmd = [self.agent_bin, "--server", f"https://{CP_ADDR}:{PORT}",
-               "--ca", os.path.join(self.srv.state_dir, "tls", "cert.pem"),
-               "--state-dir", self.agent_dir, "--vm-name", "vm1", "--name", "ep-vm1",
-               "--log-level", "debug"]
+        cmd = self.agent_argv() + ["--vm-name", "vm1", "--name", "ep-vm1",
+                                   "--log-level", "debug"]
         for a in (VM4, VM4_OT, VM6, VM6_OT):
             cmd += ["--address", a]
         if token_file:
             cmd += ["--enroll-token", token_file]
         self.agent = self.net.popen("vm", cmd, "agent.log")
 
-    def kill_agent(self, sig=signal.SIGKILL, timeout=10):
-        if self.agent is None:
-            return None
-        if self.agent.poll() is None:
-            self.agent.send_signal(sig)
-        try:
-            rc = self.agent.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.agent.kill()
-            rc = self.agent.wait()
-        self.agent = None
-        return rc
-
-    def agent_text(self):
-        with open(self.agent_log, "rb") as f:
-            return f.read().decode("utf-8", "replace")
-
-    def wait_log(self, pattern, since, timeout):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            m = re.search(pattern, self.agent_text()[since:])
-            if m:
-                return m
-            time.sleep(0.1)
-        return None
-
-    def log_mark(self):
-        return len(self.agent_text())
-
     # -- helpers: API --
-
-    def api(self, method, path, body=None):
-        return self.srv.request(method, path, body)
 
     def vm_id(self):
         return f"{self.rgp}/providers/Microsoft.Compute/virtualMachines/vm1"
 
-    def pol(self):
-        return (f"{self.rgp}/providers/Microsoft.Security/locations/{LOC}"
-                "/jitNetworkAccessPolicies/default")
-
-    def ep(self):
-        st, body, _ = self.api("GET", f"{self.rgp}/providers/Jitgate/enforcementPoints/ep-vm1")
-        return body if st == 200 else None
-
-    def wait_in_sync(self, timeout=15):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            ep = self.ep()
-            if ep and ep["properties"]["inSync"] and "status" in ep["properties"]:
-                return ep
-            time.sleep(0.1)
-        return None
-
     def initiate(self, ports, seconds):
         """ports: [(number, source)]; returns (status, body, wall time of the 202, end)."""
-        end = time.time() + seconds
-        body = {"virtualMachines": [{"id": self.vm_id(), "ports": [
-            {"number": n, "endTimeUtc": iso(end), "allowedSourceAddressPrefix": src}
-            for n, src in ports]}], "justification": "e2e"}
-        st, resp, _ = self.api("POST", self.pol() + "/initiate", body)
-        return st, resp, time.time(), end
+        return self.initiate_vm(self.vm_id(), ports, seconds)
 
     # -- helpers: traffic --
-
-    def ssh_argv(self, addr, port=22, extra=()):
-        return ["ssh", "-F", "/dev/null", "-i", os.path.join(self.tmp, "clientkey"),
-                "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no",
-                "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR",
-                "-o", "ConnectTimeout=2", "-p", str(port), *extra, f"root@{addr}"]
 
     def ssh(self, ns, addr, port=22):
         r = self.net.run(ns, *self.ssh_argv(addr, port), "true", timeout=20)
         return r.returncode == 0
 
-    def tcp(self, ns, addr, port, secs=2):
-        """A TCP connect (any server: sshd answers no "hello")."""
-        return self.net.run(ns, sys.executable, os.path.abspath(__file__), "--connect", "tcp",
-                            addr, port, secs).returncode == 0
-
     def udp(self, ns, addr, port, secs=1.5):
         return self.net.run(ns, *PROBE, "udp", addr, port, secs).returncode == 0
 
-    def prober(self, ns, want, kind, addr, port, secs):
-        """A probe loop in namespace ns (see --probe); read it with prober_result."""
-        return subprocess.Popen(
-            ["ip", "netns", "exec", self.net.ns[ns], sys.executable, os.path.abspath(__file__),
-             "--probe", want, kind, addr, str(port), str(secs)],
-            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-
-    @staticmethod
-    def prober_ready(p):
-        """Waits for the prober's first failed attempt; False if the port was open already."""
-        return p.stdout.readline().strip() == "ready"
-
-    @staticmethod
-    def prober_result(p, timeout):
-        try:
-            out, _ = p.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            p.kill()
-            p.communicate()
-            return None
-        lines = [x for x in out.split() if x != "ready"]
-        return float(lines[-1]) if p.returncode == 0 and lines else None
-
-    def closes_on_time(self, what, ns, addr, port, end, kind="tcp"):
-        """Waits for the port to close; checks it closed within [end - 2 s, end + 1.5 s]."""
-        p = self.prober(ns, "closed", kind, addr, port, max(5.0, end - time.time() + 15))
-        closed = self.prober_result(p, max(10.0, end - time.time() + 25))
-        if closed is None:
-            return self.tap.ok(False, f"{what}: the port closes at the end time (it never did)")
-        delta = closed - end
-        self.tap.diag(f"{what}: closed {delta:+.2f} s from the end time")
-        # The kernel's timeout is whole seconds rounded down: early by < 1 s, never late.
-        return self.tap.ok(-2.0 <= delta <= 1.5,
-                           f"{what}: the port closes on time ({delta:+.2f} s from endTimeUtc)")
-
     # -- helpers: the table, read-only --
-
-    def table(self):
-        r = self.net.run("vm", "nft", "-j", "list", "table", "inet", "jitgate")
-        if r.returncode != 0:
-            return None
-        sets = {}
-        for o in json.loads(r.stdout)["nftables"]:
-            s = o.get("set")
-            if not s:
-                continue
-            elems = []
-            for e in s.get("elem", []):
-                timeout = None
-                if isinstance(e, dict) and "elem" in e:
-                    timeout = e["elem"].get("timeout")
-                    e = e["elem"]["val"]
-                parts = []
-                for v in e["concat"] if isinstance(e, dict) and "concat" in e else [e]:
-                    if isinstance(v, dict) and "prefix" in v:
-                        v = f"{v['prefix']['addr']}/{v['prefix']['len']}"
-                    parts.append(v)
-                elems.append((tuple(parts), timeout))
-            sets[s["name"]] = elems
-        return sets
-
-    def keys(self, sets, name):
-        return sorted(k for k, _ in sets.get(name, []))
 
     def check_table(self, what, grants4=(), grants6=()):
         """The table matches the policy's locked ports and exactly these grant keys."""
@@ -428,34 +147,9 @@ class E2E:
     # -- setup --
 
     def setup(self):
-        t, net = self.tap, self.net
-        ssh_keygen = ["ssh-keygen", "-q", "-t", "ed25519", "-N", ""]
-        subprocess.run(ssh_keygen + ["-f", os.path.join(self.tmp, "hostkey")], check=True)
-        subprocess.run(ssh_keygen + ["-f", os.path.join(self.tmp, "clientkey")], check=True)
-        shutil.copy(os.path.join(self.tmp, "clientkey.pub"),
-                    os.path.join(self.tmp, "authorized_keys"))
-        cfg = os.path.join(self.tmp, "sshd_config")
-        with open(cfg, "w") as f:
-            f.write(f"""Port 22
-Port 2222
-ListenAddress 0.0.0.0
-ListenAddress ::
-HostKey {self.tmp}/hostkey
-PidFile {self.tmp}/sshd.pid
-AuthorizedKeysFile {self.tmp}/authorized_keys
-PubkeyAuthentication yes
-PasswordAuthentication no
-KbdInteractiveAuthentication no
-UsePAM no
-StrictModes no
-PermitRootLogin prohibit-password
-UseDNS no
-LogLevel ERROR
-""")
-        # sshd wants /run/sshd: a tmpfs /run in a private mount namespace, nothing on the host.
-        net.popen("vm", ["unshare", "-m", "--propagation", "private", "sh", "-c",
-                         'mount -t tmpfs jitgate-e2e /run && mkdir -m 0755 /run/sshd && '
-                         'exec /usr/sbin/sshd -D -e -f "$1"', "sh", cfg], "sshd.log")
+        net = self.net
+        self.make_ssh_keys()
+        self.start_sshd("vm", "sshd_config", (22, 2222), f"{self.tmp}/sshd.pid", "sshd.log")
         for p in (8080, 7000):
             net.popen("vm", PROBE + ["serve-tcp", p], "servers.log")
         for p in (5300, 7000):
@@ -475,40 +169,17 @@ LogLevel ERROR
 """)
         self.usertable_before = self.usertable()
 
-        # jitgated in "cp", this process with it.
-        net.enter("cp")
-        self.srv = Server(self.jitgated, state_dir=os.path.join(self.tmp, "jitgated"),
-                          extra_args=["--listen", f"0.0.0.0:{PORT}", "--tls-name", CP_ADDR])
-        os.makedirs(self.srv.state_dir, mode=0o700)
-        self.srv.start()
-        st, body, _ = self.api("GET", "/subscriptions")
-        self.sub = body["value"][0]["subscriptionId"]
-        self.rgp = f"/subscriptions/{self.sub}/resourceGroups/{RG}"
-        st, _, _ = self.api("PUT", self.rgp, {"location": LOC})
-        if st not in (200, 201):
-            raise RuntimeError(f"cannot create the resource group: {st}")
-
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline:
-            if self.ssh("cl", VM4) and self.tcp("cl", VM4, 8080) and self.udp("cl", VM4, 5300):
-                break
-            time.sleep(0.3)
-        else:
-            raise RuntimeError("sshd or the test servers did not come up")
+        self.start_jitgated()
+        self.wait_up(lambda: (self.ssh("cl", VM4) and self.tcp("cl", VM4, 8080) and
+                              self.udp("cl", VM4, 5300)),
+                     "sshd or the test servers did not come up")
 
     # -- scenarios --
 
     def enroll(self):
         t = self.tap
         t.diag("enrollment: the agent trades a one-time token for its credential")
-        st, tok, _ = self.api("POST", f"{self.rgp}/providers/Jitgate/enrollmentTokens",
-                              {"validFor": "PT10M"})
-        t.ok(st == 201, "an Owner makes an enrollment token", st, tok)
-        self.enroll_token = tok["token"]
-        token_file = os.path.join(self.tmp, "enroll.token")
-        with open(token_file, "w") as f:
-            f.write(self.enroll_token + "\n")
-        os.chmod(token_file, 0o600)
+        self.enroll_token, token_file = self.enrollment_token()
         self.start_agent(token_file)
         ep = self.wait_in_sync()
         t.ok(ep is not None, "the agent enrolls, applies and reports (inSync)", self.agent_text())
@@ -534,8 +205,7 @@ LogLevel ERROR
         logs = self.agent_text() + self.srv.log()
         t.ok(self.enroll_token not in logs and self.credential not in logs,
              "neither the enrollment token nor the credential is in any log")
-        with open(f"/proc/{self.agent.pid}/status") as f:
-            caps = dict(line.split(":", 1) for line in f if ":" in line)
+        caps = self.agent_status()
         net_admin = 1 << 12
         t.ok(int(caps["CapEff"], 16) == net_admin and int(caps["CapPrm"], 16) == net_admin and
              int(caps["CapBnd"], 16) == net_admin and int(caps["CapInh"], 16) == 0 and
@@ -744,74 +414,21 @@ LogLevel ERROR
         ruleset = self.net.run("vm", "nft", "list", "ruleset").stdout
         t.ok(ruleset == self.usertable_before, "the user's table is all that is left", ruleset)
 
-    def show_logs(self):
-        for name in ("agent.log", "jitgated/jitgated.log", "sshd.log"):
-            path = os.path.join(self.tmp, name)
-            if os.path.exists(path):
-                with open(path, "rb") as f:
-                    lines = f.read().decode("utf-8", "replace").splitlines()[-30:]
-                for line in lines:
-                    print(f"# {name}: {line}")
+
+def scenarios(e2e):
+    e2e.enroll()
+    e2e.scenario1_lock()
+    e2e.scenario2_grant()
+    e2e.scenario3_agent_killed()
+    e2e.scenario3_jitgated_killed()
+    e2e.scenario4_shapes()
+    e2e.scenario5_established()
+    e2e.scenario6_user_table()
 
 
 def main():
-    if len(sys.argv) != 3:
-        skip_all("usage: test_agent_e2e.py PATH/TO/jitgated PATH/TO/jitgate-agent")
-    jitgated, agent = (os.path.abspath(a) for a in sys.argv[1:3])
-    if os.geteuid() != 0:
-        skip_all("needs root for network namespaces and nftables")
-    for c in ("ip", "nft", "ssh", "ssh-keygen", "unshare", "mount"):
-        if shutil.which(c) is None:
-            skip_all(f"{c} is not installed")
-    if not os.access("/usr/sbin/sshd", os.X_OK):
-        skip_all("OpenSSH server (/usr/sbin/sshd) is not installed")
-    for b in (jitgated, agent):
-        if not os.access(b, os.X_OK):
-            skip_all(f"{b} is not built")
-
-    def on_signal(sig, _frame):
-        raise SystemExit(128 + sig)
-
-    for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-        signal.signal(s, on_signal)
-
-    net = Net()
-    tap = Tap()
-    e2e = None
-    rc = 1
-    try:
-        why = net.build()
-        if why:
-            net.teardown()
-            skip_all(why)
-        r = net.run("vm", "nft", "list", "ruleset")
-        if r.returncode != 0:
-            net.teardown()
-            skip_all(f"nftables does not work in a namespace here: {r.stderr.strip()}")
-        e2e = E2E(tap, net, jitgated, agent)
-        e2e.setup()
-        e2e.enroll()
-        e2e.scenario1_lock()
-        e2e.scenario2_grant()
-        e2e.scenario3_agent_killed()
-        e2e.scenario3_jitgated_killed()
-        e2e.scenario4_shapes()
-        e2e.scenario5_established()
-        e2e.scenario6_user_table()
-        rc = 0 if tap.failed == 0 else 1
-    except SystemExit:
-        raise
-    except Exception:
-        tap.ok(False, "the scenarios ran to the end", traceback.format_exc())
-        print("Bail out! an unexpected error stopped the run", flush=True)
-    finally:
-        if e2e is not None and (tap.failed or rc):
-            e2e.show_logs()
-        if e2e is not None:
-            e2e.kill_agent()
-            if e2e.srv is not None:
-                e2e.srv.stop(sig=signal.SIGKILL)
-        net.teardown()
+    tap, rc = nh.main("usage: test_agent_e2e.py PATH/TO/jitgated PATH/TO/jitgate-agent",
+                      ("ip", "nft", "ssh", "ssh-keygen", "unshare", "mount"), Net, E2E, scenarios)
     print(f"1..{tap.n}", flush=True)
     return rc
 

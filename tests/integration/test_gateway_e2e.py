@@ -36,31 +36,24 @@ enforcement point) and the gateway's health as jitgated reports them. At the end
 and jitgated stop cleanly, --uninstall empties gw's ruleset, and neither log holds a
 sanitizer report. Latencies and close times are printed as TAP comments.
 
-Also, run inside the client namespaces: test_gateway_e2e.py --probe open|closed HOST PORT
-SECONDS loops until a TCP connect succeeds (open) or gets no answer (closed) and prints
-that attempt's wall-clock time; --connect HOST PORT SECONDS tries once.
+The namespaces, jitgated in "cp", sshd, the probe loops, TAP and the teardown are
+netns_harness.py's (shared with test_agent_e2e.py); this file holds the topology, the
+host check and the scenarios.
 """
-import ctypes
-import datetime as dt
-import json
 import os
 import re
-import shutil
 import signal
-import socket
 import subprocess
 import sys
-import tempfile
 import time
-import traceback
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
-CLONE_NEWNET = 0x40000000
+import netns_harness as nh  # noqa: E402
+from netns_harness import PROBE  # noqa: E402
+
 RG = "rg-gw-e2e"
-LOC = "westeurope"
-PORT = 8443
 EP_NAME = "gw1"
 CP_ADDR, GW_CP_ADDR = "10.90.0.1", "10.90.0.2"
 # name: (namespace address v4, v6; the gateway's side v4, v6; gateway interface)
@@ -74,129 +67,18 @@ CL4, CL6 = LINKS["cl"][0], LINKS["cl"][1]
 OT4, OT6 = LINKS["ot"][0], LINKS["ot"][1]
 VM1_4, VM1_6 = LINKS["vm1"][0], LINKS["vm1"][1]
 VM2_4, VM2_6 = LINKS["vm2"][0], LINKS["vm2"][1]
-PROBE = [sys.executable, os.path.join(HERE, "netprobe.py")]
-
-
-# ---- the probe loop (runs inside a namespace) ------------------------------------------
-
-def connect_once(host, port, secs):
-    try:
-        with socket.create_connection((host, port), timeout=secs):
-            return True
-    except OSError:
-        return False
-
-
-def probe_main(argv):
-    want, host, port, secs = argv[0], argv[1], int(argv[2]), float(argv[3])
-    deadline = time.time() + secs
-    # A dropped SYN is retransmitted only after a second: short attempts, many of them.
-    attempt = 0.05 if want == "open" else 0.3
-    ready = False
-    while time.time() < deadline:
-        t0 = time.time()
-        ok = connect_once(host, port, attempt)
-        if want == "open" and ok:
-            print(f"{time.time():.6f}", flush=True)
-            return 0
-        if want == "closed" and not ok:
-            print(f"{t0:.6f}", flush=True)
-            return 0
-        if not ready:
-            # The caller may now start what should open the port.
-            print("ready", flush=True)
-            ready = True
-        time.sleep(0.02 if want == "open" else 0.1)
-    return 1
-
-
-if len(sys.argv) > 1 and sys.argv[1] == "--probe":
-    sys.exit(probe_main(sys.argv[2:]))
-if len(sys.argv) == 5 and sys.argv[1] == "--connect":
-    sys.exit(0 if connect_once(sys.argv[2], int(sys.argv[3]), float(sys.argv[4])) else 1)
-
-from jitgated_harness import Server  # noqa: E402
-
-
-# ---- TAP ---------------------------------------------------------------------------
-
-class Tap:
-    def __init__(self):
-        self.n = 0
-        self.failed = 0
-        self.t0 = time.monotonic()
-
-    def ok(self, cond, desc, *details):
-        self.n += 1
-        if cond:
-            print(f"ok {self.n} - {desc}", flush=True)
-        else:
-            self.failed += 1
-            print(f"not ok {self.n} - {desc}", flush=True)
-            for d in details:
-                for line in str(d).splitlines()[-40:]:
-                    print(f"#   {line}")
-        return bool(cond)
-
-    def diag(self, msg):
-        print(f"# [{time.monotonic() - self.t0:5.1f}s] {msg}", flush=True)
-
-
-def skip_all(reason):
-    print(f"1..0 # SKIP {reason}", flush=True)
-    sys.exit(0)
 
 
 # ---- namespaces ------------------------------------------------------------------------
 
-class Net:
+class Net(nh.Net):
     """The six namespaces, their processes, and teardown."""
 
     NAMES = ("cp", "gw", "cl", "ot", "vm1", "vm2")
+    PREFIX = "jgw"
+    TMP_PREFIX = "jitgate-gw-e2e."
 
-    def __init__(self):
-        ident = f"jgw{os.getpid()}"
-        self.ns = {k: f"{ident}-{k}" for k in self.NAMES}
-        self.created = []
-        self.home_fd = os.open("/proc/self/ns/net", os.O_RDONLY)
-        self.libc = ctypes.CDLL(None, use_errno=True)
-        self.tmp = tempfile.mkdtemp(prefix="jitgate-gw-e2e.")
-        os.chmod(self.tmp, 0o755)
-
-    def run(self, ns, *cmd, timeout=30, check=False, input=None):
-        argv = ["ip", "netns", "exec", self.ns[ns]] + [str(c) for c in cmd]
-        r = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, input=input)
-        if check and r.returncode != 0:
-            raise RuntimeError(f"{' '.join(argv)} failed ({r.returncode}): {r.stderr.strip()}")
-        return r
-
-    def popen(self, ns, cmd, log, **kw):
-        f = open(os.path.join(self.tmp, log), "ab")
-        p = subprocess.Popen(["ip", "netns", "exec", self.ns[ns]] + [str(c) for c in cmd],
-                             stdin=subprocess.DEVNULL, stdout=f, stderr=f, **kw)
-        f.close()
-        return p
-
-    def setns(self, fd):
-        if self.libc.setns(fd, CLONE_NEWNET) != 0:
-            e = ctypes.get_errno()
-            raise OSError(e, os.strerror(e))
-
-    def enter(self, ns):
-        fd = os.open(f"/run/netns/{self.ns[ns]}", os.O_RDONLY)
-        try:
-            self.setns(fd)
-        finally:
-            os.close(fd)
-
-    def build(self):
-        for k in self.NAMES:
-            r = subprocess.run(["ip", "netns", "add", self.ns[k]], capture_output=True,
-                               text=True)
-            if r.returncode != 0:
-                return f"ip netns add does not work here: {r.stderr.strip()}"
-            self.created.append(self.ns[k])
-            self.run(k, "ip", "link", "set", "lo", "up", check=True)
+    def links(self):
         # Every veth is made inside gw, its peer moved straight into the other namespace:
         # no interface ever exists in the host's namespace.
         self.run("gw", "ip", "link", "add", "cp0", "type", "veth", "peer", "name", "gw0",
@@ -219,27 +101,6 @@ class Net:
         # Per-namespace sysctls: the host's forwarding settings are not touched.
         for key in ("net.ipv4.ip_forward=1", "net.ipv6.conf.all.forwarding=1"):
             self.run("gw", "sysctl", "-q", "-w", key, check=True)
-        return None
-
-    def teardown(self):
-        try:
-            self.setns(self.home_fd)
-        except OSError:
-            pass
-        # Every process in these namespaces was started by this script.
-        for name in self.created:
-            r = subprocess.run(["ip", "netns", "pids", name], capture_output=True, text=True)
-            for pid in r.stdout.split():
-                if int(pid) != os.getpid():
-                    try:
-                        os.kill(int(pid), signal.SIGKILL)
-                    except OSError:
-                        pass
-        time.sleep(0.2)
-        for name in self.created:
-            subprocess.run(["ip", "netns", "del", name], capture_output=True)
-        self.created = []
-        shutil.rmtree(self.tmp, ignore_errors=True)
 
 
 def host_view():
@@ -259,19 +120,18 @@ def host_view():
 
 # ---- the test ------------------------------------------------------------------------------
 
-def iso(t):
-    return dt.datetime.fromtimestamp(t, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f0Z")
+class E2E(nh.E2E):
+    RG = RG
+    CP_ADDR = CP_ADDR
+    AGENT_NS = "gw"
+    EP_NAME = EP_NAME
+    JUSTIFICATION = "gateway e2e"
+    TCP_SECS = 1.5
+    LOGS = ("agent.log", "jitgated/jitgated.log", "sshd.vm1.log", "sshd.vm2.log")
+    WATCH_MUST_START_OPEN = True
 
-
-class E2E:
-    def __init__(self, tap, net, jitgated, agent):
-        self.tap, self.net = tap, net
-        self.jitgated, self.agent_bin = jitgated, agent
-        self.tmp = net.tmp
-        self.agent = None
-        self.agent_dir = os.path.join(self.tmp, "agent")
-        self.agent_log = os.path.join(self.tmp, "agent.log")
-        self.srv = None
+    def __init__(self, *args):
+        super().__init__(*args)
         self.latencies = []
 
     # -- helpers: processes --
@@ -279,140 +139,45 @@ class E2E:
     def start_agent(self, token_file=None):
         """With a token: enrolls as gateway EP_NAME. Without: a restart with neither --kind
         nor --name, so the kind must come from the enrollment kept in the state dir."""
-        cmd = [self.agent_bin, "--server", f"https://{CP_ADDR}:{PORT}",
-               "--ca", os.path.join(self.srv.state_dir, "tls", "cert.pem"),
-               "--state-dir", self.agent_dir, "--log-level", "debug"]
+        cmd = self.agent_argv() + ["--log-level", "debug"]
         if token_file:
             cmd += ["--kind", "gateway", "--name", EP_NAME, "--enroll-token", token_file]
         self.agent = self.net.popen("gw", cmd, "agent.log")
 
-    def kill_agent(self, sig=signal.SIGKILL, timeout=10):
-        if self.agent is None:
-            return None
-        if self.agent.poll() is None:
-            self.agent.send_signal(sig)
-        try:
-            rc = self.agent.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.agent.kill()
-            rc = self.agent.wait()
-        self.agent = None
-        return rc
-
-    def agent_text(self):
-        try:
-            with open(self.agent_log, "rb") as f:
-                return f.read().decode("utf-8", "replace")
-        except FileNotFoundError:
-            return ""
-
-    def wait_log(self, pattern, since, timeout):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            m = re.search(pattern, self.agent_text()[since:])
-            if m:
-                return m
-            time.sleep(0.1)
-        return None
-
-    def log_mark(self):
-        return len(self.agent_text())
-
     # -- helpers: API --
-
-    def api(self, method, path, body=None):
-        return self.srv.request(method, path, body)
 
     def vm_id(self, name):
         return f"{self.rgp}/providers/Microsoft.Compute/virtualMachines/{name}"
-
-    def ep_id(self):
-        return f"{self.rgp}/providers/Jitgate/enforcementPoints/{EP_NAME}"
-
-    def pol(self):
-        return (f"{self.rgp}/providers/Microsoft.Security/locations/{LOC}"
-                "/jitNetworkAccessPolicies/default")
-
-    def ep(self):
-        st, body, _ = self.api("GET", self.ep_id())
-        return body if st == 200 else None
 
     def vm_jit(self, name):
         st, body, _ = self.api("GET", self.vm_id(name))
         return body["properties"].get("jit", {}) if st == 200 else {"status": st}
 
-    def wait_in_sync(self, timeout=15):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            ep = self.ep()
-            if ep and ep["properties"]["inSync"] and "status" in ep["properties"]:
-                return ep
-            time.sleep(0.1)
-        return None
-
     def initiate(self, vm, ports, seconds):
         """ports: [(number, source)]; returns (status, body, wall time of the 202, end)."""
-        end = time.time() + seconds
-        body = {"virtualMachines": [{"id": self.vm_id(vm), "ports": [
-            {"number": n, "endTimeUtc": iso(end), "allowedSourceAddressPrefix": src}
-            for n, src in ports]}], "justification": "gateway e2e"}
-        st, resp, _ = self.api("POST", self.pol() + "/initiate", body)
-        return st, resp, time.time(), end
+        return self.initiate_vm(self.vm_id(vm), ports, seconds)
 
     # -- helpers: traffic --
 
     def ssh(self, ns, addr, port=22):
-        argv = ["ssh", "-F", "/dev/null", "-i", os.path.join(self.tmp, "clientkey"),
-                "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes",
-                "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
-                "-o", "LogLevel=ERROR", "-o", "ConnectTimeout=2", "-p", str(port),
-                f"root@{addr}", "cat", "/run/vm-name"]
-        r = self.net.run(ns, *argv, timeout=20)
+        r = self.net.run(ns, *self.ssh_argv(addr, port), "cat", "/run/vm-name", timeout=20)
         return r.stdout.strip() if r.returncode == 0 else None
-
-    def tcp(self, ns, addr, port, secs=1.5):
-        """A TCP connect (any server: sshd answers no "hello")."""
-        return self.net.run(ns, sys.executable, os.path.abspath(__file__), "--connect",
-                            addr, port, secs).returncode == 0
 
     def reach(self, *probes, secs=1.5):
         """TCP connects (ns, addr, port) run side by side: a list of booleans. Dropped
         connects each wait secs; in parallel they cost that once, so several checks fit
         well inside a short grant."""
-        procs = [subprocess.Popen(["ip", "netns", "exec", self.net.ns[ns], sys.executable,
-                                   os.path.abspath(__file__), "--connect", addr, str(port),
-                                   str(secs)], stdin=subprocess.DEVNULL,
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        procs = [subprocess.Popen(["ip", "netns", "exec", self.net.ns[ns]] +
+                                  nh.connect_argv("tcp", addr, port, secs),
+                                  stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.DEVNULL)
                  for ns, addr, port in probes]
         return [p.wait(timeout=secs + 20) == 0 for p in procs]
-
-    def prober(self, ns, want, addr, port, secs):
-        """A probe loop in namespace ns (see --probe); read it with prober_result."""
-        return subprocess.Popen(
-            ["ip", "netns", "exec", self.net.ns[ns], sys.executable, os.path.abspath(__file__),
-             "--probe", want, addr, str(port), str(secs)],
-            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-
-    @staticmethod
-    def prober_ready(p):
-        """Waits for the prober's first failed attempt; False if the port was open already."""
-        return p.stdout.readline().strip() == "ready"
-
-    @staticmethod
-    def prober_result(p, timeout):
-        try:
-            out, _ = p.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            p.kill()
-            p.communicate()
-            return None
-        lines = [x for x in out.split() if x != "ready"]
-        return float(lines[-1]) if p.returncode == 0 and lines else None
 
     def opens_quickly(self, what, ns, addr, port, vm, ports, seconds):
         """Initiates with a prober already dropped; checks the first connect is within 1 s."""
         t = self.tap
-        opener = self.prober(ns, "open", addr, port, 15)
+        opener = self.prober(ns, "open", "tcp", addr, port, 15)
         t.ok(self.prober_ready(opener), f"{what}: before the initiate the connects are dropped")
         st, body, t202, end = self.initiate(vm, ports, seconds)
         t.ok(st == 202, f"{what}: initiate answers 202", st, body)
@@ -427,55 +192,7 @@ class E2E:
              f"{what}: reachable within a second of the 202", latency)
         return end
 
-    def closes_on_time(self, what, ns, addr, port, end):
-        """Waits for the port to close; checks it closed within [end - 2 s, end + 1.5 s]."""
-        p = self.prober(ns, "closed", addr, port, max(5.0, end - time.time() + 15))
-        # The watch must start while the port is open, or it measures nothing.
-        if not self.tap.ok(self.prober_ready(p), f"{what}: still open when the watch begins "
-                           f"({end - time.time():.1f} s before the end time)"):
-            self.prober_result(p, 5)
-            return False
-        closed = self.prober_result(p, max(10.0, end - time.time() + 25))
-        if closed is None:
-            return self.tap.ok(False, f"{what}: the port closes at the end time (it never did)")
-        delta = closed - end
-        self.tap.diag(f"{what}: closed {delta:+.2f} s from the end time")
-        # The kernel's timeout is whole seconds rounded down: early by < 1 s, never late.
-        return self.tap.ok(-2.0 <= delta <= 1.5,
-                           f"{what}: the port closes on time ({delta:+.2f} s from endTimeUtc)")
-
     # -- helpers: the gateway's table, read-only --
-
-    def table(self):
-        """table inet jitgate in gw: {set name: [(key tuple, timeout)]}, "_chains": [...]."""
-        r = self.net.run("gw", "nft", "-j", "list", "table", "inet", "jitgate")
-        if r.returncode != 0:
-            return None
-        sets = {"_chains": []}
-        for o in json.loads(r.stdout)["nftables"]:
-            if "chain" in o:
-                sets["_chains"].append((o["chain"]["name"], o["chain"].get("hook")))
-            s = o.get("set")
-            if not s:
-                continue
-            elems = []
-            for e in s.get("elem", []):
-                timeout = None
-                if isinstance(e, dict) and "elem" in e:
-                    timeout = e["elem"].get("timeout")
-                    e = e["elem"]["val"]
-                parts = []
-                for v in e["concat"] if isinstance(e, dict) and "concat" in e else [e]:
-                    if isinstance(v, dict) and "prefix" in v:
-                        v = f"{v['prefix']['addr']}/{v['prefix']['len']}"
-                    parts.append(v)
-                elems.append((tuple(parts), timeout))
-            sets[s["name"]] = elems
-        return sets
-
-    @staticmethod
-    def keys(sets, name):
-        return sorted(k for k, _ in sets.get(name, []))
 
     def check_table(self, what, grants4=(), grants6=()):
         """gw's table holds vm1's locked ports (only) and exactly these grant keys."""
@@ -503,72 +220,24 @@ class E2E:
 
     def setup(self):
         net = self.net
-        ssh_keygen = ["ssh-keygen", "-q", "-t", "ed25519", "-N", ""]
-        subprocess.run(ssh_keygen + ["-f", os.path.join(self.tmp, "hostkey")], check=True)
-        subprocess.run(ssh_keygen + ["-f", os.path.join(self.tmp, "clientkey")], check=True)
-        shutil.copy(os.path.join(self.tmp, "clientkey.pub"),
-                    os.path.join(self.tmp, "authorized_keys"))
+        self.make_ssh_keys()
         for vm in ("vm1", "vm2"):
-            cfg = os.path.join(self.tmp, f"sshd_config.{vm}")
-            with open(cfg, "w") as f:
-                f.write(f"""Port 22
-ListenAddress 0.0.0.0
-ListenAddress ::
-HostKey {self.tmp}/hostkey
-PidFile /run/sshd.pid
-AuthorizedKeysFile {self.tmp}/authorized_keys
-PubkeyAuthentication yes
-PasswordAuthentication no
-KbdInteractiveAuthentication no
-UsePAM no
-StrictModes no
-PermitRootLogin prohibit-password
-UseDNS no
-LogLevel ERROR
-""")
-            # sshd wants /run/sshd: a tmpfs /run in a private mount namespace, nothing on the
-            # host. /run/vm-name there lets an ssh session say which VM it reached.
-            net.popen(vm, ["unshare", "-m", "--propagation", "private", "sh", "-c",
-                           'mount -t tmpfs jitgate-gw-e2e /run && mkdir -m 0755 /run/sshd && '
-                           'echo "$2" > /run/vm-name && exec /usr/sbin/sshd -D -e -f "$1"',
-                           "sh", cfg, vm], f"sshd.{vm}.log")
+            self.start_sshd(vm, f"sshd_config.{vm}", (22,), "/run/sshd.pid", f"sshd.{vm}.log",
+                            vm_name=vm)
             net.popen(vm, PROBE + ["serve-tcp", 8080], f"servers.{vm}.log")
         net.popen("vm1", PROBE + ["serve-tcp", 7000], "servers.vm1.log")
 
-        # jitgated in "cp", this process with it.
-        net.enter("cp")
-        self.srv = Server(self.jitgated, state_dir=os.path.join(self.tmp, "jitgated"),
-                          extra_args=["--listen", f"0.0.0.0:{PORT}", "--tls-name", CP_ADDR])
-        os.makedirs(self.srv.state_dir, mode=0o700)
-        self.srv.start()
-        st, body, _ = self.api("GET", "/subscriptions")
-        self.sub = body["value"][0]["subscriptionId"]
-        self.rgp = f"/subscriptions/{self.sub}/resourceGroups/{RG}"
-        st, _, _ = self.api("PUT", self.rgp, {"location": LOC})
-        if st not in (200, 201):
-            raise RuntimeError(f"cannot create the resource group: {st}")
-
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline:
-            if (self.ssh("cl", VM1_4) and self.ssh("cl", VM2_4) and
-                    self.tcp("cl", VM1_4, 8080) and self.tcp("cl", VM1_4, 7000)):
-                break
-            time.sleep(0.3)
-        else:
-            raise RuntimeError("sshd or the test servers did not come up behind the gateway")
+        self.start_jitgated()
+        self.wait_up(lambda: (self.ssh("cl", VM1_4) and self.ssh("cl", VM2_4) and
+                              self.tcp("cl", VM1_4, 8080) and self.tcp("cl", VM1_4, 7000)),
+                     "sshd or the test servers did not come up behind the gateway")
 
     # -- scenarios --
 
     def enroll(self):
         t = self.tap
         t.diag("enrollment: the gateway agent trades a one-time token for its credential")
-        st, tok, _ = self.api("POST", f"{self.rgp}/providers/Jitgate/enrollmentTokens",
-                              {"validFor": "PT10M"})
-        t.ok(st == 201, "an Owner makes an enrollment token", st, tok)
-        token_file = os.path.join(self.tmp, "enroll.token")
-        with open(token_file, "w") as f:
-            f.write(tok["token"] + "\n")
-        os.chmod(token_file, 0o600)
+        _, token_file = self.enrollment_token()
         self.start_agent(token_file)
         ep = self.wait_in_sync()
         t.ok(ep is not None, "the gateway agent enrolls, applies and reports (inSync)",
@@ -579,8 +248,7 @@ LogLevel ERROR
              "the enforcement point is a gateway", ep)
         t.ok(re.search(r"event=enrolled .*kind=gateway", self.agent_text()) is not None,
              "the agent logs its enrollment as a gateway", self.agent_text())
-        with open(f"/proc/{self.agent.pid}/status") as f:
-            caps = dict(line.split(":", 1) for line in f if ":" in line)
+        caps = self.agent_status()
         t.ok(int(caps["CapEff"], 16) == 1 << 12 and caps["NoNewPrivs"].strip() == "1",
              "the gateway agent holds CAP_NET_ADMIN only, no_new_privs",
              {k: caps[k].strip() for k in ("CapEff", "CapPrm", "CapBnd", "NoNewPrivs")})
@@ -798,85 +466,37 @@ LogLevel ERROR
              *[f"{k}: {line}" for k, v in logs.items() for line in v.splitlines()
                if bad.search(line)])
 
-    def show_logs(self):
-        for name in ("agent.log", "jitgated/jitgated.log", "sshd.vm1.log", "sshd.vm2.log"):
-            path = os.path.join(self.tmp, name)
-            if os.path.exists(path):
-                with open(path, "rb") as f:
-                    lines = f.read().decode("utf-8", "replace").splitlines()[-30:]
-                for line in lines:
-                    print(f"# {name}: {line}")
+
+def scenarios(e2e):
+    e2e.enroll()
+    e2e.register_vms()
+    e2e.scenario5_states("before")
+    e2e.scenario1_lock()
+    e2e.scenario5_states("after")
+    e2e.scenario2_grant()
+    e2e.scenario3_agent_killed()
+    e2e.scenario4_ipv6()
+    e2e.scenario5_states("after")
+    e2e.finish()
+
+
+def latency_summary(tap, e2e):
+    if e2e is not None:
+        for what, latency in e2e.latencies:
+            tap.diag(f"latency summary: {what}: {latency * 1000:.0f} ms")
 
 
 def main():
-    if len(sys.argv) != 3:
-        skip_all("usage: test_gateway_e2e.py PATH/TO/jitgated PATH/TO/jitgate-agent")
-    jitgated, agent = (os.path.abspath(a) for a in sys.argv[1:3])
-    if os.geteuid() != 0:
-        skip_all("needs root for network namespaces and nftables")
-    for c in ("ip", "nft", "ssh", "ssh-keygen", "unshare", "mount", "sysctl"):
-        if shutil.which(c) is None:
-            skip_all(f"{c} is not installed")
-    if not os.access("/usr/sbin/sshd", os.X_OK):
-        skip_all("OpenSSH server (/usr/sbin/sshd) is not installed")
-    for b in (jitgated, agent):
-        if not os.access(b, os.X_OK):
-            skip_all(f"{b} is not built")
-
-    def on_signal(sig, _frame):
-        raise SystemExit(128 + sig)
-
-    for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-        signal.signal(s, on_signal)
-
-    host_before = host_view()
-    net = Net()
-    tap = Tap()
-    e2e = None
-    rc = 1
-    try:
-        why = net.build()
-        if why:
-            net.teardown()
-            skip_all(why)
-        r = net.run("gw", "nft", "list", "ruleset")
-        if r.returncode != 0:
-            net.teardown()
-            skip_all(f"nftables does not work in a namespace here: {r.stderr.strip()}")
-        e2e = E2E(tap, net, jitgated, agent)
-        e2e.setup()
-        e2e.enroll()
-        e2e.register_vms()
-        e2e.scenario5_states("before")
-        e2e.scenario1_lock()
-        e2e.scenario5_states("after")
-        e2e.scenario2_grant()
-        e2e.scenario3_agent_killed()
-        e2e.scenario4_ipv6()
-        e2e.scenario5_states("after")
-        e2e.finish()
-        rc = 0 if tap.failed == 0 else 1
-    except SystemExit:
-        raise
-    except Exception:
-        tap.ok(False, "the scenarios ran to the end", traceback.format_exc())
-        print("Bail out! an unexpected error stopped the run", flush=True)
-    finally:
-        if e2e is not None and (tap.failed or rc):
-            e2e.show_logs()
-        if e2e is not None:
-            e2e.kill_agent()
-            if e2e.srv is not None:
-                e2e.srv.stop(sig=signal.SIGKILL)
-        net.teardown()
-        if e2e is not None:
-            for what, latency in e2e.latencies:
-                tap.diag(f"latency summary: {what}: {latency * 1000:.0f} ms")
+    host_before = []
+    tap, rc = nh.main("usage: test_gateway_e2e.py PATH/TO/jitgated PATH/TO/jitgate-agent",
+                      ("ip", "nft", "ssh", "ssh-keygen", "unshare", "mount", "sysctl"),
+                      Net, E2E, scenarios, before=lambda: host_before.append(host_view()),
+                      after_teardown=latency_summary)
     host_after = host_view()
-    tap.ok(host_after == host_before and not any(n.startswith(f"jgw{os.getpid()}-")
-                                                 for n in os.listdir("/run/netns")),
+    tap.ok(host_after == host_before[0] and not any(n.startswith(f"jgw{os.getpid()}-")
+                                                    for n in os.listdir("/run/netns")),
            "the host's own firewall, links and forwarding are as they were; no namespace left",
-           host_before, host_after)
+           host_before[0], host_after)
     print(f"1..{tap.n}", flush=True)
     return 0 if tap.failed == 0 and rc == 0 else 1
 
