@@ -60,7 +60,8 @@ if len(sys.argv) == 4 and sys.argv[1] == "--prober":
 
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "integration"))
 from jitgated_harness import Server  # noqa: E402
-from test_agent_e2e import CL4, CP_ADDR, LOC, PROBE, VM4, Net  # noqa: E402
+from netns_harness import LOC, PROBE  # noqa: E402
+from test_agent_e2e import CL4, CP_ADDR, VM4, Net  # noqa: E402
 
 
 def iso(t):
