@@ -674,13 +674,16 @@ jit_store_sub_put(struct jit_store *st, const struct jit_subscription *sub, bool
 	return exec_done(st, s, err, "saving a subscription");
 }
 
-static void
-sub_from_row(sqlite3_stmt *s, struct jit_subscription *out)
+static int
+sub_from_row(sqlite3_stmt *s, void *elem, struct jit_error *err)
 {
+	struct jit_subscription *out = elem;
+
 	memset(out, 0, sizeof(*out));
 	copy_col(s, 0, out->name, sizeof(out->name));
 	copy_col(s, 1, out->display_name, sizeof(out->display_name));
 	out->created = sqlite3_column_int64(s, 2);
+	return 0;
 }
 
 int
@@ -698,7 +701,7 @@ jit_store_sub_get(struct jit_store *st, const char *name, struct jit_subscriptio
 	bind_text(s, 1, key);
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW)
-		sub_from_row(s, out);
+		sub_from_row(s, out, NULL);
 	sqlite3_finalize(s);
 	if (rc == SQLITE_ROW)
 		return 0;
@@ -725,32 +728,52 @@ grow(void **arr, size_t *n, size_t *cap, size_t elem)
 	return (char *)*arr + (*n)++ * elem;
 }
 
+/* Fills one element of a list from the current row. */
+typedef int (*row_fn)(sqlite3_stmt *s, void *elem, struct jit_error *err);
+
+/* Steps a prepared query to its end, one element of elem bytes per row, and finalizes it.
+ * On failure *out is freed and empty: a caller never sees half a list. */
+static int
+collect_rows(struct jit_store *st, sqlite3_stmt *s, void **out, size_t *n, size_t elem,
+	row_fn row, const char *what, struct jit_error *err)
+{
+	size_t cap = 0;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		void *e = grow(out, n, &cap, elem);
+
+		if (e == NULL || row(s, e, err) != 0) {
+			if (e == NULL)
+				jit_errorf(err, 500, JIT_E_INTERNAL, "out of memory");
+			rc = -1;
+			break;
+		}
+	}
+	sqlite3_finalize(s);
+	if (rc == SQLITE_DONE)
+		return 0;
+	free(*out);
+	*out = NULL;
+	*n = 0;
+	return rc == -1 ? -1 : db_fail(st, err, what);
+}
+
 int
 jit_store_sub_list(struct jit_store *st, struct jit_subscription **out, size_t *n,
 	struct jit_error *err)
 {
 	sqlite3_stmt *s;
-	size_t cap = 0;
-	int rc;
 
 	*out = NULL;
 	*n = 0;
 	if (prep(st, "SELECT name, display_name, created_ns FROM subscriptions ORDER BY key", &s,
 		err) != 0)
 		return -1;
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		struct jit_subscription *e = grow((void **)out, n, &cap, sizeof(**out));
-
-		if (e == NULL) {
-			sqlite3_finalize(s);
-			return jit_errorf(err, 500, JIT_E_INTERNAL, "out of memory");
-		}
-		sub_from_row(s, e);
-	}
-	sqlite3_finalize(s);
-	if (rc != SQLITE_DONE)
-		return db_fail(st, err, "listing subscriptions");
-	return 0;
+	return collect_rows(st, s, (void **)out, n, sizeof(**out), sub_from_row,
+		"listing subscriptions", err);
 }
 
 /* ---- resource groups ---- */
@@ -796,8 +819,10 @@ jit_store_rg_put(struct jit_store *st, const struct jit_resource_group *rg, bool
 }
 
 static int
-rg_from_row(sqlite3_stmt *s, struct jit_resource_group *out, struct jit_error *err)
+rg_from_row(sqlite3_stmt *s, void *elem, struct jit_error *err)
 {
+	struct jit_resource_group *out = elem;
+
 	memset(out, 0, sizeof(*out));
 	if (parse_rid_col(s, 0, &out->id, err) != 0)
 		return -1;
@@ -868,8 +893,6 @@ jit_store_rg_list(struct jit_store *st, const char *sub, struct jit_resource_gro
 {
 	char key[JIT_NAME_MAX + 1];
 	sqlite3_stmt *s;
-	size_t cap = 0;
-	int rc;
 
 	*out = NULL;
 	*n = 0;
@@ -878,28 +901,16 @@ jit_store_rg_list(struct jit_store *st, const char *sub, struct jit_resource_gro
 		" ORDER BY key", &s, err) != 0)
 		return -1;
 	bind_text(s, 1, key);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		struct jit_resource_group *e = grow((void **)out, n, &cap, sizeof(**out));
-
-		if (e == NULL || rg_from_row(s, e, err) != 0) {
-			sqlite3_finalize(s);
-			free(*out);
-			*out = NULL;
-			*n = 0;
-			return e == NULL ? jit_errorf(err, 500, JIT_E_INTERNAL, "out of memory") : -1;
-		}
-	}
-	sqlite3_finalize(s);
-	if (rc != SQLITE_DONE)
-		return db_fail(st, err, "listing resource groups");
-	return 0;
+	return collect_rows(st, s, (void **)out, n, sizeof(**out), rg_from_row,
+		"listing resource groups", err);
 }
 
 /* ---- virtual machines ---- */
 
 static int
-vm_from_row(sqlite3_stmt *s, struct jit_vm *out, struct jit_error *err)
+vm_from_row(sqlite3_stmt *s, void *elem, struct jit_error *err)
 {
+	struct jit_vm *out = elem;
 	const unsigned char *addrs;
 	json_t *arr;
 	size_t i;
@@ -1086,8 +1097,6 @@ jit_store_vm_list(struct jit_store *st, const struct jit_rid *scope, struct jit_
 {
 	char key[JIT_RESOURCE_ID_MAX];
 	sqlite3_stmt *s;
-	size_t cap = 0;
-	int rc;
 
 	*out = NULL;
 	*n = 0;
@@ -1102,21 +1111,8 @@ jit_store_vm_list(struct jit_store *st, const struct jit_rid *scope, struct jit_
 		" ORDER BY v.key", &s, err) != 0)
 		return -1;
 	bind_text(s, 1, key);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		struct jit_vm *e = grow((void **)out, n, &cap, sizeof(**out));
-
-		if (e == NULL || vm_from_row(s, e, err) != 0) {
-			sqlite3_finalize(s);
-			free(*out);
-			*out = NULL;
-			*n = 0;
-			return e == NULL ? jit_errorf(err, 500, JIT_E_INTERNAL, "out of memory") : -1;
-		}
-	}
-	sqlite3_finalize(s);
-	if (rc != SQLITE_DONE)
-		return db_fail(st, err, "listing virtual machines");
-	return 0;
+	return collect_rows(st, s, (void **)out, n, sizeof(**out), vm_from_row,
+		"listing virtual machines", err);
 }
 
 int
@@ -1524,14 +1520,19 @@ jit_store_policy_delete(struct jit_store *st, const struct jit_rid *id, bool *ex
 	return exec_done(st, s, err, "deleting a policy");
 }
 
+/* A list element that is just the resource ID in the first column. */
+static int
+rid_from_row(sqlite3_stmt *s, void *elem, struct jit_error *err)
+{
+	return parse_rid_col(s, 0, elem, err);
+}
+
 int
 jit_store_policy_list(struct jit_store *st, const struct jit_rid *scope, const char *location,
 	struct jit_rid **out, size_t *n, struct jit_error *err)
 {
 	char key[JIT_RESOURCE_ID_MAX];
 	sqlite3_stmt *s;
-	size_t cap = 0;
-	int rc;
 
 	*out = NULL;
 	*n = 0;
@@ -1547,21 +1548,8 @@ jit_store_policy_list(struct jit_store *st, const struct jit_rid *scope, const c
 		return -1;
 	bind_text(s, 1, key);
 	bind_text(s, 2, location);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		struct jit_rid *e = grow((void **)out, n, &cap, sizeof(**out));
-
-		if (e == NULL || parse_rid_col(s, 0, e, err) != 0) {
-			sqlite3_finalize(s);
-			free(*out);
-			*out = NULL;
-			*n = 0;
-			return e == NULL ? jit_errorf(err, 500, JIT_E_INTERNAL, "out of memory") : -1;
-		}
-	}
-	sqlite3_finalize(s);
-	if (rc != SQLITE_DONE)
-		return db_fail(st, err, "listing policies");
-	return 0;
+	return collect_rows(st, s, (void **)out, n, sizeof(**out), rid_from_row,
+		"listing policies", err);
 }
 
 /* ---- requests ---- */
@@ -1788,9 +1776,11 @@ jit_store_principal_add(struct jit_store *st, struct jit_principal *p, struct ji
 
 #define PRINCIPAL_COLUMNS "id, kind, name, display_name, created_ns, object_id"
 
-static void
-principal_from_row(sqlite3_stmt *s, struct jit_principal *out)
+static int
+principal_from_row(sqlite3_stmt *s, void *elem, struct jit_error *err)
 {
+	struct jit_principal *out = elem;
+
 	memset(out, 0, sizeof(*out));
 	out->id = sqlite3_column_int64(s, 0);
 	out->kind = principal_kind_parse((const char *)sqlite3_column_text(s, 1));
@@ -1798,6 +1788,7 @@ principal_from_row(sqlite3_stmt *s, struct jit_principal *out)
 	copy_col(s, 3, out->display_name, sizeof(out->display_name));
 	out->created = sqlite3_column_int64(s, 4);
 	copy_col(s, 5, out->object_id, sizeof(out->object_id));
+	return 0;
 }
 
 static int
@@ -1808,7 +1799,7 @@ principal_query_one(struct jit_store *st, sqlite3_stmt *s, struct jit_principal 
 
 	*found = rc == SQLITE_ROW;
 	if (rc == SQLITE_ROW)
-		principal_from_row(s, out);
+		principal_from_row(s, out, NULL);
 	sqlite3_finalize(s);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		return db_fail(st, err, "reading a principal");
@@ -1857,27 +1848,14 @@ jit_store_principal_list(struct jit_store *st, struct jit_principal **out, size_
 	struct jit_error *err)
 {
 	sqlite3_stmt *s;
-	size_t cap = 0;
-	int rc;
 
 	*out = NULL;
 	*n = 0;
 	if (prep(st, "SELECT " PRINCIPAL_COLUMNS " FROM principals WHERE kind != 'Agent'"
 		" ORDER BY lower(name)", &s, err) != 0)
 		return -1;
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		struct jit_principal *e = grow((void **)out, n, &cap, sizeof(**out));
-
-		if (e == NULL) {
-			sqlite3_finalize(s);
-			return jit_errorf(err, 500, JIT_E_INTERNAL, "out of memory");
-		}
-		principal_from_row(s, e);
-	}
-	sqlite3_finalize(s);
-	if (rc != SQLITE_DONE)
-		return db_fail(st, err, "listing principals");
-	return 0;
+	return collect_rows(st, s, (void **)out, n, sizeof(**out), principal_from_row,
+		"listing principals", err);
 }
 
 int
@@ -3028,13 +3006,25 @@ jit_store_vm_jit(struct jit_store *st, const struct jit_vm *vm, jit_time now,
 
 /* ---- token listing and revocation ---- */
 
+static int
+token_from_row(sqlite3_stmt *s, void *elem, struct jit_error *err)
+{
+	struct jit_token_info *t = elem;
+
+	copy_col(s, 0, t->id, sizeof(t->id));
+	copy_col(s, 1, t->name, sizeof(t->name));
+	t->created = sqlite3_column_int64(s, 2);
+	t->expires = sqlite3_column_int64(s, 3);
+	t->revoked = sqlite3_column_int64(s, 4);
+	t->last_used = sqlite3_column_int64(s, 5);
+	return 0;
+}
+
 int
 jit_store_token_list(struct jit_store *st, int64_t principal_id, struct jit_token_info **out,
 	size_t *n, struct jit_error *err)
 {
 	sqlite3_stmt *s;
-	size_t cap = 0;
-	int rc;
 
 	*out = NULL;
 	*n = 0;
@@ -3042,24 +3032,8 @@ jit_store_token_list(struct jit_store *st, int64_t principal_id, struct jit_toke
 		" FROM tokens WHERE principal_id = ? ORDER BY created_ns, token_id", &s, err) != 0)
 		return -1;
 	sqlite3_bind_int64(s, 1, principal_id);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		struct jit_token_info *t = grow((void **)out, n, &cap, sizeof(**out));
-
-		if (t == NULL) {
-			sqlite3_finalize(s);
-			return jit_errorf(err, 500, JIT_E_INTERNAL, "out of memory");
-		}
-		copy_col(s, 0, t->id, sizeof(t->id));
-		copy_col(s, 1, t->name, sizeof(t->name));
-		t->created = sqlite3_column_int64(s, 2);
-		t->expires = sqlite3_column_int64(s, 3);
-		t->revoked = sqlite3_column_int64(s, 4);
-		t->last_used = sqlite3_column_int64(s, 5);
-	}
-	sqlite3_finalize(s);
-	if (rc != SQLITE_DONE)
-		return db_fail(st, err, "listing tokens");
-	return 0;
+	return collect_rows(st, s, (void **)out, n, sizeof(**out), token_from_row,
+		"listing tokens", err);
 }
 
 int
