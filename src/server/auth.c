@@ -76,7 +76,7 @@ jit_token_hash_equal(const uint8_t a[JIT_TOKEN_HASH_BYTES], const uint8_t b[JIT_
 }
 
 int
-jit_auth_bearer(struct jit_store *st, const char *authorization, jit_time now,
+jit_auth_bearer(struct jit_tx *tx, const char *authorization, jit_time now,
 	struct jit_principal *out, struct jit_error *err)
 {
 	uint8_t stored[JIT_TOKEN_HASH_BYTES];
@@ -97,12 +97,12 @@ jit_auth_bearer(struct jit_store *st, const char *authorization, jit_time now,
 	if (!jit_token_parse("jgt", authorization, &tok))
 		return jit_errorf(err, 401, JIT_E_UNAUTHENTICATED,
 			"Authentication failed. The bearer token is not a jitgate token.");
-	if (jit_store_token_find(st, tok.id, now, stored, &principal_id, &found, err) != 0)
+	if (jit_store_token_find(tx, tok.id, now, stored, &principal_id, &found, err) != 0)
 		return -1;
 	if (!found || !jit_token_hash_equal(stored, tok.hash))
 		return jit_errorf(err, 401, JIT_E_UNAUTHENTICATED,
 			"Authentication failed. The token is unknown, revoked or expired.");
-	if (jit_store_token_touch(st, tok.id, now, err) != 0)
+	if (jit_store_token_touch(tx, tok.id, now, err) != 0)
 		return -1;
-	return jit_store_principal_get(st, principal_id, out, err);
+	return jit_store_principal_get(tx, principal_id, out, err);
 }
