@@ -3,6 +3,7 @@
  *
  *   jitgated --state-dir DIR [--listen ADDR:PORT] [--tls-cert F --tls-key F]
  *            [--tls-name NAME]... [--allow-root] [--log-level LEVEL]
+ *            [--console-dir DIR | --no-console]
  *
  * First start on an empty state dir creates the database, a self-signed TLS
  * certificate, a default subscription and a bootstrap Owner token in
@@ -43,6 +44,8 @@ struct options {
 	size_t n_tls_names;
 	bool allow_root;
 	enum jit_log_level level;
+	const char *console_dir;
+	bool no_console;
 };
 
 static void
@@ -58,6 +61,8 @@ usage(FILE *f)
 		"  --tls-cert FILE      PEM certificate to serve instead of the self-signed one\n"
 		"  --tls-key FILE       its PEM private key\n"
 		"  --tls-name NAME      extra DNS name or IP for the self-signed certificate (repeatable)\n"
+		"  --console-dir DIR    serve the web console's files from DIR (development)\n"
+		"  --no-console         no web console at / (and no console sessions)\n"
 		"  --allow-root         run as root anyway (not recommended)\n"
 		"  --log-level LEVEL    debug, info (default), warn or error\n"
 		"  -h, --help           this text\n"
@@ -105,6 +110,8 @@ parse_args(int argc, char **argv, struct options *o)
 		{"tls-key", required_argument, NULL, 'k'},
 		{"tls-name", required_argument, NULL, 'n'},
 		{"allow-root", no_argument, NULL, 'r'},
+		{"console-dir", required_argument, NULL, 'C'},
+		{"no-console", no_argument, NULL, 'N'},
 		{"log-level", required_argument, NULL, 'L'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
@@ -140,6 +147,12 @@ parse_args(int argc, char **argv, struct options *o)
 		case 'r':
 			o->allow_root = true;
 			break;
+		case 'C':
+			o->console_dir = optarg;
+			break;
+		case 'N':
+			o->no_console = true;
+			break;
 		case 'L':
 			if (strcmp(optarg, "debug") == 0)
 				o->level = JIT_LOG_DEBUG;
@@ -172,6 +185,19 @@ parse_args(int argc, char **argv, struct options *o)
 	if (o->state_dir == NULL || o->state_dir[0] == '\0') {
 		fprintf(stderr, "jitgated: --state-dir DIR (or JITGATE_STATE_DIR) is required\n");
 		return 2;
+	}
+	if (o->console_dir != NULL && o->no_console) {
+		fprintf(stderr, "jitgated: --console-dir and --no-console exclude each other\n");
+		return 2;
+	}
+	if (o->console_dir != NULL) {
+		struct stat sb;
+
+		if (stat(o->console_dir, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
+			fprintf(stderr, "jitgated: --console-dir %s is not a directory\n",
+				o->console_dir);
+			return 2;
+		}
 	}
 	if ((o->tls_cert == NULL) != (o->tls_key == NULL)) {
 		fprintf(stderr, "jitgated: --tls-cert and --tls-key go together\n");
@@ -392,6 +418,7 @@ main(int argc, char **argv)
 	struct jit_http_server *http = NULL;
 	struct jit_store *store = NULL;
 	struct jit_api api = {.long_poll_max_s = 30};
+	struct jit_console console = {0};
 	struct jit_http_config cfg = {0};
 	struct options o;
 	struct sweeper sw = {0};
@@ -446,6 +473,9 @@ main(int argc, char **argv)
 		goto out;
 	}
 	api.store = store;
+	console.enabled = !o.no_console;
+	console.dir = o.console_dir;
+	api.console = &console;
 	/* The names a client may reach this server by: its certificate's and where it listens. */
 	const char *names[MAX_TLS_NAMES + 4] = {"localhost", "127.0.0.1", "::1", listen_addr};
 	size_t n_names = 4;
@@ -469,7 +499,8 @@ main(int argc, char **argv)
 		sweeping = true;
 	snprintf(port_text, sizeof(port_text), "%u", jit_http_port(http));
 	jit_log(JIT_LOG_INFO, "listening", "addr", listen_addr, "port", port_text, "state_dir",
-		o.state_dir, (const char *)NULL);
+		o.state_dir, "console", o.no_console ? "off" : o.console_dir ? o.console_dir :
+		"embedded", (const char *)NULL);
 	if (sigwait(&sigs, &sig) == 0)
 		jit_log(JIT_LOG_INFO, "stopping", "signal", sig == SIGTERM ? "TERM" : "INT",
 			(const char *)NULL);
