@@ -17,6 +17,7 @@
 #include "jit_limits.h"
 #include "prefix.h"
 #include "session.h"
+#include "rate_limit.h"
 #include "store.h"
 #include "vm.h"
 
@@ -29,6 +30,7 @@ struct jit_api {
 	const char *const *names;       /* this server's names (certificate, listen address): */
 	size_t n_names;                 /* a Host header is echoed into links only if it is one */
 	const struct jit_console *console;  /* the web console (NULL or disabled: none) */
+	struct jit_rate_limit *initiate_limit;  /* initiates per principal; NULL: no limit */
 };
 
 
@@ -93,6 +95,10 @@ void jit_call_auth_failed(struct jit_call *c);
 
 /* Authenticates a route that does it itself (AUTH_NONE) as a user route would. */
 int jit_call_authenticate(struct jit_call *c, struct jit_error *err);
+/* 429 TooManyRequests (with Retry-After) when the caller is over rl's rate; rl NULL is no
+ * limit. what names the requests in the message ("initiate"). */
+int jit_call_rate_limit(struct jit_call *c, struct jit_rate_limit *rl, const char *what,
+	struct jit_error *err);
 
 /* May the caller perform action on resource (a role assigned at a scope containing it)? */
 bool jit_call_can(const struct jit_call *c, const char *action, const struct jit_rid *resource);
