@@ -94,6 +94,17 @@ jit_auth_bearer(struct jit_store *st, const char *authorization, jit_time now,
 	authorization += 7;
 	while (*authorization == ' ')
 		authorization++;
+	/* An OAuth2 access token (jga_, from /adfs/oauth2/token) lives while the credential
+	 * it was issued for does: jit_store_access_find checks that one too. */
+	if (jit_token_parse("jga", authorization, &tok)) {
+		if (jit_store_access_find(st, tok.id, now, stored, &principal_id, &found, err) != 0)
+			return -1;
+		if (!found || !jit_token_hash_equal(stored, tok.hash))
+			return jit_errorf(err, 401, JIT_E_UNAUTHENTICATED,
+				"Authentication failed. The access token is unknown or expired, or "
+				"the credential it was issued for was revoked.");
+		return jit_store_principal_get(st, principal_id, out, err);
+	}
 	if (!jit_token_parse("jgt", authorization, &tok))
 		return jit_errorf(err, 401, JIT_E_UNAUTHENTICATED,
 			"Authentication failed. The bearer token is not a jitgate token.");
