@@ -179,6 +179,8 @@ static const struct route routes[] = {
 	 * one tenant is "adfs". */
 	{"GET", "/adfs/adfs/.well-known/openid-configuration", AUTH_NONE, false,
 		"Jitgate/oauth2/configuration/read", CHECK_NONE, 0, jit_h_oidc_configuration},
+	{"GET", "/adfs/discovery/keys", AUTH_NONE, false, "Jitgate/oauth2/configuration/read",
+		CHECK_NONE, 0, jit_h_oauth_keys},
 	{"GET", "/adfs/oauth2/authorize", AUTH_NONE, false, "Jitgate/oauth2/authorize/action",
 		CHECK_NONE, 0, jit_h_oauth_authorize},
 	{"POST", "/adfs/oauth2/token", AUTH_NONE, false, "Jitgate/oauth2/token/action",

@@ -143,6 +143,7 @@ int jit_call_path_principal(struct jit_call *c, struct jit_principal *out,
 /* api_oauth.c: OAuth2 / OpenID for Azure's tools, ARM's account endpoints, client secrets */
 void jit_h_oidc_configuration(struct jit_call *c);
 void jit_h_oauth_authorize(struct jit_call *c);
+void jit_h_oauth_keys(struct jit_call *c);
 void jit_h_oauth_token(struct jit_call *c);
 void jit_h_arm_metadata(struct jit_call *c);
 void jit_h_tenant_list(struct jit_call *c);

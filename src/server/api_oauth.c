@@ -55,7 +55,7 @@ void
 jit_h_oidc_configuration(struct jit_call *c)
 {
 	struct jit_error err;
-	char base[300], issuer[320], token[340], authorize[340];
+	char base[300], issuer[320], token[340], authorize[340], keys[340];
 
 	if (base_url(c, base, sizeof(base), &err) != 0) {
 		oauth_fail(c, &err);
@@ -64,14 +64,25 @@ jit_h_oidc_configuration(struct jit_call *c)
 	snprintf(issuer, sizeof(issuer), "%s/adfs", base);
 	snprintf(token, sizeof(token), "%s/adfs/oauth2/token", base);
 	snprintf(authorize, sizeof(authorize), "%s/adfs/oauth2/authorize", base);
-	jit_call_reply(c, 200, json_pack("{s:s,s:s,s:s,s:[s],s:[s],s:[s],s:[s]}",
+	snprintf(keys, sizeof(keys), "%s/adfs/discovery/keys", base);
+	jit_call_reply(c, 200, json_pack("{s:s,s:s,s:s,s:s,s:[s],s:[s],s:[s],s:[s]}",
 		"issuer", issuer,
 		"authorization_endpoint", authorize,
 		"token_endpoint", token,
+		"jwks_uri", keys,
 		"grant_types_supported", "client_credentials",
 		"token_endpoint_auth_methods_supported", "client_secret_post",
 		"response_types_supported", "token",
 		"scopes_supported", "openid"));
+}
+
+/* The keys tokens are signed with: none. jitgated's access tokens are opaque reference
+ * tokens that only jitgated checks (against its store, on every request), not JWTs, so
+ * there is no key to publish; OpenID discovery requires the document, and MSAL reads it. */
+void
+jit_h_oauth_keys(struct jit_call *c)
+{
+	jit_call_reply(c, 200, json_pack("{s:[]}", "keys"));
 }
 
 /* Interactive sign-in (a browser, a device code) is not offered: jitgated has no login

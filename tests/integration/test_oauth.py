@@ -119,6 +119,10 @@ def discovery_documents(c):
         expect(d["token_endpoint"] == c.srv.url + "/adfs/oauth2/token", d)
         expect(d["authorization_endpoint"] == c.srv.url + "/adfs/oauth2/authorize", d)
         expect(d["grant_types_supported"] == ["client_credentials"], d)
+        expect(d["jwks_uri"] == c.srv.url + "/adfs/discovery/keys", d)
+    # Access tokens are opaque (checked by jitgated itself), so there is no signing key.
+    st, keys, _ = raw(c, "GET", "/adfs/discovery/keys")
+    expect(st == 200 and keys == {"keys": []}, st, keys)
     # Interactive sign-in is refused with a reason, in OAuth2's shape.
     expect_oauth_error(raw(c, "GET", "/adfs/oauth2/authorize"), 400,
                        "unsupported_response_type", "client_credentials")
