@@ -211,12 +211,13 @@ jit_token_request_parse(const char *body, size_t len, struct jit_token_request *
 			"the client secret is not a jitgate client secret or token");
 		goto out;
 	}
-	snprintf(out->client_id, sizeof(out->client_id), "%s", values[P_CLIENT_ID]);
-	snprintf(out->client_secret, sizeof(out->client_secret), "%s", values[P_CLIENT_SECRET]);
+	/* Both lengths were checked above. */
+	memcpy(out->client_id, values[P_CLIENT_ID], strlen(values[P_CLIENT_ID]) + 1);
+	memcpy(out->client_secret, values[P_CLIENT_SECRET], strlen(values[P_CLIENT_SECRET]) + 1);
 	if (seen[P_SCOPE] && parse_scope(values[P_SCOPE], out, err) != 0)
 		goto out;
 	if (out->resource[0] == '\0' && seen[P_RESOURCE])
-		snprintf(out->resource, sizeof(out->resource), "%s", values[P_RESOURCE]);
+		memcpy(out->resource, values[P_RESOURCE], sizeof(out->resource));   /* same size */
 	r = 0;
 out:
 	sodium_memzero(values, sizeof(values));
