@@ -383,9 +383,14 @@ enable_target(struct cli *c, const struct jit_args *a, const struct jit_vm *vm,
 	return 0;
 }
 
+/* Why nothing will enforce a VM's policy ("" when something will), as the server said. */
+struct unenforced {
+	char reason[sizeof(((struct cli_vm_reported *)0)->reason)];
+};
+
 static int
 enable_one(struct cli *c, const struct jit_args *a, const char *arg, struct targets *ts,
-	struct jit_rid *vm_id, struct jit_error *err)
+	struct jit_rid *vm_id, struct unenforced *why, struct jit_error *err)
 {
 	struct jit_policy **ps, *existing, *p;
 	struct jit_port_rule *rules = NULL;
@@ -397,6 +402,12 @@ enable_one(struct cli *c, const struct jit_args *a, const char *arg, struct targ
 	if (cli_vm_find(c, arg, a->rg, &v, err) != 0 || cli_policies(c, &ps, &np, err) != 0)
 		return -1;
 	*vm_id = vm->id;
+	why->reason[0] = '\0';
+	if (v.reported.has && v.reported.state == CLI_VM_UNSUPPORTED)
+		snprintf(why->reason, sizeof(why->reason), "%s",
+			v.reported.reason[0] ? v.reported.reason : "the server gives no reason");
+	else if (!v.reported.has && vm->enforcement_point[0] == '\0')
+		snprintf(why->reason, sizeof(why->reason), "no enforcement point");
 	existing = cli_policy_of(ps, np, &vm->id, NULL);
 	if (enable_target(c, a, vm, existing, &id, err) != 0)
 		return -1;
@@ -421,6 +432,7 @@ jit_enable(struct cli *c, int argc, char **argv, struct jit_error *err)
 {
 	struct targets *ts = NULL;
 	struct jit_rid *vms = NULL;
+	struct unenforced *why = NULL;
 	struct jit_args a;
 	json_t *answers = NULL;
 	int first, r, rc = -1;
@@ -434,12 +446,13 @@ jit_enable(struct cli *c, int argc, char **argv, struct jit_error *err)
 		goto out;
 	}
 	if ((ts = calloc(1, sizeof(*ts))) == NULL || (answers = json_array()) == NULL ||
-		(vms = calloc((size_t)argc, sizeof(*vms))) == NULL) {
+		(vms = calloc((size_t)argc, sizeof(*vms))) == NULL ||
+		(why = calloc((size_t)argc, sizeof(*why))) == NULL) {
 		cli_fail(err, "out of memory");
 		goto out;
 	}
 	for (int i = first; i < argc; i++) {
-		if (enable_one(c, &a, argv[i], ts, &vms[i], err) != 0)
+		if (enable_one(c, &a, argv[i], ts, &vms[i], &why[i], err) != 0)
 			goto out;
 		for (int k = first; k < i; k++)
 			if (jit_rid_equal(&vms[k], &vms[i])) {
@@ -449,6 +462,12 @@ jit_enable(struct cli *c, int argc, char **argv, struct jit_error *err)
 	}
 	if (put_targets(c, ts, answers, err) != 0)
 		goto out;
+	/* The policy is written either way (it applies once the VM is enforced), but the
+	 * user must not believe its ports are locked. */
+	for (int k = first; k < argc; k++)
+		if (why[k].reason[0] != '\0')
+			fprintf(stderr, "jitgate: warning: %s is Unsupported, nothing enforces its "
+				"policy and its ports are NOT locked: %s\n", vms[k].name, why[k].reason);
 	if (c->output == CLI_OUTPUT_JSON) {
 		rc = cli_json_print(answers, err);
 		goto out;
@@ -469,6 +488,7 @@ jit_enable(struct cli *c, int argc, char **argv, struct jit_error *err)
 	}
 	rc = 0;
 out:
+	free(why);
 	free(vms);
 	json_decref(answers);
 	targets_free(ts);

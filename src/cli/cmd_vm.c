@@ -230,11 +230,11 @@ out:
 const struct cli_cmd cli_cmd_vm_list = {
 	"vm", "list", "[-g RG] [--state STATE]",
 	"List the virtual machines of the subscription and their JIT state.",
-	"JIT state: Configured (in a JIT policy), Not configured (has an enforcement\n"
-	"point, no policy yet: 'jitgate jit enable' it), Unsupported (with the reason,\n"
-	"e.g. no enforcement point: enroll an agent for it, or give it one with\n"
-	"'jitgate vm add --enforcement-point'; or JIT disabled by 'jitgate jit\n"
-	"settings'). As the server reports them: whether the agent (the enforcement\n"
+	"JIT state: Configured (in a JIT policy, and enforced), Not configured (has an\n"
+	"enforcement point, no policy yet: 'jitgate jit enable' it), Unsupported (with\n"
+	"the reason, in a policy or not, e.g. no enforcement point: enroll an agent for\n"
+	"it, or give it one with 'jitgate vm add --enforcement-point'; or JIT disabled\n"
+	"by 'jitgate jit settings'). As the server reports them: whether the agent (the enforcement\n"
 	"point) is healthy, approved requests in the last 7 days, last access and user.\n",
 	(const struct cli_opt[]){
 		{"resource-group", 'g', "RG", "only the VMs of this resource group"},

@@ -419,14 +419,21 @@ def jit_enable_with_os_defaults(c):
     add_vm(c, "rg-jit", "win", "windows", "10.4.0.5")
     r = ok(c, "jit", "enable", "lin", "win", "-g", "rg-jit")
     expect("lin: JIT enabled" in r.out and "win: JIT enabled" in r.out, r)
+    # Neither has an enforcement point: the policy is written, but said not to be enforced.
+    for vm in ("lin", "win"):
+        expect(f"warning: {vm} is Unsupported, nothing enforces its policy and its ports "
+               "are NOT locked: missing network security group" in r.err, r)
     st, p, _ = api(c, "GET", c.pol("rg-jit", "northeurope"))
     expect(st == 200, "policy 'default' at the group's location", st, p)
     vms = {v["id"].rsplit("/", 1)[1]: v["ports"] for v in p["properties"]["virtualMachines"]}
     expect(vms["lin"] == [{"number": 22, "protocol": "*", "allowedSourceAddressPrefix": "*",
                            "maxRequestAccessDuration": "PT3H"}], vms)
     expect([x["number"] for x in vms["win"]] == [3389], vms)
-    rows = [l for l in ok(c, "vm", "list", "-g", "rg-jit").out.splitlines() if "Configured" in l]
-    expect(len(rows) == 2, "both configured", rows)
+    rows = [l for l in ok(c, "vm", "list", "-g", "rg-jit").out.splitlines()
+            if "Unsupported" in l]
+    expect(len(rows) == 2, "both in the policy, both Unsupported", rows)
+    js = ok(c, "vm", "list", "-g", "rg-jit", "--state", "configured", "-o", "json").json()
+    expect(js == [], "nothing enforces them: not Configured", js)
 
 
 @tap.test
@@ -589,6 +596,11 @@ def requests_history_newest_first(c):
         "allowedSourceAddressPrefix") == "10.9.9.9"]
     expect(older and older[0]["virtualMachines"][0]["ports"][0]["statusReason"] ==
            "NewerRequestInitiated", mine)
+    # It ended when the newer one started, and says so (not its original end time).
+    newer = [r for r in mine if r["virtualMachines"][0]["ports"][0].get(
+        "allowedSourceAddressPrefix") == "10.9.9.9"][0]
+    expect(older[0]["virtualMachines"][0]["ports"][0]["endTimeUtc"] ==
+           newer["startTimeUtc"], older[0], newer)
     expect("Revoked (NewerRequestInitiated)" in ok(c, "requests", "lin").out)
 
 
