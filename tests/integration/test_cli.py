@@ -564,14 +564,35 @@ def request_my_ip_is_the_caller_as_the_server_sees_it(c):
 
 @tap.test
 def request_refusals(c):
-    fails(c, 1, "request", "lin", "--port", "3389", contains="not configured for JIT on lin")
+    def refused_initiates(vm):
+        st, body, _ = api(c, "GET", c.vm_id("rg-jit", vm) + "/providers/Jitgate/auditLogs")
+        expect(st == 200, body)
+        return [e for e in body["value"] if e["operationName"].endswith("/initiate/action")
+                and e["result"] != "Succeeded"]
+
+    before = {vm: len(refused_initiates(vm)) for vm in ("lin", "spec")}
+    # The server decides what the policy refuses, and audits it; the CLI explains.
+    r = fails(c, 1, "request", "lin", "--port", "3389",
+              contains="port 3389 is not configured for JIT on 'lin'")
+    expect("the JIT ports of lin: 22" in r.err and "(BadRequest)" in r.err, r)
+    expect("virtualMachines[" not in r.err, "no JSON path", r)
     fails(c, 1, "request", "web1", "--port", "22", contains="JIT is not enabled on web1")
-    fails(c, 1, "request", "spec", "--port", "22", "--for", "3h",
-          contains="longer than the policy allows")
-    # The server has the last word: a source outside the policy's prefixes.
+    r = fails(c, 1, "request", "spec", "--port", "22", "--source", "10.1.2.3", "--for", "3h",
+              contains="is past the policy's maximum request duration")
+    expect("--for 3h is longer than the policy allows for port 22 on spec" in r.err, r)
+    expect(r.err.startswith("jitgate: '"), "no JSON path first", r)
+    until = (now() + dt.timedelta(hours=5)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    fails(c, 1, "request", "spec", "--port", "22", "--source", "10.1.2.3", "--until", until,
+          contains=f"--until {until} is longer")
+    after = {vm: len(refused_initiates(vm)) for vm in ("lin", "spec")}
+    expect(after["lin"] == before["lin"] + 1 and after["spec"] == before["spec"] + 2,
+           "each refusal is in the VM's audit log", before, after)
+    # A source outside the policy's prefixes: the message names the allowed ones.
     r = fails(c, 1, "request", "spec", "--port", "22", "--source", "172.16.0.1",
               contains="(BadRequest)")
     expect("not inside the prefixes" in r.err and len(r.err.strip().splitlines()) == 1, r)
+    expect("for port 22: 10.0.0.0/8, 192.168.0.0/16" in r.err, r)
+    expect(r.err.startswith("jitgate: the source '172.16.0.1'"), "no JSON path first", r)
     # my-ip (127.0.0.1) is outside spec's 10/8 and 192.168/16 as well.
     fails(c, 1, "request", "spec", "--port", "22", contains="your address")
 
