@@ -477,6 +477,37 @@ jit_call_auth_failed(struct jit_call *c)
 	note_auth_failure(c);
 }
 
+/* ---- per-principal request rates ---- */
+
+int
+jit_call_rate_limit(struct jit_call *c, struct jit_rate_limit *rl, const char *what,
+	struct jit_error *err)
+{
+	static _Atomic jit_time last_untracked;
+	int wait;
+
+	if (rl == NULL)
+		return 0;
+	switch (jit_rate_limit_take(rl, c->principal.id, c->now, &wait)) {
+	case JIT_RATE_ALLOWED:
+		return 0;
+	case JIT_RATE_UNTRACKED:
+		/* Let through, and say so at most once a minute. */
+		if (c->now - atomic_load(&last_untracked) >= 60LL * JIT_NS_PER_SEC) {
+			atomic_store(&last_untracked, c->now);
+			jit_log(JIT_LOG_WARN, "rate_limit_full", "what", what, "principal",
+				c->principal.name, (const char *)NULL);
+		}
+		return 0;
+	case JIT_RATE_LIMITED:
+		break;
+	}
+	c->resp->retry_after = wait;
+	return jit_errorf(err, 429, JIT_E_TOO_MANY_REQUESTS,
+		"The client '%s' sent too many %s requests; retry in %d seconds.",
+		c->principal.name, what, wait);
+}
+
 /* Resolves the caller; an agent credential is valid only on the agent channel, and
  * the agent channel only for agents. Users get their permissions loaded. */
 static int

@@ -15,6 +15,7 @@
 #include "http.h"
 #include "jit_limits.h"
 #include "prefix.h"
+#include "rate_limit.h"
 #include "store.h"
 #include "vm.h"
 
@@ -26,6 +27,7 @@ struct jit_api {
 	int long_poll_max_s;            /* longest wait of GET desired-state (30) */
 	const char *const *names;       /* this server's names (certificate, listen address): */
 	size_t n_names;                 /* a Host header is echoed into links only if it is one */
+	struct jit_rate_limit *initiate_limit;  /* initiates per principal; NULL: no limit */
 };
 
 
@@ -85,6 +87,11 @@ void jit_call_audit_failure(struct jit_call *c, const char *resource_id,
  * secret in their body (agent enrollment). */
 int jit_call_throttled(struct jit_call *c, struct jit_error *err);
 void jit_call_auth_failed(struct jit_call *c);
+
+/* 429 TooManyRequests (with Retry-After) when the caller is over rl's rate; rl NULL is no
+ * limit. what names the requests in the message ("initiate"). */
+int jit_call_rate_limit(struct jit_call *c, struct jit_rate_limit *rl, const char *what,
+	struct jit_error *err);
 
 /* May the caller perform action on resource (a role assigned at a scope containing it)? */
 bool jit_call_can(const struct jit_call *c, const char *action, const struct jit_rid *resource);

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "api.h"
+#include "rate_limit.h"
 #include "auth.h"
 #include "http.h"
 #include "log.h"
@@ -33,6 +34,12 @@
 #define DEFAULT_LISTEN "127.0.0.1:8443"
 #define MAX_TLS_NAMES 16
 #define SWEEP_INTERVAL_MS 1000
+/* Initiates per principal per minute: well above what a person or a script opening ports
+ * for its work needs, well below what fills the audit log (each one is an entry). */
+#define DEFAULT_INITIATE_LIMIT 30
+#define JIT_STR_(x) #x
+#define JIT_STR(x) JIT_STR_(x)
+#define INITIATE_LIMIT_SLOTS 4096
 
 struct options {
 	const char *state_dir;
@@ -43,6 +50,7 @@ struct options {
 	size_t n_tls_names;
 	bool allow_root;
 	enum jit_log_level level;
+	unsigned initiate_limit;   /* initiates per principal per minute; 0: none */
 };
 
 static void
@@ -59,6 +67,8 @@ usage(FILE *f)
 		"  --tls-key FILE       its PEM private key\n"
 		"  --tls-name NAME      extra DNS name or IP for the self-signed certificate (repeatable)\n"
 		"  --allow-root         run as root anyway (not recommended)\n"
+		"  --initiate-limit N   initiates per principal per minute (default "
+		JIT_STR(DEFAULT_INITIATE_LIMIT) ", 0: no limit)\n"
 		"  --log-level LEVEL    debug, info (default), warn or error\n"
 		"  -h, --help           this text\n"
 		"  --version            the version\n");
@@ -106,6 +116,7 @@ parse_args(int argc, char **argv, struct options *o)
 		{"tls-name", required_argument, NULL, 'n'},
 		{"allow-root", no_argument, NULL, 'r'},
 		{"log-level", required_argument, NULL, 'L'},
+		{"initiate-limit", required_argument, NULL, 'I'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
@@ -115,6 +126,7 @@ parse_args(int argc, char **argv, struct options *o)
 	memset(o, 0, sizeof(*o));
 	o->listen = DEFAULT_LISTEN;
 	o->level = JIT_LOG_INFO;
+	o->initiate_limit = DEFAULT_INITIATE_LIMIT;
 	o->state_dir = getenv("JITGATE_STATE_DIR");
 	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (ch) {
@@ -140,6 +152,21 @@ parse_args(int argc, char **argv, struct options *o)
 		case 'r':
 			o->allow_root = true;
 			break;
+		case 'I': {
+			char *end;
+			unsigned long n;
+
+			errno = 0;
+			n = strtoul(optarg, &end, 10);
+			if (optarg[0] < '0' || optarg[0] > '9' || *end != '\0' || errno != 0 ||
+				n > JIT_RATE_LIMIT_MAX_PER_MINUTE) {
+				fprintf(stderr, "jitgated: --initiate-limit must be 0 to %d (initiates "
+					"per principal per minute)\n", JIT_RATE_LIMIT_MAX_PER_MINUTE);
+				return 2;
+			}
+			o->initiate_limit = (unsigned)n;
+			break;
+		}
 		case 'L':
 			if (strcmp(optarg, "debug") == 0)
 				o->level = JIT_LOG_DEBUG;
@@ -446,6 +473,11 @@ main(int argc, char **argv)
 		goto out;
 	}
 	api.store = store;
+	if (o.initiate_limit > 0 && jit_rate_limit_new(&api.initiate_limit, o.initiate_limit,
+		INITIATE_LIMIT_SLOTS, &err) != 0) {
+		fatal("setting up the initiate limit", &err);
+		goto out;
+	}
 	/* The names a client may reach this server by: its certificate's and where it listens. */
 	const char *names[MAX_TLS_NAMES + 4] = {"localhost", "127.0.0.1", "::1", listen_addr};
 	size_t n_names = 4;
@@ -485,6 +517,7 @@ out:
 		pthread_join(sweeper, NULL);
 	}
 	jit_store_close(store);
+	jit_rate_limit_free(api.initiate_limit);
 	if (key != NULL)
 		sodium_memzero(key, strlen(key));
 	free(cert);
