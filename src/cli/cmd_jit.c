@@ -884,12 +884,20 @@ const struct cli_cmd cli_cmd_jit_list = {
 
 /* ---- jit disable ---- */
 
+/* A VM taken out of its policy, said to be so once the server accepted the policy. */
+struct disabled_vm {
+	struct jit_rid vm;
+	const struct jit_policy *policy;
+};
+
 static int
 jit_disable(struct cli *c, int argc, char **argv, struct jit_error *err)
 {
 	struct targets *ts = NULL;
+	struct disabled_vm *dv = NULL;
 	struct jit_args a;
 	json_t *out = NULL, *disabled = NULL, *deleted = NULL;
+	size_t ndv = 0;
 	int first, r, rc = -1;
 
 	if ((r = parse(c, &cli_cmd_jit_disable, argc, argv, &a, &first, err)) != 0) {
@@ -901,12 +909,11 @@ jit_disable(struct cli *c, int argc, char **argv, struct jit_error *err)
 		goto out;
 	}
 	if ((ts = calloc(1, sizeof(*ts))) == NULL || (disabled = json_array()) == NULL ||
-		(deleted = json_array()) == NULL) {
+		(deleted = json_array()) == NULL || (dv = calloc((size_t)argc, sizeof(*dv))) == NULL) {
 		cli_fail(err, "out of memory");
 		goto out;
 	}
 	for (int i = first; i < argc; i++) {
-		char id[JIT_RESOURCE_ID_MAX];
 		struct jit_policy **ps, *p;
 		struct cli_vm v;
 		struct jit_vm vm;
@@ -923,12 +930,9 @@ jit_disable(struct cli *c, int argc, char **argv, struct jit_error *err)
 		cli_policy_remove_vm(p, idx);
 		if (targets_add(ts, p, false, err) != 0)
 			goto out;
-		jit_rid_format(&vm.id, id, sizeof(id));
-		json_array_append_new(disabled, json_string(id));
-		if (c->output == CLI_OUTPUT_TABLE)
-			printf("%s: JIT disabled (removed from policy %s in %s)\n", vm.id.name,
-				p->id.name, p->id.location);
+		dv[ndv++] = (struct disabled_vm){vm.id, p};
 	}
+	/* Success is said only for what the server accepted, policy by policy. */
 	for (size_t i = 0; i < ts->n; i++) {
 		struct jit_policy *p = ts->t[i].p;
 		char id[JIT_RESOURCE_ID_MAX];
@@ -938,10 +942,20 @@ jit_disable(struct cli *c, int argc, char **argv, struct jit_error *err)
 			if (cli_policy_put(c, p, &ignored, err) != 0)
 				goto out;
 			json_decref(ignored);
-			continue;
-		}
-		if (cli_policy_delete(c, &p->id, err) != 0)
+		} else if (cli_policy_delete(c, &p->id, err) != 0) {
 			goto out;
+		}
+		for (size_t k = 0; k < ndv; k++) {
+			if (dv[k].policy != p)
+				continue;
+			jit_rid_format(&dv[k].vm, id, sizeof(id));
+			json_array_append_new(disabled, json_string(id));
+			if (c->output == CLI_OUTPUT_TABLE)
+				printf("%s: JIT disabled (removed from policy %s in %s)\n", dv[k].vm.name,
+					p->id.name, p->id.location);
+		}
+		if (p->n_vms > 0)
+			continue;
 		jit_rid_format(&p->id, id, sizeof(id));
 		json_array_append_new(deleted, json_string(id));
 		if (c->output == CLI_OUTPUT_TABLE)
@@ -958,6 +972,7 @@ jit_disable(struct cli *c, int argc, char **argv, struct jit_error *err)
 	}
 	rc = 0;
 out:
+	free(dv);
 	json_decref(out);
 	json_decref(disabled);
 	json_decref(deleted);

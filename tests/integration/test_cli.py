@@ -317,8 +317,37 @@ def server_errors_are_one_line_with_the_code(c):
 
 @tap.test
 def vm_add_list_show_remove(c):
+    # A refused vm add leaves no resource group behind.
+    fails(c, 1, "vm", "add", "web1", "-g", "rg-vm", "--os", "linux", "--address", "10.1.0.4",
+          "--enforcement-point", "ep-none", contains="resource group rg-vm does not exist, so "
+          "it has no enforcement point ep-none")
+    expect(api(c, "GET", c.rgp("rg-vm"))[0] == 404, "no group made for a refused VM")
     r = add_vm(c, "rg-vm", "web1", "linux", "10.1.0.4")
     expect("created resource group rg-vm" in r.err, "a missing group is created", r)
+    fails(c, 1, "vm", "add", "web9", "-g", "rg-vm", "--os", "linux", "--address", "10.1.0.9",
+          "--enforcement-point", "ep-none",
+          contains="no enforcement point 'ep-none' in the VM's resource group 'rg-vm'")
+    expect(api(c, "GET", c.vm_id("rg-vm", "web9"))[0] == 404, "the refused VM is not there")
+    # Someone who may make groups but not VMs: the group made for the VM is deleted again.
+    rid = "44444444-5555-4666-8777-888888888888"
+    st, _, _ = api(c, "PUT", f"/providers/Microsoft.Authorization/roleDefinitions/{rid}", {
+        "properties": {"roleName": "Group maker", "permissions": [{"actions": [
+            "*/read", "Microsoft.Resources/subscriptions/resourceGroups/*"]}],
+            "assignableScopes": [f"/subscriptions/{c.sub}"]}})
+    expect(st == 201, st)
+    api(c, "PUT", "/providers/Jitgate/principals/gm", {})
+    st, _, _ = api(c, "PUT", f"/subscriptions/{c.sub}/providers/Microsoft.Authorization/"
+                   "roleAssignments/55555555-6666-4777-8888-999999999999",
+                   {"properties": {"roleDefinitionId": rid, "principalId": "gm"}})
+    expect(st == 201, st)
+    st, tok, _ = api(c, "POST", "/providers/Jitgate/principals/gm/tokens", {"name": "t"})
+    gm = os.path.join(c.tmp, "gm.token")
+    with open(gm, "w") as f:
+        f.write(tok["token"] + "\n")
+    r = fails(c, 1, "vm", "add", "x1", "-g", "rg-gm", "--os", "linux", "--address", "10.1.0.7",
+              "--token-file", gm, contains="(AuthorizationFailed)")
+    expect(r.out == "" and "created resource group" not in r.err, r)
+    expect(api(c, "GET", c.rgp("rg-gm"))[0] == 404, "the group made for it is gone", r)
     add_vm(c, "rg-vm", "win1", "windows", "10.1.0.5", "--address", "2001:db8::5")
     st, body, _ = api(c, "GET", c.vm_id("rg-vm", "win1"))
     expect(st == 200 and body["properties"]["addresses"] == ["10.1.0.5", "2001:db8::5"], body)
@@ -704,7 +733,24 @@ def jit_requester_least_privilege(c):
     fails(c, 1, "request", "w1", "--port", "22", "--for", "10m", "--wait", "--timeout", "1",
           *carol, contains="has not applied it")
     fails(c, 1, "request", "lin", "--port", "22", *carol, contains="no VM named 'lin'")
-    fails(c, 1, "jit", "disable", "w1", *carol, contains="(AuthorizationFailed)")
+    # Refused: nothing on stdout says otherwise, and w1 stays in its policy.
+    r = fails(c, 1, "jit", "disable", "w1", *carol, contains="(AuthorizationFailed)")
+    expect(r.out == "", "no success printed for a refused change", r)
+    pol = api(c, "GET", c.pol("rg-jit", "northeurope"))[1]
+    expect(c.vm_id("rg-jit", "w1") in [v["id"] for v in pol["properties"]["virtualMachines"]],
+           "w1 is still in the policy", pol)
+    # The same for the other commands that change something.
+    for args in (["jit", "enable", "w1", "--recommended"],
+                 ["jit", "edit", "w1", "--add-port", "2222"],
+                 ["revoke", "w1", "--port", "22"],
+                 ["vm", "remove", "w1"],
+                 ["vm", "add", "w9", "-g", "rg-jit", "--os", "linux", "--address", "10.4.9.9"],
+                 ["principal", "create", "mallory"],
+                 ["token", "create", "--principal", "admin", "--name", "more"],
+                 ["jit", "settings", "-g", "rg-jit", "--disable", "--reason", "no"]):
+        r = run(c, *args, *carol)
+        expect(r.rc == 1 and r.out == "" and "(AuthorizationFailed)" in r.err,
+               f"refused: {args}", r)
     expect(tok["token"] not in "".join(c.outputs), "carol's token never printed")
 
 
