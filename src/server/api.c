@@ -164,6 +164,14 @@ static const struct route routes[] = {
 		CHECK_SELF, 0, jit_h_token_create},
 	{"DELETE", PRINCIPALS "/{who}/tokens/{item}", AUTH_USER, true,
 		"Jitgate/principals/tokens/delete", CHECK_SELF, 0, jit_h_token_revoke},
+
+	/* The web console's sign-in: a token in the body opens a cookie session. */
+	{"POST", "/providers/Jitgate/sessions", AUTH_NONE, true, "Jitgate/sessions/write",
+		CHECK_NONE, 0, jit_h_session_create},
+	{"GET", "/providers/Jitgate/sessions/current", AUTH_NONE, true, "Jitgate/sessions/read",
+		CHECK_NONE, 0, jit_h_session_get},
+	{"DELETE", "/providers/Jitgate/sessions/current", AUTH_USER, true,
+		"Jitgate/sessions/delete", CHECK_NONE, 0, jit_h_session_delete},
 };
 
 #define MAX_SEGMENTS 16
@@ -477,6 +485,43 @@ jit_call_auth_failed(struct jit_call *c)
 	note_auth_failure(c);
 }
 
+/* Is this request's Origin this server itself (https://<its Host>)? */
+static bool
+same_origin(const struct jit_call *c)
+{
+	const char *origin = jit_http_header(c->req, "Origin");
+	const char *host = jit_http_header(c->req, "Host");
+
+	if (origin == NULL || host == NULL || strncmp(origin, "https://", 8) != 0)
+		return false;
+	return strcasecmp(origin + 8, host) == 0;
+}
+
+/* A change made with the session cookie must come from the console's own page: the
+ * browser says so (Sec-Fetch-Site, Origin), and the page proves it read the session's
+ * CSRF token (which another origin cannot). Reads are free of side effects. */
+static int
+check_cookie_change(struct jit_call *c, struct jit_error *err)
+{
+	const char *m = c->req->method, *site = jit_http_header(c->req, "Sec-Fetch-Site");
+
+	if (strcmp(m, "GET") == 0 || strcmp(m, "HEAD") == 0)
+		return 0;
+	if (site != NULL && strcmp(site, "same-origin") != 0)
+		return jit_errorf(err, 403, JIT_E_FORBIDDEN,
+			"A change made with the console's session cookie must come from the console "
+			"itself (Sec-Fetch-Site is '%.32s'); use a bearer token from elsewhere.", site);
+	if (!same_origin(c) && !(site != NULL && jit_http_header(c->req, "Origin") == NULL))
+		return jit_errorf(err, 403, JIT_E_FORBIDDEN,
+			"A change made with the console's session cookie must come from the console's "
+			"own origin (the Origin header is missing or another site).");
+	if (!jit_session_csrf_ok(&c->session, jit_http_header(c->req, "X-CSRF-Token")))
+		return jit_errorf(err, 403, JIT_E_FORBIDDEN,
+			"A change made with the console's session cookie needs the session's CSRF token "
+			"in the X-CSRF-Token header.");
+	return 0;
+}
+
 /* ---- per-principal request rates ---- */
 
 int
@@ -509,21 +554,34 @@ jit_call_rate_limit(struct jit_call *c, struct jit_rate_limit *rl, const char *w
 }
 
 /* Resolves the caller; an agent credential is valid only on the agent channel, and
- * the agent channel only for agents. Users get their permissions loaded. */
+ * the agent channel only for agents. Users get their permissions loaded. Without an
+ * Authorization header, user routes also take the console's session cookie (the header
+ * always wins); the agent channel never does. */
 static int
 authenticate(struct jit_call *c, enum route_auth need, struct jit_error *err)
 {
 	struct jit_store *st = c->api->store;
+	const char *authz = jit_http_header(c->req, "Authorization"), *cookie = NULL;
 	int r;
 
 	if (need == AUTH_NONE)
 		return 0;
+	if (authz == NULL && need == AUTH_USER && c->api->console != NULL &&
+		c->api->console->enabled)
+		cookie = jit_http_cookie(c->req, JIT_SESSION_COOKIE);
 	if (jit_call_throttled(c, err) != 0)
 		return -1;
 	if (jit_store_begin(st, false, err) != 0)
 		return -1;
-	r = jit_auth_bearer(st, jit_http_header(c->req, "Authorization"), c->now, &c->principal,
-		err);
+	if (cookie != NULL) {
+		r = jit_session_resolve(st, cookie, c->now, &c->session, err);
+		if (r == 0) {
+			c->principal = c->session.principal;
+			c->via_session = true;
+		}
+	} else {
+		r = jit_auth_bearer(st, authz, c->now, &c->principal, err);
+	}
 	if (r == 0 && c->principal.kind != JIT_PRINCIPAL_AGENT)
 		r = jit_store_permissions(st, c->principal.id, &c->perms, &c->n_perms, err);
 	if (r != 0) {
@@ -550,7 +608,15 @@ authenticate(struct jit_call *c, enum route_auth need, struct jit_error *err)
 		return jit_errorf(err, 403, JIT_E_FORBIDDEN,
 			"The client '%s' is an agent and does not have authorization to perform "
 			"action '%s'.", c->principal.name, c->action);
+	if (c->via_session)
+		return check_cookie_change(c, err);
 	return 0;
+}
+
+int
+jit_call_authenticate(struct jit_call *c, struct jit_error *err)
+{
+	return authenticate(c, AUTH_USER, err);
 }
 
 /* ---- authorization ---- */
@@ -706,6 +772,11 @@ jit_api_handle(void *ctx, const struct jit_http_request *req, struct jit_http_re
 		jit_call_reply(&c, 200, json_pack("{s:s}", "status", "ok"));
 		return;
 	}
+	if (jit_console_wants(c.api->console, req)) {
+		jit_console_serve(c.api->console, req, resp);
+		log_request(&c);
+		return;
+	}
 	if (split_path(path, seg, &n) != 0) {
 		jit_errorf(&err, 400, JIT_E_BAD_REQUEST,
 			"The request path '%.200s' is malformed (empty segments or too many).",
@@ -767,9 +838,11 @@ done:
 	}
 	log_request(&c);
 	free(c.perms);
+	sodium_memzero(&c.session, sizeof(c.session));
 	return;
 fail:
 	jit_call_fail(&c, &err);
 	log_request(&c);
 	free(c.perms);
+	sodium_memzero(&c.session, sizeof(c.session));
 }

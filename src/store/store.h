@@ -191,6 +191,27 @@ int jit_store_token_list(struct jit_store *st, int64_t principal_id, struct jit_
 int jit_store_token_revoke(struct jit_store *st, int64_t principal_id, const char *token_id,
 	jit_time now, bool *found, struct jit_error *err);
 
+/* ---- console sessions ---- */
+
+/* A browser session opened by signing in with a token; it lives while the token does
+ * (revoked or expired, its sessions end) and until its own expiry. Stored as the
+ * session's public id and the hash of its secret, like tokens. */
+struct jit_session_info {
+	int64_t principal_id;
+	char token_id[JIT_TOKEN_ID_MAX];
+	jit_time created, expires;
+};
+
+int jit_store_session_add(struct jit_store *st, const char *session_id,
+	const uint8_t hash[JIT_TOKEN_HASH_BYTES], const char *token_id, jit_time now,
+	jit_time expires, struct jit_error *err);
+/* *found false when the id is unknown, the session ended or its token is not valid. */
+int jit_store_session_find(struct jit_store *st, const char *session_id, jit_time now,
+	uint8_t hash[JIT_TOKEN_HASH_BYTES], struct jit_session_info *out, bool *found,
+	struct jit_error *err);
+int jit_store_session_delete(struct jit_store *st, const char *session_id, bool *existed,
+	struct jit_error *err);
+
 /* ---- roles and role assignments ---- */
 
 /* Custom role definitions (built-ins live in rbac.c and cannot change). */

@@ -26,7 +26,7 @@
 #include "jit_limits.h"
 #include "log.h"
 
-#define SCHEMA_VERSION 3
+#define SCHEMA_VERSION 4
 /* The newest requests shown inside a policy; the audit log keeps all of them. */
 #define REQUESTS_SHOWN 100
 
@@ -146,6 +146,16 @@ static const char *schema_v3[] = {
 	" PRIMARY KEY (vm_key, seq))",
 	"CREATE TABLE jit_settings (scope_key TEXT PRIMARY KEY, scope_id TEXT NOT NULL,"
 	" enabled INTEGER NOT NULL, reason TEXT, updated_ns INTEGER NOT NULL)",
+	NULL,
+};
+
+/* Version 4: console sign-in sessions, each bound to the token that opened it. */
+static const char *schema_v4[] = {
+	"CREATE TABLE sessions (session_id TEXT PRIMARY KEY, hash BLOB NOT NULL,"
+	" token_id TEXT NOT NULL REFERENCES tokens(token_id) ON DELETE CASCADE,"
+	" created_ns INTEGER NOT NULL, expires_ns INTEGER NOT NULL)",
+	"CREATE INDEX sessions_token ON sessions(token_id)",
+	"CREATE INDEX sessions_expires ON sessions(expires_ns)",
 	NULL,
 };
 
@@ -480,6 +490,14 @@ migrate(struct jit_store *st, struct jit_error *err)
 		if (chain_existing_audit(st, err) != 0) {
 			exec_sql(st, "ROLLBACK", NULL);
 			return -1;
+		}
+	}
+	if (version < 4) {
+		for (size_t i = 0; schema_v4[i] != NULL; i++) {
+			if (exec_sql(st, schema_v4[i], err) != 0) {
+				exec_sql(st, "ROLLBACK", NULL);
+				return -1;
+			}
 		}
 	}
 	if (prep(st, "INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)", &s,
@@ -1951,6 +1969,73 @@ jit_store_token_touch(struct jit_store *st, const char *token_id, jit_time now,
 	sqlite3_bind_int64(s, 1, now);
 	bind_text(s, 2, token_id);
 	return exec_done(st, s, err, "recording token use");
+}
+
+/* ---- console sessions ---- */
+
+int
+jit_store_session_add(struct jit_store *st, const char *session_id,
+	const uint8_t hash[JIT_TOKEN_HASH_BYTES], const char *token_id, jit_time now,
+	jit_time expires, struct jit_error *err)
+{
+	sqlite3_stmt *s;
+
+	/* Ended sessions go as new ones come: the table holds only live ones (and a few). */
+	if (prep(st, "DELETE FROM sessions WHERE expires_ns <= ?1", &s, err) != 0)
+		return -1;
+	sqlite3_bind_int64(s, 1, now);
+	if (exec_done(st, s, err, "removing ended sessions") != 0)
+		return -1;
+	if (prep(st, "INSERT INTO sessions (session_id, hash, token_id, created_ns, expires_ns)"
+		" VALUES (?1, ?2, ?3, ?4, ?5)", &s, err) != 0)
+		return -1;
+	bind_text(s, 1, session_id);
+	sqlite3_bind_blob(s, 2, hash, JIT_TOKEN_HASH_BYTES, SQLITE_TRANSIENT);
+	bind_text(s, 3, token_id);
+	sqlite3_bind_int64(s, 4, now);
+	sqlite3_bind_int64(s, 5, expires);
+	return exec_done(st, s, err, "recording a session");
+}
+
+int
+jit_store_session_find(struct jit_store *st, const char *session_id, jit_time now,
+	uint8_t hash[JIT_TOKEN_HASH_BYTES], struct jit_session_info *out, bool *found,
+	struct jit_error *err)
+{
+	sqlite3_stmt *row;
+
+	/* The token must still be valid: revoking or expiring it ends its sessions. */
+	if (find_secret(st, "SELECT s.hash, t.principal_id, s.token_id, s.created_ns,"
+		" s.expires_ns FROM sessions s JOIN tokens t ON t.token_id = s.token_id"
+		" WHERE s.session_id = ?1 AND s.expires_ns > ?2 AND t.revoked_ns = 0"
+		" AND (t.expires_ns = 0 OR t.expires_ns > ?2)", session_id, now, hash, &row, found,
+		err) != 0)
+		return -1;
+	if (*found) {
+		memset(out, 0, sizeof(*out));
+		out->principal_id = sqlite3_column_int64(row, 1);
+		snprintf(out->token_id, sizeof(out->token_id), "%s",
+			(const char *)sqlite3_column_text(row, 2));
+		out->created = sqlite3_column_int64(row, 3);
+		out->expires = sqlite3_column_int64(row, 4);
+		sqlite3_finalize(row);
+	}
+	return 0;
+}
+
+int
+jit_store_session_delete(struct jit_store *st, const char *session_id, bool *existed,
+	struct jit_error *err)
+{
+	sqlite3_stmt *s;
+
+	if (prep(st, "DELETE FROM sessions WHERE session_id = ?1", &s, err) != 0)
+		return -1;
+	bind_text(s, 1, session_id);
+	if (exec_done(st, s, err, "deleting a session") != 0)
+		return -1;
+	*existed = sqlite3_changes(st->db) > 0;
+	return 0;
 }
 
 /* ---- enrollment and enforcement points ---- */
