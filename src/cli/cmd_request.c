@@ -116,7 +116,7 @@ struct target_vm {
 	struct jit_policy *policy;
 	const struct jit_policy_vm *entry;
 	jit_time end[JIT_MAX_PORTS_PER_VM];
-	char hint[256];         /* what to add if the server refuses ("" if nothing) */
+	char hint[1024];        /* what to add if the server refuses ("" if nothing) */
 };
 
 static const struct jit_port_rule *
@@ -417,7 +417,6 @@ refusal_explain(const struct target_vm *ts, size_t n, const struct jit_policy *p
 {
 	char msg[JIT_ERROR_MSG_MAX];
 	const char *m = err->message, *colon;
-	size_t used;
 
 	if (err->status != 400 && err->status != 403)
 		return;
@@ -426,13 +425,18 @@ refusal_explain(const struct target_vm *ts, size_t n, const struct jit_policy *p
 		colon > m)
 		m = colon + 2;
 	snprintf(msg, sizeof(msg), "%s", m);
-	used = strlen(msg);
-	for (size_t i = 0; i < n && used + 3 < sizeof(msg); i++)
-		if (ts[i].policy == p && ts[i].hint[0] != '\0' && strstr(msg, ts[i].hint) == NULL) {
-			snprintf(msg + used, sizeof(msg) - used, "; %s", ts[i].hint);
-			used = strlen(msg);
-		}
-	snprintf(err->message, sizeof(err->message), "%s", msg);
+	for (size_t i = 0; i < n; i++) {
+		size_t used = strlen(msg), h = strlen(ts[i].hint);
+
+		if (ts[i].policy != p || h == 0 || strstr(msg, ts[i].hint) != NULL ||
+			used + 2 + h >= sizeof(msg))
+			continue;
+		memcpy(msg + used, "; ", 2);
+		memcpy(msg + used + 2, ts[i].hint, h + 1);
+	}
+	memcpy(err->message, msg, sizeof(err->message) < sizeof(msg) ? sizeof(err->message) :
+		sizeof(msg));
+	err->message[sizeof(err->message) - 1] = '\0';
 }
 
 static int
