@@ -164,6 +164,31 @@ static const struct route routes[] = {
 		CHECK_SELF, 0, jit_h_token_create},
 	{"DELETE", PRINCIPALS "/{who}/tokens/{item}", AUTH_USER, true,
 		"Jitgate/principals/tokens/delete", CHECK_SELF, 0, jit_h_token_revoke},
+	{"GET", PRINCIPALS "/{who}/clientSecrets", AUTH_USER, true,
+		"Jitgate/principals/clientSecrets/read", CHECK_SELF, 0, jit_h_secret_list},
+	{"POST", PRINCIPALS "/{who}/clientSecrets", AUTH_USER, true,
+		"Jitgate/principals/clientSecrets/write", CHECK_SELF, 0, jit_h_secret_create},
+	{"DELETE", PRINCIPALS "/{who}/clientSecrets/{item}", AUTH_USER, true,
+		"Jitgate/principals/clientSecrets/delete", CHECK_SELF, 0, jit_h_secret_revoke},
+
+	/* Signing in with Azure's tools: OpenID discovery and OAuth2 as ADFS serves them,
+	 * ARM's cloud metadata and tenants (api_oauth.c). */
+	{"GET", "/adfs/.well-known/openid-configuration", AUTH_NONE, false,
+		"Jitgate/oauth2/configuration/read", CHECK_NONE, 0, jit_h_oidc_configuration},
+	/* az login --tenant NAME resolves NAME at {authority}/NAME/.well-known/...: ADFS's
+	 * one tenant is "adfs". */
+	{"GET", "/adfs/adfs/.well-known/openid-configuration", AUTH_NONE, false,
+		"Jitgate/oauth2/configuration/read", CHECK_NONE, 0, jit_h_oidc_configuration},
+	{"GET", "/adfs/discovery/keys", AUTH_NONE, false, "Jitgate/oauth2/configuration/read",
+		CHECK_NONE, 0, jit_h_oauth_keys},
+	{"GET", "/adfs/oauth2/authorize", AUTH_NONE, false, "Jitgate/oauth2/authorize/action",
+		CHECK_NONE, 0, jit_h_oauth_authorize},
+	{"POST", "/adfs/oauth2/token", AUTH_NONE, false, "Jitgate/oauth2/token/action",
+		CHECK_NONE, 0, jit_h_oauth_token},
+	{"GET", "/metadata/endpoints", AUTH_NONE, false, "Jitgate/metadata/read", CHECK_NONE, 0,
+		jit_h_arm_metadata},
+	{"GET", "/tenants", AUTH_USER, true, "Microsoft.Resources/tenants/read", CHECK_NONE, 0,
+		jit_h_tenant_list},
 
 	/* The web console's sign-in: a token in the body opens a cookie session. */
 	{"POST", "/providers/Jitgate/sessions", AUTH_NONE, true, "Jitgate/sessions/write",
@@ -388,8 +413,27 @@ jit_call_audit_failure(struct jit_call *c, const char *resource_id,
 	free(details);
 }
 
+/* ARM's account endpoints (reading subscriptions and tenants) take any api-version:
+ * their shape is the same in all of them, and az asks with its own (2019-11-01). */
+static bool
+any_api_version(const struct route *r)
+{
+	return r->handler == jit_h_sub_list || r->handler == jit_h_sub_get ||
+		r->handler == jit_h_tenant_list;
+}
+
+/* "YYYY-MM-DD" or "YYYY-MM-DD-preview": how every ARM api-version looks. */
+static bool
+api_version_shape(const char *v)
+{
+	for (size_t i = 0; i < 10; i++)
+		if (i == 4 || i == 7 ? v[i] != '-' : (v[i] < '0' || v[i] > '9'))
+			return false;
+	return v[10] == '\0' || strcmp(v + 10, "-preview") == 0;
+}
+
 static int
-check_api_version(struct jit_call *c, struct jit_error *err)
+check_api_version(struct jit_call *c, bool any, struct jit_error *err)
 {
 	const char *v = jit_http_query(c->req, "api-version");
 
@@ -397,6 +441,8 @@ check_api_version(struct jit_call *c, struct jit_error *err)
 		return jit_errorf(err, 400, JIT_E_MISSING_API_VERSION,
 			"The api-version query parameter (?api-version=) is required for all "
 			"requests; this server supports '" JIT_API_VERSION "'.");
+	if (any && api_version_shape(v))
+		return 0;
 	if (strcmp(v, JIT_API_VERSION) != 0)
 		return jit_errorf(err, 400, JIT_E_INVALID_API_VERSION,
 			"The api-version '%.32s' is invalid. The supported versions are '"
@@ -767,7 +813,10 @@ jit_api_handle(void *ctx, const struct jit_http_request *req, struct jit_http_re
 		jit_errorf(&err, 414, "UriTooLong", "The request path is too long.");
 		goto fail;
 	}
-	snprintf(path, sizeof(path), "%s", req->path);
+	/* az cloud register appends "/metadata/endpoints" to the ARM URL it was given,
+	 * which usually ends in '/'. */
+	snprintf(path, sizeof(path), "%s", strcmp(req->path, "//metadata/endpoints") == 0 ?
+		req->path + 1 : req->path);
 	if (strcmp(path, "/healthz") == 0 && strcmp(req->method, "GET") == 0) {
 		jit_call_reply(&c, 200, json_pack("{s:s}", "status", "ok"));
 		return;
@@ -785,7 +834,7 @@ jit_api_handle(void *ctx, const struct jit_http_request *req, struct jit_http_re
 	}
 	if ((at = authorization_at(seg, n)) < n) {
 		/* Role definitions and assignments live under any scope. */
-		if (check_api_version(&c, &err) != 0)
+		if (check_api_version(&c, false, &err) != 0)
 			goto fail;
 		c.action = "Microsoft.Authorization";
 		if (authenticate(&c, AUTH_USER, &err) != 0)
@@ -817,7 +866,7 @@ jit_api_handle(void *ctx, const struct jit_http_request *req, struct jit_http_re
 				req->method, req->path);
 		goto fail;
 	}
-	if (found->arm && check_api_version(&c, &err) != 0)
+	if (found->arm && check_api_version(&c, any_api_version(found), &err) != 0)
 		goto fail;
 	if (authenticate(&c, found->auth, &err) != 0 || authorize_route(&c, found, &err) != 0) {
 		if (err.status == 403)

@@ -149,6 +149,21 @@ void jit_h_token_list(struct jit_call *c);
 void jit_h_token_create(struct jit_call *c);
 void jit_h_token_revoke(struct jit_call *c);
 void jit_h_whoami(struct jit_call *c);
+/* The principal a PRINCIPALS/{who}/... path names: the caller itself ("me" or its name),
+ * or another when the caller may perform the route's action at /. */
+int jit_call_path_principal(struct jit_call *c, struct jit_principal *out,
+	struct jit_error *err);
+
+/* api_oauth.c: OAuth2 / OpenID for Azure's tools, ARM's account endpoints, client secrets */
+void jit_h_oidc_configuration(struct jit_call *c);
+void jit_h_oauth_authorize(struct jit_call *c);
+void jit_h_oauth_keys(struct jit_call *c);
+void jit_h_oauth_token(struct jit_call *c);
+void jit_h_arm_metadata(struct jit_call *c);
+void jit_h_tenant_list(struct jit_call *c);
+void jit_h_secret_list(struct jit_call *c);
+void jit_h_secret_create(struct jit_call *c);
+void jit_h_secret_revoke(struct jit_call *c);
 
 /* api_console.c: console sign-in sessions and the caller's permissions at a scope */
 void jit_h_session_create(struct jit_call *c);

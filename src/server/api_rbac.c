@@ -525,6 +525,12 @@ path_principal(struct jit_call *c, struct jit_principal *out, struct jit_error *
 	return r;
 }
 
+int
+jit_call_path_principal(struct jit_call *c, struct jit_principal *out, struct jit_error *err)
+{
+	return path_principal(c, out, err);
+}
+
 static bool
 is_self(const struct jit_call *c, const struct jit_principal *p)
 {

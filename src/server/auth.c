@@ -104,6 +104,33 @@ jit_auth_token(struct jit_store *st, const char *text, jit_time now, struct jit_
 	return jit_store_principal_get(st, principal_id, out, err);
 }
 
+/* An OAuth2 access token (jga_, from /adfs/oauth2/token; service/oauth.h) lives while the
+ * credential it was issued for does: jit_store_access_find checks that one too. */
+static int
+auth_access_token(struct jit_store *st, const char *text, jit_time now,
+	struct jit_principal *out, struct jit_error *err)
+{
+	uint8_t stored[JIT_TOKEN_HASH_BYTES];
+	struct jit_token tok;
+	int64_t principal_id;
+	bool found, ok;
+
+	if (!jit_token_parse("jga", text, &tok))
+		return jit_errorf(err, 401, JIT_E_UNAUTHENTICATED,
+			"Authentication failed. The bearer token is not a jitgate access token.");
+	if (jit_store_access_find(st, tok.id, now, stored, &principal_id, &found, err) != 0) {
+		sodium_memzero(&tok, sizeof(tok));
+		return -1;
+	}
+	ok = found && jit_token_hash_equal(stored, tok.hash);
+	sodium_memzero(&tok, sizeof(tok));
+	if (!ok)
+		return jit_errorf(err, 401, JIT_E_UNAUTHENTICATED,
+			"Authentication failed. The access token is unknown or expired, or the "
+			"credential it was issued for was revoked.");
+	return jit_store_principal_get(st, principal_id, out, err);
+}
+
 int
 jit_auth_bearer(struct jit_store *st, const char *authorization, jit_time now,
 	struct jit_principal *out, struct jit_error *err)
@@ -118,5 +145,7 @@ jit_auth_bearer(struct jit_store *st, const char *authorization, jit_time now,
 	authorization += 7;
 	while (*authorization == ' ')
 		authorization++;
+	if (strncmp(authorization, "jga_", 4) == 0)
+		return auth_access_token(st, authorization, now, out, err);
 	return jit_auth_token(st, authorization, now, out, NULL, err);
 }

@@ -5,6 +5,8 @@
  *
  *   jgt_...  API tokens of users, service principals and agents
  *   jge_...  one-time agent enrollment tokens
+ *   jcs_...  OAuth2 client secrets (exchanged at the token endpoint only)
+ *   jga_...  OAuth2 access tokens (bearer tokens, an hour at most; service/oauth.h)
  *   jgs_...  console sessions (the cookie's value; see service/session.h)
  */
 #ifndef JIT_AUTH_H
