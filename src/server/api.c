@@ -428,6 +428,21 @@ api_version_shape(const char *v)
 	return v[10] == '\0' || strcmp(v + 10, "-preview") == 0;
 }
 
+void
+jit_call_refuse(struct jit_call *c, const char *resource_id, const struct jit_error *err)
+{
+	jit_call_audit_failure(c, resource_id, err);
+	jit_call_fail(c, err);
+}
+
+void
+jit_call_fail_audited(struct jit_call *c, const struct jit_error *err)
+{
+	if (err->status < 500)
+		c->audited_failure = true;
+	jit_call_fail(c, err);
+}
+
 static int
 check_api_version(struct jit_call *c, bool any, struct jit_error *err)
 {

@@ -90,6 +90,11 @@ int jit_call_audit(struct jit_call *c, const char *operation, const char *resour
 void jit_call_audit_failure(struct jit_call *c, const char *resource_id,
 	const struct jit_error *failure);
 
+/* Audits a refusal found while parsing (before any service call) and fails the call. */
+void jit_call_refuse(struct jit_call *c, const char *resource_id, const struct jit_error *err);
+/* Fails the call with an error a service has audited already (refusals < 500). */
+void jit_call_fail_audited(struct jit_call *c, const struct jit_error *err);
+
 /* ---- authorization (RBAC) ---- */
 
 /* Bad-credential throttling (per caller address), for routes that authenticate by a
