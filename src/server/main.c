@@ -30,6 +30,7 @@
 #include "log.h"
 #include "rbac.h"
 #include "store.h"
+#include "svc_jit.h"
 #include "tls.h"
 
 #define DEFAULT_LISTEN "127.0.0.1:8443"
@@ -379,69 +380,19 @@ struct sweeper {
 	atomic_int stop;
 };
 
-/* Writes down ended grants as Revoked/Expired, one audit entry each (the kernel has
- * closed them already, whether or not this runs). */
-static int
-record_expired(struct jit_tx *tx, const struct jit_expired *x, jit_time now,
-	struct jit_error *err)
-{
-	char policy[JIT_RESOURCE_ID_MAX], end[JIT_TIME_BUFSZ];
-	json_t *d;
-	char *details;
-	int r;
-
-	jit_rid_format(&x->policy, policy, sizeof(policy));
-	jit_time_format(x->end, end);
-	d = json_pack("{s:i,s:s,s:s,s:s}", "port", x->number, "sources", x->sources, "requestor",
-		x->requestor, "endTimeUtc", end);
-	details = d ? json_dumps(d, JSON_COMPACT) : NULL;
-	json_decref(d);
-	struct jit_audit_entry e = {
-		.time = now,
-		.principal_name = "jitgated",
-		.operation = "Microsoft.Security/locations/jitNetworkAccessPolicies/expire/action",
-		.resource_id = policy,
-		.result = "Succeeded",
-		.status = 200,
-		.details_json = details,
-		.vms = &x->vm,
-		.n_vms = 1,
-	};
-	if (details == NULL)
-		return jit_errorf(err, 500, JIT_E_INTERNAL, "out of memory");
-	r = jit_store_audit_append(tx, &e, err);
-	free(details);
-	return r;
-}
-
 static void *
 sweep_loop(void *arg)
 {
 	struct sweeper *sw = arg;
 
 	while (!atomic_load(&sw->stop)) {
-		struct jit_expired *xs = NULL;
 		struct jit_error err;
-		size_t n = 0;
-		jit_time now = jit_time_now();
+		size_t n;
 
-		struct jit_tx *tx;
-
-		if (jit_store_begin(sw->store, true, &tx, &err) == 0) {
-			int r = jit_store_expire(tx, now, &xs, &n, &err);
-
-			/* The expiries and their audit entries land together or not at all. */
-			for (size_t i = 0; r == 0 && i < n; i++)
-				r = record_expired(tx, &xs[i], now, &err);
-			if (r == 0)
-				r = jit_store_commit(tx, &err);
-			else
-				jit_store_rollback(tx);
-			if (r != 0)
-				jit_log(JIT_LOG_WARN, "sweep_failed", "error", err.message,
-					(const char *)NULL);
-			free(xs);
-		}
+		/* Ended grants become Revoked/Expired, each with its audit entry (the kernel
+		 * has closed them already, whether or not this runs). */
+		if (jit_svc_expire(sw->store, jit_time_now(), &n, &err) != 0)
+			jit_log(JIT_LOG_WARN, "sweep_failed", "error", err.message, (const char *)NULL);
 		for (int i = 0; i < 10 && !atomic_load(&sw->stop); i++)
 			usleep(SWEEP_INTERVAL_MS * 100);
 	}
