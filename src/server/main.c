@@ -28,6 +28,7 @@
 #include "auth.h"
 #include "http.h"
 #include "log.h"
+#include "metrics.h"
 #include "rbac.h"
 #include "store.h"
 #include "tls.h"
@@ -427,6 +428,8 @@ sweep_loop(void *arg)
 				if (jit_store_commit(sw->store, &err) != 0)
 					jit_log(JIT_LOG_WARN, "sweep_failed", "error", err.message,
 						(const char *)NULL);
+				else
+					jit_metrics_expired(n);
 			} else {
 				jit_store_rollback(sw->store);
 			}
@@ -526,6 +529,7 @@ main(int argc, char **argv)
 		fatal("starting HTTPS", &err);
 		goto out;
 	}
+	jit_metrics_start();
 	sw.store = store;
 	if (pthread_create(&sweeper, NULL, sweep_loop, &sw) == 0)
 		sweeping = true;
