@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "prom.h"
+#include "svc_stats.h"
 
 #define MAX_REQUEST_SERIES 1024
 #define MAX_ROUTES 160
@@ -169,11 +170,7 @@ jit_metrics_render(struct jit_store *st, jit_time now, size_t *len, struct jit_e
 	char *text;
 	int r;
 
-	if (jit_store_begin(st, false, err) != 0)
-		return NULL;
-	r = jit_store_stats(st, now, &s, err);
-	jit_store_rollback(st);
-	if (r != 0)
+	if ((r = jit_svc_stats(st, now, &s, err)) != 0)
 		return NULL;
 	jit_prom_init(&p);
 	jit_prom_family(&p, "jitgate_build_info", "gauge",
