@@ -101,7 +101,8 @@ join_keys(char **keys, size_t n, char **out)
 	size_t len = 1, at = 0;
 	char *s;
 
-	qsort(keys, n, sizeof(*keys), cmp_key);
+	if (n > 1)   /* qsort(NULL, 0, ...) is undefined behaviour (UBSan) */
+		qsort(keys, n, sizeof(*keys), cmp_key);
 	for (size_t i = 0; i < n; i++)
 		len += strlen(keys[i]) + 1;
 	if ((s = malloc(len)) == NULL)
