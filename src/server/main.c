@@ -28,6 +28,7 @@
 #include "auth.h"
 #include "http.h"
 #include "log.h"
+#include "metrics.h"
 #include "rbac.h"
 #include "store.h"
 #include "svc_jit.h"
@@ -393,6 +394,8 @@ sweep_loop(void *arg)
 		 * has closed them already, whether or not this runs). */
 		if (jit_svc_expire(sw->store, jit_time_now(), &n, &err) != 0)
 			jit_log(JIT_LOG_WARN, "sweep_failed", "error", err.message, (const char *)NULL);
+		else
+			jit_metrics_expired(n);
 		for (int i = 0; i < 10 && !atomic_load(&sw->stop); i++)
 			usleep(SWEEP_INTERVAL_MS * 100);
 	}
@@ -487,6 +490,7 @@ main(int argc, char **argv)
 		fatal("starting HTTPS", &err);
 		goto out;
 	}
+	jit_metrics_start();
 	sw.store = store;
 	if (pthread_create(&sweeper, NULL, sweep_loop, &sw) == 0)
 		sweeping = true;
