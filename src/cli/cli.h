@@ -48,6 +48,7 @@ struct cli {
 	const char *token_file;
 	const char *ca;
 	const char *subscription;
+	const char *profile;             /* --profile NAME */
 	enum cli_output output;
 	int timeout_s;
 	const struct cli_cmd *cmd;       /* the command running (for "Try ... --help") */
