@@ -12,7 +12,33 @@
 # is refused while the first runs. Without root, only jitgated runs.
 set -eu
 
-build=${1:?usage: run.sh BUILD_DIR STATE_DIR}
+lockfile() {
+	if [ "$(id -u)" -eq 0 ]; then
+		echo /run/jitgate-run.lock
+	else
+		echo "${XDG_RUNTIME_DIR:-/tmp}/jitgate-run-$(id -u).lock"
+	fi
+}
+
+# run.sh --stop (make stop): signals the running demo and waits until it has cleaned up.
+if [ "${1:-}" = --stop ]; then
+	lock=$(lockfile)
+	pid=$(cat "$lock" 2>/dev/null || true)
+	if [ -z "$pid" ] || ! kill -0 "$pid" 2>/dev/null; then
+		echo "run: no 'make run' is running" >&2
+		exit 1
+	fi
+	kill -TERM "$pid"
+	exec 9<>"$lock"
+	if ! flock -w 30 9; then
+		echo "run: pid $pid did not stop within 30 s" >&2
+		exit 1
+	fi
+	echo "run: stopped pid $pid"
+	exit 0
+fi
+
+build=${1:?usage: run.sh BUILD_DIR STATE_DIR | run.sh --stop}
 state=${2:?usage: run.sh BUILD_DIR STATE_DIR}
 ns=jitgate-demo
 host_ip=10.203.0.1
@@ -62,11 +88,7 @@ fi
 # One demo at a time: the namespace, its address and the port are fixed. The lock file
 # holds the running one's pid ('make stop' signals it); it is not passed to the programs
 # started here, so a demo killed hard (SIGKILL) leaves a stale file, not a held lock.
-if [ "$root" -eq 1 ]; then
-	lock=/run/jitgate-run.lock
-else
-	lock=${XDG_RUNTIME_DIR:-/tmp}/jitgate-run-$(id -u).lock
-fi
+lock=$(lockfile)
 exec 9<>"$lock"
 if ! flock -n 9; then
 	other=$(cat "$lock" 2>/dev/null || true)
@@ -222,30 +244,45 @@ rm -f "$demo/enroll.token"
 wait_for 30 "the agent to lock port 22 (see $state/agent.log)" \
 	sh -c "ip netns exec '$ns' nft list table inet jitgate | grep -q 22"
 
-# A profile for the commands below, unless the user has one already.
+# A profile for the commands below: the default one, unless the user has one for another
+# server already; then a named one, "demo".
 profile=${XDG_CONFIG_HOME:-$HOME/.config}/jitgate/config
-prefix=""
-if [ ! -f "$profile" ] || grep -q "$server" "$profile" 2>/dev/null; then
-	"$cli" login --server "$server" --token-file "$token" --ca "$ca" >/dev/null
+use_profile=""
+if [ -f "$profile" ] && ! grep -q "server = $server\$" "$profile" 2>/dev/null; then
+	use_profile=demo
+	"$cli" login --profile demo --server "$server" --token-file "$token" --ca "$ca" >/dev/null
 else
-	prefix="JITGATE_SERVER=$server JITGATE_TOKEN=\$(cat $token) JITGATE_CA=$ca "
+	"$cli" login --server "$server" --token-file "$token" --ca "$ca" >/dev/null
 fi
-rel=$(realpath --relative-to="$PWD" "$cli" 2>/dev/null || echo "$cli")
+bindir=$(cd "$(dirname "$cli")" && pwd)
 key=$(realpath --relative-to="$PWD" "$demo/id_ed25519" 2>/dev/null || echo "$demo/id_ed25519")
+case "$key" in ../*) key=$demo/id_ed25519 ;; esac
+path_line=""
+[ "$(command -v jitgate 2>/dev/null || true)" = "$bindir/jitgate" ] ||
+	path_line="export PATH=\"$bindir:\$PATH\"    # or: make install"
+profile_line=""
+[ -z "$use_profile" ] ||
+	profile_line="export JITGATE_PROFILE=demo    # your own default profile is left alone"
 
 cat <<EOF
 
   jitgate is running: jitgated at $server, and a demo VM "demo-vm" ($vm_ip) whose
   SSH port is now locked by JIT. Try, in another terminal:
 
-    ${prefix}$rel vm list
-    ${prefix}$rel request demo-vm -g demo --port 22 --for 2m --wait
-    ssh -i $key -o UserKnownHostsFile=/dev/null -o StrictHostKeyChecking=no root@$vm_ip
+${path_line:+    $path_line
+}${profile_line:+    $profile_line
+}    jitgate vm list
+    jitgate request demo-vm -g demo --port 22 --for 2m --wait
+    ssh -i $key -o ConnectTimeout=5 -o UserKnownHostsFile=/dev/null -o StrictHostKeyChecking=no root@$vm_ip
 
-  Before the request, ssh times out; after it, it connects; two minutes later the
-  kernel closes the port again (even if you stop jitgated). The admin (Owner) token is
-  $token; logs are in $state/*.log.
+  Before the request, ssh times out (after 5 s); after it, it connects; two minutes
+  later the kernel closes the port again (even if you stop jitgated). The admin
+  (Owner) token is $token, the server's certificate $ca;
+  logs are in $state/*.log.
 
-  Ctrl-C stops everything and removes the demo namespace.
+  Ctrl-C stops everything and removes the demo namespace ('make stop' from another
+  terminal, or SIGTERM/SIGINT/SIGHUP to pid $$, does the same).
 EOF
-wait
+# Until a signal, or one of the programs exiting (said, and everything is stopped).
+while check_alive; do sleep 1; done
+die "stopping: the demo needs all of jitgated, its agent and its sshd"
