@@ -33,7 +33,8 @@ static const struct cli_opt common[] = {
 	{"subscription", KEY_SUBSCRIPTION, "ID", "subscription (or JITGATE_SUBSCRIPTION)"},
 	{"profile", KEY_PROFILE, "NAME", "a profile saved by 'jitgate login --profile' (or "
 		"JITGATE_PROFILE)"},
-	{"output", 'o', "FORMAT", "table (default) or json (audit: also csv)"},
+	{"output", 'o', "FORMAT", "table (default, fits 100 columns), wide (every column) or json "
+		"(audit: also csv)"},
 	{"timeout", KEY_TIMEOUT, "SECONDS", "bound on each exchange and on --wait (default 30)"},
 	{"help", 'h', NULL, "show this help"},
 	{NULL, 0, NULL, NULL},
@@ -140,14 +141,19 @@ common_opt(struct cli *c, int key, const char *arg, struct jit_error *err)
 		c->subscription = arg;
 		return 0;
 	case 'o':
+		c->wide = false;
 		if (strcmp(arg, "json") == 0)
 			c->output = CLI_OUTPUT_JSON;
 		else if (strcmp(arg, "table") == 0)
 			c->output = CLI_OUTPUT_TABLE;
+		else if (strcmp(arg, "wide") == 0) {
+			c->output = CLI_OUTPUT_TABLE;
+			c->wide = true;
+		}
 		else if (strcmp(arg, "csv") == 0 && c->cmd != NULL && c->cmd->csv)
 			c->output = CLI_OUTPUT_CSV;
 		else
-			return cli_usage(err, "--output: expected table%s or json, not '%.40s'",
+			return cli_usage(err, "--output: expected table, wide%s or json, not '%.40s'",
 				c->cmd != NULL && c->cmd->csv ? ", csv" : "", arg);
 		return 0;
 	case KEY_TIMEOUT:

@@ -384,9 +384,14 @@ def vm_add_list_show_remove(c):
     st, body, _ = api(c, "GET", c.vm_id("rg-vm", "win1"))
     expect(st == 200 and body["properties"]["addresses"] == ["10.1.0.5", "2001:db8::5"], body)
     expect(body["properties"]["osType"] == "Windows", body)
-    r = ok(c, "vm", "list", "-g", "rg-vm")
+    r = ok(c, "vm", "list", "-g", "rg-vm", "-o", "wide")
     lines = r.out.splitlines()
     expect(lines[0].split()[:3] == ["NAME", "RESOURCE", "GROUP"], r)
+    expect(any("missing network security group: no enforcement point protects this VM" in l
+               for l in lines), "-o wide: the whole reason", r)
+    narrow = ok(c, "vm", "list", "-g", "rg-vm").out.splitlines()
+    expect(narrow[0].split()[:2] == ["NAME", "GROUP"] and
+           all(len(l) <= 100 for l in narrow), narrow)
     expect(any(l.startswith("web1") and "Unsupported" in l for l in lines), r)
     vms = ok(c, "vm", "list", "-g", "rg-vm", "-o", "json").json()
     expect(sorted(v["name"] for v in vms) == ["web1", "win1"], vms)
