@@ -280,6 +280,10 @@ ${path_line:+    $path_line
   (Owner) token is $token, the server's certificate $ca;
   logs are in $state/*.log.
 
+  The web console: $server/
+  (sign in with the token in $token; the certificate is jitgated's self-signed
+  $ca, which the browser asks you to accept once).
+
   Ctrl-C stops everything and removes the demo namespace ('make stop' from another
   terminal, or SIGTERM/SIGINT/SIGHUP to pid $$, does the same).
 EOF

@@ -93,7 +93,7 @@ def main():
     if subprocess.run(["ip", "netns", "list"], capture_output=True).returncode != 0:
         print("1..0 # SKIP network namespaces unavailable")
         return 0
-    print("1..11", flush=True)
+    print("1..12", flush=True)
     tmp = tempfile.mkdtemp(prefix="jitgate-run-test-")
     env = dict(os.environ, XDG_CONFIG_HOME=os.path.join(tmp, "config"), HOME=tmp,
                JITGATE_PORT=os.environ.get("JITGATE_TEST_RUN_PORT", "18643"))
@@ -136,6 +136,16 @@ def main():
         env["PATH"] = path.replace("$PATH", os.environ["PATH"])
         vm_list, request, ssh = cmds
         check("-o ConnectTimeout=5" in ssh, "the ssh command gives up after 5 s", ssh)
+        # The console URL it prints serves the console (sign-in with the printed token).
+        m = re.search(r"The web console: (https://\S+/)", out)
+        page = subprocess.run(["curl", "-sS", "-i", "--cacert",
+                               os.path.join(tmp, "state", "jitgated", "tls", "cert.pem"),
+                               m.group(1)], capture_output=True, text=True,
+                              timeout=20).stdout if m else ""
+        check(m is not None and page.startswith("HTTP/1.1 200") and
+              "<title>jitgate console</title>" in page and
+              "require-trusted-types-for" in page, "make run prints the web console's URL, "
+              "which serves the console", out + page[:400])
 
         def run(cmd, timeout=60):
             argv = shlex.split(cmd)
