@@ -215,13 +215,16 @@ const struct cli_cmd cli_cmd_token_create = {
 	"overwritten), and not printed; without, it is printed alone on standard output\n"
 	"(TOKEN=$(jitgate token create ...)) with a warning on standard error. Give the\n"
 	"file to its holder, who runs 'jitgate login --token-file FILE'. Without\n"
-	"--valid-for (P30D, 90d, 12h) the token does not expire. Anyone may make tokens\n"
-	"for themselves; for others it needs Jitgate/principals/tokens/write at /.\n",
+	"--valid-for (P30D, 90d, 12h) it lives as long as the server allows (jitgated\n"
+	"--max-token-lifetime, a year by default). A token you make for yourself never\n"
+	"outlives the token you make it with, is revoked with it, and needs\n"
+	"Jitgate/tokens/mintOwn/action (Owner and Contributor have it, requesters and\n"
+	"readers do not); for others it needs Jitgate/principals/tokens/write at /.\n",
 	(const struct cli_opt[]){
 		{"principal", KEY_PRINCIPAL, "NAME", "whose token (default: me)"},
 		{"name", KEY_NAME, "LABEL", "what it is for, e.g. \"alice laptop\" (required)"},
-		{"valid-for", KEY_VALID_FOR, "DURATION", "how long it works (default: until "
-			"revoked)"},
+		{"valid-for", KEY_VALID_FOR, "DURATION", "how long it works (default: the "
+			"server's maximum)"},
 		{"output-file", KEY_OUTPUT_FILE, "FILE", "write it to this new file (0600) "
 			"instead of printing it"},
 		{NULL, 0, NULL, NULL},
@@ -236,7 +239,7 @@ static int
 token_list(struct cli *c, int argc, char **argv, struct jit_error *err)
 {
 	static const char *const headers[] = {"ID", "NAME", "STATE", "CREATED", "EXPIRES",
-		"LAST USED"};
+		"LAST USED", "MINTED WITH"};
 	char path[sizeof(PRINCIPALS) + JIT_NAME_MAX + 16];
 	struct token_args a = {0};
 	struct cli_table *t = NULL;
@@ -259,7 +262,7 @@ token_list(struct cli *c, int argc, char **argv, struct jit_error *err)
 		rc = cli_json_print(value, err);
 		goto out;
 	}
-	if ((t = cli_table_new(6, headers)) == NULL) {
+	if ((t = cli_table_new(7, headers)) == NULL) {
 		cli_fail(err, "out of memory");
 		goto out;
 	}
@@ -270,7 +273,8 @@ token_list(struct cli *c, int argc, char **argv, struct jit_error *err)
 			json_string_value(json_object_get(v, "state")),
 			cli_time_text(json_string_value(json_object_get(v, "createdUtc")), created),
 			cli_time_text(json_string_value(json_object_get(v, "expiresUtc")), expires),
-			cli_time_text(json_string_value(json_object_get(v, "lastUsedUtc")), used)};
+			cli_time_text(json_string_value(json_object_get(v, "lastUsedUtc")), used),
+			json_string_value(json_object_get(v, "mintedWith"))};
 
 		if (row[4] == NULL)
 			row[4] = "never";
@@ -288,7 +292,8 @@ out:
 const struct cli_cmd cli_cmd_token_list = {
 	"token", "list", "[--principal NAME|me]",
 	"List a principal's tokens (by default your own), never their secrets.",
-	"STATE is Active, Expired or Revoked. Others' tokens need\n"
+	"STATE is Active, Expired or Revoked. MINTED WITH is the token a principal made\n"
+	"this one with for itself (revoking that one revoked this). Others' tokens need\n"
 	"Jitgate/principals/tokens/read at /.\n",
 	(const struct cli_opt[]){
 		{"principal", KEY_PRINCIPAL, "NAME", "whose tokens (default: me)"},

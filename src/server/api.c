@@ -491,8 +491,8 @@ authenticate(struct jit_call *c, enum route_auth need, struct jit_error *err)
 		return -1;
 	if (jit_store_begin(st, false, err) != 0)
 		return -1;
-	r = jit_auth_bearer(st, jit_http_header(c->req, "Authorization"), c->now, &c->principal,
-		err);
+	r = jit_auth_bearer_token(st, jit_http_header(c->req, "Authorization"), c->now,
+		&c->principal, &c->token, err);
 	if (r == 0 && c->principal.kind != JIT_PRINCIPAL_AGENT)
 		r = jit_store_permissions(st, c->principal.id, &c->perms, &c->n_perms, err);
 	if (r != 0) {

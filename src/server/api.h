@@ -20,10 +20,16 @@
 
 #define JIT_API_VERSION "2020-01-01"
 
+/* A new token's longest life unless jitgated --max-token-lifetime says otherwise, and the
+ * longest that option allows. */
+#define JIT_TOKEN_LIFETIME_DEFAULT_NS (365LL * 24 * 3600 * JIT_NS_PER_SEC)
+#define JIT_TOKEN_LIFETIME_MAX_NS (3650LL * 24 * 3600 * JIT_NS_PER_SEC)
+
 struct jit_api {
 	struct jit_store *store;
 	atomic_int stopping;            /* long polls return at once when set */
 	int long_poll_max_s;            /* longest wait of GET desired-state (30) */
+	int64_t token_max_lifetime_ns;  /* longest validFor of a new token (--max-token-lifetime) */
 	const char *const *names;       /* this server's names (certificate, listen address): */
 	size_t n_names;                 /* a Host header is echoed into links only if it is one */
 };
@@ -35,6 +41,7 @@ struct jit_call {
 	const struct jit_http_request *req;
 	struct jit_http_response *resp;
 	struct jit_principal principal;  /* set when authenticated */
+	struct jit_token_info token;     /* the bearer token it authenticated with */
 	bool authenticated;
 	const char *action;              /* the route's action, e.g. ".../write" */
 	/* Path parameters, checked names (empty when the route has none). */

@@ -19,7 +19,6 @@
 
 #define AUTHZ "Microsoft.Authorization"
 #define TOKEN_NAME_MAX 64
-#define TOKEN_MAX_VALID_NS (3650LL * 24 * 3600 * JIT_NS_PER_SEC)
 
 /* Runs fn inside a write transaction with its audit entry; refusals audited apart. */
 static void
@@ -712,6 +711,8 @@ token_json(const struct jit_token_info *t, jit_time now)
 		jit_time_format(t->revoked, buf);
 		json_object_set_new(j, "revokedUtc", json_string(buf));
 	}
+	if (t->parent[0] != '\0')
+		json_object_set_new(j, "mintedWith", json_string(t->parent));
 	return j;
 }
 
@@ -753,7 +754,13 @@ struct token_create {
 	struct jit_principal p;
 	char name[TOKEN_NAME_MAX + 1];
 	jit_time expires;
+	bool self;                      /* minted for the caller, with its own token */
 };
+
+/* Minting a token for oneself is an action of its own, so a role can leave it out (the
+ * JIT requester and the readers do not have it; Owner and Contributor do, at whatever
+ * scope they are assigned). */
+#define TOKEN_MINT_OWN_ACTION "Jitgate/tokens/mintOwn/action"
 
 static int
 token_create(struct jit_call *c, void *arg, int *status, json_t **out, struct jit_error *err)
@@ -764,8 +771,14 @@ token_create(struct jit_call *c, void *arg, int *status, json_t **out, struct ji
 
 	if (jit_token_new("jgt", &tok, err) != 0 ||
 		jit_store_token_add(c->api->store, tc->p.id, tc->name, tok.id, tok.hash, c->now,
-			tc->expires, err) != 0)
+			tc->expires, err) != 0 ||
+		(tc->self && c->token.id[0] != '\0' &&
+		jit_store_token_set_parent(c->api->store, tok.id, c->token.id, err) != 0)) {
+		sodium_memzero(&tok, sizeof(tok));
 		return -1;
+	}
+	if (tc->self)
+		snprintf(info.parent, sizeof(info.parent), "%s", c->token.id);
 	snprintf(info.id, sizeof(info.id), "%s", tok.id);
 	snprintf(info.name, sizeof(info.name), "%s", tc->name);
 	*out = token_json(&info, c->now);
@@ -787,6 +800,11 @@ jit_h_token_create(struct jit_call *c)
 	int64_t valid;
 
 	if (token_target(c, &tc.p, &err) != 0)
+		goto refuse;
+	tc.self = tc.p.id == c->principal.id;
+	/* A role anywhere that includes the action: a token is the principal's, not a scope's. */
+	if (tc.self && !jit_call_can_within(c, TOKEN_MINT_OWN_ACTION, &root_scope) &&
+		jit_call_authorize(c, TOKEN_MINT_OWN_ACTION, &root_scope, &err) != 0)
 		goto refuse;
 	if (jit_call_body(c, &body, &err) != 0)
 		goto refuse;
@@ -812,12 +830,31 @@ jit_h_token_create(struct jit_call *c)
 				"validFor: must be an ISO 8601 duration such as P30D");
 			goto refuse;
 		}
-		if (valid > TOKEN_MAX_VALID_NS) {
+		if (valid > c->api->token_max_lifetime_ns) {
+			char max[JIT_DURATION_BUFSZ];
+
+			jit_duration_format(c->api->token_max_lifetime_ns, max);
 			jit_errorf(&err, 400, JIT_E_INVALID_CONTENT,
-				"validFor: a token lives at most P3650D (omit validFor for no expiry)");
+				"validFor: a token lives at most %s on this server (jitgated "
+				"--max-token-lifetime)", max);
 			goto refuse;
 		}
 		tc.expires = c->now + valid;
+	} else {
+		tc.expires = c->now + c->api->token_max_lifetime_ns;
+	}
+	/* A token never outlives the token it was minted with (security finding 7). */
+	if (c->token.expires != 0 && tc.expires > c->token.expires) {
+		char end[JIT_TIME_BUFSZ];
+
+		if (v != NULL && !json_is_null(v)) {
+			jit_time_format(c->token.expires, end);
+			jit_errorf(&err, 400, JIT_E_INVALID_CONTENT,
+				"validFor: the token would outlive the token you are using, which expires "
+				"at %s; a token never outlives the token it is minted with", end);
+			goto refuse;
+		}
+		tc.expires = c->token.expires;
 	}
 	write_tx(c, c->req->path, token_create, &tc);
 	json_decref(body);

@@ -79,6 +79,13 @@ int
 jit_auth_bearer(struct jit_store *st, const char *authorization, jit_time now,
 	struct jit_principal *out, struct jit_error *err)
 {
+	return jit_auth_bearer_token(st, authorization, now, out, NULL, err);
+}
+
+int
+jit_auth_bearer_token(struct jit_store *st, const char *authorization, jit_time now,
+	struct jit_principal *out, struct jit_token_info *used, struct jit_error *err)
+{
 	uint8_t stored[JIT_TOKEN_HASH_BYTES];
 	struct jit_token tok;
 	int64_t principal_id;
@@ -103,6 +110,8 @@ jit_auth_bearer(struct jit_store *st, const char *authorization, jit_time now,
 		return jit_errorf(err, 401, JIT_E_UNAUTHENTICATED,
 			"Authentication failed. The token is unknown, revoked or expired.");
 	if (jit_store_token_touch(st, tok.id, now, err) != 0)
+		return -1;
+	if (used != NULL && jit_store_token_get(st, tok.id, used, NULL, err) != 0)
 		return -1;
 	return jit_store_principal_get(st, principal_id, out, err);
 }

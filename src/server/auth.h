@@ -38,5 +38,8 @@ bool jit_token_hash_equal(const uint8_t a[JIT_TOKEN_HASH_BYTES],
  * revoked or expired; the message never contains the token. */
 int jit_auth_bearer(struct jit_store *st, const char *authorization, jit_time now,
 	struct jit_principal *out, struct jit_error *err);
+/* The same, also filling *used with the token that authenticated (its id and expiry). */
+int jit_auth_bearer_token(struct jit_store *st, const char *authorization, jit_time now,
+	struct jit_principal *out, struct jit_token_info *used, struct jit_error *err);
 
 #endif

@@ -24,6 +24,7 @@
 
 #include "api.h"
 #include "auth.h"
+#include "duration.h"
 #include "http.h"
 #include "log.h"
 #include "rbac.h"
@@ -43,6 +44,7 @@ struct options {
 	size_t n_tls_names;
 	bool allow_root;
 	enum jit_log_level level;
+	int64_t token_max_lifetime_ns;
 };
 
 static void
@@ -58,6 +60,8 @@ usage(FILE *f)
 		"  --tls-cert FILE      PEM certificate to serve instead of the self-signed one\n"
 		"  --tls-key FILE       its PEM private key\n"
 		"  --tls-name NAME      extra DNS name or IP for the self-signed certificate (repeatable)\n"
+		"  --max-token-lifetime DURATION  longest life of a new API token (ISO 8601,\n"
+		"                       default P365D, at most P3650D)\n"
 		"  --allow-root         run as root anyway (not recommended)\n"
 		"  --log-level LEVEL    debug, info (default), warn or error\n"
 		"  -h, --help           this text\n"
@@ -105,6 +109,7 @@ parse_args(int argc, char **argv, struct options *o)
 		{"tls-key", required_argument, NULL, 'k'},
 		{"tls-name", required_argument, NULL, 'n'},
 		{"allow-root", no_argument, NULL, 'r'},
+		{"max-token-lifetime", required_argument, NULL, 'T'},
 		{"log-level", required_argument, NULL, 'L'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
@@ -115,6 +120,7 @@ parse_args(int argc, char **argv, struct options *o)
 	memset(o, 0, sizeof(*o));
 	o->listen = DEFAULT_LISTEN;
 	o->level = JIT_LOG_INFO;
+	o->token_max_lifetime_ns = JIT_TOKEN_LIFETIME_DEFAULT_NS;
 	o->state_dir = getenv("JITGATE_STATE_DIR");
 	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (ch) {
@@ -140,6 +146,18 @@ parse_args(int argc, char **argv, struct options *o)
 		case 'r':
 			o->allow_root = true;
 			break;
+		case 'T': {
+			struct jit_error err;
+
+			if (jit_duration_parse(optarg, &o->token_max_lifetime_ns, &err) != 0 ||
+				o->token_max_lifetime_ns < 60LL * JIT_NS_PER_SEC ||
+				o->token_max_lifetime_ns > JIT_TOKEN_LIFETIME_MAX_NS) {
+				fprintf(stderr, "jitgated: --max-token-lifetime must be an ISO 8601 "
+					"duration from PT1M to P3650D, e.g. P90D\n");
+				return 2;
+			}
+			break;
+		}
 		case 'L':
 			if (strcmp(optarg, "debug") == 0)
 				o->level = JIT_LOG_DEBUG;
@@ -446,6 +464,7 @@ main(int argc, char **argv)
 		goto out;
 	}
 	api.store = store;
+	api.token_max_lifetime_ns = o.token_max_lifetime_ns;
 	/* The names a client may reach this server by: its certificate's and where it listens. */
 	const char *names[MAX_TLS_NAMES + 4] = {"localhost", "127.0.0.1", "::1", listen_addr};
 	size_t n_names = 4;

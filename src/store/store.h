@@ -128,6 +128,14 @@ struct jit_expired {
 	jit_time end;
 };
 
+/* Ends (Revoked/UserRequested, end time now) the live access granted under the policy
+ * that keep no longer allows: a VM or port no longer in keep, or a source outside the
+ * port's new prefixes; keep NULL ends all of it (the policy is being deleted). Returns
+ * what ended (*out malloc'd) and bumps the enforcement points concerned. */
+int jit_store_policy_end_grants(struct jit_store *st, const struct jit_rid *policy,
+	const struct jit_policy *keep, jit_time now, struct jit_expired **out, size_t *n,
+	struct jit_error *err);
+
 /* Marks Initiated ports whose end time has passed as Revoked/Expired and returns them
  * (*out malloc'd, *n the count). */
 int jit_store_expire(struct jit_store *st, jit_time now, struct jit_expired **out, size_t *n,
@@ -182,11 +190,20 @@ struct jit_token_info {
 	char id[JIT_TOKEN_ID_MAX];
 	char name[JIT_MAX_SHORT_STRING];
 	jit_time created, expires, revoked, last_used;   /* 0: never / not */
+	char parent[JIT_TOKEN_ID_MAX];  /* the token it was minted with (self-service); "" none */
 };
+
+/* One token by its public id (whatever its state); 404 when unknown. */
+int jit_store_token_get(struct jit_store *st, const char *token_id, struct jit_token_info *out,
+	int64_t *principal_id, struct jit_error *err);
+/* Records that token_id was minted with parent_id: revoking the parent revokes it. */
+int jit_store_token_set_parent(struct jit_store *st, const char *token_id,
+	const char *parent_id, struct jit_error *err);
 
 int jit_store_token_list(struct jit_store *st, int64_t principal_id, struct jit_token_info **out,
 	size_t *n, struct jit_error *err);
-/* Revokes a token of the principal; *found false if it has none by that id. */
+/* Revokes a token of the principal, and every token minted with it (recursively);
+ * *found false if it has none by that id. */
 int jit_store_token_revoke(struct jit_store *st, int64_t principal_id, const char *token_id,
 	jit_time now, bool *found, struct jit_error *err);
 

@@ -26,13 +26,12 @@
 #include "jit_limits.h"
 #include "log.h"
 
-#define SCHEMA_VERSION 3
+#define SCHEMA_VERSION 4
 /* The newest requests shown inside a policy; the audit log keeps all of them. */
 #define REQUESTS_SHOWN 100
 
-/* Audit entries appended in the open transaction, logged once it commits. */
-#define PENDING_AUDIT_MAX 64
-
+/* Audit entries appended in the open transaction, logged once it commits: every one of
+ * them (a sweep that expires 1,000 grants logs 1,000 lines), so the array grows. */
 struct pending_audit {
 	char seq[24], status[8];
 	char *operation, *resource, *result, *principal, *caller;
@@ -41,8 +40,8 @@ struct pending_audit {
 
 struct jit_store {
 	sqlite3 *db;
-	struct pending_audit pending[PENDING_AUDIT_MAX];
-	size_t n_pending;
+	struct pending_audit *pending;
+	size_t n_pending, cap_pending;
 	pthread_mutex_t tx_lock;
 	bool in_tx;
 	bool tx_bumped;
@@ -146,6 +145,14 @@ static const char *schema_v3[] = {
 	" PRIMARY KEY (vm_key, seq))",
 	"CREATE TABLE jit_settings (scope_key TEXT PRIMARY KEY, scope_id TEXT NOT NULL,"
 	" enabled INTEGER NOT NULL, reason TEXT, updated_ns INTEGER NOT NULL)",
+	NULL,
+};
+
+/* Version 4: a token records the token it was minted with (self-minted tokens never
+ * outlive, or survive the revocation of, the token that made them). */
+static const char *schema_v4[] = {
+	"ALTER TABLE tokens ADD COLUMN parent_token_id TEXT",
+	"CREATE INDEX tokens_parent ON tokens(parent_token_id)",
 	NULL,
 };
 
@@ -482,6 +489,14 @@ migrate(struct jit_store *st, struct jit_error *err)
 			return -1;
 		}
 	}
+	if (version < 4) {
+		for (size_t i = 0; schema_v4[i] != NULL; i++) {
+			if (exec_sql(st, schema_v4[i], err) != 0) {
+				exec_sql(st, "ROLLBACK", NULL);
+				return -1;
+			}
+		}
+	}
 	if (prep(st, "INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)", &s,
 		err) != 0) {
 		exec_sql(st, "ROLLBACK", NULL);
@@ -533,6 +548,7 @@ jit_store_close(struct jit_store *st)
 		return;
 	if (st->db != NULL)
 		sqlite3_close_v2(st->db);
+	free(st->pending);
 	pthread_mutex_destroy(&st->tx_lock);
 	pthread_mutex_destroy(&st->gen_lock);
 	pthread_cond_destroy(&st->gen_cond);
@@ -968,6 +984,61 @@ jit_store_vm_get(struct jit_store *st, const struct jit_rid *id, struct jit_vm *
 		"The virtual machine '%s' under resource group '%s' was not found.", id->name, id->rg);
 }
 
+/* A gateway keys its locks and grants by destination address, so an address may belong
+ * to one VM of an enforcement point only: a second VM with the same address would let
+ * whoever may initiate on it open the first VM's ports (security finding 1). */
+static int
+check_addresses_unique(struct jit_store *st, const struct jit_vm *vm, const char *key,
+	const char *epk, const char *ep_name, struct jit_error *err)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if (vm->n_addresses == 0)
+		return 0;
+	if (prep(st, "SELECT id, addresses FROM vms WHERE ep_key = ? AND key != ? ORDER BY key",
+		&s, err) != 0)
+		return -1;
+	bind_text(s, 1, epk);
+	bind_text(s, 2, key);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		const unsigned char *text = sqlite3_column_text(s, 1);
+		json_t *arr = json_loads(text ? (const char *)text : "[]", 0, NULL);
+		struct jit_error ignored;
+		struct jit_prefix other;
+		size_t i;
+		json_t *v;
+
+		json_array_foreach(arr, i, v) {
+			if (!json_is_string(v) ||
+				jit_prefix_parse(json_string_value(v), &other, &ignored) != 0)
+				continue;
+			for (size_t k = 0; k < vm->n_addresses; k++) {
+				char addr[JIT_PREFIX_BUFSZ];
+				struct jit_rid oid;
+
+				if (!jit_prefix_equal(&vm->addresses[k], &other))
+					continue;
+				jit_prefix_format(&other, addr);
+				if (parse_rid_col(s, 0, &oid, &ignored) != 0)
+					snprintf(oid.name, sizeof(oid.name), "?");
+				json_decref(arr);
+				sqlite3_finalize(s);
+				return jit_errorf(err, 409, JIT_E_CONFLICT,
+					"properties.addresses[%zu]: the address '%s' already belongs to the "
+					"virtual machine '%s' behind the enforcement point '%s'; an address "
+					"belongs to at most one VM of an enforcement point", k, addr, oid.name,
+					ep_name);
+			}
+		}
+		json_decref(arr);
+	}
+	sqlite3_finalize(s);
+	if (rc != SQLITE_DONE)
+		return db_fail(st, err, "reading the addresses behind an enforcement point");
+	return 0;
+}
+
 int
 jit_store_vm_put(struct jit_store *st, const struct jit_vm *vm, bool *created,
 	struct jit_error *err)
@@ -1021,6 +1092,8 @@ jit_store_vm_put(struct jit_store *st, const struct jit_vm *vm, bool *created,
 					"already protects its own VM; a host point protects one VM only",
 					epid.name);
 		}
+		if (check_addresses_unique(st, vm, key, epk, epid.name, err) != 0)
+			return -1;
 	}
 	rg_key_of(&vm->id, rgk);
 	jit_rid_format(&vm->id, id, sizeof(id));
@@ -1675,6 +1748,106 @@ jit_store_request_revoke(struct jit_store *st, const struct jit_rid *policy,
 	return *n > 0 ? bump_vm_ep(st, vkey, err) : 0;
 }
 
+/* Is the grant (vm_key, number, sources) still allowed by the policy's new content? */
+static bool
+grant_kept(const struct jit_policy *keep, const char *vm_key, uint16_t number,
+	const char *sources)
+{
+	struct jit_sources src = {0};
+	struct jit_error ignored;
+	bool kept = false;
+
+	if (keep == NULL)
+		return false;
+	for (size_t i = 0; i < keep->n_vms && !kept; i++) {
+		char k[JIT_RESOURCE_ID_MAX];
+
+		rid_key(&keep->vms[i].id, k);
+		if (strcmp(k, vm_key) != 0)
+			continue;
+		for (size_t j = 0; j < keep->vms[i].n_ports; j++) {
+			const struct jit_port_rule *r = &keep->vms[i].ports[j];
+
+			if (r->number != number)
+				continue;
+			if (sources_from_json(sources, false, &src, &ignored) != 0)
+				return false;
+			kept = true;
+			for (size_t a = 0; a < src.n && kept; a++)
+				kept = jit_prefix_contained_in_any(r->sources.prefixes, r->sources.n,
+					&src.prefixes[a]);
+			free(src.prefixes);
+			break;
+		}
+	}
+	return kept;
+}
+
+int
+jit_store_policy_end_grants(struct jit_store *st, const struct jit_rid *policy,
+	const struct jit_policy *keep, jit_time now, struct jit_expired **out, size_t *n,
+	struct jit_error *err)
+{
+	char key[JIT_RESOURCE_ID_MAX];
+	sqlite3_stmt *s, *u;
+	size_t cap = 0;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	rid_key(policy, key);
+	if (prep(st, "SELECT rp.id, rp.vm_key, rp.vm_id, rp.number, rp.sources, r.requestor,"
+		" rp.end_ns FROM request_ports rp JOIN requests r ON r.id = rp.request_id"
+		" WHERE r.policy_key = ? AND rp.status = 'Initiated' AND rp.end_ns > ?"
+		" ORDER BY rp.id", &s, err) != 0)
+		return -1;
+	bind_text(s, 1, key);
+	sqlite3_bind_int64(s, 2, now);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		const char *vm_key = (const char *)sqlite3_column_text(s, 1);
+		const char *sources = (const char *)sqlite3_column_text(s, 4);
+		uint16_t number = (uint16_t)sqlite3_column_int(s, 3);
+		struct jit_expired *x;
+
+		if (grant_kept(keep, vm_key ? vm_key : "", number, sources ? sources : "[]"))
+			continue;
+		if ((x = grow((void **)out, n, &cap, sizeof(**out))) == NULL) {
+			jit_errorf(err, 500, JIT_E_INTERNAL, "out of memory");
+			goto fail;
+		}
+		memset(x, 0, sizeof(*x));
+		if (parse_rid_col(s, 2, &x->vm, err) != 0)
+			goto fail;
+		x->policy = *policy;
+		x->number = number;
+		copy_col(s, 4, x->sources, sizeof(x->sources));
+		copy_col(s, 5, x->requestor, sizeof(x->requestor));
+		x->end = now;
+		if (prep(st, "UPDATE request_ports SET status = 'Revoked', reason = 'UserRequested',"
+			" end_ns = ? WHERE id = ?", &u, err) != 0)
+			goto fail;
+		sqlite3_bind_int64(u, 1, now);
+		sqlite3_bind_int64(u, 2, sqlite3_column_int64(s, 0));
+		if (exec_done(st, u, err, "ending access") != 0 ||
+			bump_vm_ep(st, vm_key ? vm_key : "", err) != 0)
+			goto fail;
+	}
+	sqlite3_finalize(s);
+	if (rc != SQLITE_DONE) {
+		s = NULL;
+		db_fail(st, err, "finding access to end");
+		goto fail;
+	}
+	return 0;
+fail:
+	if (s != NULL)
+		sqlite3_finalize(s);
+	free(*out);
+	*out = NULL;
+	*n = 0;
+	return -1;
+}
+
 int
 jit_store_expire(struct jit_store *st, jit_time now, struct jit_expired **out, size_t *n,
 	struct jit_error *err)
@@ -2219,8 +2392,13 @@ load_grants(struct jit_store *st, const char *vm_key, uint16_t number, jit_time 
 	size_t cap = 0;
 	int rc;
 
-	if (prep(st, "SELECT sources, end_ns, mapped_port FROM request_ports WHERE vm_key = ?"
-		" AND number = ? AND status = 'Initiated' AND end_ns > ? ORDER BY id", &s, err) != 0)
+	/* Only grants made under the VM's current policy: one made under a policy the VM has
+	 * left is not enforced, whatever its row says (security finding 3). */
+	if (prep(st, "SELECT rp.sources, rp.end_ns, rp.mapped_port FROM request_ports rp"
+		" JOIN requests r ON r.id = rp.request_id"
+		" JOIN policy_vms pv ON pv.vm_key = rp.vm_key AND pv.policy_key = r.policy_key"
+		" WHERE rp.vm_key = ? AND rp.number = ? AND rp.status = 'Initiated'"
+		" AND rp.end_ns > ? ORDER BY rp.id", &s, err) != 0)
 		return -1;
 	bind_text(s, 1, vm_key);
 	sqlite3_bind_int(s, 2, number);
@@ -2563,9 +2741,13 @@ jit_store_audit_append(struct jit_store *st, const struct jit_audit_entry *e,
 	}
 	if ((r = set_audit_head(st, last + 1, hash, err)) != 0)
 		return r;
-	if (st->n_pending < PENDING_AUDIT_MAX) {
-		struct pending_audit *p = &st->pending[st->n_pending++];
+	{
+		struct pending_audit *p = grow((void **)&st->pending, &st->n_pending,
+			&st->cap_pending, sizeof(*p));
 
+		if (p == NULL)
+			return jit_errorf(err, 500, JIT_E_INTERNAL, "out of memory");
+		memset(p, 0, sizeof(*p));
 		memcpy(p->seq, seq, sizeof(p->seq));
 		memcpy(p->status, status, sizeof(p->status));
 		memcpy(p->hash, hash, sizeof(p->hash));
@@ -2703,8 +2885,16 @@ meta_int(struct jit_store *st, const char *key, char *text, size_t n)
 	return v;
 }
 
+static int
+cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
 /* Recomputes what audit_append derives from an entry (resource_key, the audit_vms rows)
- * and compares it with what is stored (columns 14 and 15 of the verify query). */
+ * and compares it with what is stored (columns 14 and 15 of the verify query). Sized by
+ * the entry: a policy of JIT_MAX_VMS_PER_POLICY VMs, or a refused request naming long
+ * IDs, must not read as tampering (security finding 4). */
 static bool
 audit_index_matches(sqlite3_stmt *s)
 {
@@ -2712,13 +2902,13 @@ audit_index_matches(sqlite3_stmt *s)
 	const char *key = (const char *)sqlite3_column_text(s, 14);
 	const char *vms = (const char *)sqlite3_column_text(s, 11);
 	const char *indexed = (const char *)sqlite3_column_text(s, 15);
-	char want[JIT_RESOURCE_ID_MAX] = "", have[JIT_RESOURCE_ID_MAX * 4] = "";
+	char want[JIT_RESOURCE_ID_MAX] = "";
 	struct jit_error ignored;
 	struct jit_rid rid;
 	json_t *arr = NULL, *v;
-	char *keys[64];
-	size_t i, n = 0, len = 0;
-	bool ok;
+	char **keys = NULL, *have = NULL;
+	size_t i, n = 0, len = 0, size = 1;
+	bool ok = false;
 
 	if (resource != NULL && jit_rid_parse(resource, &rid, &ignored) == 0)
 		rid_key(&rid, want);
@@ -2726,33 +2916,41 @@ audit_index_matches(sqlite3_stmt *s)
 		return false;
 	if (vms != NULL && (arr = json_loads(vms, 0, NULL)) == NULL)
 		return false;
+	if (arr != NULL && !json_is_array(arr))
+		goto out;
+	if (json_array_size(arr) > 0 &&
+		(keys = calloc(json_array_size(arr), sizeof(*keys))) == NULL)
+		goto out;
 	json_array_foreach(arr, i, v) {
-		if (n == 64 || jit_rid_parse(json_string_value(v) ? json_string_value(v) : "", &rid,
-			&ignored) != 0)
-			break;
-		if ((keys[n] = malloc(JIT_RESOURCE_ID_MAX)) == NULL)
-			break;
-		rid_key(&rid, keys[n++]);
+		if (jit_rid_parse(json_string_value(v) ? json_string_value(v) : "", &rid,
+			&ignored) != 0 || (keys[n] = malloc(JIT_RESOURCE_ID_MAX)) == NULL)
+			goto out;
+		rid_key(&rid, keys[n]);
+		size += strlen(keys[n++]) + 1;
 	}
-	json_decref(arr);
-	/* Sorted and space-joined, as group_concat over ORDER BY vm_key gives them. */
-	for (size_t a = 0; a < n; a++)
-		for (size_t b = a + 1; b < n; b++)
-			if (strcmp(keys[b], keys[a]) < 0) {
-				char *t = keys[a];
-
-				keys[a] = keys[b];
-				keys[b] = t;
-			}
+	/* Sorted, deduplicated and space-joined, as group_concat over ORDER BY vm_key. */
+	if (n > 1)
+		qsort(keys, n, sizeof(*keys), cmp_str);
+	if ((have = malloc(size)) == NULL)
+		goto out;
+	have[0] = '\0';
 	for (size_t a = 0; a < n; a++) {
+		size_t k = strlen(keys[a]);
+
 		if (a > 0 && strcmp(keys[a], keys[a - 1]) == 0)
 			continue;
-		len += (size_t)snprintf(have + len, len < sizeof(have) ? sizeof(have) - len : 0,
-			"%s%s", len ? " " : "", keys[a]);
+		if (len > 0)
+			have[len++] = ' ';
+		memcpy(have + len, keys[a], k + 1);
+		len += k;
 	}
+	ok = strcmp(have, indexed ? indexed : "") == 0;
+out:
 	for (size_t a = 0; a < n; a++)
 		free(keys[a]);
-	ok = strcmp(have, indexed ? indexed : "") == 0;
+	free(keys);
+	free(have);
+	json_decref(arr);
 	return ok;
 }
 
@@ -3017,7 +3215,51 @@ token_from_row(sqlite3_stmt *s, void *elem, struct jit_error *err)
 	t->expires = sqlite3_column_int64(s, 3);
 	t->revoked = sqlite3_column_int64(s, 4);
 	t->last_used = sqlite3_column_int64(s, 5);
+	copy_col(s, 6, t->parent, sizeof(t->parent));
 	return 0;
+}
+
+#define TOKEN_COLUMNS "token_id, name, created_ns, expires_ns, revoked_ns, last_used_ns," \
+	" COALESCE(parent_token_id, '')"
+
+int
+jit_store_token_get(struct jit_store *st, const char *token_id, struct jit_token_info *out,
+	int64_t *principal_id, struct jit_error *err)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (prep(st, "SELECT " TOKEN_COLUMNS ", principal_id FROM tokens WHERE token_id = ?", &s,
+		err) != 0)
+		return -1;
+	bind_text(s, 1, token_id);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		token_from_row(s, out, err);
+		if (principal_id != NULL)
+			*principal_id = sqlite3_column_int64(s, 7);
+	}
+	sqlite3_finalize(s);
+	if (rc == SQLITE_ROW)
+		return 0;
+	if (rc != SQLITE_DONE)
+		return db_fail(st, err, "reading a token");
+	return jit_errorf(err, 404, JIT_E_RESOURCE_NOT_FOUND, "The token '%s' was not found.",
+		token_id);
+}
+
+int
+jit_store_token_set_parent(struct jit_store *st, const char *token_id, const char *parent_id,
+	struct jit_error *err)
+{
+	sqlite3_stmt *s;
+
+	if (prep(st, "UPDATE tokens SET parent_token_id = ? WHERE token_id = ?", &s, err) != 0)
+		return -1;
+	bind_text(s, 1, parent_id);
+	bind_text(s, 2, token_id);
+	return exec_done(st, s, err, "recording a token's parent");
 }
 
 int
@@ -3028,8 +3270,8 @@ jit_store_token_list(struct jit_store *st, int64_t principal_id, struct jit_toke
 
 	*out = NULL;
 	*n = 0;
-	if (prep(st, "SELECT token_id, name, created_ns, expires_ns, revoked_ns, last_used_ns"
-		" FROM tokens WHERE principal_id = ? ORDER BY created_ns, token_id", &s, err) != 0)
+	if (prep(st, "SELECT " TOKEN_COLUMNS " FROM tokens WHERE principal_id = ?"
+		" ORDER BY created_ns, token_id", &s, err) != 0)
 		return -1;
 	sqlite3_bind_int64(s, 1, principal_id);
 	return collect_rows(st, s, (void **)out, n, sizeof(**out), token_from_row,
@@ -3051,7 +3293,18 @@ jit_store_token_revoke(struct jit_store *st, int64_t principal_id, const char *t
 	if (exec_done(st, s, err, "revoking a token") != 0)
 		return -1;
 	*found = sqlite3_changes(st->db) > 0;
-	return 0;
+	if (!*found)
+		return 0;
+	/* What was minted with it (and with those, in turn) ends with it. */
+	if (prep(st, "WITH RECURSIVE minted(id) AS (SELECT token_id FROM tokens"
+		" WHERE parent_token_id = ?2 UNION SELECT t.token_id FROM tokens t"
+		" JOIN minted m ON t.parent_token_id = m.id)"
+		" UPDATE tokens SET revoked_ns = ?1 WHERE revoked_ns = 0"
+		" AND token_id IN (SELECT id FROM minted)", &s, err) != 0)
+		return -1;
+	sqlite3_bind_int64(s, 1, now);
+	bind_text(s, 2, token_id);
+	return exec_done(st, s, err, "revoking the tokens minted with a token");
 }
 
 /* ---- roles ---- */
