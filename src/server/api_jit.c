@@ -646,6 +646,11 @@ jit_h_policy_initiate(struct jit_call *c)
 
 	policy_rid(c, &id);
 	jit_rid_format(&id, id_text, sizeof(id_text));
+	/* Before anything else, refusals included: each initiate costs an audit entry. A 429
+	 * is not audited itself (the request log line records it), or the limit would not
+	 * bound what a principal can write. */
+	if (jit_call_rate_limit(c, c->api->initiate_limit, "initiate", &err) != 0)
+		goto fail;
 	if (jit_call_body(c, &body, &err) != 0 || jit_initiate_from_json(body, &in, &err) != 0)
 		goto refuse;
 	/* From here on, refusals too are audited against the VMs they name. */

@@ -466,9 +466,12 @@ jit_h_authorization(struct jit_call *c, char *seg[], size_t n, size_t at)
 		role_assignments(c, NULL);
 	else if (n == at + 4 && strcasecmp(seg[at + 2], "roleAssignments") == 0)
 		role_assignments(c, seg[at + 3]);
+	else if (n == at + 3 && strcasecmp(seg[at + 2], "permissions") == 0)
+		jit_h_permissions(c);
 	else {
 		jit_errorf(&err, 404, JIT_E_NOT_FOUND,
-			"Microsoft.Authorization has roleDefinitions and roleAssignments only.");
+			"Microsoft.Authorization has roleDefinitions, roleAssignments and permissions "
+			"only.");
 		jit_call_fail(c, &err);
 	}
 }
@@ -482,8 +485,8 @@ kind_name(enum jit_principal_kind k)
 		"User";
 }
 
-static json_t *
-principal_json(const struct jit_principal *p)
+json_t *
+jit_principal_json(const struct jit_principal *p)
 {
 	char id[256], created[JIT_TIME_BUFSZ];
 
@@ -521,6 +524,12 @@ path_principal(struct jit_call *c, struct jit_principal *out, struct jit_error *
 	return r;
 }
 
+int
+jit_call_path_principal(struct jit_call *c, struct jit_principal *out, struct jit_error *err)
+{
+	return path_principal(c, out, err);
+}
+
 static bool
 is_self(const struct jit_call *c, const struct jit_principal *p)
 {
@@ -530,7 +539,7 @@ is_self(const struct jit_call *c, const struct jit_principal *p)
 void
 jit_h_whoami(struct jit_call *c)
 {
-	json_t *p = principal_json(&c->principal);
+	json_t *p = jit_principal_json(&c->principal);
 
 	jit_call_reply(c, 200, json_pack("{s:o,s:s}", "principal", p, "callerAddress",
 		c->caller_text));
@@ -557,7 +566,7 @@ jit_h_principal_list(struct jit_call *c)
 	}
 	value = json_array();
 	for (size_t i = 0; value != NULL && i < n; i++)
-		json_array_append_new(value, principal_json(&ps[i]));
+		json_array_append_new(value, jit_principal_json(&ps[i]));
 	free(ps);
 	jit_call_reply(c, 200, json_pack("{s:o}", "value", value));
 }
@@ -572,7 +581,7 @@ jit_h_principal_get(struct jit_call *c)
 		jit_call_fail(c, &err);
 		return;
 	}
-	jit_call_reply(c, 200, principal_json(&p));
+	jit_call_reply(c, 200, jit_principal_json(&p));
 }
 
 static int
@@ -586,13 +595,13 @@ principal_put(struct jit_call *c, void *arg, int *status, json_t **out, struct j
 			return jit_errorf(err, 409, JIT_E_CONFLICT,
 				"The principal '%s' exists with another kind.", p->name);
 		*status = 200;
-		*out = principal_json(&existing);
+		*out = jit_principal_json(&existing);
 		return 0;
 	}
 	if (jit_store_principal_add(c->api->store, p, err) != 0)
 		return -1;
 	*status = 201;
-	*out = principal_json(p);
+	*out = jit_principal_json(p);
 	return 0;
 }
 
@@ -772,13 +781,13 @@ token_create(struct jit_call *c, void *arg, int *status, json_t **out, struct ji
 	if (jit_token_new("jgt", &tok, err) != 0 ||
 		jit_store_token_add(c->api->store, tc->p.id, tc->name, tok.id, tok.hash, c->now,
 			tc->expires, err) != 0 ||
-		(tc->self && c->token.id[0] != '\0' &&
-		jit_store_token_set_parent(c->api->store, tok.id, c->token.id, err) != 0)) {
+		(tc->self && jit_store_token_set_parent(c->api->store, tok.id, c->cred.token_id,
+		err) != 0)) {
 		sodium_memzero(&tok, sizeof(tok));
 		return -1;
 	}
 	if (tc->self)
-		snprintf(info.parent, sizeof(info.parent), "%s", c->token.id);
+		snprintf(info.parent, sizeof(info.parent), "%s", c->cred.token_id);
 	snprintf(info.id, sizeof(info.id), "%s", tok.id);
 	snprintf(info.name, sizeof(info.name), "%s", tc->name);
 	*out = token_json(&info, c->now);
@@ -788,6 +797,41 @@ token_create(struct jit_call *c, void *arg, int *status, json_t **out, struct ji
 	sodium_memzero(&tok, sizeof(tok));
 	*status = 201;
 	return 0;
+}
+
+int
+jit_call_may_mint_own(struct jit_call *c, struct jit_error *err)
+{
+	/* A role anywhere that includes the action: a credential is the principal's, not a
+	 * scope's. */
+	if (!jit_call_can_within(c, TOKEN_MINT_OWN_ACTION, &root_scope) &&
+		jit_call_authorize(c, TOKEN_MINT_OWN_ACTION, &root_scope, err) != 0)
+		return -1;
+	/* What one makes for oneself is tied to the token it is made with; an access token
+	 * bought with a client secret has none (and must not outlive the secret's rotation). */
+	if (c->cred.token_id[0] == '\0')
+		return jit_errorf(err, 400, JIT_E_BAD_REQUEST,
+			"A token or client secret for yourself is made with a jitgate token (or a "
+			"console session), not with an access token bought with a client secret.");
+	return 0;
+}
+
+int
+jit_call_bound_expiry(struct jit_call *c, bool asked, jit_time *expires, struct jit_error *err)
+{
+	char end[JIT_TIME_BUFSZ];
+
+	/* Nothing made with a credential outlives it (security finding 7). */
+	if (c->cred.expires == 0 || *expires <= c->cred.expires)
+		return 0;
+	if (!asked) {
+		*expires = c->cred.expires;
+		return 0;
+	}
+	jit_time_format(c->cred.expires, end);
+	return jit_errorf(err, 400, JIT_E_INVALID_CONTENT,
+		"validFor: it would outlive the credential you are using, which expires at %s; "
+		"nothing outlives the credential it is made with", end);
 }
 
 void
@@ -802,9 +846,7 @@ jit_h_token_create(struct jit_call *c)
 	if (token_target(c, &tc.p, &err) != 0)
 		goto refuse;
 	tc.self = tc.p.id == c->principal.id;
-	/* A role anywhere that includes the action: a token is the principal's, not a scope's. */
-	if (tc.self && !jit_call_can_within(c, TOKEN_MINT_OWN_ACTION, &root_scope) &&
-		jit_call_authorize(c, TOKEN_MINT_OWN_ACTION, &root_scope, &err) != 0)
+	if (tc.self && jit_call_may_mint_own(c, &err) != 0)
 		goto refuse;
 	if (jit_call_body(c, &body, &err) != 0)
 		goto refuse;
@@ -843,19 +885,8 @@ jit_h_token_create(struct jit_call *c)
 	} else {
 		tc.expires = c->now + c->api->token_max_lifetime_ns;
 	}
-	/* A token never outlives the token it was minted with (security finding 7). */
-	if (c->token.expires != 0 && tc.expires > c->token.expires) {
-		char end[JIT_TIME_BUFSZ];
-
-		if (v != NULL && !json_is_null(v)) {
-			jit_time_format(c->token.expires, end);
-			jit_errorf(&err, 400, JIT_E_INVALID_CONTENT,
-				"validFor: the token would outlive the token you are using, which expires "
-				"at %s; a token never outlives the token it is minted with", end);
-			goto refuse;
-		}
-		tc.expires = c->token.expires;
-	}
+	if (jit_call_bound_expiry(c, v != NULL && !json_is_null(v), &tc.expires, &err) != 0)
+		goto refuse;
 	write_tx(c, c->req->path, token_create, &tc);
 	json_decref(body);
 	return;

@@ -26,7 +26,7 @@
 #include "jit_limits.h"
 #include "log.h"
 
-#define SCHEMA_VERSION 4
+#define SCHEMA_VERSION 6
 /* The newest requests shown inside a policy; the audit log keeps all of them. */
 #define REQUESTS_SHOWN 100
 
@@ -148,11 +148,41 @@ static const char *schema_v3[] = {
 	NULL,
 };
 
-/* Version 4: a token records the token it was minted with (self-minted tokens never
- * outlive, or survive the revocation of, the token that made them). */
+/* Version 4: console sign-in sessions, each bound to the token that opened it. */
 static const char *schema_v4[] = {
+	"CREATE TABLE sessions (session_id TEXT PRIMARY KEY, hash BLOB NOT NULL,"
+	" token_id TEXT NOT NULL REFERENCES tokens(token_id) ON DELETE CASCADE,"
+	" created_ns INTEGER NOT NULL, expires_ns INTEGER NOT NULL)",
+	"CREATE INDEX sessions_token ON sessions(token_id)",
+	"CREATE INDEX sessions_expires ON sessions(expires_ns)",
+	NULL,
+};
+
+/* Version 5: OAuth2 client secrets and the short-lived access tokens they buy. An access
+ * token names the credential it was issued for (source_kind 'secret' or 'token'), so that
+ * revoking that credential ends the access token at once. */
+static const char *schema_v5[] = {
+	"CREATE TABLE client_secrets (secret_id TEXT PRIMARY KEY,"
+	" principal_id INTEGER NOT NULL REFERENCES principals(id) ON DELETE CASCADE,"
+	" name TEXT NOT NULL, hash BLOB NOT NULL, created_ns INTEGER NOT NULL,"
+	" expires_ns INTEGER NOT NULL, revoked_ns INTEGER NOT NULL DEFAULT 0,"
+	" last_used_ns INTEGER NOT NULL DEFAULT 0)",
+	"CREATE INDEX client_secrets_principal ON client_secrets(principal_id)",
+	"CREATE TABLE access_tokens (token_id TEXT PRIMARY KEY, hash BLOB NOT NULL,"
+	" principal_id INTEGER NOT NULL REFERENCES principals(id) ON DELETE CASCADE,"
+	" source_kind TEXT NOT NULL, source_id TEXT NOT NULL, created_ns INTEGER NOT NULL,"
+	" expires_ns INTEGER NOT NULL)",
+	"CREATE INDEX access_tokens_expires ON access_tokens(expires_ns)",
+	NULL,
+};
+
+/* Version 6: a token records the token it was minted with (self-minted tokens never
+ * outlive, or survive the revocation of, the token that made them). */
+static const char *schema_v6[] = {
 	"ALTER TABLE tokens ADD COLUMN parent_token_id TEXT",
 	"CREATE INDEX tokens_parent ON tokens(parent_token_id)",
+	"ALTER TABLE client_secrets ADD COLUMN parent_token_id TEXT",
+	"CREATE INDEX client_secrets_parent ON client_secrets(parent_token_id)",
 	NULL,
 };
 
@@ -492,6 +522,22 @@ migrate(struct jit_store *st, struct jit_error *err)
 	if (version < 4) {
 		for (size_t i = 0; schema_v4[i] != NULL; i++) {
 			if (exec_sql(st, schema_v4[i], err) != 0) {
+				exec_sql(st, "ROLLBACK", NULL);
+				return -1;
+			}
+		}
+	}
+	if (version < 5) {
+		for (size_t i = 0; schema_v5[i] != NULL; i++) {
+			if (exec_sql(st, schema_v5[i], err) != 0) {
+				exec_sql(st, "ROLLBACK", NULL);
+				return -1;
+			}
+		}
+	}
+	if (version < 6) {
+		for (size_t i = 0; schema_v6[i] != NULL; i++) {
+			if (exec_sql(st, schema_v6[i], err) != 0) {
 				exec_sql(st, "ROLLBACK", NULL);
 				return -1;
 			}
@@ -2123,6 +2169,73 @@ jit_store_token_touch(struct jit_store *st, const char *token_id, jit_time now,
 	return exec_done(st, s, err, "recording token use");
 }
 
+/* ---- console sessions ---- */
+
+int
+jit_store_session_add(struct jit_store *st, const char *session_id,
+	const uint8_t hash[JIT_TOKEN_HASH_BYTES], const char *token_id, jit_time now,
+	jit_time expires, struct jit_error *err)
+{
+	sqlite3_stmt *s;
+
+	/* Ended sessions go as new ones come: the table holds only live ones (and a few). */
+	if (prep(st, "DELETE FROM sessions WHERE expires_ns <= ?1", &s, err) != 0)
+		return -1;
+	sqlite3_bind_int64(s, 1, now);
+	if (exec_done(st, s, err, "removing ended sessions") != 0)
+		return -1;
+	if (prep(st, "INSERT INTO sessions (session_id, hash, token_id, created_ns, expires_ns)"
+		" VALUES (?1, ?2, ?3, ?4, ?5)", &s, err) != 0)
+		return -1;
+	bind_text(s, 1, session_id);
+	sqlite3_bind_blob(s, 2, hash, JIT_TOKEN_HASH_BYTES, SQLITE_TRANSIENT);
+	bind_text(s, 3, token_id);
+	sqlite3_bind_int64(s, 4, now);
+	sqlite3_bind_int64(s, 5, expires);
+	return exec_done(st, s, err, "recording a session");
+}
+
+int
+jit_store_session_find(struct jit_store *st, const char *session_id, jit_time now,
+	uint8_t hash[JIT_TOKEN_HASH_BYTES], struct jit_session_info *out, bool *found,
+	struct jit_error *err)
+{
+	sqlite3_stmt *row;
+
+	/* The token must still be valid: revoking or expiring it ends its sessions. */
+	if (find_secret(st, "SELECT s.hash, t.principal_id, s.token_id, s.created_ns,"
+		" s.expires_ns FROM sessions s JOIN tokens t ON t.token_id = s.token_id"
+		" WHERE s.session_id = ?1 AND s.expires_ns > ?2 AND t.revoked_ns = 0"
+		" AND (t.expires_ns = 0 OR t.expires_ns > ?2)", session_id, now, hash, &row, found,
+		err) != 0)
+		return -1;
+	if (*found) {
+		memset(out, 0, sizeof(*out));
+		out->principal_id = sqlite3_column_int64(row, 1);
+		snprintf(out->token_id, sizeof(out->token_id), "%s",
+			(const char *)sqlite3_column_text(row, 2));
+		out->created = sqlite3_column_int64(row, 3);
+		out->expires = sqlite3_column_int64(row, 4);
+		sqlite3_finalize(row);
+	}
+	return 0;
+}
+
+int
+jit_store_session_delete(struct jit_store *st, const char *session_id, bool *existed,
+	struct jit_error *err)
+{
+	sqlite3_stmt *s;
+
+	if (prep(st, "DELETE FROM sessions WHERE session_id = ?1", &s, err) != 0)
+		return -1;
+	bind_text(s, 1, session_id);
+	if (exec_done(st, s, err, "deleting a session") != 0)
+		return -1;
+	*existed = sqlite3_changes(st->db) > 0;
+	return 0;
+}
+
 /* ---- enrollment and enforcement points ---- */
 
 int
@@ -3250,6 +3363,20 @@ jit_store_token_get(struct jit_store *st, const char *token_id, struct jit_token
 }
 
 int
+jit_store_secret_set_parent(struct jit_store *st, const char *secret_id, const char *parent_id,
+	struct jit_error *err)
+{
+	sqlite3_stmt *s;
+
+	if (prep(st, "UPDATE client_secrets SET parent_token_id = ? WHERE secret_id = ?", &s,
+		err) != 0)
+		return -1;
+	bind_text(s, 1, parent_id);
+	bind_text(s, 2, secret_id);
+	return exec_done(st, s, err, "recording a client secret's parent");
+}
+
+int
 jit_store_token_set_parent(struct jit_store *st, const char *token_id, const char *parent_id,
 	struct jit_error *err)
 {
@@ -3295,7 +3422,17 @@ jit_store_token_revoke(struct jit_store *st, int64_t principal_id, const char *t
 	*found = sqlite3_changes(st->db) > 0;
 	if (!*found)
 		return 0;
-	/* What was minted with it (and with those, in turn) ends with it. */
+	/* What was minted with it (and with those, in turn) ends with it: tokens, and the
+	 * client secrets made with any of them. */
+	if (prep(st, "WITH RECURSIVE minted(id) AS (SELECT ?2 UNION SELECT t.token_id"
+		" FROM tokens t JOIN minted m ON t.parent_token_id = m.id)"
+		" UPDATE client_secrets SET revoked_ns = ?1 WHERE revoked_ns = 0"
+		" AND parent_token_id IN (SELECT id FROM minted)", &s, err) != 0)
+		return -1;
+	sqlite3_bind_int64(s, 1, now);
+	bind_text(s, 2, token_id);
+	if (exec_done(st, s, err, "revoking the client secrets minted with a token") != 0)
+		return -1;
 	if (prep(st, "WITH RECURSIVE minted(id) AS (SELECT token_id FROM tokens"
 		" WHERE parent_token_id = ?2 UNION SELECT t.token_id FROM tokens t"
 		" JOIN minted m ON t.parent_token_id = m.id)"
@@ -3663,5 +3800,194 @@ jit_store_permissions(struct jit_store *st, int64_t principal_id, struct jit_per
 		(*n)++;
 	}
 	free(as);
+	return 0;
+}
+
+/* ---- OAuth2 client secrets and access tokens ---- */
+
+int
+jit_store_token_expiry(struct jit_store *st, const char *token_id, jit_time *expires,
+	struct jit_error *err)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	*expires = 0;
+	if (prep(st, "SELECT expires_ns FROM tokens WHERE token_id = ?", &s, err) != 0)
+		return -1;
+	bind_text(s, 1, token_id);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		*expires = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : db_fail(st, err, "reading a token");
+}
+
+int
+jit_store_secret_add(struct jit_store *st, int64_t principal_id, const char *name,
+	const char *secret_id, const uint8_t hash[JIT_TOKEN_HASH_BYTES], jit_time now,
+	jit_time expires, struct jit_error *err)
+{
+	sqlite3_stmt *s;
+
+	if (prep(st, "INSERT INTO client_secrets (secret_id, principal_id, name, hash, created_ns,"
+		" expires_ns) VALUES (?, ?, ?, ?, ?, ?)", &s, err) != 0)
+		return -1;
+	bind_text(s, 1, secret_id);
+	sqlite3_bind_int64(s, 2, principal_id);
+	bind_text(s, 3, name);
+	sqlite3_bind_blob(s, 4, hash, JIT_TOKEN_HASH_BYTES, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(s, 5, now);
+	sqlite3_bind_int64(s, 6, expires);
+	return exec_done(st, s, err, "saving a client secret");
+}
+
+int
+jit_store_secret_find(struct jit_store *st, const char *secret_id, jit_time now,
+	uint8_t hash[JIT_TOKEN_HASH_BYTES], int64_t *principal_id, jit_time *expires, bool *found,
+	struct jit_error *err)
+{
+	sqlite3_stmt *row;
+
+	if (find_secret(st, "SELECT hash, principal_id, expires_ns FROM client_secrets"
+		" WHERE secret_id = ?1 AND revoked_ns = 0 AND expires_ns > ?2", secret_id, now, hash,
+		&row, found, err) != 0)
+		return -1;
+	if (*found) {
+		*principal_id = sqlite3_column_int64(row, 1);
+		*expires = sqlite3_column_int64(row, 2);
+		sqlite3_finalize(row);
+	}
+	return 0;
+}
+
+int
+jit_store_secret_touch(struct jit_store *st, const char *secret_id, jit_time now,
+	struct jit_error *err)
+{
+	sqlite3_stmt *s;
+
+	if (prep(st, "UPDATE client_secrets SET last_used_ns = ?1 WHERE secret_id = ?2", &s,
+		err) != 0)
+		return -1;
+	sqlite3_bind_int64(s, 1, now);
+	bind_text(s, 2, secret_id);
+	return exec_done(st, s, err, "recording client secret use");
+}
+
+int
+jit_store_secret_list(struct jit_store *st, int64_t principal_id, struct jit_token_info **out,
+	size_t *n, struct jit_error *err)
+{
+	sqlite3_stmt *s;
+
+	*out = NULL;
+	*n = 0;
+	if (prep(st, "SELECT secret_id, name, created_ns, expires_ns, revoked_ns, last_used_ns"
+		" FROM client_secrets WHERE principal_id = ? ORDER BY created_ns, secret_id", &s,
+		err) != 0)
+		return -1;
+	sqlite3_bind_int64(s, 1, principal_id);
+	return collect_rows(st, s, (void **)out, n, sizeof(**out), token_from_row,
+		"listing client secrets", err);
+}
+
+int
+jit_store_secret_revoke(struct jit_store *st, int64_t principal_id, const char *secret_id,
+	jit_time now, bool *found, struct jit_error *err)
+{
+	sqlite3_stmt *s;
+
+	if (prep(st, "UPDATE client_secrets SET revoked_ns = ? WHERE principal_id = ?"
+		" AND secret_id = ? AND revoked_ns = 0", &s, err) != 0)
+		return -1;
+	sqlite3_bind_int64(s, 1, now);
+	sqlite3_bind_int64(s, 2, principal_id);
+	bind_text(s, 3, secret_id);
+	if (exec_done(st, s, err, "revoking a client secret") != 0)
+		return -1;
+	*found = sqlite3_changes(st->db) > 0;
+	return 0;
+}
+
+int
+jit_store_access_add(struct jit_store *st, const char *token_id,
+	const uint8_t hash[JIT_TOKEN_HASH_BYTES], int64_t principal_id,
+	enum jit_access_source source, const char *source_id, jit_time now, jit_time expires,
+	struct jit_error *err)
+{
+	sqlite3_stmt *s;
+
+	/* Expired access tokens are of no use to anyone: each issue clears them out. */
+	if (prep(st, "DELETE FROM access_tokens WHERE expires_ns <= ?", &s, err) != 0)
+		return -1;
+	sqlite3_bind_int64(s, 1, now);
+	if (exec_done(st, s, err, "clearing expired access tokens") != 0)
+		return -1;
+	if (prep(st, "INSERT INTO access_tokens (token_id, hash, principal_id, source_kind,"
+		" source_id, created_ns, expires_ns) VALUES (?, ?, ?, ?, ?, ?, ?)", &s, err) != 0)
+		return -1;
+	bind_text(s, 1, token_id);
+	sqlite3_bind_blob(s, 2, hash, JIT_TOKEN_HASH_BYTES, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(s, 3, principal_id);
+	bind_text(s, 4, source == JIT_ACCESS_FROM_SECRET ? "secret" : "token");
+	bind_text(s, 5, source_id);
+	sqlite3_bind_int64(s, 6, now);
+	sqlite3_bind_int64(s, 7, expires);
+	return exec_done(st, s, err, "saving an access token");
+}
+
+int
+jit_store_access_get(struct jit_store *st, const char *token_id,
+	enum jit_access_source *source, char source_id[JIT_TOKEN_ID_MAX], jit_time *expires,
+	struct jit_error *err)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if (prep(st, "SELECT source_kind, source_id, expires_ns FROM access_tokens"
+		" WHERE token_id = ?", &s, err) != 0)
+		return -1;
+	bind_text(s, 1, token_id);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		const unsigned char *kind = sqlite3_column_text(s, 0);
+
+		*source = kind != NULL && strcmp((const char *)kind, "token") == 0 ?
+			JIT_ACCESS_FROM_TOKEN : JIT_ACCESS_FROM_SECRET;
+		copy_col(s, 1, source_id, JIT_TOKEN_ID_MAX);
+		*expires = sqlite3_column_int64(s, 2);
+	}
+	sqlite3_finalize(s);
+	if (rc == SQLITE_ROW)
+		return 0;
+	if (rc != SQLITE_DONE)
+		return db_fail(st, err, "reading an access token");
+	return jit_errorf(err, 404, JIT_E_RESOURCE_NOT_FOUND, "The access token was not found.");
+}
+
+int
+jit_store_access_find(struct jit_store *st, const char *token_id, jit_time now,
+	uint8_t hash[JIT_TOKEN_HASH_BYTES], int64_t *principal_id, bool *found,
+	struct jit_error *err)
+{
+	sqlite3_stmt *row;
+
+	/* Live only while the credential it was issued for is: a revoked or expired secret
+	 * or token ends its access tokens with it. */
+	if (find_secret(st, "SELECT a.hash, a.principal_id FROM access_tokens a"
+		" WHERE a.token_id = ?1 AND a.expires_ns > ?2 AND ("
+		" (a.source_kind = 'secret' AND EXISTS (SELECT 1 FROM client_secrets c"
+		"  WHERE c.secret_id = a.source_id AND c.principal_id = a.principal_id"
+		"  AND c.revoked_ns = 0 AND c.expires_ns > ?2))"
+		" OR (a.source_kind = 'token' AND EXISTS (SELECT 1 FROM tokens t"
+		"  WHERE t.token_id = a.source_id AND t.principal_id = a.principal_id"
+		"  AND t.revoked_ns = 0 AND (t.expires_ns = 0 OR t.expires_ns > ?2))))",
+		token_id, now, hash, &row, found, err) != 0)
+		return -1;
+	if (*found) {
+		*principal_id = sqlite3_column_int64(row, 1);
+		sqlite3_finalize(row);
+	}
 	return 0;
 }
