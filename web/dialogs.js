@@ -3,7 +3,7 @@
 // My IP or a range, time range up to the port's maximum, justification). Each is a
 // modal <dialog>: keyboard-operable, Escape closes, errors shown inline.
 import {get, put, del, post} from './api.js';
-import {h, clear, field, errorBox, isoDurationMs, msToIso, toast} from './dom.js';
+import {h, clear, field, errorBox, isoDurationMs, msToIso, newId, toast} from './dom.js';
 
 const RECOMMENDED = {Linux: [22, 3389, 5985, 5986], Windows: [3389, 5985, 5986, 22]};
 const QUICK = {Linux: 22, Windows: 3389};
@@ -14,10 +14,11 @@ function defaultRule(number) {
 }
 
 function modal(title, build) {
-  const dlg = h('dialog', {class: 'dialog', 'aria-labelledby': 'dlg-title'});
+  const id = newId('dlg-title');
+  const dlg = h('dialog', {class: 'dialog', 'aria-labelledby': id});
   const close = () => { dlg.close(); dlg.remove(); };
   dlg.addEventListener('close', () => dlg.remove());
-  dlg.append(h('h2', {id: 'dlg-title'}, title), build(close, dlg));
+  dlg.append(h('h2', {id}, title), build(close, dlg));
   document.body.append(dlg);
   dlg.showModal();
   return dlg;

@@ -106,7 +106,8 @@ int jit_store_policy_list(struct jit_store *st, const struct jit_rid *scope,
 	const char *location, struct jit_rid **out, size_t *n, struct jit_error *err);
 
 /* Records request r (already validated against the policy) under the policy. Older
- * Initiated ports for the same VM, port and source become Revoked/NewerRequestInitiated.
+ * Initiated ports for the same VM, port and source that have not ended become
+ * Revoked/NewerRequestInitiated, with their end time set to r's start time.
  * Bumps versions for the enforcement points of r's VMs. */
 int jit_store_request_add(struct jit_store *st, const struct jit_rid *policy,
 	const struct jit_request *r, int64_t principal_id, struct jit_error *err);

@@ -1674,8 +1674,9 @@ jit_store_policy_list(struct jit_store *st, const struct jit_rid *scope, const c
 /* ---- requests ---- */
 
 static int
-insert_request_port(struct jit_store *st, int64_t request_id, const struct jit_request_vm *vm,
-	size_t vm_pos, const struct jit_request_port *port, struct jit_error *err)
+insert_request_port(struct jit_store *st, int64_t request_id, jit_time start,
+	const struct jit_request_vm *vm, size_t vm_pos, const struct jit_request_port *port,
+	struct jit_error *err)
 {
 	char vm_key[JIT_RESOURCE_ID_MAX], vm_id[JIT_RESOURCE_ID_MAX];
 	sqlite3_stmt *s;
@@ -1685,16 +1686,18 @@ insert_request_port(struct jit_store *st, int64_t request_id, const struct jit_r
 	jit_rid_format(&vm->id, vm_id, sizeof(vm_id));
 	if ((sources = sources_to_json(&port->sources)) == NULL)
 		return jit_errorf(err, 500, JIT_E_INTERNAL, "out of memory");
-	/* A newer request for the same VM, port and source supersedes the older one. */
-	if (prep(st, "UPDATE request_ports SET status = 'Revoked', reason = 'NewerRequestInitiated'"
-		" WHERE vm_key = ? AND number = ? AND sources = ? AND status = 'Initiated'", &s,
-		err) != 0) {
+	/* A newer request for the same VM, port and source supersedes the older one, which
+	 * ends when the newer one starts (one that had already ended stays as it was). */
+	if (prep(st, "UPDATE request_ports SET status = 'Revoked', reason = 'NewerRequestInitiated',"
+		" end_ns = ?4 WHERE vm_key = ?1 AND number = ?2 AND sources = ?3"
+		" AND status = 'Initiated' AND end_ns > ?4", &s, err) != 0) {
 		free(sources);
 		return -1;
 	}
 	bind_text(s, 1, vm_key);
 	sqlite3_bind_int(s, 2, port->number);
 	bind_text(s, 3, sources);
+	sqlite3_bind_int64(s, 4, start);
 	if (exec_done(st, s, err, "superseding older requests") != 0) {
 		free(sources);
 		return -1;
@@ -1747,8 +1750,8 @@ jit_store_request_add(struct jit_store *st, const struct jit_rid *policy,
 		char vm_key[JIT_RESOURCE_ID_MAX];
 
 		for (size_t j = 0; j < r->vms[i].n_ports; j++)
-			if (insert_request_port(st, request_id, &r->vms[i], i, &r->vms[i].ports[j],
-				err) != 0)
+			if (insert_request_port(st, request_id, r->start_time, &r->vms[i], i,
+				&r->vms[i].ports[j], err) != 0)
 				return -1;
 		rid_key(&r->vms[i].id, vm_key);
 		if (bump_vm_ep(st, vm_key, err) != 0)
@@ -3268,10 +3271,12 @@ jit_store_vm_jit(struct jit_store *st, const struct jit_vm *vm, jit_time now,
 			"policy on %s%s%s", scope, by.reason[0] ? ": " : "", by.reason) < 0)
 			out->reason[0] = '\0';
 	}
-	if (out->in_policy)
-		out->state = JIT_VM_CONFIGURED;
+	/* Azure's rule: a VM that nothing enforces (or where JIT is disabled) is Unsupported
+	 * with its reason, in a policy or not; the policy stays, and applies once fixed. */
+	if (out->reason[0] != '\0')
+		out->state = JIT_VM_UNSUPPORTED;
 	else
-		out->state = out->reason[0] ? JIT_VM_UNSUPPORTED : JIT_VM_NOT_CONFIGURED;
+		out->state = out->in_policy ? JIT_VM_CONFIGURED : JIT_VM_NOT_CONFIGURED;
 
 	/* Approved requests in the last 7 days, and the latest one's time and requestor. */
 	if (prep(st, "SELECT COUNT(DISTINCT r.id), MAX(r.start_ns) FROM requests r JOIN"
