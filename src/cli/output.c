@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "text.h"
+
 struct cli_table {
 	size_t ncols;
 	size_t nrows;           /* rows held, the header (row 0) included */
@@ -47,15 +49,14 @@ put_row(struct cli_table *t, const char *const cells[])
 		const char *s = cells[i] != NULL && cells[i][0] != '\0' ? cells[i] : "-";
 		size_t len = strlen(s);
 
-		if ((t->cells[base + i] = strdup(s)) == NULL) {
+		/* Free text from the server (justifications, an agent's OS and messages) must not
+		 * drive the terminal: C0, C1 and bidi controls become '?'. */
+		if ((t->cells[base + i] = jit_text_sanitize(s)) == NULL) {
 			for (size_t k = 0; k < i; k++)
 				free(t->cells[base + k]);
 			return -1;
 		}
-		/* Free text from the server (justifications) must not drive the terminal. */
-		for (char *p = t->cells[base + i]; *p != '\0'; p++)
-			if ((unsigned char)*p < 0x20 || *p == 0x7f)
-				*p = '?';
+		len = strlen(t->cells[base + i]);
 		if (len > t->width[i])
 			t->width[i] = len;
 	}
@@ -151,10 +152,7 @@ cli_table_print_some(const struct cli_table *t, const size_t *cols, size_t n,
 bool
 cli_printable(const char *s)
 {
-	for (; *s != '\0'; s++)
-		if ((unsigned char)*s < 0x20 || *s == 0x7f)
-			return false;
-	return true;
+	return jit_text_safe(s);
 }
 
 void
@@ -167,8 +165,16 @@ cli_field(const char *label, const char *value)
 	printf("%-20s", l);
 	if (value == NULL || value[0] == '\0')
 		value = "-";
-	for (const char *p = value; *p != '\0'; p++)
-		putchar((unsigned char)*p < 0x20 || *p == 0x7f ? '?' : *p);
+	for (const char *p = value; *p != '\0';) {
+		bool unsafe;
+		size_t n = jit_text_next(p, &unsafe);
+
+		if (unsafe)
+			putchar('?');
+		else
+			fwrite(p, 1, n, stdout);
+		p += n;
+	}
 	putchar('\n');
 }
 

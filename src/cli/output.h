@@ -29,11 +29,12 @@ void cli_table_print_some(const struct cli_table *t, const size_t *cols, size_t 
 #define CLI_TABLE_WIDTH 100
 void cli_table_free(struct cli_table *t);
 
-/* True when s has no control characters (a server's text is not trusted to be free
- * of terminal escapes; tables replace them with '?'). */
+/* True when s has no character that could drive a terminal (C0, DEL, C1, bidi controls,
+ * malformed UTF-8: text.h); a server's text is not trusted to be free of them, and
+ * tables and fields replace each with '?'. */
 bool cli_printable(const char *s);
 
-/* Prints "Label:              value" (the value's control characters as '?', "-"
+/* Prints "Label:              value" (the value's unsafe characters as '?', "-"
  * when NULL or empty): one field of a resource shown to people. */
 void cli_field(const char *label, const char *value);
 
