@@ -20,7 +20,6 @@
 #include "svc_rbac.h"
 
 #define TOKEN_NAME_MAX 64
-#define TOKEN_MAX_VALID_NS (3650LL * 24 * 3600 * JIT_NS_PER_SEC)
 
 static void
 scope_text(const struct jit_rid *scope, char out[JIT_RESOURCE_ID_MAX])
@@ -451,6 +450,8 @@ token_json(const struct jit_token_info *t, jit_time now)
 		jit_time_format(t->revoked, buf);
 		json_object_set_new(j, "revokedUtc", json_string(buf));
 	}
+	if (t->parent[0] != '\0')
+		json_object_set_new(j, "mintedWith", json_string(t->parent));
 	return j;
 }
 
@@ -475,23 +476,68 @@ jit_h_token_list(struct jit_call *c)
 	jit_call_reply(c, 200, json_pack("{s:o}", "value", value));
 }
 
-struct token_create {
-	char name[TOKEN_NAME_MAX + 1];
-	jit_time expires;
-};
+static const struct jit_rid root_scope = {.kind = JIT_RID_ROOT};
+
+/* Minting a token for oneself is an action of its own, so a role can leave it out (the
+ * JIT requester and the readers do not have it; Owner and Contributor do, at whatever
+ * scope they are assigned). */
+#define TOKEN_MINT_OWN_ACTION "Jitgate/tokens/mintOwn/action"
+
+int
+jit_call_may_mint_own(struct jit_call *c, struct jit_error *err)
+{
+	/* A role anywhere that includes the action: a credential is the principal's, not a
+	 * scope's. */
+	if (!jit_call_can_within(c, TOKEN_MINT_OWN_ACTION, &root_scope) &&
+		jit_call_authorize(c, TOKEN_MINT_OWN_ACTION, &root_scope, err) != 0)
+		return -1;
+	/* What one makes for oneself is tied to the token it is made with; an access token
+	 * bought with a client secret has none (and must not outlive the secret's rotation). */
+	if (c->cred.token_id[0] == '\0')
+		return jit_errorf(err, 400, JIT_E_BAD_REQUEST,
+			"A token or client secret for yourself is made with a jitgate token (or a "
+			"console session), not with an access token bought with a client secret.");
+	return 0;
+}
+
+int
+jit_call_bound_expiry(struct jit_call *c, bool asked, jit_time *expires, struct jit_error *err)
+{
+	char end[JIT_TIME_BUFSZ];
+
+	/* Nothing made with a credential outlives it (security finding 7). */
+	if (c->cred.expires == 0 || *expires <= c->cred.expires)
+		return 0;
+	if (!asked) {
+		*expires = c->cred.expires;
+		return 0;
+	}
+	jit_time_format(c->cred.expires, end);
+	return jit_errorf(err, 400, JIT_E_INVALID_CONTENT,
+		"validFor: it would outlive the credential you are using, which expires at %s; "
+		"nothing outlives the credential it is made with", end);
+}
 
 void
 jit_h_token_create(struct jit_call *c)
 {
-	struct token_create tc = {0};
+	char name[TOKEN_NAME_MAX + 1];
 	struct jit_token_info info;
 	struct jit_token secret;
+	struct jit_principal p;
 	const json_t *v;
 	struct jit_actor a;
 	struct jit_error err;
 	json_t *body = NULL, *out;
+	jit_time expires;
 	int64_t valid;
+	bool self;
 
+	if (jit_call_path_principal(c, &p, &err) != 0)
+		goto refuse;
+	self = p.id == c->principal.id;
+	if (self && jit_call_may_mint_own(c, &err) != 0)
+		goto refuse;
 	if (jit_call_body(c, &body, &err) != 0)
 		goto refuse;
 	v = json_object_get(body, "name");
@@ -502,9 +548,9 @@ jit_h_token_create(struct jit_call *c)
 			TOKEN_NAME_MAX);
 		goto refuse;
 	}
-	snprintf(tc.name, sizeof(tc.name), "%s", json_string_value(v));
-	for (const char *p = tc.name; *p; p++)
-		if ((unsigned char)*p < 0x20) {
+	snprintf(name, sizeof(name), "%s", json_string_value(v));
+	for (const char *q = name; *q; q++)
+		if ((unsigned char)*q < 0x20) {
 			jit_errorf(&err, 400, JIT_E_INVALID_CONTENT,
 				"name: must not contain control characters");
 			goto refuse;
@@ -516,17 +562,25 @@ jit_h_token_create(struct jit_call *c)
 				"validFor: must be an ISO 8601 duration such as P30D");
 			goto refuse;
 		}
-		if (valid > TOKEN_MAX_VALID_NS) {
+		if (valid > c->api->token_max_lifetime_ns) {
+			char max[JIT_DURATION_BUFSZ];
+
+			jit_duration_format(c->api->token_max_lifetime_ns, max);
 			jit_errorf(&err, 400, JIT_E_INVALID_CONTENT,
-				"validFor: a token lives at most P3650D (omit validFor for no expiry)");
+				"validFor: a token lives at most %s on this server (jitgated "
+				"--max-token-lifetime)", max);
 			goto refuse;
 		}
-		tc.expires = c->now + valid;
+		expires = c->now + valid;
+	} else {
+		expires = c->now + c->api->token_max_lifetime_ns;
 	}
+	if (jit_call_bound_expiry(c, v != NULL && !json_is_null(v), &expires, &err) != 0)
+		goto refuse;
 	json_decref(body);
 	jit_call_actor(c, &a);
-	if (jit_svc_token_create(c->api->store, &a, c->req->path, c->name, tc.name, tc.expires,
-		&info, &secret, &err) != 0) {
+	if (jit_svc_token_create(c->api->store, &a, c->req->path, c->name, name, expires,
+		self ? c->cred.token_id : NULL, &info, &secret, &err) != 0) {
 		jit_call_fail_audited(c, &err);
 		return;
 	}
@@ -539,7 +593,9 @@ jit_h_token_create(struct jit_call *c)
 	return;
 refuse:
 	json_decref(body);
-	jit_call_refuse(c, c->req->path, &err);
+	if (err.status != 404)
+		jit_call_audit_failure(c, c->req->path, &err);
+	jit_call_fail(c, &err);
 }
 
 void

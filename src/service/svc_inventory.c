@@ -5,6 +5,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "svc_audit.h"
 
@@ -267,6 +268,57 @@ jit_svc_vm_get(struct jit_store *st, const struct jit_actor *a, const struct jit
 	return r;
 }
 
+/* The action on an enforcement point that binding a VM to it needs (Azure's analogue:
+ * networkSecurityGroups/join/action on the NSG a NIC joins). */
+#define EP_JOIN_ACTION "Jitgate/enforcementPoints/join/action"
+
+static bool
+same_addresses(const struct jit_vm *a, const struct jit_vm *b)
+{
+	if (a->n_addresses != b->n_addresses)
+		return false;
+	for (size_t i = 0; i < a->n_addresses; i++) {
+		bool found = false;
+
+		for (size_t k = 0; k < b->n_addresses && !found; k++)
+			found = jit_prefix_equal(&a->addresses[i], &b->addresses[k]);
+		if (!found)
+			return false;
+	}
+	return true;
+}
+
+/* What an enforcement point protects is keyed by the VMs' addresses: binding a VM to a
+ * point, unbinding it, or changing the addresses of a VM a point protects changes what
+ * that point enforces, so it needs the join action on each point concerned, not only the
+ * write action on the VM (security finding 1). A point outside the VM's resource group
+ * is left to the store, which refuses it (400) without saying whether it exists. */
+static int
+authorize_protection_change(const struct jit_actor *a, const struct jit_vm *old,
+	const struct jit_vm *vm, struct jit_error *err)
+{
+	struct jit_rid old_ep, new_ep;
+	bool has_old = old != NULL && old->enforcement_point[0] != '\0';
+	bool has_new = vm->enforcement_point[0] != '\0';
+	bool ep_changed, addr_changed;
+	struct jit_error ignored;
+
+	if (has_old && jit_rid_parse(old->enforcement_point, &old_ep, &ignored) != 0)
+		return jit_errorf(err, 500, JIT_E_INTERNAL, "stored enforcement point is corrupt");
+	if (has_new && jit_rid_parse(vm->enforcement_point, &new_ep, err) != 0)
+		return jit_error_prefix(err, "properties.enforcementPoint");
+	ep_changed = has_old != has_new || (has_old && !jit_rid_equal(&old_ep, &new_ep));
+	addr_changed = old == NULL || !same_addresses(old, vm);
+	if (has_old && (ep_changed || addr_changed) &&
+		jit_actor_authorize(a, EP_JOIN_ACTION, &old_ep, err) != 0)
+		return -1;
+	if (has_new && (ep_changed || addr_changed) && new_ep.kind == JIT_RID_ENFORCEMENT_POINT &&
+		strcasecmp(new_ep.sub, vm->id.sub) == 0 && strcasecmp(new_ep.rg, vm->id.rg) == 0 &&
+		jit_actor_authorize(a, EP_JOIN_ACTION, &new_ep, err) != 0)
+		return -1;
+	return 0;
+}
+
 int
 jit_svc_vm_put(struct jit_store *st, const struct jit_actor *a, const struct jit_vm *in,
 	struct jit_vm_view *out, bool *created, struct jit_error *err)
@@ -280,7 +332,13 @@ jit_svc_vm_put(struct jit_store *st, const struct jit_actor *a, const struct jit
 		return refuse(st, a, JIT_OP_VM_WRITE, id, &in->id, err);
 	if (jit_store_begin(st, true, &tx, err) != 0)
 		return -1;
-	r = jit_store_vm_put(tx, in, created, err);
+	/* out->vm holds the VM as it was (if it was) until the put. */
+	if ((r = jit_store_vm_get(tx, &in->id, &out->vm, err)) == 0)
+		r = authorize_protection_change(a, &out->vm, in, err);
+	else if (err->status == 404)
+		r = authorize_protection_change(a, NULL, in, err);
+	if (r == 0)
+		r = jit_store_vm_put(tx, in, created, err);
 	if (r == 0)
 		r = jit_store_vm_get(tx, &in->id, &out->vm, err);
 	if (r == 0)

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "grant.h"
 #include "model_json.h"
@@ -258,6 +259,56 @@ adds_unauthorized_vm(const struct jit_actor *a, const struct jit_policy *old,
 	return 0;
 }
 
+/* Live access that a policy change ended (a VM or port left the policy, or a source is
+ * no longer allowed; keep NULL: the policy is deleted) is audited as a revocation,
+ * against the VMs it concerned. */
+static int
+end_grants(struct jit_tx *tx, const struct jit_actor *a, const struct jit_rid *policy,
+	const char *policy_id, const struct jit_policy *keep, struct jit_error *err)
+{
+	struct jit_expired *x = NULL;
+	struct jit_rid *vms = NULL;
+	json_t *d = NULL, *ports;
+	char *details = NULL;
+	char vm_id[JIT_RESOURCE_ID_MAX];
+	size_t n = 0, n_vms = 0;
+	int r = -1;
+
+	if (jit_store_policy_end_grants(tx, policy, keep, a->now, &x, &n, err) != 0)
+		return -1;
+	if (n == 0)
+		return 0;
+	if ((vms = calloc(n, sizeof(*vms))) == NULL || (ports = json_array()) == NULL ||
+		(d = json_pack("{s:s,s:I,s:o}", "reason", keep ? "RemovedFromPolicy" :
+		"PolicyDeleted", "revokedPorts", (json_int_t)n, "ports", ports)) == NULL) {
+		jit_errorf(err, 500, JIT_E_INTERNAL, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		bool dup = false;
+
+		for (size_t k = 0; k < n_vms && !dup; k++)
+			dup = jit_rid_equal(&vms[k], &x[i].vm);
+		if (!dup)
+			vms[n_vms++] = x[i].vm;
+		jit_rid_format(&x[i].vm, vm_id, sizeof(vm_id));
+		json_array_append_new(ports, json_pack("{s:s,s:i,s:o,s:s}", "vm", vm_id, "number",
+			(int)x[i].number, "sources", json_loads(x[i].sources, 0, NULL),
+			"requestor", x[i].requestor));
+	}
+	if ((details = json_dumps(d, JSON_COMPACT)) == NULL) {
+		jit_errorf(err, 500, JIT_E_INTERNAL, "out of memory");
+		goto out;
+	}
+	r = jit_svc_audit(tx, a, JIT_OP_REVOKE, policy_id, 200, details, vms, n_vms, err);
+out:
+	json_decref(d);
+	free(details);
+	free(vms);
+	free(x);
+	return r;
+}
+
 /* Rolls back tx (when open) and audits a refusal the actor caused against vms. */
 static int
 refused(struct jit_store *st, struct jit_tx *tx, const struct jit_actor *a, const char *op,
@@ -311,7 +362,8 @@ jit_svc_policy_put(struct jit_store *st, const struct jit_actor *a,
 	}
 	snprintf(details, sizeof(details), "{\"virtualMachines\":%zu,\"created\":%s}", p->n_vms,
 		old ? "false" : "true");
-	if (jit_store_policy_put(tx, p, a->now, created, err) != 0 ||
+	if ((old != NULL && end_grants(tx, a, &p->id, id, p, err) != 0) ||
+		jit_store_policy_put(tx, p, a->now, created, err) != 0 ||
 		jit_svc_audit(tx, a, JIT_OP_POLICY_WRITE, id, 200, details, vms, n_vms, err) != 0 ||
 		load_visible(tx, a, &p->id, true, out, &visible, err) != 0)
 		goto refuse;
@@ -354,7 +406,8 @@ jit_svc_policy_delete(struct jit_store *st, const struct jit_actor *a,
 		jit_errorf(err, 500, JIT_E_INTERNAL, "out of memory");
 		goto fail;
 	}
-	if (jit_store_policy_delete(tx, id, existed, err) != 0 ||
+	if ((old != NULL && end_grants(tx, a, id, text, NULL, err) != 0) ||
+		jit_store_policy_delete(tx, id, existed, err) != 0 ||
 		(*existed && jit_svc_audit(tx, a, JIT_OP_POLICY_DELETE, text, 200, NULL, vms, n_vms,
 		err) != 0))
 		goto fail;
@@ -368,15 +421,30 @@ out:
 	return r;
 }
 
-/* The VM IDs an initiate or revoke body names (for its audit entry, refused or not). */
+/* A refused initiate or revoke is recorded against at most this many of the VMs it
+ * names: anyone may send one, and each VM named is an index row. */
+#define REFUSED_AUDIT_VMS_MAX 16
+
+/* The VM IDs an initiate or revoke body names (for its audit entry, refused or not): only
+ * VMs of the policy's resource group (no other can be in the policy), each once. */
 static struct jit_rid *
-initiate_vm_ids(const struct jit_initiate *in, size_t *n)
+initiate_vm_ids(const struct jit_rid *policy, const struct jit_initiate *in, size_t *n)
 {
 	struct jit_rid *ids = calloc(in->n_vms ? in->n_vms : 1, sizeof(*ids));
 
 	*n = 0;
-	for (size_t i = 0; ids != NULL && i < in->n_vms; i++)
-		ids[(*n)++] = in->vms[i].id;
+	for (size_t i = 0; ids != NULL && i < in->n_vms; i++) {
+		const struct jit_rid *vm = &in->vms[i].id;
+		bool dup = false;
+
+		if (vm->kind != JIT_RID_VM || strcasecmp(vm->sub, policy->sub) != 0 ||
+			strcasecmp(vm->rg, policy->rg) != 0)
+			continue;
+		for (size_t k = 0; k < *n && !dup; k++)
+			dup = jit_rid_equal(&ids[k], vm);
+		if (!dup)
+			ids[(*n)++] = *vm;
+	}
 	return ids;
 }
 
@@ -424,7 +492,7 @@ jit_svc_initiate(struct jit_store *st, const struct jit_actor *a,
 	memset(out, 0, sizeof(*out));
 	jit_rid_format(policy, id, sizeof(id));
 	/* From here on, refusals too are audited against the VMs they name. */
-	if ((vms = initiate_vm_ids(in, &n_vms)) == NULL)
+	if ((vms = initiate_vm_ids(policy, in, &n_vms)) == NULL)
 		return jit_errorf(err, 500, JIT_E_INTERNAL, "out of memory");
 	if (who == NULL) {
 		jit_errorf(err, 401, JIT_E_UNAUTHENTICATED, "Authentication is required.");
@@ -449,7 +517,8 @@ jit_svc_initiate(struct jit_store *st, const struct jit_actor *a,
 	r = jit_store_commit(tx, err);
 	goto done;
 refuse:
-	refused(st, tx, a, JIT_OP_INITIATE, id, vms, n_vms, err);
+	refused(st, tx, a, JIT_OP_INITIATE, id, vms,
+		n_vms < REFUSED_AUDIT_VMS_MAX ? n_vms : REFUSED_AUDIT_VMS_MAX, err);
 done:
 	if (r != 0)
 		jit_request_clear(out);
@@ -472,7 +541,7 @@ jit_svc_revoke(struct jit_store *st, const struct jit_actor *a, const struct jit
 
 	*revoked = 0;
 	jit_rid_format(policy, id, sizeof(id));
-	if ((vms = initiate_vm_ids(in, &n_vms)) == NULL)
+	if ((vms = initiate_vm_ids(policy, in, &n_vms)) == NULL)
 		return jit_errorf(err, 500, JIT_E_INTERNAL, "out of memory");
 	if (preauthorize_vms(a, JIT_OP_REVOKE, policy, in, err) != 0)
 		goto refuse;
@@ -507,7 +576,8 @@ jit_svc_revoke(struct jit_store *st, const struct jit_actor *a, const struct jit
 	r = jit_store_commit(tx, err);
 	goto done;
 refuse:
-	refused(st, tx, a, JIT_OP_REVOKE, id, vms, n_vms, err);
+	refused(st, tx, a, JIT_OP_REVOKE, id, vms,
+		n_vms < REFUSED_AUDIT_VMS_MAX ? n_vms : REFUSED_AUDIT_VMS_MAX, err);
 done:
 	if (r != 0)
 		*revoked = 0;
@@ -532,13 +602,16 @@ audit_expired(struct jit_tx *tx, const struct jit_expired *x, jit_time now,
 		.vms = &x->vm,
 		.n_vms = 1,
 	};
+	json_t *d, *sources;
 	char *details;
-	json_t *d;
 	int r;
 
 	jit_rid_format(&x->policy, policy, sizeof(policy));
 	jit_time_format(x->end, end);
-	d = json_pack("{s:i,s:s,s:s,s:s}", "port", x->number, "sources", x->sources, "requestor",
+	/* The sources are stored as a JSON array: an array in the entry too, not a string. */
+	if ((sources = json_loads(x->sources, 0, NULL)) == NULL)
+		sources = json_string(x->sources);
+	d = json_pack("{s:i,s:o,s:s,s:s}", "port", x->number, "sources", sources, "requestor",
 		x->requestor, "endTimeUtc", end);
 	details = d ? json_dumps(d, JSON_COMPACT) : NULL;
 	json_decref(d);

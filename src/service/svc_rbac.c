@@ -437,8 +437,8 @@ jit_svc_token_list(struct jit_store *st, const struct jit_actor *a, const char *
 
 int
 jit_svc_token_create(struct jit_store *st, const struct jit_actor *a, const char *resource,
-	const char *name, const char *token_name, jit_time expires, struct jit_token_info *info,
-	struct jit_token *secret, struct jit_error *err)
+	const char *name, const char *token_name, jit_time expires, const char *parent,
+	struct jit_token_info *info, struct jit_token *secret, struct jit_error *err)
 {
 	struct jit_principal p;
 	struct jit_tx *tx;
@@ -462,6 +462,9 @@ jit_svc_token_create(struct jit_store *st, const struct jit_actor *a, const char
 	if (r == 0)
 		r = jit_store_token_add(tx, p.id, token_name, secret->id, secret->hash, a->now,
 			expires, err);
+	/* A token one mints for oneself is tied to the token it was minted with. */
+	if (r == 0 && parent != NULL)
+		r = jit_store_token_set_parent(tx, secret->id, parent, err);
 	r = finish(st, tx, a, JIT_OP_TOKEN_WRITE, resource, 201, r, err);
 	if (r != 0) {
 		sodium_memzero(secret, sizeof(*secret));
@@ -471,6 +474,8 @@ jit_svc_token_create(struct jit_store *st, const struct jit_actor *a, const char
 	snprintf(info->name, sizeof(info->name), "%s", token_name);
 	info->created = a->now;
 	info->expires = expires;
+	if (parent != NULL)
+		snprintf(info->parent, sizeof(info->parent), "%s", parent);
 	return 0;
 }
 

@@ -78,10 +78,12 @@ int jit_svc_principal_delete(struct jit_store *st, const struct jit_actor *a,
 int jit_svc_token_list(struct jit_store *st, const struct jit_actor *a, const char *action,
 	const char *name, struct jit_token_info **out, size_t *n, struct jit_error *err);
 /* A new token for that principal: *info describes it, *secret is its text, shown once
- * (the caller wipes it). expires 0: never. */
+ * (the caller wipes it). expires 0: never. parent: the token a self-minted one was made
+ * with (it ends with it), or NULL. */
 int jit_svc_token_create(struct jit_store *st, const struct jit_actor *a,
 	const char *resource, const char *name, const char *token_name, jit_time expires,
-	struct jit_token_info *info, struct jit_token *secret, struct jit_error *err);
+	const char *parent, struct jit_token_info *info, struct jit_token *secret,
+	struct jit_error *err);
 /* *found false (nothing audited) when the principal has no token by that id. */
 int jit_svc_token_revoke(struct jit_store *st, const struct jit_actor *a,
 	const char *resource, const char *name, const char *token_id, bool *found,
