@@ -24,6 +24,7 @@
 #include "rbac.h"
 #include "resource_id.h"
 #include "svc_audit.h"
+#include "svc_rbac.h"
 
 enum route_auth {
 	AUTH_USER = 1,   /* users and service principals */
@@ -623,9 +624,8 @@ jit_call_rate_limit(struct jit_call *c, struct jit_rate_limit *rl, const char *w
 static int
 authenticate(struct jit_call *c, enum route_auth need, struct jit_error *err)
 {
-	struct jit_store *st = c->api->store;
 	const char *authz = jit_http_header(c->req, "Authorization"), *cookie = NULL;
-	int r;
+	struct jit_sign_in in;
 
 	if (need == AUTH_NONE)
 		return 0;
@@ -634,25 +634,7 @@ authenticate(struct jit_call *c, enum route_auth need, struct jit_error *err)
 		cookie = jit_http_cookie(c->req, JIT_SESSION_COOKIE);
 	if (jit_call_throttled(c, err) != 0)
 		return -1;
-	if (jit_store_begin(st, false, &c->tx, err) != 0)
-		return -1;
-	if (cookie != NULL) {
-		r = jit_session_resolve(c->tx, cookie, c->now, &c->session, err);
-		if (r == 0) {
-			c->principal = c->session.principal;
-			c->via_session = true;
-			/* A session lives while its token does and at most until its own end. */
-			snprintf(c->cred.token_id, sizeof(c->cred.token_id), "%s",
-				c->session.token_id);
-			c->cred.expires = c->session.expires;
-		}
-	} else {
-		r = jit_auth_bearer_credential(c->tx, authz, c->now, &c->principal, &c->cred, err);
-	}
-	if (r == 0 && c->principal.kind != JIT_PRINCIPAL_AGENT)
-		r = jit_store_permissions(c->tx, c->principal.id, &c->perms, &c->n_perms, err);
-	if (r != 0) {
-		jit_store_rollback(c->tx);
+	if (jit_svc_sign_in(c->api->store, authz, cookie, c->now, &in, err) != 0) {
 		if (err->status == 401) {
 			const char *action = c->action;
 
@@ -665,8 +647,13 @@ authenticate(struct jit_call *c, enum route_auth need, struct jit_error *err)
 		}
 		return -1;
 	}
-	if (jit_store_commit(c->tx, err) != 0)
-		return -1;
+	c->principal = in.principal;
+	c->cred = in.cred;
+	c->via_session = in.via_session;
+	c->session = in.session;
+	c->perms = in.perms;
+	c->n_perms = in.n_perms;
+	sodium_memzero(&in.session, sizeof(in.session));
 	c->authenticated = true;
 	if (need == AUTH_AGENT && c->principal.kind != JIT_PRINCIPAL_AGENT)
 		return jit_errorf(err, 403, JIT_E_FORBIDDEN,

@@ -368,3 +368,39 @@ jit_svc_vm_delete(struct jit_store *st, const struct jit_actor *a, const struct 
 		r = jit_svc_audit(tx, a, JIT_OP_VM_DELETE, text, 200, NULL, id, 1, err);
 	return finish(st, tx, a, JIT_OP_VM_DELETE, text, id, r, err);
 }
+
+int
+jit_svc_settings_get(struct jit_store *st, const struct jit_actor *a,
+	const struct jit_rid *scope, struct jit_settings *out, struct jit_error *err)
+{
+	struct jit_tx *tx;
+	int r;
+
+	if (jit_actor_authorize(a, JIT_OP_SETTINGS_READ, scope, err) != 0)
+		return -1;
+	if (jit_store_begin(st, false, &tx, err) != 0)
+		return -1;
+	r = jit_store_settings_get(tx, scope, out, err);
+	jit_store_rollback(tx);
+	return r;
+}
+
+int
+jit_svc_settings_put(struct jit_store *st, const struct jit_actor *a,
+	const struct jit_settings *in, struct jit_error *err)
+{
+	char id[JIT_RESOURCE_ID_MAX];
+	struct jit_tx *tx;
+	int r;
+
+	jit_rid_format(&in->scope, id, sizeof(id));
+	if (jit_actor_authorize(a, JIT_OP_SETTINGS_WRITE, &in->scope, err) != 0)
+		return refuse(st, a, JIT_OP_SETTINGS_WRITE, id, NULL, err);
+	if (jit_store_begin(st, true, &tx, err) != 0)
+		return -1;
+	r = jit_store_settings_put(tx, in, err);
+	if (r == 0)
+		r = jit_svc_audit(tx, a, JIT_OP_SETTINGS_WRITE, id, 200, in->enabled ?
+			"{\"enabled\":true}" : "{\"enabled\":false}", NULL, 0, err);
+	return finish(st, tx, a, JIT_OP_SETTINGS_WRITE, id, NULL, r, err);
+}

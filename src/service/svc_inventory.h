@@ -60,4 +60,15 @@ int jit_svc_vm_put(struct jit_store *st, const struct jit_actor *a, const struct
 int jit_svc_vm_delete(struct jit_store *st, const struct jit_actor *a,
 	const struct jit_rid *id, bool *existed, struct jit_error *err);
 
+#define JIT_OP_SETTINGS_READ "Microsoft.Security/jitSettings/read"
+#define JIT_OP_SETTINGS_WRITE "Microsoft.Security/jitSettings/write"
+
+/* The JIT settings stored at exactly scope (a subscription or group; enabled with no
+ * reason when none are). */
+int jit_svc_settings_get(struct jit_store *st, const struct jit_actor *a,
+	const struct jit_rid *scope, struct jit_settings *out, struct jit_error *err);
+/* Stores in (a security policy that can disable JIT at its scope), audited. */
+int jit_svc_settings_put(struct jit_store *st, const struct jit_actor *a,
+	const struct jit_settings *in, struct jit_error *err);
+
 #endif

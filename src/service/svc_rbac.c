@@ -507,3 +507,43 @@ jit_svc_permissions(struct jit_tx *tx, int64_t principal_id, struct jit_permissi
 {
 	return jit_store_permissions(tx, principal_id, out, n, err);
 }
+
+int
+jit_svc_sign_in(struct jit_store *st, const char *authorization, const char *cookie,
+	jit_time now, struct jit_sign_in *out, struct jit_error *err)
+{
+	struct jit_tx *tx;
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	if (jit_store_begin(st, false, &tx, err) != 0)
+		return -1;
+	if (cookie != NULL) {
+		r = jit_session_resolve(tx, cookie, now, &out->session, err);
+		if (r == 0) {
+			out->principal = out->session.principal;
+			out->via_session = true;
+			/* A session lives while its token does and at most until its own end. */
+			snprintf(out->cred.token_id, sizeof(out->cred.token_id), "%s",
+				out->session.token_id);
+			out->cred.expires = out->session.expires;
+		}
+	} else {
+		r = jit_auth_bearer_credential(tx, authorization, now, &out->principal, &out->cred,
+			err);
+	}
+	if (r == 0 && out->principal.kind != JIT_PRINCIPAL_AGENT)
+		r = jit_store_permissions(tx, out->principal.id, &out->perms, &out->n_perms, err);
+	if (r != 0) {
+		jit_store_rollback(tx);
+		sodium_memzero(&out->session, sizeof(out->session));
+		return -1;
+	}
+	if (jit_store_commit(tx, err) != 0) {
+		free(out->perms);
+		out->perms = NULL;
+		out->n_perms = 0;
+		return -1;
+	}
+	return 0;
+}

@@ -10,6 +10,7 @@
 
 #include "auth.h"
 #include "service.h"
+#include "session.h"
 
 #define JIT_OP_AUTHZ "Microsoft.Authorization"
 #define JIT_OP_ROLE_READ JIT_OP_AUTHZ "/roleDefinitions/read"
@@ -88,6 +89,23 @@ int jit_svc_token_create(struct jit_store *st, const struct jit_actor *a,
 int jit_svc_token_revoke(struct jit_store *st, const struct jit_actor *a,
 	const char *resource, const char *name, const char *token_id, bool *found,
 	struct jit_error *err);
+
+/* Who signed in, with what, and what it may do. */
+struct jit_sign_in {
+	struct jit_principal principal;
+	struct jit_auth_credential cred;    /* bounds what it makes (tokens, secrets) */
+	bool via_session;                   /* signed in with a console session cookie */
+	struct jit_session session;         /* then: the session */
+	struct jit_permission *perms;       /* its assignments with their roles (free());
+	                                     * none for agents */
+	size_t n_perms;
+};
+
+/* Resolves a bearer token (authorization: the Authorization header) or, when cookie is
+ * not NULL, a console session, and loads the principal's permissions, in one read
+ * transaction. 401 when the credential is missing, unknown, revoked or expired. */
+int jit_svc_sign_in(struct jit_store *st, const char *authorization, const char *cookie,
+	jit_time now, struct jit_sign_in *out, struct jit_error *err);
 
 /* What a principal may do: its assignments with their roles (*out malloc'd), read in
  * tx (signing in reads the credential and the permissions in one transaction). */
