@@ -91,6 +91,7 @@ jit_svc_sub_put(struct jit_store *st, const struct jit_actor *a,
 	struct jit_tx *tx;
 	int r;
 
+	*created = false;
 	jit_rid_subscription(&rid, in->name);
 	jit_rid_format(&rid, id, sizeof(id));
 	if (jit_actor_authorize(a, JIT_OP_SUB_WRITE, &rid, err) != 0)
@@ -163,6 +164,7 @@ jit_svc_rg_put(struct jit_store *st, const struct jit_actor *a,
 	struct jit_tx *tx;
 	int r;
 
+	*created = false;
 	jit_rid_format(&in->id, id, sizeof(id));
 	if (jit_actor_authorize(a, JIT_OP_RG_WRITE, &in->id, err) != 0)
 		return refuse(st, a, JIT_OP_RG_WRITE, id, NULL, err);
@@ -327,6 +329,7 @@ jit_svc_vm_put(struct jit_store *st, const struct jit_actor *a, const struct jit
 	struct jit_tx *tx;
 	int r;
 
+	*created = false;
 	jit_rid_format(&in->id, id, sizeof(id));
 	if (jit_actor_authorize(a, JIT_OP_VM_WRITE, &in->id, err) != 0)
 		return refuse(st, a, JIT_OP_VM_WRITE, id, &in->id, err);

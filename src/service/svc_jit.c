@@ -333,6 +333,7 @@ jit_svc_policy_put(struct jit_store *st, const struct jit_actor *a,
 	bool visible;
 	int r = -1;
 
+	*created = false;
 	*out = NULL;
 	jit_rid_format(&p->id, id, sizeof(id));
 	if (jit_actor_authorize(a, JIT_OP_POLICY_WRITE, &p->id, err) != 0)

@@ -106,6 +106,7 @@ jit_svc_role_put(struct jit_store *st, const struct jit_actor *a, const struct j
 	struct jit_tx *tx;
 	int r;
 
+	*created = false;
 	if (jit_actor_authorize(a, JIT_OP_ROLE_WRITE, scope, err) != 0)
 		return refused(st, NULL, a, JIT_OP_ROLE_WRITE, resource, err);
 	if (jit_store_begin(st, true, &tx, err) != 0)
