@@ -46,9 +46,11 @@ struct jit_store {
 	pthread_mutex_t tx_lock;
 	bool in_tx;
 	bool tx_bumped;
+	bool tx_reported;
 	pthread_mutex_t gen_lock;
 	pthread_cond_t gen_cond;
 	uint64_t generation;
+	uint64_t report_generation;
 	bool waking;
 };
 
@@ -545,6 +547,7 @@ jit_store_begin(struct jit_store *st, bool write, struct jit_error *err)
 	pthread_mutex_lock(&st->tx_lock);
 	st->in_tx = true;
 	st->tx_bumped = false;
+	st->tx_reported = false;
 	if (exec_sql(st, write ? "BEGIN IMMEDIATE" : "BEGIN", err) != 0) {
 		st->in_tx = false;
 		pthread_mutex_unlock(&st->tx_lock);
@@ -576,7 +579,7 @@ pending_clear(struct jit_store *st, bool emit)
 int
 jit_store_commit(struct jit_store *st, struct jit_error *err)
 {
-	bool bumped = st->tx_bumped;
+	bool bumped = st->tx_bumped, reported = st->tx_reported;
 
 	if (exec_sql(st, "COMMIT", err) != 0) {
 		exec_sql(st, "ROLLBACK", NULL);
@@ -588,9 +591,11 @@ jit_store_commit(struct jit_store *st, struct jit_error *err)
 	pending_clear(st, true);
 	st->in_tx = false;
 	pthread_mutex_unlock(&st->tx_lock);
-	if (bumped) {
+	if (bumped || reported) {
+		/* One condition for both counters: a waiter re-checks its own and sleeps on. */
 		pthread_mutex_lock(&st->gen_lock);
-		st->generation++;
+		st->generation += bumped;
+		st->report_generation += reported;
 		pthread_cond_broadcast(&st->gen_cond);
 		pthread_mutex_unlock(&st->gen_lock);
 	}
@@ -617,8 +622,9 @@ jit_store_generation(struct jit_store *st)
 	return g;
 }
 
-uint64_t
-jit_store_wait_change(struct jit_store *st, uint64_t seen, int timeout_ms)
+/* Waits until *counter differs from seen (or timeout_ms, or shutdown). */
+static uint64_t
+wait_counter(struct jit_store *st, const uint64_t *counter, uint64_t seen, int timeout_ms)
 {
 	struct timespec deadline;
 	uint64_t g;
@@ -631,13 +637,36 @@ jit_store_wait_change(struct jit_store *st, uint64_t seen, int timeout_ms)
 		deadline.tv_nsec -= 1000000000L;
 	}
 	pthread_mutex_lock(&st->gen_lock);
-	while (st->generation == seen && !st->waking) {
+	while (*counter == seen && !st->waking) {
 		if (pthread_cond_timedwait(&st->gen_cond, &st->gen_lock, &deadline) == ETIMEDOUT)
 			break;
 	}
-	g = st->generation;
+	g = *counter;
 	pthread_mutex_unlock(&st->gen_lock);
 	return g;
+}
+
+uint64_t
+jit_store_wait_change(struct jit_store *st, uint64_t seen, int timeout_ms)
+{
+	return wait_counter(st, &st->generation, seen, timeout_ms);
+}
+
+uint64_t
+jit_store_report_generation(struct jit_store *st)
+{
+	uint64_t g;
+
+	pthread_mutex_lock(&st->gen_lock);
+	g = st->report_generation;
+	pthread_mutex_unlock(&st->gen_lock);
+	return g;
+}
+
+uint64_t
+jit_store_wait_report(struct jit_store *st, uint64_t seen, int timeout_ms)
+{
+	return wait_counter(st, &st->report_generation, seen, timeout_ms);
 }
 
 void
@@ -2207,6 +2236,7 @@ jit_store_ep_report(struct jit_store *st, const struct jit_rid *id, uint64_t app
 	bind_text(s, 2, status_json);
 	sqlite3_bind_int64(s, 3, now);
 	bind_text(s, 4, key);
+	st->tx_reported = true;
 	return exec_done(st, s, err, "recording an enforcement point's status");
 }
 
