@@ -29,6 +29,8 @@ test:
 	@$(MAKE) --no-print-directory $(BUILD)/build.ninja $(ASAN_BUILD)/build.ninja
 	@sh tests/integration/azure-sdk/install.sh || \
 		echo "make test: could not install the Azure SDK; its test will be skipped" >&2
+	@sh tests/browser/install.sh || \
+		echo "make test: could not install playwright-core and axe-core; the browser test will fail" >&2
 	ninja -C $(BUILD)
 	ninja -C $(ASAN_BUILD)
 	@rc=0; \

@@ -13,7 +13,9 @@ cleanup() {
 trap cleanup EXIT INT TERM
 root=""
 [ "$(id -u)" -eq 0 ] && root=--allow-root
+# --initiate-limit 0: this measures throughput, not the per-principal rate limit.
 "$build/src/server/jitgated" --state-dir "$dir" --listen 127.0.0.1:0 --log-level warn $root \
+	--initiate-limit 0 \
 	2>"$dir/log" &
 pid=$!
 # The listening line is logged at info; wait for the token and find the port with ss.

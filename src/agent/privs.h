@@ -13,6 +13,7 @@
 #define JIT_AGENT_PRIVS_H
 
 #include <stdbool.h>
+#include <sys/types.h>
 
 #include "error.h"
 
@@ -24,5 +25,24 @@ struct jit_privs {
 /* Drops every capability but CAP_NET_ADMIN; fails (500) if the kernel refuses, and
  * then the agent must not run. */
 int jit_privs_drop(struct jit_privs *out, struct jit_error *err);
+
+/* The same, keeping nothing at all (the agent's network process): permitted,
+ * effective, inheritable and ambient sets empty, the bounding set too when CAP_SETPCAP
+ * allows, no_new_privs. */
+int jit_privs_drop_all(struct jit_privs *out, struct jit_error *err);
+
+/* The user the agent's processes run as when started as root. */
+struct jit_run_user {
+	uid_t uid;
+	gid_t gid;
+};
+
+/* Looks name up in the user database; 400 when there is no such user or it is root. */
+int jit_privs_lookup_user(const char *name, struct jit_run_user *out, struct jit_error *err);
+
+/* As root: becomes u (groups, real, effective and saved ids), keeping the permitted
+ * capabilities and making them effective again, so that jit_privs_drop or
+ * jit_privs_drop_all can then choose what stays. The kernel's answer is checked. */
+int jit_privs_become(const struct jit_run_user *u, struct jit_error *err);
 
 #endif

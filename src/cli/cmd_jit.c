@@ -383,9 +383,14 @@ enable_target(struct cli *c, const struct jit_args *a, const struct jit_vm *vm,
 	return 0;
 }
 
+/* Why nothing will enforce a VM's policy ("" when something will), as the server said. */
+struct unenforced {
+	char reason[sizeof(((struct cli_vm_reported *)0)->reason)];
+};
+
 static int
 enable_one(struct cli *c, const struct jit_args *a, const char *arg, struct targets *ts,
-	struct jit_rid *vm_id, struct jit_error *err)
+	struct jit_rid *vm_id, struct unenforced *why, struct jit_error *err)
 {
 	struct jit_policy **ps, *existing, *p;
 	struct jit_port_rule *rules = NULL;
@@ -397,6 +402,12 @@ enable_one(struct cli *c, const struct jit_args *a, const char *arg, struct targ
 	if (cli_vm_find(c, arg, a->rg, &v, err) != 0 || cli_policies(c, &ps, &np, err) != 0)
 		return -1;
 	*vm_id = vm->id;
+	why->reason[0] = '\0';
+	if (v.reported.has && v.reported.state == CLI_VM_UNSUPPORTED)
+		snprintf(why->reason, sizeof(why->reason), "%s",
+			v.reported.reason[0] ? v.reported.reason : "the server gives no reason");
+	else if (!v.reported.has && vm->enforcement_point[0] == '\0')
+		snprintf(why->reason, sizeof(why->reason), "no enforcement point");
 	existing = cli_policy_of(ps, np, &vm->id, NULL);
 	if (enable_target(c, a, vm, existing, &id, err) != 0)
 		return -1;
@@ -421,6 +432,7 @@ jit_enable(struct cli *c, int argc, char **argv, struct jit_error *err)
 {
 	struct targets *ts = NULL;
 	struct jit_rid *vms = NULL;
+	struct unenforced *why = NULL;
 	struct jit_args a;
 	json_t *answers = NULL;
 	int first, r, rc = -1;
@@ -434,12 +446,13 @@ jit_enable(struct cli *c, int argc, char **argv, struct jit_error *err)
 		goto out;
 	}
 	if ((ts = calloc(1, sizeof(*ts))) == NULL || (answers = json_array()) == NULL ||
-		(vms = calloc((size_t)argc, sizeof(*vms))) == NULL) {
+		(vms = calloc((size_t)argc, sizeof(*vms))) == NULL ||
+		(why = calloc((size_t)argc, sizeof(*why))) == NULL) {
 		cli_fail(err, "out of memory");
 		goto out;
 	}
 	for (int i = first; i < argc; i++) {
-		if (enable_one(c, &a, argv[i], ts, &vms[i], err) != 0)
+		if (enable_one(c, &a, argv[i], ts, &vms[i], &why[i], err) != 0)
 			goto out;
 		for (int k = first; k < i; k++)
 			if (jit_rid_equal(&vms[k], &vms[i])) {
@@ -449,6 +462,12 @@ jit_enable(struct cli *c, int argc, char **argv, struct jit_error *err)
 	}
 	if (put_targets(c, ts, answers, err) != 0)
 		goto out;
+	/* The policy is written either way (it applies once the VM is enforced), but the
+	 * user must not believe its ports are locked. */
+	for (int k = first; k < argc; k++)
+		if (why[k].reason[0] != '\0')
+			fprintf(stderr, "jitgate: warning: %s is Unsupported, nothing enforces its "
+				"policy and its ports are NOT locked: %s\n", vms[k].name, why[k].reason);
 	if (c->output == CLI_OUTPUT_JSON) {
 		rc = cli_json_print(answers, err);
 		goto out;
@@ -469,6 +488,7 @@ jit_enable(struct cli *c, int argc, char **argv, struct jit_error *err)
 	}
 	rc = 0;
 out:
+	free(why);
 	free(vms);
 	json_decref(answers);
 	targets_free(ts);
@@ -864,12 +884,20 @@ const struct cli_cmd cli_cmd_jit_list = {
 
 /* ---- jit disable ---- */
 
+/* A VM taken out of its policy, said to be so once the server accepted the policy. */
+struct disabled_vm {
+	struct jit_rid vm;
+	const struct jit_policy *policy;
+};
+
 static int
 jit_disable(struct cli *c, int argc, char **argv, struct jit_error *err)
 {
 	struct targets *ts = NULL;
+	struct disabled_vm *dv = NULL;
 	struct jit_args a;
 	json_t *out = NULL, *disabled = NULL, *deleted = NULL;
+	size_t ndv = 0;
 	int first, r, rc = -1;
 
 	if ((r = parse(c, &cli_cmd_jit_disable, argc, argv, &a, &first, err)) != 0) {
@@ -881,12 +909,11 @@ jit_disable(struct cli *c, int argc, char **argv, struct jit_error *err)
 		goto out;
 	}
 	if ((ts = calloc(1, sizeof(*ts))) == NULL || (disabled = json_array()) == NULL ||
-		(deleted = json_array()) == NULL) {
+		(deleted = json_array()) == NULL || (dv = calloc((size_t)argc, sizeof(*dv))) == NULL) {
 		cli_fail(err, "out of memory");
 		goto out;
 	}
 	for (int i = first; i < argc; i++) {
-		char id[JIT_RESOURCE_ID_MAX];
 		struct jit_policy **ps, *p;
 		struct cli_vm v;
 		struct jit_vm vm;
@@ -903,12 +930,9 @@ jit_disable(struct cli *c, int argc, char **argv, struct jit_error *err)
 		cli_policy_remove_vm(p, idx);
 		if (targets_add(ts, p, false, err) != 0)
 			goto out;
-		jit_rid_format(&vm.id, id, sizeof(id));
-		json_array_append_new(disabled, json_string(id));
-		if (c->output == CLI_OUTPUT_TABLE)
-			printf("%s: JIT disabled (removed from policy %s in %s)\n", vm.id.name,
-				p->id.name, p->id.location);
+		dv[ndv++] = (struct disabled_vm){vm.id, p};
 	}
+	/* Success is said only for what the server accepted, policy by policy. */
 	for (size_t i = 0; i < ts->n; i++) {
 		struct jit_policy *p = ts->t[i].p;
 		char id[JIT_RESOURCE_ID_MAX];
@@ -918,10 +942,20 @@ jit_disable(struct cli *c, int argc, char **argv, struct jit_error *err)
 			if (cli_policy_put(c, p, &ignored, err) != 0)
 				goto out;
 			json_decref(ignored);
-			continue;
-		}
-		if (cli_policy_delete(c, &p->id, err) != 0)
+		} else if (cli_policy_delete(c, &p->id, err) != 0) {
 			goto out;
+		}
+		for (size_t k = 0; k < ndv; k++) {
+			if (dv[k].policy != p)
+				continue;
+			jit_rid_format(&dv[k].vm, id, sizeof(id));
+			json_array_append_new(disabled, json_string(id));
+			if (c->output == CLI_OUTPUT_TABLE)
+				printf("%s: JIT disabled (removed from policy %s in %s)\n", dv[k].vm.name,
+					p->id.name, p->id.location);
+		}
+		if (p->n_vms > 0)
+			continue;
 		jit_rid_format(&p->id, id, sizeof(id));
 		json_array_append_new(deleted, json_string(id));
 		if (c->output == CLI_OUTPUT_TABLE)
@@ -938,6 +972,7 @@ jit_disable(struct cli *c, int argc, char **argv, struct jit_error *err)
 	}
 	rc = 0;
 out:
+	free(dv);
 	json_decref(out);
 	json_decref(disabled);
 	json_decref(deleted);

@@ -35,6 +35,8 @@ enum {
 #define WAIT_POLL_MS 200
 /* The server clamps end times up to two minutes past the maximum (clock skew). */
 #define MAX_SLACK_NS (60LL * JIT_NS_PER_SEC)
+/* The end time asked for a port the policy does not configure: the server refuses it. */
+#define UNKNOWN_PORT_NS (3600LL * JIT_NS_PER_SEC)
 
 struct request_args {
 	const char *rg;
@@ -114,6 +116,7 @@ struct target_vm {
 	struct jit_policy *policy;
 	const struct jit_policy_vm *entry;
 	jit_time end[JIT_MAX_PORTS_PER_VM];
+	char hint[1024];        /* what to add if the server refuses ("" if nothing) */
 };
 
 static const struct jit_port_rule *
@@ -156,20 +159,26 @@ check_vm(struct cli *c, const struct request_args *a, const char *arg, jit_time 
 		const struct jit_port_rule *rule = entry_port(t->entry, a->ports[i]);
 		char max[JIT_DURATION_BUFSZ], list[512];
 
-		if (rule == NULL) {
-			configured_ports(t->entry, list, sizeof(list));
-			return cli_fail(err, "port %u is not configured for JIT on %s (its JIT ports: "
-				"%s)", a->ports[i], t->vm.id.name, list);
-		}
-		jit_duration_format(rule->max_duration_ns, max);
+		/* What the policy refuses, the server decides (and audits); this only explains. */
 		if (a->has_until)
 			t->end[i] = a->until;
+		else if (a->has_for || rule == NULL)
+			t->end[i] = now + (a->has_for ? a->for_ns : UNKNOWN_PORT_NS);
 		else
-			t->end[i] = now + (a->has_for ? a->for_ns : rule->max_duration_ns);
-		if (t->end[i] > now + rule->max_duration_ns + MAX_SLACK_NS)
-			return cli_fail(err, "%s %s is longer than the policy allows for port %u on %s "
-				"(at most %s)", a->has_until ? "--until" : "--for", a->has_until ?
-				a->until_text : a->for_text, a->ports[i], t->vm.id.name, max);
+			t->end[i] = now + rule->max_duration_ns;
+		if (t->hint[0] != '\0')
+			continue;
+		if (rule == NULL) {
+			configured_ports(t->entry, list, sizeof(list));
+			snprintf(t->hint, sizeof(t->hint), "the JIT ports of %s: %s", t->vm.id.name,
+				list);
+		} else if (t->end[i] > now + rule->max_duration_ns + MAX_SLACK_NS) {
+			jit_duration_format(rule->max_duration_ns, max);
+			snprintf(t->hint, sizeof(t->hint), "%s %s is longer than the policy allows "
+				"for port %u on %s: at most %s", a->has_until ? "--until" : "--for",
+				a->has_until ? a->until_text : a->for_text, a->ports[i], t->vm.id.name,
+				max);
+		}
 	}
 	if (a->wait && t->vm.enforcement_point[0] == '\0')
 		return cli_fail(err, "%s has no enforcement point, so nothing will apply this "
@@ -425,6 +434,36 @@ out:
 	return rc;
 }
 
+/* A refusal of the server's, for a person: without the JSON path into the body jitgate
+ * built (virtualMachines[0].ports[0].field: ...), and with what the policy says. */
+static void
+refusal_explain(const struct target_vm *ts, size_t n, const struct jit_policy *p,
+	struct jit_error *err)
+{
+	char msg[JIT_ERROR_MSG_MAX];
+	const char *m = err->message, *colon;
+
+	if (err->status != 400 && err->status != 403)
+		return;
+	/* Each leading "path: " is a word without spaces followed by a colon. */
+	while ((colon = strstr(m, ": ")) != NULL && strcspn(m, " '") > (size_t)(colon - m) &&
+		colon > m)
+		m = colon + 2;
+	snprintf(msg, sizeof(msg), "%s", m);
+	for (size_t i = 0; i < n; i++) {
+		size_t used = strlen(msg), h = strlen(ts[i].hint);
+
+		if (ts[i].policy != p || h == 0 || strstr(msg, ts[i].hint) != NULL ||
+			used + 2 + h >= sizeof(msg))
+			continue;
+		memcpy(msg + used, "; ", 2);
+		memcpy(msg + used + 2, ts[i].hint, h + 1);
+	}
+	memcpy(err->message, msg, sizeof(err->message) < sizeof(msg) ? sizeof(err->message) :
+		sizeof(msg));
+	err->message[sizeof(err->message) - 1] = '\0';
+}
+
 static int
 request(struct cli *c, int argc, char **argv, struct jit_error *err)
 {
@@ -482,7 +521,11 @@ request(struct cli *c, int argc, char **argv, struct jit_error *err)
 			r = -1;
 		}
 		json_decref(body);
-		if (r != 0 || json_array_append_new(answers, ans) != 0)
+		if (r != 0) {
+			refusal_explain(ts, n, ts[i].policy, err);
+			goto out;
+		}
+		if (json_array_append_new(answers, ans) != 0)
 			goto out;
 	}
 	if (a.wait && wait_applied(c, ts, n, "the access", err) != 0)

@@ -123,9 +123,10 @@ const struct cli_cmd cli_cmd_jit_settings = {
 	"Show, or turn off and on, JIT for the subscription or a resource group.",
 	"A security policy: while JIT is disabled for a scope, its JIT policies cannot\n"
 	"be written and access cannot be requested there (403 RequestDisallowedByPolicy),\n"
-	"and its VMs report the reason (Unsupported unless already in a policy). Without\n"
-	"-g, the subscription in use. Needs Microsoft.Security/jitSettings/write (Owner,\n"
-	"Contributor) to change, .../read to show.\n",
+	"and its VMs are Unsupported with the reason (ports a policy already locks stay\n"
+	"locked). Without -g, the subscription in use. Needs\n"
+	"Microsoft.Security/jitSettings/write (Owner, Contributor) to change, .../read\n"
+	"to show.\n",
 	(const struct cli_opt[]){
 		{"resource-group", 'g', "RG", "this resource group (default: the subscription)"},
 		{"disable", KEY_DISABLE, NULL, "turn JIT off (with --reason)"},

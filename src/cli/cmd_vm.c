@@ -230,11 +230,11 @@ out:
 const struct cli_cmd cli_cmd_vm_list = {
 	"vm", "list", "[-g RG] [--state STATE]",
 	"List the virtual machines of the subscription and their JIT state.",
-	"JIT state: Configured (in a JIT policy), Not configured (has an enforcement\n"
-	"point, no policy yet: 'jitgate jit enable' it), Unsupported (with the reason,\n"
-	"e.g. no enforcement point: enroll an agent for it, or give it one with\n"
-	"'jitgate vm add --enforcement-point'; or JIT disabled by 'jitgate jit\n"
-	"settings'). As the server reports them: whether the agent (the enforcement\n"
+	"JIT state: Configured (in a JIT policy, and enforced), Not configured (has an\n"
+	"enforcement point, no policy yet: 'jitgate jit enable' it), Unsupported (with\n"
+	"the reason, in a policy or not, e.g. no enforcement point: enroll an agent for\n"
+	"it, or give it one with 'jitgate vm add --enforcement-point'; or JIT disabled\n"
+	"by 'jitgate jit settings'). As the server reports them: whether the agent (the enforcement\n"
 	"point) is healthy, approved requests in the last 7 days, last access and user.\n",
 	(const struct cli_opt[]){
 		{"resource-group", 'g', "RG", "only the VMs of this resource group"},
@@ -482,31 +482,54 @@ ep_id(struct cli *c, const struct add_args *a, char out[JIT_RESOURCE_ID_MAX],
 	return cli_rid_path(&id, out, JIT_RESOURCE_ID_MAX, err);
 }
 
-/* The resource group must exist; a new one is made with the VM's location. */
+/* PUTs (or DELETEs, with body NULL) a resource group. */
 static int
-ensure_rg(struct cli *c, const struct add_args *a, struct jit_error *err)
+rg_call(struct cli *c, const char *rg, const char *location, struct jit_error *err)
 {
-	char loc[JIT_NAME_MAX + 1], path[JIT_RESOURCE_ID_MAX];
-	const char *new_loc = a->location ? a->location : "local";
+	char path[JIT_RESOURCE_ID_MAX];
 	struct jit_rid id;
-	json_t *body;
+	json_t *body = NULL;
 	int r;
 
-	if (cli_rg_location(c, a->rg, loc, err) == 0)
-		return 0;
-	if (err->status != 404)
-		return -1;
-	jit_rid_resource_group(&id, c->sub, a->rg);
+	jit_rid_resource_group(&id, c->sub, rg);
 	if (cli_rid_path(&id, path, sizeof(path), err) != 0)
 		return -1;
-	if ((body = json_pack("{s:s}", "location", new_loc)) == NULL)
+	if (location != NULL && (body = json_pack("{s:s}", "location", location)) == NULL)
 		return cli_fail(err, "out of memory");
-	r = cli_call(c, "PUT", path, body, NULL, NULL, err);
+	r = cli_call(c, location ? "PUT" : "DELETE", path, body, NULL, NULL, err);
 	json_decref(body);
-	if (r == 0)
-		fprintf(stderr, "jitgate: created resource group %s (location %s)\n", a->rg,
-			new_loc);
 	return r;
+}
+
+/* PUTs the VM. When its resource group does not exist, makes it (with the VM's location,
+ * else 'local') and tries again; if the server then refuses the VM, the new group is
+ * deleted again, so that a failed vm add leaves nothing behind. */
+static int
+put_vm(struct cli *c, const struct add_args *a, const char *path, json_t *body, int *status,
+	json_t **out, struct jit_error *err)
+{
+	const char *loc = a->location ? a->location : "local";
+	struct jit_error e2;
+
+	if (cli_call(c, "PUT", path, body, status, out, err) == 0)
+		return 0;
+	if (err->status != 404 || strcmp(err->code, "ResourceGroupNotFound") != 0)
+		return -1;
+	if (a->ep != NULL)
+		return cli_fail(err, "resource group %s does not exist, so it has no enforcement "
+			"point %s: an enforcement point belongs to its VMs' group, made when an agent "
+			"enrolls with a token from 'jitgate agent enroll-token -g %s' ('jitgate agent "
+			"list -g %s' shows them)", a->rg, a->ep, a->rg, a->rg);
+	if (rg_call(c, a->rg, loc, err) != 0)
+		return -1;
+	if (cli_call(c, "PUT", path, body, status, out, err) == 0) {
+		fprintf(stderr, "jitgate: created resource group %s (location %s)\n", a->rg, loc);
+		return 0;
+	}
+	if (rg_call(c, a->rg, NULL, &e2) != 0)
+		fprintf(stderr, "jitgate: warning: the resource group %s made for this VM could not "
+			"be deleted again: %s\n", a->rg, e2.message);
+	return -1;
 }
 
 static int
@@ -534,8 +557,6 @@ vm_add(struct cli *c, int argc, char **argv, struct jit_error *err)
 	memcpy(vm.addresses, a.addresses, sizeof(vm.addresses));
 	if (a.ep != NULL && ep_id(c, &a, vm.enforcement_point, err) != 0)
 		return -1;
-	if (ensure_rg(c, &a, err) != 0)
-		return -1;
 	/* Only properties (and a location) are the client's to send. */
 	if ((j = jit_vm_to_json(&vm)) == NULL ||
 		(body = json_pack("{s:O}", "properties", json_object_get(j, "properties"))) == NULL ||
@@ -548,7 +569,7 @@ vm_add(struct cli *c, int argc, char **argv, struct jit_error *err)
 		char path[JIT_RESOURCE_ID_MAX];
 
 		if (cli_rid_path(&vm.id, path, sizeof(path), err) != 0 ||
-			cli_call(c, "PUT", path, body, &status, &out, err) != 0)
+			put_vm(c, &a, path, body, &status, &out, err) != 0)
 			goto out;
 	}
 	if (c->output == CLI_OUTPUT_JSON) {
@@ -571,8 +592,11 @@ const struct cli_cmd cli_cmd_vm_add = {
 	"vm", "add", "NAME -g RG --os linux|windows --address IP [options]",
 	"Add a virtual machine to the inventory (or replace one of that name).",
 	"A resource group that does not exist yet is created (with --location, else\n"
-	"'local'). A VM protected by an agent on the host itself is registered by the\n"
-	"agent when it enrolls; vm add is for VMs behind a gateway, or for inventory.\n",
+	"'local'), and deleted again if the VM is refused. A VM protected by an agent on\n"
+	"the host itself is registered by the agent when it enrolls; vm add is for VMs\n"
+	"behind a gateway, or for inventory. --enforcement-point names an enforcement\n"
+	"point of the VM's own resource group: an agent enrolled with a token from\n"
+	"'jitgate agent enroll-token -g RG' ('jitgate agent list' shows their names).\n",
 	(const struct cli_opt[]){
 		{"resource-group", 'g', "RG", "the resource group (required)"},
 		{"os", KEY_OS, "OS", "linux or windows (required)"},

@@ -51,13 +51,11 @@ cli_vm_jit_state(const struct jit_vm *vm, const struct cli_vm_reported *reported
 		out->state = reported->state;
 		if (out->state == CLI_VM_UNSUPPORTED)
 			out->reason = reported->reason[0] ? reported->reason : "no reason given";
-	} else if (out->policy != NULL) {
-		out->state = CLI_VM_CONFIGURED;
-	} else if (vm->enforcement_point[0] != '\0') {
-		out->state = CLI_VM_NOT_CONFIGURED;
-	} else {
+	} else if (vm->enforcement_point[0] == '\0') {
 		out->state = CLI_VM_UNSUPPORTED;
 		out->reason = "no enforcement point";
+	} else {
+		out->state = out->policy != NULL ? CLI_VM_CONFIGURED : CLI_VM_NOT_CONFIGURED;
 	}
 }
 

@@ -1,14 +1,14 @@
 /*
  * vm_state.h: a VM's JIT state as the portal shows it, decided in one place.
  *
- *   Configured      the VM is in a JIT policy
+ *   Configured      the VM is in a JIT policy and its enforcement point enforces it
  *   Not configured  it could be: it has an enforcement point, nothing stops it
  *   Unsupported     with the reason (no enforcement point, one that cannot
- *                   enforce, JIT disabled by a security policy)
+ *                   enforce, JIT disabled by a security policy), in a policy or not
  *
  * Servers that report the state (properties.jit.state) are believed; for
- * older ones it is derived here: in a policy, else an enforcement point, else
- * Unsupported for want of one.
+ * older ones it is derived here: Unsupported without an enforcement point,
+ * else Configured when in a policy, else Not configured.
  */
 #ifndef JIT_CLI_VM_STATE_H
 #define JIT_CLI_VM_STATE_H

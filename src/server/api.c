@@ -164,6 +164,39 @@ static const struct route routes[] = {
 		CHECK_SELF, 0, jit_h_token_create},
 	{"DELETE", PRINCIPALS "/{who}/tokens/{item}", AUTH_USER, true,
 		"Jitgate/principals/tokens/delete", CHECK_SELF, 0, jit_h_token_revoke},
+	{"GET", PRINCIPALS "/{who}/clientSecrets", AUTH_USER, true,
+		"Jitgate/principals/clientSecrets/read", CHECK_SELF, 0, jit_h_secret_list},
+	{"POST", PRINCIPALS "/{who}/clientSecrets", AUTH_USER, true,
+		"Jitgate/principals/clientSecrets/write", CHECK_SELF, 0, jit_h_secret_create},
+	{"DELETE", PRINCIPALS "/{who}/clientSecrets/{item}", AUTH_USER, true,
+		"Jitgate/principals/clientSecrets/delete", CHECK_SELF, 0, jit_h_secret_revoke},
+
+	/* Signing in with Azure's tools: OpenID discovery and OAuth2 as ADFS serves them,
+	 * ARM's cloud metadata and tenants (api_oauth.c). */
+	{"GET", "/adfs/.well-known/openid-configuration", AUTH_NONE, false,
+		"Jitgate/oauth2/configuration/read", CHECK_NONE, 0, jit_h_oidc_configuration},
+	/* az login --tenant NAME resolves NAME at {authority}/NAME/.well-known/...: ADFS's
+	 * one tenant is "adfs". */
+	{"GET", "/adfs/adfs/.well-known/openid-configuration", AUTH_NONE, false,
+		"Jitgate/oauth2/configuration/read", CHECK_NONE, 0, jit_h_oidc_configuration},
+	{"GET", "/adfs/discovery/keys", AUTH_NONE, false, "Jitgate/oauth2/configuration/read",
+		CHECK_NONE, 0, jit_h_oauth_keys},
+	{"GET", "/adfs/oauth2/authorize", AUTH_NONE, false, "Jitgate/oauth2/authorize/action",
+		CHECK_NONE, 0, jit_h_oauth_authorize},
+	{"POST", "/adfs/oauth2/token", AUTH_NONE, false, "Jitgate/oauth2/token/action",
+		CHECK_NONE, 0, jit_h_oauth_token},
+	{"GET", "/metadata/endpoints", AUTH_NONE, false, "Jitgate/metadata/read", CHECK_NONE, 0,
+		jit_h_arm_metadata},
+	{"GET", "/tenants", AUTH_USER, true, "Microsoft.Resources/tenants/read", CHECK_NONE, 0,
+		jit_h_tenant_list},
+
+	/* The web console's sign-in: a token in the body opens a cookie session. */
+	{"POST", "/providers/Jitgate/sessions", AUTH_NONE, true, "Jitgate/sessions/write",
+		CHECK_NONE, 0, jit_h_session_create},
+	{"GET", "/providers/Jitgate/sessions/current", AUTH_NONE, true, "Jitgate/sessions/read",
+		CHECK_NONE, 0, jit_h_session_get},
+	{"DELETE", "/providers/Jitgate/sessions/current", AUTH_USER, true,
+		"Jitgate/sessions/delete", CHECK_NONE, 0, jit_h_session_delete},
 };
 
 #define MAX_SEGMENTS 16
@@ -380,8 +413,27 @@ jit_call_audit_failure(struct jit_call *c, const char *resource_id,
 	free(details);
 }
 
+/* ARM's account endpoints (reading subscriptions and tenants) take any api-version:
+ * their shape is the same in all of them, and az asks with its own (2019-11-01). */
+static bool
+any_api_version(const struct route *r)
+{
+	return r->handler == jit_h_sub_list || r->handler == jit_h_sub_get ||
+		r->handler == jit_h_tenant_list;
+}
+
+/* "YYYY-MM-DD" or "YYYY-MM-DD-preview": how every ARM api-version looks. */
+static bool
+api_version_shape(const char *v)
+{
+	for (size_t i = 0; i < 10; i++)
+		if (i == 4 || i == 7 ? v[i] != '-' : (v[i] < '0' || v[i] > '9'))
+			return false;
+	return v[10] == '\0' || strcmp(v + 10, "-preview") == 0;
+}
+
 static int
-check_api_version(struct jit_call *c, struct jit_error *err)
+check_api_version(struct jit_call *c, bool any, struct jit_error *err)
 {
 	const char *v = jit_http_query(c->req, "api-version");
 
@@ -389,6 +441,8 @@ check_api_version(struct jit_call *c, struct jit_error *err)
 		return jit_errorf(err, 400, JIT_E_MISSING_API_VERSION,
 			"The api-version query parameter (?api-version=) is required for all "
 			"requests; this server supports '" JIT_API_VERSION "'.");
+	if (any && api_version_shape(v))
+		return 0;
 	if (strcmp(v, JIT_API_VERSION) != 0)
 		return jit_errorf(err, 400, JIT_E_INVALID_API_VERSION,
 			"The api-version '%.32s' is invalid. The supported versions are '"
@@ -477,22 +531,103 @@ jit_call_auth_failed(struct jit_call *c)
 	note_auth_failure(c);
 }
 
+/* Is this request's Origin this server itself (https://<its Host>)? */
+static bool
+same_origin(const struct jit_call *c)
+{
+	const char *origin = jit_http_header(c->req, "Origin");
+	const char *host = jit_http_header(c->req, "Host");
+
+	if (origin == NULL || host == NULL || strncmp(origin, "https://", 8) != 0)
+		return false;
+	return strcasecmp(origin + 8, host) == 0;
+}
+
+/* A change made with the session cookie must come from the console's own page: the
+ * browser says so (Sec-Fetch-Site, Origin), and the page proves it read the session's
+ * CSRF token (which another origin cannot). Reads are free of side effects. */
+static int
+check_cookie_change(struct jit_call *c, struct jit_error *err)
+{
+	const char *m = c->req->method, *site = jit_http_header(c->req, "Sec-Fetch-Site");
+
+	if (strcmp(m, "GET") == 0 || strcmp(m, "HEAD") == 0)
+		return 0;
+	if (site != NULL && strcmp(site, "same-origin") != 0)
+		return jit_errorf(err, 403, JIT_E_FORBIDDEN,
+			"A change made with the console's session cookie must come from the console "
+			"itself (Sec-Fetch-Site is '%.32s'); use a bearer token from elsewhere.", site);
+	if (!same_origin(c) && !(site != NULL && jit_http_header(c->req, "Origin") == NULL))
+		return jit_errorf(err, 403, JIT_E_FORBIDDEN,
+			"A change made with the console's session cookie must come from the console's "
+			"own origin (the Origin header is missing or another site).");
+	if (!jit_session_csrf_ok(&c->session, jit_http_header(c->req, "X-CSRF-Token")))
+		return jit_errorf(err, 403, JIT_E_FORBIDDEN,
+			"A change made with the console's session cookie needs the session's CSRF token "
+			"in the X-CSRF-Token header.");
+	return 0;
+}
+
+/* ---- per-principal request rates ---- */
+
+int
+jit_call_rate_limit(struct jit_call *c, struct jit_rate_limit *rl, const char *what,
+	struct jit_error *err)
+{
+	static _Atomic jit_time last_untracked;
+	int wait;
+
+	if (rl == NULL)
+		return 0;
+	switch (jit_rate_limit_take(rl, c->principal.id, c->now, &wait)) {
+	case JIT_RATE_ALLOWED:
+		return 0;
+	case JIT_RATE_UNTRACKED:
+		/* Let through, and say so at most once a minute. */
+		if (c->now - atomic_load(&last_untracked) >= 60LL * JIT_NS_PER_SEC) {
+			atomic_store(&last_untracked, c->now);
+			jit_log(JIT_LOG_WARN, "rate_limit_full", "what", what, "principal",
+				c->principal.name, (const char *)NULL);
+		}
+		return 0;
+	case JIT_RATE_LIMITED:
+		break;
+	}
+	c->resp->retry_after = wait;
+	return jit_errorf(err, 429, JIT_E_TOO_MANY_REQUESTS,
+		"The client '%s' sent too many %s requests; retry in %d seconds.",
+		c->principal.name, what, wait);
+}
+
 /* Resolves the caller; an agent credential is valid only on the agent channel, and
- * the agent channel only for agents. Users get their permissions loaded. */
+ * the agent channel only for agents. Users get their permissions loaded. Without an
+ * Authorization header, user routes also take the console's session cookie (the header
+ * always wins); the agent channel never does. */
 static int
 authenticate(struct jit_call *c, enum route_auth need, struct jit_error *err)
 {
 	struct jit_store *st = c->api->store;
+	const char *authz = jit_http_header(c->req, "Authorization"), *cookie = NULL;
 	int r;
 
 	if (need == AUTH_NONE)
 		return 0;
+	if (authz == NULL && need == AUTH_USER && c->api->console != NULL &&
+		c->api->console->enabled)
+		cookie = jit_http_cookie(c->req, JIT_SESSION_COOKIE);
 	if (jit_call_throttled(c, err) != 0)
 		return -1;
 	if (jit_store_begin(st, false, err) != 0)
 		return -1;
-	r = jit_auth_bearer(st, jit_http_header(c->req, "Authorization"), c->now, &c->principal,
-		err);
+	if (cookie != NULL) {
+		r = jit_session_resolve(st, cookie, c->now, &c->session, err);
+		if (r == 0) {
+			c->principal = c->session.principal;
+			c->via_session = true;
+		}
+	} else {
+		r = jit_auth_bearer(st, authz, c->now, &c->principal, err);
+	}
 	if (r == 0 && c->principal.kind != JIT_PRINCIPAL_AGENT)
 		r = jit_store_permissions(st, c->principal.id, &c->perms, &c->n_perms, err);
 	if (r != 0) {
@@ -519,7 +654,15 @@ authenticate(struct jit_call *c, enum route_auth need, struct jit_error *err)
 		return jit_errorf(err, 403, JIT_E_FORBIDDEN,
 			"The client '%s' is an agent and does not have authorization to perform "
 			"action '%s'.", c->principal.name, c->action);
+	if (c->via_session)
+		return check_cookie_change(c, err);
 	return 0;
+}
+
+int
+jit_call_authenticate(struct jit_call *c, struct jit_error *err)
+{
+	return authenticate(c, AUTH_USER, err);
 }
 
 /* ---- authorization ---- */
@@ -670,9 +813,17 @@ jit_api_handle(void *ctx, const struct jit_http_request *req, struct jit_http_re
 		jit_errorf(&err, 414, "UriTooLong", "The request path is too long.");
 		goto fail;
 	}
-	snprintf(path, sizeof(path), "%s", req->path);
+	/* az cloud register appends "/metadata/endpoints" to the ARM URL it was given,
+	 * which usually ends in '/'. */
+	snprintf(path, sizeof(path), "%s", strcmp(req->path, "//metadata/endpoints") == 0 ?
+		req->path + 1 : req->path);
 	if (strcmp(path, "/healthz") == 0 && strcmp(req->method, "GET") == 0) {
 		jit_call_reply(&c, 200, json_pack("{s:s}", "status", "ok"));
+		return;
+	}
+	if (jit_console_wants(c.api->console, req)) {
+		jit_console_serve(c.api->console, req, resp);
+		log_request(&c);
 		return;
 	}
 	if (split_path(path, seg, &n) != 0) {
@@ -683,7 +834,7 @@ jit_api_handle(void *ctx, const struct jit_http_request *req, struct jit_http_re
 	}
 	if ((at = authorization_at(seg, n)) < n) {
 		/* Role definitions and assignments live under any scope. */
-		if (check_api_version(&c, &err) != 0)
+		if (check_api_version(&c, false, &err) != 0)
 			goto fail;
 		c.action = "Microsoft.Authorization";
 		if (authenticate(&c, AUTH_USER, &err) != 0)
@@ -715,7 +866,7 @@ jit_api_handle(void *ctx, const struct jit_http_request *req, struct jit_http_re
 				req->method, req->path);
 		goto fail;
 	}
-	if (found->arm && check_api_version(&c, &err) != 0)
+	if (found->arm && check_api_version(&c, any_api_version(found), &err) != 0)
 		goto fail;
 	if (authenticate(&c, found->auth, &err) != 0 || authorize_route(&c, found, &err) != 0) {
 		if (err.status == 403)
@@ -736,9 +887,11 @@ done:
 	}
 	log_request(&c);
 	free(c.perms);
+	sodium_memzero(&c.session, sizeof(c.session));
 	return;
 fail:
 	jit_call_fail(&c, &err);
 	log_request(&c);
 	free(c.perms);
+	sodium_memzero(&c.session, sizeof(c.session));
 }

@@ -11,10 +11,13 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 
+#include "console.h"
 #include "error.h"
 #include "http.h"
 #include "jit_limits.h"
 #include "prefix.h"
+#include "session.h"
+#include "rate_limit.h"
 #include "store.h"
 #include "vm.h"
 
@@ -26,6 +29,8 @@ struct jit_api {
 	int long_poll_max_s;            /* longest wait of GET desired-state (30) */
 	const char *const *names;       /* this server's names (certificate, listen address): */
 	size_t n_names;                 /* a Host header is echoed into links only if it is one */
+	const struct jit_console *console;  /* the web console (NULL or disabled: none) */
+	struct jit_rate_limit *initiate_limit;  /* initiates per principal; NULL: no limit */
 };
 
 
@@ -36,6 +41,8 @@ struct jit_call {
 	struct jit_http_response *resp;
 	struct jit_principal principal;  /* set when authenticated */
 	bool authenticated;
+	bool via_session;                /* by the console's session cookie (not a bearer token) */
+	struct jit_session session;      /* then: the session */
 	const char *action;              /* the route's action, e.g. ".../write" */
 	/* Path parameters, checked names (empty when the route has none). */
 	char sub[JIT_NAME_MAX + 1];
@@ -86,6 +93,13 @@ void jit_call_audit_failure(struct jit_call *c, const char *resource_id,
 int jit_call_throttled(struct jit_call *c, struct jit_error *err);
 void jit_call_auth_failed(struct jit_call *c);
 
+/* Authenticates a route that does it itself (AUTH_NONE) as a user route would. */
+int jit_call_authenticate(struct jit_call *c, struct jit_error *err);
+/* 429 TooManyRequests (with Retry-After) when the caller is over rl's rate; rl NULL is no
+ * limit. what names the requests in the message ("initiate"). */
+int jit_call_rate_limit(struct jit_call *c, struct jit_rate_limit *rl, const char *what,
+	struct jit_error *err);
+
 /* May the caller perform action on resource (a role assigned at a scope containing it)? */
 bool jit_call_can(const struct jit_call *c, const char *action, const struct jit_rid *resource);
 /* ... on resource or on anything inside it (for lists, which then filter)? */
@@ -135,6 +149,28 @@ void jit_h_token_list(struct jit_call *c);
 void jit_h_token_create(struct jit_call *c);
 void jit_h_token_revoke(struct jit_call *c);
 void jit_h_whoami(struct jit_call *c);
+/* The principal a PRINCIPALS/{who}/... path names: the caller itself ("me" or its name),
+ * or another when the caller may perform the route's action at /. */
+int jit_call_path_principal(struct jit_call *c, struct jit_principal *out,
+	struct jit_error *err);
+
+/* api_oauth.c: OAuth2 / OpenID for Azure's tools, ARM's account endpoints, client secrets */
+void jit_h_oidc_configuration(struct jit_call *c);
+void jit_h_oauth_authorize(struct jit_call *c);
+void jit_h_oauth_keys(struct jit_call *c);
+void jit_h_oauth_token(struct jit_call *c);
+void jit_h_arm_metadata(struct jit_call *c);
+void jit_h_tenant_list(struct jit_call *c);
+void jit_h_secret_list(struct jit_call *c);
+void jit_h_secret_create(struct jit_call *c);
+void jit_h_secret_revoke(struct jit_call *c);
+
+/* api_console.c: console sign-in sessions and the caller's permissions at a scope */
+void jit_h_session_create(struct jit_call *c);
+void jit_h_session_get(struct jit_call *c);
+void jit_h_session_delete(struct jit_call *c);
+void jit_h_permissions(struct jit_call *c);
+json_t *jit_principal_json(const struct jit_principal *p);
 
 /* api_audit.c: audit log, JIT settings, VM JIT state */
 void jit_h_audit_list(struct jit_call *c);

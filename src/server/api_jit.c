@@ -447,6 +447,29 @@ policy_port(const struct jit_policy_vm *pv, uint16_t number)
 	return NULL;
 }
 
+/* "10.0.0.0/8, 192.168.0.0/16": what a rule allows, for a refusal's message (the first
+ * few, then how many more). */
+static void
+allowed_text(const struct jit_port_rule *rule, char *buf, size_t n)
+{
+	enum { SHOWN = 6 };
+	size_t used = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < rule->sources.n && i < SHOWN; i++) {
+		char one[JIT_PREFIX_BUFSZ];
+		int w;
+
+		jit_prefix_format(&rule->sources.prefixes[i], one);
+		w = snprintf(buf + used, n - used, "%s%s", i ? ", " : "", one);
+		if (w < 0 || (size_t)w >= n - used)
+			return;
+		used += (size_t)w;
+	}
+	if (rule->sources.n > SHOWN)
+		snprintf(buf + used, n - used, " and %zu more", rule->sources.n - SHOWN);
+}
+
 /* Checks one requested port against its rule and fills the request port. */
 static int
 grant_port(struct jit_call *c, const struct jit_port_rule *rule,
@@ -460,11 +483,14 @@ grant_port(struct jit_call *c, const struct jit_port_rule *rule,
 		return jit_errorf(err, 400, JIT_E_BAD_REQUEST,
 			"allowedSourceAddressPrefix: the caller's address is unknown; name a source");
 	if (!jit_prefix_contained_in_any(rule->sources.prefixes, rule->sources.n, &source)) {
+		char allowed[8 * JIT_PREFIX_BUFSZ];
+
 		jit_prefix_format(&source, buf);
+		allowed_text(rule, allowed, sizeof(allowed));
 		return jit_errorf(err, 400, JIT_E_BAD_REQUEST,
 			"allowedSourceAddressPrefix: the source '%s'%s is not inside the prefixes the "
-			"policy allows for port %u", buf, ip->has_source ? "" : " (your address)",
-			ip->number);
+			"policy allows for port %u: %s", buf, ip->has_source ? "" : " (your address)",
+			ip->number, allowed);
 	}
 	if (ip->end_time <= c->now) {
 		jit_time_format(ip->end_time, end);
@@ -564,6 +590,11 @@ jit_h_policy_initiate(struct jit_call *c)
 
 	policy_rid(c, &id);
 	jit_rid_format(&id, id_text, sizeof(id_text));
+	/* Before anything else, refusals included: each initiate costs an audit entry. A 429
+	 * is not audited itself (the request log line records it), or the limit would not
+	 * bound what a principal can write. */
+	if (jit_call_rate_limit(c, c->api->initiate_limit, "initiate", &err) != 0)
+		goto fail;
 	if (jit_call_body(c, &body, &err) != 0 || jit_initiate_from_json(body, &in, &err) != 0)
 		goto refuse;
 	/* From here on, refusals too are audited against the VMs they name. */

@@ -467,9 +467,12 @@ jit_h_authorization(struct jit_call *c, char *seg[], size_t n, size_t at)
 		role_assignments(c, NULL);
 	else if (n == at + 4 && strcasecmp(seg[at + 2], "roleAssignments") == 0)
 		role_assignments(c, seg[at + 3]);
+	else if (n == at + 3 && strcasecmp(seg[at + 2], "permissions") == 0)
+		jit_h_permissions(c);
 	else {
 		jit_errorf(&err, 404, JIT_E_NOT_FOUND,
-			"Microsoft.Authorization has roleDefinitions and roleAssignments only.");
+			"Microsoft.Authorization has roleDefinitions, roleAssignments and permissions "
+			"only.");
 		jit_call_fail(c, &err);
 	}
 }
@@ -483,8 +486,8 @@ kind_name(enum jit_principal_kind k)
 		"User";
 }
 
-static json_t *
-principal_json(const struct jit_principal *p)
+json_t *
+jit_principal_json(const struct jit_principal *p)
 {
 	char id[256], created[JIT_TIME_BUFSZ];
 
@@ -522,6 +525,12 @@ path_principal(struct jit_call *c, struct jit_principal *out, struct jit_error *
 	return r;
 }
 
+int
+jit_call_path_principal(struct jit_call *c, struct jit_principal *out, struct jit_error *err)
+{
+	return path_principal(c, out, err);
+}
+
 static bool
 is_self(const struct jit_call *c, const struct jit_principal *p)
 {
@@ -531,7 +540,7 @@ is_self(const struct jit_call *c, const struct jit_principal *p)
 void
 jit_h_whoami(struct jit_call *c)
 {
-	json_t *p = principal_json(&c->principal);
+	json_t *p = jit_principal_json(&c->principal);
 
 	jit_call_reply(c, 200, json_pack("{s:o,s:s}", "principal", p, "callerAddress",
 		c->caller_text));
@@ -558,7 +567,7 @@ jit_h_principal_list(struct jit_call *c)
 	}
 	value = json_array();
 	for (size_t i = 0; value != NULL && i < n; i++)
-		json_array_append_new(value, principal_json(&ps[i]));
+		json_array_append_new(value, jit_principal_json(&ps[i]));
 	free(ps);
 	jit_call_reply(c, 200, json_pack("{s:o}", "value", value));
 }
@@ -573,7 +582,7 @@ jit_h_principal_get(struct jit_call *c)
 		jit_call_fail(c, &err);
 		return;
 	}
-	jit_call_reply(c, 200, principal_json(&p));
+	jit_call_reply(c, 200, jit_principal_json(&p));
 }
 
 static int
@@ -587,13 +596,13 @@ principal_put(struct jit_call *c, void *arg, int *status, json_t **out, struct j
 			return jit_errorf(err, 409, JIT_E_CONFLICT,
 				"The principal '%s' exists with another kind.", p->name);
 		*status = 200;
-		*out = principal_json(&existing);
+		*out = jit_principal_json(&existing);
 		return 0;
 	}
 	if (jit_store_principal_add(c->api->store, p, err) != 0)
 		return -1;
 	*status = 201;
-	*out = principal_json(p);
+	*out = jit_principal_json(p);
 	return 0;
 }
 

@@ -5,6 +5,9 @@
  *
  *   jgt_...  API tokens of users, service principals and agents
  *   jge_...  one-time agent enrollment tokens
+ *   jcs_...  OAuth2 client secrets (exchanged at the token endpoint only)
+ *   jga_...  OAuth2 access tokens (bearer tokens, an hour at most; service/oauth.h)
+ *   jgs_...  console sessions (the cookie's value; see service/session.h)
  */
 #ifndef JIT_AUTH_H
 #define JIT_AUTH_H
@@ -38,5 +41,10 @@ bool jit_token_hash_equal(const uint8_t a[JIT_TOKEN_HASH_BYTES],
  * revoked or expired; the message never contains the token. */
 int jit_auth_bearer(struct jit_store *st, const char *authorization, jit_time now,
 	struct jit_principal *out, struct jit_error *err);
+
+/* The same for a token's text alone (a console sign-in); token_id (may be NULL) gets the
+ * token's public id. */
+int jit_auth_token(struct jit_store *st, const char *text, jit_time now,
+	struct jit_principal *out, char token_id[JIT_TOKEN_ID_MAX], struct jit_error *err);
 
 #endif

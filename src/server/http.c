@@ -227,11 +227,26 @@ jit_http_error(struct jit_http_response *resp, const struct jit_error *err)
 	resp->body = error_body(err->code[0] != '\0' ? err->code : JIT_E_INTERNAL, err->message);
 }
 
+int
+jit_http_add_header(struct jit_http_response *resp, const char *name, const char *value)
+{
+	char *copy;
+
+	if (resp->n_headers == JIT_HTTP_MAX_HEADERS || (copy = strdup(value)) == NULL)
+		return -1;
+	resp->headers[resp->n_headers].name = name;
+	resp->headers[resp->n_headers].value = copy;
+	resp->n_headers++;
+	return 0;
+}
+
 static void
 response_clear(struct jit_http_response *resp)
 {
 	json_decref(resp->body);
 	free(resp->raw);
+	for (size_t i = 0; i < resp->n_headers; i++)
+		free(resp->headers[i].value);
 	memset(resp, 0, sizeof(*resp));
 }
 
@@ -274,7 +289,8 @@ build_response(struct jit_http_response *resp, const char *request_id, bool clos
 	}
 	if ((ctype != NULL && !add_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, ctype)) ||
 		!add_header(r, "x-ms-request-id", request_id) ||
-		!add_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store") ||
+		!add_header(r, MHD_HTTP_HEADER_CACHE_CONTROL,
+			resp->cache_control != NULL ? resp->cache_control : "no-store") ||
 		!add_header(r, "X-Content-Type-Options", "nosniff") ||
 		(resp->location[0] != '\0' &&
 			!add_header(r, MHD_HTTP_HEADER_LOCATION, resp->location)) ||
@@ -285,6 +301,9 @@ build_response(struct jit_http_response *resp, const char *request_id, bool clos
 		if (!add_header(r, MHD_HTTP_HEADER_RETRY_AFTER, num))
 			goto fail;
 	}
+	for (size_t i = 0; i < resp->n_headers; i++)
+		if (!add_header(r, resp->headers[i].name, resp->headers[i].value))
+			goto fail;
 	return r;
 fail:
 	MHD_destroy_response(r);
@@ -489,6 +508,12 @@ const char *
 jit_http_header(const struct jit_http_request *req, const char *name)
 {
 	return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
+}
+
+const char *
+jit_http_cookie(const struct jit_http_request *req, const char *name)
+{
+	return MHD_lookup_connection_value(req->conn, MHD_COOKIE_KIND, name);
 }
 
 /* Parses an IP literal into addr; sets the libmicrohttpd flags its family needs. */

@@ -28,6 +28,8 @@ struct jit_http_request {
 	char request_id[37];            /* UUID also sent as x-ms-request-id; for logs */
 };
 
+#define JIT_HTTP_MAX_HEADERS 16
+
 struct jit_http_response {
 	int status;
 	json_t *body;                   /* owned; sent as application/json; NULL: no body */
@@ -36,12 +38,25 @@ struct jit_http_response {
 	const char *content_type;       /* for raw; NULL means application/json */
 	char location[512];             /* a Location header when not empty */
 	int retry_after;                /* a Retry-After header (seconds) when > 0 */
+	const char *cache_control;      /* static text; NULL means "no-store" */
+	/* More headers (console: ETag, Content-Encoding, CSP, Set-Cookie...): names are
+	 * static text, values owned (malloc) and freed with the response. */
+	size_t n_headers;
+	struct {
+		const char *name;
+		char *value;
+	} headers[JIT_HTTP_MAX_HEADERS];
 };
+
+/* Adds a header to resp (the value is copied); -1 when out of room or memory. */
+int jit_http_add_header(struct jit_http_response *resp, const char *name, const char *value);
 
 /* A query parameter or header of the request, or NULL. Header names are
  * case-insensitive. Values are as received (query values percent-decoded). */
 const char *jit_http_query(const struct jit_http_request *req, const char *key);
 const char *jit_http_header(const struct jit_http_request *req, const char *name);
+/* A cookie the request carries (Cookie header), or NULL. */
+const char *jit_http_cookie(const struct jit_http_request *req, const char *name);
 
 /* Fills resp with err as ARM's {"error":{"code","message"}} and err->status. */
 void jit_http_error(struct jit_http_response *resp, const struct jit_error *err);

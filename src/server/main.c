@@ -3,6 +3,7 @@
  *
  *   jitgated --state-dir DIR [--listen ADDR:PORT] [--tls-cert F --tls-key F]
  *            [--tls-name NAME]... [--allow-root] [--log-level LEVEL]
+ *            [--console-dir DIR | --no-console]
  *
  * First start on an empty state dir creates the database, a self-signed TLS
  * certificate, a default subscription and a bootstrap Owner token in
@@ -23,6 +24,7 @@
 #include <unistd.h>
 
 #include "api.h"
+#include "rate_limit.h"
 #include "auth.h"
 #include "http.h"
 #include "log.h"
@@ -33,6 +35,12 @@
 #define DEFAULT_LISTEN "127.0.0.1:8443"
 #define MAX_TLS_NAMES 16
 #define SWEEP_INTERVAL_MS 1000
+/* Initiates per principal per minute: well above what a person or a script opening ports
+ * for its work needs, well below what fills the audit log (each one is an entry). */
+#define DEFAULT_INITIATE_LIMIT 30
+#define JIT_STR_(x) #x
+#define JIT_STR(x) JIT_STR_(x)
+#define INITIATE_LIMIT_SLOTS 4096
 
 struct options {
 	const char *state_dir;
@@ -43,6 +51,9 @@ struct options {
 	size_t n_tls_names;
 	bool allow_root;
 	enum jit_log_level level;
+	const char *console_dir;
+	bool no_console;
+	unsigned initiate_limit;   /* initiates per principal per minute; 0: none */
 };
 
 static void
@@ -58,7 +69,11 @@ usage(FILE *f)
 		"  --tls-cert FILE      PEM certificate to serve instead of the self-signed one\n"
 		"  --tls-key FILE       its PEM private key\n"
 		"  --tls-name NAME      extra DNS name or IP for the self-signed certificate (repeatable)\n"
+		"  --console-dir DIR    serve the web console's files from DIR (development)\n"
+		"  --no-console         no web console at / (and no console sessions)\n"
 		"  --allow-root         run as root anyway (not recommended)\n"
+		"  --initiate-limit N   initiates per principal per minute (default "
+		JIT_STR(DEFAULT_INITIATE_LIMIT) ", 0: no limit)\n"
 		"  --log-level LEVEL    debug, info (default), warn or error\n"
 		"  -h, --help           this text\n"
 		"  --version            the version\n");
@@ -105,7 +120,10 @@ parse_args(int argc, char **argv, struct options *o)
 		{"tls-key", required_argument, NULL, 'k'},
 		{"tls-name", required_argument, NULL, 'n'},
 		{"allow-root", no_argument, NULL, 'r'},
+		{"console-dir", required_argument, NULL, 'C'},
+		{"no-console", no_argument, NULL, 'N'},
 		{"log-level", required_argument, NULL, 'L'},
+		{"initiate-limit", required_argument, NULL, 'I'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
@@ -115,6 +133,7 @@ parse_args(int argc, char **argv, struct options *o)
 	memset(o, 0, sizeof(*o));
 	o->listen = DEFAULT_LISTEN;
 	o->level = JIT_LOG_INFO;
+	o->initiate_limit = DEFAULT_INITIATE_LIMIT;
 	o->state_dir = getenv("JITGATE_STATE_DIR");
 	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (ch) {
@@ -140,6 +159,27 @@ parse_args(int argc, char **argv, struct options *o)
 		case 'r':
 			o->allow_root = true;
 			break;
+		case 'C':
+			o->console_dir = optarg;
+			break;
+		case 'N':
+			o->no_console = true;
+			break;
+		case 'I': {
+			char *end;
+			unsigned long n;
+
+			errno = 0;
+			n = strtoul(optarg, &end, 10);
+			if (optarg[0] < '0' || optarg[0] > '9' || *end != '\0' || errno != 0 ||
+				n > JIT_RATE_LIMIT_MAX_PER_MINUTE) {
+				fprintf(stderr, "jitgated: --initiate-limit must be 0 to %d (initiates "
+					"per principal per minute)\n", JIT_RATE_LIMIT_MAX_PER_MINUTE);
+				return 2;
+			}
+			o->initiate_limit = (unsigned)n;
+			break;
+		}
 		case 'L':
 			if (strcmp(optarg, "debug") == 0)
 				o->level = JIT_LOG_DEBUG;
@@ -172,6 +212,19 @@ parse_args(int argc, char **argv, struct options *o)
 	if (o->state_dir == NULL || o->state_dir[0] == '\0') {
 		fprintf(stderr, "jitgated: --state-dir DIR (or JITGATE_STATE_DIR) is required\n");
 		return 2;
+	}
+	if (o->console_dir != NULL && o->no_console) {
+		fprintf(stderr, "jitgated: --console-dir and --no-console exclude each other\n");
+		return 2;
+	}
+	if (o->console_dir != NULL) {
+		struct stat sb;
+
+		if (stat(o->console_dir, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
+			fprintf(stderr, "jitgated: --console-dir %s is not a directory\n",
+				o->console_dir);
+			return 2;
+		}
 	}
 	if ((o->tls_cert == NULL) != (o->tls_key == NULL)) {
 		fprintf(stderr, "jitgated: --tls-cert and --tls-key go together\n");
@@ -392,6 +445,7 @@ main(int argc, char **argv)
 	struct jit_http_server *http = NULL;
 	struct jit_store *store = NULL;
 	struct jit_api api = {.long_poll_max_s = 30};
+	struct jit_console console = {0};
 	struct jit_http_config cfg = {0};
 	struct options o;
 	struct sweeper sw = {0};
@@ -446,6 +500,14 @@ main(int argc, char **argv)
 		goto out;
 	}
 	api.store = store;
+	console.enabled = !o.no_console;
+	console.dir = o.console_dir;
+	api.console = &console;
+	if (o.initiate_limit > 0 && jit_rate_limit_new(&api.initiate_limit, o.initiate_limit,
+		INITIATE_LIMIT_SLOTS, &err) != 0) {
+		fatal("setting up the initiate limit", &err);
+		goto out;
+	}
 	/* The names a client may reach this server by: its certificate's and where it listens. */
 	const char *names[MAX_TLS_NAMES + 4] = {"localhost", "127.0.0.1", "::1", listen_addr};
 	size_t n_names = 4;
@@ -469,7 +531,8 @@ main(int argc, char **argv)
 		sweeping = true;
 	snprintf(port_text, sizeof(port_text), "%u", jit_http_port(http));
 	jit_log(JIT_LOG_INFO, "listening", "addr", listen_addr, "port", port_text, "state_dir",
-		o.state_dir, (const char *)NULL);
+		o.state_dir, "console", o.no_console ? "off" : o.console_dir ? o.console_dir :
+		"embedded", (const char *)NULL);
 	if (sigwait(&sigs, &sig) == 0)
 		jit_log(JIT_LOG_INFO, "stopping", "signal", sig == SIGTERM ? "TERM" : "INT",
 			(const char *)NULL);
@@ -485,6 +548,7 @@ out:
 		pthread_join(sweeper, NULL);
 	}
 	jit_store_close(store);
+	jit_rate_limit_free(api.initiate_limit);
 	if (key != NULL)
 		sodium_memzero(key, strlen(key));
 	free(cert);

@@ -106,7 +106,8 @@ int jit_store_policy_list(struct jit_store *st, const struct jit_rid *scope,
 	const char *location, struct jit_rid **out, size_t *n, struct jit_error *err);
 
 /* Records request r (already validated against the policy) under the policy. Older
- * Initiated ports for the same VM, port and source become Revoked/NewerRequestInitiated.
+ * Initiated ports for the same VM, port and source that have not ended become
+ * Revoked/NewerRequestInitiated, with their end time set to r's start time.
  * Bumps versions for the enforcement points of r's VMs. */
 int jit_store_request_add(struct jit_store *st, const struct jit_rid *policy,
 	const struct jit_request *r, int64_t principal_id, struct jit_error *err);
@@ -189,6 +190,63 @@ int jit_store_token_list(struct jit_store *st, int64_t principal_id, struct jit_
 /* Revokes a token of the principal; *found false if it has none by that id. */
 int jit_store_token_revoke(struct jit_store *st, int64_t principal_id, const char *token_id,
 	jit_time now, bool *found, struct jit_error *err);
+
+/* A token's end of life (0: it does not expire). */
+int jit_store_token_expiry(struct jit_store *st, const char *token_id, jit_time *expires,
+	struct jit_error *err);
+
+/* OAuth2 client secrets of a principal: like tokens, but exchanged only at the token
+ * endpoint (never a bearer token themselves); they always expire. */
+int jit_store_secret_add(struct jit_store *st, int64_t principal_id, const char *name,
+	const char *secret_id, const uint8_t hash[JIT_TOKEN_HASH_BYTES], jit_time now,
+	jit_time expires, struct jit_error *err);
+/* *found false when the id is unknown, revoked or expired at now. */
+int jit_store_secret_find(struct jit_store *st, const char *secret_id, jit_time now,
+	uint8_t hash[JIT_TOKEN_HASH_BYTES], int64_t *principal_id, jit_time *expires, bool *found,
+	struct jit_error *err);
+int jit_store_secret_touch(struct jit_store *st, const char *secret_id, jit_time now,
+	struct jit_error *err);
+int jit_store_secret_list(struct jit_store *st, int64_t principal_id,
+	struct jit_token_info **out, size_t *n, struct jit_error *err);
+int jit_store_secret_revoke(struct jit_store *st, int64_t principal_id, const char *secret_id,
+	jit_time now, bool *found, struct jit_error *err);
+
+/* Short-lived OAuth2 access tokens, each tied to the credential it was issued for. */
+enum jit_access_source {
+	JIT_ACCESS_FROM_SECRET = 1,   /* a client secret (source_id: its id) */
+	JIT_ACCESS_FROM_TOKEN,        /* a jitgate token (source_id: its id) */
+};
+
+/* Saves an access token (and drops the expired ones). */
+int jit_store_access_add(struct jit_store *st, const char *token_id,
+	const uint8_t hash[JIT_TOKEN_HASH_BYTES], int64_t principal_id,
+	enum jit_access_source source, const char *source_id, jit_time now, jit_time expires,
+	struct jit_error *err);
+/* *found false when unknown, expired, or its credential is revoked or expired. */
+int jit_store_access_find(struct jit_store *st, const char *token_id, jit_time now,
+	uint8_t hash[JIT_TOKEN_HASH_BYTES], int64_t *principal_id, bool *found,
+	struct jit_error *err);
+
+/* ---- console sessions ---- */
+
+/* A browser session opened by signing in with a token; it lives while the token does
+ * (revoked or expired, its sessions end) and until its own expiry. Stored as the
+ * session's public id and the hash of its secret, like tokens. */
+struct jit_session_info {
+	int64_t principal_id;
+	char token_id[JIT_TOKEN_ID_MAX];
+	jit_time created, expires;
+};
+
+int jit_store_session_add(struct jit_store *st, const char *session_id,
+	const uint8_t hash[JIT_TOKEN_HASH_BYTES], const char *token_id, jit_time now,
+	jit_time expires, struct jit_error *err);
+/* *found false when the id is unknown, the session ended or its token is not valid. */
+int jit_store_session_find(struct jit_store *st, const char *session_id, jit_time now,
+	uint8_t hash[JIT_TOKEN_HASH_BYTES], struct jit_session_info *out, bool *found,
+	struct jit_error *err);
+int jit_store_session_delete(struct jit_store *st, const char *session_id, bool *existed,
+	struct jit_error *err);
 
 /* ---- roles and role assignments ---- */
 

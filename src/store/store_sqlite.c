@@ -26,7 +26,7 @@
 #include "jit_limits.h"
 #include "log.h"
 
-#define SCHEMA_VERSION 3
+#define SCHEMA_VERSION 5
 /* The newest requests shown inside a policy; the audit log keeps all of them. */
 #define REQUESTS_SHOWN 100
 
@@ -148,6 +148,34 @@ static const char *schema_v3[] = {
 	" PRIMARY KEY (vm_key, seq))",
 	"CREATE TABLE jit_settings (scope_key TEXT PRIMARY KEY, scope_id TEXT NOT NULL,"
 	" enabled INTEGER NOT NULL, reason TEXT, updated_ns INTEGER NOT NULL)",
+	NULL,
+};
+
+/* Version 4: console sign-in sessions, each bound to the token that opened it. */
+static const char *schema_v4[] = {
+	"CREATE TABLE sessions (session_id TEXT PRIMARY KEY, hash BLOB NOT NULL,"
+	" token_id TEXT NOT NULL REFERENCES tokens(token_id) ON DELETE CASCADE,"
+	" created_ns INTEGER NOT NULL, expires_ns INTEGER NOT NULL)",
+	"CREATE INDEX sessions_token ON sessions(token_id)",
+	"CREATE INDEX sessions_expires ON sessions(expires_ns)",
+	NULL,
+};
+
+/* Version 5: OAuth2 client secrets and the short-lived access tokens they buy. An access
+ * token names the credential it was issued for (source_kind 'secret' or 'token'), so that
+ * revoking that credential ends the access token at once. */
+static const char *schema_v5[] = {
+	"CREATE TABLE client_secrets (secret_id TEXT PRIMARY KEY,"
+	" principal_id INTEGER NOT NULL REFERENCES principals(id) ON DELETE CASCADE,"
+	" name TEXT NOT NULL, hash BLOB NOT NULL, created_ns INTEGER NOT NULL,"
+	" expires_ns INTEGER NOT NULL, revoked_ns INTEGER NOT NULL DEFAULT 0,"
+	" last_used_ns INTEGER NOT NULL DEFAULT 0)",
+	"CREATE INDEX client_secrets_principal ON client_secrets(principal_id)",
+	"CREATE TABLE access_tokens (token_id TEXT PRIMARY KEY, hash BLOB NOT NULL,"
+	" principal_id INTEGER NOT NULL REFERENCES principals(id) ON DELETE CASCADE,"
+	" source_kind TEXT NOT NULL, source_id TEXT NOT NULL, created_ns INTEGER NOT NULL,"
+	" expires_ns INTEGER NOT NULL)",
+	"CREATE INDEX access_tokens_expires ON access_tokens(expires_ns)",
 	NULL,
 };
 
@@ -482,6 +510,22 @@ migrate(struct jit_store *st, struct jit_error *err)
 		if (chain_existing_audit(st, err) != 0) {
 			exec_sql(st, "ROLLBACK", NULL);
 			return -1;
+		}
+	}
+	if (version < 4) {
+		for (size_t i = 0; schema_v4[i] != NULL; i++) {
+			if (exec_sql(st, schema_v4[i], err) != 0) {
+				exec_sql(st, "ROLLBACK", NULL);
+				return -1;
+			}
+		}
+	}
+	if (version < 5) {
+		for (size_t i = 0; schema_v5[i] != NULL; i++) {
+			if (exec_sql(st, schema_v5[i], err) != 0) {
+				exec_sql(st, "ROLLBACK", NULL);
+				return -1;
+			}
 		}
 	}
 	if (prep(st, "INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)", &s,
@@ -1584,8 +1628,9 @@ jit_store_policy_list(struct jit_store *st, const struct jit_rid *scope, const c
 /* ---- requests ---- */
 
 static int
-insert_request_port(struct jit_store *st, int64_t request_id, const struct jit_request_vm *vm,
-	size_t vm_pos, const struct jit_request_port *port, struct jit_error *err)
+insert_request_port(struct jit_store *st, int64_t request_id, jit_time start,
+	const struct jit_request_vm *vm, size_t vm_pos, const struct jit_request_port *port,
+	struct jit_error *err)
 {
 	char vm_key[JIT_RESOURCE_ID_MAX], vm_id[JIT_RESOURCE_ID_MAX];
 	sqlite3_stmt *s;
@@ -1595,16 +1640,18 @@ insert_request_port(struct jit_store *st, int64_t request_id, const struct jit_r
 	jit_rid_format(&vm->id, vm_id, sizeof(vm_id));
 	if ((sources = sources_to_json(&port->sources)) == NULL)
 		return jit_errorf(err, 500, JIT_E_INTERNAL, "out of memory");
-	/* A newer request for the same VM, port and source supersedes the older one. */
-	if (prep(st, "UPDATE request_ports SET status = 'Revoked', reason = 'NewerRequestInitiated'"
-		" WHERE vm_key = ? AND number = ? AND sources = ? AND status = 'Initiated'", &s,
-		err) != 0) {
+	/* A newer request for the same VM, port and source supersedes the older one, which
+	 * ends when the newer one starts (one that had already ended stays as it was). */
+	if (prep(st, "UPDATE request_ports SET status = 'Revoked', reason = 'NewerRequestInitiated',"
+		" end_ns = ?4 WHERE vm_key = ?1 AND number = ?2 AND sources = ?3"
+		" AND status = 'Initiated' AND end_ns > ?4", &s, err) != 0) {
 		free(sources);
 		return -1;
 	}
 	bind_text(s, 1, vm_key);
 	sqlite3_bind_int(s, 2, port->number);
 	bind_text(s, 3, sources);
+	sqlite3_bind_int64(s, 4, start);
 	if (exec_done(st, s, err, "superseding older requests") != 0) {
 		free(sources);
 		return -1;
@@ -1657,8 +1704,8 @@ jit_store_request_add(struct jit_store *st, const struct jit_rid *policy,
 		char vm_key[JIT_RESOURCE_ID_MAX];
 
 		for (size_t j = 0; j < r->vms[i].n_ports; j++)
-			if (insert_request_port(st, request_id, &r->vms[i], i, &r->vms[i].ports[j],
-				err) != 0)
+			if (insert_request_port(st, request_id, r->start_time, &r->vms[i], i,
+				&r->vms[i].ports[j], err) != 0)
 				return -1;
 		rid_key(&r->vms[i].id, vm_key);
 		if (bump_vm_ep(st, vm_key, err) != 0)
@@ -1977,6 +2024,73 @@ jit_store_token_touch(struct jit_store *st, const char *token_id, jit_time now,
 	sqlite3_bind_int64(s, 1, now);
 	bind_text(s, 2, token_id);
 	return exec_done(st, s, err, "recording token use");
+}
+
+/* ---- console sessions ---- */
+
+int
+jit_store_session_add(struct jit_store *st, const char *session_id,
+	const uint8_t hash[JIT_TOKEN_HASH_BYTES], const char *token_id, jit_time now,
+	jit_time expires, struct jit_error *err)
+{
+	sqlite3_stmt *s;
+
+	/* Ended sessions go as new ones come: the table holds only live ones (and a few). */
+	if (prep(st, "DELETE FROM sessions WHERE expires_ns <= ?1", &s, err) != 0)
+		return -1;
+	sqlite3_bind_int64(s, 1, now);
+	if (exec_done(st, s, err, "removing ended sessions") != 0)
+		return -1;
+	if (prep(st, "INSERT INTO sessions (session_id, hash, token_id, created_ns, expires_ns)"
+		" VALUES (?1, ?2, ?3, ?4, ?5)", &s, err) != 0)
+		return -1;
+	bind_text(s, 1, session_id);
+	sqlite3_bind_blob(s, 2, hash, JIT_TOKEN_HASH_BYTES, SQLITE_TRANSIENT);
+	bind_text(s, 3, token_id);
+	sqlite3_bind_int64(s, 4, now);
+	sqlite3_bind_int64(s, 5, expires);
+	return exec_done(st, s, err, "recording a session");
+}
+
+int
+jit_store_session_find(struct jit_store *st, const char *session_id, jit_time now,
+	uint8_t hash[JIT_TOKEN_HASH_BYTES], struct jit_session_info *out, bool *found,
+	struct jit_error *err)
+{
+	sqlite3_stmt *row;
+
+	/* The token must still be valid: revoking or expiring it ends its sessions. */
+	if (find_secret(st, "SELECT s.hash, t.principal_id, s.token_id, s.created_ns,"
+		" s.expires_ns FROM sessions s JOIN tokens t ON t.token_id = s.token_id"
+		" WHERE s.session_id = ?1 AND s.expires_ns > ?2 AND t.revoked_ns = 0"
+		" AND (t.expires_ns = 0 OR t.expires_ns > ?2)", session_id, now, hash, &row, found,
+		err) != 0)
+		return -1;
+	if (*found) {
+		memset(out, 0, sizeof(*out));
+		out->principal_id = sqlite3_column_int64(row, 1);
+		snprintf(out->token_id, sizeof(out->token_id), "%s",
+			(const char *)sqlite3_column_text(row, 2));
+		out->created = sqlite3_column_int64(row, 3);
+		out->expires = sqlite3_column_int64(row, 4);
+		sqlite3_finalize(row);
+	}
+	return 0;
+}
+
+int
+jit_store_session_delete(struct jit_store *st, const char *session_id, bool *existed,
+	struct jit_error *err)
+{
+	sqlite3_stmt *s;
+
+	if (prep(st, "DELETE FROM sessions WHERE session_id = ?1", &s, err) != 0)
+		return -1;
+	bind_text(s, 1, session_id);
+	if (exec_done(st, s, err, "deleting a session") != 0)
+		return -1;
+	*existed = sqlite3_changes(st->db) > 0;
+	return 0;
 }
 
 /* ---- enrollment and enforcement points ---- */
@@ -2987,10 +3101,12 @@ jit_store_vm_jit(struct jit_store *st, const struct jit_vm *vm, jit_time now,
 			"policy on %s%s%s", scope, by.reason[0] ? ": " : "", by.reason) < 0)
 			out->reason[0] = '\0';
 	}
-	if (out->in_policy)
-		out->state = JIT_VM_CONFIGURED;
+	/* Azure's rule: a VM that nothing enforces (or where JIT is disabled) is Unsupported
+	 * with its reason, in a policy or not; the policy stays, and applies once fixed. */
+	if (out->reason[0] != '\0')
+		out->state = JIT_VM_UNSUPPORTED;
 	else
-		out->state = out->reason[0] ? JIT_VM_UNSUPPORTED : JIT_VM_NOT_CONFIGURED;
+		out->state = out->in_policy ? JIT_VM_CONFIGURED : JIT_VM_NOT_CONFIGURED;
 
 	/* Approved requests in the last 7 days, and the latest one's time and requestor. */
 	if (prep(st, "SELECT COUNT(DISTINCT r.id), MAX(r.start_ns) FROM requests r JOIN"
@@ -3440,5 +3556,165 @@ jit_store_permissions(struct jit_store *st, int64_t principal_id, struct jit_per
 		(*n)++;
 	}
 	free(as);
+	return 0;
+}
+
+/* ---- OAuth2 client secrets and access tokens ---- */
+
+int
+jit_store_token_expiry(struct jit_store *st, const char *token_id, jit_time *expires,
+	struct jit_error *err)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	*expires = 0;
+	if (prep(st, "SELECT expires_ns FROM tokens WHERE token_id = ?", &s, err) != 0)
+		return -1;
+	bind_text(s, 1, token_id);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		*expires = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : db_fail(st, err, "reading a token");
+}
+
+int
+jit_store_secret_add(struct jit_store *st, int64_t principal_id, const char *name,
+	const char *secret_id, const uint8_t hash[JIT_TOKEN_HASH_BYTES], jit_time now,
+	jit_time expires, struct jit_error *err)
+{
+	sqlite3_stmt *s;
+
+	if (prep(st, "INSERT INTO client_secrets (secret_id, principal_id, name, hash, created_ns,"
+		" expires_ns) VALUES (?, ?, ?, ?, ?, ?)", &s, err) != 0)
+		return -1;
+	bind_text(s, 1, secret_id);
+	sqlite3_bind_int64(s, 2, principal_id);
+	bind_text(s, 3, name);
+	sqlite3_bind_blob(s, 4, hash, JIT_TOKEN_HASH_BYTES, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(s, 5, now);
+	sqlite3_bind_int64(s, 6, expires);
+	return exec_done(st, s, err, "saving a client secret");
+}
+
+int
+jit_store_secret_find(struct jit_store *st, const char *secret_id, jit_time now,
+	uint8_t hash[JIT_TOKEN_HASH_BYTES], int64_t *principal_id, jit_time *expires, bool *found,
+	struct jit_error *err)
+{
+	sqlite3_stmt *row;
+
+	if (find_secret(st, "SELECT hash, principal_id, expires_ns FROM client_secrets"
+		" WHERE secret_id = ?1 AND revoked_ns = 0 AND expires_ns > ?2", secret_id, now, hash,
+		&row, found, err) != 0)
+		return -1;
+	if (*found) {
+		*principal_id = sqlite3_column_int64(row, 1);
+		*expires = sqlite3_column_int64(row, 2);
+		sqlite3_finalize(row);
+	}
+	return 0;
+}
+
+int
+jit_store_secret_touch(struct jit_store *st, const char *secret_id, jit_time now,
+	struct jit_error *err)
+{
+	sqlite3_stmt *s;
+
+	if (prep(st, "UPDATE client_secrets SET last_used_ns = ?1 WHERE secret_id = ?2", &s,
+		err) != 0)
+		return -1;
+	sqlite3_bind_int64(s, 1, now);
+	bind_text(s, 2, secret_id);
+	return exec_done(st, s, err, "recording client secret use");
+}
+
+int
+jit_store_secret_list(struct jit_store *st, int64_t principal_id, struct jit_token_info **out,
+	size_t *n, struct jit_error *err)
+{
+	sqlite3_stmt *s;
+
+	*out = NULL;
+	*n = 0;
+	if (prep(st, "SELECT secret_id, name, created_ns, expires_ns, revoked_ns, last_used_ns"
+		" FROM client_secrets WHERE principal_id = ? ORDER BY created_ns, secret_id", &s,
+		err) != 0)
+		return -1;
+	sqlite3_bind_int64(s, 1, principal_id);
+	return collect_rows(st, s, (void **)out, n, sizeof(**out), token_from_row,
+		"listing client secrets", err);
+}
+
+int
+jit_store_secret_revoke(struct jit_store *st, int64_t principal_id, const char *secret_id,
+	jit_time now, bool *found, struct jit_error *err)
+{
+	sqlite3_stmt *s;
+
+	if (prep(st, "UPDATE client_secrets SET revoked_ns = ? WHERE principal_id = ?"
+		" AND secret_id = ? AND revoked_ns = 0", &s, err) != 0)
+		return -1;
+	sqlite3_bind_int64(s, 1, now);
+	sqlite3_bind_int64(s, 2, principal_id);
+	bind_text(s, 3, secret_id);
+	if (exec_done(st, s, err, "revoking a client secret") != 0)
+		return -1;
+	*found = sqlite3_changes(st->db) > 0;
+	return 0;
+}
+
+int
+jit_store_access_add(struct jit_store *st, const char *token_id,
+	const uint8_t hash[JIT_TOKEN_HASH_BYTES], int64_t principal_id,
+	enum jit_access_source source, const char *source_id, jit_time now, jit_time expires,
+	struct jit_error *err)
+{
+	sqlite3_stmt *s;
+
+	/* Expired access tokens are of no use to anyone: each issue clears them out. */
+	if (prep(st, "DELETE FROM access_tokens WHERE expires_ns <= ?", &s, err) != 0)
+		return -1;
+	sqlite3_bind_int64(s, 1, now);
+	if (exec_done(st, s, err, "clearing expired access tokens") != 0)
+		return -1;
+	if (prep(st, "INSERT INTO access_tokens (token_id, hash, principal_id, source_kind,"
+		" source_id, created_ns, expires_ns) VALUES (?, ?, ?, ?, ?, ?, ?)", &s, err) != 0)
+		return -1;
+	bind_text(s, 1, token_id);
+	sqlite3_bind_blob(s, 2, hash, JIT_TOKEN_HASH_BYTES, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(s, 3, principal_id);
+	bind_text(s, 4, source == JIT_ACCESS_FROM_SECRET ? "secret" : "token");
+	bind_text(s, 5, source_id);
+	sqlite3_bind_int64(s, 6, now);
+	sqlite3_bind_int64(s, 7, expires);
+	return exec_done(st, s, err, "saving an access token");
+}
+
+int
+jit_store_access_find(struct jit_store *st, const char *token_id, jit_time now,
+	uint8_t hash[JIT_TOKEN_HASH_BYTES], int64_t *principal_id, bool *found,
+	struct jit_error *err)
+{
+	sqlite3_stmt *row;
+
+	/* Live only while the credential it was issued for is: a revoked or expired secret
+	 * or token ends its access tokens with it. */
+	if (find_secret(st, "SELECT a.hash, a.principal_id FROM access_tokens a"
+		" WHERE a.token_id = ?1 AND a.expires_ns > ?2 AND ("
+		" (a.source_kind = 'secret' AND EXISTS (SELECT 1 FROM client_secrets c"
+		"  WHERE c.secret_id = a.source_id AND c.principal_id = a.principal_id"
+		"  AND c.revoked_ns = 0 AND c.expires_ns > ?2))"
+		" OR (a.source_kind = 'token' AND EXISTS (SELECT 1 FROM tokens t"
+		"  WHERE t.token_id = a.source_id AND t.principal_id = a.principal_id"
+		"  AND t.revoked_ns = 0 AND (t.expires_ns = 0 OR t.expires_ns > ?2))))",
+		token_id, now, hash, &row, found, err) != 0)
+		return -1;
+	if (*found) {
+		*principal_id = sqlite3_column_int64(row, 1);
+		sqlite3_finalize(row);
+	}
 	return 0;
 }

@@ -86,7 +86,12 @@ def bootstrap_token_is_private_and_logged_by_path_only(c):
 def api_version_is_required_and_checked(c):
     expect_error(c.srv.request("GET", "/subscriptions", api_version=None), 400,
                  "MissingApiVersionParameter")
-    expect_error(c.srv.request("GET", "/subscriptions", api_version="2015-06-01-preview"), 400,
+    # The JIT API takes its own version only (ARM's account endpoints, /subscriptions and
+    # /tenants, take any: test_oauth.py).
+    expect_error(c.srv.request("GET", "/providers/Jitgate/whoami",
+                               api_version="2015-06-01-preview"), 400,
+                 "InvalidApiVersionParameter", "2020-01-01")
+    expect_error(c.srv.request("GET", "/subscriptions", api_version="2015-06-01-beta"), 400,
                  "InvalidApiVersionParameter", "2020-01-01")
 
 

@@ -360,6 +360,15 @@ def vm_states_and_unsupported_reasons(c):
     expect(j["enforcementPointHealthy"] is True and j["connection"]["ports"] == [{"number": 22}], j)
     expect(j["enforcementPointDesiredVersion"] >= 1 and j["enforcementPointAppliedVersion"] == 1, j)
     expect(j["connection"]["addresses"] == ["10.5.0.9"], j)
+    # In a policy without an enforcement point: Unsupported (nothing locks its ports).
+    expect(srv.request("PUT", c.pol, {"properties": {"virtualMachines": [
+        {"id": c.vm(v), "ports": [{"number": 22, "protocol": "TCP",
+                                   "allowedSourceAddressPrefix": "*",
+                                   "maxRequestAccessDuration": "PT3H"}]}
+        for v in ("inpolicy", "noagent")]}})[0] == 200)
+    j = jit("noagent")
+    expect(j["state"] == "Unsupported" and "missing network security group" in j["reason"]
+           and j["policy"] == c.pol, j)
     lst = srv.request("GET", f"{c.rgp}/providers/Microsoft.Compute/virtualMachines",
                       query={"state": "Configured"})[1]["value"]
     expect([v["name"] for v in lst] == ["inpolicy"], lst)
@@ -380,6 +389,10 @@ def vm_states_and_unsupported_reasons(c):
                             "maxRequestAccessDuration": "PT3H"}]}]}}), 403, "RequestDisallowedByPolicy")
     expect(jit("fine")["state"] == "Unsupported" and "disabled by a security policy" in
            jit("fine")["reason"], jit("fine"))
+    # Azure's rule: a VM in a policy is Unsupported too when nothing enforces JIT there.
+    j = jit("inpolicy")
+    expect(j["state"] == "Unsupported" and "change freeze" in j["reason"] and
+           j["policy"] == c.pol, j)
     # The subscription-level setting does the same for every group.
     srv.request("PUT", f"{c.rgp}/providers/Microsoft.Security/jitSettings/default",
                 {"properties": {"enabled": True}})

@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """The real Azure client against a real jitgated: @azure/arm-security 5 drives all seven
 JIT operations (tests/integration/azure-sdk/jit_sdk_test.mjs) with its endpoint pointed at
-jitgated and a credential returning a jitgate token: the Owner's for six of them, and for
-initiate the token of a principal holding only the JIT Network Access Requester role.
+jitgated, signed in by @azure/identity's ClientSecretCredential (tenant "adfs",
+authorityHost jitgated) with client secrets made here: an Owner service principal's for six
+of them, for initiate one of a principal holding only the JIT Network Access Requester
+role, and a Reader's that the test revokes to see its cached access token refused.
 
 Usage: test_azure_sdk.py PATH/TO/jitgated    (passes the SDK test's TAP through)
 Skips (TAP) when node or the SDK's node_modules are missing: `make test` installs them.
@@ -51,14 +53,36 @@ def main():
                                    "roleDefinitionId": "JIT Network Access Requester",
                                    "principalId": "sdk-requester"}})
         assert st in (200, 201), (st, a)
-        st, tok, _ = srv.request("POST", "/providers/Jitgate/principals/sdk-requester/tokens",
-                                 {"name": "sdk test"})
-        assert st == 201, (st, tok)
+        secrets = {}
+        # The Owner at / (it revokes the Reader's secret), the Reader in the subscription.
+        for name, role, scope, guid in (
+                ("sdk-owner", "Owner", "", "0b7f2b1e-2f6c-4f3a-9f7e-1c2d3e4f5a01"),
+                ("sdk-reader", "Reader", f"/subscriptions/{sub}",
+                 "0b7f2b1e-2f6c-4f3a-9f7e-1c2d3e4f5a02"),
+                ("sdk-requester", None, None, None)):
+            if role:
+                st, p, _ = srv.request("PUT", f"/providers/Jitgate/principals/{name}",
+                                       {"properties": {"kind": "ServicePrincipal"}})
+                assert st in (200, 201), (st, p)
+                st, a, _ = srv.request("PUT", f"{scope}/providers/"
+                                       f"Microsoft.Authorization/roleAssignments/{guid}",
+                                       {"properties": {"roleDefinitionId": role,
+                                                       "principalId": name}})
+                assert st in (200, 201), (st, a)
+            st, sec, _ = srv.request("POST", f"/providers/Jitgate/principals/{name}/clientSecrets",
+                                     {"name": "sdk test", "validFor": "P1D"})
+            assert st == 201, (st, sec)
+            secrets[name] = sec
         env = dict(os.environ,
-                   JITGATE_INITIATE_TOKEN=tok["token"],
                    NODE_EXTRA_CA_CERTS=os.path.join(srv.state_dir, "tls", "cert.pem"),
                    JITGATE_URL=srv.url,
-                   JITGATE_TOKEN=os.path.join(srv.state_dir, "admin.token"),
+                   JITGATE_CLIENT_ID="sdk-owner",
+                   JITGATE_CLIENT_SECRET=secrets["sdk-owner"]["secret"],
+                   JITGATE_INITIATE_CLIENT_ID=secrets["sdk-requester"]["clientId"],
+                   JITGATE_INITIATE_CLIENT_SECRET=secrets["sdk-requester"]["secret"],
+                   JITGATE_REVOKE_CLIENT_ID="sdk-reader",
+                   JITGATE_REVOKE_CLIENT_SECRET=secrets["sdk-reader"]["secret"],
+                   JITGATE_REVOKE_SECRET_ID=secrets["sdk-reader"]["id"],
                    JITGATE_SUBSCRIPTION=sub, JITGATE_RG=rg, JITGATE_LOCATION=loc,
                    JITGATE_VM_ID=",".join(vm_ids), JITGATE_EXPECT_REQUESTOR="sdk-requester")
         rc = subprocess.run(["node", os.path.join(SDK, "jit_sdk_test.mjs")], env=env).returncode

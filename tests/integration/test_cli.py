@@ -317,8 +317,37 @@ def server_errors_are_one_line_with_the_code(c):
 
 @tap.test
 def vm_add_list_show_remove(c):
+    # A refused vm add leaves no resource group behind.
+    fails(c, 1, "vm", "add", "web1", "-g", "rg-vm", "--os", "linux", "--address", "10.1.0.4",
+          "--enforcement-point", "ep-none", contains="resource group rg-vm does not exist, so "
+          "it has no enforcement point ep-none")
+    expect(api(c, "GET", c.rgp("rg-vm"))[0] == 404, "no group made for a refused VM")
     r = add_vm(c, "rg-vm", "web1", "linux", "10.1.0.4")
     expect("created resource group rg-vm" in r.err, "a missing group is created", r)
+    fails(c, 1, "vm", "add", "web9", "-g", "rg-vm", "--os", "linux", "--address", "10.1.0.9",
+          "--enforcement-point", "ep-none",
+          contains="no enforcement point 'ep-none' in the VM's resource group 'rg-vm'")
+    expect(api(c, "GET", c.vm_id("rg-vm", "web9"))[0] == 404, "the refused VM is not there")
+    # Someone who may make groups but not VMs: the group made for the VM is deleted again.
+    rid = "44444444-5555-4666-8777-888888888888"
+    st, _, _ = api(c, "PUT", f"/providers/Microsoft.Authorization/roleDefinitions/{rid}", {
+        "properties": {"roleName": "Group maker", "permissions": [{"actions": [
+            "*/read", "Microsoft.Resources/subscriptions/resourceGroups/*"]}],
+            "assignableScopes": [f"/subscriptions/{c.sub}"]}})
+    expect(st == 201, st)
+    api(c, "PUT", "/providers/Jitgate/principals/gm", {})
+    st, _, _ = api(c, "PUT", f"/subscriptions/{c.sub}/providers/Microsoft.Authorization/"
+                   "roleAssignments/55555555-6666-4777-8888-999999999999",
+                   {"properties": {"roleDefinitionId": rid, "principalId": "gm"}})
+    expect(st == 201, st)
+    st, tok, _ = api(c, "POST", "/providers/Jitgate/principals/gm/tokens", {"name": "t"})
+    gm = os.path.join(c.tmp, "gm.token")
+    with open(gm, "w") as f:
+        f.write(tok["token"] + "\n")
+    r = fails(c, 1, "vm", "add", "x1", "-g", "rg-gm", "--os", "linux", "--address", "10.1.0.7",
+              "--token-file", gm, contains="(AuthorizationFailed)")
+    expect(r.out == "" and "created resource group" not in r.err, r)
+    expect(api(c, "GET", c.rgp("rg-gm"))[0] == 404, "the group made for it is gone", r)
     add_vm(c, "rg-vm", "win1", "windows", "10.1.0.5", "--address", "2001:db8::5")
     st, body, _ = api(c, "GET", c.vm_id("rg-vm", "win1"))
     expect(st == 200 and body["properties"]["addresses"] == ["10.1.0.5", "2001:db8::5"], body)
@@ -419,14 +448,21 @@ def jit_enable_with_os_defaults(c):
     add_vm(c, "rg-jit", "win", "windows", "10.4.0.5")
     r = ok(c, "jit", "enable", "lin", "win", "-g", "rg-jit")
     expect("lin: JIT enabled" in r.out and "win: JIT enabled" in r.out, r)
+    # Neither has an enforcement point: the policy is written, but said not to be enforced.
+    for vm in ("lin", "win"):
+        expect(f"warning: {vm} is Unsupported, nothing enforces its policy and its ports "
+               "are NOT locked: missing network security group" in r.err, r)
     st, p, _ = api(c, "GET", c.pol("rg-jit", "northeurope"))
     expect(st == 200, "policy 'default' at the group's location", st, p)
     vms = {v["id"].rsplit("/", 1)[1]: v["ports"] for v in p["properties"]["virtualMachines"]}
     expect(vms["lin"] == [{"number": 22, "protocol": "*", "allowedSourceAddressPrefix": "*",
                            "maxRequestAccessDuration": "PT3H"}], vms)
     expect([x["number"] for x in vms["win"]] == [3389], vms)
-    rows = [l for l in ok(c, "vm", "list", "-g", "rg-jit").out.splitlines() if "Configured" in l]
-    expect(len(rows) == 2, "both configured", rows)
+    rows = [l for l in ok(c, "vm", "list", "-g", "rg-jit").out.splitlines()
+            if "Unsupported" in l]
+    expect(len(rows) == 2, "both in the policy, both Unsupported", rows)
+    js = ok(c, "vm", "list", "-g", "rg-jit", "--state", "configured", "-o", "json").json()
+    expect(js == [], "nothing enforces them: not Configured", js)
 
 
 @tap.test
@@ -557,14 +593,35 @@ def request_my_ip_is_the_caller_as_the_server_sees_it(c):
 
 @tap.test
 def request_refusals(c):
-    fails(c, 1, "request", "lin", "--port", "3389", contains="not configured for JIT on lin")
+    def refused_initiates(vm):
+        st, body, _ = api(c, "GET", c.vm_id("rg-jit", vm) + "/providers/Jitgate/auditLogs")
+        expect(st == 200, body)
+        return [e for e in body["value"] if e["operationName"].endswith("/initiate/action")
+                and e["result"] != "Succeeded"]
+
+    before = {vm: len(refused_initiates(vm)) for vm in ("lin", "spec")}
+    # The server decides what the policy refuses, and audits it; the CLI explains.
+    r = fails(c, 1, "request", "lin", "--port", "3389",
+              contains="port 3389 is not configured for JIT on 'lin'")
+    expect("the JIT ports of lin: 22" in r.err and "(BadRequest)" in r.err, r)
+    expect("virtualMachines[" not in r.err, "no JSON path", r)
     fails(c, 1, "request", "web1", "--port", "22", contains="JIT is not enabled on web1")
-    fails(c, 1, "request", "spec", "--port", "22", "--for", "3h",
-          contains="longer than the policy allows")
-    # The server has the last word: a source outside the policy's prefixes.
+    r = fails(c, 1, "request", "spec", "--port", "22", "--source", "10.1.2.3", "--for", "3h",
+              contains="is past the policy's maximum request duration")
+    expect("--for 3h is longer than the policy allows for port 22 on spec" in r.err, r)
+    expect(r.err.startswith("jitgate: '"), "no JSON path first", r)
+    until = (now() + dt.timedelta(hours=5)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    fails(c, 1, "request", "spec", "--port", "22", "--source", "10.1.2.3", "--until", until,
+          contains=f"--until {until} is longer")
+    after = {vm: len(refused_initiates(vm)) for vm in ("lin", "spec")}
+    expect(after["lin"] == before["lin"] + 1 and after["spec"] == before["spec"] + 2,
+           "each refusal is in the VM's audit log", before, after)
+    # A source outside the policy's prefixes: the message names the allowed ones.
     r = fails(c, 1, "request", "spec", "--port", "22", "--source", "172.16.0.1",
               contains="(BadRequest)")
     expect("not inside the prefixes" in r.err and len(r.err.strip().splitlines()) == 1, r)
+    expect("for port 22: 10.0.0.0/8, 192.168.0.0/16" in r.err, r)
+    expect(r.err.startswith("jitgate: the source '172.16.0.1'"), "no JSON path first", r)
     # my-ip (127.0.0.1) is outside spec's 10/8 and 192.168/16 as well.
     fails(c, 1, "request", "spec", "--port", "22", contains="your address")
 
@@ -589,6 +646,11 @@ def requests_history_newest_first(c):
         "allowedSourceAddressPrefix") == "10.9.9.9"]
     expect(older and older[0]["virtualMachines"][0]["ports"][0]["statusReason"] ==
            "NewerRequestInitiated", mine)
+    # It ended when the newer one started, and says so (not its original end time).
+    newer = [r for r in mine if r["virtualMachines"][0]["ports"][0].get(
+        "allowedSourceAddressPrefix") == "10.9.9.9"][0]
+    expect(older[0]["virtualMachines"][0]["ports"][0]["endTimeUtc"] ==
+           newer["startTimeUtc"], older[0], newer)
     expect("Revoked (NewerRequestInitiated)" in ok(c, "requests", "lin").out)
 
 
@@ -671,7 +733,24 @@ def jit_requester_least_privilege(c):
     fails(c, 1, "request", "w1", "--port", "22", "--for", "10m", "--wait", "--timeout", "1",
           *carol, contains="has not applied it")
     fails(c, 1, "request", "lin", "--port", "22", *carol, contains="no VM named 'lin'")
-    fails(c, 1, "jit", "disable", "w1", *carol, contains="(AuthorizationFailed)")
+    # Refused: nothing on stdout says otherwise, and w1 stays in its policy.
+    r = fails(c, 1, "jit", "disable", "w1", *carol, contains="(AuthorizationFailed)")
+    expect(r.out == "", "no success printed for a refused change", r)
+    pol = api(c, "GET", c.pol("rg-jit", "northeurope"))[1]
+    expect(c.vm_id("rg-jit", "w1") in [v["id"] for v in pol["properties"]["virtualMachines"]],
+           "w1 is still in the policy", pol)
+    # The same for the other commands that change something.
+    for args in (["jit", "enable", "w1", "--recommended"],
+                 ["jit", "edit", "w1", "--add-port", "2222"],
+                 ["revoke", "w1", "--port", "22"],
+                 ["vm", "remove", "w1"],
+                 ["vm", "add", "w9", "-g", "rg-jit", "--os", "linux", "--address", "10.4.9.9"],
+                 ["principal", "create", "mallory"],
+                 ["token", "create", "--principal", "admin", "--name", "more"],
+                 ["jit", "settings", "-g", "rg-jit", "--disable", "--reason", "no"]):
+        r = run(c, *args, *carol)
+        expect(r.rc == 1 and r.out == "" and "(AuthorizationFailed)" in r.err,
+               f"refused: {args}", r)
     expect(tok["token"] not in "".join(c.outputs), "carol's token never printed")
 
 

@@ -69,6 +69,8 @@ class Sync(nh.E2E):
     EP_NAME = "ep-sync"
     JUSTIFICATION = "sync"
     LOGS = ("agent.log", "jitgated/jitgated.log")
+    # 100 initiates in a few seconds for the 10,000 grants: past the default rate limit.
+    JITGATED_ARGS = ("--initiate-limit", "0")
 
     def __init__(self, *a):
         super().__init__(*a)

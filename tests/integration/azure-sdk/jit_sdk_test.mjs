@@ -1,14 +1,21 @@
 #!/usr/bin/env node
 // Integration test: drives jitgated through the unchanged Azure SDK client
-// @azure/arm-security v5 (SecurityCenter.jitNetworkAccessPolicies), api-version 2020-01-01.
+// @azure/arm-security v5 (SecurityCenter.jitNetworkAccessPolicies), api-version 2020-01-01,
+// signed in by @azure/identity's ClientSecretCredential (tenant "adfs", authorityHost
+// jitgated): nothing in it is written for jitgate but the URLs.
 // Output is TAP ("1..N", "ok i - ...", "not ok i - ..." + "  # ..." diagnostics); the exit
 // status is non-zero when any test point fails. See README.md next to this file.
 //
 // Environment (set by the harness that started jitgated and pre-created the VMs):
 //   JITGATE_URL            https://127.0.0.1:PORT (must be https: the SDK refuses to send a
 //                          bearer token over http)
-//   JITGATE_TOKEN          a jitgate bearer token, or the path of a file holding one
-//   JITGATE_INITIATE_TOKEN optional: the token initiate uses (default JITGATE_TOKEN)
+//   JITGATE_CLIENT_ID      a service principal's name or object ID (it writes policies)
+//   JITGATE_CLIENT_SECRET  one of its client secrets (jitgate client-secret create)
+//   JITGATE_INITIATE_CLIENT_ID, JITGATE_INITIATE_CLIENT_SECRET
+//                          optional: the principal initiate uses (default the one above)
+//   JITGATE_REVOKE_CLIENT_ID, JITGATE_REVOKE_CLIENT_SECRET, JITGATE_REVOKE_SECRET_ID
+//                          optional: a reader whose secret the test revokes (with the
+//                          first principal's access token) to see its access token die
 //   JITGATE_SUBSCRIPTION   subscription id (a GUID, as in Azure)
 //   JITGATE_RG             resource group of the pre-created VM(s)
 //   JITGATE_LOCATION       location (ascLocation) the policy is created in, e.g. westeurope
@@ -69,7 +76,8 @@ function describeError(e) {
 const env = process.env;
 const required = [
 	"JITGATE_URL",
-	"JITGATE_TOKEN",
+	"JITGATE_CLIENT_ID",
+	"JITGATE_CLIENT_SECRET",
 	"JITGATE_SUBSCRIPTION",
 	"JITGATE_RG",
 	"JITGATE_LOCATION",
@@ -100,17 +108,6 @@ const policyName = env.JITGATE_POLICY_NAME || `sdk-it-${crypto.randomBytes(4).to
 const sourcePrefix = env.JITGATE_SOURCE_PREFIX || "192.0.2.10";
 const justification = "jitgate azure-sdk integration test";
 
-function readToken(value) {
-	try {
-		if (fs.statSync(value).isFile()) {
-			return fs.readFileSync(value, "utf8").trim();
-		}
-	} catch {
-		// not a path: the value is the token itself
-	}
-	return value.trim();
-}
-const token = readToken(env.JITGATE_TOKEN);
 
 // A proxy from the environment would be used by the SDK for this loopback server too.
 for (const k of ["HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"]) {
@@ -123,38 +120,38 @@ setTimeout(() => {
 	process.exit(3);
 }, watchdogSeconds * 1000).unref();
 
-let SecurityCenter, isRestError;
+let SecurityCenter, isRestError, ClientSecretCredential;
 try {
 	({ SecurityCenter } = await import("@azure/arm-security"));
 	({ isRestError } = await import("@azure/core-rest-pipeline"));
+	({ ClientSecretCredential } = await import("@azure/identity"));
 } catch (e) {
 	console.log(`Bail out! cannot load the Azure SDK (run install.sh first): ${e.message}`);
 	process.exit(2);
 }
 
-// A hand-written TokenCredential: the SDK only calls getToken(scopes, options) and reads
-// .token / .expiresOnTimestamp (ms since epoch); @azure/identity is not needed.
-function staticCredential(value) {
-	return {
-		async getToken() {
-			return { token: value, expiresOnTimestamp: Date.now() + 60 * 60 * 1000 };
-		},
-	};
+// Azure Stack's way to an ADFS authority: tenant "adfs", authorityHost the server; MSAL
+// then reads <authorityHost>/adfs/.well-known/openid-configuration and its token_endpoint.
+function credential(clientId, clientSecret) {
+	return new ClientSecretCredential("adfs", clientId, clientSecret, { authorityHost: endpoint });
 }
 
-function makeClient(tokenValue) {
+function makeClient(cred) {
 	const options = { endpoint };
 	if (env.JITGATE_CA_FILE) {
 		options.tlsOptions = { ca: fs.readFileSync(env.JITGATE_CA_FILE) };
 	}
-	return new SecurityCenter(staticCredential(tokenValue), subscriptionId, options);
+	return new SecurityCenter(cred, subscriptionId, options);
 }
 
-const client = makeClient(token);
+const scope = `${endpoint}/.default`; // what SecurityCenter asks its credential for
+const ownerCredential = credential(env.JITGATE_CLIENT_ID, env.JITGATE_CLIENT_SECRET);
+const client = makeClient(ownerCredential);
 const jit = client.jitNetworkAccessPolicies;
 // Optionally a second identity for initiate (e.g. one holding only the JIT requester role).
-const initiator = env.JITGATE_INITIATE_TOKEN
-	? makeClient(readToken(env.JITGATE_INITIATE_TOKEN)).jitNetworkAccessPolicies
+const initiator = env.JITGATE_INITIATE_CLIENT_ID
+	? makeClient(credential(env.JITGATE_INITIATE_CLIENT_ID, env.JITGATE_INITIATE_CLIENT_SECRET))
+			.jitNetworkAccessPolicies
 	: jit;
 
 // ---------------------------------------------------------------- helpers
@@ -261,6 +258,13 @@ let initiated; // the JitNetworkAccessRequest returned by initiate
 let endTime; // Date asked for in initiate
 
 // ---------------------------------------------------------------- test points
+
+test("ClientSecretCredential signs in at jitgated: an access token of an hour at most", async () => {
+	const t = await ownerCredential.getToken(scope);
+	assert.ok(t && typeof t.token === "string" && t.token.startsWith("jga_"), "a jitgate access token");
+	const left = t.expiresOnTimestamp - Date.now();
+	assert.ok(left > 55 * 60 * 1000 && left <= 3600 * 1000 + 5000, `expires in ${left} ms`);
+});
 
 test("createOrUpdate (PUT) creates the policy: 200 with id/name/type/location/kind/properties", async () => {
 	const s = withStatus();
@@ -432,10 +436,35 @@ test("initiate from an address outside allowedSourceAddressPrefixes: RestError 4
 	);
 });
 
-test("a wrong bearer token: RestError 401", async () => {
-	const bad = makeClient(`invalid-${crypto.randomBytes(8).toString("hex")}`);
-	await expectRestError(bad.jitNetworkAccessPolicies.get(rg, location, policyName), 401, "get with a wrong token");
+test("a wrong client secret: the credential fails with jitgated's invalid_client", async () => {
+	const wrong = `jcs_${crypto.randomBytes(8).toString("hex")}_${crypto.randomBytes(32).toString("base64url")}`;
+	const bad = makeClient(credential(env.JITGATE_CLIENT_ID, wrong));
+	let err;
+	try {
+		await bad.jitNetworkAccessPolicies.get(rg, location, policyName);
+	} catch (e) {
+		err = e;
+	}
+	assert.ok(err, "get with a wrong secret must fail");
+	// @azure/identity turns MSAL's invalid_client into AuthenticationRequiredError.
+	assert.ok(/^Authentication/.test(err.name), describeError(err));
+	assert.match(String(err.message), /invalid_client/, "jitgated's OAuth2 error is passed on");
+	assert.match(String(err.message), /Client authentication failed/, "with its description");
 });
+
+if (env.JITGATE_REVOKE_CLIENT_ID) {
+	test("a revoked client secret: its cached access token gets RestError 401 at once", async () => {
+		const reader = makeClient(credential(env.JITGATE_REVOKE_CLIENT_ID, env.JITGATE_REVOKE_CLIENT_SECRET));
+		await reader.jitNetworkAccessPolicies.get(rg, location, policyName); // signs in, caches
+		const owner = await ownerCredential.getToken(scope);
+		const url = `${endpoint}/providers/Jitgate/principals/${env.JITGATE_REVOKE_CLIENT_ID}` +
+			`/clientSecrets/${env.JITGATE_REVOKE_SECRET_ID}?api-version=2020-01-01`;
+		const r = await fetch(url, { method: "DELETE", headers: { Authorization: `Bearer ${owner.token}` } });
+		assert.equal(r.status, 200, "the Owner revokes the reader's secret");
+		await expectRestError(reader.jitNetworkAccessPolicies.get(rg, location, policyName), 401,
+			"get with the revoked secret's access token");
+	});
+}
 
 test("createOrUpdate accepts the object get returned (read-only fields and requests included)", async () => {
 	const p = await jit.get(rg, location, policyName);
