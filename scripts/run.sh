@@ -170,6 +170,10 @@ cat <<EOF
   kernel closes the port again (even if you stop jitgated). The admin (Owner) token is
   $token; logs are in $state/*.log.
 
+  The web console: $server/
+  (sign in with the token in $token; the certificate is jitgated's self-signed
+  $ca, which the browser asks you to accept once).
+
   Ctrl-C stops everything and removes the demo namespace.
 EOF
 wait

@@ -16,6 +16,7 @@
 #include "http.h"
 #include "jit_limits.h"
 #include "prefix.h"
+#include "service.h"
 #include "session.h"
 #include "rate_limit.h"
 #include "store.h"
@@ -39,6 +40,7 @@ struct jit_call {
 	struct jit_api *api;
 	const struct jit_http_request *req;
 	struct jit_http_response *resp;
+	struct jit_tx *tx;               /* the open store transaction, NULL when none */
 	struct jit_principal principal;  /* set when authenticated */
 	bool authenticated;
 	bool via_session;                /* by the console's session cookie (not a bearer token) */
@@ -79,6 +81,8 @@ void jit_call_reply(struct jit_call *c, int status, json_t *body);
 void jit_call_fail(struct jit_call *c, const struct jit_error *err);
 /* Parses the body as a JSON object, or fails the call. */
 int jit_call_body(struct jit_call *c, json_t **out, struct jit_error *err);
+/* The caller as services see it (valid while c is). */
+void jit_call_actor(const struct jit_call *c, struct jit_actor *out);
 /* Appends an audit entry in the open transaction. */
 int jit_call_audit(struct jit_call *c, const char *operation, const char *resource_id,
 	int status, const char *details_json, struct jit_error *err);

@@ -22,12 +22,12 @@ reply_read(struct jit_call *c, read_fn fn)
 	struct jit_error err;
 	json_t *j;
 
-	if (jit_store_begin(c->api->store, false, &err) != 0) {
+	if (jit_store_begin(c->api->store, false, &c->tx, &err) != 0) {
 		jit_call_fail(c, &err);
 		return;
 	}
 	j = fn(c, &err);
-	jit_store_rollback(c->api->store);
+	jit_store_rollback(c->tx);
 	if (j == NULL)
 		jit_call_fail(c, &err);
 	else
@@ -50,16 +50,16 @@ reply_write(struct jit_call *c, bool needs_body, write_fn fn)
 
 	if (needs_body && jit_call_body(c, &body, &err) != 0)
 		goto refuse;
-	if (jit_store_begin(st, true, &err) != 0)
+	if (jit_store_begin(st, true, &c->tx, &err) != 0)
 		goto fail;
 	if (fn(c, body, id, &status, &out, &err) != 0 ||
 		(status != 204 && jit_call_audit(c, c->action, id, status, NULL, &err) != 0)) {
-		jit_store_rollback(st);
+		jit_store_rollback(c->tx);
 		if (err.status >= 500)
 			goto fail;
 		goto refuse;
 	}
-	if (jit_store_commit(st, &err) != 0)
+	if (jit_store_commit(c->tx, &err) != 0)
 		goto fail;
 	json_decref(body);
 	jit_call_reply(c, status, out);
@@ -106,7 +106,7 @@ sub_list(struct jit_call *c, struct jit_error *err)
 	json_t *value;
 	size_t n;
 
-	if (jit_store_sub_list(c->api->store, &subs, &n, err) != 0)
+	if (jit_store_sub_list(c->tx, &subs, &n, err) != 0)
 		return NULL;
 	value = json_array();
 	for (size_t i = 0; value != NULL && i < n; i++) {
@@ -134,7 +134,7 @@ sub_get(struct jit_call *c, struct jit_error *err)
 		jit_call_authorize(c, c->action, &id, err);
 		return NULL;
 	}
-	if (jit_store_sub_get(c->api->store, c->sub, &s, err) != 0)
+	if (jit_store_sub_get(c->tx, c->sub, &s, err) != 0)
 		return NULL;
 	return sub_json(&s);
 }
@@ -150,8 +150,8 @@ sub_put(struct jit_call *c, json_t *body, char id[JIT_RESOURCE_ID_MAX], int *sta
 	snprintf(s.display_name, sizeof(s.display_name), "%s", c->sub);
 	snprintf(id, JIT_RESOURCE_ID_MAX, "/subscriptions/%s", c->sub);
 	if (body_string(body, "displayName", s.display_name, sizeof(s.display_name), err) != 0 ||
-		jit_store_sub_put(c->api->store, &s, &created, err) != 0 ||
-		jit_store_sub_get(c->api->store, c->sub, &s, err) != 0)
+		jit_store_sub_put(c->tx, &s, &created, err) != 0 ||
+		jit_store_sub_get(c->tx, c->sub, &s, err) != 0)
 		return -1;
 	*status = created ? 201 : 200;
 	*out = sub_json(&s);
@@ -204,8 +204,8 @@ rg_list(struct jit_call *c, struct jit_error *err)
 		jit_call_authorize(c, c->action, &sub, err);
 		return NULL;
 	}
-	if (jit_store_sub_get(c->api->store, c->sub, &s, err) != 0 ||
-		jit_store_rg_list(c->api->store, c->sub, &rgs, &n, err) != 0)
+	if (jit_store_sub_get(c->tx, c->sub, &s, err) != 0 ||
+		jit_store_rg_list(c->tx, c->sub, &rgs, &n, err) != 0)
 		return NULL;
 	value = json_array();
 	for (size_t i = 0; value != NULL && i < n; i++)
@@ -228,7 +228,7 @@ rg_get(struct jit_call *c, struct jit_error *err)
 		jit_call_authorize(c, c->action, &id, err);
 		return NULL;
 	}
-	if (jit_store_rg_get(c->api->store, &id, &g, err) != 0)
+	if (jit_store_rg_get(c->tx, &id, &g, err) != 0)
 		return NULL;
 	return rg_json(&g);
 }
@@ -247,8 +247,8 @@ rg_put(struct jit_call *c, json_t *body, char id[JIT_RESOURCE_ID_MAX], int *stat
 		return -1;
 	if (jit_rid_check_name(g.location, "location", err) != 0)
 		return jit_error_prefix(err, "location");
-	if (jit_store_rg_put(c->api->store, &g, &created, err) != 0 ||
-		jit_store_rg_get(c->api->store, &g.id, &g, err) != 0)
+	if (jit_store_rg_put(c->tx, &g, &created, err) != 0 ||
+		jit_store_rg_get(c->tx, &g.id, &g, err) != 0)
 		return -1;
 	*status = created ? 201 : 200;
 	*out = rg_json(&g);
@@ -264,7 +264,7 @@ rg_delete(struct jit_call *c, json_t *body, char id[JIT_RESOURCE_ID_MAX], int *s
 
 	jit_rid_resource_group(&rid, c->sub, c->rg);
 	jit_rid_format(&rid, id, JIT_RESOURCE_ID_MAX);
-	if (jit_store_rg_delete(c->api->store, &rid, &existed, err) != 0)
+	if (jit_store_rg_delete(c->tx, &rid, &existed, err) != 0)
 		return -1;
 	*status = existed ? 200 : 204;
 	return 0;
@@ -304,7 +304,7 @@ vm_json(struct jit_call *c, const struct jit_vm *vm, const char *state_filter,
 	struct jit_vm_jit info;
 	json_t *j, *jit;
 
-	if (jit_store_vm_jit(c->api->store, vm, c->now, &info, err) != 0)
+	if (jit_store_vm_jit(c->tx, vm, c->now, &info, err) != 0)
 		return NULL;
 	if (state_filter != NULL && strcasecmp(state_filter, info.state == JIT_VM_CONFIGURED ?
 		"Configured" : info.state == JIT_VM_NOT_CONFIGURED ? "NotConfigured" :
@@ -333,14 +333,14 @@ vm_list(struct jit_call *c, struct jit_error *err)
 		struct jit_resource_group g;
 
 		jit_rid_resource_group(&scope, c->sub, c->rg);
-		if (jit_store_rg_get(c->api->store, &scope, &g, err) != 0)
+		if (jit_store_rg_get(c->tx, &scope, &g, err) != 0)
 			return NULL;
 	} else {
 		jit_rid_subscription(&scope, c->sub);
-		if (jit_store_sub_get(c->api->store, c->sub, &s, err) != 0)
+		if (jit_store_sub_get(c->tx, c->sub, &s, err) != 0)
 			return NULL;
 	}
-	if (jit_store_vm_list(c->api->store, &scope, &vms, &n, err) != 0)
+	if (jit_store_vm_list(c->tx, &scope, &vms, &n, err) != 0)
 		return NULL;
 	state = jit_http_query(c->req, "state");
 	if (state != NULL && strcasecmp(state, "Configured") != 0 &&
@@ -379,7 +379,7 @@ vm_get(struct jit_call *c, struct jit_error *err)
 	struct jit_vm vm;
 
 	jit_rid_vm(&id, c->sub, c->rg, c->name);
-	if (jit_store_vm_get(c->api->store, &id, &vm, err) != 0)
+	if (jit_store_vm_get(c->tx, &id, &vm, err) != 0)
 		return NULL;
 	return vm_json(c, &vm, NULL, err);
 }
@@ -402,8 +402,8 @@ vm_put(struct jit_call *c, json_t *body, char id[JIT_RESOURCE_ID_MAX], int *stat
 		return -1;
 	if (vm.location[0] != '\0' && jit_rid_check_name(vm.location, "location", err) != 0)
 		return jit_error_prefix(err, "location");
-	if (jit_store_vm_put(c->api->store, &vm, &created, err) != 0 ||
-		jit_store_vm_get(c->api->store, &vm.id, &vm, err) != 0 ||
+	if (jit_store_vm_put(c->tx, &vm, &created, err) != 0 ||
+		jit_store_vm_get(c->tx, &vm.id, &vm, err) != 0 ||
 		(*out = vm_json(c, &vm, NULL, err)) == NULL)
 		return -1;
 	*status = created ? 201 : 200;
@@ -422,7 +422,7 @@ vm_delete(struct jit_call *c, json_t *body, char id[JIT_RESOURCE_ID_MAX], int *s
 	c->audit_vm = rid;
 	c->audit_vms = &c->audit_vm;
 	c->n_audit_vms = 1;
-	if (jit_store_vm_delete(c->api->store, &rid, &existed, err) != 0)
+	if (jit_store_vm_delete(c->tx, &rid, &existed, err) != 0)
 		return -1;
 	*status = existed ? 200 : 204;
 	return 0;
@@ -493,12 +493,13 @@ jit_h_vm_get(struct jit_call *c)
 		jit_time now = jit_time_now();
 		json_t *j;
 
-		if (jit_store_begin(st, false, &err) != 0) {
+		if (jit_store_begin(st, false, &c->tx, &err) != 0) {
 			jit_call_fail(c, &err);
 			return;
 		}
 		j = vm_get(c, &err);
-		jit_store_rollback(st);
+		jit_store_rollback(c->tx);
+		c->tx = NULL;
 		if (j == NULL) {
 			jit_call_fail(c, &err);
 			return;

@@ -202,7 +202,7 @@ check_jit_enabled(struct jit_call *c, const struct jit_rid *res, struct jit_erro
 	char scope[JIT_RESOURCE_ID_MAX];
 	bool disabled;
 
-	if (jit_store_jit_disabled(c->api->store, res, &disabled, &by, err) != 0)
+	if (jit_store_jit_disabled(c->tx, res, &disabled, &by, err) != 0)
 		return -1;
 	if (!disabled)
 		return 0;
@@ -221,7 +221,7 @@ policy_json(struct jit_call *c, const struct jit_rid *id, bool *visible, struct 
 	json_t *j;
 
 	*visible = true;
-	if (jit_store_policy_get(c->api->store, id, c->now, &p, err) != 0) {
+	if (jit_store_policy_get(c->tx, id, c->now, &p, err) != 0) {
 		/* Who may not read there learns nothing, not even that it does not exist. */
 		if (err->status == 404 && !jit_call_can_within(c, JIT_READ_ACTION, id)) {
 			*visible = false;
@@ -264,17 +264,17 @@ jit_h_policy_list(struct jit_call *c)
 		jit_call_fail(c, &err);
 		return;
 	}
-	if (jit_store_begin(st, false, &err) != 0)
+	if (jit_store_begin(st, false, &c->tx, &err) != 0)
 		goto fail;
-	if (jit_store_sub_get(st, c->sub, &sub, &err) != 0)
+	if (jit_store_sub_get(c->tx, c->sub, &sub, &err) != 0)
 		goto rollback;
 	if (c->rg[0] != '\0') {
 		struct jit_resource_group rg;
 
-		if (jit_store_rg_get(st, &scope, &rg, &err) != 0)
+		if (jit_store_rg_get(c->tx, &scope, &rg, &err) != 0)
 			goto rollback;
 	}
-	if (jit_store_policy_list(st, &scope, c->loc[0] ? c->loc : NULL, &ids, &n, &err) != 0)
+	if (jit_store_policy_list(c->tx, &scope, c->loc[0] ? c->loc : NULL, &ids, &n, &err) != 0)
 		goto rollback;
 	for (size_t i = 0; i < n; i++) {
 		bool visible;
@@ -285,12 +285,12 @@ jit_h_policy_list(struct jit_call *c)
 		if (j == NULL || json_array_append_new(value, j) != 0)
 			goto rollback;
 	}
-	jit_store_rollback(st);
+	jit_store_rollback(c->tx);
 	free(ids);
 	jit_call_reply(c, 200, json_pack("{s:o}", "value", value));
 	return;
 rollback:
-	jit_store_rollback(st);
+	jit_store_rollback(c->tx);
 fail:
 	free(ids);
 	json_decref(value);
@@ -307,12 +307,12 @@ jit_h_policy_get(struct jit_call *c)
 	json_t *j;
 
 	policy_rid(c, &id);
-	if (jit_store_begin(st, false, &err) != 0) {
+	if (jit_store_begin(st, false, &c->tx, &err) != 0) {
 		jit_call_fail(c, &err);
 		return;
 	}
 	j = policy_json(c, &id, &visible, &err);
-	jit_store_rollback(st);
+	jit_store_rollback(c->tx);
 	if (j == NULL)
 		jit_call_fail(c, &err);
 	else
@@ -342,34 +342,34 @@ jit_h_policy_put(struct jit_call *c)
 			"delete the policy to disable JIT");
 		goto refuse;
 	}
-	if (jit_store_begin(st, true, &err) != 0)
+	if (jit_store_begin(st, true, &c->tx, &err) != 0)
 		goto fail;
 	if (check_jit_enabled(c, &p->id, &err) != 0) {
-		jit_store_rollback(st);
+		jit_store_rollback(c->tx);
 		goto refuse;
 	}
-	jit_store_policy_get(st, &p->id, c->now, &old, &ignored);
+	jit_store_policy_get(c->tx, &p->id, c->now, &old, &ignored);
 	if (removes_unseen_vm(c, old, p, &err) != 0 || adds_unauthorized_vm(c, old, p, &err) != 0) {
-		jit_store_rollback(st);
+		jit_store_rollback(c->tx);
 		goto refuse;
 	}
 	if ((vms = policy_vm_ids(old, p, &c->n_audit_vms)) == NULL) {
-		jit_store_rollback(st);
+		jit_store_rollback(c->tx);
 		jit_errorf(&err, 500, JIT_E_INTERNAL, "out of memory");
 		goto fail;
 	}
 	c->audit_vms = vms;
 	snprintf(details, sizeof(details), "{\"virtualMachines\":%zu,\"created\":%s}", p->n_vms,
 		old ? "false" : "true");
-	if (jit_store_policy_put(st, p, c->now, &created, &err) != 0 ||
+	if (jit_store_policy_put(c->tx, p, c->now, &created, &err) != 0 ||
 		jit_call_audit(c, c->action, id_text, 200, details, &err) != 0 ||
 		(out = policy_json(c, &p->id, &visible, &err)) == NULL) {
-		jit_store_rollback(st);
+		jit_store_rollback(c->tx);
 		if (err.status >= 500)
 			goto fail;
 		goto refuse;
 	}
-	if (jit_store_commit(st, &err) != 0)
+	if (jit_store_commit(c->tx, &err) != 0)
 		goto fail;
 	jit_call_reply(c, 200, out);
 	out = NULL;
@@ -401,22 +401,22 @@ jit_h_policy_delete(struct jit_call *c)
 
 	policy_rid(c, &id);
 	jit_rid_format(&id, id_text, sizeof(id_text));
-	if (jit_store_begin(st, true, &err) != 0) {
+	if (jit_store_begin(st, true, &c->tx, &err) != 0) {
 		jit_call_fail(c, &err);
 		return;
 	}
-	jit_store_policy_get(st, &id, c->now, &old, &ignored);
+	jit_store_policy_get(c->tx, &id, c->now, &old, &ignored);
 	vms = policy_vm_ids(old, NULL, &c->n_audit_vms);
 	c->audit_vms = vms;
-	if (vms == NULL || jit_store_policy_delete(st, &id, &existed, &err) != 0 ||
+	if (vms == NULL || jit_store_policy_delete(c->tx, &id, &existed, &err) != 0 ||
 		(existed && jit_call_audit(c, c->action, id_text, 200, NULL, &err) != 0)) {
 		if (vms == NULL)
 			jit_errorf(&err, 500, JIT_E_INTERNAL, "out of memory");
-		jit_store_rollback(st);
+		jit_store_rollback(c->tx);
 		jit_call_fail(c, &err);
 		goto out;
 	}
-	if (jit_store_commit(st, &err) != 0) {
+	if (jit_store_commit(c->tx, &err) != 0) {
 		jit_call_fail(c, &err);
 		goto out;
 	}
@@ -605,11 +605,11 @@ jit_h_policy_initiate(struct jit_call *c)
 	c->audit_vms = vms;
 	if (preauthorize_vms(c, &id, in, &err) != 0)
 		goto refuse;
-	if (jit_store_begin(st, true, &err) != 0)
+	if (jit_store_begin(st, true, &c->tx, &err) != 0)
 		goto fail;
 	in_tx = true;
 	if (check_jit_enabled(c, &id, &err) != 0 ||
-		jit_store_policy_get(st, &id, c->now, &p, &err) != 0 ||
+		jit_store_policy_get(c->tx, &id, c->now, &p, &err) != 0 ||
 		build_request(c, p, in, &r, &err) != 0)
 		goto refuse;
 
@@ -617,25 +617,25 @@ jit_h_policy_initiate(struct jit_call *c)
 		jit_errorf(&err, 500, JIT_E_INTERNAL, "out of memory");
 		goto fail;
 	}
-	if (jit_store_request_add(st, &id, &r, c->principal.id, &err) != 0 ||
+	if (jit_store_request_add(c->tx, &id, &r, c->principal.id, &err) != 0 ||
 		jit_call_audit(c, c->action, id_text, 202, details, &err) != 0)
 		goto fail;
 	in_tx = false;
-	if (jit_store_commit(st, &err) != 0)
+	if (jit_store_commit(c->tx, &err) != 0)
 		goto fail;
 	jit_call_reply(c, 202, out);
 	out = NULL;
 	goto out;
 refuse:
 	if (in_tx) {
-		jit_store_rollback(st);
+		jit_store_rollback(c->tx);
 		in_tx = false;
 	}
 	if (err.status < 500)
 		jit_call_audit_failure(c, id_text, &err);
 fail:
 	if (in_tx)
-		jit_store_rollback(st);
+		jit_store_rollback(c->tx);
 	jit_call_fail(c, &err);
 out:
 	c->audit_vms = NULL;
@@ -690,10 +690,10 @@ jit_h_policy_revoke(struct jit_call *c)
 	c->audit_vms = vms;
 	if (preauthorize_vms(c, &id, in, &err) != 0)
 		goto refuse;
-	if (jit_store_begin(st, true, &err) != 0)
+	if (jit_store_begin(st, true, &c->tx, &err) != 0)
 		goto fail;
 	in_tx = true;
-	if (jit_store_policy_get(st, &id, c->now, &p, &err) != 0)
+	if (jit_store_policy_get(c->tx, &id, c->now, &p, &err) != 0)
 		goto refuse;
 	for (i = 0; i < in->n_vms; i++) {
 		const struct jit_initiate_vm *iv = &in->vms[i];
@@ -709,7 +709,7 @@ jit_h_policy_revoke(struct jit_call *c)
 		for (j = 0; j < iv->n_ports; j++) {
 			size_t n;
 
-			if (jit_store_request_revoke(st, &id, &iv->id, iv->ports[j].number,
+			if (jit_store_request_revoke(c->tx, &id, &iv->id, iv->ports[j].number,
 				iv->ports[j].has_source ? &iv->ports[j].source : NULL, c->now, &n,
 				&err) != 0)
 				goto fail;
@@ -720,20 +720,20 @@ jit_h_policy_revoke(struct jit_call *c)
 	if (jit_call_audit(c, c->action, id_text, 200, details, &err) != 0)
 		goto fail;
 	in_tx = false;
-	if (jit_store_commit(st, &err) != 0)
+	if (jit_store_commit(c->tx, &err) != 0)
 		goto fail;
 	jit_call_reply(c, 200, json_pack("{s:I}", "revokedPorts", (json_int_t)total));
 	goto out;
 refuse:
 	if (in_tx) {
-		jit_store_rollback(st);
+		jit_store_rollback(c->tx);
 		in_tx = false;
 	}
 	if (err.status < 500)
 		jit_call_audit_failure(c, id_text, &err);
 fail:
 	if (in_tx)
-		jit_store_rollback(st);
+		jit_store_rollback(c->tx);
 	jit_call_fail(c, &err);
 out:
 	c->audit_vms = NULL;

@@ -32,20 +32,20 @@ write_tx(struct jit_call *c, const char *resource_id,
 	json_t *out = NULL;
 	int status = 200;
 
-	if (jit_store_begin(st, true, &err) != 0) {
+	if (jit_store_begin(st, true, &c->tx, &err) != 0) {
 		jit_call_fail(c, &err);
 		return;
 	}
 	if (fn(c, arg, &status, &out, &err) != 0 ||
 		(status != 204 && jit_call_audit(c, c->action, resource_id, status, NULL, &err) != 0)) {
-		jit_store_rollback(st);
+		jit_store_rollback(c->tx);
 		json_decref(out);
 		if (err.status < 500)
 			jit_call_audit_failure(c, resource_id, &err);
 		jit_call_fail(c, &err);
 		return;
 	}
-	if (jit_store_commit(st, &err) != 0) {
+	if (jit_store_commit(c->tx, &err) != 0) {
 		json_decref(out);
 		jit_call_fail(c, &err);
 		return;
@@ -71,7 +71,7 @@ roles_json(struct jit_call *c, struct jit_error *err)
 	json_t *value;
 	size_t n;
 
-	if (jit_store_role_list(c->api->store, &roles, &n, err) != 0)
+	if (jit_store_role_list(c->tx, &roles, &n, err) != 0)
 		return NULL;
 	scope_text(&c->scope, prefix);
 	value = json_array();
@@ -90,8 +90,8 @@ role_put(struct jit_call *c, void *arg, int *status, json_t **out, struct jit_er
 	char prefix[JIT_RESOURCE_ID_MAX];
 	bool created;
 
-	if (jit_store_role_put(c->api->store, r, &created, err) != 0 ||
-		jit_store_role_get(c->api->store, r->id, r, err) != 0)
+	if (jit_store_role_put(c->tx, r, &created, err) != 0 ||
+		jit_store_role_get(c->tx, r->id, r, err) != 0)
 		return -1;
 	scope_text(&c->scope, prefix);
 	*status = created ? 201 : 200;
@@ -104,7 +104,7 @@ role_delete(struct jit_call *c, void *arg, int *status, json_t **out, struct jit
 {
 	bool existed;
 
-	if (jit_store_role_delete(c->api->store, arg, &existed, err) != 0)
+	if (jit_store_role_delete(c->tx, arg, &existed, err) != 0)
 		return -1;
 	*status = existed ? 200 : 204;
 	return 0;
@@ -122,14 +122,14 @@ authorize_role_scopes(struct jit_call *c, const struct jit_role *next, const cha
 
 	if (cur == NULL)
 		return jit_errorf(err, 500, JIT_E_INTERNAL, "out of memory");
-	if (jit_store_begin(c->api->store, false, err) != 0) {
+	if (jit_store_begin(c->api->store, false, &c->tx, err) != 0) {
 		free(cur);
 		return -1;
 	}
-	if (jit_store_role_get(c->api->store, id, cur, &ignored) == 0 && !cur->builtin)
+	if (jit_store_role_get(c->tx, id, cur, &ignored) == 0 && !cur->builtin)
 		for (size_t i = 0; i < cur->n_scopes && r == 0; i++)
 			r = jit_call_authorize(c, c->action, &cur->scopes[i], err);
-	jit_store_rollback(c->api->store);
+	jit_store_rollback(c->tx);
 	for (size_t i = 0; next != NULL && i < next->n_scopes && r == 0; i++)
 		r = jit_call_authorize(c, c->action, &next->scopes[i], err);
 	free(cur);
@@ -150,28 +150,28 @@ role_definitions(struct jit_call *c, const char *id)
 		if (!jit_call_sees(c, &c->scope) &&
 			jit_call_authorize(c, c->action, &c->scope, &err) != 0)
 			goto fail;
-		if (jit_store_begin(c->api->store, false, &err) != 0)
+		if (jit_store_begin(c->api->store, false, &c->tx, &err) != 0)
 			goto fail;
 		if (id == NULL) {
 			json_t *j = roles_json(c, &err);
 
-			jit_store_rollback(c->api->store);
+			jit_store_rollback(c->tx);
 			if (j == NULL)
 				goto fail;
 			jit_call_reply(c, 200, j);
 			return;
 		}
 		if ((role = malloc(sizeof(*role))) == NULL) {
-			jit_store_rollback(c->api->store);
+			jit_store_rollback(c->tx);
 			jit_errorf(&err, 500, JIT_E_INTERNAL, "out of memory");
 			goto fail;
 		}
-		if (jit_store_role_get(c->api->store, id, role, &err) != 0) {
-			jit_store_rollback(c->api->store);
+		if (jit_store_role_get(c->tx, id, role, &err) != 0) {
+			jit_store_rollback(c->tx);
 			free(role);
 			goto fail;
 		}
-		jit_store_rollback(c->api->store);
+		jit_store_rollback(c->tx);
 		scope_text(&c->scope, prefix);
 		jit_call_reply(c, 200, jit_role_to_json(role, prefix));
 		free(role);
@@ -261,7 +261,7 @@ role_ref(struct jit_call *c, const char *ref, char out[JIT_GUID_LEN + 1], struct
 		snprintf(out, JIT_GUID_LEN + 1, "%s", b->id);
 		return 0;
 	}
-	if (jit_store_role_list(c->api->store, &all, &n, err) != 0)
+	if (jit_store_role_list(c->tx, &all, &n, err) != 0)
 		return -1;
 	for (size_t i = 0; i < n; i++) {
 		if (strcasecmp(all[i].name, ref) == 0) {
@@ -296,15 +296,15 @@ assignment_put(struct jit_call *c, void *arg, int *status, json_t **out, struct 
 			"properties.roleDefinitionId and properties.principalId are required strings");
 	if (role_ref(c, json_string_value(role), a.role_id, err) != 0)
 		return -1;
-	if (jit_store_principal_find(c->api->store, json_string_value(who), &p, err) != 0) {
+	if (jit_store_principal_find(c->tx, json_string_value(who), &p, err) != 0) {
 		err->status = 400;
 		return jit_error_prefix(err, "properties.principalId");
 	}
 	snprintf(a.id, sizeof(a.id), "%s", ap->id);
 	a.scope = c->scope;
 	a.principal_id = p.id;
-	if (jit_store_assignment_put(c->api->store, &a, &created, err) != 0 ||
-		jit_store_assignment_get(c->api->store, a.id, &a, err) != 0)
+	if (jit_store_assignment_put(c->tx, &a, &created, err) != 0 ||
+		jit_store_assignment_get(c->tx, a.id, &a, err) != 0)
 		return -1;
 	*status = created ? 201 : 200;
 	*out = assignment_json(&a);
@@ -318,7 +318,7 @@ assignment_delete(struct jit_call *c, void *arg, int *status, json_t **out,
 	struct jit_role_assignment a;
 	bool existed;
 
-	if (jit_store_assignment_get(c->api->store, arg, &a, err) != 0) {
+	if (jit_store_assignment_get(c->tx, arg, &a, err) != 0) {
 		if (err->status != 404)
 			return -1;
 		*status = 204;
@@ -327,7 +327,7 @@ assignment_delete(struct jit_call *c, void *arg, int *status, json_t **out,
 	if (!jit_rid_equal(&a.scope, &c->scope))
 		return jit_errorf(err, 400, JIT_E_BAD_REQUEST,
 			"The role assignment is not at this scope.");
-	if (jit_store_assignment_delete(c->api->store, arg, &existed, err) != 0)
+	if (jit_store_assignment_delete(c->tx, arg, &existed, err) != 0)
 		return -1;
 	*status = 200;
 	*out = assignment_json(&a);
@@ -352,14 +352,14 @@ role_assignments(struct jit_call *c, const char *id)
 			jit_call_authorize(c, c->action, &c->scope, &err);
 			goto fail;
 		}
-		if (jit_store_begin(c->api->store, false, &err) != 0)
+		if (jit_store_begin(c->api->store, false, &c->tx, &err) != 0)
 			goto fail;
 		if (who != NULL) {
 			struct jit_principal p;
 
 			/* An unknown name lists nothing, as a known one without assignments does. */
-			if (jit_store_principal_find(c->api->store, who, &p, &err) != 0) {
-				jit_store_rollback(c->api->store);
+			if (jit_store_principal_find(c->tx, who, &p, &err) != 0) {
+				jit_store_rollback(c->tx);
 				if (err.status != 404)
 					goto fail;
 				jit_call_reply(c, 200, json_pack("{s:[]}", "value"));
@@ -367,12 +367,12 @@ role_assignments(struct jit_call *c, const char *id)
 			}
 			principal = p.id;
 		}
-		if (jit_store_assignment_list(c->api->store, &c->scope, true, principal, &as, &n,
+		if (jit_store_assignment_list(c->tx, &c->scope, true, principal, &as, &n,
 			&err) != 0) {
-			jit_store_rollback(c->api->store);
+			jit_store_rollback(c->tx);
 			goto fail;
 		}
-		jit_store_rollback(c->api->store);
+		jit_store_rollback(c->tx);
 		value = json_array();
 		/* Listing never leaks: only assignments the caller may read, and its own. */
 		for (size_t i = 0; value != NULL && i < n; i++)
@@ -398,10 +398,10 @@ role_assignments(struct jit_call *c, const char *id)
 		int r;
 
 		c->action = AUTHZ "/roleAssignments/read";
-		if (jit_store_begin(c->api->store, false, &err) != 0)
+		if (jit_store_begin(c->api->store, false, &c->tx, &err) != 0)
 			goto fail;
-		r = jit_store_assignment_get(c->api->store, id, &a, &err);
-		jit_store_rollback(c->api->store);
+		r = jit_store_assignment_get(c->tx, id, &a, &err);
+		jit_store_rollback(c->tx);
 		if (r != 0)
 			goto fail;
 		if (a.principal_id != c->principal.id &&
@@ -514,10 +514,10 @@ path_principal(struct jit_call *c, struct jit_principal *out, struct jit_error *
 	}
 	if (jit_call_authorize(c, c->action, &root_scope, err) != 0)
 		return -1;
-	if (jit_store_begin(c->api->store, false, err) != 0)
+	if (jit_store_begin(c->api->store, false, &c->tx, err) != 0)
 		return -1;
-	r = jit_store_principal_find(c->api->store, c->name, out, err);
-	jit_store_rollback(c->api->store);
+	r = jit_store_principal_find(c->tx, c->name, out, err);
+	jit_store_rollback(c->tx);
 	if (r == 0 && out->kind == JIT_PRINCIPAL_AGENT)
 		r = jit_errorf(err, 400, JIT_E_BAD_REQUEST,
 			"'%s' is an agent's principal: manage it through its enforcement point "
@@ -555,12 +555,12 @@ jit_h_principal_list(struct jit_call *c)
 	size_t n;
 	int r;
 
-	if (jit_store_begin(c->api->store, false, &err) != 0) {
+	if (jit_store_begin(c->api->store, false, &c->tx, &err) != 0) {
 		jit_call_fail(c, &err);
 		return;
 	}
-	r = jit_store_principal_list(c->api->store, &ps, &n, &err);
-	jit_store_rollback(c->api->store);
+	r = jit_store_principal_list(c->tx, &ps, &n, &err);
+	jit_store_rollback(c->tx);
 	if (r != 0) {
 		jit_call_fail(c, &err);
 		return;
@@ -591,7 +591,7 @@ principal_put(struct jit_call *c, void *arg, int *status, json_t **out, struct j
 	struct jit_principal *p = arg, existing;
 	struct jit_error ignored;
 
-	if (jit_store_principal_find(c->api->store, p->name, &existing, &ignored) == 0) {
+	if (jit_store_principal_find(c->tx, p->name, &existing, &ignored) == 0) {
 		if (existing.kind != p->kind)
 			return jit_errorf(err, 409, JIT_E_CONFLICT,
 				"The principal '%s' exists with another kind.", p->name);
@@ -599,7 +599,7 @@ principal_put(struct jit_call *c, void *arg, int *status, json_t **out, struct j
 		*out = jit_principal_json(&existing);
 		return 0;
 	}
-	if (jit_store_principal_add(c->api->store, p, err) != 0)
+	if (jit_store_principal_add(c->tx, p, err) != 0)
 		return -1;
 	*status = 201;
 	*out = jit_principal_json(p);
@@ -665,7 +665,7 @@ principal_delete(struct jit_call *c, void *arg, int *status, json_t **out,
 {
 	struct jit_principal *p = arg;
 
-	if (jit_store_principal_delete(c->api->store, p->id, err) != 0)
+	if (jit_store_principal_delete(c->tx, p->id, err) != 0)
 		return -1;
 	*status = 200;
 	return 0;
@@ -741,12 +741,12 @@ jit_h_token_list(struct jit_call *c)
 	size_t n;
 	int r;
 
-	if (token_target(c, &p, &err) != 0 || jit_store_begin(c->api->store, false, &err) != 0) {
+	if (token_target(c, &p, &err) != 0 || jit_store_begin(c->api->store, false, &c->tx, &err) != 0) {
 		jit_call_fail(c, &err);
 		return;
 	}
-	r = jit_store_token_list(c->api->store, p.id, &ts, &n, &err);
-	jit_store_rollback(c->api->store);
+	r = jit_store_token_list(c->tx, p.id, &ts, &n, &err);
+	jit_store_rollback(c->tx);
 	if (r != 0) {
 		jit_call_fail(c, &err);
 		return;
@@ -772,7 +772,7 @@ token_create(struct jit_call *c, void *arg, int *status, json_t **out, struct ji
 	struct jit_token tok;
 
 	if (jit_token_new("jgt", &tok, err) != 0 ||
-		jit_store_token_add(c->api->store, tc->p.id, tc->name, tok.id, tok.hash, c->now,
+		jit_store_token_add(c->tx, tc->p.id, tc->name, tok.id, tok.hash, c->now,
 			tc->expires, err) != 0)
 		return -1;
 	snprintf(info.id, sizeof(info.id), "%s", tok.id);
@@ -844,7 +844,7 @@ token_revoke(struct jit_call *c, void *arg, int *status, json_t **out, struct ji
 	struct jit_principal *p = arg;
 	bool found;
 
-	if (jit_store_token_revoke(c->api->store, p->id, c->item, c->now, &found, err) != 0)
+	if (jit_store_token_revoke(c->tx, p->id, c->item, c->now, &found, err) != 0)
 		return -1;
 	*status = found ? 200 : 204;
 	return 0;

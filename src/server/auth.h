@@ -39,12 +39,12 @@ bool jit_token_hash_equal(const uint8_t a[JIT_TOKEN_HASH_BYTES],
 /* Resolves "Bearer <token>" (the Authorization header value) to a principal inside an
  * open store transaction. 401 AuthenticationFailed when missing, malformed, unknown,
  * revoked or expired; the message never contains the token. */
-int jit_auth_bearer(struct jit_store *st, const char *authorization, jit_time now,
+int jit_auth_bearer(struct jit_tx *tx, const char *authorization, jit_time now,
 	struct jit_principal *out, struct jit_error *err);
 
 /* The same for a token's text alone (a console sign-in); token_id (may be NULL) gets the
  * token's public id. */
-int jit_auth_token(struct jit_store *st, const char *text, jit_time now,
+int jit_auth_token(struct jit_tx *tx, const char *text, jit_time now,
 	struct jit_principal *out, char token_id[JIT_TOKEN_ID_MAX], struct jit_error *err);
 
 #endif

@@ -272,25 +272,25 @@ write_secret_file(const char *path, const char *text, struct jit_error *err)
 /* With no role assignment at all (first start, or a store from before roles existed),
  * the bootstrap principal "admin" becomes Owner of everything ("/"). */
 static int
-owner_if_nobody_is(struct jit_store *st, struct jit_error *err)
+owner_if_nobody_is(struct jit_tx *tx, struct jit_error *err)
 {
 	struct jit_role_assignment a = {.created = jit_time_now()}, *all;
 	struct jit_principal admin;
 	bool created;
 	size_t n;
 
-	if (jit_store_assignment_list(st, NULL, true, 0, &all, &n, err) != 0)
+	if (jit_store_assignment_list(tx, NULL, true, 0, &all, &n, err) != 0)
 		return -1;
 	free(all);
 	if (n > 0)
 		return 0;
-	if (jit_store_principal_find(st, "admin", &admin, err) != 0)
+	if (jit_store_principal_find(tx, "admin", &admin, err) != 0)
 		return -1;
 	jit_guid_new(a.id);
 	a.scope.kind = JIT_RID_ROOT;
 	a.principal_id = admin.id;
 	snprintf(a.role_id, sizeof(a.role_id), "%s", JIT_ROLE_OWNER);
-	if (jit_store_assignment_put(st, &a, &created, err) != 0)
+	if (jit_store_assignment_put(tx, &a, &created, err) != 0)
 		return -1;
 	jit_log(JIT_LOG_INFO, "owner_assigned", "principal", "admin", "scope", "/",
 		(const char *)NULL);
@@ -308,10 +308,11 @@ bootstrap(struct jit_store *st, const char *dir, struct jit_error *err)
 	bool created, have_admin;
 	size_t n;
 	struct jit_principal p;
+	struct jit_tx *tx;
 
-	if (jit_store_begin(st, true, err) != 0)
+	if (jit_store_begin(st, true, &tx, err) != 0)
 		return -1;
-	if (jit_store_sub_list(st, &subs, &n, err) != 0)
+	if (jit_store_sub_list(tx, &subs, &n, err) != 0)
 		goto fail;
 	free(subs);
 	if (n == 0) {
@@ -319,21 +320,21 @@ bootstrap(struct jit_store *st, const char *dir, struct jit_error *err)
 
 		jit_guid_new(sub.name);
 		snprintf(sub.display_name, sizeof(sub.display_name), "Default");
-		if (jit_store_sub_put(st, &sub, &created, err) != 0)
+		if (jit_store_sub_put(tx, &sub, &created, err) != 0)
 			goto fail;
 		jit_log(JIT_LOG_INFO, "subscription_created", "subscription", sub.name,
 			(const char *)NULL);
 	}
-	have_admin = jit_store_principal_get(st, 1, &p, err) == 0;
+	have_admin = jit_store_principal_get(tx, 1, &p, err) == 0;
 	if (!have_admin) {
 		if (join_path(token_path, sizeof(token_path), dir, "admin.token", err) != 0)
 			goto fail;
 		snprintf(admin.name, sizeof(admin.name), "admin");
 		snprintf(admin.display_name, sizeof(admin.display_name), "admin");
 		admin.created = jit_time_now();
-		if (jit_store_principal_add(st, &admin, err) != 0 ||
+		if (jit_store_principal_add(tx, &admin, err) != 0 ||
 			jit_token_new("jgt", &tok, err) != 0 ||
-			jit_store_token_add(st, admin.id, "bootstrap", tok.id, tok.hash, admin.created, 0,
+			jit_store_token_add(tx, admin.id, "bootstrap", tok.id, tok.hash, admin.created, 0,
 				err) != 0)
 			goto fail;
 		unlink(token_path);
@@ -345,11 +346,11 @@ bootstrap(struct jit_store *st, const char *dir, struct jit_error *err)
 		jit_log(JIT_LOG_INFO, "bootstrap_token_written", "principal", "admin", "path",
 			token_path, (const char *)NULL);
 	}
-	if (owner_if_nobody_is(st, err) != 0)
+	if (owner_if_nobody_is(tx, err) != 0)
 		goto fail;
-	return jit_store_commit(st, err);
+	return jit_store_commit(tx, err);
 fail:
-	jit_store_rollback(st);
+	jit_store_rollback(tx);
 	return -1;
 }
 
@@ -380,13 +381,14 @@ struct sweeper {
 
 /* Writes down ended grants as Revoked/Expired, one audit entry each (the kernel has
  * closed them already, whether or not this runs). */
-static void
-record_expired(struct jit_store *st, const struct jit_expired *x, jit_time now,
+static int
+record_expired(struct jit_tx *tx, const struct jit_expired *x, jit_time now,
 	struct jit_error *err)
 {
 	char policy[JIT_RESOURCE_ID_MAX], end[JIT_TIME_BUFSZ];
 	json_t *d;
 	char *details;
+	int r;
 
 	jit_rid_format(&x->policy, policy, sizeof(policy));
 	jit_time_format(x->end, end);
@@ -405,8 +407,11 @@ record_expired(struct jit_store *st, const struct jit_expired *x, jit_time now,
 		.vms = &x->vm,
 		.n_vms = 1,
 	};
-	jit_store_audit_append(st, &e, err);
+	if (details == NULL)
+		return jit_errorf(err, 500, JIT_E_INTERNAL, "out of memory");
+	r = jit_store_audit_append(tx, &e, err);
 	free(details);
+	return r;
 }
 
 static void *
@@ -420,16 +425,21 @@ sweep_loop(void *arg)
 		size_t n = 0;
 		jit_time now = jit_time_now();
 
-		if (jit_store_begin(sw->store, true, &err) == 0) {
-			if (jit_store_expire(sw->store, now, &xs, &n, &err) == 0) {
-				for (size_t i = 0; i < n; i++)
-					record_expired(sw->store, &xs[i], now, &err);
-				if (jit_store_commit(sw->store, &err) != 0)
-					jit_log(JIT_LOG_WARN, "sweep_failed", "error", err.message,
-						(const char *)NULL);
-			} else {
-				jit_store_rollback(sw->store);
-			}
+		struct jit_tx *tx;
+
+		if (jit_store_begin(sw->store, true, &tx, &err) == 0) {
+			int r = jit_store_expire(tx, now, &xs, &n, &err);
+
+			/* The expiries and their audit entries land together or not at all. */
+			for (size_t i = 0; r == 0 && i < n; i++)
+				r = record_expired(tx, &xs[i], now, &err);
+			if (r == 0)
+				r = jit_store_commit(tx, &err);
+			else
+				jit_store_rollback(tx);
+			if (r != 0)
+				jit_log(JIT_LOG_WARN, "sweep_failed", "error", err.message,
+					(const char *)NULL);
 			free(xs);
 		}
 		for (int i = 0; i < 10 && !atomic_load(&sw->stop); i++)

@@ -32,7 +32,7 @@ def main():
     if subprocess.run(["ip", "netns", "list"], capture_output=True).returncode != 0:
         print("1..0 # SKIP network namespaces unavailable")
         return 0
-    print("1..5", flush=True)
+    print("1..6", flush=True)
     tmp = tempfile.mkdtemp(prefix="jitgate-run-test-")
     state = os.path.join(tmp, "state")
     env = dict(os.environ, XDG_CONFIG_HOME=os.path.join(tmp, "config"), HOME=tmp,
@@ -69,9 +69,18 @@ def main():
                 if re.match(r"    (\S*jitgate |ssh )", l)]
         if len(cmds) != 3:
             check(False, "three commands printed", out)
-            failed += 3
+            failed += 4
             return 1
         vm_list, request, ssh = cmds
+        # The console URL it prints serves the console (sign-in with the printed token).
+        m = re.search(r"The web console: (https://\S+/)", out)
+        page = subprocess.run(["curl", "-sS", "-i", "--cacert",
+                               os.path.join(state, "jitgated", "tls", "cert.pem"), m.group(1)],
+                              capture_output=True, text=True, timeout=20).stdout if m else ""
+        check(m is not None and page.startswith("HTTP/1.1 200") and
+              "<title>jitgate console</title>" in page and
+              "require-trusted-types-for" in page, "make run prints the web console's URL, "
+              "which serves the console", out + page[:400])
 
         def run(cmd, timeout=60):
             argv = shlex.split(cmd)
