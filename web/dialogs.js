@@ -195,6 +195,22 @@ export function openRequestDialog(v, session, done, extend) {
     });
     const just = h('textarea', {rows: '2', maxlength: '1024', id: 'req-justification'});
     const err = h('div');
+    // The button is off, with the reason beside it, while no port is on.
+    const why = h('span', {class: 'hint', id: newId('req-why')});
+    const send = h('button', {type: 'submit', class: 'primary', 'aria-describedby': why.id},
+      extend ? 'Extend' : 'Open ports');
+    const update = () => {
+      // A port that is off has its fields off too (its toggle, in the legend, stays on).
+      for (const r of rows) r.el.disabled = !r.toggle.checked;
+      const none = !rows.some((r) => r.toggle.checked);
+      send.disabled = none;
+      why.textContent = none ? 'Turn on at least one port to request access.' : '';
+    };
+    for (const r of rows) r.toggle.addEventListener('change', update);
+    update();
+    const health = v.jit.enforcementPointHealthy === false ? h('p', {class: 'note'},
+      `The agent protecting ${v.name} has not been heard from recently: the request is recorded, ` +
+      'and applies once it is back.') : null;
     const submit = async (e) => {
       e.preventDefault();
       clear(err);
@@ -220,11 +236,10 @@ export function openRequestDialog(v, session, done, extend) {
         done(v, (vm.properties.jit || {}).enforcementPointDesiredVersion || 0);
       } catch (ex) { err.append(errorBox(ex)); }
     };
-    return h('form', {onsubmit: submit}, rows.map((r) => r.el),
+    return h('form', {onsubmit: submit}, health, rows.map((r) => r.el),
       field('Justification', just, 'Why you need access (recorded in the activity log).'),
       err,
-      h('div', {class: 'buttons'},
-        h('button', {type: 'submit', class: 'primary'}, extend ? 'Extend' : 'Open ports'),
-        h('button', {type: 'button', onclick: close}, 'Cancel')));
+      h('div', {class: 'buttons'}, send,
+        h('button', {type: 'button', onclick: close}, 'Cancel'), why));
   });
 }

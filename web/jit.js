@@ -193,7 +193,7 @@ function row(v) {
     actions.push(h('a', {href: `#/activity?vm=${encodeURIComponent(v.id)}`, class: 'small',
       'aria-label': `Activity log of ${v.name}`}, 'Activity log'));
     if (!can(A.initiate, v.id))
-      actions.push(h('span', {class: 'note small', title: why(A.initiate, v.id)}, 'View only'));
+      actions.push(viewOnly(why(A.initiate, v.id)));
     return h('tr', {'data-vm': v.name}, name, td('Approved (last 7 days)', String(v.approved)),
       td('Last access', fmtTime(v.lastAccess)), td('Last user', v.lastUser || '—'),
       td('Connection details', h('code', {}, connection(v))), td('Agent health', agentCell(v)),
@@ -211,12 +211,17 @@ function row(v) {
     const act = can(A.policyWrite, v.id) ?
       h('button', {type: 'button', class: 'small', 'aria-label': `Enable JIT on ${v.name}`,
         onclick: () => openPolicyDialog([v], state.policies, refresh)}, 'Enable JIT') :
-      h('span', {class: 'note small', title: why(A.policyWrite, v.id)}, 'View only');
+      viewOnly(why(A.policyWrite, v.id));
     return h('tr', {'data-vm': v.name}, td('Select', box), name, td('Resource group', v.rg),
       td('OS', v.os), td('Agent health', agentCell(v)),
       h('td', {class: 'actions', 'data-label': 'Actions'}, act));
   }
   return h('tr', {'data-vm': v.name}, name, td('Resource group', v.rg), td('Reason', v.reason));
+}
+
+// Where a button is missing: say so, and why (the reason is read out, and shown on hover).
+function viewOnly(reason) {
+  return h('span', {class: 'note small', title: reason}, 'View only', h('span', {class: 'sr'}, ': ' + reason));
 }
 
 function agentCell(v) {

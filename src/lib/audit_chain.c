@@ -101,7 +101,9 @@ join_keys(char **keys, size_t n, char **out)
 	size_t len = 1, at = 0;
 	char *s;
 
-	qsort(keys, n, sizeof(*keys), cmp_key);
+	/* No VMs: keys is NULL, which qsort may not be given (UBSan says so), even for 0. */
+	if (n > 0)
+		qsort(keys, n, sizeof(*keys), cmp_key);
 	for (size_t i = 0; i < n; i++)
 		len += strlen(keys[i]) + 1;
 	if ((s = malloc(len)) == NULL)

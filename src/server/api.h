@@ -46,6 +46,8 @@ struct jit_call {
 	bool via_session;                /* by the console's session cookie (not a bearer token) */
 	struct jit_session session;      /* then: the session */
 	const char *action;              /* the route's action, e.g. ".../write" */
+	const char *route;               /* the route's pattern (for metrics), or NULL */
+	int64_t started_ns;              /* CLOCK_MONOTONIC at arrival (for metrics) */
 	/* Path parameters, checked names (empty when the route has none). */
 	char sub[JIT_NAME_MAX + 1];
 	char rg[JIT_NAME_MAX + 1];
@@ -157,6 +159,9 @@ void jit_h_whoami(struct jit_call *c);
  * or another when the caller may perform the route's action at /. */
 int jit_call_path_principal(struct jit_call *c, struct jit_principal *out,
 	struct jit_error *err);
+
+/* api_metrics.c: GET /metrics (Prometheus text format) */
+void jit_h_metrics(struct jit_call *c);
 
 /* api_oauth.c: OAuth2 / OpenID for Azure's tools, ARM's account endpoints, client secrets */
 void jit_h_oidc_configuration(struct jit_call *c);

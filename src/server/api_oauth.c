@@ -20,6 +20,7 @@
 
 #include "api.h"
 #include "duration.h"
+#include "metrics.h"
 #include "oauth.h"
 #include "token_request.h"
 
@@ -128,6 +129,7 @@ jit_h_oauth_token(struct jit_call *c)
 	}
 	if (jit_oauth_issue(c->api->store, &who, &req, &tok, &err) != 0) {
 		jit_token_request_clear(&req);
+		jit_metrics_token(false);
 		if (err.status == 401 || err.status == 400) {
 			/* A failed sign-in: throttled and audited, as a bad bearer token is. */
 			jit_call_auth_failed(c);
@@ -139,6 +141,7 @@ jit_h_oauth_token(struct jit_call *c)
 		return;
 	}
 	jit_token_request_clear(&req);
+	jit_metrics_token(true);
 	expires_in = (tok.expires - c->now) / JIT_NS_PER_SEC;
 	c->principal = tok.principal;
 	c->authenticated = true;

@@ -28,6 +28,7 @@
 #include "auth.h"
 #include "http.h"
 #include "log.h"
+#include "metrics.h"
 #include "rbac.h"
 #include "store.h"
 #include "tls.h"
@@ -440,6 +441,8 @@ sweep_loop(void *arg)
 			if (r != 0)
 				jit_log(JIT_LOG_WARN, "sweep_failed", "error", err.message,
 					(const char *)NULL);
+			else
+				jit_metrics_expired(n);
 			free(xs);
 		}
 		for (int i = 0; i < 10 && !atomic_load(&sw->stop); i++)
@@ -536,6 +539,7 @@ main(int argc, char **argv)
 		fatal("starting HTTPS", &err);
 		goto out;
 	}
+	jit_metrics_start();
 	sw.store = store;
 	if (pthread_create(&sweeper, NULL, sweep_loop, &sw) == 0)
 		sweeping = true;

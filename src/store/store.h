@@ -22,6 +22,7 @@
 #include "desired_state.h"
 #include "error.h"
 #include "model.h"
+#include "prom.h"
 #include "rbac.h"
 #include "resource_id.h"
 #include "timestamp.h"
@@ -254,6 +255,20 @@ int jit_store_session_find(struct jit_tx *tx, const char *session_id, jit_time n
 	struct jit_error *err);
 int jit_store_session_delete(struct jit_tx *tx, const char *session_id, bool *existed,
 	struct jit_error *err);
+
+/* ---- what /metrics reads ---- */
+
+struct jit_store_stats {
+	int64_t active_grants;          /* Initiated ports not yet ended at now */
+	int64_t audit_entries;          /* the audit chain's length */
+	int64_t agents[2][2];           /* enforcement points by [healthy][in sync] */
+};
+
+int jit_store_stats(struct jit_tx *tx, jit_time now, struct jit_store_stats *out,
+	struct jit_error *err);
+/* How long transactions were held (begin to commit/rollback), read-only and writing. */
+void jit_store_tx_histograms(struct jit_store *st, const struct jit_histogram **read,
+	const struct jit_histogram **write);
 
 /* ---- roles and role assignments ---- */
 

@@ -57,6 +57,9 @@ struct jit_store {
 	uint64_t generation;
 	uint64_t report_generation;
 	bool waking;
+	/* Transaction hold times, for /metrics. */
+	struct timespec tx_start;
+	struct jit_histogram tx_read_hist, tx_write_hist;
 };
 
 static const char *schema_v1[] = {
@@ -552,6 +555,8 @@ jit_store_open(const char *path, struct jit_store **out, struct jit_error *err)
 	if ((st = calloc(1, sizeof(*st))) == NULL)
 		return jit_errorf(err, 500, JIT_E_INTERNAL, "out of memory");
 	pthread_mutex_init(&st->tx_lock, NULL);
+	jit_histogram_init(&st->tx_read_hist, jit_latency_bounds, jit_latency_nbounds);
+	jit_histogram_init(&st->tx_write_hist, jit_latency_bounds, jit_latency_nbounds);
 	pthread_mutex_init(&st->gen_lock, NULL);
 	pthread_cond_init(&st->gen_cond, NULL);
 	st->generation = 1;
@@ -600,6 +605,7 @@ jit_store_begin(struct jit_store *st, bool write, struct jit_tx **out, struct ji
 	tx->bumped = false;
 	tx->reported = false;
 	tx->n_pending = 0;
+	clock_gettime(CLOCK_MONOTONIC, &st->tx_start);
 	if (exec_sql(st, write ? "BEGIN IMMEDIATE" : "BEGIN", err) != 0) {
 		pthread_mutex_unlock(&st->tx_lock);
 		return -1;
@@ -629,6 +635,27 @@ pending_clear(struct jit_tx *tx, bool emit)
 	tx->n_pending = 0;
 }
 
+/* Called with tx_lock held, as the transaction ends. */
+static void
+tx_observe(struct jit_tx *tx)
+{
+	struct jit_store *st = tx->st;
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	jit_histogram_observe_ns(tx->write ? &st->tx_write_hist : &st->tx_read_hist,
+		(int64_t)(t.tv_sec - st->tx_start.tv_sec) * 1000000000LL +
+		(t.tv_nsec - st->tx_start.tv_nsec));
+}
+
+void
+jit_store_tx_histograms(struct jit_store *st, const struct jit_histogram **read,
+	const struct jit_histogram **write)
+{
+	*read = &st->tx_read_hist;
+	*write = &st->tx_write_hist;
+}
+
 int
 jit_store_commit(struct jit_tx *tx, struct jit_error *err)
 {
@@ -638,10 +665,12 @@ jit_store_commit(struct jit_tx *tx, struct jit_error *err)
 	if (exec_sql(st, "COMMIT", err) != 0) {
 		exec_sql(st, "ROLLBACK", NULL);
 		pending_clear(tx, false);
+		tx_observe(tx);
 		pthread_mutex_unlock(&st->tx_lock);
 		return -1;
 	}
 	pending_clear(tx, true);
+	tx_observe(tx);
 	pthread_mutex_unlock(&st->tx_lock);
 	if (bumped || reported) {
 		/* One condition for both counters: a waiter re-checks its own and sleeps on. */
@@ -664,6 +693,7 @@ jit_store_rollback(struct jit_tx *tx)
 	st = tx->st;
 	exec_sql(st, "ROLLBACK", NULL);
 	pending_clear(tx, false);
+	tx_observe(tx);
 	pthread_mutex_unlock(&st->tx_lock);
 }
 
@@ -3700,4 +3730,37 @@ jit_store_access_find(struct jit_tx *tx, const char *token_id, jit_time now,
 		sqlite3_finalize(row);
 	}
 	return 0;
+}
+
+/* ---- what /metrics reads ---- */
+
+int
+jit_store_stats(struct jit_tx *tx, jit_time now, struct jit_store_stats *out,
+	struct jit_error *err)
+{
+	struct jit_store *st = tx->st;
+	sqlite3_stmt *s;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (prep(st, "SELECT (SELECT count(*) FROM request_ports WHERE status = 'Initiated'"
+		" AND end_ns > ?1), (SELECT count(*) FROM audit)", &s, err) != 0)
+		return -1;
+	sqlite3_bind_int64(s, 1, now);
+	if ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		out->active_grants = sqlite3_column_int64(s, 0);
+		out->audit_entries = sqlite3_column_int64(s, 1);
+	}
+	sqlite3_finalize(s);
+	if (rc != SQLITE_ROW)
+		return db_fail(st, err, "counting grants and audit entries");
+	if (prep(st, "SELECT last_seen_ns > ?1, applied_version >= version, count(*)"
+		" FROM enforcement_points GROUP BY 1, 2", &s, err) != 0)
+		return -1;
+	sqlite3_bind_int64(s, 1, now - JIT_EP_HEALTHY_NS);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		out->agents[sqlite3_column_int(s, 0) != 0][sqlite3_column_int(s, 1) != 0] =
+			sqlite3_column_int64(s, 2);
+	sqlite3_finalize(s);
+	return rc == SQLITE_DONE ? 0 : db_fail(st, err, "counting enforcement points");
 }

@@ -271,6 +271,13 @@ await check('Request access for 22 from My IP: the page shows it applied', async
   await dlg.waitFor();
   if (!(await dlg.getByLabel(`My IP (${cfg.myIp})`).first().isChecked())) return 'My IP is not the default';
   if (!(await dlg.getByLabel(/^Port 22 /).isChecked())) return 'port 22 is not on';
+  // With no port on, the button is off and says why.
+  await dlg.getByLabel(/^Port 22 /).uncheck();
+  const send = dlg.getByRole('button', {name: 'Open ports'});
+  const off = await send.isDisabled();
+  const why = await dlg.locator('.buttons .hint').textContent();
+  await dlg.getByLabel(/^Port 22 /).check();
+  if (!off || !why.includes('at least one port') || await send.isDisabled()) return `disabled ${off}: ${why}`;
   await dlg.getByLabel('Justification').fill('browser test: seed flow');
   await inspect(page, 'dialog-request');
   await dlg.getByRole('button', {name: 'Open ports'}).click();
@@ -298,6 +305,23 @@ await check('Revoke now: the grant goes and the TCP connect fails', async () => 
   await page.getByRole('button', {name: 'Revoke now: vm1 port 22'}).click();
   await page.locator('.grant[data-vm="vm1"]').waitFor({state: 'detached'});
   return await vmApplied(cfg.vm1) && await eventually(async () => !(await connect()));
+});
+
+await check('a refused request shows the server\'s message in the dialog and changes nothing', async () => {
+  const before = (await api(cfg.admin, 'GET', POLICY)).json.properties.requests.length;
+  await page.getByRole('button', {name: 'Request access to vm1'}).click();
+  const dlg = page.getByRole('dialog', {name: 'Request access to vm1'});
+  await dlg.getByLabel('IP range', {exact: true}).first().check();
+  await dlg.getByLabel('IP range for port 22').fill('300.1.2.3');
+  await dlg.getByRole('button', {name: 'Open ports'}).click();
+  const e = dlg.locator('.error');
+  await e.waitFor();
+  const msg = await e.textContent();
+  await inspect(page, 'dialog-request-error');
+  await page.keyboard.press('Escape');
+  await dlg.waitFor({state: 'detached'});
+  const after = (await api(cfg.admin, 'GET', POLICY)).json.properties.requests.length;
+  return msg.includes('300.1.2.3') && before === after || msg;
 });
 
 await check('Extend is offered within the maximum (a new request replaces the old one)', async () => {
@@ -391,13 +415,35 @@ await check('admin: a new token is shown once, then listed without its secret', 
 });
 await inspect(page, 'admin');
 
-// Now a second configured VM, for the requester scoped to vm1.
-await check('vm2 is enabled too (API)', async () => {
+await check('JIT settings: disabling JIT on the group makes vm1 Unsupported with the reason', async () => {
+  await page.getByLabel('Scope', {exact: true}).last().selectOption({label: 'Resource group rg-console'});
+  await page.getByLabel('JIT enabled').uncheck();
+  await page.getByLabel('Reason (when disabled)').fill('change freeze');
+  await page.getByRole('button', {name: 'Save settings'}).click();
+  await page.getByText('JIT is disabled here: change freeze').waitFor();
+  await page.getByRole('link', {name: 'JIT VM access'}).click();
+  await tab(page, 'Unsupported').click();
+  await row(page, 'vm1').waitFor();
+  const t = await row(page, 'vm1').textContent();
+  const r = await api(cfg.admin, 'PUT', `${cfg.rg}/providers/Microsoft.Security/jitSettings/default`,
+    {properties: {enabled: true}});
+  await page.getByRole('button', {name: 'Refresh'}).click();
+  await tab(page, 'Configured').waitFor();
+  return t.includes('JIT is disabled by a security policy') && t.includes('change freeze') && r.status === 200 || t;
+});
+
+// Now a second configured VM (for the requester scoped to vm1): Quick enable, in the console.
+await check('Quick enable of vm2 (Windows): 3389, any source, PT3H', async () => {
+  await page.getByRole('link', {name: 'JIT VM access'}).click();
+  await tab(page, 'Not configured').click();
+  await page.getByLabel('Select vm2').check();
+  await page.getByRole('button', {name: 'Quick enable (defaults)'}).click();
+  await tab(page, 'Configured').click();
+  await row(page, 'vm2').waitFor();
   const p = (await api(cfg.admin, 'GET', POLICY)).json;
-  p.properties.virtualMachines.push({id: cfg.vm2, ports: [{number: 3389, protocol: 'TCP',
-    allowedSourceAddressPrefix: '*', maxRequestAccessDuration: 'PT1H'}]});
-  const r = await api(cfg.admin, 'PUT', POLICY, {properties: {virtualMachines: p.properties.virtualMachines}});
-  return r.status === 200 || r.text;
+  const r = p.properties.virtualMachines.find((x) => x.id.toLowerCase() === cfg.vm2.toLowerCase());
+  return r && r.ports.length === 1 && r.ports[0].number === 3389 && p.properties.virtualMachines.length === 2 ||
+    JSON.stringify(p.properties.virtualMachines);
 });
 
 // ---- security ----
@@ -525,6 +571,22 @@ await check('JIT requester: the calls Edit and vm2\'s Request access would make 
   return JSON.stringify(r) === '[403,403]' || JSON.stringify(r);
 });
 await qctx.close();
+
+await check('Disable JIT on vm2 (Edit): it goes back to Not configured, vm1 stays', async () => {
+  const c = await newContext();
+  const p = await c.newPage();
+  await signIn(p, cfg.admin);
+  await p.getByRole('button', {name: 'Edit JIT on vm2'}).click();
+  const dlg = p.getByRole('dialog', {name: 'Edit JIT on vm2'});
+  await dlg.getByRole('button', {name: 'Disable JIT'}).click();
+  await dlg.waitFor({state: 'detached'});
+  await tab(p, 'Not configured').click();
+  await row(p, 'vm2').waitFor();
+  await c.close();
+  const pol = (await api(cfg.admin, 'GET', POLICY)).json;
+  return pol.properties.virtualMachines.map((x) => x.id.split('/').pop()).join() === 'vm1' ||
+    JSON.stringify(pol.properties.virtualMachines);
+});
 
 // ---- the whole run ----
 
