@@ -626,9 +626,13 @@ authenticate(struct jit_call *c, enum route_auth need, struct jit_error *err)
 		if (r == 0) {
 			c->principal = c->session.principal;
 			c->via_session = true;
+			/* A session lives while its token does and at most until its own end. */
+			snprintf(c->cred.token_id, sizeof(c->cred.token_id), "%s",
+				c->session.token_id);
+			c->cred.expires = c->session.expires;
 		}
 	} else {
-		r = jit_auth_bearer(c->tx, authz, c->now, &c->principal, err);
+		r = jit_auth_bearer_credential(c->tx, authz, c->now, &c->principal, &c->cred, err);
 	}
 	if (r == 0 && c->principal.kind != JIT_PRINCIPAL_AGENT)
 		r = jit_store_permissions(c->tx, c->principal.id, &c->perms, &c->n_perms, err);

@@ -243,7 +243,7 @@ jit_h_secret_list(struct jit_call *c)
 /* {"name": "...", "validFor": "P90D"}: into name and an end of life. */
 static int
 parse_secret_body(struct jit_call *c, char name[SECRET_NAME_MAX + 1], jit_time *expires,
-	struct jit_error *err)
+	bool *asked, struct jit_error *err)
 {
 	json_t *body = NULL;
 	const json_t *v;
@@ -268,6 +268,7 @@ parse_secret_body(struct jit_call *c, char name[SECRET_NAME_MAX + 1], jit_time *
 			goto out;
 		}
 	v = json_object_get(body, "validFor");
+	*asked = v != NULL && !json_is_null(v);
 	if (v != NULL && !json_is_null(v)) {
 		if (!json_is_string(v) || jit_duration_parse(json_string_value(v), &valid, err) != 0) {
 			jit_errorf(err, 400, JIT_E_INVALID_CONTENT,
@@ -297,12 +298,20 @@ jit_h_secret_create(struct jit_call *c)
 	struct jit_principal p;
 	struct jit_error err;
 	jit_time expires;
+	bool asked, self;
 	json_t *out;
 
 	if (jit_call_path_principal(c, &p, &err) != 0)
 		goto refuse;
-	if (parse_secret_body(c, name, &expires, &err) != 0)
+	/* A secret for oneself is self-minting, as a token is (security finding 7). */
+	self = p.id == c->principal.id;
+	if (self && jit_call_may_mint_own(c, &err) != 0)
 		goto refuse;
+	if (parse_secret_body(c, name, &expires, &asked, &err) != 0 ||
+		jit_call_bound_expiry(c, asked, &expires, &err) != 0)
+		goto refuse;
+	if (self)
+		who.parent_token_id = c->cred.token_id;
 	if (jit_oauth_secret_create(c->api->store, &who, c->req->path, p.id, name, expires, &sec,
 		&err) != 0) {
 		jit_call_fail(c, &err);
