@@ -411,13 +411,16 @@ record_expired(struct jit_tx *tx, const struct jit_expired *x, jit_time now,
 	struct jit_error *err)
 {
 	char policy[JIT_RESOURCE_ID_MAX], end[JIT_TIME_BUFSZ];
-	json_t *d;
+	json_t *d, *sources;
 	char *details;
 	int r;
 
 	jit_rid_format(&x->policy, policy, sizeof(policy));
 	jit_time_format(x->end, end);
-	d = json_pack("{s:i,s:s,s:s,s:s}", "port", x->number, "sources", x->sources, "requestor",
+	/* The sources are stored as a JSON array: an array in the entry too, not a string. */
+	if ((sources = json_loads(x->sources, 0, NULL)) == NULL)
+		sources = json_string(x->sources);
+	d = json_pack("{s:i,s:o,s:s,s:s}", "port", x->number, "sources", sources, "requestor",
 		x->requestor, "endTimeUtc", end);
 	details = d ? json_dumps(d, JSON_COMPACT) : NULL;
 	json_decref(d);
