@@ -8,7 +8,6 @@
  * and the exit status: 0 ok, 1 the server (or the network) said no, 2 usage.
  */
 #include <curl/curl.h>
-#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +15,7 @@
 #include "args.h"
 #include "cli.h"
 #include "resources.h"
+#include "text.h"
 
 static const struct cli_cmd *const commands[] = {
 	&cli_cmd_login,
@@ -138,13 +138,21 @@ find(const char *w0, const char *w1)
 	return find_single(w0);
 }
 
-/* Prints s with control characters replaced: a server's message is not trusted
- * to be free of terminal escapes. */
+/* Prints s with unsafe characters (C0, C1, bidi controls: text.h) replaced: a server's
+ * message is not trusted to be free of terminal escapes. */
 static void
 print_clean(FILE *f, const char *s)
 {
-	for (; *s != '\0'; s++)
-		fputc((unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s, f);
+	while (*s != '\0') {
+		bool unsafe;
+		size_t n = jit_text_next(s, &unsafe);
+
+		if (unsafe)
+			fputc('?', f);
+		else
+			fwrite(s, 1, n, f);
+		s += n;
+	}
 }
 
 static int
@@ -260,8 +268,10 @@ main(int argc, char **argv)
 			args[n++] = argv[i];
 	args[n] = NULL;
 
-	if (sodium_init() < 0 || curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-		fprintf(stderr, "jitgate: cannot initialise libsodium or libcurl\n");
+	/* libsodium needs no sodium_init for what the CLI uses (sodium_memzero), so none:
+	 * nothing is done before it is needed. */
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		fprintf(stderr, "jitgate: cannot initialise libcurl\n");
 		free(args);
 		return CLI_EXIT_FAIL;
 	}

@@ -112,10 +112,6 @@ jit_h_oauth_token(struct jit_call *c)
 	const char *action = c->action;
 	int64_t expires_in;
 
-	if (jit_call_throttled(c, &err) != 0) {
-		oauth_fail(c, &err);
-		return;
-	}
 	if (ct == NULL || strncasecmp(ct, "application/x-www-form-urlencoded", 33) != 0) {
 		jit_errorf(&err, 400, JIT_OAUTH_INVALID_REQUEST,
 			"A token request is a form: send Content-Type "
@@ -131,10 +127,9 @@ jit_h_oauth_token(struct jit_call *c)
 		jit_token_request_clear(&req);
 		jit_metrics_token(false);
 		if (err.status == 401 || err.status == 400) {
-			/* A failed sign-in: throttled and audited, as a bad bearer token is. */
-			jit_call_auth_failed(c);
-			c->action = "Jitgate/signIn/action";
-			jit_call_audit_failure(c, c->req->path, &err);
+			/* A failed sign-in: counted and audited as a bad bearer token is (429 in
+			 * OAuth's shape past the limit). */
+			jit_call_credential_refused(c, &err);
 			c->action = action;
 		}
 		oauth_fail(c, &err);
@@ -243,7 +238,7 @@ jit_h_secret_list(struct jit_call *c)
 /* {"name": "...", "validFor": "P90D"}: into name and an end of life. */
 static int
 parse_secret_body(struct jit_call *c, char name[SECRET_NAME_MAX + 1], jit_time *expires,
-	struct jit_error *err)
+	bool *asked, struct jit_error *err)
 {
 	json_t *body = NULL;
 	const json_t *v;
@@ -268,6 +263,7 @@ parse_secret_body(struct jit_call *c, char name[SECRET_NAME_MAX + 1], jit_time *
 			goto out;
 		}
 	v = json_object_get(body, "validFor");
+	*asked = v != NULL && !json_is_null(v);
 	if (v != NULL && !json_is_null(v)) {
 		if (!json_is_string(v) || jit_duration_parse(json_string_value(v), &valid, err) != 0) {
 			jit_errorf(err, 400, JIT_E_INVALID_CONTENT,
@@ -297,12 +293,20 @@ jit_h_secret_create(struct jit_call *c)
 	struct jit_principal p;
 	struct jit_error err;
 	jit_time expires;
+	bool asked, self;
 	json_t *out;
 
 	if (jit_call_path_principal(c, &p, &err) != 0)
 		goto refuse;
-	if (parse_secret_body(c, name, &expires, &err) != 0)
+	/* A secret for oneself is self-minting, as a token is (security finding 7). */
+	self = p.id == c->principal.id;
+	if (self && jit_call_may_mint_own(c, &err) != 0)
 		goto refuse;
+	if (parse_secret_body(c, name, &expires, &asked, &err) != 0 ||
+		jit_call_bound_expiry(c, asked, &expires, &err) != 0)
+		goto refuse;
+	if (self)
+		who.parent_token_id = c->cred.token_id;
 	if (jit_oauth_secret_create(c->api->store, &who, c->req->path, p.id, name, expires, &sec,
 		&err) != 0) {
 		jit_call_fail(c, &err);

@@ -29,6 +29,7 @@
 #include "api.h"
 #include "rate_limit.h"
 #include "auth.h"
+#include "duration.h"
 #include "http.h"
 #include "log.h"
 #include "metrics.h"
@@ -40,6 +41,8 @@
 #define DEFAULT_LISTEN "127.0.0.1:8443"
 #define MAX_TLS_NAMES 16
 #define SWEEP_INTERVAL_MS 1000
+/* Addresses whose failed sign-ins are counted at once (auth_throttle.h). */
+#define AUTH_THROTTLE_SLOTS 4096
 /* Initiates per principal per minute: well above what a person or a script opening ports
  * for its work needs, well below what fills the audit log (each one is an entry). */
 #define DEFAULT_INITIATE_LIMIT 30
@@ -56,6 +59,7 @@ struct options {
 	size_t n_tls_names;
 	bool allow_root;
 	enum jit_log_level level;
+	int64_t token_max_lifetime_ns;
 	const char *console_dir;
 	bool no_console;
 	unsigned initiate_limit;   /* initiates per principal per minute; 0: none */
@@ -74,6 +78,8 @@ usage(FILE *f)
 		"  --tls-cert FILE      PEM certificate to serve instead of the self-signed one\n"
 		"  --tls-key FILE       its PEM private key\n"
 		"  --tls-name NAME      extra DNS name or IP for the self-signed certificate (repeatable)\n"
+		"  --max-token-lifetime DURATION  longest life of a new API token (ISO 8601,\n"
+		"                       default P365D, at most P3650D)\n"
 		"  --console-dir DIR    serve the web console's files from DIR (development)\n"
 		"  --no-console         no web console at / (and no console sessions)\n"
 		"  --allow-root         run as root anyway (not recommended)\n"
@@ -125,6 +131,7 @@ parse_args(int argc, char **argv, struct options *o)
 		{"tls-key", required_argument, NULL, 'k'},
 		{"tls-name", required_argument, NULL, 'n'},
 		{"allow-root", no_argument, NULL, 'r'},
+		{"max-token-lifetime", required_argument, NULL, 'T'},
 		{"console-dir", required_argument, NULL, 'C'},
 		{"no-console", no_argument, NULL, 'N'},
 		{"log-level", required_argument, NULL, 'L'},
@@ -138,6 +145,7 @@ parse_args(int argc, char **argv, struct options *o)
 	memset(o, 0, sizeof(*o));
 	o->listen = DEFAULT_LISTEN;
 	o->level = JIT_LOG_INFO;
+	o->token_max_lifetime_ns = JIT_TOKEN_LIFETIME_DEFAULT_NS;
 	o->initiate_limit = DEFAULT_INITIATE_LIMIT;
 	o->state_dir = getenv("JITGATE_STATE_DIR");
 	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
@@ -164,6 +172,18 @@ parse_args(int argc, char **argv, struct options *o)
 		case 'r':
 			o->allow_root = true;
 			break;
+		case 'T': {
+			struct jit_error err;
+
+			if (jit_duration_parse(optarg, &o->token_max_lifetime_ns, &err) != 0 ||
+				o->token_max_lifetime_ns < 60LL * JIT_NS_PER_SEC ||
+				o->token_max_lifetime_ns > JIT_TOKEN_LIFETIME_MAX_NS) {
+				fprintf(stderr, "jitgated: --max-token-lifetime must be an ISO 8601 "
+					"duration from PT1M to P3650D, e.g. P90D\n");
+				return 2;
+			}
+			break;
+		}
 		case 'C':
 			o->console_dir = optarg;
 			break;
@@ -417,8 +437,12 @@ loopback_for(const char *listen_addr)
 
 struct sweeper {
 	struct jit_store *store;
+	struct jit_api *api;
 	atomic_int stop;
 };
+
+/* Failed sign-ins past the few audited one by one: one summary entry this often. */
+#define FAILED_SIGN_IN_SUMMARY_NS (30LL * JIT_NS_PER_SEC)
 
 /* Writes down ended grants as Revoked/Expired, one audit entry each (the kernel has
  * closed them already, whether or not this runs). */
@@ -427,13 +451,16 @@ record_expired(struct jit_tx *tx, const struct jit_expired *x, jit_time now,
 	struct jit_error *err)
 {
 	char policy[JIT_RESOURCE_ID_MAX], end[JIT_TIME_BUFSZ];
-	json_t *d;
+	json_t *d, *sources;
 	char *details;
 	int r;
 
 	jit_rid_format(&x->policy, policy, sizeof(policy));
 	jit_time_format(x->end, end);
-	d = json_pack("{s:i,s:s,s:s,s:s}", "port", x->number, "sources", x->sources, "requestor",
+	/* The sources are stored as a JSON array: an array in the entry too, not a string. */
+	if ((sources = json_loads(x->sources, 0, NULL)) == NULL)
+		sources = json_string(x->sources);
+	d = json_pack("{s:i,s:o,s:s,s:s}", "port", x->number, "sources", sources, "requestor",
 		x->requestor, "endTimeUtc", end);
 	details = d ? json_dumps(d, JSON_COMPACT) : NULL;
 	json_decref(d);
@@ -459,6 +486,7 @@ static void *
 sweep_loop(void *arg)
 {
 	struct sweeper *sw = arg;
+	jit_time summarized = jit_time_now();
 
 	while (!atomic_load(&sw->stop)) {
 		struct jit_expired *xs = NULL;
@@ -484,6 +512,12 @@ sweep_loop(void *arg)
 			else
 				jit_metrics_expired(n);
 			free(xs);
+		}
+		if (now - summarized >= FAILED_SIGN_IN_SUMMARY_NS) {
+			summarized = now;
+			if (jit_api_audit_failed_sign_ins(sw->api, now, &err) != 0)
+				jit_log(JIT_LOG_WARN, "sign_in_summary_failed", "error", err.message,
+					(const char *)NULL);
 		}
 		for (int i = 0; i < 10 && !atomic_load(&sw->stop); i++)
 			usleep(SWEEP_INTERVAL_MS * 100);
@@ -565,6 +599,11 @@ main(int argc, char **argv)
 		goto out;
 	}
 	api.store = store;
+	if (jit_auth_throttle_new(&api.auth_throttle, AUTH_THROTTLE_SLOTS, &err) != 0) {
+		fatal("setting up the sign-in throttle", &err);
+		goto out;
+	}
+	api.token_max_lifetime_ns = o.token_max_lifetime_ns;
 	console.enabled = !o.no_console;
 	console.dir = o.console_dir;
 	api.console = &console;
@@ -594,6 +633,7 @@ main(int argc, char **argv)
 	}
 	jit_metrics_start();
 	sw.store = store;
+	sw.api = &api;
 	if (pthread_create(&sweeper, NULL, sweep_loop, &sw) == 0)
 		sweeping = true;
 	snprintf(port_text, sizeof(port_text), "%u", jit_http_port(http));
@@ -621,8 +661,13 @@ out:
 		atomic_store(&sw.stop, 1);
 		pthread_join(sweeper, NULL);
 	}
+	/* What was counted since the last summary is written down before the store closes. */
+	if (store != NULL && jit_api_audit_failed_sign_ins(&api, jit_time_now(), &err) != 0)
+		jit_log(JIT_LOG_WARN, "sign_in_summary_failed", "error", err.message,
+			(const char *)NULL);
 	jit_store_close(store);
 	jit_rate_limit_free(api.initiate_limit);
+	jit_auth_throttle_free(api.auth_throttle);
 	if (key != NULL)
 		sodium_memzero(key, strlen(key));
 	free(cert);

@@ -137,6 +137,14 @@ struct jit_expired {
 	jit_time end;
 };
 
+/* Ends (Revoked/UserRequested, end time now) the live access granted under the policy
+ * that keep no longer allows: a VM or port no longer in keep, or a source outside the
+ * port's new prefixes; keep NULL ends all of it (the policy is being deleted). Returns
+ * what ended (*out malloc'd) and bumps the enforcement points concerned. */
+int jit_store_policy_end_grants(struct jit_tx *tx, const struct jit_rid *policy,
+	const struct jit_policy *keep, jit_time now, struct jit_expired **out, size_t *n,
+	struct jit_error *err);
+
 /* Marks Initiated ports whose end time has passed as Revoked/Expired and returns them
  * (*out malloc'd, *n the count). */
 int jit_store_expire(struct jit_tx *tx, jit_time now, struct jit_expired **out, size_t *n,
@@ -191,11 +199,23 @@ struct jit_token_info {
 	char id[JIT_TOKEN_ID_MAX];
 	char name[JIT_MAX_SHORT_STRING];
 	jit_time created, expires, revoked, last_used;   /* 0: never / not */
+	char parent[JIT_TOKEN_ID_MAX];  /* the token it was minted with (self-service); "" none */
 };
+
+/* One token by its public id (whatever its state); 404 when unknown. */
+int jit_store_token_get(struct jit_tx *tx, const char *token_id, struct jit_token_info *out,
+	int64_t *principal_id, struct jit_error *err);
+/* Records that a client secret was made with the token parent_id (revoked with it). */
+int jit_store_secret_set_parent(struct jit_tx *tx, const char *secret_id,
+	const char *parent_id, struct jit_error *err);
+/* Records that token_id was minted with parent_id: revoking the parent revokes it. */
+int jit_store_token_set_parent(struct jit_tx *tx, const char *token_id,
+	const char *parent_id, struct jit_error *err);
 
 int jit_store_token_list(struct jit_tx *tx, int64_t principal_id, struct jit_token_info **out,
 	size_t *n, struct jit_error *err);
-/* Revokes a token of the principal; *found false if it has none by that id. */
+/* Revokes a token of the principal, every token minted with it (recursively) and the
+ * client secrets made with those; *found false if it has none by that id. */
 int jit_store_token_revoke(struct jit_tx *tx, int64_t principal_id, const char *token_id,
 	jit_time now, bool *found, struct jit_error *err);
 
@@ -229,6 +249,10 @@ enum jit_access_source {
 int jit_store_access_add(struct jit_tx *tx, const char *token_id,
 	const uint8_t hash[JIT_TOKEN_HASH_BYTES], int64_t principal_id,
 	enum jit_access_source source, const char *source_id, jit_time now, jit_time expires,
+	struct jit_error *err);
+/* Where an access token came from (the secret's or token's id) and when it ends. */
+int jit_store_access_get(struct jit_tx *tx, const char *token_id,
+	enum jit_access_source *source, char source_id[JIT_TOKEN_ID_MAX], jit_time *expires,
 	struct jit_error *err);
 /* *found false when unknown, expired, or its credential is revoked or expired. */
 int jit_store_access_find(struct jit_tx *tx, const char *token_id, jit_time now,
@@ -372,6 +396,11 @@ uint64_t jit_store_generation(struct jit_store *st);
 /* Waits until the generation differs from seen or timeout_ms passes; returns
  * the generation. Any thread may wait; commits wake all waiters at once. */
 uint64_t jit_store_wait_change(struct jit_store *st, uint64_t seen, int timeout_ms);
+/* The same for status reports: a counter bumped by every commit that recorded one
+ * (jit_store_ep_report), for waits on an applied version (GET VM ?appliedVersion=).
+ * Kept apart so that agents' long polls do not wake on every report. */
+uint64_t jit_store_report_generation(struct jit_store *st);
+uint64_t jit_store_wait_report(struct jit_store *st, uint64_t seen, int timeout_ms);
 /* Wakes every waiter (used at shutdown). */
 void jit_store_wake_all(struct jit_store *st);
 
