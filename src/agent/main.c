@@ -4,6 +4,7 @@
  *   jitgate-agent --server URL --ca FILE --state-dir DIR [--enroll-token FILE]
  *                 [--kind host|gateway] [--name NAME] [--vm-name NAME]
  *                 [--os linux|windows] [--address IP]... [--log-level LEVEL]
+ *                 [--metrics-file FILE]
  *   jitgate-agent --uninstall
  *
  * The agent's life, top to bottom:
@@ -41,6 +42,7 @@
 #include "desired_state.h"
 #include "enforcer.h"
 #include "log.h"
+#include "metrics_file.h"
 #include "privs.h"
 #include "statedir.h"
 #include "vm.h"
@@ -67,6 +69,7 @@ struct options {
 	size_t n_addresses;
 	struct jit_prefix addresses[JIT_CP_MAX_ADDRESSES];
 	bool uninstall;
+	const char *metrics_file;
 	enum jit_log_level level;
 	char hostname[JIT_NAME_MAX + 1];
 };
@@ -90,6 +93,8 @@ struct agent {
 	unsigned failures;           /* consecutive, for the backoff */
 	struct jit_desired_state *saved;   /* from DIR, until jitgated answers */
 	jit_time saved_at;
+	bool reconcile_due;          /* the next apply is the periodic rebuild */
+	struct jit_agent_metrics metrics;
 };
 
 static void
@@ -115,6 +120,8 @@ usage(FILE *f)
 		"  --address IP          host: the VM's address (repeatable; default: the\n"
 		"                        addresses of this machine's interfaces)\n"
 		"  --log-level LEVEL     debug, info (default), warn or error\n"
+		"  --metrics-file FILE   write the agent's metrics there (Prometheus text, for\n"
+		"                        node_exporter's textfile collector; docs/metrics.md)\n"
 		"  --uninstall           delete table inet jitgate and exit (every port opens)\n"
 		"  -h, --help            this text\n"
 		"  --version             the version\n");
@@ -199,6 +206,7 @@ parse_args(int argc, char **argv, struct options *o)
 		{"os", required_argument, NULL, 'o'},
 		{"address", required_argument, NULL, 'a'},
 		{"log-level", required_argument, NULL, 'L'},
+		{"metrics-file", required_argument, NULL, 'M'},
 		{"uninstall", no_argument, NULL, 'U'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
@@ -262,6 +270,11 @@ parse_args(int argc, char **argv, struct options *o)
 			break;
 		case 'U':
 			o->uninstall = true;
+			break;
+		case 'M':
+			if (optarg[0] == '\0')
+				return bad_arg("%s", "--metrics-file needs a file name");
+			o->metrics_file = optarg;
 			break;
 		case 'h':
 			usage(stdout);
@@ -442,6 +455,40 @@ age_state(struct jit_desired_state *ds, jit_time fetched_at, jit_time now)
 	}
 }
 
+static void
+write_metrics(struct agent *a)
+{
+	struct jit_error err;
+
+	if (a->o->metrics_file == NULL)
+		return;
+	a->metrics.healthy = a->ok && a->nftables;
+	if (jit_agent_metrics_write(&a->metrics, a->o->metrics_file, &err) != 0)
+		jit_log(JIT_LOG_WARN, "metrics_write_failed", "error", err.message,
+			(const char *)NULL);
+}
+
+static void
+note_apply(struct agent *a, const struct jit_desired_state *ds, const char *source, bool ok,
+	const struct jit_enforce_stats *st, int64_t ns)
+{
+	struct jit_agent_metrics *m = &a->metrics;
+	/* The periodic rebuild of an unchanged version: whatever drifted is put right. */
+	bool repair = ok && a->reconcile_due && ds->version == a->applied_version;
+
+	jit_agent_metrics_apply(m, ok, strcmp(source, "saved") == 0 ? JIT_APPLY_SAVED :
+		JIT_APPLY_SERVER, ns);
+	if (strcmp(source, "server") == 0)
+		a->reconcile_due = false;
+	if (ok) {
+		m->drift_repairs += repair;
+		m->grants = st->elements;
+		m->locked = st->locked;
+		m->applied_version = ds->version;
+		m->last_apply = jit_time_now();
+	}
+}
+
 /* One apply of the whole state; source says where ds came from (server, saved). */
 static int
 apply(struct agent *a, const struct jit_desired_state *ds, const char *source)
@@ -453,6 +500,7 @@ apply(struct agent *a, const struct jit_desired_state *ds, const char *source)
 
 	fmt_u64(version, ds->version);
 	if (jit_enforcer_apply(a->enf, ds, jit_time_now(), &st, &err) != 0) {
+		note_apply(a, ds, source, false, &st, mono_ns() - t0);
 		a->ok = false;
 		a->report_due = true;
 		snprintf(a->message, sizeof(a->message), "version %s from %s: %s", version, source,
@@ -460,8 +508,10 @@ apply(struct agent *a, const struct jit_desired_state *ds, const char *source)
 		jit_log(JIT_LOG_ERROR, "apply_failed", "version", version, "source", source,
 			"error", err.message, (const char *)NULL);
 		probe(a);
+		write_metrics(a);
 		return -1;
 	}
+	note_apply(a, ds, source, true, &st, mono_ns() - t0);
 	snprintf(ms, sizeof(ms), "%.1f", (double)(mono_ns() - t0) / 1e6);
 	fmt_size(locked, st.locked);
 	fmt_size(elements, st.elements);
@@ -479,6 +529,7 @@ apply(struct agent *a, const struct jit_desired_state *ds, const char *source)
 	a->ok = true;
 	a->nftables = true;
 	a->report_due = true;
+	write_metrics(a);
 	return 0;
 }
 
@@ -539,16 +590,26 @@ run(struct agent *a)
 
 		if (a->report_due && a->reachable)
 			report(a);
-		if (a->synced && mono_ns() - a->last_apply_mono > RECONCILE_INTERVAL_NS)
+		if (a->synced && mono_ns() - a->last_apply_mono > RECONCILE_INTERVAL_NS) {
 			a->synced = false;
+			a->reconcile_due = true;   /* the rebuild that follows repairs any drift */
+		}
 		if (jit_cp_desired_state(a->cp, a->synced ? &a->applied_version : NULL, LONG_POLL_S,
 			&ds, &err) != 0) {
 			a->reachable = err.status != 503;
+			if (a->metrics.reachable != a->reachable) {
+				a->metrics.reachable = a->reachable;
+				write_metrics(a);
+			}
 			if (!stop_signal)
 				offline(a, &err);
 			continue;
 		}
 		a->reachable = true;
+		if (!a->metrics.reachable) {
+			a->metrics.reachable = true;
+			write_metrics(a);
+		}
 		fetched_at = jit_time_now();
 		if (a->synced && ds->version == a->applied_version) {
 			jit_desired_state_free(ds);
@@ -708,6 +769,7 @@ main(int argc, char **argv)
 	rc = 1;
 	a.o = &o;
 	a.kind = o.kind;
+	jit_agent_metrics_init(&a.metrics);
 	os_text(a.os);
 	if (jit_sd_open(o.state_dir, &a.sd, &err) != 0 ||
 		jit_cp_open(o.server, o.ca, &stop_signal, &a.cp, &err) != 0 ||

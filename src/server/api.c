@@ -15,9 +15,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "auth.h"
 #include "log.h"
+#include "metrics.h"
 #include "model_json.h"
 #include "rbac.h"
 #include "resource_id.h"
@@ -190,6 +192,10 @@ static const struct route routes[] = {
 		jit_h_arm_metadata},
 	{"GET", "/tenants", AUTH_USER, true, "Microsoft.Resources/tenants/read", CHECK_NONE, 0,
 		jit_h_tenant_list},
+
+	/* Prometheus: a scraper's token needs Jitgate/metrics/read at / (api_metrics.c). */
+	{"GET", "/metrics", AUTH_USER, false, "Jitgate/metrics/read", CHECK_RESOURCE,
+		JIT_RID_ROOT, jit_h_metrics},
 
 	/* The web console's sign-in: a token in the body opens a cookie session. */
 	{"POST", "/providers/Jitgate/sessions", AUTH_NONE, true, "Jitgate/sessions/write",
@@ -620,9 +626,13 @@ authenticate(struct jit_call *c, enum route_auth need, struct jit_error *err)
 		if (r == 0) {
 			c->principal = c->session.principal;
 			c->via_session = true;
+			/* A session lives while its token does and at most until its own end. */
+			snprintf(c->cred.token_id, sizeof(c->cred.token_id), "%s",
+				c->session.token_id);
+			c->cred.expires = c->session.expires;
 		}
 	} else {
-		r = jit_auth_bearer(c->tx, authz, c->now, &c->principal, err);
+		r = jit_auth_bearer_credential(c->tx, authz, c->now, &c->principal, &c->cred, err);
 	}
 	if (r == 0 && c->principal.kind != JIT_PRINCIPAL_AGENT)
 		r = jit_store_permissions(c->tx, c->principal.id, &c->perms, &c->n_perms, err);
@@ -631,6 +641,7 @@ authenticate(struct jit_call *c, enum route_auth need, struct jit_error *err)
 		if (err->status == 401) {
 			const char *action = c->action;
 
+			jit_metrics_auth_failure();
 			/* A failed sign-in is an audit event too (bounded by the throttle). */
 			note_auth_failure(c);
 			c->action = "Jitgate/signIn/action";
@@ -761,11 +772,26 @@ authorization_at(char *seg[], size_t n)
 	return n;
 }
 
+static int64_t
+mono_ns(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (int64_t)t.tv_sec * 1000000000LL + t.tv_nsec;
+}
+
 static void
 log_request(const struct jit_call *c)
 {
 	char status[8];
 
+	jit_metrics_http(c->route, c->req->method, c->resp->status,
+		mono_ns() - c->started_ns);
+	if (c->route != NULL && c->action != NULL && strcmp(c->action,
+		"Microsoft.Security/locations/jitNetworkAccessPolicies/initiate/action") == 0 &&
+		c->authenticated && c->resp->status != 401 && c->resp->status != 429)
+		jit_metrics_initiate(c->resp->status == 202);
 	snprintf(status, sizeof(status), "%d", c->resp->status);
 	jit_log(c->resp->status >= 500 ? JIT_LOG_ERROR : JIT_LOG_INFO, "request",
 		"method", c->req->method, "path", c->req->path, "status", status,
@@ -789,6 +815,7 @@ jit_api_handle(void *ctx, const struct jit_http_request *req, struct jit_http_re
 	size_t n, at;
 
 	c.now = jit_time_now();
+	c.started_ns = mono_ns();
 	snprintf(c.correlation, sizeof(c.correlation), "%s", req->request_id);
 	if (jit_prefix_from_sockaddr((const struct sockaddr *)&req->peer, &c.caller, &err) == 0)
 		jit_prefix_format(&c.caller, c.caller_text);
@@ -805,9 +832,11 @@ jit_api_handle(void *ctx, const struct jit_http_request *req, struct jit_http_re
 		req->path + 1 : req->path);
 	if (strcmp(path, "/healthz") == 0 && strcmp(req->method, "GET") == 0) {
 		jit_call_reply(&c, 200, json_pack("{s:s}", "status", "ok"));
+		jit_metrics_http("/healthz", "GET", 200, mono_ns() - c.started_ns);
 		return;
 	}
 	if (jit_console_wants(c.api->console, req)) {
+		c.route = "console";
 		jit_console_serve(c.api->console, req, resp);
 		log_request(&c);
 		return;
@@ -823,6 +852,7 @@ jit_api_handle(void *ctx, const struct jit_http_request *req, struct jit_http_re
 		if (check_api_version(&c, false, &err) != 0)
 			goto fail;
 		c.action = "Microsoft.Authorization";
+		c.route = "{scope}/providers/Microsoft.Authorization";
 		if (authenticate(&c, AUTH_USER, &err) != 0)
 			goto fail;
 		jit_h_authorization(&c, seg, n, at);
@@ -838,6 +868,7 @@ jit_api_handle(void *ctx, const struct jit_http_request *req, struct jit_http_re
 			continue;
 		found = &routes[i];
 		c.action = found->action;
+		c.route = found->pattern;
 		if (bind_params(&c, params, names, &err) != 0)
 			goto fail;
 		break;

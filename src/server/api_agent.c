@@ -18,6 +18,7 @@
 #include "desired_state.h"
 #include "duration.h"
 #include "log.h"
+#include "text.h"
 #include "model_json.h"
 #include "vm.h"
 
@@ -447,6 +448,54 @@ jit_h_agent_desired_state(struct jit_call *c)
 	jit_desired_state_free(ds);
 }
 
+/* A copy of a reported value with every string (object keys too) made terminal-safe:
+ * an agent's words are shown to operators by the CLI and the console, and a compromised
+ * agent must not plant escape sequences or bidi overrides in them (security finding 14). */
+static json_t *
+sanitized_copy(const json_t *v, int depth)
+{
+	const char *key;
+	json_t *out, *item;
+	size_t i;
+
+	if (depth > 8)
+		return json_null();
+	if (json_is_string(v)) {
+		char *t = jit_text_sanitize(json_string_value(v));
+
+		out = t ? json_string(t) : NULL;
+		free(t);
+		return out;
+	}
+	if (json_is_array(v)) {
+		if ((out = json_array()) == NULL)
+			return NULL;
+		json_array_foreach(v, i, item)
+			if (json_array_append_new(out, sanitized_copy(item, depth + 1)) != 0) {
+				json_decref(out);
+				return NULL;
+			}
+		return out;
+	}
+	if (json_is_object(v)) {
+		if ((out = json_object()) == NULL)
+			return NULL;
+		json_object_foreach((json_t *)v, key, item) {
+			char *k = jit_text_sanitize(key);
+
+			if (k == NULL || json_object_set_new(out, k, sanitized_copy(item,
+				depth + 1)) != 0) {
+				free(k);
+				json_decref(out);
+				return NULL;
+			}
+			free(k);
+		}
+		return out;
+	}
+	return json_deep_copy(v);
+}
+
 /* {"appliedVersion": N, "healthy": bool, "capabilities": {...}, "os": "...",
  *  "addresses": [...], "message": "..."}: kept as reported for operators. */
 static int
@@ -475,8 +524,14 @@ parse_status(const json_t *body, uint64_t *applied, char **status_json, struct j
 	json_object_foreach((json_t *)body, key, val) {
 		if (strcmp(key, "healthy") == 0 || strcmp(key, "capabilities") == 0 ||
 			strcmp(key, "os") == 0 || strcmp(key, "message") == 0 ||
-			strcmp(key, "addresses") == 0 || strcmp(key, "appliedVersion") == 0)
-			json_object_set(keep, key, val);
+			strcmp(key, "addresses") == 0 || strcmp(key, "appliedVersion") == 0) {
+			json_t *safe = sanitized_copy(val, 0);
+
+			if (safe == NULL || json_object_set_new(keep, key, safe) != 0) {
+				json_decref(keep);
+				return jit_errorf(err, 500, JIT_E_INTERNAL, "out of memory");
+			}
+		}
 	}
 	*status_json = json_dumps(keep, JSON_COMPACT);
 	json_decref(keep);
@@ -509,6 +564,13 @@ audit_applied(struct jit_call *c, const struct jit_rid *ep, uint64_t applied,
 	if (jit_store_ep_get(c->tx, ep, &cur, err) != 0)
 		return -1;
 	jit_enforcement_point_clear(&cur);
+	/* An agent can only have applied a state it was given (it can still lie about one it
+	 * was given: the report is the agent's word, see docs/security.md). */
+	if (applied > cur.version)
+		return jit_errorf(err, 400, JIT_E_INVALID_CONTENT,
+			"appliedVersion: %llu is newer than the desired state version %llu this "
+			"enforcement point was given", (unsigned long long)applied,
+			(unsigned long long)cur.version);
 	if (applied <= cur.applied_version || applied != cur.version)
 		return 0;
 	if (jit_store_ep_desired_state(c->tx, ep, c->now, &ds, err) != 0)

@@ -382,11 +382,63 @@ vm_get(struct jit_call *c, struct jit_error *err)
 	return vm_json(c, &vm, NULL, err);
 }
 
+/* The action on an enforcement point that binding a VM to it needs (Azure's analogue:
+ * networkSecurityGroups/join/action on the NSG a NIC joins). */
+#define EP_JOIN_ACTION "Jitgate/enforcementPoints/join/action"
+
+static bool
+same_addresses(const struct jit_vm *a, const struct jit_vm *b)
+{
+	if (a->n_addresses != b->n_addresses)
+		return false;
+	for (size_t i = 0; i < a->n_addresses; i++) {
+		bool found = false;
+
+		for (size_t k = 0; k < b->n_addresses && !found; k++)
+			found = jit_prefix_equal(&a->addresses[i], &b->addresses[k]);
+		if (!found)
+			return false;
+	}
+	return true;
+}
+
+/* What an enforcement point protects is keyed by the VMs' addresses: binding a VM to a
+ * point, unbinding it, or changing the addresses of a VM a point protects changes what
+ * that point enforces, so it needs the join action on each point concerned, not only the
+ * write action on the VM (security finding 1). A point outside the VM's resource group
+ * is left to the store, which refuses it (400) without saying whether it exists. */
+static int
+authorize_protection_change(struct jit_call *c, const struct jit_vm *old,
+	const struct jit_vm *vm, struct jit_error *err)
+{
+	struct jit_rid old_ep, new_ep;
+	bool has_old = old != NULL && old->enforcement_point[0] != '\0';
+	bool has_new = vm->enforcement_point[0] != '\0';
+	bool ep_changed, addr_changed;
+	struct jit_error ignored;
+
+	if (has_old && jit_rid_parse(old->enforcement_point, &old_ep, &ignored) != 0)
+		return jit_errorf(err, 500, JIT_E_INTERNAL, "stored enforcement point is corrupt");
+	if (has_new && jit_rid_parse(vm->enforcement_point, &new_ep, err) != 0)
+		return jit_error_prefix(err, "properties.enforcementPoint");
+	ep_changed = has_old != has_new || (has_old && !jit_rid_equal(&old_ep, &new_ep));
+	addr_changed = old == NULL || !same_addresses(old, vm);
+	if (has_old && (ep_changed || addr_changed) &&
+		jit_call_authorize(c, EP_JOIN_ACTION, &old_ep, err) != 0)
+		return -1;
+	if (has_new && (ep_changed || addr_changed) && new_ep.kind == JIT_RID_ENFORCEMENT_POINT &&
+		strcasecmp(new_ep.sub, vm->id.sub) == 0 && strcasecmp(new_ep.rg, vm->id.rg) == 0 &&
+		jit_call_authorize(c, EP_JOIN_ACTION, &new_ep, err) != 0)
+		return -1;
+	return 0;
+}
+
 static int
 vm_put(struct jit_call *c, json_t *body, char id[JIT_RESOURCE_ID_MAX], int *status,
 	json_t **out, struct jit_error *err)
 {
-	struct jit_vm vm;
+	struct jit_vm vm, old, *had = NULL;
+	struct jit_error ignored;
 	bool created;
 
 	jit_rid_vm(&c->audit_vm, c->sub, c->rg, c->name);
@@ -400,6 +452,10 @@ vm_put(struct jit_call *c, json_t *body, char id[JIT_RESOURCE_ID_MAX], int *stat
 		return -1;
 	if (vm.location[0] != '\0' && jit_rid_check_name(vm.location, "location", err) != 0)
 		return jit_error_prefix(err, "location");
+	if (jit_store_vm_get(c->tx, &vm.id, &old, &ignored) == 0)
+		had = &old;
+	if (authorize_protection_change(c, had, &vm, err) != 0)
+		return -1;
 	if (jit_store_vm_put(c->tx, &vm, &created, err) != 0 ||
 		jit_store_vm_get(c->tx, &vm.id, &vm, err) != 0 ||
 		(*out = vm_json(c, &vm, NULL, err)) == NULL)

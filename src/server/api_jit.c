@@ -147,16 +147,40 @@ removes_unseen_vm(struct jit_call *c, const struct jit_policy *old,
 	return 0;
 }
 
-/* The VM IDs an initiate or revoke body names (for its audit entry, refused or not). */
+/* A refused initiate or revoke is recorded against at most this many of the VMs it
+ * names: anyone may send one, and each VM named is an index row. */
+#define REFUSED_AUDIT_VMS_MAX 16
+
+/* The VM IDs an initiate or revoke body names (for its audit entry, refused or not): only
+ * VMs of the policy's resource group (no other can be in the policy), each once. */
 static struct jit_rid *
-initiate_vm_ids(const struct jit_initiate *in, size_t *n)
+initiate_vm_ids(const struct jit_call *c, const struct jit_initiate *in, size_t *n)
 {
 	struct jit_rid *ids = calloc(in->n_vms ? in->n_vms : 1, sizeof(*ids));
 
 	*n = 0;
-	for (size_t i = 0; ids != NULL && i < in->n_vms; i++)
-		ids[(*n)++] = in->vms[i].id;
+	for (size_t i = 0; ids != NULL && i < in->n_vms; i++) {
+		const struct jit_rid *vm = &in->vms[i].id;
+		bool dup = false;
+
+		if (vm->kind != JIT_RID_VM || strcasecmp(vm->sub, c->sub) != 0 ||
+			strcasecmp(vm->rg, c->rg) != 0)
+			continue;
+		for (size_t k = 0; k < *n && !dup; k++)
+			dup = jit_rid_equal(&ids[k], vm);
+		if (!dup)
+			ids[(*n)++] = *vm;
+	}
 	return ids;
+}
+
+/* Audits a refused initiate or revoke against a bounded number of the VMs it names. */
+static void
+audit_refused(struct jit_call *c, const char *id_text, const struct jit_error *err)
+{
+	if (c->n_audit_vms > REFUSED_AUDIT_VMS_MAX)
+		c->n_audit_vms = REFUSED_AUDIT_VMS_MAX;
+	jit_call_audit_failure(c, id_text, err);
 }
 
 /* Authorizes an initiate or revoke before anything is looked up, so that a caller without
@@ -210,6 +234,62 @@ check_jit_enabled(struct jit_call *c, const struct jit_rid *res, struct jit_erro
 	return jit_errorf(err, 403, "RequestDisallowedByPolicy",
 		"JIT is disabled by a security policy on '%s'%s%.200s", scope,
 		by.reason[0] ? ": " : ".", by.reason);
+}
+
+#define JIT_REVOKE_ACTION "Microsoft.Security/locations/jitNetworkAccessPolicies/revoke/action"
+
+/* Live access that a policy change ended (a VM or port left the policy, or a source is
+ * no longer allowed) is audited as a revocation, against the VMs it concerned. */
+static int
+end_grants(struct jit_call *c, const struct jit_rid *policy, const char *policy_id,
+	const struct jit_policy *keep, struct jit_error *err)
+{
+	const struct jit_rid *saved_vms = c->audit_vms;
+	size_t saved_n = c->n_audit_vms, n = 0, n_vms = 0;
+	struct jit_expired *x = NULL;
+	struct jit_rid *vms = NULL;
+	json_t *d = NULL, *ports;
+	char *details = NULL;
+	char vm_id[JIT_RESOURCE_ID_MAX];
+	int r = -1;
+
+	if (jit_store_policy_end_grants(c->tx, policy, keep, c->now, &x, &n, err) != 0)
+		return -1;
+	if (n == 0)
+		return 0;
+	if ((vms = calloc(n, sizeof(*vms))) == NULL || (ports = json_array()) == NULL ||
+		(d = json_pack("{s:s,s:I,s:o}", "reason", keep ? "RemovedFromPolicy" :
+		"PolicyDeleted", "revokedPorts", (json_int_t)n, "ports", ports)) == NULL) {
+		jit_errorf(err, 500, JIT_E_INTERNAL, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		bool dup = false;
+
+		for (size_t k = 0; k < n_vms && !dup; k++)
+			dup = jit_rid_equal(&vms[k], &x[i].vm);
+		if (!dup)
+			vms[n_vms++] = x[i].vm;
+		jit_rid_format(&x[i].vm, vm_id, sizeof(vm_id));
+		json_array_append_new(ports, json_pack("{s:s,s:i,s:o,s:s}", "vm", vm_id, "number",
+			(int)x[i].number, "sources", json_loads(x[i].sources, 0, NULL),
+			"requestor", x[i].requestor));
+	}
+	if ((details = json_dumps(d, JSON_COMPACT)) == NULL) {
+		jit_errorf(err, 500, JIT_E_INTERNAL, "out of memory");
+		goto out;
+	}
+	c->audit_vms = vms;
+	c->n_audit_vms = n_vms;
+	r = jit_call_audit(c, JIT_REVOKE_ACTION, policy_id, 200, details, err);
+	c->audit_vms = saved_vms;
+	c->n_audit_vms = saved_n;
+out:
+	json_decref(d);
+	free(details);
+	free(vms);
+	free(x);
+	return r;
 }
 
 /* Reads the policy, trims it to what the caller may read and encodes it, inside an
@@ -361,7 +441,8 @@ jit_h_policy_put(struct jit_call *c)
 	c->audit_vms = vms;
 	snprintf(details, sizeof(details), "{\"virtualMachines\":%zu,\"created\":%s}", p->n_vms,
 		old ? "false" : "true");
-	if (jit_store_policy_put(c->tx, p, c->now, &created, &err) != 0 ||
+	if ((old != NULL && end_grants(c, &p->id, id_text, p, &err) != 0) ||
+		jit_store_policy_put(c->tx, p, c->now, &created, &err) != 0 ||
 		jit_call_audit(c, c->action, id_text, 200, details, &err) != 0 ||
 		(out = policy_json(c, &p->id, &visible, &err)) == NULL) {
 		jit_store_rollback(c->tx);
@@ -408,7 +489,8 @@ jit_h_policy_delete(struct jit_call *c)
 	jit_store_policy_get(c->tx, &id, c->now, &old, &ignored);
 	vms = policy_vm_ids(old, NULL, &c->n_audit_vms);
 	c->audit_vms = vms;
-	if (vms == NULL || jit_store_policy_delete(c->tx, &id, &existed, &err) != 0 ||
+	if (vms == NULL || (old != NULL && end_grants(c, &id, id_text, NULL, &err) != 0) ||
+		jit_store_policy_delete(c->tx, &id, &existed, &err) != 0 ||
 		(existed && jit_call_audit(c, c->action, id_text, 200, NULL, &err) != 0)) {
 		if (vms == NULL)
 			jit_errorf(&err, 500, JIT_E_INTERNAL, "out of memory");
@@ -598,7 +680,7 @@ jit_h_policy_initiate(struct jit_call *c)
 	if (jit_call_body(c, &body, &err) != 0 || jit_initiate_from_json(body, &in, &err) != 0)
 		goto refuse;
 	/* From here on, refusals too are audited against the VMs they name. */
-	if ((vms = initiate_vm_ids(in, &c->n_audit_vms)) == NULL) {
+	if ((vms = initiate_vm_ids(c, in, &c->n_audit_vms)) == NULL) {
 		jit_errorf(&err, 500, JIT_E_INTERNAL, "out of memory");
 		goto fail;
 	}
@@ -632,7 +714,7 @@ refuse:
 		in_tx = false;
 	}
 	if (err.status < 500)
-		jit_call_audit_failure(c, id_text, &err);
+		audit_refused(c, id_text, &err);
 fail:
 	if (in_tx)
 		jit_store_rollback(c->tx);
@@ -683,7 +765,7 @@ jit_h_policy_revoke(struct jit_call *c)
 	}
 	if (jit_initiate_from_json(body, &in, &err) != 0)
 		goto refuse;
-	if ((vms = initiate_vm_ids(in, &c->n_audit_vms)) == NULL) {
+	if ((vms = initiate_vm_ids(c, in, &c->n_audit_vms)) == NULL) {
 		jit_errorf(&err, 500, JIT_E_INTERNAL, "out of memory");
 		goto fail;
 	}
@@ -730,7 +812,7 @@ refuse:
 		in_tx = false;
 	}
 	if (err.status < 500)
-		jit_call_audit_failure(c, id_text, &err);
+		audit_refused(c, id_text, &err);
 fail:
 	if (in_tx)
 		jit_store_rollback(c->tx);

@@ -19,7 +19,6 @@
 
 #define AUTHZ "Microsoft.Authorization"
 #define TOKEN_NAME_MAX 64
-#define TOKEN_MAX_VALID_NS (3650LL * 24 * 3600 * JIT_NS_PER_SEC)
 
 /* Runs fn inside a write transaction with its audit entry; refusals audited apart. */
 static void
@@ -721,6 +720,8 @@ token_json(const struct jit_token_info *t, jit_time now)
 		jit_time_format(t->revoked, buf);
 		json_object_set_new(j, "revokedUtc", json_string(buf));
 	}
+	if (t->parent[0] != '\0')
+		json_object_set_new(j, "mintedWith", json_string(t->parent));
 	return j;
 }
 
@@ -762,7 +763,13 @@ struct token_create {
 	struct jit_principal p;
 	char name[TOKEN_NAME_MAX + 1];
 	jit_time expires;
+	bool self;                      /* minted for the caller, with its own token */
 };
+
+/* Minting a token for oneself is an action of its own, so a role can leave it out (the
+ * JIT requester and the readers do not have it; Owner and Contributor do, at whatever
+ * scope they are assigned). */
+#define TOKEN_MINT_OWN_ACTION "Jitgate/tokens/mintOwn/action"
 
 static int
 token_create(struct jit_call *c, void *arg, int *status, json_t **out, struct jit_error *err)
@@ -773,8 +780,14 @@ token_create(struct jit_call *c, void *arg, int *status, json_t **out, struct ji
 
 	if (jit_token_new("jgt", &tok, err) != 0 ||
 		jit_store_token_add(c->tx, tc->p.id, tc->name, tok.id, tok.hash, c->now,
-			tc->expires, err) != 0)
+			tc->expires, err) != 0 ||
+		(tc->self && jit_store_token_set_parent(c->tx, tok.id, c->cred.token_id,
+		err) != 0)) {
+		sodium_memzero(&tok, sizeof(tok));
 		return -1;
+	}
+	if (tc->self)
+		snprintf(info.parent, sizeof(info.parent), "%s", c->cred.token_id);
 	snprintf(info.id, sizeof(info.id), "%s", tok.id);
 	snprintf(info.name, sizeof(info.name), "%s", tc->name);
 	*out = token_json(&info, c->now);
@@ -784,6 +797,41 @@ token_create(struct jit_call *c, void *arg, int *status, json_t **out, struct ji
 	sodium_memzero(&tok, sizeof(tok));
 	*status = 201;
 	return 0;
+}
+
+int
+jit_call_may_mint_own(struct jit_call *c, struct jit_error *err)
+{
+	/* A role anywhere that includes the action: a credential is the principal's, not a
+	 * scope's. */
+	if (!jit_call_can_within(c, TOKEN_MINT_OWN_ACTION, &root_scope) &&
+		jit_call_authorize(c, TOKEN_MINT_OWN_ACTION, &root_scope, err) != 0)
+		return -1;
+	/* What one makes for oneself is tied to the token it is made with; an access token
+	 * bought with a client secret has none (and must not outlive the secret's rotation). */
+	if (c->cred.token_id[0] == '\0')
+		return jit_errorf(err, 400, JIT_E_BAD_REQUEST,
+			"A token or client secret for yourself is made with a jitgate token (or a "
+			"console session), not with an access token bought with a client secret.");
+	return 0;
+}
+
+int
+jit_call_bound_expiry(struct jit_call *c, bool asked, jit_time *expires, struct jit_error *err)
+{
+	char end[JIT_TIME_BUFSZ];
+
+	/* Nothing made with a credential outlives it (security finding 7). */
+	if (c->cred.expires == 0 || *expires <= c->cred.expires)
+		return 0;
+	if (!asked) {
+		*expires = c->cred.expires;
+		return 0;
+	}
+	jit_time_format(c->cred.expires, end);
+	return jit_errorf(err, 400, JIT_E_INVALID_CONTENT,
+		"validFor: it would outlive the credential you are using, which expires at %s; "
+		"nothing outlives the credential it is made with", end);
 }
 
 void
@@ -796,6 +844,9 @@ jit_h_token_create(struct jit_call *c)
 	int64_t valid;
 
 	if (token_target(c, &tc.p, &err) != 0)
+		goto refuse;
+	tc.self = tc.p.id == c->principal.id;
+	if (tc.self && jit_call_may_mint_own(c, &err) != 0)
 		goto refuse;
 	if (jit_call_body(c, &body, &err) != 0)
 		goto refuse;
@@ -821,13 +872,21 @@ jit_h_token_create(struct jit_call *c)
 				"validFor: must be an ISO 8601 duration such as P30D");
 			goto refuse;
 		}
-		if (valid > TOKEN_MAX_VALID_NS) {
+		if (valid > c->api->token_max_lifetime_ns) {
+			char max[JIT_DURATION_BUFSZ];
+
+			jit_duration_format(c->api->token_max_lifetime_ns, max);
 			jit_errorf(&err, 400, JIT_E_INVALID_CONTENT,
-				"validFor: a token lives at most P3650D (omit validFor for no expiry)");
+				"validFor: a token lives at most %s on this server (jitgated "
+				"--max-token-lifetime)", max);
 			goto refuse;
 		}
 		tc.expires = c->now + valid;
+	} else {
+		tc.expires = c->now + c->api->token_max_lifetime_ns;
 	}
+	if (jit_call_bound_expiry(c, v != NULL && !json_is_null(v), &tc.expires, &err) != 0)
+		goto refuse;
 	write_tx(c, c->req->path, token_create, &tc);
 	json_decref(body);
 	return;

@@ -108,7 +108,7 @@ jit_auth_token(struct jit_tx *tx, const char *text, jit_time now, struct jit_pri
  * credential it was issued for does: jit_store_access_find checks that one too. */
 static int
 auth_access_token(struct jit_tx *tx, const char *text, jit_time now,
-	struct jit_principal *out, struct jit_error *err)
+	struct jit_principal *out, struct jit_auth_credential *cred, struct jit_error *err)
 {
 	uint8_t stored[JIT_TOKEN_HASH_BYTES];
 	struct jit_token tok;
@@ -123,11 +123,32 @@ auth_access_token(struct jit_tx *tx, const char *text, jit_time now,
 		return -1;
 	}
 	ok = found && jit_token_hash_equal(stored, tok.hash);
-	sodium_memzero(&tok, sizeof(tok));
-	if (!ok)
+	if (!ok) {
+		sodium_memzero(&tok, sizeof(tok));
 		return jit_errorf(err, 401, JIT_E_UNAUTHENTICATED,
 			"Authentication failed. The access token is unknown or expired, or the "
 			"credential it was issued for was revoked.");
+	}
+	if (cred != NULL) {
+		enum jit_access_source source;
+		char source_id[JIT_TOKEN_ID_MAX];
+		struct jit_token_info info;
+
+		if (jit_store_access_get(tx, tok.id, &source, source_id, &cred->expires, err) != 0) {
+			sodium_memzero(&tok, sizeof(tok));
+			return -1;
+		}
+		if (source == JIT_ACCESS_FROM_TOKEN) {
+			if (jit_store_token_get(tx, source_id, &info, NULL, err) != 0) {
+				sodium_memzero(&tok, sizeof(tok));
+				return -1;
+			}
+			snprintf(cred->token_id, sizeof(cred->token_id), "%s", info.id);
+			if (info.expires != 0 && (cred->expires == 0 || info.expires < cred->expires))
+				cred->expires = info.expires;
+		}
+	}
+	sodium_memzero(&tok, sizeof(tok));
 	return jit_store_principal_get(tx, principal_id, out, err);
 }
 
@@ -135,6 +156,18 @@ int
 jit_auth_bearer(struct jit_tx *tx, const char *authorization, jit_time now,
 	struct jit_principal *out, struct jit_error *err)
 {
+	return jit_auth_bearer_credential(tx, authorization, now, out, NULL, err);
+}
+
+int
+jit_auth_bearer_credential(struct jit_tx *tx, const char *authorization, jit_time now,
+	struct jit_principal *out, struct jit_auth_credential *cred, struct jit_error *err)
+{
+	char token_id[JIT_TOKEN_ID_MAX];
+	struct jit_token_info info;
+
+	if (cred != NULL)
+		memset(cred, 0, sizeof(*cred));
 	if (authorization == NULL || authorization[0] == '\0')
 		return jit_errorf(err, 401, JIT_E_UNAUTHENTICATED,
 			"Authentication failed. The 'Authorization' header is missing; send "
@@ -146,6 +179,14 @@ jit_auth_bearer(struct jit_tx *tx, const char *authorization, jit_time now,
 	while (*authorization == ' ')
 		authorization++;
 	if (strncmp(authorization, "jga_", 4) == 0)
-		return auth_access_token(tx, authorization, now, out, err);
-	return jit_auth_token(tx, authorization, now, out, NULL, err);
+		return auth_access_token(tx, authorization, now, out, cred, err);
+	if (jit_auth_token(tx, authorization, now, out, token_id, err) != 0)
+		return -1;
+	if (cred == NULL)
+		return 0;
+	if (jit_store_token_get(tx, token_id, &info, NULL, err) != 0)
+		return -1;
+	snprintf(cred->token_id, sizeof(cred->token_id), "%s", info.id);
+	cred->expires = info.expires;
+	return 0;
 }

@@ -26,8 +26,10 @@
 #include "api.h"
 #include "rate_limit.h"
 #include "auth.h"
+#include "duration.h"
 #include "http.h"
 #include "log.h"
+#include "metrics.h"
 #include "rbac.h"
 #include "store.h"
 #include "tls.h"
@@ -51,6 +53,7 @@ struct options {
 	size_t n_tls_names;
 	bool allow_root;
 	enum jit_log_level level;
+	int64_t token_max_lifetime_ns;
 	const char *console_dir;
 	bool no_console;
 	unsigned initiate_limit;   /* initiates per principal per minute; 0: none */
@@ -69,6 +72,8 @@ usage(FILE *f)
 		"  --tls-cert FILE      PEM certificate to serve instead of the self-signed one\n"
 		"  --tls-key FILE       its PEM private key\n"
 		"  --tls-name NAME      extra DNS name or IP for the self-signed certificate (repeatable)\n"
+		"  --max-token-lifetime DURATION  longest life of a new API token (ISO 8601,\n"
+		"                       default P365D, at most P3650D)\n"
 		"  --console-dir DIR    serve the web console's files from DIR (development)\n"
 		"  --no-console         no web console at / (and no console sessions)\n"
 		"  --allow-root         run as root anyway (not recommended)\n"
@@ -120,6 +125,7 @@ parse_args(int argc, char **argv, struct options *o)
 		{"tls-key", required_argument, NULL, 'k'},
 		{"tls-name", required_argument, NULL, 'n'},
 		{"allow-root", no_argument, NULL, 'r'},
+		{"max-token-lifetime", required_argument, NULL, 'T'},
 		{"console-dir", required_argument, NULL, 'C'},
 		{"no-console", no_argument, NULL, 'N'},
 		{"log-level", required_argument, NULL, 'L'},
@@ -133,6 +139,7 @@ parse_args(int argc, char **argv, struct options *o)
 	memset(o, 0, sizeof(*o));
 	o->listen = DEFAULT_LISTEN;
 	o->level = JIT_LOG_INFO;
+	o->token_max_lifetime_ns = JIT_TOKEN_LIFETIME_DEFAULT_NS;
 	o->initiate_limit = DEFAULT_INITIATE_LIMIT;
 	o->state_dir = getenv("JITGATE_STATE_DIR");
 	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
@@ -159,6 +166,18 @@ parse_args(int argc, char **argv, struct options *o)
 		case 'r':
 			o->allow_root = true;
 			break;
+		case 'T': {
+			struct jit_error err;
+
+			if (jit_duration_parse(optarg, &o->token_max_lifetime_ns, &err) != 0 ||
+				o->token_max_lifetime_ns < 60LL * JIT_NS_PER_SEC ||
+				o->token_max_lifetime_ns > JIT_TOKEN_LIFETIME_MAX_NS) {
+				fprintf(stderr, "jitgated: --max-token-lifetime must be an ISO 8601 "
+					"duration from PT1M to P3650D, e.g. P90D\n");
+				return 2;
+			}
+			break;
+		}
 		case 'C':
 			o->console_dir = optarg;
 			break;
@@ -386,13 +405,16 @@ record_expired(struct jit_tx *tx, const struct jit_expired *x, jit_time now,
 	struct jit_error *err)
 {
 	char policy[JIT_RESOURCE_ID_MAX], end[JIT_TIME_BUFSZ];
-	json_t *d;
+	json_t *d, *sources;
 	char *details;
 	int r;
 
 	jit_rid_format(&x->policy, policy, sizeof(policy));
 	jit_time_format(x->end, end);
-	d = json_pack("{s:i,s:s,s:s,s:s}", "port", x->number, "sources", x->sources, "requestor",
+	/* The sources are stored as a JSON array: an array in the entry too, not a string. */
+	if ((sources = json_loads(x->sources, 0, NULL)) == NULL)
+		sources = json_string(x->sources);
+	d = json_pack("{s:i,s:o,s:s,s:s}", "port", x->number, "sources", sources, "requestor",
 		x->requestor, "endTimeUtc", end);
 	details = d ? json_dumps(d, JSON_COMPACT) : NULL;
 	json_decref(d);
@@ -440,6 +462,8 @@ sweep_loop(void *arg)
 			if (r != 0)
 				jit_log(JIT_LOG_WARN, "sweep_failed", "error", err.message,
 					(const char *)NULL);
+			else
+				jit_metrics_expired(n);
 			free(xs);
 		}
 		for (int i = 0; i < 10 && !atomic_load(&sw->stop); i++)
@@ -510,6 +534,7 @@ main(int argc, char **argv)
 		goto out;
 	}
 	api.store = store;
+	api.token_max_lifetime_ns = o.token_max_lifetime_ns;
 	console.enabled = !o.no_console;
 	console.dir = o.console_dir;
 	api.console = &console;
@@ -536,6 +561,7 @@ main(int argc, char **argv)
 		fatal("starting HTTPS", &err);
 		goto out;
 	}
+	jit_metrics_start();
 	sw.store = store;
 	if (pthread_create(&sweeper, NULL, sweep_loop, &sw) == 0)
 		sweeping = true;

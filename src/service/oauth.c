@@ -71,6 +71,8 @@ jit_oauth_secret_create(struct jit_store *st, const struct jit_oauth_actor *who,
 	snprintf(details, sizeof(details), "{\"secretId\":\"%s\"}", tok.id);
 	r = jit_store_secret_add(tx, principal_id, name, tok.id, tok.hash, who->now, expires,
 		err);
+	if (r == 0 && who->parent_token_id != NULL)
+		r = jit_store_secret_set_parent(tx, tok.id, who->parent_token_id, err);
 	if (r == 0)
 		r = audit(tx, who, who->principal_id, who->principal_name, OP_SECRET_WRITE,
 			resource_id, 201, details, err);

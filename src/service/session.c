@@ -103,6 +103,7 @@ jit_session_resolve(struct jit_tx *tx, const char *cookie, jit_time now,
 		goto fail;
 	derive_csrf(tok.hash, out->csrf);
 	out->expires = info.expires;
+	snprintf(out->token_id, sizeof(out->token_id), "%s", info.token_id);
 	memcpy(out->cookie, cookie, strlen(cookie) + 1);
 	sodium_memzero(&tok, sizeof(tok));
 	return 0;

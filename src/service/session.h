@@ -34,6 +34,7 @@ struct jit_session {
 	char csrf[JIT_SESSION_CSRF_HEX];        /* the X-CSRF-Token value */
 	jit_time expires;
 	struct jit_principal principal;
+	char token_id[JIT_TOKEN_ID_MAX];        /* the token it was opened with (public id) */
 };
 
 /* Signs in with an API token's text: a new session bound to it, with an audit entry

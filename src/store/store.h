@@ -22,6 +22,7 @@
 #include "desired_state.h"
 #include "error.h"
 #include "model.h"
+#include "prom.h"
 #include "rbac.h"
 #include "resource_id.h"
 #include "timestamp.h"
@@ -136,6 +137,14 @@ struct jit_expired {
 	jit_time end;
 };
 
+/* Ends (Revoked/UserRequested, end time now) the live access granted under the policy
+ * that keep no longer allows: a VM or port no longer in keep, or a source outside the
+ * port's new prefixes; keep NULL ends all of it (the policy is being deleted). Returns
+ * what ended (*out malloc'd) and bumps the enforcement points concerned. */
+int jit_store_policy_end_grants(struct jit_tx *tx, const struct jit_rid *policy,
+	const struct jit_policy *keep, jit_time now, struct jit_expired **out, size_t *n,
+	struct jit_error *err);
+
 /* Marks Initiated ports whose end time has passed as Revoked/Expired and returns them
  * (*out malloc'd, *n the count). */
 int jit_store_expire(struct jit_tx *tx, jit_time now, struct jit_expired **out, size_t *n,
@@ -190,11 +199,23 @@ struct jit_token_info {
 	char id[JIT_TOKEN_ID_MAX];
 	char name[JIT_MAX_SHORT_STRING];
 	jit_time created, expires, revoked, last_used;   /* 0: never / not */
+	char parent[JIT_TOKEN_ID_MAX];  /* the token it was minted with (self-service); "" none */
 };
+
+/* One token by its public id (whatever its state); 404 when unknown. */
+int jit_store_token_get(struct jit_tx *tx, const char *token_id, struct jit_token_info *out,
+	int64_t *principal_id, struct jit_error *err);
+/* Records that a client secret was made with the token parent_id (revoked with it). */
+int jit_store_secret_set_parent(struct jit_tx *tx, const char *secret_id,
+	const char *parent_id, struct jit_error *err);
+/* Records that token_id was minted with parent_id: revoking the parent revokes it. */
+int jit_store_token_set_parent(struct jit_tx *tx, const char *token_id,
+	const char *parent_id, struct jit_error *err);
 
 int jit_store_token_list(struct jit_tx *tx, int64_t principal_id, struct jit_token_info **out,
 	size_t *n, struct jit_error *err);
-/* Revokes a token of the principal; *found false if it has none by that id. */
+/* Revokes a token of the principal, every token minted with it (recursively) and the
+ * client secrets made with those; *found false if it has none by that id. */
 int jit_store_token_revoke(struct jit_tx *tx, int64_t principal_id, const char *token_id,
 	jit_time now, bool *found, struct jit_error *err);
 
@@ -229,6 +250,10 @@ int jit_store_access_add(struct jit_tx *tx, const char *token_id,
 	const uint8_t hash[JIT_TOKEN_HASH_BYTES], int64_t principal_id,
 	enum jit_access_source source, const char *source_id, jit_time now, jit_time expires,
 	struct jit_error *err);
+/* Where an access token came from (the secret's or token's id) and when it ends. */
+int jit_store_access_get(struct jit_tx *tx, const char *token_id,
+	enum jit_access_source *source, char source_id[JIT_TOKEN_ID_MAX], jit_time *expires,
+	struct jit_error *err);
 /* *found false when unknown, expired, or its credential is revoked or expired. */
 int jit_store_access_find(struct jit_tx *tx, const char *token_id, jit_time now,
 	uint8_t hash[JIT_TOKEN_HASH_BYTES], int64_t *principal_id, bool *found,
@@ -254,6 +279,20 @@ int jit_store_session_find(struct jit_tx *tx, const char *session_id, jit_time n
 	struct jit_error *err);
 int jit_store_session_delete(struct jit_tx *tx, const char *session_id, bool *existed,
 	struct jit_error *err);
+
+/* ---- what /metrics reads ---- */
+
+struct jit_store_stats {
+	int64_t active_grants;          /* Initiated ports not yet ended at now */
+	int64_t audit_entries;          /* the audit chain's length */
+	int64_t agents[2][2];           /* enforcement points by [healthy][in sync] */
+};
+
+int jit_store_stats(struct jit_tx *tx, jit_time now, struct jit_store_stats *out,
+	struct jit_error *err);
+/* How long transactions were held (begin to commit/rollback), read-only and writing. */
+void jit_store_tx_histograms(struct jit_store *st, const struct jit_histogram **read,
+	const struct jit_histogram **write);
 
 /* ---- roles and role assignments ---- */
 

@@ -26,7 +26,7 @@
 #include "jit_limits.h"
 #include "log.h"
 
-#define SCHEMA_VERSION 5
+#define SCHEMA_VERSION 6
 /* The newest requests shown inside a policy; the audit log keeps all of them. */
 #define REQUESTS_SHOWN 100
 
@@ -55,6 +55,9 @@ struct jit_store {
 	pthread_cond_t gen_cond;
 	uint64_t generation;
 	bool waking;
+	/* Transaction hold times, for /metrics. */
+	struct timespec tx_start;
+	struct jit_histogram tx_read_hist, tx_write_hist;
 };
 
 static const char *schema_v1[] = {
@@ -179,6 +182,16 @@ static const char *schema_v5[] = {
 	" source_kind TEXT NOT NULL, source_id TEXT NOT NULL, created_ns INTEGER NOT NULL,"
 	" expires_ns INTEGER NOT NULL)",
 	"CREATE INDEX access_tokens_expires ON access_tokens(expires_ns)",
+	NULL,
+};
+
+/* Version 6: a token records the token it was minted with (self-minted tokens never
+ * outlive, or survive the revocation of, the token that made them). */
+static const char *schema_v6[] = {
+	"ALTER TABLE tokens ADD COLUMN parent_token_id TEXT",
+	"CREATE INDEX tokens_parent ON tokens(parent_token_id)",
+	"ALTER TABLE client_secrets ADD COLUMN parent_token_id TEXT",
+	"CREATE INDEX client_secrets_parent ON client_secrets(parent_token_id)",
 	NULL,
 };
 
@@ -528,6 +541,14 @@ migrate(struct jit_store *st, struct jit_error *err)
 			}
 		}
 	}
+	if (version < 6) {
+		for (size_t i = 0; schema_v6[i] != NULL; i++) {
+			if (exec_sql(st, schema_v6[i], err) != 0) {
+				exec_sql(st, "ROLLBACK", NULL);
+				return -1;
+			}
+		}
+	}
 	if (prep(st, "INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)", &s,
 		err) != 0) {
 		exec_sql(st, "ROLLBACK", NULL);
@@ -550,6 +571,8 @@ jit_store_open(const char *path, struct jit_store **out, struct jit_error *err)
 	if ((st = calloc(1, sizeof(*st))) == NULL)
 		return jit_errorf(err, 500, JIT_E_INTERNAL, "out of memory");
 	pthread_mutex_init(&st->tx_lock, NULL);
+	jit_histogram_init(&st->tx_read_hist, jit_latency_bounds, jit_latency_nbounds);
+	jit_histogram_init(&st->tx_write_hist, jit_latency_bounds, jit_latency_nbounds);
 	pthread_mutex_init(&st->gen_lock, NULL);
 	pthread_cond_init(&st->gen_cond, NULL);
 	st->generation = 1;
@@ -597,6 +620,7 @@ jit_store_begin(struct jit_store *st, bool write, struct jit_tx **out, struct ji
 	tx->write = write;
 	tx->bumped = false;
 	tx->n_pending = 0;
+	clock_gettime(CLOCK_MONOTONIC, &st->tx_start);
 	if (exec_sql(st, write ? "BEGIN IMMEDIATE" : "BEGIN", err) != 0) {
 		pthread_mutex_unlock(&st->tx_lock);
 		return -1;
@@ -626,6 +650,27 @@ pending_clear(struct jit_tx *tx, bool emit)
 	tx->n_pending = 0;
 }
 
+/* Called with tx_lock held, as the transaction ends. */
+static void
+tx_observe(struct jit_tx *tx)
+{
+	struct jit_store *st = tx->st;
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	jit_histogram_observe_ns(tx->write ? &st->tx_write_hist : &st->tx_read_hist,
+		(int64_t)(t.tv_sec - st->tx_start.tv_sec) * 1000000000LL +
+		(t.tv_nsec - st->tx_start.tv_nsec));
+}
+
+void
+jit_store_tx_histograms(struct jit_store *st, const struct jit_histogram **read,
+	const struct jit_histogram **write)
+{
+	*read = &st->tx_read_hist;
+	*write = &st->tx_write_hist;
+}
+
 int
 jit_store_commit(struct jit_tx *tx, struct jit_error *err)
 {
@@ -635,10 +680,12 @@ jit_store_commit(struct jit_tx *tx, struct jit_error *err)
 	if (exec_sql(st, "COMMIT", err) != 0) {
 		exec_sql(st, "ROLLBACK", NULL);
 		pending_clear(tx, false);
+		tx_observe(tx);
 		pthread_mutex_unlock(&st->tx_lock);
 		return -1;
 	}
 	pending_clear(tx, true);
+	tx_observe(tx);
 	pthread_mutex_unlock(&st->tx_lock);
 	if (bumped) {
 		pthread_mutex_lock(&st->gen_lock);
@@ -659,6 +706,7 @@ jit_store_rollback(struct jit_tx *tx)
 	st = tx->st;
 	exec_sql(st, "ROLLBACK", NULL);
 	pending_clear(tx, false);
+	tx_observe(tx);
 	pthread_mutex_unlock(&st->tx_lock);
 }
 
@@ -1032,6 +1080,61 @@ jit_store_vm_get(struct jit_tx *tx, const struct jit_rid *id, struct jit_vm *out
 		"The virtual machine '%s' under resource group '%s' was not found.", id->name, id->rg);
 }
 
+/* A gateway keys its locks and grants by destination address, so an address may belong
+ * to one VM of an enforcement point only: a second VM with the same address would let
+ * whoever may initiate on it open the first VM's ports (security finding 1). */
+static int
+check_addresses_unique(struct jit_store *st, const struct jit_vm *vm, const char *key,
+	const char *epk, const char *ep_name, struct jit_error *err)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if (vm->n_addresses == 0)
+		return 0;
+	if (prep(st, "SELECT id, addresses FROM vms WHERE ep_key = ? AND key != ? ORDER BY key",
+		&s, err) != 0)
+		return -1;
+	bind_text(s, 1, epk);
+	bind_text(s, 2, key);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		const unsigned char *text = sqlite3_column_text(s, 1);
+		json_t *arr = json_loads(text ? (const char *)text : "[]", 0, NULL);
+		struct jit_error ignored;
+		struct jit_prefix other;
+		size_t i;
+		json_t *v;
+
+		json_array_foreach(arr, i, v) {
+			if (!json_is_string(v) ||
+				jit_prefix_parse(json_string_value(v), &other, &ignored) != 0)
+				continue;
+			for (size_t k = 0; k < vm->n_addresses; k++) {
+				char addr[JIT_PREFIX_BUFSZ];
+				struct jit_rid oid;
+
+				if (!jit_prefix_equal(&vm->addresses[k], &other))
+					continue;
+				jit_prefix_format(&other, addr);
+				if (parse_rid_col(s, 0, &oid, &ignored) != 0)
+					snprintf(oid.name, sizeof(oid.name), "?");
+				json_decref(arr);
+				sqlite3_finalize(s);
+				return jit_errorf(err, 409, JIT_E_CONFLICT,
+					"properties.addresses[%zu]: the address '%s' already belongs to the "
+					"virtual machine '%s' behind the enforcement point '%s'; an address "
+					"belongs to at most one VM of an enforcement point", k, addr, oid.name,
+					ep_name);
+			}
+		}
+		json_decref(arr);
+	}
+	sqlite3_finalize(s);
+	if (rc != SQLITE_DONE)
+		return db_fail(st, err, "reading the addresses behind an enforcement point");
+	return 0;
+}
+
 int
 jit_store_vm_put(struct jit_tx *tx, const struct jit_vm *vm, bool *created,
 	struct jit_error *err)
@@ -1086,6 +1189,8 @@ jit_store_vm_put(struct jit_tx *tx, const struct jit_vm *vm, bool *created,
 					"already protects its own VM; a host point protects one VM only",
 					epid.name);
 		}
+		if (check_addresses_unique(st, vm, key, epk, epid.name, err) != 0)
+			return -1;
 	}
 	rg_key_of(&vm->id, rgk);
 	jit_rid_format(&vm->id, id, sizeof(id));
@@ -1752,6 +1857,107 @@ jit_store_request_revoke(struct jit_tx *tx, const struct jit_rid *policy,
 	return *n > 0 ? bump_vm_ep(st, vkey, err) : 0;
 }
 
+/* Is the grant (vm_key, number, sources) still allowed by the policy's new content? */
+static bool
+grant_kept(const struct jit_policy *keep, const char *vm_key, uint16_t number,
+	const char *sources)
+{
+	struct jit_sources src = {0};
+	struct jit_error ignored;
+	bool kept = false;
+
+	if (keep == NULL)
+		return false;
+	for (size_t i = 0; i < keep->n_vms && !kept; i++) {
+		char k[JIT_RESOURCE_ID_MAX];
+
+		rid_key(&keep->vms[i].id, k);
+		if (strcmp(k, vm_key) != 0)
+			continue;
+		for (size_t j = 0; j < keep->vms[i].n_ports; j++) {
+			const struct jit_port_rule *r = &keep->vms[i].ports[j];
+
+			if (r->number != number)
+				continue;
+			if (sources_from_json(sources, false, &src, &ignored) != 0)
+				return false;
+			kept = true;
+			for (size_t a = 0; a < src.n && kept; a++)
+				kept = jit_prefix_contained_in_any(r->sources.prefixes, r->sources.n,
+					&src.prefixes[a]);
+			free(src.prefixes);
+			break;
+		}
+	}
+	return kept;
+}
+
+int
+jit_store_policy_end_grants(struct jit_tx *tx, const struct jit_rid *policy,
+	const struct jit_policy *keep, jit_time now, struct jit_expired **out, size_t *n,
+	struct jit_error *err)
+{
+	struct jit_store *st = tx->st;
+	char key[JIT_RESOURCE_ID_MAX];
+	sqlite3_stmt *s, *u;
+	size_t cap = 0;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	rid_key(policy, key);
+	if (prep(st, "SELECT rp.id, rp.vm_key, rp.vm_id, rp.number, rp.sources, r.requestor,"
+		" rp.end_ns FROM request_ports rp JOIN requests r ON r.id = rp.request_id"
+		" WHERE r.policy_key = ? AND rp.status = 'Initiated' AND rp.end_ns > ?"
+		" ORDER BY rp.id", &s, err) != 0)
+		return -1;
+	bind_text(s, 1, key);
+	sqlite3_bind_int64(s, 2, now);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		const char *vm_key = (const char *)sqlite3_column_text(s, 1);
+		const char *sources = (const char *)sqlite3_column_text(s, 4);
+		uint16_t number = (uint16_t)sqlite3_column_int(s, 3);
+		struct jit_expired *x;
+
+		if (grant_kept(keep, vm_key ? vm_key : "", number, sources ? sources : "[]"))
+			continue;
+		if ((x = grow((void **)out, n, &cap, sizeof(**out))) == NULL) {
+			jit_errorf(err, 500, JIT_E_INTERNAL, "out of memory");
+			goto fail;
+		}
+		memset(x, 0, sizeof(*x));
+		if (parse_rid_col(s, 2, &x->vm, err) != 0)
+			goto fail;
+		x->policy = *policy;
+		x->number = number;
+		copy_col(s, 4, x->sources, sizeof(x->sources));
+		copy_col(s, 5, x->requestor, sizeof(x->requestor));
+		x->end = now;
+		if (prep(st, "UPDATE request_ports SET status = 'Revoked', reason = 'UserRequested',"
+			" end_ns = ? WHERE id = ?", &u, err) != 0)
+			goto fail;
+		sqlite3_bind_int64(u, 1, now);
+		sqlite3_bind_int64(u, 2, sqlite3_column_int64(s, 0));
+		if (exec_done(st, u, err, "ending access") != 0 ||
+			bump_vm_ep(st, vm_key ? vm_key : "", err) != 0)
+			goto fail;
+	}
+	sqlite3_finalize(s);
+	if (rc != SQLITE_DONE) {
+		s = NULL;
+		db_fail(st, err, "finding access to end");
+		goto fail;
+	}
+	return 0;
+fail:
+	if (s != NULL)
+		sqlite3_finalize(s);
+	free(*out);
+	*out = NULL;
+	*n = 0;
+	return -1;
+}
+
 int
 jit_store_expire(struct jit_tx *tx, jit_time now, struct jit_expired **out, size_t *n,
 	struct jit_error *err)
@@ -2384,8 +2590,13 @@ load_grants(struct jit_store *st, const char *vm_key, uint16_t number, jit_time 
 	size_t cap = 0;
 	int rc;
 
-	if (prep(st, "SELECT sources, end_ns, mapped_port FROM request_ports WHERE vm_key = ?"
-		" AND number = ? AND status = 'Initiated' AND end_ns > ? ORDER BY id", &s, err) != 0)
+	/* Only grants made under the VM's current policy: one made under a policy the VM has
+	 * left is not enforced, whatever its row says (security finding 3). */
+	if (prep(st, "SELECT rp.sources, rp.end_ns, rp.mapped_port FROM request_ports rp"
+		" JOIN requests r ON r.id = rp.request_id"
+		" JOIN policy_vms pv ON pv.vm_key = rp.vm_key AND pv.policy_key = r.policy_key"
+		" WHERE rp.vm_key = ? AND rp.number = ? AND rp.status = 'Initiated'"
+		" AND rp.end_ns > ? ORDER BY rp.id", &s, err) != 0)
 		return -1;
 	bind_text(s, 1, vm_key);
 	sqlite3_bind_int(s, 2, number);
@@ -3098,7 +3309,68 @@ token_from_row(sqlite3_stmt *s, void *elem, struct jit_error *err)
 	t->expires = sqlite3_column_int64(s, 3);
 	t->revoked = sqlite3_column_int64(s, 4);
 	t->last_used = sqlite3_column_int64(s, 5);
+	copy_col(s, 6, t->parent, sizeof(t->parent));
 	return 0;
+}
+
+#define TOKEN_COLUMNS "token_id, name, created_ns, expires_ns, revoked_ns, last_used_ns," \
+	" COALESCE(parent_token_id, '')"
+
+int
+jit_store_token_get(struct jit_tx *tx, const char *token_id, struct jit_token_info *out,
+	int64_t *principal_id, struct jit_error *err)
+{
+	struct jit_store *st = tx->st;
+	sqlite3_stmt *s;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (prep(st, "SELECT " TOKEN_COLUMNS ", principal_id FROM tokens WHERE token_id = ?", &s,
+		err) != 0)
+		return -1;
+	bind_text(s, 1, token_id);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		token_from_row(s, out, err);
+		if (principal_id != NULL)
+			*principal_id = sqlite3_column_int64(s, 7);
+	}
+	sqlite3_finalize(s);
+	if (rc == SQLITE_ROW)
+		return 0;
+	if (rc != SQLITE_DONE)
+		return db_fail(st, err, "reading a token");
+	return jit_errorf(err, 404, JIT_E_RESOURCE_NOT_FOUND, "The token '%s' was not found.",
+		token_id);
+}
+
+int
+jit_store_secret_set_parent(struct jit_tx *tx, const char *secret_id, const char *parent_id,
+	struct jit_error *err)
+{
+	struct jit_store *st = tx->st;
+	sqlite3_stmt *s;
+
+	if (prep(st, "UPDATE client_secrets SET parent_token_id = ? WHERE secret_id = ?", &s,
+		err) != 0)
+		return -1;
+	bind_text(s, 1, parent_id);
+	bind_text(s, 2, secret_id);
+	return exec_done(st, s, err, "recording a client secret's parent");
+}
+
+int
+jit_store_token_set_parent(struct jit_tx *tx, const char *token_id, const char *parent_id,
+	struct jit_error *err)
+{
+	struct jit_store *st = tx->st;
+	sqlite3_stmt *s;
+
+	if (prep(st, "UPDATE tokens SET parent_token_id = ? WHERE token_id = ?", &s, err) != 0)
+		return -1;
+	bind_text(s, 1, parent_id);
+	bind_text(s, 2, token_id);
+	return exec_done(st, s, err, "recording a token's parent");
 }
 
 int
@@ -3110,8 +3382,8 @@ jit_store_token_list(struct jit_tx *tx, int64_t principal_id, struct jit_token_i
 
 	*out = NULL;
 	*n = 0;
-	if (prep(st, "SELECT token_id, name, created_ns, expires_ns, revoked_ns, last_used_ns"
-		" FROM tokens WHERE principal_id = ? ORDER BY created_ns, token_id", &s, err) != 0)
+	if (prep(st, "SELECT " TOKEN_COLUMNS " FROM tokens WHERE principal_id = ?"
+		" ORDER BY created_ns, token_id", &s, err) != 0)
 		return -1;
 	sqlite3_bind_int64(s, 1, principal_id);
 	return collect_rows(st, s, (void **)out, n, sizeof(**out), token_from_row,
@@ -3134,7 +3406,28 @@ jit_store_token_revoke(struct jit_tx *tx, int64_t principal_id, const char *toke
 	if (exec_done(st, s, err, "revoking a token") != 0)
 		return -1;
 	*found = sqlite3_changes(st->db) > 0;
-	return 0;
+	if (!*found)
+		return 0;
+	/* What was minted with it (and with those, in turn) ends with it: tokens, and the
+	 * client secrets made with any of them. */
+	if (prep(st, "WITH RECURSIVE minted(id) AS (SELECT ?2 UNION SELECT t.token_id"
+		" FROM tokens t JOIN minted m ON t.parent_token_id = m.id)"
+		" UPDATE client_secrets SET revoked_ns = ?1 WHERE revoked_ns = 0"
+		" AND parent_token_id IN (SELECT id FROM minted)", &s, err) != 0)
+		return -1;
+	sqlite3_bind_int64(s, 1, now);
+	bind_text(s, 2, token_id);
+	if (exec_done(st, s, err, "revoking the client secrets minted with a token") != 0)
+		return -1;
+	if (prep(st, "WITH RECURSIVE minted(id) AS (SELECT token_id FROM tokens"
+		" WHERE parent_token_id = ?2 UNION SELECT t.token_id FROM tokens t"
+		" JOIN minted m ON t.parent_token_id = m.id)"
+		" UPDATE tokens SET revoked_ns = ?1 WHERE revoked_ns = 0"
+		" AND token_id IN (SELECT id FROM minted)", &s, err) != 0)
+		return -1;
+	sqlite3_bind_int64(s, 1, now);
+	bind_text(s, 2, token_id);
+	return exec_done(st, s, err, "revoking the tokens minted with a token");
 }
 
 /* ---- roles ---- */
@@ -3646,6 +3939,36 @@ jit_store_access_add(struct jit_tx *tx, const char *token_id,
 }
 
 int
+jit_store_access_get(struct jit_tx *tx, const char *token_id,
+	enum jit_access_source *source, char source_id[JIT_TOKEN_ID_MAX], jit_time *expires,
+	struct jit_error *err)
+{
+	struct jit_store *st = tx->st;
+	sqlite3_stmt *s;
+	int rc;
+
+	if (prep(st, "SELECT source_kind, source_id, expires_ns FROM access_tokens"
+		" WHERE token_id = ?", &s, err) != 0)
+		return -1;
+	bind_text(s, 1, token_id);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		const unsigned char *kind = sqlite3_column_text(s, 0);
+
+		*source = kind != NULL && strcmp((const char *)kind, "token") == 0 ?
+			JIT_ACCESS_FROM_TOKEN : JIT_ACCESS_FROM_SECRET;
+		copy_col(s, 1, source_id, JIT_TOKEN_ID_MAX);
+		*expires = sqlite3_column_int64(s, 2);
+	}
+	sqlite3_finalize(s);
+	if (rc == SQLITE_ROW)
+		return 0;
+	if (rc != SQLITE_DONE)
+		return db_fail(st, err, "reading an access token");
+	return jit_errorf(err, 404, JIT_E_RESOURCE_NOT_FOUND, "The access token was not found.");
+}
+
+int
 jit_store_access_find(struct jit_tx *tx, const char *token_id, jit_time now,
 	uint8_t hash[JIT_TOKEN_HASH_BYTES], int64_t *principal_id, bool *found,
 	struct jit_error *err)
@@ -3670,4 +3993,37 @@ jit_store_access_find(struct jit_tx *tx, const char *token_id, jit_time now,
 		sqlite3_finalize(row);
 	}
 	return 0;
+}
+
+/* ---- what /metrics reads ---- */
+
+int
+jit_store_stats(struct jit_tx *tx, jit_time now, struct jit_store_stats *out,
+	struct jit_error *err)
+{
+	struct jit_store *st = tx->st;
+	sqlite3_stmt *s;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (prep(st, "SELECT (SELECT count(*) FROM request_ports WHERE status = 'Initiated'"
+		" AND end_ns > ?1), (SELECT count(*) FROM audit)", &s, err) != 0)
+		return -1;
+	sqlite3_bind_int64(s, 1, now);
+	if ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		out->active_grants = sqlite3_column_int64(s, 0);
+		out->audit_entries = sqlite3_column_int64(s, 1);
+	}
+	sqlite3_finalize(s);
+	if (rc != SQLITE_ROW)
+		return db_fail(st, err, "counting grants and audit entries");
+	if (prep(st, "SELECT last_seen_ns > ?1, applied_version >= version, count(*)"
+		" FROM enforcement_points GROUP BY 1, 2", &s, err) != 0)
+		return -1;
+	sqlite3_bind_int64(s, 1, now - JIT_EP_HEALTHY_NS);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		out->agents[sqlite3_column_int(s, 0) != 0][sqlite3_column_int(s, 1) != 0] =
+			sqlite3_column_int64(s, 2);
+	sqlite3_finalize(s);
+	return rc == SQLITE_DONE ? 0 : db_fail(st, err, "counting enforcement points");
 }
