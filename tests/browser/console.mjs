@@ -102,8 +102,12 @@ async function newContext(width = 1280) {
   return ctx;
 }
 
+const recent = [];   // the browser's last messages, for a failure's details
+
 function watch(page) {
   pages.add(page);
+  page.on('console', (m) => { recent.push(`${m.type()}: ${m.text()}`); if (recent.length > 40) recent.shift(); });
+  page.on('requestfailed', (r) => recent.push(`request failed: ${r.url()} ${r.failure() && r.failure().errorText}`));
   page.setDefaultTimeout(20000);
   // A page of the other origin is there to be refused: its refusals are the point.
   page.on('console', (m) => {
@@ -149,6 +153,7 @@ async function signIn(page, token) {
 const tab = (page, name) => page.getByRole('tab', {name: new RegExp('^' + name + ' \\(')});
 const row = (page, vm) => page.locator(`#vm-table tr[data-vm="${vm}"]`);
 
+try {
 // ---- the seed flow, as the Owner ----
 
 const ctx = await newContext();
@@ -656,6 +661,11 @@ await check('Disable JIT on vm2 (Edit): it goes back to Not configured, vm1 stay
   return pol.properties.virtualMachines.map((x) => x.id.split('/').pop()).join() === 'vm1' ||
     JSON.stringify(pol.properties.virtualMachines);
 });
+
+} catch (e) {
+  // A step outside any check failed: say where, with what the browser last said.
+  result(false, 'the browser run reached its end', `${e.stack}\n${recent.join('\n')}`);
+}
 
 // ---- the whole run ----
 
