@@ -436,6 +436,16 @@ class E2E:
     def keys(sets, name):
         return sorted(k for k, _ in sets.get(name, []))
 
+    @staticmethod
+    def grant_keys(sets, fam):
+        """The grant keys of a family: single addresses (hash set grantsN) and prefixes
+        (interval set netsN); each set holds only its own kind."""
+        hosts = [k for k, _ in sets.get(f"grants{fam}", [])]
+        nets = [k for k, _ in sets.get(f"nets{fam}", [])]
+        if any("/" in str(k[0]) for k in hosts) or any("/" not in str(k[0]) for k in nets):
+            return ["a prefix in a hash set or an address in an interval set", hosts, nets]
+        return sorted(hosts + nets)
+
     # -- setup --
 
     def make_ssh_keys(self):
