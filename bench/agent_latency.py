@@ -108,10 +108,12 @@ def main():
         token_file = os.path.join(net.tmp, "token")
         with open(token_file, "w") as f:
             f.write(tok)
+        # As root the agent's processes become --user (nobody here).
         agent = net.popen("vm", [agent_bin, "--server", f"https://{CP_ADDR}:8443", "--ca",
                                  os.path.join(srv.state_dir, "tls", "cert.pem"), "--state-dir",
-                                 os.path.join(net.tmp, "agent"), "--enroll-token", token_file,
-                                 "--vm-name", "vm1", "--address", VM4], "agent.log")
+                                 os.path.join(net.tmp, "agent"), "--user", "nobody",
+                                 "--enroll-token", token_file, "--vm-name", "vm1", "--address",
+                                 VM4], "agent.log")
         vm = f"{rgp}/providers/Microsoft.Compute/virtualMachines/vm1"
         pol = f"{rgp}/providers/Microsoft.Security/locations/{LOC}/jitNetworkAccessPolicies/default"
         ep = f"{rgp}/providers/Jitgate/enforcementPoints/vm1"

@@ -69,6 +69,8 @@ class Sync(nh.E2E):
     EP_NAME = "ep-sync"
     JUSTIFICATION = "sync"
     LOGS = ("agent.log", "jitgated/jitgated.log")
+    # Scenario 3 initiates 10,000 grants in a row, far over the per-principal rate limit.
+    JITGATED_ARGS = ("--initiate-limit", "0")
 
     def __init__(self, *a):
         super().__init__(*a)
