@@ -85,15 +85,18 @@ export async function renderActivity(root, params) {
 function drawRows(out, rows, more) {
   if (!rows.length) { clear(out, h('p', {class: 'muted'}, 'No entries match.')); return; }
   clear(out, h('div', {class: 'scroll', tabindex: '0', role: 'region', 'aria-label': 'Activity entries'},
-    h('table', {class: 'grid', id: 'log-table'},
+    h('table', {class: 'grid cards', id: 'log-table'},
       h('thead', {}, h('tr', {}, ['Time', 'User', 'Operation', 'Resource', 'Result', 'Caller'].map(
         (c) => h('th', {scope: 'col'}, c)))),
       h('tbody', {}, rows.map((r) => h('tr', {'data-op': r.operationName},
-        h('td', {}, fmtTime(r.timeUtc)), h('td', {}, r.principalName || '—'),
-        h('td', {}, shortOp(r.operationName)),
-        h('td', {class: 'rid'}, (r.virtualMachines && r.virtualMachines.length ?
-          r.virtualMachines.map((x) => x.split('/').pop()).join(', ') : r.resourceId.split('/').pop()) || '/'),
-        h('td', {class: r.result === 'Succeeded' ? 'ok' : 'bad'}, `${r.result} (${r.statusCode})`),
-        h('td', {}, r.callerAddress || '—')))))),
+        h('td', {'data-label': 'Time'}, fmtTime(r.timeUtc)),
+        h('td', {'data-label': 'User'}, r.principalName || '—'),
+        h('td', {'data-label': 'Operation', title: r.operationName}, shortOp(r.operationName)),
+        h('td', {class: 'rid', 'data-label': 'Resource', title: r.resourceId},
+          (r.virtualMachines && r.virtualMachines.length ?
+            r.virtualMachines.map((x) => x.split('/').pop()).join(', ') : r.resourceId.split('/').pop()) || '/'),
+        h('td', {class: r.result === 'Succeeded' ? 'ok' : 'bad', 'data-label': 'Result'},
+          `${r.result} (${r.statusCode})`),
+        h('td', {'data-label': 'Caller'}, r.callerAddress || '—')))))),
   more ? h('p', {class: 'muted small'}, 'Showing the newest 200; narrow the filters or download the CSV for all.') : null);
 }

@@ -3,7 +3,7 @@
 // My IP or a range, time range up to the port's maximum, justification). Each is a
 // modal <dialog>: keyboard-operable, Escape closes, errors shown inline.
 import {get, put, del, post} from './api.js';
-import {h, clear, field, errorBox, isoDurationMs, msToIso, toast} from './dom.js';
+import {h, clear, field, errorBox, isoDurationMs, msToIso, newId, toast} from './dom.js';
 
 const RECOMMENDED = {Linux: [22, 3389, 5985, 5986], Windows: [3389, 5985, 5986, 22]};
 const QUICK = {Linux: 22, Windows: 3389};
@@ -14,10 +14,11 @@ function defaultRule(number) {
 }
 
 function modal(title, build) {
-  const dlg = h('dialog', {class: 'dialog', 'aria-labelledby': 'dlg-title'});
+  const id = newId('dlg-title');
+  const dlg = h('dialog', {class: 'dialog', 'aria-labelledby': id});
   const close = () => { dlg.close(); dlg.remove(); };
   dlg.addEventListener('close', () => dlg.remove());
-  dlg.append(h('h2', {id: 'dlg-title'}, title), build(close, dlg));
+  dlg.append(h('h2', {id}, title), build(close, dlg));
   document.body.append(dlg);
   dlg.showModal();
   return dlg;
@@ -194,6 +195,22 @@ export function openRequestDialog(v, session, done, extend) {
     });
     const just = h('textarea', {rows: '2', maxlength: '1024', id: 'req-justification'});
     const err = h('div');
+    // The button is off, with the reason beside it, while no port is on.
+    const why = h('span', {class: 'hint', id: newId('req-why')});
+    const send = h('button', {type: 'submit', class: 'primary', 'aria-describedby': why.id},
+      extend ? 'Extend' : 'Open ports');
+    const update = () => {
+      // A port that is off has its fields off too (its toggle, in the legend, stays on).
+      for (const r of rows) r.el.disabled = !r.toggle.checked;
+      const none = !rows.some((r) => r.toggle.checked);
+      send.disabled = none;
+      why.textContent = none ? 'Turn on at least one port to request access.' : '';
+    };
+    for (const r of rows) r.toggle.addEventListener('change', update);
+    update();
+    const health = v.jit.enforcementPointHealthy === false ? h('p', {class: 'note'},
+      `The agent protecting ${v.name} has not been heard from recently: the request is recorded, ` +
+      'and applies once it is back.') : null;
     const submit = async (e) => {
       e.preventDefault();
       clear(err);
@@ -219,11 +236,10 @@ export function openRequestDialog(v, session, done, extend) {
         done(v, (vm.properties.jit || {}).enforcementPointDesiredVersion || 0);
       } catch (ex) { err.append(errorBox(ex)); }
     };
-    return h('form', {onsubmit: submit}, rows.map((r) => r.el),
+    return h('form', {onsubmit: submit}, health, rows.map((r) => r.el),
       field('Justification', just, 'Why you need access (recorded in the activity log).'),
       err,
-      h('div', {class: 'buttons'},
-        h('button', {type: 'submit', class: 'primary'}, extend ? 'Extend' : 'Open ports'),
-        h('button', {type: 'button', onclick: close}, 'Cancel')));
+      h('div', {class: 'buttons'}, send,
+        h('button', {type: 'button', onclick: close}, 'Cancel'), why));
   });
 }

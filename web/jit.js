@@ -165,7 +165,7 @@ function drawTable() {
     rows.length === 0 ? h('p', {class: 'muted'}, state.vms.length ? 'No virtual machines match.' :
       'No virtual machines yet.') :
       h('div', {class: 'scroll', tabindex: '0', role: 'region', 'aria-label': 'Virtual machines'},
-        h('table', {class: 'grid', id: 'vm-table'}, h('thead', {}, head), body)),
+        h('table', {class: 'grid cards', id: 'vm-table'}, h('thead', {}, head), body)),
     h('p', {class: 'muted small'}, `${rows.length} shown`));
 }
 
@@ -176,8 +176,11 @@ function connection(v) {
   return addrs ? `${addrs}${ports ? ' : ' + ports : ''}` : '—';
 }
 
+// A cell with its column's name, which narrow screens show beside the value.
+const td = (label, ...children) => h('td', {'data-label': label}, ...children);
+
 function row(v) {
-  const name = h('td', {}, h('span', {class: 'vmname'}, v.name), h('span', {class: 'sub'}, v.rg));
+  const name = td('Virtual machine', h('span', {class: 'vmname'}, v.name), h('span', {class: 'sub'}, v.rg));
   if (state.tab === 'Configured') {
     const actions = [];
     if (can(A.initiate, v.id))
@@ -190,11 +193,11 @@ function row(v) {
     actions.push(h('a', {href: `#/activity?vm=${encodeURIComponent(v.id)}`, class: 'small',
       'aria-label': `Activity log of ${v.name}`}, 'Activity log'));
     if (!can(A.initiate, v.id))
-      actions.push(h('span', {class: 'note small', title: why(A.initiate, v.id)}, 'View only'));
-    return h('tr', {'data-vm': v.name}, name, h('td', {}, String(v.approved)),
-      h('td', {}, fmtTime(v.lastAccess)), h('td', {}, v.lastUser || '—'),
-      h('td', {}, h('code', {}, connection(v))), h('td', {}, agentCell(v)),
-      h('td', {class: 'actions'}, actions));
+      actions.push(viewOnly(why(A.initiate, v.id)));
+    return h('tr', {'data-vm': v.name}, name, td('Approved (last 7 days)', String(v.approved)),
+      td('Last access', fmtTime(v.lastAccess)), td('Last user', v.lastUser || '—'),
+      td('Connection details', h('code', {}, connection(v))), td('Agent health', agentCell(v)),
+      h('td', {class: 'actions', 'data-label': 'Actions'}, actions));
   }
   if (state.tab === 'NotConfigured') {
     const box = h('input', {type: 'checkbox', checked: state.selected.has(v.id),
@@ -208,11 +211,17 @@ function row(v) {
     const act = can(A.policyWrite, v.id) ?
       h('button', {type: 'button', class: 'small', 'aria-label': `Enable JIT on ${v.name}`,
         onclick: () => openPolicyDialog([v], state.policies, refresh)}, 'Enable JIT') :
-      h('span', {class: 'note small', title: why(A.policyWrite, v.id)}, 'View only');
-    return h('tr', {'data-vm': v.name}, h('td', {}, box), name, h('td', {}, v.rg),
-      h('td', {}, v.os), h('td', {}, agentCell(v)), h('td', {class: 'actions'}, act));
+      viewOnly(why(A.policyWrite, v.id));
+    return h('tr', {'data-vm': v.name}, td('Select', box), name, td('Resource group', v.rg),
+      td('OS', v.os), td('Agent health', agentCell(v)),
+      h('td', {class: 'actions', 'data-label': 'Actions'}, act));
   }
-  return h('tr', {'data-vm': v.name}, name, h('td', {}, v.rg), h('td', {}, v.reason));
+  return h('tr', {'data-vm': v.name}, name, td('Resource group', v.rg), td('Reason', v.reason));
+}
+
+// Where a button is missing: say so, and why (the reason is read out, and shown on hover).
+function viewOnly(reason) {
+  return h('span', {class: 'note small', title: reason}, 'View only', h('span', {class: 'sr'}, ': ' + reason));
 }
 
 function agentCell(v) {

@@ -4,6 +4,7 @@
  *   jitgate-agent --server URL --ca FILE --state-dir DIR [--enroll-token FILE]
  *                 [--kind host|gateway] [--name NAME] [--vm-name NAME]
  *                 [--os linux|windows] [--address IP]... [--log-level LEVEL]
+ *                 [--metrics-file FILE]
  *   jitgate-agent --uninstall
  *
  * The agent's life, top to bottom:
@@ -47,6 +48,7 @@
 #include "desired_state.h"
 #include "enforcer.h"
 #include "log.h"
+#include "metrics_file.h"
 #include "plan.h"
 #include "privs.h"
 #include "privsep.h"
@@ -78,6 +80,7 @@ struct options {
 	struct jit_prefix addresses[JIT_CP_MAX_ADDRESSES];
 	bool uninstall;
 	const char *user;            /* started as root: who both processes become */
+	const char *metrics_file;
 	enum jit_log_level level;
 	char hostname[JIT_NAME_MAX + 1];
 };
@@ -112,6 +115,7 @@ struct agent {
 	bool polling;                      /* in the long poll (which idle may cut short) */
 	bool interrupt;                    /* the idle hook cut the long poll short */
 	unsigned long repairs;
+	struct jit_agent_metrics metrics;
 };
 
 static void
@@ -139,6 +143,8 @@ usage(FILE *f)
 		"  --user NAME           started as root: the user both processes become\n"
 		"                        (default " DEFAULT_USER "; the state dir is given to it)\n"
 		"  --log-level LEVEL     debug, info (default), warn or error\n"
+		"  --metrics-file FILE   write the agent's metrics there (Prometheus text, for\n"
+		"                        node_exporter's textfile collector; docs/metrics.md)\n"
 		"  --uninstall           delete table inet jitgate and exit (every port opens)\n"
 		"  -h, --help            this text\n"
 		"  --version             the version\n");
@@ -223,6 +229,7 @@ parse_args(int argc, char **argv, struct options *o)
 		{"os", required_argument, NULL, 'o'},
 		{"address", required_argument, NULL, 'a'},
 		{"log-level", required_argument, NULL, 'L'},
+		{"metrics-file", required_argument, NULL, 'M'},
 		{"uninstall", no_argument, NULL, 'U'},
 		{"user", required_argument, NULL, 'u'},
 		{"help", no_argument, NULL, 'h'},
@@ -291,6 +298,11 @@ parse_args(int argc, char **argv, struct options *o)
 			break;
 		case 'U':
 			o->uninstall = true;
+			break;
+		case 'M':
+			if (optarg[0] == '\0')
+				return bad_arg("%s", "--metrics-file needs a file name");
+			o->metrics_file = optarg;
 			break;
 		case 'h':
 			usage(stdout);
@@ -480,6 +492,38 @@ age_state(struct jit_desired_state *ds, jit_time fetched_at, jit_time now)
 	}
 }
 
+static void
+write_metrics(struct agent *a)
+{
+	struct jit_error err;
+
+	if (a->o->metrics_file == NULL)
+		return;
+	a->metrics.healthy = a->ok && a->nftables;
+	if (jit_agent_metrics_write(&a->metrics, a->o->metrics_file, &err) != 0)
+		jit_log(JIT_LOG_WARN, "metrics_write_failed", "error", err.message,
+			(const char *)NULL);
+}
+
+/* One apply in the metrics; a repair (drift found, or an update the table refused)
+ * counts as a drift repair. */
+static void
+note_apply(struct agent *a, const struct jit_desired_state *ds, const char *source, bool ok,
+	bool repair, const struct jit_enforce_stats *st, int64_t ns)
+{
+	struct jit_agent_metrics *m = &a->metrics;
+
+	jit_agent_metrics_apply(m, ok, strcmp(source, "saved") == 0 ? JIT_APPLY_SAVED :
+		JIT_APPLY_SERVER, ns);
+	if (ok) {
+		m->drift_repairs += repair;
+		m->grants = st->elements;
+		m->locked = st->locked;
+		m->applied_version = ds->version;
+		m->last_apply = jit_time_now();
+	}
+}
+
 /* a->current's secondsRemaining counted from now rather than from its fetch: what is
  * taken off is rounded up once in total, however often this runs. */
 static void
@@ -580,6 +624,8 @@ apply(struct agent *a, struct jit_desired_state *ds, jit_time fetched_at, const 
 	took = mono_ns() - t0;
 	if (took > a->slack_ns)
 		a->slack_ns = took;
+	note_apply(a, ds, source, true, strcmp(source, "repair") == 0 ||
+		strcmp(mode, "rebuild after a failed update") == 0, &m->st, took);
 	snprintf(ms, sizeof(ms), "%.1f", (double)took / 1e6);
 	fmt_size(ops_n, n);
 	fmt_size(elements, m->st.elements);
@@ -609,6 +655,7 @@ apply(struct agent *a, struct jit_desired_state *ds, jit_time fetched_at, const 
 	a->ok = true;
 	a->nftables = true;
 	a->report_due = true;
+	write_metrics(a);
 	return 0;
 fail:
 	free(ops);
@@ -623,6 +670,9 @@ fail:
 	jit_log(JIT_LOG_ERROR, "apply_failed", "version", version, "source", source,
 		"error", err.message, (const char *)NULL);
 	probe(a);
+	note_apply(a, ds, source, false, false, &(struct jit_enforce_stats){ 0 },
+		mono_ns() - t0);
+	write_metrics(a);
 	return -1;
 }
 
@@ -759,11 +809,19 @@ run(struct agent *a)
 			continue;   /* a repair cut the poll short: report it, poll again */
 		if (r != 0) {
 			a->reachable = err.status != 503;
+			if (a->metrics.reachable != a->reachable) {
+				a->metrics.reachable = a->reachable;
+				write_metrics(a);
+			}
 			if (!stop_signal)
 				offline(a, &err);
 			continue;
 		}
 		a->reachable = true;
+		if (!a->metrics.reachable) {
+			a->metrics.reachable = true;
+			write_metrics(a);
+		}
 		fetched_at = jit_time_now();
 		if (a->synced && ds->version == a->applied_version) {
 			jit_desired_state_free(ds);
@@ -969,6 +1027,7 @@ main(int argc, char **argv)
 	}
 	a.o = &o;
 	a.kind = o.kind;
+	jit_agent_metrics_init(&a.metrics);
 	os_text(a.os);
 	if (check_ca(o.ca, &err) != 0 ||
 		jit_cp_open(o.server, o.ca, &stop_signal, &a.cp, &err) != 0 ||

@@ -240,13 +240,16 @@ const struct cli_cmd cli_cmd_token_create = {
 	"overwritten), and not printed; without, it is printed alone on standard output\n"
 	"(TOKEN=$(jitgate token create ...)) with a warning on standard error. Give the\n"
 	"file to its holder, who runs 'jitgate login --token-file FILE'. Without\n"
-	"--valid-for (P30D, 90d, 12h) the token does not expire. Anyone may make tokens\n"
-	"for themselves; for others it needs Jitgate/principals/tokens/write at /.\n",
+	"--valid-for (P30D, 90d, 12h) it lives as long as the server allows (jitgated\n"
+	"--max-token-lifetime, a year by default). A token you make for yourself never\n"
+	"outlives the token you make it with, is revoked with it, and needs\n"
+	"Jitgate/tokens/mintOwn/action (Owner and Contributor have it, requesters and\n"
+	"readers do not); for others it needs Jitgate/principals/tokens/write at /.\n",
 	(const struct cli_opt[]){
 		{"principal", KEY_PRINCIPAL, "NAME", "whose token (default: me)"},
 		{"name", KEY_NAME, "LABEL", "what it is for, e.g. \"alice laptop\" (required)"},
-		{"valid-for", KEY_VALID_FOR, "DURATION", "how long it works (default: until "
-			"revoked)"},
+		{"valid-for", KEY_VALID_FOR, "DURATION", "how long it works (default: the "
+			"server's maximum)"},
 		{"output-file", KEY_OUTPUT_FILE, "FILE", "write it to this new file (0600) "
 			"instead of printing it"},
 		{NULL, 0, NULL, NULL},
@@ -262,7 +265,7 @@ cred_list(struct cli *c, const struct cli_cmd *cmd, const struct cred_kind *k, i
 	char **argv, struct jit_error *err)
 {
 	static const char *const headers[] = {"ID", "NAME", "STATE", "CREATED", "EXPIRES",
-		"LAST USED"};
+		"LAST USED", "MINTED WITH"};
 	char path[sizeof(PRINCIPALS) + JIT_NAME_MAX + 24];
 	struct token_args a = {.k = k};
 	struct cli_table *t = NULL;
@@ -284,7 +287,7 @@ cred_list(struct cli *c, const struct cli_cmd *cmd, const struct cred_kind *k, i
 		rc = cli_json_print(value, err);
 		goto out;
 	}
-	if ((t = cli_table_new(6, headers)) == NULL) {
+	if ((t = cli_table_new(7, headers)) == NULL) {
 		cli_fail(err, "out of memory");
 		goto out;
 	}
@@ -295,7 +298,8 @@ cred_list(struct cli *c, const struct cli_cmd *cmd, const struct cred_kind *k, i
 			json_string_value(json_object_get(v, "state")),
 			cli_time_text(json_string_value(json_object_get(v, "createdUtc")), created),
 			cli_time_text(json_string_value(json_object_get(v, "expiresUtc")), expires),
-			cli_time_text(json_string_value(json_object_get(v, "lastUsedUtc")), used)};
+			cli_time_text(json_string_value(json_object_get(v, "lastUsedUtc")), used),
+			json_string_value(json_object_get(v, "mintedWith"))};
 
 		if (row[4] == NULL)
 			row[4] = "never";
@@ -319,7 +323,8 @@ token_list(struct cli *c, int argc, char **argv, struct jit_error *err)
 const struct cli_cmd cli_cmd_token_list = {
 	"token", "list", "[--principal NAME|me]",
 	"List a principal's tokens (by default your own), never their secrets.",
-	"STATE is Active, Expired or Revoked. Others' tokens need\n"
+	"STATE is Active, Expired or Revoked. MINTED WITH is the token a principal made\n"
+	"this one with for itself (revoking that one revoked this). Others' tokens need\n"
 	"Jitgate/principals/tokens/read at /.\n",
 	(const struct cli_opt[]){
 		{"principal", KEY_PRINCIPAL, "NAME", "whose tokens (default: me)"},
@@ -407,8 +412,9 @@ const struct cli_cmd cli_cmd_secret_create = {
 	"endpoint for access tokens of an hour. It is shown once; the server keeps only\n"
 	"its hash. With --output-file it is written to FILE, a new file of mode 0600, and\n"
 	"not printed. It always expires: --valid-for (90d, P180D; at most P730D), by\n"
-	"default after 180 days. Anyone may make secrets for themselves; for others it\n"
-	"needs Jitgate/principals/clientSecrets/write at /.\n",
+	"default after 180 days. A secret for yourself needs Jitgate/tokens/mintOwn/action\n"
+	"and never outlives the token you make it with; for others it needs\n"
+	"Jitgate/principals/clientSecrets/write at /.\n",
 	(const struct cli_opt[]){
 		{"principal", KEY_PRINCIPAL, "NAME", "whose secret (default: me)"},
 		{"name", KEY_NAME, "LABEL", "what it is for, e.g. \"ci pipeline\" (required)"},

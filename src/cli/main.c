@@ -16,6 +16,7 @@
 #include "args.h"
 #include "cli.h"
 #include "resources.h"
+#include "text.h"
 
 static const struct cli_cmd *const commands[] = {
 	&cli_cmd_login,
@@ -138,13 +139,21 @@ find(const char *w0, const char *w1)
 	return find_single(w0);
 }
 
-/* Prints s with control characters replaced: a server's message is not trusted
- * to be free of terminal escapes. */
+/* Prints s with unsafe characters (C0, C1, bidi controls: text.h) replaced: a server's
+ * message is not trusted to be free of terminal escapes. */
 static void
 print_clean(FILE *f, const char *s)
 {
-	for (; *s != '\0'; s++)
-		fputc((unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s, f);
+	while (*s != '\0') {
+		bool unsafe;
+		size_t n = jit_text_next(s, &unsafe);
+
+		if (unsafe)
+			fputc('?', f);
+		else
+			fwrite(s, 1, n, f);
+		s += n;
+	}
 }
 
 static int

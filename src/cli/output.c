@@ -4,9 +4,12 @@
  */
 #include "output.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "text.h"
 
 struct cli_table {
 	size_t ncols;
@@ -46,15 +49,14 @@ put_row(struct cli_table *t, const char *const cells[])
 		const char *s = cells[i] != NULL && cells[i][0] != '\0' ? cells[i] : "-";
 		size_t len = strlen(s);
 
-		if ((t->cells[base + i] = strdup(s)) == NULL) {
+		/* Free text from the server (justifications, an agent's OS and messages) must not
+		 * drive the terminal: C0, C1 and bidi controls become '?'. */
+		if ((t->cells[base + i] = jit_text_sanitize(s)) == NULL) {
 			for (size_t k = 0; k < i; k++)
 				free(t->cells[base + k]);
 			return -1;
 		}
-		/* Free text from the server (justifications) must not drive the terminal. */
-		for (char *p = t->cells[base + i]; *p != '\0'; p++)
-			if ((unsigned char)*p < 0x20 || *p == 0x7f)
-				*p = '?';
+		len = strlen(t->cells[base + i]);
 		if (len > t->width[i])
 			t->width[i] = len;
 	}
@@ -90,25 +92,67 @@ cli_table_add(struct cli_table *t, const char *const cells[], struct jit_error *
 void
 cli_table_print(const struct cli_table *t)
 {
-	for (size_t r = 0; r < t->nrows; r++) {
-		for (size_t i = 0; i < t->ncols; i++) {
-			const char *s = t->cells[r * t->ncols + i];
+	cli_table_print_some(t, NULL, t->ncols, 0);
+}
 
-			if (i + 1 == t->ncols)
-				printf("%s\n", s);
-			else
-				printf("%-*s  ", (int)t->width[i], s);
-		}
+/* One cell in w columns: cut on a character boundary (UTF-8) with "..." when longer. */
+static void
+print_cell(const char *s, size_t w, bool last)
+{
+	size_t len = strlen(s);
+
+	if (len > w) {
+		len = w > 3 ? w - 3 : 0;
+		while (len > 0 && ((unsigned char)s[len] & 0xc0) == 0x80)
+			len--;
+		printf("%.*s...%*s", (int)len, s, last ? 0 : (int)(w - 3 - len), "");
+	} else if (last) {
+		printf("%s", s);
+	} else {
+		printf("%-*s", (int)w, s);
 	}
+	printf(last ? "\n" : "  ");
+}
+
+void
+cli_table_print_some(const struct cli_table *t, const size_t *cols, size_t n,
+	size_t max_width)
+{
+	size_t w[64], total = 0;
+
+	if (n > sizeof(w) / sizeof(w[0]))
+		n = sizeof(w) / sizeof(w[0]);
+	for (size_t k = 0; k < n; k++) {
+		w[k] = t->width[cols ? cols[k] : k];
+		total += w[k] + (k + 1 < n ? 2 : 0);
+	}
+	/* Too wide: the widest column gives a character at a time, down to its header's
+	 * width (and at least 8); the first (the name, the time) keeps all of it. */
+	while (max_width > 0 && total > max_width) {
+		size_t widest = n;
+
+		for (size_t k = 1; k < n; k++) {
+			size_t floor = strlen(t->cells[cols ? cols[k] : k]);
+
+			if (floor < 8)
+				floor = 8;
+			if (w[k] > floor && (widest == n || w[k] > w[widest]))
+				widest = k;
+		}
+		if (widest == n)
+			break;
+		w[widest]--;
+		total--;
+	}
+	for (size_t r = 0; r < t->nrows; r++)
+		for (size_t k = 0; k < n; k++)
+			print_cell(t->cells[r * t->ncols + (cols ? cols[k] : k)], w[k], k + 1 == n);
 }
 
 bool
 cli_printable(const char *s)
 {
-	for (; *s != '\0'; s++)
-		if ((unsigned char)*s < 0x20 || *s == 0x7f)
-			return false;
-	return true;
+	return jit_text_safe(s);
 }
 
 void
@@ -121,8 +165,16 @@ cli_field(const char *label, const char *value)
 	printf("%-20s", l);
 	if (value == NULL || value[0] == '\0')
 		value = "-";
-	for (const char *p = value; *p != '\0'; p++)
-		putchar((unsigned char)*p < 0x20 || *p == 0x7f ? '?' : *p);
+	for (const char *p = value; *p != '\0';) {
+		bool unsafe;
+		size_t n = jit_text_next(p, &unsafe);
+
+		if (unsafe)
+			putchar('?');
+		else
+			fwrite(p, 1, n, stdout);
+		p += n;
+	}
 	putchar('\n');
 }
 

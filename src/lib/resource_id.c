@@ -15,6 +15,7 @@
  */
 #include "resource_id.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -555,4 +556,13 @@ jit_rid_enforcement_point(struct jit_rid *out, const char *sub, const char *rg, 
 	jit_rid_resource_group(out, sub, rg);
 	out->kind = JIT_RID_ENFORCEMENT_POINT;
 	set_name(out->name, name);
+}
+
+void
+jit_rid_key(const struct jit_rid *r, char out[JIT_RESOURCE_ID_MAX])
+{
+	if (jit_rid_format(r, out, JIT_RESOURCE_ID_MAX) < 0)
+		out[0] = '\0';
+	for (char *p = out; *p; p++)
+		*p = (char)tolower((unsigned char)*p);
 }

@@ -53,6 +53,9 @@ int jit_rid_check_name(const char *name, const char *what, struct jit_error *err
 /* Formats r; returns the length, or -1 if it does not fit in n bytes. */
 int jit_rid_format(const struct jit_rid *r, char *buf, size_t n);
 
+/* The lowercased canonical form of r, how stores key resources ("" if it does not fit). */
+void jit_rid_key(const struct jit_rid *r, char out[JIT_RESOURCE_ID_MAX]);
+
 /* Same resource (kind equal, names equal ignoring case). */
 bool jit_rid_equal(const struct jit_rid *a, const struct jit_rid *b);
 

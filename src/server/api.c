@@ -15,12 +15,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "auth.h"
 #include "log.h"
+#include "metrics.h"
 #include "model_json.h"
 #include "rbac.h"
 #include "resource_id.h"
+#include "svc_audit.h"
 
 enum route_auth {
 	AUTH_USER = 1,   /* users and service principals */
@@ -189,6 +192,10 @@ static const struct route routes[] = {
 		jit_h_arm_metadata},
 	{"GET", "/tenants", AUTH_USER, true, "Microsoft.Resources/tenants/read", CHECK_NONE, 0,
 		jit_h_tenant_list},
+
+	/* Prometheus: a scraper's token needs Jitgate/metrics/read at / (api_metrics.c). */
+	{"GET", "/metrics", AUTH_USER, false, "Jitgate/metrics/read", CHECK_RESOURCE,
+		JIT_RID_ROOT, jit_h_metrics},
 
 	/* The web console's sign-in: a token in the body opens a cookie session. */
 	{"POST", "/providers/Jitgate/sessions", AUTH_NONE, true, "Jitgate/sessions/write",
@@ -372,45 +379,40 @@ jit_call_body(struct jit_call *c, json_t **out, struct jit_error *err)
 	return jit_json_parse_object(c->req->body, c->req->body_len, out, err);
 }
 
+void
+jit_call_actor(const struct jit_call *c, struct jit_actor *out)
+{
+	*out = (struct jit_actor){
+		.principal = c->authenticated ? &c->principal : NULL,
+		.perms = c->perms,
+		.n_perms = c->n_perms,
+		.caller = c->caller_text,
+		.correlation = c->correlation,
+		.now = c->now,
+	};
+}
+
 int
 jit_call_audit(struct jit_call *c, const char *operation, const char *resource_id, int status,
 	const char *details_json, struct jit_error *err)
 {
-	struct jit_audit_entry e = {
-		.time = c->now,
-		.principal_id = c->authenticated ? c->principal.id : 0,
-		.principal_name = c->authenticated ? c->principal.name : NULL,
-		.caller = c->caller_text,
-		.operation = operation,
-		.resource_id = resource_id,
-		.result = status < 400 ? "Succeeded" : "Failed",
-		.status = status,
-		.correlation_id = c->correlation,
-		.details_json = details_json,
-		.vms = c->audit_vms,
-		.n_vms = c->n_audit_vms,
-	};
+	struct jit_actor a;
 
-	return jit_store_audit_append(c->api->store, &e, err);
+	jit_call_actor(c, &a);
+	return jit_svc_audit(c->tx, &a, operation, resource_id, status, details_json, c->audit_vms,
+		c->n_audit_vms, err);
 }
 
 void
 jit_call_audit_failure(struct jit_call *c, const char *resource_id,
 	const struct jit_error *failure)
 {
-	struct jit_error err;
-	json_t *d = json_pack("{s:s,s:s}", "code", failure->code, "message", failure->message);
-	char *details = d ? json_dumps(d, JSON_COMPACT) : NULL;
+	struct jit_actor a;
 
-	json_decref(d);
+	jit_call_actor(c, &a);
 	c->audited_failure = true;
-	if (jit_store_begin(c->api->store, true, &err) == 0) {
-		if (jit_call_audit(c, c->action, resource_id, failure->status, details, &err) == 0)
-			jit_store_commit(c->api->store, &err);
-		else
-			jit_store_rollback(c->api->store);
-	}
-	free(details);
+	jit_svc_audit_refusal(c->api->store, &a, c->action, resource_id, c->audit_vms,
+		c->n_audit_vms, failure);
 }
 
 /* ARM's account endpoints (reading subscriptions and tenants) take any api-version:
@@ -617,24 +619,29 @@ authenticate(struct jit_call *c, enum route_auth need, struct jit_error *err)
 		cookie = jit_http_cookie(c->req, JIT_SESSION_COOKIE);
 	if (jit_call_throttled(c, err) != 0)
 		return -1;
-	if (jit_store_begin(st, false, err) != 0)
+	if (jit_store_begin(st, false, &c->tx, err) != 0)
 		return -1;
 	if (cookie != NULL) {
-		r = jit_session_resolve(st, cookie, c->now, &c->session, err);
+		r = jit_session_resolve(c->tx, cookie, c->now, &c->session, err);
 		if (r == 0) {
 			c->principal = c->session.principal;
 			c->via_session = true;
+			/* A session lives while its token does and at most until its own end. */
+			snprintf(c->cred.token_id, sizeof(c->cred.token_id), "%s",
+				c->session.token_id);
+			c->cred.expires = c->session.expires;
 		}
 	} else {
-		r = jit_auth_bearer(st, authz, c->now, &c->principal, err);
+		r = jit_auth_bearer_credential(c->tx, authz, c->now, &c->principal, &c->cred, err);
 	}
 	if (r == 0 && c->principal.kind != JIT_PRINCIPAL_AGENT)
-		r = jit_store_permissions(st, c->principal.id, &c->perms, &c->n_perms, err);
+		r = jit_store_permissions(c->tx, c->principal.id, &c->perms, &c->n_perms, err);
 	if (r != 0) {
-		jit_store_rollback(st);
+		jit_store_rollback(c->tx);
 		if (err->status == 401) {
 			const char *action = c->action;
 
+			jit_metrics_auth_failure();
 			/* A failed sign-in is an audit event too (bounded by the throttle). */
 			note_auth_failure(c);
 			c->action = "Jitgate/signIn/action";
@@ -643,7 +650,7 @@ authenticate(struct jit_call *c, enum route_auth need, struct jit_error *err)
 		}
 		return -1;
 	}
-	if (jit_store_commit(st, err) != 0)
+	if (jit_store_commit(c->tx, err) != 0)
 		return -1;
 	c->authenticated = true;
 	if (need == AUTH_AGENT && c->principal.kind != JIT_PRINCIPAL_AGENT)
@@ -670,49 +677,39 @@ jit_call_authenticate(struct jit_call *c, struct jit_error *err)
 bool
 jit_call_can(const struct jit_call *c, const char *action, const struct jit_rid *resource)
 {
-	for (size_t i = 0; i < c->n_perms; i++)
-		if (jit_rid_in_scope(&c->perms[i].scope, resource) &&
-			jit_role_allows(&c->perms[i].role, action))
-			return true;
-	return false;
+	struct jit_actor a;
+
+	jit_call_actor(c, &a);
+	return jit_actor_can(&a, action, resource);
 }
 
 bool
 jit_call_can_within(const struct jit_call *c, const char *action,
 	const struct jit_rid *resource)
 {
-	for (size_t i = 0; i < c->n_perms; i++)
-		if ((jit_rid_in_scope(&c->perms[i].scope, resource) ||
-			jit_rid_in_scope(resource, &c->perms[i].scope)) &&
-			jit_role_allows(&c->perms[i].role, action))
-			return true;
-	return false;
+	struct jit_actor a;
+
+	jit_call_actor(c, &a);
+	return jit_actor_can_within(&a, action, resource);
 }
 
 bool
 jit_call_sees(const struct jit_call *c, const struct jit_rid *resource)
 {
-	for (size_t i = 0; i < c->n_perms; i++)
-		if (jit_rid_in_scope(&c->perms[i].scope, resource) ||
-			jit_rid_in_scope(resource, &c->perms[i].scope))
-			return true;
-	return false;
+	struct jit_actor a;
+
+	jit_call_actor(c, &a);
+	return jit_actor_sees(&a, resource);
 }
 
 int
 jit_call_authorize(const struct jit_call *c, const char *action, const struct jit_rid *resource,
 	struct jit_error *err)
 {
-	char scope[JIT_RESOURCE_ID_MAX];
+	struct jit_actor a;
 
-	if (jit_call_can(c, action, resource))
-		return 0;
-	if (jit_rid_format(resource, scope, sizeof(scope)) < 0)
-		snprintf(scope, sizeof(scope), "?");
-	return jit_errorf(err, 403, JIT_E_FORBIDDEN,
-		"The client '%s' with object id '%s' does not have authorization to perform action "
-		"'%s' over scope '%s' or the scope is invalid.", c->principal.name,
-		c->principal.object_id, action, scope);
+	jit_call_actor(c, &a);
+	return jit_actor_authorize(&a, action, resource, err);
 }
 
 /* The resource a route's path names, or for lists the scope they list. */
@@ -775,11 +772,26 @@ authorization_at(char *seg[], size_t n)
 	return n;
 }
 
+static int64_t
+mono_ns(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (int64_t)t.tv_sec * 1000000000LL + t.tv_nsec;
+}
+
 static void
 log_request(const struct jit_call *c)
 {
 	char status[8];
 
+	jit_metrics_http(c->route, c->req->method, c->resp->status,
+		mono_ns() - c->started_ns);
+	if (c->route != NULL && c->action != NULL && strcmp(c->action,
+		"Microsoft.Security/locations/jitNetworkAccessPolicies/initiate/action") == 0 &&
+		c->authenticated && c->resp->status != 401 && c->resp->status != 429)
+		jit_metrics_initiate(c->resp->status == 202);
 	snprintf(status, sizeof(status), "%d", c->resp->status);
 	jit_log(c->resp->status >= 500 ? JIT_LOG_ERROR : JIT_LOG_INFO, "request",
 		"method", c->req->method, "path", c->req->path, "status", status,
@@ -803,6 +815,7 @@ jit_api_handle(void *ctx, const struct jit_http_request *req, struct jit_http_re
 	size_t n, at;
 
 	c.now = jit_time_now();
+	c.started_ns = mono_ns();
 	snprintf(c.correlation, sizeof(c.correlation), "%s", req->request_id);
 	if (jit_prefix_from_sockaddr((const struct sockaddr *)&req->peer, &c.caller, &err) == 0)
 		jit_prefix_format(&c.caller, c.caller_text);
@@ -819,9 +832,11 @@ jit_api_handle(void *ctx, const struct jit_http_request *req, struct jit_http_re
 		req->path + 1 : req->path);
 	if (strcmp(path, "/healthz") == 0 && strcmp(req->method, "GET") == 0) {
 		jit_call_reply(&c, 200, json_pack("{s:s}", "status", "ok"));
+		jit_metrics_http("/healthz", "GET", 200, mono_ns() - c.started_ns);
 		return;
 	}
 	if (jit_console_wants(c.api->console, req)) {
+		c.route = "console";
 		jit_console_serve(c.api->console, req, resp);
 		log_request(&c);
 		return;
@@ -837,6 +852,7 @@ jit_api_handle(void *ctx, const struct jit_http_request *req, struct jit_http_re
 		if (check_api_version(&c, false, &err) != 0)
 			goto fail;
 		c.action = "Microsoft.Authorization";
+		c.route = "{scope}/providers/Microsoft.Authorization";
 		if (authenticate(&c, AUTH_USER, &err) != 0)
 			goto fail;
 		jit_h_authorization(&c, seg, n, at);
@@ -852,6 +868,7 @@ jit_api_handle(void *ctx, const struct jit_http_request *req, struct jit_http_re
 			continue;
 		found = &routes[i];
 		c.action = found->action;
+		c.route = found->pattern;
 		if (bind_params(&c, params, names, &err) != 0)
 			goto fail;
 		break;

@@ -16,6 +16,7 @@
 #include "http.h"
 #include "jit_limits.h"
 #include "prefix.h"
+#include "service.h"
 #include "session.h"
 #include "rate_limit.h"
 #include "store.h"
@@ -23,10 +24,16 @@
 
 #define JIT_API_VERSION "2020-01-01"
 
+/* A new token's longest life unless jitgated --max-token-lifetime says otherwise, and the
+ * longest that option allows. */
+#define JIT_TOKEN_LIFETIME_DEFAULT_NS (365LL * 24 * 3600 * JIT_NS_PER_SEC)
+#define JIT_TOKEN_LIFETIME_MAX_NS (3650LL * 24 * 3600 * JIT_NS_PER_SEC)
+
 struct jit_api {
 	struct jit_store *store;
 	atomic_int stopping;            /* long polls return at once when set */
 	int long_poll_max_s;            /* longest wait of GET desired-state (30) */
+	int64_t token_max_lifetime_ns;  /* longest validFor of a new token (--max-token-lifetime) */
 	const char *const *names;       /* this server's names (certificate, listen address): */
 	size_t n_names;                 /* a Host header is echoed into links only if it is one */
 	const struct jit_console *console;  /* the web console (NULL or disabled: none) */
@@ -39,11 +46,15 @@ struct jit_call {
 	struct jit_api *api;
 	const struct jit_http_request *req;
 	struct jit_http_response *resp;
+	struct jit_tx *tx;               /* the open store transaction, NULL when none */
 	struct jit_principal principal;  /* set when authenticated */
+	struct jit_auth_credential cred; /* what it authenticated with (bounds tokens it makes) */
 	bool authenticated;
 	bool via_session;                /* by the console's session cookie (not a bearer token) */
 	struct jit_session session;      /* then: the session */
 	const char *action;              /* the route's action, e.g. ".../write" */
+	const char *route;               /* the route's pattern (for metrics), or NULL */
+	int64_t started_ns;              /* CLOCK_MONOTONIC at arrival (for metrics) */
 	/* Path parameters, checked names (empty when the route has none). */
 	char sub[JIT_NAME_MAX + 1];
 	char rg[JIT_NAME_MAX + 1];
@@ -79,6 +90,8 @@ void jit_call_reply(struct jit_call *c, int status, json_t *body);
 void jit_call_fail(struct jit_call *c, const struct jit_error *err);
 /* Parses the body as a JSON object, or fails the call. */
 int jit_call_body(struct jit_call *c, json_t **out, struct jit_error *err);
+/* The caller as services see it (valid while c is). */
+void jit_call_actor(const struct jit_call *c, struct jit_actor *out);
 /* Appends an audit entry in the open transaction. */
 int jit_call_audit(struct jit_call *c, const char *operation, const char *resource_id,
 	int status, const char *details_json, struct jit_error *err);
@@ -87,6 +100,14 @@ void jit_call_audit_failure(struct jit_call *c, const char *resource_id,
 	const struct jit_error *failure);
 
 /* ---- authorization (RBAC) ---- */
+
+/* A token or client secret a principal makes for itself: needs Jitgate/tokens/mintOwn/action
+ * and a jitgate token behind the caller's credential (api_rbac.c). */
+int jit_call_may_mint_own(struct jit_call *c, struct jit_error *err);
+/* Clamps *expires to the caller's credential's end (asked: the caller named a lifetime,
+ * then a longer one is 400 instead). */
+int jit_call_bound_expiry(struct jit_call *c, bool asked, jit_time *expires,
+	struct jit_error *err);
 
 /* Bad-credential throttling (per caller address), for routes that authenticate by a
  * secret in their body (agent enrollment). */
@@ -153,6 +174,9 @@ void jit_h_whoami(struct jit_call *c);
  * or another when the caller may perform the route's action at /. */
 int jit_call_path_principal(struct jit_call *c, struct jit_principal *out,
 	struct jit_error *err);
+
+/* api_metrics.c: GET /metrics (Prometheus text format) */
+void jit_h_metrics(struct jit_call *c);
 
 /* api_oauth.c: OAuth2 / OpenID for Azure's tools, ARM's account endpoints, client secrets */
 void jit_h_oidc_configuration(struct jit_call *c);

@@ -18,6 +18,7 @@
 #include "desired_state.h"
 #include "duration.h"
 #include "log.h"
+#include "text.h"
 #include "model_json.h"
 #include "vm.h"
 
@@ -67,17 +68,17 @@ jit_h_ep_list(struct jit_call *c)
 		jit_rid_resource_group(&scope, c->sub, c->rg);
 	else
 		jit_rid_subscription(&scope, c->sub);
-	if (jit_store_begin(st, false, &err) != 0) {
+	if (jit_store_begin(st, false, &c->tx, &err) != 0) {
 		jit_call_fail(c, &err);
 		return;
 	}
-	if (jit_store_sub_get(st, c->sub, &sub, &err) != 0 ||
-		jit_store_ep_list(st, &scope, &eps, &n, &err) != 0) {
-		jit_store_rollback(st);
+	if (jit_store_sub_get(c->tx, c->sub, &sub, &err) != 0 ||
+		jit_store_ep_list(c->tx, &scope, &eps, &n, &err) != 0) {
+		jit_store_rollback(c->tx);
 		jit_call_fail(c, &err);
 		return;
 	}
-	jit_store_rollback(st);
+	jit_store_rollback(c->tx);
 	value = json_array();
 	for (size_t i = 0; value != NULL && i < n; i++)
 		if (jit_call_can(c, c->action, &eps[i].id))
@@ -96,12 +97,12 @@ jit_h_ep_get(struct jit_call *c)
 	int r;
 
 	jit_rid_enforcement_point(&id, c->sub, c->rg, c->name);
-	if (jit_store_begin(st, false, &err) != 0) {
+	if (jit_store_begin(st, false, &c->tx, &err) != 0) {
 		jit_call_fail(c, &err);
 		return;
 	}
-	r = jit_store_ep_get(st, &id, &ep, &err);
-	jit_store_rollback(st);
+	r = jit_store_ep_get(c->tx, &id, &ep, &err);
+	jit_store_rollback(c->tx);
 	if (r != 0) {
 		jit_call_fail(c, &err);
 		return;
@@ -121,17 +122,17 @@ jit_h_ep_delete(struct jit_call *c)
 
 	jit_rid_enforcement_point(&id, c->sub, c->rg, c->name);
 	jit_rid_format(&id, id_text, sizeof(id_text));
-	if (jit_store_begin(st, true, &err) != 0) {
+	if (jit_store_begin(st, true, &c->tx, &err) != 0) {
 		jit_call_fail(c, &err);
 		return;
 	}
-	if (jit_store_ep_delete(st, &id, c->now, &existed, &err) != 0 ||
+	if (jit_store_ep_delete(c->tx, &id, c->now, &existed, &err) != 0 ||
 		(existed && jit_call_audit(c, c->action, id_text, 200, NULL, &err) != 0)) {
-		jit_store_rollback(st);
+		jit_store_rollback(c->tx);
 		jit_call_fail(c, &err);
 		return;
 	}
-	if (jit_store_commit(st, &err) != 0) {
+	if (jit_store_commit(c->tx, &err) != 0) {
 		jit_call_fail(c, &err);
 		return;
 	}
@@ -171,16 +172,16 @@ jit_h_enrollment_token_create(struct jit_call *c)
 		}
 	}
 	expires = c->now + valid_ns;
-	if (jit_token_new("jge", &tok, &err) != 0 || jit_store_begin(st, true, &err) != 0)
+	if (jit_token_new("jge", &tok, &err) != 0 || jit_store_begin(st, true, &c->tx, &err) != 0)
 		goto fail;
-	if (jit_store_enrollment_add(st, tok.id, tok.hash, &rg, c->now, expires, c->principal.id,
+	if (jit_store_enrollment_add(c->tx, tok.id, tok.hash, &rg, c->now, expires, c->principal.id,
 		&err) != 0 || jit_call_audit(c, c->action, id, 201, NULL, &err) != 0) {
-		jit_store_rollback(st);
+		jit_store_rollback(c->tx);
 		if (err.status >= 500)
 			goto fail;
 		goto refuse;
 	}
-	if (jit_store_commit(st, &err) != 0)
+	if (jit_store_commit(c->tx, &err) != 0)
 		goto fail;
 	jit_time_format(expires, expires_text);
 	jit_call_reply(c, 201, json_pack("{s:s,s:s,s:s}", "token", tok.text, "resourceGroup", id,
@@ -264,7 +265,6 @@ static int
 enroll_host_vm(struct jit_call *c, struct enroll_body *b, const struct jit_rid *rg,
 	const struct jit_rid *ep, char vm_id[JIT_RESOURCE_ID_MAX], struct jit_error *err)
 {
-	struct jit_store *st = c->api->store;
 	struct jit_vm existing;
 	struct jit_error ignored;
 	bool created;
@@ -274,7 +274,7 @@ enroll_host_vm(struct jit_call *c, struct enroll_body *b, const struct jit_rid *
 	snprintf(name, sizeof(name), "%s", b->vm.id.name);
 	jit_rid_vm(&b->vm.id, rg->sub, rg->rg, name);
 	jit_rid_format(&b->vm.id, vm_id, JIT_RESOURCE_ID_MAX);
-	if (jit_store_vm_get(st, &b->vm.id, &existing, &ignored) == 0) {
+	if (jit_store_vm_get(c->tx, &b->vm.id, &existing, &ignored) == 0) {
 		/* An enrollment token must not take a VM away from the point protecting it (that
 		 * would unlock the real host): delete that enforcement point first. */
 		if (existing.enforcement_point[0] != '\0')
@@ -286,7 +286,7 @@ enroll_host_vm(struct jit_call *c, struct enroll_body *b, const struct jit_rid *
 	}
 	if (jit_rid_format(ep, b->vm.enforcement_point, sizeof(b->vm.enforcement_point)) < 0)
 		return jit_errorf(err, 500, JIT_E_INTERNAL, "enforcement point ID too long");
-	return jit_store_vm_put(st, &b->vm, &created, err);
+	return jit_store_vm_put(c->tx, &b->vm, &created, err);
 }
 
 void
@@ -309,9 +309,9 @@ jit_h_agent_enroll(struct jit_call *c)
 		goto fail;
 	if (jit_call_body(c, &body, &err) != 0 || parse_enroll(body, &b, &err) != 0)
 		goto refuse;
-	if (jit_token_new("jgt", &cred, &err) != 0 || jit_store_begin(st, true, &err) != 0)
+	if (jit_token_new("jgt", &cred, &err) != 0 || jit_store_begin(st, true, &c->tx, &err) != 0)
 		goto fail;
-	if (jit_store_enrollment_find(st, b.token.id, c->now, stored, &rg, &found, &err) != 0)
+	if (jit_store_enrollment_find(c->tx, b.token.id, c->now, stored, &rg, &found, &err) != 0)
 		goto rollback;
 	if (!found || !jit_token_hash_equal(stored, b.token.hash)) {
 		jit_errorf(&err, 401, JIT_E_UNAUTHENTICATED,
@@ -327,12 +327,12 @@ jit_h_agent_enroll(struct jit_call *c)
 	snprintf(agent.display_name, sizeof(agent.display_name), "agent %.90s", ep.id.name);
 	ep.kind = b.kind;
 	ep.created = c->now;
-	if (jit_store_enrollment_use(st, b.token.id, c->now, &err) != 0 ||
-		jit_store_principal_add(st, &agent, &err) != 0)
+	if (jit_store_enrollment_use(c->tx, b.token.id, c->now, &err) != 0 ||
+		jit_store_principal_add(c->tx, &agent, &err) != 0)
 		goto rollback;
 	ep.principal_id = agent.id;
-	if (jit_store_ep_add(st, &ep, &err) != 0 ||
-		jit_store_token_add(st, agent.id, "agent credential", cred.id, cred.hash, c->now, 0,
+	if (jit_store_ep_add(c->tx, &ep, &err) != 0 ||
+		jit_store_token_add(c->tx, agent.id, "agent credential", cred.id, cred.hash, c->now, 0,
 			&err) != 0 ||
 		(b.has_vm && enroll_host_vm(c, &b, &rg, &ep.id, vm_id, &err) != 0))
 		goto rollback;
@@ -345,7 +345,7 @@ jit_h_agent_enroll(struct jit_call *c)
 	}
 	if (jit_call_audit(c, c->action, ep_text, 200, NULL, &err) != 0)
 		goto rollback;
-	if (jit_store_commit(st, &err) != 0)
+	if (jit_store_commit(c->tx, &err) != 0)
 		goto fail;
 	jit_log(JIT_LOG_INFO, "agent_enrolled", "enforcement_point", ep_text, "kind",
 		jit_ep_kind_name(b.kind), "vm", vm_id[0] ? vm_id : NULL, (const char *)NULL);
@@ -355,7 +355,7 @@ jit_h_agent_enroll(struct jit_call *c)
 	json_decref(body);
 	return;
 rollback:
-	jit_store_rollback(st);
+	jit_store_rollback(c->tx);
 	if (err.status >= 500)
 		goto fail;
 refuse:
@@ -375,7 +375,7 @@ caller_ep(struct jit_call *c, struct jit_rid *out, struct jit_error *err)
 	struct jit_enforcement_point ep;
 	bool found;
 
-	if (jit_store_ep_by_principal(c->api->store, c->principal.id, &ep, &found, err) != 0)
+	if (jit_store_ep_by_principal(c->tx, c->principal.id, &ep, &found, err) != 0)
 		return -1;
 	if (!found)
 		return jit_errorf(err, 403, JIT_E_FORBIDDEN,
@@ -425,14 +425,14 @@ jit_h_agent_desired_state(struct jit_call *c)
 		jit_time now = jit_time_now();
 		int r;
 
-		if (jit_store_begin(st, false, &err) != 0) {
+		if (jit_store_begin(st, false, &c->tx, &err) != 0) {
 			jit_call_fail(c, &err);
 			return;
 		}
 		r = caller_ep(c, &ep, &err);
 		if (r == 0)
-			r = jit_store_ep_desired_state(st, &ep, now, &ds, &err);
-		jit_store_rollback(st);
+			r = jit_store_ep_desired_state(c->tx, &ep, now, &ds, &err);
+		jit_store_rollback(c->tx);
 		if (r != 0) {
 			jit_call_fail(c, &err);
 			return;
@@ -446,6 +446,54 @@ jit_h_agent_desired_state(struct jit_call *c)
 	}
 	jit_call_reply(c, 200, jit_desired_state_to_json(ds));
 	jit_desired_state_free(ds);
+}
+
+/* A copy of a reported value with every string (object keys too) made terminal-safe:
+ * an agent's words are shown to operators by the CLI and the console, and a compromised
+ * agent must not plant escape sequences or bidi overrides in them (security finding 14). */
+static json_t *
+sanitized_copy(const json_t *v, int depth)
+{
+	const char *key;
+	json_t *out, *item;
+	size_t i;
+
+	if (depth > 8)
+		return json_null();
+	if (json_is_string(v)) {
+		char *t = jit_text_sanitize(json_string_value(v));
+
+		out = t ? json_string(t) : NULL;
+		free(t);
+		return out;
+	}
+	if (json_is_array(v)) {
+		if ((out = json_array()) == NULL)
+			return NULL;
+		json_array_foreach(v, i, item)
+			if (json_array_append_new(out, sanitized_copy(item, depth + 1)) != 0) {
+				json_decref(out);
+				return NULL;
+			}
+		return out;
+	}
+	if (json_is_object(v)) {
+		if ((out = json_object()) == NULL)
+			return NULL;
+		json_object_foreach((json_t *)v, key, item) {
+			char *k = jit_text_sanitize(key);
+
+			if (k == NULL || json_object_set_new(out, k, sanitized_copy(item,
+				depth + 1)) != 0) {
+				free(k);
+				json_decref(out);
+				return NULL;
+			}
+			free(k);
+		}
+		return out;
+	}
+	return json_deep_copy(v);
 }
 
 /* {"appliedVersion": N, "healthy": bool, "capabilities": {...}, "os": "...",
@@ -476,8 +524,14 @@ parse_status(const json_t *body, uint64_t *applied, char **status_json, struct j
 	json_object_foreach((json_t *)body, key, val) {
 		if (strcmp(key, "healthy") == 0 || strcmp(key, "capabilities") == 0 ||
 			strcmp(key, "os") == 0 || strcmp(key, "message") == 0 ||
-			strcmp(key, "addresses") == 0 || strcmp(key, "appliedVersion") == 0)
-			json_object_set(keep, key, val);
+			strcmp(key, "addresses") == 0 || strcmp(key, "appliedVersion") == 0) {
+			json_t *safe = sanitized_copy(val, 0);
+
+			if (safe == NULL || json_object_set_new(keep, key, safe) != 0) {
+				json_decref(keep);
+				return jit_errorf(err, 500, JIT_E_INTERNAL, "out of memory");
+			}
+		}
 	}
 	*status_json = json_dumps(keep, JSON_COMPACT);
 	json_decref(keep);
@@ -507,12 +561,19 @@ audit_applied(struct jit_call *c, const struct jit_rid *ep, uint64_t applied,
 	size_t n_vms = 0;
 	int r = -1;
 
-	if (jit_store_ep_get(c->api->store, ep, &cur, err) != 0)
+	if (jit_store_ep_get(c->tx, ep, &cur, err) != 0)
 		return -1;
 	jit_enforcement_point_clear(&cur);
+	/* An agent can only have applied a state it was given (it can still lie about one it
+	 * was given: the report is the agent's word, see docs/security.md). */
+	if (applied > cur.version)
+		return jit_errorf(err, 400, JIT_E_INVALID_CONTENT,
+			"appliedVersion: %llu is newer than the desired state version %llu this "
+			"enforcement point was given", (unsigned long long)applied,
+			(unsigned long long)cur.version);
 	if (applied <= cur.applied_version || applied != cur.version)
 		return 0;
-	if (jit_store_ep_desired_state(c->api->store, ep, c->now, &ds, err) != 0)
+	if (jit_store_ep_desired_state(c->tx, ep, c->now, &ds, err) != 0)
 		return -1;
 	grants = json_array();
 	vms = calloc(ds->n_rules ? ds->n_rules : 1, sizeof(*vms));
@@ -570,14 +631,14 @@ jit_h_agent_status(struct jit_call *c)
 	if (jit_call_body(c, &body, &err) != 0 ||
 		parse_status(body, &applied, &status_json, &err) != 0)
 		goto fail;
-	if (jit_store_begin(st, true, &err) != 0)
+	if (jit_store_begin(st, true, &c->tx, &err) != 0)
 		goto fail;
 	if (caller_ep(c, &ep, &err) != 0 || audit_applied(c, &ep, applied, &err) != 0 ||
-		jit_store_ep_report(st, &ep, applied, status_json, c->now, &err) != 0) {
-		jit_store_rollback(st);
+		jit_store_ep_report(c->tx, &ep, applied, status_json, c->now, &err) != 0) {
+		jit_store_rollback(c->tx);
 		goto fail;
 	}
-	if (jit_store_commit(st, &err) != 0)
+	if (jit_store_commit(c->tx, &err) != 0)
 		goto fail;
 	json_decref(body);
 	free(status_json);

@@ -12,10 +12,10 @@
 #include <strings.h>
 
 #include "api.h"
+#include "svc_audit.h"
 #include "timestamp.h"
 #include "vm.h"
 
-#define AUDIT_READ "Jitgate/auditLogs/read"
 #define AUDIT_PAGE_DEFAULT 100
 #define AUDIT_PAGE_MAX 1000
 #define AUDIT_CSV_MAX 100000
@@ -132,12 +132,12 @@ jit_h_settings_get(struct jit_call *c)
 	int r;
 
 	settings_scope(c, &scope);
-	if (settings_name(c, &err) != 0 || jit_store_begin(c->api->store, false, &err) != 0) {
+	if (settings_name(c, &err) != 0 || jit_store_begin(c->api->store, false, &c->tx, &err) != 0) {
 		jit_call_fail(c, &err);
 		return;
 	}
-	r = jit_store_settings_get(c->api->store, &scope, &s, &err);
-	jit_store_rollback(c->api->store);
+	r = jit_store_settings_get(c->tx, &scope, &s, &err);
+	jit_store_rollback(c->tx);
 	if (r != 0) {
 		jit_call_fail(c, &err);
 		return;
@@ -177,15 +177,15 @@ jit_h_settings_put(struct jit_call *c)
 		}
 		snprintf(s.reason, sizeof(s.reason), "%s", json_string_value(v));
 	}
-	if (jit_store_begin(st, true, &err) != 0)
+	if (jit_store_begin(st, true, &c->tx, &err) != 0)
 		goto fail;
-	if (jit_store_settings_put(st, &s, &err) != 0 ||
+	if (jit_store_settings_put(c->tx, &s, &err) != 0 ||
 		jit_call_audit(c, c->action, id, 200, s.enabled ? "{\"enabled\":true}" :
 			"{\"enabled\":false}", &err) != 0) {
-		jit_store_rollback(st);
+		jit_store_rollback(c->tx);
 		goto fail;
 	}
-	if (jit_store_commit(st, &err) != 0)
+	if (jit_store_commit(c->tx, &err) != 0)
 		goto fail;
 	json_decref(body);
 	jit_call_reply(c, 200, settings_json(&s));
@@ -247,18 +247,6 @@ query_int(struct jit_call *c, const char *key, long long lo, long long hi, long 
 	return 0;
 }
 
-/* Entries about a resource the caller may read; others only for readers of "/". */
-static bool
-row_visible(const struct jit_call *c, const struct jit_audit_row *r)
-{
-	struct jit_error ignored;
-	struct jit_rid rid;
-
-	if (r->resource_id != NULL && jit_rid_parse(r->resource_id, &rid, &ignored) == 0)
-		return jit_call_can(c, AUDIT_READ, &rid);
-	return jit_call_can(c, AUDIT_READ, &root_scope);
-}
-
 static json_t *
 row_json(const struct jit_audit_row *r)
 {
@@ -304,7 +292,7 @@ csv_cell(FILE *f, const char *v, bool last)
 }
 
 static char *
-rows_csv(const struct jit_call *c, const struct jit_audit_row *rows, size_t n)
+rows_csv(const struct jit_audit_row *rows, size_t n)
 {
 	char *buf = NULL;
 	size_t len = 0;
@@ -317,8 +305,6 @@ rows_csv(const struct jit_call *c, const struct jit_audit_row *rows, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		char seq[24], status[8], when[JIT_TIME_BUFSZ];
 
-		if (!row_visible(c, &rows[i]))
-			continue;
 		snprintf(seq, sizeof(seq), "%lld", (long long)rows[i].seq);
 		snprintf(status, sizeof(status), "%d", rows[i].status);
 		jit_time_format(rows[i].time, when);
@@ -390,11 +376,12 @@ jit_h_audit_list(struct jit_call *c)
 	long long top = AUDIT_PAGE_DEFAULT, skip = 0;
 	const char *vm_q = jit_http_query(c->req, "vm");
 	const char *fmt = jit_http_query(c->req, "format");
+	struct jit_actor actor;
 	struct jit_error err;
-	bool is_vm, csv = wants_csv(c);
+	bool is_vm, csv = wants_csv(c), more;
+	int64_t last_seq;
 	json_t *value;
 	size_t n = 0;
-	int r;
 
 	audit_scope(c, &scope, &is_vm);
 	if (fmt != NULL && !csv && strcasecmp(fmt, "json") != 0) {
@@ -431,14 +418,11 @@ jit_h_audit_list(struct jit_call *c)
 	f.operation = jit_http_query(c->req, "operation");
 	f.before_seq = skip;
 	f.limit = (size_t)top;
-	if (jit_store_begin(c->api->store, false, &err) != 0)
-		goto fail;
-	r = jit_store_audit_query(c->api->store, &f, &rows, &n, &err);
-	jit_store_rollback(c->api->store);
-	if (r != 0)
+	jit_call_actor(c, &actor);
+	if (jit_svc_audit_query(c->api->store, &actor, &f, &rows, &n, &more, &last_seq, &err) != 0)
 		goto fail;
 	if (csv) {
-		char *text = rows_csv(c, rows, n);
+		char *text = rows_csv(rows, n);
 
 		jit_audit_rows_free(rows, n);
 		if (text == NULL) {
@@ -452,14 +436,13 @@ jit_h_audit_list(struct jit_call *c)
 	}
 	value = json_array();
 	for (size_t i = 0; value != NULL && i < n; i++)
-		if (row_visible(c, &rows[i]))
-			json_array_append_new(value, row_json(&rows[i]));
-	if (n == (size_t)top && n > 0) {
+		json_array_append_new(value, row_json(&rows[i]));
+	if (more) {
 		/* More may follow: the same query, older than the last entry returned. */
 		char next[4096], token[24];
 		size_t len = 0;
 
-		snprintf(token, sizeof(token), "%lld", (long long)rows[n - 1].seq);
+		snprintf(token, sizeof(token), "%lld", (long long)last_seq);
 		/* Absolute, as ARM's, when the client reached this server by one of its own
 		 * names; otherwise relative (never a host a client did not mean to talk to). */
 		const char *host = jit_call_own_host(c);
@@ -488,16 +471,11 @@ void
 jit_h_audit_verify(struct jit_call *c)
 {
 	struct jit_audit_verdict v;
+	struct jit_actor actor;
 	struct jit_error err;
-	int r;
 
-	if (jit_store_begin(c->api->store, false, &err) != 0) {
-		jit_call_fail(c, &err);
-		return;
-	}
-	r = jit_store_audit_verify(c->api->store, &v, &err);
-	jit_store_rollback(c->api->store);
-	if (r != 0) {
+	jit_call_actor(c, &actor);
+	if (jit_svc_audit_verify(c->api->store, &actor, &v, &err) != 0) {
 		jit_call_fail(c, &err);
 		return;
 	}

@@ -2,6 +2,8 @@
  * api_inventory.c: subscriptions, resource groups and virtual machines, our own
  * ARM-style inventory that JIT policies refer to.
  */
+#include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,12 +22,12 @@ reply_read(struct jit_call *c, read_fn fn)
 	struct jit_error err;
 	json_t *j;
 
-	if (jit_store_begin(c->api->store, false, &err) != 0) {
+	if (jit_store_begin(c->api->store, false, &c->tx, &err) != 0) {
 		jit_call_fail(c, &err);
 		return;
 	}
 	j = fn(c, &err);
-	jit_store_rollback(c->api->store);
+	jit_store_rollback(c->tx);
 	if (j == NULL)
 		jit_call_fail(c, &err);
 	else
@@ -48,16 +50,16 @@ reply_write(struct jit_call *c, bool needs_body, write_fn fn)
 
 	if (needs_body && jit_call_body(c, &body, &err) != 0)
 		goto refuse;
-	if (jit_store_begin(st, true, &err) != 0)
+	if (jit_store_begin(st, true, &c->tx, &err) != 0)
 		goto fail;
 	if (fn(c, body, id, &status, &out, &err) != 0 ||
 		(status != 204 && jit_call_audit(c, c->action, id, status, NULL, &err) != 0)) {
-		jit_store_rollback(st);
+		jit_store_rollback(c->tx);
 		if (err.status >= 500)
 			goto fail;
 		goto refuse;
 	}
-	if (jit_store_commit(st, &err) != 0)
+	if (jit_store_commit(c->tx, &err) != 0)
 		goto fail;
 	json_decref(body);
 	jit_call_reply(c, status, out);
@@ -104,7 +106,7 @@ sub_list(struct jit_call *c, struct jit_error *err)
 	json_t *value;
 	size_t n;
 
-	if (jit_store_sub_list(c->api->store, &subs, &n, err) != 0)
+	if (jit_store_sub_list(c->tx, &subs, &n, err) != 0)
 		return NULL;
 	value = json_array();
 	for (size_t i = 0; value != NULL && i < n; i++) {
@@ -132,7 +134,7 @@ sub_get(struct jit_call *c, struct jit_error *err)
 		jit_call_authorize(c, c->action, &id, err);
 		return NULL;
 	}
-	if (jit_store_sub_get(c->api->store, c->sub, &s, err) != 0)
+	if (jit_store_sub_get(c->tx, c->sub, &s, err) != 0)
 		return NULL;
 	return sub_json(&s);
 }
@@ -148,8 +150,8 @@ sub_put(struct jit_call *c, json_t *body, char id[JIT_RESOURCE_ID_MAX], int *sta
 	snprintf(s.display_name, sizeof(s.display_name), "%s", c->sub);
 	snprintf(id, JIT_RESOURCE_ID_MAX, "/subscriptions/%s", c->sub);
 	if (body_string(body, "displayName", s.display_name, sizeof(s.display_name), err) != 0 ||
-		jit_store_sub_put(c->api->store, &s, &created, err) != 0 ||
-		jit_store_sub_get(c->api->store, c->sub, &s, err) != 0)
+		jit_store_sub_put(c->tx, &s, &created, err) != 0 ||
+		jit_store_sub_get(c->tx, c->sub, &s, err) != 0)
 		return -1;
 	*status = created ? 201 : 200;
 	*out = sub_json(&s);
@@ -202,8 +204,8 @@ rg_list(struct jit_call *c, struct jit_error *err)
 		jit_call_authorize(c, c->action, &sub, err);
 		return NULL;
 	}
-	if (jit_store_sub_get(c->api->store, c->sub, &s, err) != 0 ||
-		jit_store_rg_list(c->api->store, c->sub, &rgs, &n, err) != 0)
+	if (jit_store_sub_get(c->tx, c->sub, &s, err) != 0 ||
+		jit_store_rg_list(c->tx, c->sub, &rgs, &n, err) != 0)
 		return NULL;
 	value = json_array();
 	for (size_t i = 0; value != NULL && i < n; i++)
@@ -226,7 +228,7 @@ rg_get(struct jit_call *c, struct jit_error *err)
 		jit_call_authorize(c, c->action, &id, err);
 		return NULL;
 	}
-	if (jit_store_rg_get(c->api->store, &id, &g, err) != 0)
+	if (jit_store_rg_get(c->tx, &id, &g, err) != 0)
 		return NULL;
 	return rg_json(&g);
 }
@@ -245,8 +247,8 @@ rg_put(struct jit_call *c, json_t *body, char id[JIT_RESOURCE_ID_MAX], int *stat
 		return -1;
 	if (jit_rid_check_name(g.location, "location", err) != 0)
 		return jit_error_prefix(err, "location");
-	if (jit_store_rg_put(c->api->store, &g, &created, err) != 0 ||
-		jit_store_rg_get(c->api->store, &g.id, &g, err) != 0)
+	if (jit_store_rg_put(c->tx, &g, &created, err) != 0 ||
+		jit_store_rg_get(c->tx, &g.id, &g, err) != 0)
 		return -1;
 	*status = created ? 201 : 200;
 	*out = rg_json(&g);
@@ -262,7 +264,7 @@ rg_delete(struct jit_call *c, json_t *body, char id[JIT_RESOURCE_ID_MAX], int *s
 
 	jit_rid_resource_group(&rid, c->sub, c->rg);
 	jit_rid_format(&rid, id, JIT_RESOURCE_ID_MAX);
-	if (jit_store_rg_delete(c->api->store, &rid, &existed, err) != 0)
+	if (jit_store_rg_delete(c->tx, &rid, &existed, err) != 0)
 		return -1;
 	*status = existed ? 200 : 204;
 	return 0;
@@ -302,7 +304,7 @@ vm_json(struct jit_call *c, const struct jit_vm *vm, const char *state_filter,
 	struct jit_vm_jit info;
 	json_t *j, *jit;
 
-	if (jit_store_vm_jit(c->api->store, vm, c->now, &info, err) != 0)
+	if (jit_store_vm_jit(c->tx, vm, c->now, &info, err) != 0)
 		return NULL;
 	if (state_filter != NULL && strcasecmp(state_filter, info.state == JIT_VM_CONFIGURED ?
 		"Configured" : info.state == JIT_VM_NOT_CONFIGURED ? "NotConfigured" :
@@ -331,14 +333,14 @@ vm_list(struct jit_call *c, struct jit_error *err)
 		struct jit_resource_group g;
 
 		jit_rid_resource_group(&scope, c->sub, c->rg);
-		if (jit_store_rg_get(c->api->store, &scope, &g, err) != 0)
+		if (jit_store_rg_get(c->tx, &scope, &g, err) != 0)
 			return NULL;
 	} else {
 		jit_rid_subscription(&scope, c->sub);
-		if (jit_store_sub_get(c->api->store, c->sub, &s, err) != 0)
+		if (jit_store_sub_get(c->tx, c->sub, &s, err) != 0)
 			return NULL;
 	}
-	if (jit_store_vm_list(c->api->store, &scope, &vms, &n, err) != 0)
+	if (jit_store_vm_list(c->tx, &scope, &vms, &n, err) != 0)
 		return NULL;
 	state = jit_http_query(c->req, "state");
 	if (state != NULL && strcasecmp(state, "Configured") != 0 &&
@@ -377,16 +379,68 @@ vm_get(struct jit_call *c, struct jit_error *err)
 	struct jit_vm vm;
 
 	jit_rid_vm(&id, c->sub, c->rg, c->name);
-	if (jit_store_vm_get(c->api->store, &id, &vm, err) != 0)
+	if (jit_store_vm_get(c->tx, &id, &vm, err) != 0)
 		return NULL;
 	return vm_json(c, &vm, NULL, err);
+}
+
+/* The action on an enforcement point that binding a VM to it needs (Azure's analogue:
+ * networkSecurityGroups/join/action on the NSG a NIC joins). */
+#define EP_JOIN_ACTION "Jitgate/enforcementPoints/join/action"
+
+static bool
+same_addresses(const struct jit_vm *a, const struct jit_vm *b)
+{
+	if (a->n_addresses != b->n_addresses)
+		return false;
+	for (size_t i = 0; i < a->n_addresses; i++) {
+		bool found = false;
+
+		for (size_t k = 0; k < b->n_addresses && !found; k++)
+			found = jit_prefix_equal(&a->addresses[i], &b->addresses[k]);
+		if (!found)
+			return false;
+	}
+	return true;
+}
+
+/* What an enforcement point protects is keyed by the VMs' addresses: binding a VM to a
+ * point, unbinding it, or changing the addresses of a VM a point protects changes what
+ * that point enforces, so it needs the join action on each point concerned, not only the
+ * write action on the VM (security finding 1). A point outside the VM's resource group
+ * is left to the store, which refuses it (400) without saying whether it exists. */
+static int
+authorize_protection_change(struct jit_call *c, const struct jit_vm *old,
+	const struct jit_vm *vm, struct jit_error *err)
+{
+	struct jit_rid old_ep, new_ep;
+	bool has_old = old != NULL && old->enforcement_point[0] != '\0';
+	bool has_new = vm->enforcement_point[0] != '\0';
+	bool ep_changed, addr_changed;
+	struct jit_error ignored;
+
+	if (has_old && jit_rid_parse(old->enforcement_point, &old_ep, &ignored) != 0)
+		return jit_errorf(err, 500, JIT_E_INTERNAL, "stored enforcement point is corrupt");
+	if (has_new && jit_rid_parse(vm->enforcement_point, &new_ep, err) != 0)
+		return jit_error_prefix(err, "properties.enforcementPoint");
+	ep_changed = has_old != has_new || (has_old && !jit_rid_equal(&old_ep, &new_ep));
+	addr_changed = old == NULL || !same_addresses(old, vm);
+	if (has_old && (ep_changed || addr_changed) &&
+		jit_call_authorize(c, EP_JOIN_ACTION, &old_ep, err) != 0)
+		return -1;
+	if (has_new && (ep_changed || addr_changed) && new_ep.kind == JIT_RID_ENFORCEMENT_POINT &&
+		strcasecmp(new_ep.sub, vm->id.sub) == 0 && strcasecmp(new_ep.rg, vm->id.rg) == 0 &&
+		jit_call_authorize(c, EP_JOIN_ACTION, &new_ep, err) != 0)
+		return -1;
+	return 0;
 }
 
 static int
 vm_put(struct jit_call *c, json_t *body, char id[JIT_RESOURCE_ID_MAX], int *status,
 	json_t **out, struct jit_error *err)
 {
-	struct jit_vm vm;
+	struct jit_vm vm, old, *had = NULL;
+	struct jit_error ignored;
 	bool created;
 
 	jit_rid_vm(&c->audit_vm, c->sub, c->rg, c->name);
@@ -400,8 +454,12 @@ vm_put(struct jit_call *c, json_t *body, char id[JIT_RESOURCE_ID_MAX], int *stat
 		return -1;
 	if (vm.location[0] != '\0' && jit_rid_check_name(vm.location, "location", err) != 0)
 		return jit_error_prefix(err, "location");
-	if (jit_store_vm_put(c->api->store, &vm, &created, err) != 0 ||
-		jit_store_vm_get(c->api->store, &vm.id, &vm, err) != 0 ||
+	if (jit_store_vm_get(c->tx, &vm.id, &old, &ignored) == 0)
+		had = &old;
+	if (authorize_protection_change(c, had, &vm, err) != 0)
+		return -1;
+	if (jit_store_vm_put(c->tx, &vm, &created, err) != 0 ||
+		jit_store_vm_get(c->tx, &vm.id, &vm, err) != 0 ||
 		(*out = vm_json(c, &vm, NULL, err)) == NULL)
 		return -1;
 	*status = created ? 201 : 200;
@@ -420,7 +478,7 @@ vm_delete(struct jit_call *c, json_t *body, char id[JIT_RESOURCE_ID_MAX], int *s
 	c->audit_vm = rid;
 	c->audit_vms = &c->audit_vm;
 	c->n_audit_vms = 1;
-	if (jit_store_vm_delete(c->api->store, &rid, &existed, err) != 0)
+	if (jit_store_vm_delete(c->tx, &rid, &existed, err) != 0)
 		return -1;
 	*status = existed ? 200 : 204;
 	return 0;
@@ -432,10 +490,83 @@ jit_h_vm_list(struct jit_call *c)
 	reply_read(c, vm_list);
 }
 
+static int
+parse_count(const char *s, uint64_t *out)
+{
+	char *end;
+
+	if (s == NULL || *s < '0' || *s > '9' || strlen(s) > 19)
+		return -1;
+	*out = strtoull(s, &end, 10);
+	return *end != '\0' ? -1 : 0;
+}
+
+/* The version the VM's enforcement point has applied, from vm_json's answer. */
+static uint64_t
+applied_of(const json_t *vm)
+{
+	const json_t *v = json_object_get(json_object_get(json_object_get(vm, "properties"),
+		"jit"), "enforcementPointAppliedVersion");
+
+	return json_is_integer(v) && json_integer_value(v) > 0 ?
+		(uint64_t)json_integer_value(v) : 0;
+}
+
+/*
+ * GET a VM. A jitgate extension for `jitgate request --wait`: with
+ * ?appliedVersion=N[&wait=S] the answer waits until the VM's enforcement point has
+ * applied version N or later, or S seconds (default and cap: the agents' long poll)
+ * have passed, and then shows the VM as it is; its enforcementPointAppliedVersion
+ * says which. Every status report an agent commits wakes the wait.
+ */
 void
 jit_h_vm_get(struct jit_call *c)
 {
-	reply_read(c, vm_get);
+	const char *want_text = jit_http_query(c->req, "appliedVersion");
+	const char *wait_text = jit_http_query(c->req, "wait");
+	struct jit_store *st = c->api->store;
+	uint64_t want = 0, wait_s = (uint64_t)c->api->long_poll_max_s;
+	struct jit_error err;
+	jit_time deadline;
+
+	if (want_text == NULL) {
+		reply_read(c, vm_get);
+		return;
+	}
+	if (parse_count(want_text, &want) != 0 ||
+		(wait_text != NULL && parse_count(wait_text, &wait_s) != 0)) {
+		jit_errorf(&err, 400, JIT_E_BAD_REQUEST,
+			"appliedVersion and wait must be non-negative integers");
+		jit_call_fail(c, &err);
+		return;
+	}
+	if (wait_s > (uint64_t)c->api->long_poll_max_s)
+		wait_s = (uint64_t)c->api->long_poll_max_s;
+	deadline = c->now + (jit_time)wait_s * JIT_NS_PER_SEC;
+	for (;;) {
+		/* The counter first: a report committed after it wakes the wait below. */
+		uint64_t gen = jit_store_report_generation(st);
+		jit_time now = jit_time_now();
+		json_t *j;
+
+		if (jit_store_begin(st, false, &c->tx, &err) != 0) {
+			jit_call_fail(c, &err);
+			return;
+		}
+		j = vm_get(c, &err);
+		jit_store_rollback(c->tx);
+		c->tx = NULL;
+		if (j == NULL) {
+			jit_call_fail(c, &err);
+			return;
+		}
+		if (applied_of(j) >= want || now >= deadline || atomic_load(&c->api->stopping)) {
+			jit_call_reply(c, 200, j);
+			return;
+		}
+		json_decref(j);
+		jit_store_wait_report(st, gen, (int)((deadline - now) / 1000000) + 1);
+	}
 }
 
 void

@@ -147,16 +147,40 @@ removes_unseen_vm(struct jit_call *c, const struct jit_policy *old,
 	return 0;
 }
 
-/* The VM IDs an initiate or revoke body names (for its audit entry, refused or not). */
+/* A refused initiate or revoke is recorded against at most this many of the VMs it
+ * names: anyone may send one, and each VM named is an index row. */
+#define REFUSED_AUDIT_VMS_MAX 16
+
+/* The VM IDs an initiate or revoke body names (for its audit entry, refused or not): only
+ * VMs of the policy's resource group (no other can be in the policy), each once. */
 static struct jit_rid *
-initiate_vm_ids(const struct jit_initiate *in, size_t *n)
+initiate_vm_ids(const struct jit_call *c, const struct jit_initiate *in, size_t *n)
 {
 	struct jit_rid *ids = calloc(in->n_vms ? in->n_vms : 1, sizeof(*ids));
 
 	*n = 0;
-	for (size_t i = 0; ids != NULL && i < in->n_vms; i++)
-		ids[(*n)++] = in->vms[i].id;
+	for (size_t i = 0; ids != NULL && i < in->n_vms; i++) {
+		const struct jit_rid *vm = &in->vms[i].id;
+		bool dup = false;
+
+		if (vm->kind != JIT_RID_VM || strcasecmp(vm->sub, c->sub) != 0 ||
+			strcasecmp(vm->rg, c->rg) != 0)
+			continue;
+		for (size_t k = 0; k < *n && !dup; k++)
+			dup = jit_rid_equal(&ids[k], vm);
+		if (!dup)
+			ids[(*n)++] = *vm;
+	}
 	return ids;
+}
+
+/* Audits a refused initiate or revoke against a bounded number of the VMs it names. */
+static void
+audit_refused(struct jit_call *c, const char *id_text, const struct jit_error *err)
+{
+	if (c->n_audit_vms > REFUSED_AUDIT_VMS_MAX)
+		c->n_audit_vms = REFUSED_AUDIT_VMS_MAX;
+	jit_call_audit_failure(c, id_text, err);
 }
 
 /* Authorizes an initiate or revoke before anything is looked up, so that a caller without
@@ -202,7 +226,7 @@ check_jit_enabled(struct jit_call *c, const struct jit_rid *res, struct jit_erro
 	char scope[JIT_RESOURCE_ID_MAX];
 	bool disabled;
 
-	if (jit_store_jit_disabled(c->api->store, res, &disabled, &by, err) != 0)
+	if (jit_store_jit_disabled(c->tx, res, &disabled, &by, err) != 0)
 		return -1;
 	if (!disabled)
 		return 0;
@@ -210,6 +234,62 @@ check_jit_enabled(struct jit_call *c, const struct jit_rid *res, struct jit_erro
 	return jit_errorf(err, 403, "RequestDisallowedByPolicy",
 		"JIT is disabled by a security policy on '%s'%s%.200s", scope,
 		by.reason[0] ? ": " : ".", by.reason);
+}
+
+#define JIT_REVOKE_ACTION "Microsoft.Security/locations/jitNetworkAccessPolicies/revoke/action"
+
+/* Live access that a policy change ended (a VM or port left the policy, or a source is
+ * no longer allowed) is audited as a revocation, against the VMs it concerned. */
+static int
+end_grants(struct jit_call *c, const struct jit_rid *policy, const char *policy_id,
+	const struct jit_policy *keep, struct jit_error *err)
+{
+	const struct jit_rid *saved_vms = c->audit_vms;
+	size_t saved_n = c->n_audit_vms, n = 0, n_vms = 0;
+	struct jit_expired *x = NULL;
+	struct jit_rid *vms = NULL;
+	json_t *d = NULL, *ports;
+	char *details = NULL;
+	char vm_id[JIT_RESOURCE_ID_MAX];
+	int r = -1;
+
+	if (jit_store_policy_end_grants(c->tx, policy, keep, c->now, &x, &n, err) != 0)
+		return -1;
+	if (n == 0)
+		return 0;
+	if ((vms = calloc(n, sizeof(*vms))) == NULL || (ports = json_array()) == NULL ||
+		(d = json_pack("{s:s,s:I,s:o}", "reason", keep ? "RemovedFromPolicy" :
+		"PolicyDeleted", "revokedPorts", (json_int_t)n, "ports", ports)) == NULL) {
+		jit_errorf(err, 500, JIT_E_INTERNAL, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		bool dup = false;
+
+		for (size_t k = 0; k < n_vms && !dup; k++)
+			dup = jit_rid_equal(&vms[k], &x[i].vm);
+		if (!dup)
+			vms[n_vms++] = x[i].vm;
+		jit_rid_format(&x[i].vm, vm_id, sizeof(vm_id));
+		json_array_append_new(ports, json_pack("{s:s,s:i,s:o,s:s}", "vm", vm_id, "number",
+			(int)x[i].number, "sources", json_loads(x[i].sources, 0, NULL),
+			"requestor", x[i].requestor));
+	}
+	if ((details = json_dumps(d, JSON_COMPACT)) == NULL) {
+		jit_errorf(err, 500, JIT_E_INTERNAL, "out of memory");
+		goto out;
+	}
+	c->audit_vms = vms;
+	c->n_audit_vms = n_vms;
+	r = jit_call_audit(c, JIT_REVOKE_ACTION, policy_id, 200, details, err);
+	c->audit_vms = saved_vms;
+	c->n_audit_vms = saved_n;
+out:
+	json_decref(d);
+	free(details);
+	free(vms);
+	free(x);
+	return r;
 }
 
 /* Reads the policy, trims it to what the caller may read and encodes it, inside an
@@ -221,7 +301,7 @@ policy_json(struct jit_call *c, const struct jit_rid *id, bool *visible, struct 
 	json_t *j;
 
 	*visible = true;
-	if (jit_store_policy_get(c->api->store, id, c->now, &p, err) != 0) {
+	if (jit_store_policy_get(c->tx, id, c->now, &p, err) != 0) {
 		/* Who may not read there learns nothing, not even that it does not exist. */
 		if (err->status == 404 && !jit_call_can_within(c, JIT_READ_ACTION, id)) {
 			*visible = false;
@@ -264,17 +344,17 @@ jit_h_policy_list(struct jit_call *c)
 		jit_call_fail(c, &err);
 		return;
 	}
-	if (jit_store_begin(st, false, &err) != 0)
+	if (jit_store_begin(st, false, &c->tx, &err) != 0)
 		goto fail;
-	if (jit_store_sub_get(st, c->sub, &sub, &err) != 0)
+	if (jit_store_sub_get(c->tx, c->sub, &sub, &err) != 0)
 		goto rollback;
 	if (c->rg[0] != '\0') {
 		struct jit_resource_group rg;
 
-		if (jit_store_rg_get(st, &scope, &rg, &err) != 0)
+		if (jit_store_rg_get(c->tx, &scope, &rg, &err) != 0)
 			goto rollback;
 	}
-	if (jit_store_policy_list(st, &scope, c->loc[0] ? c->loc : NULL, &ids, &n, &err) != 0)
+	if (jit_store_policy_list(c->tx, &scope, c->loc[0] ? c->loc : NULL, &ids, &n, &err) != 0)
 		goto rollback;
 	for (size_t i = 0; i < n; i++) {
 		bool visible;
@@ -285,12 +365,12 @@ jit_h_policy_list(struct jit_call *c)
 		if (j == NULL || json_array_append_new(value, j) != 0)
 			goto rollback;
 	}
-	jit_store_rollback(st);
+	jit_store_rollback(c->tx);
 	free(ids);
 	jit_call_reply(c, 200, json_pack("{s:o}", "value", value));
 	return;
 rollback:
-	jit_store_rollback(st);
+	jit_store_rollback(c->tx);
 fail:
 	free(ids);
 	json_decref(value);
@@ -307,12 +387,12 @@ jit_h_policy_get(struct jit_call *c)
 	json_t *j;
 
 	policy_rid(c, &id);
-	if (jit_store_begin(st, false, &err) != 0) {
+	if (jit_store_begin(st, false, &c->tx, &err) != 0) {
 		jit_call_fail(c, &err);
 		return;
 	}
 	j = policy_json(c, &id, &visible, &err);
-	jit_store_rollback(st);
+	jit_store_rollback(c->tx);
 	if (j == NULL)
 		jit_call_fail(c, &err);
 	else
@@ -342,34 +422,35 @@ jit_h_policy_put(struct jit_call *c)
 			"delete the policy to disable JIT");
 		goto refuse;
 	}
-	if (jit_store_begin(st, true, &err) != 0)
+	if (jit_store_begin(st, true, &c->tx, &err) != 0)
 		goto fail;
 	if (check_jit_enabled(c, &p->id, &err) != 0) {
-		jit_store_rollback(st);
+		jit_store_rollback(c->tx);
 		goto refuse;
 	}
-	jit_store_policy_get(st, &p->id, c->now, &old, &ignored);
+	jit_store_policy_get(c->tx, &p->id, c->now, &old, &ignored);
 	if (removes_unseen_vm(c, old, p, &err) != 0 || adds_unauthorized_vm(c, old, p, &err) != 0) {
-		jit_store_rollback(st);
+		jit_store_rollback(c->tx);
 		goto refuse;
 	}
 	if ((vms = policy_vm_ids(old, p, &c->n_audit_vms)) == NULL) {
-		jit_store_rollback(st);
+		jit_store_rollback(c->tx);
 		jit_errorf(&err, 500, JIT_E_INTERNAL, "out of memory");
 		goto fail;
 	}
 	c->audit_vms = vms;
 	snprintf(details, sizeof(details), "{\"virtualMachines\":%zu,\"created\":%s}", p->n_vms,
 		old ? "false" : "true");
-	if (jit_store_policy_put(st, p, c->now, &created, &err) != 0 ||
+	if ((old != NULL && end_grants(c, &p->id, id_text, p, &err) != 0) ||
+		jit_store_policy_put(c->tx, p, c->now, &created, &err) != 0 ||
 		jit_call_audit(c, c->action, id_text, 200, details, &err) != 0 ||
 		(out = policy_json(c, &p->id, &visible, &err)) == NULL) {
-		jit_store_rollback(st);
+		jit_store_rollback(c->tx);
 		if (err.status >= 500)
 			goto fail;
 		goto refuse;
 	}
-	if (jit_store_commit(st, &err) != 0)
+	if (jit_store_commit(c->tx, &err) != 0)
 		goto fail;
 	jit_call_reply(c, 200, out);
 	out = NULL;
@@ -401,22 +482,23 @@ jit_h_policy_delete(struct jit_call *c)
 
 	policy_rid(c, &id);
 	jit_rid_format(&id, id_text, sizeof(id_text));
-	if (jit_store_begin(st, true, &err) != 0) {
+	if (jit_store_begin(st, true, &c->tx, &err) != 0) {
 		jit_call_fail(c, &err);
 		return;
 	}
-	jit_store_policy_get(st, &id, c->now, &old, &ignored);
+	jit_store_policy_get(c->tx, &id, c->now, &old, &ignored);
 	vms = policy_vm_ids(old, NULL, &c->n_audit_vms);
 	c->audit_vms = vms;
-	if (vms == NULL || jit_store_policy_delete(st, &id, &existed, &err) != 0 ||
+	if (vms == NULL || (old != NULL && end_grants(c, &id, id_text, NULL, &err) != 0) ||
+		jit_store_policy_delete(c->tx, &id, &existed, &err) != 0 ||
 		(existed && jit_call_audit(c, c->action, id_text, 200, NULL, &err) != 0)) {
 		if (vms == NULL)
 			jit_errorf(&err, 500, JIT_E_INTERNAL, "out of memory");
-		jit_store_rollback(st);
+		jit_store_rollback(c->tx);
 		jit_call_fail(c, &err);
 		goto out;
 	}
-	if (jit_store_commit(st, &err) != 0) {
+	if (jit_store_commit(c->tx, &err) != 0) {
 		jit_call_fail(c, &err);
 		goto out;
 	}
@@ -598,18 +680,18 @@ jit_h_policy_initiate(struct jit_call *c)
 	if (jit_call_body(c, &body, &err) != 0 || jit_initiate_from_json(body, &in, &err) != 0)
 		goto refuse;
 	/* From here on, refusals too are audited against the VMs they name. */
-	if ((vms = initiate_vm_ids(in, &c->n_audit_vms)) == NULL) {
+	if ((vms = initiate_vm_ids(c, in, &c->n_audit_vms)) == NULL) {
 		jit_errorf(&err, 500, JIT_E_INTERNAL, "out of memory");
 		goto fail;
 	}
 	c->audit_vms = vms;
 	if (preauthorize_vms(c, &id, in, &err) != 0)
 		goto refuse;
-	if (jit_store_begin(st, true, &err) != 0)
+	if (jit_store_begin(st, true, &c->tx, &err) != 0)
 		goto fail;
 	in_tx = true;
 	if (check_jit_enabled(c, &id, &err) != 0 ||
-		jit_store_policy_get(st, &id, c->now, &p, &err) != 0 ||
+		jit_store_policy_get(c->tx, &id, c->now, &p, &err) != 0 ||
 		build_request(c, p, in, &r, &err) != 0)
 		goto refuse;
 
@@ -617,25 +699,25 @@ jit_h_policy_initiate(struct jit_call *c)
 		jit_errorf(&err, 500, JIT_E_INTERNAL, "out of memory");
 		goto fail;
 	}
-	if (jit_store_request_add(st, &id, &r, c->principal.id, &err) != 0 ||
+	if (jit_store_request_add(c->tx, &id, &r, c->principal.id, &err) != 0 ||
 		jit_call_audit(c, c->action, id_text, 202, details, &err) != 0)
 		goto fail;
 	in_tx = false;
-	if (jit_store_commit(st, &err) != 0)
+	if (jit_store_commit(c->tx, &err) != 0)
 		goto fail;
 	jit_call_reply(c, 202, out);
 	out = NULL;
 	goto out;
 refuse:
 	if (in_tx) {
-		jit_store_rollback(st);
+		jit_store_rollback(c->tx);
 		in_tx = false;
 	}
 	if (err.status < 500)
-		jit_call_audit_failure(c, id_text, &err);
+		audit_refused(c, id_text, &err);
 fail:
 	if (in_tx)
-		jit_store_rollback(st);
+		jit_store_rollback(c->tx);
 	jit_call_fail(c, &err);
 out:
 	c->audit_vms = NULL;
@@ -683,17 +765,17 @@ jit_h_policy_revoke(struct jit_call *c)
 	}
 	if (jit_initiate_from_json(body, &in, &err) != 0)
 		goto refuse;
-	if ((vms = initiate_vm_ids(in, &c->n_audit_vms)) == NULL) {
+	if ((vms = initiate_vm_ids(c, in, &c->n_audit_vms)) == NULL) {
 		jit_errorf(&err, 500, JIT_E_INTERNAL, "out of memory");
 		goto fail;
 	}
 	c->audit_vms = vms;
 	if (preauthorize_vms(c, &id, in, &err) != 0)
 		goto refuse;
-	if (jit_store_begin(st, true, &err) != 0)
+	if (jit_store_begin(st, true, &c->tx, &err) != 0)
 		goto fail;
 	in_tx = true;
-	if (jit_store_policy_get(st, &id, c->now, &p, &err) != 0)
+	if (jit_store_policy_get(c->tx, &id, c->now, &p, &err) != 0)
 		goto refuse;
 	for (i = 0; i < in->n_vms; i++) {
 		const struct jit_initiate_vm *iv = &in->vms[i];
@@ -709,7 +791,7 @@ jit_h_policy_revoke(struct jit_call *c)
 		for (j = 0; j < iv->n_ports; j++) {
 			size_t n;
 
-			if (jit_store_request_revoke(st, &id, &iv->id, iv->ports[j].number,
+			if (jit_store_request_revoke(c->tx, &id, &iv->id, iv->ports[j].number,
 				iv->ports[j].has_source ? &iv->ports[j].source : NULL, c->now, &n,
 				&err) != 0)
 				goto fail;
@@ -720,20 +802,20 @@ jit_h_policy_revoke(struct jit_call *c)
 	if (jit_call_audit(c, c->action, id_text, 200, details, &err) != 0)
 		goto fail;
 	in_tx = false;
-	if (jit_store_commit(st, &err) != 0)
+	if (jit_store_commit(c->tx, &err) != 0)
 		goto fail;
 	jit_call_reply(c, 200, json_pack("{s:I}", "revokedPorts", (json_int_t)total));
 	goto out;
 refuse:
 	if (in_tx) {
-		jit_store_rollback(st);
+		jit_store_rollback(c->tx);
 		in_tx = false;
 	}
 	if (err.status < 500)
-		jit_call_audit_failure(c, id_text, &err);
+		audit_refused(c, id_text, &err);
 fail:
 	if (in_tx)
-		jit_store_rollback(st);
+		jit_store_rollback(c->tx);
 	jit_call_fail(c, &err);
 out:
 	c->audit_vms = NULL;

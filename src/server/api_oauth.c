@@ -20,6 +20,7 @@
 
 #include "api.h"
 #include "duration.h"
+#include "metrics.h"
 #include "oauth.h"
 #include "token_request.h"
 
@@ -128,6 +129,7 @@ jit_h_oauth_token(struct jit_call *c)
 	}
 	if (jit_oauth_issue(c->api->store, &who, &req, &tok, &err) != 0) {
 		jit_token_request_clear(&req);
+		jit_metrics_token(false);
 		if (err.status == 401 || err.status == 400) {
 			/* A failed sign-in: throttled and audited, as a bad bearer token is. */
 			jit_call_auth_failed(c);
@@ -139,6 +141,7 @@ jit_h_oauth_token(struct jit_call *c)
 		return;
 	}
 	jit_token_request_clear(&req);
+	jit_metrics_token(true);
 	expires_in = (tok.expires - c->now) / JIT_NS_PER_SEC;
 	c->principal = tok.principal;
 	c->authenticated = true;
@@ -240,7 +243,7 @@ jit_h_secret_list(struct jit_call *c)
 /* {"name": "...", "validFor": "P90D"}: into name and an end of life. */
 static int
 parse_secret_body(struct jit_call *c, char name[SECRET_NAME_MAX + 1], jit_time *expires,
-	struct jit_error *err)
+	bool *asked, struct jit_error *err)
 {
 	json_t *body = NULL;
 	const json_t *v;
@@ -265,6 +268,7 @@ parse_secret_body(struct jit_call *c, char name[SECRET_NAME_MAX + 1], jit_time *
 			goto out;
 		}
 	v = json_object_get(body, "validFor");
+	*asked = v != NULL && !json_is_null(v);
 	if (v != NULL && !json_is_null(v)) {
 		if (!json_is_string(v) || jit_duration_parse(json_string_value(v), &valid, err) != 0) {
 			jit_errorf(err, 400, JIT_E_INVALID_CONTENT,
@@ -294,12 +298,20 @@ jit_h_secret_create(struct jit_call *c)
 	struct jit_principal p;
 	struct jit_error err;
 	jit_time expires;
+	bool asked, self;
 	json_t *out;
 
 	if (jit_call_path_principal(c, &p, &err) != 0)
 		goto refuse;
-	if (parse_secret_body(c, name, &expires, &err) != 0)
+	/* A secret for oneself is self-minting, as a token is (security finding 7). */
+	self = p.id == c->principal.id;
+	if (self && jit_call_may_mint_own(c, &err) != 0)
 		goto refuse;
+	if (parse_secret_body(c, name, &expires, &asked, &err) != 0 ||
+		jit_call_bound_expiry(c, asked, &expires, &err) != 0)
+		goto refuse;
+	if (self)
+		who.parent_token_id = c->cred.token_id;
 	if (jit_oauth_secret_create(c->api->store, &who, c->req->path, p.id, name, expires, &sec,
 		&err) != 0) {
 		jit_call_fail(c, &err);

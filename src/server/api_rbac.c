@@ -19,7 +19,6 @@
 
 #define AUTHZ "Microsoft.Authorization"
 #define TOKEN_NAME_MAX 64
-#define TOKEN_MAX_VALID_NS (3650LL * 24 * 3600 * JIT_NS_PER_SEC)
 
 /* Runs fn inside a write transaction with its audit entry; refusals audited apart. */
 static void
@@ -32,20 +31,20 @@ write_tx(struct jit_call *c, const char *resource_id,
 	json_t *out = NULL;
 	int status = 200;
 
-	if (jit_store_begin(st, true, &err) != 0) {
+	if (jit_store_begin(st, true, &c->tx, &err) != 0) {
 		jit_call_fail(c, &err);
 		return;
 	}
 	if (fn(c, arg, &status, &out, &err) != 0 ||
 		(status != 204 && jit_call_audit(c, c->action, resource_id, status, NULL, &err) != 0)) {
-		jit_store_rollback(st);
+		jit_store_rollback(c->tx);
 		json_decref(out);
 		if (err.status < 500)
 			jit_call_audit_failure(c, resource_id, &err);
 		jit_call_fail(c, &err);
 		return;
 	}
-	if (jit_store_commit(st, &err) != 0) {
+	if (jit_store_commit(c->tx, &err) != 0) {
 		json_decref(out);
 		jit_call_fail(c, &err);
 		return;
@@ -71,7 +70,7 @@ roles_json(struct jit_call *c, struct jit_error *err)
 	json_t *value;
 	size_t n;
 
-	if (jit_store_role_list(c->api->store, &roles, &n, err) != 0)
+	if (jit_store_role_list(c->tx, &roles, &n, err) != 0)
 		return NULL;
 	scope_text(&c->scope, prefix);
 	value = json_array();
@@ -90,8 +89,8 @@ role_put(struct jit_call *c, void *arg, int *status, json_t **out, struct jit_er
 	char prefix[JIT_RESOURCE_ID_MAX];
 	bool created;
 
-	if (jit_store_role_put(c->api->store, r, &created, err) != 0 ||
-		jit_store_role_get(c->api->store, r->id, r, err) != 0)
+	if (jit_store_role_put(c->tx, r, &created, err) != 0 ||
+		jit_store_role_get(c->tx, r->id, r, err) != 0)
 		return -1;
 	scope_text(&c->scope, prefix);
 	*status = created ? 201 : 200;
@@ -104,7 +103,7 @@ role_delete(struct jit_call *c, void *arg, int *status, json_t **out, struct jit
 {
 	bool existed;
 
-	if (jit_store_role_delete(c->api->store, arg, &existed, err) != 0)
+	if (jit_store_role_delete(c->tx, arg, &existed, err) != 0)
 		return -1;
 	*status = existed ? 200 : 204;
 	return 0;
@@ -122,14 +121,14 @@ authorize_role_scopes(struct jit_call *c, const struct jit_role *next, const cha
 
 	if (cur == NULL)
 		return jit_errorf(err, 500, JIT_E_INTERNAL, "out of memory");
-	if (jit_store_begin(c->api->store, false, err) != 0) {
+	if (jit_store_begin(c->api->store, false, &c->tx, err) != 0) {
 		free(cur);
 		return -1;
 	}
-	if (jit_store_role_get(c->api->store, id, cur, &ignored) == 0 && !cur->builtin)
+	if (jit_store_role_get(c->tx, id, cur, &ignored) == 0 && !cur->builtin)
 		for (size_t i = 0; i < cur->n_scopes && r == 0; i++)
 			r = jit_call_authorize(c, c->action, &cur->scopes[i], err);
-	jit_store_rollback(c->api->store);
+	jit_store_rollback(c->tx);
 	for (size_t i = 0; next != NULL && i < next->n_scopes && r == 0; i++)
 		r = jit_call_authorize(c, c->action, &next->scopes[i], err);
 	free(cur);
@@ -150,28 +149,28 @@ role_definitions(struct jit_call *c, const char *id)
 		if (!jit_call_sees(c, &c->scope) &&
 			jit_call_authorize(c, c->action, &c->scope, &err) != 0)
 			goto fail;
-		if (jit_store_begin(c->api->store, false, &err) != 0)
+		if (jit_store_begin(c->api->store, false, &c->tx, &err) != 0)
 			goto fail;
 		if (id == NULL) {
 			json_t *j = roles_json(c, &err);
 
-			jit_store_rollback(c->api->store);
+			jit_store_rollback(c->tx);
 			if (j == NULL)
 				goto fail;
 			jit_call_reply(c, 200, j);
 			return;
 		}
 		if ((role = malloc(sizeof(*role))) == NULL) {
-			jit_store_rollback(c->api->store);
+			jit_store_rollback(c->tx);
 			jit_errorf(&err, 500, JIT_E_INTERNAL, "out of memory");
 			goto fail;
 		}
-		if (jit_store_role_get(c->api->store, id, role, &err) != 0) {
-			jit_store_rollback(c->api->store);
+		if (jit_store_role_get(c->tx, id, role, &err) != 0) {
+			jit_store_rollback(c->tx);
 			free(role);
 			goto fail;
 		}
-		jit_store_rollback(c->api->store);
+		jit_store_rollback(c->tx);
 		scope_text(&c->scope, prefix);
 		jit_call_reply(c, 200, jit_role_to_json(role, prefix));
 		free(role);
@@ -261,7 +260,7 @@ role_ref(struct jit_call *c, const char *ref, char out[JIT_GUID_LEN + 1], struct
 		snprintf(out, JIT_GUID_LEN + 1, "%s", b->id);
 		return 0;
 	}
-	if (jit_store_role_list(c->api->store, &all, &n, err) != 0)
+	if (jit_store_role_list(c->tx, &all, &n, err) != 0)
 		return -1;
 	for (size_t i = 0; i < n; i++) {
 		if (strcasecmp(all[i].name, ref) == 0) {
@@ -296,15 +295,15 @@ assignment_put(struct jit_call *c, void *arg, int *status, json_t **out, struct 
 			"properties.roleDefinitionId and properties.principalId are required strings");
 	if (role_ref(c, json_string_value(role), a.role_id, err) != 0)
 		return -1;
-	if (jit_store_principal_find(c->api->store, json_string_value(who), &p, err) != 0) {
+	if (jit_store_principal_find(c->tx, json_string_value(who), &p, err) != 0) {
 		err->status = 400;
 		return jit_error_prefix(err, "properties.principalId");
 	}
 	snprintf(a.id, sizeof(a.id), "%s", ap->id);
 	a.scope = c->scope;
 	a.principal_id = p.id;
-	if (jit_store_assignment_put(c->api->store, &a, &created, err) != 0 ||
-		jit_store_assignment_get(c->api->store, a.id, &a, err) != 0)
+	if (jit_store_assignment_put(c->tx, &a, &created, err) != 0 ||
+		jit_store_assignment_get(c->tx, a.id, &a, err) != 0)
 		return -1;
 	*status = created ? 201 : 200;
 	*out = assignment_json(&a);
@@ -318,7 +317,7 @@ assignment_delete(struct jit_call *c, void *arg, int *status, json_t **out,
 	struct jit_role_assignment a;
 	bool existed;
 
-	if (jit_store_assignment_get(c->api->store, arg, &a, err) != 0) {
+	if (jit_store_assignment_get(c->tx, arg, &a, err) != 0) {
 		if (err->status != 404)
 			return -1;
 		*status = 204;
@@ -327,7 +326,7 @@ assignment_delete(struct jit_call *c, void *arg, int *status, json_t **out,
 	if (!jit_rid_equal(&a.scope, &c->scope))
 		return jit_errorf(err, 400, JIT_E_BAD_REQUEST,
 			"The role assignment is not at this scope.");
-	if (jit_store_assignment_delete(c->api->store, arg, &existed, err) != 0)
+	if (jit_store_assignment_delete(c->tx, arg, &existed, err) != 0)
 		return -1;
 	*status = 200;
 	*out = assignment_json(&a);
@@ -352,14 +351,14 @@ role_assignments(struct jit_call *c, const char *id)
 			jit_call_authorize(c, c->action, &c->scope, &err);
 			goto fail;
 		}
-		if (jit_store_begin(c->api->store, false, &err) != 0)
+		if (jit_store_begin(c->api->store, false, &c->tx, &err) != 0)
 			goto fail;
 		if (who != NULL) {
 			struct jit_principal p;
 
 			/* An unknown name lists nothing, as a known one without assignments does. */
-			if (jit_store_principal_find(c->api->store, who, &p, &err) != 0) {
-				jit_store_rollback(c->api->store);
+			if (jit_store_principal_find(c->tx, who, &p, &err) != 0) {
+				jit_store_rollback(c->tx);
 				if (err.status != 404)
 					goto fail;
 				jit_call_reply(c, 200, json_pack("{s:[]}", "value"));
@@ -367,12 +366,12 @@ role_assignments(struct jit_call *c, const char *id)
 			}
 			principal = p.id;
 		}
-		if (jit_store_assignment_list(c->api->store, &c->scope, true, principal, &as, &n,
+		if (jit_store_assignment_list(c->tx, &c->scope, true, principal, &as, &n,
 			&err) != 0) {
-			jit_store_rollback(c->api->store);
+			jit_store_rollback(c->tx);
 			goto fail;
 		}
-		jit_store_rollback(c->api->store);
+		jit_store_rollback(c->tx);
 		value = json_array();
 		/* Listing never leaks: only assignments the caller may read, and its own. */
 		for (size_t i = 0; value != NULL && i < n; i++)
@@ -398,10 +397,10 @@ role_assignments(struct jit_call *c, const char *id)
 		int r;
 
 		c->action = AUTHZ "/roleAssignments/read";
-		if (jit_store_begin(c->api->store, false, &err) != 0)
+		if (jit_store_begin(c->api->store, false, &c->tx, &err) != 0)
 			goto fail;
-		r = jit_store_assignment_get(c->api->store, id, &a, &err);
-		jit_store_rollback(c->api->store);
+		r = jit_store_assignment_get(c->tx, id, &a, &err);
+		jit_store_rollback(c->tx);
 		if (r != 0)
 			goto fail;
 		if (a.principal_id != c->principal.id &&
@@ -514,10 +513,10 @@ path_principal(struct jit_call *c, struct jit_principal *out, struct jit_error *
 	}
 	if (jit_call_authorize(c, c->action, &root_scope, err) != 0)
 		return -1;
-	if (jit_store_begin(c->api->store, false, err) != 0)
+	if (jit_store_begin(c->api->store, false, &c->tx, err) != 0)
 		return -1;
-	r = jit_store_principal_find(c->api->store, c->name, out, err);
-	jit_store_rollback(c->api->store);
+	r = jit_store_principal_find(c->tx, c->name, out, err);
+	jit_store_rollback(c->tx);
 	if (r == 0 && out->kind == JIT_PRINCIPAL_AGENT)
 		r = jit_errorf(err, 400, JIT_E_BAD_REQUEST,
 			"'%s' is an agent's principal: manage it through its enforcement point "
@@ -555,12 +554,12 @@ jit_h_principal_list(struct jit_call *c)
 	size_t n;
 	int r;
 
-	if (jit_store_begin(c->api->store, false, &err) != 0) {
+	if (jit_store_begin(c->api->store, false, &c->tx, &err) != 0) {
 		jit_call_fail(c, &err);
 		return;
 	}
-	r = jit_store_principal_list(c->api->store, &ps, &n, &err);
-	jit_store_rollback(c->api->store);
+	r = jit_store_principal_list(c->tx, &ps, &n, &err);
+	jit_store_rollback(c->tx);
 	if (r != 0) {
 		jit_call_fail(c, &err);
 		return;
@@ -591,7 +590,7 @@ principal_put(struct jit_call *c, void *arg, int *status, json_t **out, struct j
 	struct jit_principal *p = arg, existing;
 	struct jit_error ignored;
 
-	if (jit_store_principal_find(c->api->store, p->name, &existing, &ignored) == 0) {
+	if (jit_store_principal_find(c->tx, p->name, &existing, &ignored) == 0) {
 		if (existing.kind != p->kind)
 			return jit_errorf(err, 409, JIT_E_CONFLICT,
 				"The principal '%s' exists with another kind.", p->name);
@@ -599,7 +598,7 @@ principal_put(struct jit_call *c, void *arg, int *status, json_t **out, struct j
 		*out = jit_principal_json(&existing);
 		return 0;
 	}
-	if (jit_store_principal_add(c->api->store, p, err) != 0)
+	if (jit_store_principal_add(c->tx, p, err) != 0)
 		return -1;
 	*status = 201;
 	*out = jit_principal_json(p);
@@ -665,7 +664,7 @@ principal_delete(struct jit_call *c, void *arg, int *status, json_t **out,
 {
 	struct jit_principal *p = arg;
 
-	if (jit_store_principal_delete(c->api->store, p->id, err) != 0)
+	if (jit_store_principal_delete(c->tx, p->id, err) != 0)
 		return -1;
 	*status = 200;
 	return 0;
@@ -721,6 +720,8 @@ token_json(const struct jit_token_info *t, jit_time now)
 		jit_time_format(t->revoked, buf);
 		json_object_set_new(j, "revokedUtc", json_string(buf));
 	}
+	if (t->parent[0] != '\0')
+		json_object_set_new(j, "mintedWith", json_string(t->parent));
 	return j;
 }
 
@@ -741,12 +742,12 @@ jit_h_token_list(struct jit_call *c)
 	size_t n;
 	int r;
 
-	if (token_target(c, &p, &err) != 0 || jit_store_begin(c->api->store, false, &err) != 0) {
+	if (token_target(c, &p, &err) != 0 || jit_store_begin(c->api->store, false, &c->tx, &err) != 0) {
 		jit_call_fail(c, &err);
 		return;
 	}
-	r = jit_store_token_list(c->api->store, p.id, &ts, &n, &err);
-	jit_store_rollback(c->api->store);
+	r = jit_store_token_list(c->tx, p.id, &ts, &n, &err);
+	jit_store_rollback(c->tx);
 	if (r != 0) {
 		jit_call_fail(c, &err);
 		return;
@@ -762,7 +763,13 @@ struct token_create {
 	struct jit_principal p;
 	char name[TOKEN_NAME_MAX + 1];
 	jit_time expires;
+	bool self;                      /* minted for the caller, with its own token */
 };
+
+/* Minting a token for oneself is an action of its own, so a role can leave it out (the
+ * JIT requester and the readers do not have it; Owner and Contributor do, at whatever
+ * scope they are assigned). */
+#define TOKEN_MINT_OWN_ACTION "Jitgate/tokens/mintOwn/action"
 
 static int
 token_create(struct jit_call *c, void *arg, int *status, json_t **out, struct jit_error *err)
@@ -772,9 +779,15 @@ token_create(struct jit_call *c, void *arg, int *status, json_t **out, struct ji
 	struct jit_token tok;
 
 	if (jit_token_new("jgt", &tok, err) != 0 ||
-		jit_store_token_add(c->api->store, tc->p.id, tc->name, tok.id, tok.hash, c->now,
-			tc->expires, err) != 0)
+		jit_store_token_add(c->tx, tc->p.id, tc->name, tok.id, tok.hash, c->now,
+			tc->expires, err) != 0 ||
+		(tc->self && jit_store_token_set_parent(c->tx, tok.id, c->cred.token_id,
+		err) != 0)) {
+		sodium_memzero(&tok, sizeof(tok));
 		return -1;
+	}
+	if (tc->self)
+		snprintf(info.parent, sizeof(info.parent), "%s", c->cred.token_id);
 	snprintf(info.id, sizeof(info.id), "%s", tok.id);
 	snprintf(info.name, sizeof(info.name), "%s", tc->name);
 	*out = token_json(&info, c->now);
@@ -784,6 +797,41 @@ token_create(struct jit_call *c, void *arg, int *status, json_t **out, struct ji
 	sodium_memzero(&tok, sizeof(tok));
 	*status = 201;
 	return 0;
+}
+
+int
+jit_call_may_mint_own(struct jit_call *c, struct jit_error *err)
+{
+	/* A role anywhere that includes the action: a credential is the principal's, not a
+	 * scope's. */
+	if (!jit_call_can_within(c, TOKEN_MINT_OWN_ACTION, &root_scope) &&
+		jit_call_authorize(c, TOKEN_MINT_OWN_ACTION, &root_scope, err) != 0)
+		return -1;
+	/* What one makes for oneself is tied to the token it is made with; an access token
+	 * bought with a client secret has none (and must not outlive the secret's rotation). */
+	if (c->cred.token_id[0] == '\0')
+		return jit_errorf(err, 400, JIT_E_BAD_REQUEST,
+			"A token or client secret for yourself is made with a jitgate token (or a "
+			"console session), not with an access token bought with a client secret.");
+	return 0;
+}
+
+int
+jit_call_bound_expiry(struct jit_call *c, bool asked, jit_time *expires, struct jit_error *err)
+{
+	char end[JIT_TIME_BUFSZ];
+
+	/* Nothing made with a credential outlives it (security finding 7). */
+	if (c->cred.expires == 0 || *expires <= c->cred.expires)
+		return 0;
+	if (!asked) {
+		*expires = c->cred.expires;
+		return 0;
+	}
+	jit_time_format(c->cred.expires, end);
+	return jit_errorf(err, 400, JIT_E_INVALID_CONTENT,
+		"validFor: it would outlive the credential you are using, which expires at %s; "
+		"nothing outlives the credential it is made with", end);
 }
 
 void
@@ -796,6 +844,9 @@ jit_h_token_create(struct jit_call *c)
 	int64_t valid;
 
 	if (token_target(c, &tc.p, &err) != 0)
+		goto refuse;
+	tc.self = tc.p.id == c->principal.id;
+	if (tc.self && jit_call_may_mint_own(c, &err) != 0)
 		goto refuse;
 	if (jit_call_body(c, &body, &err) != 0)
 		goto refuse;
@@ -821,13 +872,21 @@ jit_h_token_create(struct jit_call *c)
 				"validFor: must be an ISO 8601 duration such as P30D");
 			goto refuse;
 		}
-		if (valid > TOKEN_MAX_VALID_NS) {
+		if (valid > c->api->token_max_lifetime_ns) {
+			char max[JIT_DURATION_BUFSZ];
+
+			jit_duration_format(c->api->token_max_lifetime_ns, max);
 			jit_errorf(&err, 400, JIT_E_INVALID_CONTENT,
-				"validFor: a token lives at most P3650D (omit validFor for no expiry)");
+				"validFor: a token lives at most %s on this server (jitgated "
+				"--max-token-lifetime)", max);
 			goto refuse;
 		}
 		tc.expires = c->now + valid;
+	} else {
+		tc.expires = c->now + c->api->token_max_lifetime_ns;
 	}
+	if (jit_call_bound_expiry(c, v != NULL && !json_is_null(v), &tc.expires, &err) != 0)
+		goto refuse;
 	write_tx(c, c->req->path, token_create, &tc);
 	json_decref(body);
 	return;
@@ -844,7 +903,7 @@ token_revoke(struct jit_call *c, void *arg, int *status, json_t **out, struct ji
 	struct jit_principal *p = arg;
 	bool found;
 
-	if (jit_store_token_revoke(c->api->store, p->id, c->item, c->now, &found, err) != 0)
+	if (jit_store_token_revoke(c->tx, p->id, c->item, c->now, &found, err) != 0)
 		return -1;
 	*status = found ? 200 : 204;
 	return 0;

@@ -76,7 +76,7 @@ jit_token_hash_equal(const uint8_t a[JIT_TOKEN_HASH_BYTES], const uint8_t b[JIT_
 }
 
 int
-jit_auth_token(struct jit_store *st, const char *text, jit_time now, struct jit_principal *out,
+jit_auth_token(struct jit_tx *tx, const char *text, jit_time now, struct jit_principal *out,
 	char token_id[JIT_TOKEN_ID_MAX], struct jit_error *err)
 {
 	uint8_t stored[JIT_TOKEN_HASH_BYTES];
@@ -88,7 +88,7 @@ jit_auth_token(struct jit_store *st, const char *text, jit_time now, struct jit_
 	if (!jit_token_parse("jgt", text, &tok))
 		return jit_errorf(err, 401, JIT_E_UNAUTHENTICATED,
 			"Authentication failed. The bearer token is not a jitgate token.");
-	if (jit_store_token_find(st, tok.id, now, stored, &principal_id, &found, err) != 0)
+	if (jit_store_token_find(tx, tok.id, now, stored, &principal_id, &found, err) != 0)
 		return -1;
 	if (!found || !jit_token_hash_equal(stored, tok.hash)) {
 		sodium_memzero(&tok, sizeof(tok));
@@ -97,18 +97,18 @@ jit_auth_token(struct jit_store *st, const char *text, jit_time now, struct jit_
 	}
 	if (token_id != NULL)
 		snprintf(token_id, JIT_TOKEN_ID_MAX, "%s", tok.id);
-	r = jit_store_token_touch(st, tok.id, now, err);
+	r = jit_store_token_touch(tx, tok.id, now, err);
 	sodium_memzero(&tok, sizeof(tok));
 	if (r != 0)
 		return -1;
-	return jit_store_principal_get(st, principal_id, out, err);
+	return jit_store_principal_get(tx, principal_id, out, err);
 }
 
 /* An OAuth2 access token (jga_, from /adfs/oauth2/token; service/oauth.h) lives while the
  * credential it was issued for does: jit_store_access_find checks that one too. */
 static int
-auth_access_token(struct jit_store *st, const char *text, jit_time now,
-	struct jit_principal *out, struct jit_error *err)
+auth_access_token(struct jit_tx *tx, const char *text, jit_time now,
+	struct jit_principal *out, struct jit_auth_credential *cred, struct jit_error *err)
 {
 	uint8_t stored[JIT_TOKEN_HASH_BYTES];
 	struct jit_token tok;
@@ -118,23 +118,56 @@ auth_access_token(struct jit_store *st, const char *text, jit_time now,
 	if (!jit_token_parse("jga", text, &tok))
 		return jit_errorf(err, 401, JIT_E_UNAUTHENTICATED,
 			"Authentication failed. The bearer token is not a jitgate access token.");
-	if (jit_store_access_find(st, tok.id, now, stored, &principal_id, &found, err) != 0) {
+	if (jit_store_access_find(tx, tok.id, now, stored, &principal_id, &found, err) != 0) {
 		sodium_memzero(&tok, sizeof(tok));
 		return -1;
 	}
 	ok = found && jit_token_hash_equal(stored, tok.hash);
-	sodium_memzero(&tok, sizeof(tok));
-	if (!ok)
+	if (!ok) {
+		sodium_memzero(&tok, sizeof(tok));
 		return jit_errorf(err, 401, JIT_E_UNAUTHENTICATED,
 			"Authentication failed. The access token is unknown or expired, or the "
 			"credential it was issued for was revoked.");
-	return jit_store_principal_get(st, principal_id, out, err);
+	}
+	if (cred != NULL) {
+		enum jit_access_source source;
+		char source_id[JIT_TOKEN_ID_MAX];
+		struct jit_token_info info;
+
+		if (jit_store_access_get(tx, tok.id, &source, source_id, &cred->expires, err) != 0) {
+			sodium_memzero(&tok, sizeof(tok));
+			return -1;
+		}
+		if (source == JIT_ACCESS_FROM_TOKEN) {
+			if (jit_store_token_get(tx, source_id, &info, NULL, err) != 0) {
+				sodium_memzero(&tok, sizeof(tok));
+				return -1;
+			}
+			snprintf(cred->token_id, sizeof(cred->token_id), "%s", info.id);
+			if (info.expires != 0 && (cred->expires == 0 || info.expires < cred->expires))
+				cred->expires = info.expires;
+		}
+	}
+	sodium_memzero(&tok, sizeof(tok));
+	return jit_store_principal_get(tx, principal_id, out, err);
 }
 
 int
-jit_auth_bearer(struct jit_store *st, const char *authorization, jit_time now,
+jit_auth_bearer(struct jit_tx *tx, const char *authorization, jit_time now,
 	struct jit_principal *out, struct jit_error *err)
 {
+	return jit_auth_bearer_credential(tx, authorization, now, out, NULL, err);
+}
+
+int
+jit_auth_bearer_credential(struct jit_tx *tx, const char *authorization, jit_time now,
+	struct jit_principal *out, struct jit_auth_credential *cred, struct jit_error *err)
+{
+	char token_id[JIT_TOKEN_ID_MAX];
+	struct jit_token_info info;
+
+	if (cred != NULL)
+		memset(cred, 0, sizeof(*cred));
 	if (authorization == NULL || authorization[0] == '\0')
 		return jit_errorf(err, 401, JIT_E_UNAUTHENTICATED,
 			"Authentication failed. The 'Authorization' header is missing; send "
@@ -146,6 +179,14 @@ jit_auth_bearer(struct jit_store *st, const char *authorization, jit_time now,
 	while (*authorization == ' ')
 		authorization++;
 	if (strncmp(authorization, "jga_", 4) == 0)
-		return auth_access_token(st, authorization, now, out, err);
-	return jit_auth_token(st, authorization, now, out, NULL, err);
+		return auth_access_token(tx, authorization, now, out, cred, err);
+	if (jit_auth_token(tx, authorization, now, out, token_id, err) != 0)
+		return -1;
+	if (cred == NULL)
+		return 0;
+	if (jit_store_token_get(tx, token_id, &info, NULL, err) != 0)
+		return -1;
+	snprintf(cred->token_id, sizeof(cred->token_id), "%s", info.id);
+	cred->expires = info.expires;
+	return 0;
 }

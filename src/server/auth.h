@@ -39,12 +39,25 @@ bool jit_token_hash_equal(const uint8_t a[JIT_TOKEN_HASH_BYTES],
 /* Resolves "Bearer <token>" (the Authorization header value) to a principal inside an
  * open store transaction. 401 AuthenticationFailed when missing, malformed, unknown,
  * revoked or expired; the message never contains the token. */
-int jit_auth_bearer(struct jit_store *st, const char *authorization, jit_time now,
+int jit_auth_bearer(struct jit_tx *tx, const char *authorization, jit_time now,
 	struct jit_principal *out, struct jit_error *err);
+
+/* What the credential a request authenticated with allows a token made with it (security
+ * finding 7: a token never outlives the credential it was made with). */
+struct jit_auth_credential {
+	char token_id[JIT_TOKEN_ID_MAX];   /* the jitgate token behind it; "" when none (a client
+	                                    * secret's access token) */
+	jit_time expires;                  /* when it ends; 0: never */
+};
+
+/* jit_auth_bearer, also filling *cred (the token itself, or the token an OAuth2 access
+ * token was issued for, with the earlier of their ends). */
+int jit_auth_bearer_credential(struct jit_tx *tx, const char *authorization, jit_time now,
+	struct jit_principal *out, struct jit_auth_credential *cred, struct jit_error *err);
 
 /* The same for a token's text alone (a console sign-in); token_id (may be NULL) gets the
  * token's public id. */
-int jit_auth_token(struct jit_store *st, const char *text, jit_time now,
+int jit_auth_token(struct jit_tx *tx, const char *text, jit_time now,
 	struct jit_principal *out, char token_id[JIT_TOKEN_ID_MAX], struct jit_error *err);
 
 #endif

@@ -26,8 +26,10 @@
 #include "api.h"
 #include "rate_limit.h"
 #include "auth.h"
+#include "duration.h"
 #include "http.h"
 #include "log.h"
+#include "metrics.h"
 #include "rbac.h"
 #include "store.h"
 #include "tls.h"
@@ -51,6 +53,7 @@ struct options {
 	size_t n_tls_names;
 	bool allow_root;
 	enum jit_log_level level;
+	int64_t token_max_lifetime_ns;
 	const char *console_dir;
 	bool no_console;
 	unsigned initiate_limit;   /* initiates per principal per minute; 0: none */
@@ -69,6 +72,8 @@ usage(FILE *f)
 		"  --tls-cert FILE      PEM certificate to serve instead of the self-signed one\n"
 		"  --tls-key FILE       its PEM private key\n"
 		"  --tls-name NAME      extra DNS name or IP for the self-signed certificate (repeatable)\n"
+		"  --max-token-lifetime DURATION  longest life of a new API token (ISO 8601,\n"
+		"                       default P365D, at most P3650D)\n"
 		"  --console-dir DIR    serve the web console's files from DIR (development)\n"
 		"  --no-console         no web console at / (and no console sessions)\n"
 		"  --allow-root         run as root anyway (not recommended)\n"
@@ -120,6 +125,7 @@ parse_args(int argc, char **argv, struct options *o)
 		{"tls-key", required_argument, NULL, 'k'},
 		{"tls-name", required_argument, NULL, 'n'},
 		{"allow-root", no_argument, NULL, 'r'},
+		{"max-token-lifetime", required_argument, NULL, 'T'},
 		{"console-dir", required_argument, NULL, 'C'},
 		{"no-console", no_argument, NULL, 'N'},
 		{"log-level", required_argument, NULL, 'L'},
@@ -133,6 +139,7 @@ parse_args(int argc, char **argv, struct options *o)
 	memset(o, 0, sizeof(*o));
 	o->listen = DEFAULT_LISTEN;
 	o->level = JIT_LOG_INFO;
+	o->token_max_lifetime_ns = JIT_TOKEN_LIFETIME_DEFAULT_NS;
 	o->initiate_limit = DEFAULT_INITIATE_LIMIT;
 	o->state_dir = getenv("JITGATE_STATE_DIR");
 	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
@@ -159,6 +166,18 @@ parse_args(int argc, char **argv, struct options *o)
 		case 'r':
 			o->allow_root = true;
 			break;
+		case 'T': {
+			struct jit_error err;
+
+			if (jit_duration_parse(optarg, &o->token_max_lifetime_ns, &err) != 0 ||
+				o->token_max_lifetime_ns < 60LL * JIT_NS_PER_SEC ||
+				o->token_max_lifetime_ns > JIT_TOKEN_LIFETIME_MAX_NS) {
+				fprintf(stderr, "jitgated: --max-token-lifetime must be an ISO 8601 "
+					"duration from PT1M to P3650D, e.g. P90D\n");
+				return 2;
+			}
+			break;
+		}
 		case 'C':
 			o->console_dir = optarg;
 			break;
@@ -272,25 +291,25 @@ write_secret_file(const char *path, const char *text, struct jit_error *err)
 /* With no role assignment at all (first start, or a store from before roles existed),
  * the bootstrap principal "admin" becomes Owner of everything ("/"). */
 static int
-owner_if_nobody_is(struct jit_store *st, struct jit_error *err)
+owner_if_nobody_is(struct jit_tx *tx, struct jit_error *err)
 {
 	struct jit_role_assignment a = {.created = jit_time_now()}, *all;
 	struct jit_principal admin;
 	bool created;
 	size_t n;
 
-	if (jit_store_assignment_list(st, NULL, true, 0, &all, &n, err) != 0)
+	if (jit_store_assignment_list(tx, NULL, true, 0, &all, &n, err) != 0)
 		return -1;
 	free(all);
 	if (n > 0)
 		return 0;
-	if (jit_store_principal_find(st, "admin", &admin, err) != 0)
+	if (jit_store_principal_find(tx, "admin", &admin, err) != 0)
 		return -1;
 	jit_guid_new(a.id);
 	a.scope.kind = JIT_RID_ROOT;
 	a.principal_id = admin.id;
 	snprintf(a.role_id, sizeof(a.role_id), "%s", JIT_ROLE_OWNER);
-	if (jit_store_assignment_put(st, &a, &created, err) != 0)
+	if (jit_store_assignment_put(tx, &a, &created, err) != 0)
 		return -1;
 	jit_log(JIT_LOG_INFO, "owner_assigned", "principal", "admin", "scope", "/",
 		(const char *)NULL);
@@ -308,10 +327,11 @@ bootstrap(struct jit_store *st, const char *dir, struct jit_error *err)
 	bool created, have_admin;
 	size_t n;
 	struct jit_principal p;
+	struct jit_tx *tx;
 
-	if (jit_store_begin(st, true, err) != 0)
+	if (jit_store_begin(st, true, &tx, err) != 0)
 		return -1;
-	if (jit_store_sub_list(st, &subs, &n, err) != 0)
+	if (jit_store_sub_list(tx, &subs, &n, err) != 0)
 		goto fail;
 	free(subs);
 	if (n == 0) {
@@ -319,21 +339,21 @@ bootstrap(struct jit_store *st, const char *dir, struct jit_error *err)
 
 		jit_guid_new(sub.name);
 		snprintf(sub.display_name, sizeof(sub.display_name), "Default");
-		if (jit_store_sub_put(st, &sub, &created, err) != 0)
+		if (jit_store_sub_put(tx, &sub, &created, err) != 0)
 			goto fail;
 		jit_log(JIT_LOG_INFO, "subscription_created", "subscription", sub.name,
 			(const char *)NULL);
 	}
-	have_admin = jit_store_principal_get(st, 1, &p, err) == 0;
+	have_admin = jit_store_principal_get(tx, 1, &p, err) == 0;
 	if (!have_admin) {
 		if (join_path(token_path, sizeof(token_path), dir, "admin.token", err) != 0)
 			goto fail;
 		snprintf(admin.name, sizeof(admin.name), "admin");
 		snprintf(admin.display_name, sizeof(admin.display_name), "admin");
 		admin.created = jit_time_now();
-		if (jit_store_principal_add(st, &admin, err) != 0 ||
+		if (jit_store_principal_add(tx, &admin, err) != 0 ||
 			jit_token_new("jgt", &tok, err) != 0 ||
-			jit_store_token_add(st, admin.id, "bootstrap", tok.id, tok.hash, admin.created, 0,
+			jit_store_token_add(tx, admin.id, "bootstrap", tok.id, tok.hash, admin.created, 0,
 				err) != 0)
 			goto fail;
 		unlink(token_path);
@@ -345,11 +365,11 @@ bootstrap(struct jit_store *st, const char *dir, struct jit_error *err)
 		jit_log(JIT_LOG_INFO, "bootstrap_token_written", "principal", "admin", "path",
 			token_path, (const char *)NULL);
 	}
-	if (owner_if_nobody_is(st, err) != 0)
+	if (owner_if_nobody_is(tx, err) != 0)
 		goto fail;
-	return jit_store_commit(st, err);
+	return jit_store_commit(tx, err);
 fail:
-	jit_store_rollback(st);
+	jit_store_rollback(tx);
 	return -1;
 }
 
@@ -380,17 +400,21 @@ struct sweeper {
 
 /* Writes down ended grants as Revoked/Expired, one audit entry each (the kernel has
  * closed them already, whether or not this runs). */
-static void
-record_expired(struct jit_store *st, const struct jit_expired *x, jit_time now,
+static int
+record_expired(struct jit_tx *tx, const struct jit_expired *x, jit_time now,
 	struct jit_error *err)
 {
 	char policy[JIT_RESOURCE_ID_MAX], end[JIT_TIME_BUFSZ];
-	json_t *d;
+	json_t *d, *sources;
 	char *details;
+	int r;
 
 	jit_rid_format(&x->policy, policy, sizeof(policy));
 	jit_time_format(x->end, end);
-	d = json_pack("{s:i,s:s,s:s,s:s}", "port", x->number, "sources", x->sources, "requestor",
+	/* The sources are stored as a JSON array: an array in the entry too, not a string. */
+	if ((sources = json_loads(x->sources, 0, NULL)) == NULL)
+		sources = json_string(x->sources);
+	d = json_pack("{s:i,s:o,s:s,s:s}", "port", x->number, "sources", sources, "requestor",
 		x->requestor, "endTimeUtc", end);
 	details = d ? json_dumps(d, JSON_COMPACT) : NULL;
 	json_decref(d);
@@ -405,8 +429,11 @@ record_expired(struct jit_store *st, const struct jit_expired *x, jit_time now,
 		.vms = &x->vm,
 		.n_vms = 1,
 	};
-	jit_store_audit_append(st, &e, err);
+	if (details == NULL)
+		return jit_errorf(err, 500, JIT_E_INTERNAL, "out of memory");
+	r = jit_store_audit_append(tx, &e, err);
 	free(details);
+	return r;
 }
 
 static void *
@@ -420,16 +447,23 @@ sweep_loop(void *arg)
 		size_t n = 0;
 		jit_time now = jit_time_now();
 
-		if (jit_store_begin(sw->store, true, &err) == 0) {
-			if (jit_store_expire(sw->store, now, &xs, &n, &err) == 0) {
-				for (size_t i = 0; i < n; i++)
-					record_expired(sw->store, &xs[i], now, &err);
-				if (jit_store_commit(sw->store, &err) != 0)
-					jit_log(JIT_LOG_WARN, "sweep_failed", "error", err.message,
-						(const char *)NULL);
-			} else {
-				jit_store_rollback(sw->store);
-			}
+		struct jit_tx *tx;
+
+		if (jit_store_begin(sw->store, true, &tx, &err) == 0) {
+			int r = jit_store_expire(tx, now, &xs, &n, &err);
+
+			/* The expiries and their audit entries land together or not at all. */
+			for (size_t i = 0; r == 0 && i < n; i++)
+				r = record_expired(tx, &xs[i], now, &err);
+			if (r == 0)
+				r = jit_store_commit(tx, &err);
+			else
+				jit_store_rollback(tx);
+			if (r != 0)
+				jit_log(JIT_LOG_WARN, "sweep_failed", "error", err.message,
+					(const char *)NULL);
+			else
+				jit_metrics_expired(n);
 			free(xs);
 		}
 		for (int i = 0; i < 10 && !atomic_load(&sw->stop); i++)
@@ -500,6 +534,7 @@ main(int argc, char **argv)
 		goto out;
 	}
 	api.store = store;
+	api.token_max_lifetime_ns = o.token_max_lifetime_ns;
 	console.enabled = !o.no_console;
 	console.dir = o.console_dir;
 	api.console = &console;
@@ -526,6 +561,7 @@ main(int argc, char **argv)
 		fatal("starting HTTPS", &err);
 		goto out;
 	}
+	jit_metrics_start();
 	sw.store = store;
 	if (pthread_create(&sweeper, NULL, sweep_loop, &sw) == 0)
 		sweeping = true;

@@ -18,7 +18,7 @@
 #define OP_TOKEN "Jitgate/oauth2/token/action"
 
 static int
-audit(struct jit_store *st, const struct jit_oauth_actor *who, int64_t principal_id,
+audit(struct jit_tx *tx, const struct jit_oauth_actor *who, int64_t principal_id,
 	const char *principal_name, const char *operation, const char *resource_id, int status,
 	const char *details, struct jit_error *err)
 {
@@ -35,18 +35,18 @@ audit(struct jit_store *st, const struct jit_oauth_actor *who, int64_t principal
 		.details_json = details,
 	};
 
-	return jit_store_audit_append(st, &e, err);
+	return jit_store_audit_append(tx, &e, err);
 }
 
 /* Commits, or rolls back when r failed; returns r or the commit's failure. */
 static int
-finish(struct jit_store *st, int r, struct jit_error *err)
+finish(struct jit_tx *tx, int r, struct jit_error *err)
 {
 	if (r != 0) {
-		jit_store_rollback(st);
+		jit_store_rollback(tx);
 		return -1;
 	}
-	return jit_store_commit(st, err);
+	return jit_store_commit(tx, err);
 }
 
 int
@@ -54,6 +54,7 @@ jit_oauth_secret_create(struct jit_store *st, const struct jit_oauth_actor *who,
 	const char *resource_id, int64_t principal_id, const char *name, jit_time expires,
 	struct jit_client_secret *out, struct jit_error *err)
 {
+	struct jit_tx *tx;
 	struct jit_token tok;
 	char details[160];
 	int r;
@@ -63,17 +64,19 @@ jit_oauth_secret_create(struct jit_store *st, const struct jit_oauth_actor *who,
 		expires = who->now + JIT_CLIENT_SECRET_DEFAULT_VALID_NS;
 	if (jit_token_new("jcs", &tok, err) != 0)
 		return -1;
-	if (jit_store_begin(st, true, err) != 0) {
+	if (jit_store_begin(st, true, &tx, err) != 0) {
 		sodium_memzero(&tok, sizeof(tok));
 		return -1;
 	}
 	snprintf(details, sizeof(details), "{\"secretId\":\"%s\"}", tok.id);
-	r = jit_store_secret_add(st, principal_id, name, tok.id, tok.hash, who->now, expires,
+	r = jit_store_secret_add(tx, principal_id, name, tok.id, tok.hash, who->now, expires,
 		err);
+	if (r == 0 && who->parent_token_id != NULL)
+		r = jit_store_secret_set_parent(tx, tok.id, who->parent_token_id, err);
 	if (r == 0)
-		r = audit(st, who, who->principal_id, who->principal_name, OP_SECRET_WRITE,
+		r = audit(tx, who, who->principal_id, who->principal_name, OP_SECRET_WRITE,
 			resource_id, 201, details, err);
-	if (finish(st, r, err) != 0) {
+	if (finish(tx, r, err) != 0) {
 		sodium_memzero(&tok, sizeof(tok));
 		return -1;
 	}
@@ -90,12 +93,13 @@ int
 jit_oauth_secret_list(struct jit_store *st, int64_t principal_id,
 	struct jit_token_info **out, size_t *n, struct jit_error *err)
 {
+	struct jit_tx *tx;
 	int r;
 
-	if (jit_store_begin(st, false, err) != 0)
+	if (jit_store_begin(st, false, &tx, err) != 0)
 		return -1;
-	r = jit_store_secret_list(st, principal_id, out, n, err);
-	jit_store_rollback(st);
+	r = jit_store_secret_list(tx, principal_id, out, n, err);
+	jit_store_rollback(tx);
 	return r;
 }
 
@@ -104,15 +108,16 @@ jit_oauth_secret_revoke(struct jit_store *st, const struct jit_oauth_actor *who,
 	const char *resource_id, int64_t principal_id, const char *secret_id, bool *found,
 	struct jit_error *err)
 {
+	struct jit_tx *tx;
 	int r;
 
-	if (jit_store_begin(st, true, err) != 0)
+	if (jit_store_begin(st, true, &tx, err) != 0)
 		return -1;
-	r = jit_store_secret_revoke(st, principal_id, secret_id, who->now, found, err);
+	r = jit_store_secret_revoke(tx, principal_id, secret_id, who->now, found, err);
 	if (r == 0 && *found)
-		r = audit(st, who, who->principal_id, who->principal_name, OP_SECRET_DELETE,
+		r = audit(tx, who, who->principal_id, who->principal_name, OP_SECRET_DELETE,
 			resource_id, 200, NULL, err);
-	return finish(st, r, err);
+	return finish(tx, r, err);
 }
 
 static int
@@ -126,7 +131,7 @@ bad_client(struct jit_error *err)
 /* Checks the client's credential against the principal: which kind it is, its id and
  * the end of its life (0: none). Inside the open transaction. */
 static int
-check_credential(struct jit_store *st, const struct jit_token_request *req,
+check_credential(struct jit_tx *tx, const struct jit_token_request *req,
 	const struct jit_principal *p, jit_time now, enum jit_access_source *kind,
 	char source_id[JIT_TOKEN_ID_MAX], jit_time *until, struct jit_error *err)
 {
@@ -139,12 +144,12 @@ check_credential(struct jit_store *st, const struct jit_token_request *req,
 	*until = 0;
 	if (jit_token_parse("jcs", req->client_secret, &tok)) {
 		*kind = JIT_ACCESS_FROM_SECRET;
-		r = jit_store_secret_find(st, tok.id, now, stored, &owner, until, &found, err);
+		r = jit_store_secret_find(tx, tok.id, now, stored, &owner, until, &found, err);
 	} else if (jit_token_parse("jgt", req->client_secret, &tok)) {
 		*kind = JIT_ACCESS_FROM_TOKEN;
-		r = jit_store_token_find(st, tok.id, now, stored, &owner, &found, err);
+		r = jit_store_token_find(tx, tok.id, now, stored, &owner, &found, err);
 		if (r == 0 && found)
-			r = jit_store_token_expiry(st, tok.id, until, err);
+			r = jit_store_token_expiry(tx, tok.id, until, err);
 	} else {
 		return bad_client(err);
 	}
@@ -164,6 +169,7 @@ int
 jit_oauth_issue(struct jit_store *st, const struct jit_oauth_actor *who,
 	const struct jit_token_request *req, struct jit_access_token *out, struct jit_error *err)
 {
+	struct jit_tx *tx;
 	char source_id[JIT_TOKEN_ID_MAX], details[160];
 	enum jit_access_source kind = JIT_ACCESS_FROM_SECRET;
 	struct jit_token tok;
@@ -171,41 +177,41 @@ jit_oauth_issue(struct jit_store *st, const struct jit_oauth_actor *who,
 	int r;
 
 	memset(out, 0, sizeof(*out));
-	if (jit_store_begin(st, true, err) != 0)
+	if (jit_store_begin(st, true, &tx, err) != 0)
 		return -1;
-	r = jit_store_principal_find(st, req->client_id, &out->principal, err);
+	r = jit_store_principal_find(tx, req->client_id, &out->principal, err);
 	if (r != 0 && err->status == 404)
 		r = bad_client(err);
 	if (r == 0)
-		r = check_credential(st, req, &out->principal, who->now, &kind, source_id, &until,
+		r = check_credential(tx, req, &out->principal, who->now, &kind, source_id, &until,
 			err);
 	if (r == 0 && out->principal.kind == JIT_PRINCIPAL_AGENT)
 		r = jit_errorf(err, 400, JIT_OAUTH_UNAUTHORIZED_CLIENT,
 			"An agent's credential serves the agent channel only.");
 	if (r != 0) {
-		jit_store_rollback(st);
+		jit_store_rollback(tx);
 		return -1;
 	}
 	out->expires = who->now + JIT_ACCESS_TOKEN_TTL_NS;
 	if (until != 0 && until < out->expires)
 		out->expires = until;
 	if (jit_token_new("jga", &tok, err) != 0) {
-		jit_store_rollback(st);
+		jit_store_rollback(tx);
 		return -1;
 	}
 	snprintf(details, sizeof(details),
 		"{\"credential\":\"%s\",\"credentialId\":\"%s\",\"accessTokenId\":\"%s\"}",
 		kind == JIT_ACCESS_FROM_SECRET ? "clientSecret" : "token", source_id, tok.id);
-	r = jit_store_access_add(st, tok.id, tok.hash, out->principal.id, kind, source_id,
+	r = jit_store_access_add(tx, tok.id, tok.hash, out->principal.id, kind, source_id,
 		who->now, out->expires, err);
 	if (r == 0)
 		r = kind == JIT_ACCESS_FROM_SECRET ?
-			jit_store_secret_touch(st, source_id, who->now, err) :
-			jit_store_token_touch(st, source_id, who->now, err);
+			jit_store_secret_touch(tx, source_id, who->now, err) :
+			jit_store_token_touch(tx, source_id, who->now, err);
 	if (r == 0)
-		r = audit(st, who, out->principal.id, out->principal.name, OP_TOKEN,
+		r = audit(tx, who, out->principal.id, out->principal.name, OP_TOKEN,
 			"/adfs/oauth2/token", 200, details, err);
-	if (finish(st, r, err) != 0) {
+	if (finish(tx, r, err) != 0) {
 		sodium_memzero(&tok, sizeof(tok));
 		return -1;
 	}

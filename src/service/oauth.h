@@ -35,6 +35,8 @@ struct jit_oauth_actor {
 	const char *caller;             /* the caller's address */
 	const char *correlation_id;
 	jit_time now;
+	const char *parent_token_id;    /* a secret one makes for oneself: the token it is made
+	                                 * with (revoking it revokes the secret); NULL: none */
 };
 
 struct jit_client_secret {

@@ -22,7 +22,7 @@ derive_csrf(const uint8_t hash[JIT_TOKEN_HASH_BYTES], char out[JIT_SESSION_CSRF_
 }
 
 static int
-audit(struct jit_store *st, const char *operation, const struct jit_principal *p,
+audit(struct jit_tx *tx, const char *operation, const struct jit_principal *p,
 	const struct jit_session_caller *who, jit_time now, int status, struct jit_error *err)
 {
 	struct jit_audit_entry e = {
@@ -37,7 +37,7 @@ audit(struct jit_store *st, const char *operation, const struct jit_principal *p
 		.correlation_id = who->correlation_id,
 	};
 
-	return jit_store_audit_append(st, &e, err);
+	return jit_store_audit_append(tx, &e, err);
 }
 
 int
@@ -47,11 +47,12 @@ jit_session_open(struct jit_store *st, const char *token_text, jit_time now,
 	char token_id[JIT_TOKEN_ID_MAX];
 	struct jit_token session;
 	jit_time expires;
+	struct jit_tx *tx;
 
 	memset(out, 0, sizeof(*out));
-	if (jit_store_begin(st, true, err) != 0)
+	if (jit_store_begin(st, true, &tx, err) != 0)
 		return -1;
-	if (jit_auth_token(st, token_text, now, &out->principal, token_id, err) != 0)
+	if (jit_auth_token(tx, token_text, now, &out->principal, token_id, err) != 0)
 		goto fail;
 	if (out->principal.kind == JIT_PRINCIPAL_AGENT) {
 		jit_errorf(err, 401, JIT_E_UNAUTHENTICATED,
@@ -61,9 +62,9 @@ jit_session_open(struct jit_store *st, const char *token_text, jit_time now,
 	if (jit_token_new("jgs", &session, err) != 0)
 		goto fail;
 	expires = now + JIT_SESSION_LIFETIME_NS;
-	if (jit_store_session_add(st, session.id, session.hash, token_id, now, expires, err) != 0 ||
-		audit(st, "Jitgate/sessions/write", &out->principal, who, now, 201, err) != 0 ||
-		jit_store_commit(st, err) != 0) {
+	if (jit_store_session_add(tx, session.id, session.hash, token_id, now, expires, err) != 0 ||
+		audit(tx, "Jitgate/sessions/write", &out->principal, who, now, 201, err) != 0 ||
+		jit_store_commit(tx, err) != 0) {
 		sodium_memzero(&session, sizeof(session));
 		goto fail;
 	}
@@ -73,12 +74,12 @@ jit_session_open(struct jit_store *st, const char *token_text, jit_time now,
 	sodium_memzero(&session, sizeof(session));
 	return 0;
 fail:
-	jit_store_rollback(st);
+	jit_store_rollback(tx);
 	return -1;
 }
 
 int
-jit_session_resolve(struct jit_store *st, const char *cookie, jit_time now,
+jit_session_resolve(struct jit_tx *tx, const char *cookie, jit_time now,
 	struct jit_session *out, struct jit_error *err)
 {
 	uint8_t stored[JIT_TOKEN_HASH_BYTES];
@@ -90,7 +91,7 @@ jit_session_resolve(struct jit_store *st, const char *cookie, jit_time now,
 	if (!jit_token_parse("jgs", cookie, &tok))
 		return jit_errorf(err, 401, JIT_E_UNAUTHENTICATED,
 			"Authentication failed. The console session cookie is malformed; sign in again.");
-	if (jit_store_session_find(st, tok.id, now, stored, &info, &found, err) != 0)
+	if (jit_store_session_find(tx, tok.id, now, stored, &info, &found, err) != 0)
 		goto fail;
 	if (!found || !jit_token_hash_equal(stored, tok.hash)) {
 		jit_errorf(err, 401, JIT_E_UNAUTHENTICATED,
@@ -98,10 +99,11 @@ jit_session_resolve(struct jit_store *st, const char *cookie, jit_time now,
 			"or its token was revoked); sign in again.");
 		goto fail;
 	}
-	if (jit_store_principal_get(st, info.principal_id, &out->principal, err) != 0)
+	if (jit_store_principal_get(tx, info.principal_id, &out->principal, err) != 0)
 		goto fail;
 	derive_csrf(tok.hash, out->csrf);
 	out->expires = info.expires;
+	snprintf(out->token_id, sizeof(out->token_id), "%s", info.token_id);
 	memcpy(out->cookie, cookie, strlen(cookie) + 1);
 	sodium_memzero(&tok, sizeof(tok));
 	return 0;
@@ -117,17 +119,18 @@ jit_session_close(struct jit_store *st, const char *cookie, jit_time now,
 {
 	struct jit_token tok;
 	bool existed;
+	struct jit_tx *tx;
 
 	if (!jit_token_parse("jgs", cookie, &tok))
 		return jit_errorf(err, 401, JIT_E_UNAUTHENTICATED,
 			"Authentication failed. The console session cookie is malformed.");
 	sodium_memzero(tok.hash, sizeof(tok.hash));
-	if (jit_store_begin(st, true, err) != 0)
+	if (jit_store_begin(st, true, &tx, err) != 0)
 		return -1;
-	if (jit_store_session_delete(st, tok.id, &existed, err) != 0 ||
-		audit(st, "Jitgate/sessions/delete", p, who, now, 200, err) != 0 ||
-		jit_store_commit(st, err) != 0) {
-		jit_store_rollback(st);
+	if (jit_store_session_delete(tx, tok.id, &existed, err) != 0 ||
+		audit(tx, "Jitgate/sessions/delete", p, who, now, 200, err) != 0 ||
+		jit_store_commit(tx, err) != 0) {
+		jit_store_rollback(tx);
 		return -1;
 	}
 	return 0;

@@ -34,6 +34,7 @@ struct jit_session {
 	char csrf[JIT_SESSION_CSRF_HEX];        /* the X-CSRF-Token value */
 	jit_time expires;
 	struct jit_principal principal;
+	char token_id[JIT_TOKEN_ID_MAX];        /* the token it was opened with (public id) */
 };
 
 /* Signs in with an API token's text: a new session bound to it, with an audit entry
@@ -44,7 +45,7 @@ int jit_session_open(struct jit_store *st, const char *token_text, jit_time now,
 
 /* The live session a cookie names, inside the caller's open transaction. 401 when the
  * value is malformed, unknown, signed out, expired, or its token is no longer valid. */
-int jit_session_resolve(struct jit_store *st, const char *cookie, jit_time now,
+int jit_session_resolve(struct jit_tx *tx, const char *cookie, jit_time now,
 	struct jit_session *out, struct jit_error *err);
 
 /* Signs out: deletes the session (with an audit entry, Jitgate/sessions/delete). */

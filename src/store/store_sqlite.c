@@ -14,7 +14,6 @@
 #include <inttypes.h>
 #include <jansson.h>
 #include <pthread.h>
-#include <sodium.h>
 #include <sqlite3.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -23,33 +22,44 @@
 #include <strings.h>
 #include <time.h>
 
+#include "audit_chain.h"
 #include "jit_limits.h"
 #include "log.h"
 
-#define SCHEMA_VERSION 5
+#define SCHEMA_VERSION 6
 /* The newest requests shown inside a policy; the audit log keeps all of them. */
 #define REQUESTS_SHOWN 100
 
-/* Audit entries appended in the open transaction, logged once it commits. */
-#define PENDING_AUDIT_MAX 64
-
+/* An audit entry appended in the open transaction, logged once it commits. */
 struct pending_audit {
 	char seq[24], status[8];
 	char *operation, *resource, *result, *principal, *caller;
 	char hash[JIT_AUDIT_HASH_HEX];
 };
 
+/* The open transaction. There is one connection, so at most one at a time: it lives
+ * in the store and is handed out by jit_store_begin while tx_lock is held. */
+struct jit_tx {
+	struct jit_store *st;
+	bool write;
+	bool bumped;                    /* some desired-state version changed */
+	bool reported;                  /* an enforcement point's status was recorded */
+	struct pending_audit *pending;  /* every entry of the transaction, no cap */
+	size_t n_pending, cap_pending;
+};
+
 struct jit_store {
 	sqlite3 *db;
-	struct pending_audit pending[PENDING_AUDIT_MAX];
-	size_t n_pending;
 	pthread_mutex_t tx_lock;
-	bool in_tx;
-	bool tx_bumped;
+	struct jit_tx tx;
 	pthread_mutex_t gen_lock;
 	pthread_cond_t gen_cond;
 	uint64_t generation;
+	uint64_t report_generation;
 	bool waking;
+	/* Transaction hold times, for /metrics. */
+	struct timespec tx_start;
+	struct jit_histogram tx_read_hist, tx_write_hist;
 };
 
 static const char *schema_v1[] = {
@@ -177,6 +187,16 @@ static const char *schema_v5[] = {
 	NULL,
 };
 
+/* Version 6: a token records the token it was minted with (self-minted tokens never
+ * outlive, or survive the revocation of, the token that made them). */
+static const char *schema_v6[] = {
+	"ALTER TABLE tokens ADD COLUMN parent_token_id TEXT",
+	"CREATE INDEX tokens_parent ON tokens(parent_token_id)",
+	"ALTER TABLE client_secrets ADD COLUMN parent_token_id TEXT",
+	"CREATE INDEX client_secrets_parent ON client_secrets(parent_token_id)",
+	NULL,
+};
+
 /* ---- plumbing ---- */
 
 static int
@@ -251,10 +271,7 @@ dup_col(sqlite3_stmt *s, int i)
 static void
 rid_key(const struct jit_rid *r, char out[JIT_RESOURCE_ID_MAX])
 {
-	if (jit_rid_format(r, out, JIT_RESOURCE_ID_MAX) < 0)
-		out[0] = '\0';
-	for (char *p = out; *p; p++)
-		*p = (char)tolower((unsigned char)*p);
+	jit_rid_key(r, out);
 }
 
 static void
@@ -319,7 +336,7 @@ count_rows(struct jit_store *st, const char *sql, const char *param, int64_t *n,
 static void
 mark_bumped(struct jit_store *st)
 {
-	st->tx_bumped = true;
+	st->tx.bumped = true;
 }
 
 /* Bumps the desired-state version of the enforcement point of a VM, if any. */
@@ -526,6 +543,14 @@ migrate(struct jit_store *st, struct jit_error *err)
 			}
 		}
 	}
+	if (version < 6) {
+		for (size_t i = 0; schema_v6[i] != NULL; i++) {
+			if (exec_sql(st, schema_v6[i], err) != 0) {
+				exec_sql(st, "ROLLBACK", NULL);
+				return -1;
+			}
+		}
+	}
 	if (prep(st, "INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)", &s,
 		err) != 0) {
 		exec_sql(st, "ROLLBACK", NULL);
@@ -548,6 +573,8 @@ jit_store_open(const char *path, struct jit_store **out, struct jit_error *err)
 	if ((st = calloc(1, sizeof(*st))) == NULL)
 		return jit_errorf(err, 500, JIT_E_INTERNAL, "out of memory");
 	pthread_mutex_init(&st->tx_lock, NULL);
+	jit_histogram_init(&st->tx_read_hist, jit_latency_bounds, jit_latency_nbounds);
+	jit_histogram_init(&st->tx_write_hist, jit_latency_bounds, jit_latency_nbounds);
 	pthread_mutex_init(&st->gen_lock, NULL);
 	pthread_cond_init(&st->gen_cond, NULL);
 	st->generation = 1;
@@ -577,6 +604,7 @@ jit_store_close(struct jit_store *st)
 		return;
 	if (st->db != NULL)
 		sqlite3_close_v2(st->db);
+	free(st->tx.pending);
 	pthread_mutex_destroy(&st->tx_lock);
 	pthread_mutex_destroy(&st->gen_lock);
 	pthread_cond_destroy(&st->gen_cond);
@@ -584,24 +612,32 @@ jit_store_close(struct jit_store *st)
 }
 
 int
-jit_store_begin(struct jit_store *st, bool write, struct jit_error *err)
+jit_store_begin(struct jit_store *st, bool write, struct jit_tx **out, struct jit_error *err)
 {
+	struct jit_tx *tx = &st->tx;
+
+	*out = NULL;
 	pthread_mutex_lock(&st->tx_lock);
-	st->in_tx = true;
-	st->tx_bumped = false;
+	tx->st = st;
+	tx->write = write;
+	tx->bumped = false;
+	tx->reported = false;
+	tx->n_pending = 0;
+	clock_gettime(CLOCK_MONOTONIC, &st->tx_start);
 	if (exec_sql(st, write ? "BEGIN IMMEDIATE" : "BEGIN", err) != 0) {
-		st->in_tx = false;
 		pthread_mutex_unlock(&st->tx_lock);
 		return -1;
 	}
+	*out = tx;
 	return 0;
 }
 
+/* Logs the committed entries (emit) or forgets them (rolled back). */
 static void
-pending_clear(struct jit_store *st, bool emit)
+pending_clear(struct jit_tx *tx, bool emit)
 {
-	for (size_t i = 0; i < st->n_pending; i++) {
-		struct pending_audit *p = &st->pending[i];
+	for (size_t i = 0; i < tx->n_pending; i++) {
+		struct pending_audit *p = &tx->pending[i];
 
 		if (emit)
 			jit_log(JIT_LOG_INFO, "audit", "seq", p->seq, "operation", p->operation,
@@ -614,27 +650,51 @@ pending_clear(struct jit_store *st, bool emit)
 		free(p->principal);
 		free(p->caller);
 	}
-	st->n_pending = 0;
+	tx->n_pending = 0;
+}
+
+/* Called with tx_lock held, as the transaction ends. */
+static void
+tx_observe(struct jit_tx *tx)
+{
+	struct jit_store *st = tx->st;
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	jit_histogram_observe_ns(tx->write ? &st->tx_write_hist : &st->tx_read_hist,
+		(int64_t)(t.tv_sec - st->tx_start.tv_sec) * 1000000000LL +
+		(t.tv_nsec - st->tx_start.tv_nsec));
+}
+
+void
+jit_store_tx_histograms(struct jit_store *st, const struct jit_histogram **read,
+	const struct jit_histogram **write)
+{
+	*read = &st->tx_read_hist;
+	*write = &st->tx_write_hist;
 }
 
 int
-jit_store_commit(struct jit_store *st, struct jit_error *err)
+jit_store_commit(struct jit_tx *tx, struct jit_error *err)
 {
-	bool bumped = st->tx_bumped;
+	struct jit_store *st = tx->st;
+	bool bumped = tx->bumped, reported = tx->reported;
 
 	if (exec_sql(st, "COMMIT", err) != 0) {
 		exec_sql(st, "ROLLBACK", NULL);
-		pending_clear(st, false);
-		st->in_tx = false;
+		pending_clear(tx, false);
+		tx_observe(tx);
 		pthread_mutex_unlock(&st->tx_lock);
 		return -1;
 	}
-	pending_clear(st, true);
-	st->in_tx = false;
+	pending_clear(tx, true);
+	tx_observe(tx);
 	pthread_mutex_unlock(&st->tx_lock);
-	if (bumped) {
+	if (bumped || reported) {
+		/* One condition for both counters: a waiter re-checks its own and sleeps on. */
 		pthread_mutex_lock(&st->gen_lock);
-		st->generation++;
+		st->generation += bumped;
+		st->report_generation += reported;
 		pthread_cond_broadcast(&st->gen_cond);
 		pthread_mutex_unlock(&st->gen_lock);
 	}
@@ -642,11 +702,16 @@ jit_store_commit(struct jit_store *st, struct jit_error *err)
 }
 
 void
-jit_store_rollback(struct jit_store *st)
+jit_store_rollback(struct jit_tx *tx)
 {
+	struct jit_store *st;
+
+	if (tx == NULL)
+		return;
+	st = tx->st;
 	exec_sql(st, "ROLLBACK", NULL);
-	pending_clear(st, false);
-	st->in_tx = false;
+	pending_clear(tx, false);
+	tx_observe(tx);
 	pthread_mutex_unlock(&st->tx_lock);
 }
 
@@ -661,8 +726,9 @@ jit_store_generation(struct jit_store *st)
 	return g;
 }
 
-uint64_t
-jit_store_wait_change(struct jit_store *st, uint64_t seen, int timeout_ms)
+/* Waits until *counter differs from seen (or timeout_ms, or shutdown). */
+static uint64_t
+wait_counter(struct jit_store *st, const uint64_t *counter, uint64_t seen, int timeout_ms)
 {
 	struct timespec deadline;
 	uint64_t g;
@@ -675,13 +741,36 @@ jit_store_wait_change(struct jit_store *st, uint64_t seen, int timeout_ms)
 		deadline.tv_nsec -= 1000000000L;
 	}
 	pthread_mutex_lock(&st->gen_lock);
-	while (st->generation == seen && !st->waking) {
+	while (*counter == seen && !st->waking) {
 		if (pthread_cond_timedwait(&st->gen_cond, &st->gen_lock, &deadline) == ETIMEDOUT)
 			break;
 	}
-	g = st->generation;
+	g = *counter;
 	pthread_mutex_unlock(&st->gen_lock);
 	return g;
+}
+
+uint64_t
+jit_store_wait_change(struct jit_store *st, uint64_t seen, int timeout_ms)
+{
+	return wait_counter(st, &st->generation, seen, timeout_ms);
+}
+
+uint64_t
+jit_store_report_generation(struct jit_store *st)
+{
+	uint64_t g;
+
+	pthread_mutex_lock(&st->gen_lock);
+	g = st->report_generation;
+	pthread_mutex_unlock(&st->gen_lock);
+	return g;
+}
+
+uint64_t
+jit_store_wait_report(struct jit_store *st, uint64_t seen, int timeout_ms)
+{
+	return wait_counter(st, &st->report_generation, seen, timeout_ms);
 }
 
 void
@@ -696,9 +785,10 @@ jit_store_wake_all(struct jit_store *st)
 /* ---- subscriptions ---- */
 
 int
-jit_store_sub_put(struct jit_store *st, const struct jit_subscription *sub, bool *created,
+jit_store_sub_put(struct jit_tx *tx, const struct jit_subscription *sub, bool *created,
 	struct jit_error *err)
 {
+	struct jit_store *st = tx->st;
 	char key[JIT_NAME_MAX + 1];
 	sqlite3_stmt *s;
 	int64_t n;
@@ -731,9 +821,10 @@ sub_from_row(sqlite3_stmt *s, void *elem, struct jit_error *err)
 }
 
 int
-jit_store_sub_get(struct jit_store *st, const char *name, struct jit_subscription *out,
+jit_store_sub_get(struct jit_tx *tx, const char *name, struct jit_subscription *out,
 	struct jit_error *err)
 {
+	struct jit_store *st = tx->st;
 	char key[JIT_NAME_MAX + 1];
 	sqlite3_stmt *s;
 	int rc;
@@ -806,9 +897,10 @@ collect_rows(struct jit_store *st, sqlite3_stmt *s, void **out, size_t *n, size_
 }
 
 int
-jit_store_sub_list(struct jit_store *st, struct jit_subscription **out, size_t *n,
+jit_store_sub_list(struct jit_tx *tx, struct jit_subscription **out, size_t *n,
 	struct jit_error *err)
 {
+	struct jit_store *st = tx->st;
 	sqlite3_stmt *s;
 
 	*out = NULL;
@@ -823,15 +915,16 @@ jit_store_sub_list(struct jit_store *st, struct jit_subscription **out, size_t *
 /* ---- resource groups ---- */
 
 int
-jit_store_rg_put(struct jit_store *st, const struct jit_resource_group *rg, bool *created,
+jit_store_rg_put(struct jit_tx *tx, const struct jit_resource_group *rg, bool *created,
 	struct jit_error *err)
 {
+	struct jit_store *st = tx->st;
 	char key[JIT_RESOURCE_ID_MAX], id[JIT_RESOURCE_ID_MAX], sub[JIT_NAME_MAX + 1];
 	struct jit_subscription sb;
 	sqlite3_stmt *s;
 	int64_t n;
 
-	if (jit_store_sub_get(st, rg->id.sub, &sb, err) != 0)
+	if (jit_store_sub_get(tx, rg->id.sub, &sb, err) != 0)
 		return -1;
 	rid_key(&rg->id, key);
 	jit_rid_format(&rg->id, id, sizeof(id));
@@ -843,7 +936,7 @@ jit_store_rg_put(struct jit_store *st, const struct jit_resource_group *rg, bool
 		/* ARM refuses to move a group; its location is fixed at creation. */
 		struct jit_resource_group old;
 
-		if (jit_store_rg_get(st, &rg->id, &old, err) != 0)
+		if (jit_store_rg_get(tx, &rg->id, &old, err) != 0)
 			return -1;
 		if (strcasecmp(old.location, rg->location) != 0)
 			return jit_errorf(err, 409, "InvalidResourceGroupLocation",
@@ -876,9 +969,10 @@ rg_from_row(sqlite3_stmt *s, void *elem, struct jit_error *err)
 }
 
 int
-jit_store_rg_get(struct jit_store *st, const struct jit_rid *id,
+jit_store_rg_get(struct jit_tx *tx, const struct jit_rid *id,
 	struct jit_resource_group *out, struct jit_error *err)
 {
+	struct jit_store *st = tx->st;
 	char key[JIT_RESOURCE_ID_MAX];
 	sqlite3_stmt *s;
 	int rc, r = 0;
@@ -901,9 +995,10 @@ jit_store_rg_get(struct jit_store *st, const struct jit_rid *id,
 }
 
 int
-jit_store_rg_delete(struct jit_store *st, const struct jit_rid *id, bool *existed,
+jit_store_rg_delete(struct jit_tx *tx, const struct jit_rid *id, bool *existed,
 	struct jit_error *err)
 {
+	struct jit_store *st = tx->st;
 	char key[JIT_RESOURCE_ID_MAX];
 	sqlite3_stmt *s;
 	int64_t vms, pols, eps, n;
@@ -932,9 +1027,10 @@ jit_store_rg_delete(struct jit_store *st, const struct jit_rid *id, bool *existe
 }
 
 int
-jit_store_rg_list(struct jit_store *st, const char *sub, struct jit_resource_group **out,
+jit_store_rg_list(struct jit_tx *tx, const char *sub, struct jit_resource_group **out,
 	size_t *n, struct jit_error *err)
 {
+	struct jit_store *st = tx->st;
 	char key[JIT_NAME_MAX + 1];
 	sqlite3_stmt *s;
 
@@ -989,9 +1085,10 @@ vm_from_row(sqlite3_stmt *s, void *elem, struct jit_error *err)
 #define VM_FROM "FROM vms v LEFT JOIN enforcement_points e ON e.key = v.ep_key"
 
 int
-jit_store_vm_get(struct jit_store *st, const struct jit_rid *id, struct jit_vm *out,
+jit_store_vm_get(struct jit_tx *tx, const struct jit_rid *id, struct jit_vm *out,
 	struct jit_error *err)
 {
+	struct jit_store *st = tx->st;
 	char key[JIT_RESOURCE_ID_MAX];
 	sqlite3_stmt *s;
 	int rc, r = 0;
@@ -1012,10 +1109,66 @@ jit_store_vm_get(struct jit_store *st, const struct jit_rid *id, struct jit_vm *
 		"The virtual machine '%s' under resource group '%s' was not found.", id->name, id->rg);
 }
 
+/* A gateway keys its locks and grants by destination address, so an address may belong
+ * to one VM of an enforcement point only: a second VM with the same address would let
+ * whoever may initiate on it open the first VM's ports (security finding 1). */
+static int
+check_addresses_unique(struct jit_store *st, const struct jit_vm *vm, const char *key,
+	const char *epk, const char *ep_name, struct jit_error *err)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if (vm->n_addresses == 0)
+		return 0;
+	if (prep(st, "SELECT id, addresses FROM vms WHERE ep_key = ? AND key != ? ORDER BY key",
+		&s, err) != 0)
+		return -1;
+	bind_text(s, 1, epk);
+	bind_text(s, 2, key);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		const unsigned char *text = sqlite3_column_text(s, 1);
+		json_t *arr = json_loads(text ? (const char *)text : "[]", 0, NULL);
+		struct jit_error ignored;
+		struct jit_prefix other;
+		size_t i;
+		json_t *v;
+
+		json_array_foreach(arr, i, v) {
+			if (!json_is_string(v) ||
+				jit_prefix_parse(json_string_value(v), &other, &ignored) != 0)
+				continue;
+			for (size_t k = 0; k < vm->n_addresses; k++) {
+				char addr[JIT_PREFIX_BUFSZ];
+				struct jit_rid oid;
+
+				if (!jit_prefix_equal(&vm->addresses[k], &other))
+					continue;
+				jit_prefix_format(&other, addr);
+				if (parse_rid_col(s, 0, &oid, &ignored) != 0)
+					snprintf(oid.name, sizeof(oid.name), "?");
+				json_decref(arr);
+				sqlite3_finalize(s);
+				return jit_errorf(err, 409, JIT_E_CONFLICT,
+					"properties.addresses[%zu]: the address '%s' already belongs to the "
+					"virtual machine '%s' behind the enforcement point '%s'; an address "
+					"belongs to at most one VM of an enforcement point", k, addr, oid.name,
+					ep_name);
+			}
+		}
+		json_decref(arr);
+	}
+	sqlite3_finalize(s);
+	if (rc != SQLITE_DONE)
+		return db_fail(st, err, "reading the addresses behind an enforcement point");
+	return 0;
+}
+
 int
-jit_store_vm_put(struct jit_store *st, const struct jit_vm *vm, bool *created,
+jit_store_vm_put(struct jit_tx *tx, const struct jit_vm *vm, bool *created,
 	struct jit_error *err)
 {
+	struct jit_store *st = tx->st;
 	char key[JIT_RESOURCE_ID_MAX], rgk[JIT_RESOURCE_ID_MAX], id[JIT_RESOURCE_ID_MAX];
 	char epk[JIT_RESOURCE_ID_MAX] = "", old_epk[JIT_RESOURCE_ID_MAX] = "";
 	struct jit_resource_group rg;
@@ -1026,7 +1179,7 @@ jit_store_vm_put(struct jit_store *st, const struct jit_vm *vm, bool *created,
 	int rc;
 
 	jit_rid_resource_group(&rgid, vm->id.sub, vm->id.rg);
-	if (jit_store_rg_get(st, &rgid, &rg, err) != 0)
+	if (jit_store_rg_get(tx, &rgid, &rg, err) != 0)
 		return -1;
 	rid_key(&vm->id, key);
 	if (vm->enforcement_point[0] != '\0') {
@@ -1041,7 +1194,7 @@ jit_store_vm_put(struct jit_store *st, const struct jit_vm *vm, bool *created,
 		if (jit_rid_parse(vm->enforcement_point, &epid, err) != 0)
 			return -1;
 		exists = strcasecmp(epid.sub, vm->id.sub) == 0 && strcasecmp(epid.rg, vm->id.rg) == 0 &&
-			jit_store_ep_get(st, &epid, &ep, &ignored) == 0;
+			jit_store_ep_get(tx, &epid, &ep, &ignored) == 0;
 		if (!exists)
 			return jit_errorf(err, 400, JIT_E_BAD_REQUEST,
 				"properties.enforcementPoint: no enforcement point '%s' in the VM's resource "
@@ -1065,6 +1218,8 @@ jit_store_vm_put(struct jit_store *st, const struct jit_vm *vm, bool *created,
 					"already protects its own VM; a host point protects one VM only",
 					epid.name);
 		}
+		if (check_addresses_unique(st, vm, key, epk, epid.name, err) != 0)
+			return -1;
 	}
 	rg_key_of(&vm->id, rgk);
 	jit_rid_format(&vm->id, id, sizeof(id));
@@ -1104,9 +1259,10 @@ jit_store_vm_put(struct jit_store *st, const struct jit_vm *vm, bool *created,
 }
 
 int
-jit_store_vm_delete(struct jit_store *st, const struct jit_rid *id, bool *existed,
+jit_store_vm_delete(struct jit_tx *tx, const struct jit_rid *id, bool *existed,
 	struct jit_error *err)
 {
+	struct jit_store *st = tx->st;
 	char key[JIT_RESOURCE_ID_MAX];
 	struct jit_rid policy;
 	sqlite3_stmt *s;
@@ -1119,7 +1275,7 @@ jit_store_vm_delete(struct jit_store *st, const struct jit_rid *id, bool *existe
 	*existed = n > 0;
 	if (!*existed)
 		return 0;
-	if (jit_store_vm_policy(st, id, &policy, &in_policy, err) != 0)
+	if (jit_store_vm_policy(tx, id, &policy, &in_policy, err) != 0)
 		return -1;
 	if (in_policy) {
 		char pid[JIT_RESOURCE_ID_MAX];
@@ -1136,9 +1292,10 @@ jit_store_vm_delete(struct jit_store *st, const struct jit_rid *id, bool *existe
 }
 
 int
-jit_store_vm_list(struct jit_store *st, const struct jit_rid *scope, struct jit_vm **out,
+jit_store_vm_list(struct jit_tx *tx, const struct jit_rid *scope, struct jit_vm **out,
 	size_t *n, struct jit_error *err)
 {
+	struct jit_store *st = tx->st;
 	char key[JIT_RESOURCE_ID_MAX];
 	sqlite3_stmt *s;
 
@@ -1160,9 +1317,10 @@ jit_store_vm_list(struct jit_store *st, const struct jit_rid *scope, struct jit_
 }
 
 int
-jit_store_vm_policy(struct jit_store *st, const struct jit_rid *vm, struct jit_rid *policy,
+jit_store_vm_policy(struct jit_tx *tx, const struct jit_rid *vm, struct jit_rid *policy,
 	bool *found, struct jit_error *err)
 {
+	struct jit_store *st = tx->st;
 	char key[JIT_RESOURCE_ID_MAX];
 	sqlite3_stmt *s;
 	int rc, r = 0;
@@ -1274,9 +1432,10 @@ check_policy_vms(struct jit_store *st, const struct jit_policy *p, const char *p
 }
 
 int
-jit_store_policy_put(struct jit_store *st, const struct jit_policy *p, jit_time now,
+jit_store_policy_put(struct jit_tx *tx, const struct jit_policy *p, jit_time now,
 	bool *created, struct jit_error *err)
 {
+	struct jit_store *st = tx->st;
 	char key[JIT_RESOURCE_ID_MAX], rgk[JIT_RESOURCE_ID_MAX], id[JIT_RESOURCE_ID_MAX];
 	struct jit_resource_group rg;
 	struct jit_rid rgid;
@@ -1284,7 +1443,7 @@ jit_store_policy_put(struct jit_store *st, const struct jit_policy *p, jit_time 
 	int64_t n;
 
 	jit_rid_resource_group(&rgid, p->id.sub, p->id.rg);
-	if (jit_store_rg_get(st, &rgid, &rg, err) != 0)
+	if (jit_store_rg_get(tx, &rgid, &rg, err) != 0)
 		return -1;
 	rid_key(&p->id, key);
 	rg_key_of(&p->id, rgk);
@@ -1495,9 +1654,10 @@ load_requests(struct jit_store *st, const char *key, jit_time now, struct jit_po
 }
 
 int
-jit_store_policy_get(struct jit_store *st, const struct jit_rid *id, jit_time now,
+jit_store_policy_get(struct jit_tx *tx, const struct jit_rid *id, jit_time now,
 	struct jit_policy **out, struct jit_error *err)
 {
+	struct jit_store *st = tx->st;
 	char key[JIT_RESOURCE_ID_MAX];
 	struct jit_policy *p;
 	sqlite3_stmt *s;
@@ -1542,9 +1702,10 @@ jit_store_policy_get(struct jit_store *st, const struct jit_rid *id, jit_time no
 }
 
 int
-jit_store_policy_delete(struct jit_store *st, const struct jit_rid *id, bool *existed,
+jit_store_policy_delete(struct jit_tx *tx, const struct jit_rid *id, bool *existed,
 	struct jit_error *err)
 {
+	struct jit_store *st = tx->st;
 	char key[JIT_RESOURCE_ID_MAX];
 	sqlite3_stmt *s;
 	int64_t n;
@@ -1572,9 +1733,10 @@ rid_from_row(sqlite3_stmt *s, void *elem, struct jit_error *err)
 }
 
 int
-jit_store_policy_list(struct jit_store *st, const struct jit_rid *scope, const char *location,
+jit_store_policy_list(struct jit_tx *tx, const struct jit_rid *scope, const char *location,
 	struct jit_rid **out, size_t *n, struct jit_error *err)
 {
+	struct jit_store *st = tx->st;
 	char key[JIT_RESOURCE_ID_MAX];
 	sqlite3_stmt *s;
 
@@ -1652,9 +1814,10 @@ insert_request_port(struct jit_store *st, int64_t request_id, jit_time start,
 }
 
 int
-jit_store_request_add(struct jit_store *st, const struct jit_rid *policy,
+jit_store_request_add(struct jit_tx *tx, const struct jit_rid *policy,
 	const struct jit_request *r, int64_t principal_id, struct jit_error *err)
 {
+	struct jit_store *st = tx->st;
 	char key[JIT_RESOURCE_ID_MAX];
 	sqlite3_stmt *s;
 	int64_t request_id;
@@ -1686,10 +1849,11 @@ jit_store_request_add(struct jit_store *st, const struct jit_rid *policy,
 }
 
 int
-jit_store_request_revoke(struct jit_store *st, const struct jit_rid *policy,
+jit_store_request_revoke(struct jit_tx *tx, const struct jit_rid *policy,
 	const struct jit_rid *vm, uint16_t number, const struct jit_prefix *source, jit_time now,
 	size_t *n, struct jit_error *err)
 {
+	struct jit_store *st = tx->st;
 	char pkey[JIT_RESOURCE_ID_MAX], vkey[JIT_RESOURCE_ID_MAX];
 	char *sources = NULL;
 	sqlite3_stmt *s;
@@ -1722,10 +1886,112 @@ jit_store_request_revoke(struct jit_store *st, const struct jit_rid *policy,
 	return *n > 0 ? bump_vm_ep(st, vkey, err) : 0;
 }
 
+/* Is the grant (vm_key, number, sources) still allowed by the policy's new content? */
+static bool
+grant_kept(const struct jit_policy *keep, const char *vm_key, uint16_t number,
+	const char *sources)
+{
+	struct jit_sources src = {0};
+	struct jit_error ignored;
+	bool kept = false;
+
+	if (keep == NULL)
+		return false;
+	for (size_t i = 0; i < keep->n_vms && !kept; i++) {
+		char k[JIT_RESOURCE_ID_MAX];
+
+		rid_key(&keep->vms[i].id, k);
+		if (strcmp(k, vm_key) != 0)
+			continue;
+		for (size_t j = 0; j < keep->vms[i].n_ports; j++) {
+			const struct jit_port_rule *r = &keep->vms[i].ports[j];
+
+			if (r->number != number)
+				continue;
+			if (sources_from_json(sources, false, &src, &ignored) != 0)
+				return false;
+			kept = true;
+			for (size_t a = 0; a < src.n && kept; a++)
+				kept = jit_prefix_contained_in_any(r->sources.prefixes, r->sources.n,
+					&src.prefixes[a]);
+			free(src.prefixes);
+			break;
+		}
+	}
+	return kept;
+}
+
 int
-jit_store_expire(struct jit_store *st, jit_time now, struct jit_expired **out, size_t *n,
+jit_store_policy_end_grants(struct jit_tx *tx, const struct jit_rid *policy,
+	const struct jit_policy *keep, jit_time now, struct jit_expired **out, size_t *n,
 	struct jit_error *err)
 {
+	struct jit_store *st = tx->st;
+	char key[JIT_RESOURCE_ID_MAX];
+	sqlite3_stmt *s, *u;
+	size_t cap = 0;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	rid_key(policy, key);
+	if (prep(st, "SELECT rp.id, rp.vm_key, rp.vm_id, rp.number, rp.sources, r.requestor,"
+		" rp.end_ns FROM request_ports rp JOIN requests r ON r.id = rp.request_id"
+		" WHERE r.policy_key = ? AND rp.status = 'Initiated' AND rp.end_ns > ?"
+		" ORDER BY rp.id", &s, err) != 0)
+		return -1;
+	bind_text(s, 1, key);
+	sqlite3_bind_int64(s, 2, now);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		const char *vm_key = (const char *)sqlite3_column_text(s, 1);
+		const char *sources = (const char *)sqlite3_column_text(s, 4);
+		uint16_t number = (uint16_t)sqlite3_column_int(s, 3);
+		struct jit_expired *x;
+
+		if (grant_kept(keep, vm_key ? vm_key : "", number, sources ? sources : "[]"))
+			continue;
+		if ((x = grow((void **)out, n, &cap, sizeof(**out))) == NULL) {
+			jit_errorf(err, 500, JIT_E_INTERNAL, "out of memory");
+			goto fail;
+		}
+		memset(x, 0, sizeof(*x));
+		if (parse_rid_col(s, 2, &x->vm, err) != 0)
+			goto fail;
+		x->policy = *policy;
+		x->number = number;
+		copy_col(s, 4, x->sources, sizeof(x->sources));
+		copy_col(s, 5, x->requestor, sizeof(x->requestor));
+		x->end = now;
+		if (prep(st, "UPDATE request_ports SET status = 'Revoked', reason = 'UserRequested',"
+			" end_ns = ? WHERE id = ?", &u, err) != 0)
+			goto fail;
+		sqlite3_bind_int64(u, 1, now);
+		sqlite3_bind_int64(u, 2, sqlite3_column_int64(s, 0));
+		if (exec_done(st, u, err, "ending access") != 0 ||
+			bump_vm_ep(st, vm_key ? vm_key : "", err) != 0)
+			goto fail;
+	}
+	sqlite3_finalize(s);
+	if (rc != SQLITE_DONE) {
+		s = NULL;
+		db_fail(st, err, "finding access to end");
+		goto fail;
+	}
+	return 0;
+fail:
+	if (s != NULL)
+		sqlite3_finalize(s);
+	free(*out);
+	*out = NULL;
+	*n = 0;
+	return -1;
+}
+
+int
+jit_store_expire(struct jit_tx *tx, jit_time now, struct jit_expired **out, size_t *n,
+	struct jit_error *err)
+{
+	struct jit_store *st = tx->st;
 	sqlite3_stmt *s;
 	size_t cap = 0;
 	int rc;
@@ -1794,8 +2060,9 @@ principal_kind_parse(const char *s)
 }
 
 int
-jit_store_principal_add(struct jit_store *st, struct jit_principal *p, struct jit_error *err)
+jit_store_principal_add(struct jit_tx *tx, struct jit_principal *p, struct jit_error *err)
 {
+	struct jit_store *st = tx->st;
 	sqlite3_stmt *s;
 	int64_t n;
 
@@ -1854,9 +2121,10 @@ principal_query_one(struct jit_store *st, sqlite3_stmt *s, struct jit_principal 
 }
 
 int
-jit_store_principal_get(struct jit_store *st, int64_t id, struct jit_principal *out,
+jit_store_principal_get(struct jit_tx *tx, int64_t id, struct jit_principal *out,
 	struct jit_error *err)
 {
+	struct jit_store *st = tx->st;
 	sqlite3_stmt *s;
 	bool found;
 
@@ -1872,9 +2140,10 @@ jit_store_principal_get(struct jit_store *st, int64_t id, struct jit_principal *
 }
 
 int
-jit_store_principal_find(struct jit_store *st, const char *object_id_or_name,
+jit_store_principal_find(struct jit_tx *tx, const char *object_id_or_name,
 	struct jit_principal *out, struct jit_error *err)
 {
+	struct jit_store *st = tx->st;
 	sqlite3_stmt *s;
 	bool found;
 
@@ -1891,9 +2160,10 @@ jit_store_principal_find(struct jit_store *st, const char *object_id_or_name,
 }
 
 int
-jit_store_principal_list(struct jit_store *st, struct jit_principal **out, size_t *n,
+jit_store_principal_list(struct jit_tx *tx, struct jit_principal **out, size_t *n,
 	struct jit_error *err)
 {
+	struct jit_store *st = tx->st;
 	sqlite3_stmt *s;
 
 	*out = NULL;
@@ -1906,8 +2176,9 @@ jit_store_principal_list(struct jit_store *st, struct jit_principal **out, size_
 }
 
 int
-jit_store_principal_delete(struct jit_store *st, int64_t id, struct jit_error *err)
+jit_store_principal_delete(struct jit_tx *tx, int64_t id, struct jit_error *err)
 {
+	struct jit_store *st = tx->st;
 	sqlite3_stmt *s;
 
 	/* Tokens and role assignments go with it (ON DELETE CASCADE). */
@@ -1918,10 +2189,11 @@ jit_store_principal_delete(struct jit_store *st, int64_t id, struct jit_error *e
 }
 
 int
-jit_store_token_add(struct jit_store *st, int64_t principal_id, const char *name,
+jit_store_token_add(struct jit_tx *tx, int64_t principal_id, const char *name,
 	const char *token_id, const uint8_t hash[JIT_TOKEN_HASH_BYTES], jit_time now,
 	jit_time expires, struct jit_error *err)
 {
+	struct jit_store *st = tx->st;
 	sqlite3_stmt *s;
 
 	if (prep(st, "INSERT INTO tokens (token_id, principal_id, name, hash, created_ns,"
@@ -1965,10 +2237,11 @@ find_secret(struct jit_store *st, const char *sql, const char *token_id, jit_tim
 }
 
 int
-jit_store_token_find(struct jit_store *st, const char *token_id, jit_time now,
+jit_store_token_find(struct jit_tx *tx, const char *token_id, jit_time now,
 	uint8_t hash[JIT_TOKEN_HASH_BYTES], int64_t *principal_id, bool *found,
 	struct jit_error *err)
 {
+	struct jit_store *st = tx->st;
 	sqlite3_stmt *row;
 
 	if (find_secret(st, "SELECT hash, principal_id FROM tokens WHERE token_id = ?1"
@@ -1983,9 +2256,10 @@ jit_store_token_find(struct jit_store *st, const char *token_id, jit_time now,
 }
 
 int
-jit_store_token_touch(struct jit_store *st, const char *token_id, jit_time now,
+jit_store_token_touch(struct jit_tx *tx, const char *token_id, jit_time now,
 	struct jit_error *err)
 {
+	struct jit_store *st = tx->st;
 	sqlite3_stmt *s;
 
 	/* At most once a minute: a read must not cost a disk sync each time. */
@@ -2000,10 +2274,11 @@ jit_store_token_touch(struct jit_store *st, const char *token_id, jit_time now,
 /* ---- console sessions ---- */
 
 int
-jit_store_session_add(struct jit_store *st, const char *session_id,
+jit_store_session_add(struct jit_tx *tx, const char *session_id,
 	const uint8_t hash[JIT_TOKEN_HASH_BYTES], const char *token_id, jit_time now,
 	jit_time expires, struct jit_error *err)
 {
+	struct jit_store *st = tx->st;
 	sqlite3_stmt *s;
 
 	/* Ended sessions go as new ones come: the table holds only live ones (and a few). */
@@ -2024,10 +2299,11 @@ jit_store_session_add(struct jit_store *st, const char *session_id,
 }
 
 int
-jit_store_session_find(struct jit_store *st, const char *session_id, jit_time now,
+jit_store_session_find(struct jit_tx *tx, const char *session_id, jit_time now,
 	uint8_t hash[JIT_TOKEN_HASH_BYTES], struct jit_session_info *out, bool *found,
 	struct jit_error *err)
 {
+	struct jit_store *st = tx->st;
 	sqlite3_stmt *row;
 
 	/* The token must still be valid: revoking or expiring it ends its sessions. */
@@ -2050,9 +2326,10 @@ jit_store_session_find(struct jit_store *st, const char *session_id, jit_time no
 }
 
 int
-jit_store_session_delete(struct jit_store *st, const char *session_id, bool *existed,
+jit_store_session_delete(struct jit_tx *tx, const char *session_id, bool *existed,
 	struct jit_error *err)
 {
+	struct jit_store *st = tx->st;
 	sqlite3_stmt *s;
 
 	if (prep(st, "DELETE FROM sessions WHERE session_id = ?1", &s, err) != 0)
@@ -2067,15 +2344,16 @@ jit_store_session_delete(struct jit_store *st, const char *session_id, bool *exi
 /* ---- enrollment and enforcement points ---- */
 
 int
-jit_store_enrollment_add(struct jit_store *st, const char *token_id,
+jit_store_enrollment_add(struct jit_tx *tx, const char *token_id,
 	const uint8_t hash[JIT_TOKEN_HASH_BYTES], const struct jit_rid *rg, jit_time now,
 	jit_time expires, int64_t created_by, struct jit_error *err)
 {
+	struct jit_store *st = tx->st;
 	char rgk[JIT_RESOURCE_ID_MAX];
 	struct jit_resource_group g;
 	sqlite3_stmt *s;
 
-	if (jit_store_rg_get(st, rg, &g, err) != 0)
+	if (jit_store_rg_get(tx, rg, &g, err) != 0)
 		return -1;
 	rid_key(rg, rgk);
 	if (prep(st, "INSERT INTO enrollment_tokens (token_id, hash, rg_key, created_by,"
@@ -2091,9 +2369,10 @@ jit_store_enrollment_add(struct jit_store *st, const char *token_id,
 }
 
 int
-jit_store_enrollment_find(struct jit_store *st, const char *token_id, jit_time now,
+jit_store_enrollment_find(struct jit_tx *tx, const char *token_id, jit_time now,
 	uint8_t hash[JIT_TOKEN_HASH_BYTES], struct jit_rid *rg, bool *found, struct jit_error *err)
 {
+	struct jit_store *st = tx->st;
 	sqlite3_stmt *row;
 	int r = 0;
 
@@ -2109,9 +2388,10 @@ jit_store_enrollment_find(struct jit_store *st, const char *token_id, jit_time n
 }
 
 int
-jit_store_enrollment_use(struct jit_store *st, const char *token_id, jit_time now,
+jit_store_enrollment_use(struct jit_tx *tx, const char *token_id, jit_time now,
 	struct jit_error *err)
 {
+	struct jit_store *st = tx->st;
 	sqlite3_stmt *s;
 
 	if (prep(st, "UPDATE enrollment_tokens SET used_ns = ? WHERE token_id = ?", &s, err) != 0)
@@ -2122,9 +2402,10 @@ jit_store_enrollment_use(struct jit_store *st, const char *token_id, jit_time no
 }
 
 int
-jit_store_ep_add(struct jit_store *st, const struct jit_enforcement_point *ep,
+jit_store_ep_add(struct jit_tx *tx, const struct jit_enforcement_point *ep,
 	struct jit_error *err)
 {
+	struct jit_store *st = tx->st;
 	char key[JIT_RESOURCE_ID_MAX], rgk[JIT_RESOURCE_ID_MAX], id[JIT_RESOURCE_ID_MAX];
 	sqlite3_stmt *s;
 	int64_t n;
@@ -2202,9 +2483,10 @@ ep_query_one(struct jit_store *st, sqlite3_stmt *s, struct jit_enforcement_point
 }
 
 int
-jit_store_ep_get(struct jit_store *st, const struct jit_rid *id,
+jit_store_ep_get(struct jit_tx *tx, const struct jit_rid *id,
 	struct jit_enforcement_point *out, struct jit_error *err)
 {
+	struct jit_store *st = tx->st;
 	char key[JIT_RESOURCE_ID_MAX];
 	sqlite3_stmt *s;
 	bool found;
@@ -2222,9 +2504,10 @@ jit_store_ep_get(struct jit_store *st, const struct jit_rid *id,
 }
 
 int
-jit_store_ep_by_principal(struct jit_store *st, int64_t principal_id,
+jit_store_ep_by_principal(struct jit_tx *tx, int64_t principal_id,
 	struct jit_enforcement_point *out, bool *found, struct jit_error *err)
 {
+	struct jit_store *st = tx->st;
 	sqlite3_stmt *s;
 
 	if (prep(st, "SELECT " EP_COLUMNS " FROM enforcement_points WHERE principal_id = ?", &s,
@@ -2235,9 +2518,10 @@ jit_store_ep_by_principal(struct jit_store *st, int64_t principal_id,
 }
 
 int
-jit_store_ep_list(struct jit_store *st, const struct jit_rid *scope,
+jit_store_ep_list(struct jit_tx *tx, const struct jit_rid *scope,
 	struct jit_enforcement_point **out, size_t *n, struct jit_error *err)
 {
+	struct jit_store *st = tx->st;
 	char key[JIT_RESOURCE_ID_MAX];
 	sqlite3_stmt *s;
 	size_t cap = 0;
@@ -2273,16 +2557,17 @@ jit_store_ep_list(struct jit_store *st, const struct jit_rid *scope,
 }
 
 int
-jit_store_ep_delete(struct jit_store *st, const struct jit_rid *id, jit_time now,
+jit_store_ep_delete(struct jit_tx *tx, const struct jit_rid *id, jit_time now,
 	bool *existed, struct jit_error *err)
 {
+	struct jit_store *st = tx->st;
 	struct jit_enforcement_point ep;
 	char key[JIT_RESOURCE_ID_MAX];
 	struct jit_error ignored;
 	sqlite3_stmt *s;
 
 	*existed = false;
-	if (jit_store_ep_get(st, id, &ep, &ignored) != 0)
+	if (jit_store_ep_get(tx, id, &ep, &ignored) != 0)
 		return 0;
 	jit_enforcement_point_clear(&ep);
 	*existed = true;
@@ -2307,9 +2592,10 @@ jit_store_ep_delete(struct jit_store *st, const struct jit_rid *id, jit_time now
 }
 
 int
-jit_store_ep_report(struct jit_store *st, const struct jit_rid *id, uint64_t applied,
+jit_store_ep_report(struct jit_tx *tx, const struct jit_rid *id, uint64_t applied,
 	const char *status_json, jit_time now, struct jit_error *err)
 {
+	struct jit_store *st = tx->st;
 	char key[JIT_RESOURCE_ID_MAX];
 	sqlite3_stmt *s;
 
@@ -2321,6 +2607,7 @@ jit_store_ep_report(struct jit_store *st, const struct jit_rid *id, uint64_t app
 	bind_text(s, 2, status_json);
 	sqlite3_bind_int64(s, 3, now);
 	bind_text(s, 4, key);
+	tx->reported = true;
 	return exec_done(st, s, err, "recording an enforcement point's status");
 }
 
@@ -2333,8 +2620,13 @@ load_grants(struct jit_store *st, const char *vm_key, uint16_t number, jit_time 
 	size_t cap = 0;
 	int rc;
 
-	if (prep(st, "SELECT sources, end_ns, mapped_port FROM request_ports WHERE vm_key = ?"
-		" AND number = ? AND status = 'Initiated' AND end_ns > ? ORDER BY id", &s, err) != 0)
+	/* Only grants made under the VM's current policy: one made under a policy the VM has
+	 * left is not enforced, whatever its row says (security finding 3). */
+	if (prep(st, "SELECT rp.sources, rp.end_ns, rp.mapped_port FROM request_ports rp"
+		" JOIN requests r ON r.id = rp.request_id"
+		" JOIN policy_vms pv ON pv.vm_key = rp.vm_key AND pv.policy_key = r.policy_key"
+		" WHERE rp.vm_key = ? AND rp.number = ? AND rp.status = 'Initiated'"
+		" AND rp.end_ns > ? ORDER BY rp.id", &s, err) != 0)
 		return -1;
 	bind_text(s, 1, vm_key);
 	sqlite3_bind_int(s, 2, number);
@@ -2375,9 +2667,10 @@ load_grants(struct jit_store *st, const char *vm_key, uint16_t number, jit_time 
 }
 
 int
-jit_store_ep_desired_state(struct jit_store *st, const struct jit_rid *id, jit_time now,
+jit_store_ep_desired_state(struct jit_tx *tx, const struct jit_rid *id, jit_time now,
 	struct jit_desired_state **out, struct jit_error *err)
 {
+	struct jit_store *st = tx->st;
 	struct jit_enforcement_point ep;
 	struct jit_desired_state *ds;
 	char key[JIT_RESOURCE_ID_MAX];
@@ -2386,7 +2679,7 @@ jit_store_ep_desired_state(struct jit_store *st, const struct jit_rid *id, jit_t
 	int rc;
 
 	*out = NULL;
-	if (jit_store_ep_get(st, id, &ep, err) != 0)
+	if (jit_store_ep_get(tx, id, &ep, err) != 0)
 		return -1;
 	jit_enforcement_point_clear(&ep);
 	if ((ds = calloc(1, sizeof(*ds))) == NULL)
@@ -2447,57 +2740,32 @@ fail:
 
 /* ---- audit ---- */
 
-/* The chain's hash input: every field length-prefixed (NULL distinct from ""), so no
- * two different entries serialise alike. */
-static void
-hash_field(crypto_generichash_state *h, const char *v)
-{
-	uint8_t len[8];
-	uint64_t n = v ? strlen(v) : UINT64_MAX;
-
-	for (int i = 0; i < 8; i++)
-		len[i] = (uint8_t)(n >> (56 - 8 * i));
-	crypto_generichash_update(h, len, sizeof(len));
-	if (v != NULL)
-		crypto_generichash_update(h, (const unsigned char *)v, strlen(v));
-}
-
-/* Columns of an audit row, as text, in hashing order. */
-#define AUDIT_FIELDS 12
+/* The columns of an audit row in the order record_from_row reads them. */
 #define AUDIT_COLUMNS "seq, time_ns, principal_id, principal_name, caller, operation," \
 	" resource_id, result, status, correlation_id, details, vms, prev_hash, hash"
 
-static void
-audit_hash(const char *prev, char *const fields[AUDIT_FIELDS], char out[JIT_AUDIT_HASH_HEX])
+static const char *
+text_col(sqlite3_stmt *s, int i)
 {
-	unsigned char digest[32];
-	crypto_generichash_state h;
-
-	crypto_generichash_init(&h, NULL, 0, sizeof(digest));
-	hash_field(&h, "jitgate-audit-v1");
-	hash_field(&h, prev);
-	for (size_t i = 0; i < AUDIT_FIELDS; i++)
-		hash_field(&h, fields[i]);
-	crypto_generichash_final(&h, digest, sizeof(digest));
-	sodium_bin2hex(out, JIT_AUDIT_HASH_HEX, digest, sizeof(digest));
+	return (const char *)sqlite3_column_text(s, i);
 }
 
-#define GENESIS_HASH "0000000000000000000000000000000000000000000000000000000000000000"
-
-/* The row's fields as the text the hash covers (NULL stays NULL). */
+/* An audit row's content (pointers valid until the statement steps again). */
 static void
-audit_row_fields(sqlite3_stmt *s, char *fields[AUDIT_FIELDS])
+record_from_row(sqlite3_stmt *s, struct jit_audit_record *r)
 {
-	for (int i = 0; i < AUDIT_FIELDS; i++)
-		fields[i] = sqlite3_column_type(s, i) == SQLITE_NULL ? NULL :
-			strdup((const char *)sqlite3_column_text(s, i));
-}
-
-static void
-free_fields(char *fields[AUDIT_FIELDS])
-{
-	for (int i = 0; i < AUDIT_FIELDS; i++)
-		free(fields[i]);
+	r->seq = sqlite3_column_int64(s, 0);
+	r->time = sqlite3_column_int64(s, 1);
+	r->principal_id = sqlite3_column_int64(s, 2);
+	r->principal_name = text_col(s, 3);
+	r->caller = text_col(s, 4);
+	r->operation = text_col(s, 5);
+	r->resource_id = text_col(s, 6);
+	r->result = text_col(s, 7);
+	r->status = sqlite3_column_int(s, 8);
+	r->correlation_id = text_col(s, 9);
+	r->details_json = text_col(s, 10);
+	r->vms_json = text_col(s, 11);
 }
 
 static int
@@ -2508,7 +2776,7 @@ audit_head(struct jit_store *st, int64_t *seq, char hash[JIT_AUDIT_HASH_HEX],
 	int rc;
 
 	*seq = 0;
-	snprintf(hash, JIT_AUDIT_HASH_HEX, "%s", GENESIS_HASH);
+	snprintf(hash, JIT_AUDIT_HASH_HEX, "%s", JIT_AUDIT_GENESIS);
 	if (prep(st, "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1", &s, err) != 0)
 		return -1;
 	rc = sqlite3_step(s);
@@ -2549,7 +2817,7 @@ set_audit_head(struct jit_store *st, int64_t seq, const char *hash, struct jit_e
 static int
 chain_existing_audit(struct jit_store *st, struct jit_error *err)
 {
-	char prev[JIT_AUDIT_HASH_HEX] = GENESIS_HASH;
+	char prev[JIT_AUDIT_HASH_HEX] = JIT_AUDIT_GENESIS;
 	sqlite3_stmt *s, *u;
 	int64_t last = 0;
 	int rc;
@@ -2557,12 +2825,12 @@ chain_existing_audit(struct jit_store *st, struct jit_error *err)
 	if (prep(st, "SELECT " AUDIT_COLUMNS " FROM audit ORDER BY seq", &s, err) != 0)
 		return -1;
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		char *fields[AUDIT_FIELDS], hash[JIT_AUDIT_HASH_HEX];
+		struct jit_audit_record rec;
+		char hash[JIT_AUDIT_HASH_HEX];
 
-		audit_row_fields(s, fields);
-		audit_hash(prev, fields, hash);
-		free_fields(fields);
-		last = sqlite3_column_int64(s, 0);
+		record_from_row(s, &rec);
+		jit_audit_hash(prev, &rec, hash);
+		last = rec.seq;
 		if (prep(st, "UPDATE audit SET prev_hash = ?, hash = ? WHERE seq = ?", &u, err) != 0) {
 			sqlite3_finalize(s);
 			return -1;
@@ -2582,136 +2850,163 @@ chain_existing_audit(struct jit_store *st, struct jit_error *err)
 	return set_audit_head(st, last, prev, err);
 }
 
-static char *
-vms_json(const struct jit_audit_entry *e)
+/* Keeps a copy of a written entry for the operator log, sent when the transaction
+ * commits: every entry, however many the transaction wrote. */
+static int
+pending_add(struct jit_tx *tx, const struct jit_audit_record *r, const char *hash)
 {
-	char id[JIT_RESOURCE_ID_MAX];
-	json_t *arr;
-	char *out;
+	struct pending_audit *p;
 
-	if (e->n_vms == 0)
-		return NULL;
-	if ((arr = json_array()) == NULL)
-		return NULL;
-	for (size_t i = 0; i < e->n_vms; i++)
-		if (jit_rid_format(&e->vms[i], id, sizeof(id)) >= 0)
-			json_array_append_new(arr, json_string(id));
-	out = json_dumps(arr, JSON_COMPACT);
-	json_decref(arr);
-	return out;
+	if (tx->n_pending == tx->cap_pending) {
+		size_t cap = tx->cap_pending ? tx->cap_pending * 2 : 16;
+		struct pending_audit *np = realloc(tx->pending, cap * sizeof(*np));
+
+		if (np == NULL)
+			return -1;
+		tx->pending = np;
+		tx->cap_pending = cap;
+	}
+	p = &tx->pending[tx->n_pending];
+	snprintf(p->seq, sizeof(p->seq), "%" PRId64, r->seq);
+	snprintf(p->status, sizeof(p->status), "%d", r->status);
+	memcpy(p->hash, hash, sizeof(p->hash));
+	p->operation = r->operation ? strdup(r->operation) : NULL;
+	p->resource = r->resource_id ? strdup(r->resource_id) : NULL;
+	p->result = r->result ? strdup(r->result) : NULL;
+	p->principal = r->principal_name ? strdup(r->principal_name) : NULL;
+	p->caller = r->caller ? strdup(r->caller) : NULL;
+	tx->n_pending++;
+	if ((r->operation && !p->operation) || (r->resource_id && !p->resource) ||
+		(r->result && !p->result) || (r->principal_name && !p->principal) ||
+		(r->caller && !p->caller))
+		return -1;
+	return 0;
 }
 
-int
-jit_store_audit_append(struct jit_store *st, const struct jit_audit_entry *e,
-	struct jit_error *err)
+/* Indexes entry seq under each VM key of the space-joined list. */
+static int
+index_audit_vms(struct jit_store *st, int64_t seq, const char *vm_keys, struct jit_error *err)
 {
-	char seq[24], time_ns[24], principal[24], status[8], hash[JIT_AUDIT_HASH_HEX];
-	char prev[JIT_AUDIT_HASH_HEX], key[JIT_RESOURCE_ID_MAX];
-	char *fields[AUDIT_FIELDS];
-	struct jit_rid rid;
-	struct jit_error ignored;
+	const char *p = vm_keys;
 	sqlite3_stmt *s;
-	int64_t last;
-	char *vms;
-	int r;
 
-	if (audit_head(st, &last, prev, err) != 0)
-		return -1;
-	vms = vms_json(e);
-	snprintf(seq, sizeof(seq), "%" PRId64, last + 1);
-	snprintf(time_ns, sizeof(time_ns), "%" PRId64, e->time);
-	snprintf(principal, sizeof(principal), "%" PRId64, e->principal_id);
-	snprintf(status, sizeof(status), "%d", e->status);
-	fields[0] = seq;
-	fields[1] = time_ns;
-	fields[2] = e->principal_id ? principal : NULL;
-	fields[3] = (char *)e->principal_name;
-	fields[4] = (char *)e->caller;
-	fields[5] = (char *)e->operation;
-	fields[6] = (char *)e->resource_id;
-	fields[7] = (char *)e->result;
-	fields[8] = status;
-	fields[9] = (char *)e->correlation_id;
-	fields[10] = (char *)e->details_json;
-	fields[11] = vms;
-	audit_hash(prev, fields, hash);
-	key[0] = '\0';
-	if (e->resource_id != NULL && jit_rid_parse(e->resource_id, &rid, &ignored) == 0)
-		rid_key(&rid, key);
-	if (prep(st, "INSERT INTO audit (seq, time_ns, principal_id, principal_name, caller,"
-		" operation, resource_id, result, status, correlation_id, details, vms, prev_hash,"
-		" hash, resource_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", &s,
-		err) != 0) {
-		free(vms);
-		return -1;
-	}
-	sqlite3_bind_int64(s, 1, last + 1);
-	sqlite3_bind_int64(s, 2, e->time);
-	if (e->principal_id != 0)
-		sqlite3_bind_int64(s, 3, e->principal_id);
-	else
-		sqlite3_bind_null(s, 3);
-	for (int i = 3; i < 8; i++)
-		bind_text(s, i + 1, fields[i]);
-	sqlite3_bind_int(s, 9, e->status);
-	bind_text(s, 10, e->correlation_id);
-	bind_text(s, 11, e->details_json);
-	bind_text(s, 12, vms);
-	bind_text(s, 13, prev);
-	bind_text(s, 14, hash);
-	bind_text(s, 15, key[0] ? key : NULL);
-	free(vms);
-	if (exec_done(st, s, err, "writing the audit log") != 0)
-		return -1;
-	for (size_t i = 0; i < e->n_vms; i++) {
-		char vk[JIT_RESOURCE_ID_MAX];
+	while (*p) {
+		size_t len = strcspn(p, " ");
 
-		rid_key(&e->vms[i], vk);
 		if (prep(st, "INSERT OR IGNORE INTO audit_vms (vm_key, seq) VALUES (?, ?)", &s,
 			err) != 0)
 			return -1;
-		bind_text(s, 1, vk);
-		sqlite3_bind_int64(s, 2, last + 1);
+		sqlite3_bind_text(s, 1, p, (int)len, SQLITE_TRANSIENT);
+		sqlite3_bind_int64(s, 2, seq);
 		if (exec_done(st, s, err, "indexing the audit log") != 0)
 			return -1;
-	}
-	if ((r = set_audit_head(st, last + 1, hash, err)) != 0)
-		return r;
-	if (st->n_pending < PENDING_AUDIT_MAX) {
-		struct pending_audit *p = &st->pending[st->n_pending++];
-
-		memcpy(p->seq, seq, sizeof(p->seq));
-		memcpy(p->status, status, sizeof(p->status));
-		memcpy(p->hash, hash, sizeof(p->hash));
-		p->operation = e->operation ? strdup(e->operation) : NULL;
-		p->resource = e->resource_id ? strdup(e->resource_id) : NULL;
-		p->result = e->result ? strdup(e->result) : NULL;
-		p->principal = e->principal_name ? strdup(e->principal_name) : NULL;
-		p->caller = e->caller ? strdup(e->caller) : NULL;
+		p += len;
+		if (*p == ' ')
+			p++;
 	}
 	return 0;
+}
+
+int
+jit_store_audit_append(struct jit_tx *tx, const struct jit_audit_entry *e,
+	struct jit_error *err)
+{
+	struct jit_store *st = tx->st;
+	char hash[JIT_AUDIT_HASH_HEX], prev[JIT_AUDIT_HASH_HEX], key[JIT_RESOURCE_ID_MAX];
+	struct jit_audit_record rec;
+	char *vms = NULL, *vm_keys = NULL;
+	sqlite3_stmt *s;
+	int64_t last;
+	int r = -1;
+
+	if (audit_head(st, &last, prev, err) != 0)
+		return -1;
+	if (jit_audit_vms_json(e->vms, e->n_vms, &vms) != 0)
+		return jit_errorf(err, 500, JIT_E_INTERNAL, "out of memory");
+	rec = (struct jit_audit_record){
+		.seq = last + 1,
+		.time = e->time,
+		.principal_id = e->principal_id,
+		.principal_name = e->principal_name,
+		.caller = e->caller,
+		.operation = e->operation,
+		.resource_id = e->resource_id,
+		.result = e->result,
+		.status = e->status,
+		.correlation_id = e->correlation_id,
+		.details_json = e->details_json,
+		.vms_json = vms,
+	};
+	jit_audit_hash(prev, &rec, hash);
+	if (jit_audit_index(rec.resource_id, rec.vms_json, key, &vm_keys) != 0) {
+		jit_errorf(err, 500, JIT_E_INTERNAL, "out of memory");
+		goto out;
+	}
+	if (prep(st, "INSERT INTO audit (seq, time_ns, principal_id, principal_name, caller,"
+		" operation, resource_id, result, status, correlation_id, details, vms, prev_hash,"
+		" hash, resource_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", &s,
+		err) != 0)
+		goto out;
+	sqlite3_bind_int64(s, 1, rec.seq);
+	sqlite3_bind_int64(s, 2, rec.time);
+	if (rec.principal_id != 0)
+		sqlite3_bind_int64(s, 3, rec.principal_id);
+	else
+		sqlite3_bind_null(s, 3);
+	bind_text(s, 4, rec.principal_name);
+	bind_text(s, 5, rec.caller);
+	bind_text(s, 6, rec.operation);
+	bind_text(s, 7, rec.resource_id);
+	bind_text(s, 8, rec.result);
+	sqlite3_bind_int(s, 9, rec.status);
+	bind_text(s, 10, rec.correlation_id);
+	bind_text(s, 11, rec.details_json);
+	bind_text(s, 12, rec.vms_json);
+	bind_text(s, 13, prev);
+	bind_text(s, 14, hash);
+	bind_text(s, 15, key[0] ? key : NULL);
+	if (exec_done(st, s, err, "writing the audit log") != 0 ||
+		index_audit_vms(st, rec.seq, vm_keys, err) != 0 ||
+		set_audit_head(st, rec.seq, hash, err) != 0)
+		goto out;
+	if (pending_add(tx, &rec, hash) != 0) {
+		jit_errorf(err, 500, JIT_E_INTERNAL, "out of memory");
+		goto out;
+	}
+	r = 0;
+out:
+	free(vms);
+	free(vm_keys);
+	return r;
+}
+
+void
+jit_audit_row_clear(struct jit_audit_row *r)
+{
+	free(r->principal_name);
+	free(r->caller);
+	free(r->operation);
+	free(r->resource_id);
+	free(r->result);
+	free(r->correlation_id);
+	free(r->details_json);
+	free(r->vms_json);
+	memset(r, 0, sizeof(*r));
 }
 
 void
 jit_audit_rows_free(struct jit_audit_row *rows, size_t n)
 {
-	for (size_t i = 0; i < n; i++) {
-		free(rows[i].principal_name);
-		free(rows[i].caller);
-		free(rows[i].operation);
-		free(rows[i].resource_id);
-		free(rows[i].result);
-		free(rows[i].correlation_id);
-		free(rows[i].details_json);
-		free(rows[i].vms_json);
-	}
+	for (size_t i = 0; i < n; i++)
+		jit_audit_row_clear(&rows[i]);
 	free(rows);
 }
 
 int
-jit_store_audit_query(struct jit_store *st, const struct jit_audit_filter *f,
+jit_store_audit_query(struct jit_tx *tx, const struct jit_audit_filter *f,
 	struct jit_audit_row **out, size_t *n, struct jit_error *err)
 {
+	struct jit_store *st = tx->st;
 	char scope[JIT_RESOURCE_ID_MAX] = "", vm[JIT_RESOURCE_ID_MAX] = "";
 	char op[JIT_ACTION_MAX] = "";
 	sqlite3_stmt *s;
@@ -2780,22 +3075,6 @@ jit_store_audit_query(struct jit_store *st, const struct jit_audit_filter *f,
 	return 0;
 }
 
-static void
-broken(struct jit_audit_verdict *v, int64_t seq, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void
-broken(struct jit_audit_verdict *v, int64_t seq, const char *fmt, ...)
-{
-	va_list ap;
-
-	v->ok = false;
-	v->first_broken_seq = seq;
-	va_start(ap, fmt);
-	vsnprintf(v->reason, sizeof(v->reason), fmt, ap);
-	va_end(ap);
-}
-
 static int64_t
 meta_int(struct jit_store *st, const char *key, char *text, size_t n)
 {
@@ -2817,129 +3096,54 @@ meta_int(struct jit_store *st, const char *key, char *text, size_t n)
 	return v;
 }
 
-/* Recomputes what audit_append derives from an entry (resource_key, the audit_vms rows)
- * and compares it with what is stored (columns 14 and 15 of the verify query). */
-static bool
-audit_index_matches(sqlite3_stmt *s)
-{
-	const char *resource = (const char *)sqlite3_column_text(s, 6);
-	const char *key = (const char *)sqlite3_column_text(s, 14);
-	const char *vms = (const char *)sqlite3_column_text(s, 11);
-	const char *indexed = (const char *)sqlite3_column_text(s, 15);
-	char want[JIT_RESOURCE_ID_MAX] = "", have[JIT_RESOURCE_ID_MAX * 4] = "";
-	struct jit_error ignored;
-	struct jit_rid rid;
-	json_t *arr = NULL, *v;
-	char *keys[64];
-	size_t i, n = 0, len = 0;
-	bool ok;
-
-	if (resource != NULL && jit_rid_parse(resource, &rid, &ignored) == 0)
-		rid_key(&rid, want);
-	if (strcmp(want, key ? key : "") != 0)
-		return false;
-	if (vms != NULL && (arr = json_loads(vms, 0, NULL)) == NULL)
-		return false;
-	json_array_foreach(arr, i, v) {
-		if (n == 64 || jit_rid_parse(json_string_value(v) ? json_string_value(v) : "", &rid,
-			&ignored) != 0)
-			break;
-		if ((keys[n] = malloc(JIT_RESOURCE_ID_MAX)) == NULL)
-			break;
-		rid_key(&rid, keys[n++]);
-	}
-	json_decref(arr);
-	/* Sorted and space-joined, as group_concat over ORDER BY vm_key gives them. */
-	for (size_t a = 0; a < n; a++)
-		for (size_t b = a + 1; b < n; b++)
-			if (strcmp(keys[b], keys[a]) < 0) {
-				char *t = keys[a];
-
-				keys[a] = keys[b];
-				keys[b] = t;
-			}
-	for (size_t a = 0; a < n; a++) {
-		if (a > 0 && strcmp(keys[a], keys[a - 1]) == 0)
-			continue;
-		len += (size_t)snprintf(have + len, len < sizeof(have) ? sizeof(have) - len : 0,
-			"%s%s", len ? " " : "", keys[a]);
-	}
-	for (size_t a = 0; a < n; a++)
-		free(keys[a]);
-	ok = strcmp(have, indexed ? indexed : "") == 0;
-	return ok;
-}
-
+/* Hands every row, with its stored index, to the chain's verifier (audit_chain.c). */
 int
-jit_store_audit_verify(struct jit_store *st, struct jit_audit_verdict *v, struct jit_error *err)
+jit_store_audit_verify(struct jit_tx *tx, struct jit_audit_verdict *v, struct jit_error *err)
 {
-	char prev[JIT_AUDIT_HASH_HEX] = GENESIS_HASH, head_hash[JIT_AUDIT_HASH_HEX];
-	int64_t expect_seq = 1, head_seq;
+	struct jit_store *st = tx->st;
+	char head_hash[JIT_AUDIT_HASH_HEX];
+	struct jit_audit_verifier ver;
+	int64_t head_seq;
 	sqlite3_stmt *s;
+	bool intact = true;
 	int rc;
 
-	memset(v, 0, sizeof(*v));
-	v->ok = true;
+	jit_audit_verify_begin(&ver);
 	if (prep(st, "SELECT " AUDIT_COLUMNS ", resource_key, (SELECT group_concat(vm_key, ' ')"
 		" FROM (SELECT vm_key FROM audit_vms WHERE seq = audit.seq ORDER BY vm_key))"
 		" FROM audit ORDER BY seq", &s, err) != 0)
 		return -1;
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		char *fields[AUDIT_FIELDS], hash[JIT_AUDIT_HASH_HEX], stored_prev[JIT_AUDIT_HASH_HEX];
-		char stored[JIT_AUDIT_HASH_HEX];
-		int64_t seq = sqlite3_column_int64(s, 0);
+	while (intact && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+		struct jit_audit_record rec;
+		struct jit_audit_stored stored = {
+			.prev_hash = text_col(s, 12),
+			.hash = text_col(s, 13),
+			.resource_key = text_col(s, 14),
+			.vm_keys = text_col(s, 15),
+		};
 
-		copy_col(s, 12, stored_prev, sizeof(stored_prev));
-		copy_col(s, 13, stored, sizeof(stored));
-		if (seq != expect_seq) {
-			broken(v, expect_seq, "entry %" PRId64 " is missing (the next entry is %" PRId64
-				")", expect_seq, seq);
-			break;
+		record_from_row(s, &rec);
+		if (jit_audit_verify_entry(&ver, &rec, &stored, &intact) != 0) {
+			sqlite3_finalize(s);
+			return jit_errorf(err, 500, JIT_E_INTERNAL, "out of memory");
 		}
-		if (strcmp(stored_prev, prev) != 0) {
-			broken(v, seq, "entry %" PRId64 " does not link to the entry before it", seq);
-			break;
-		}
-		audit_row_fields(s, fields);
-		audit_hash(prev, fields, hash);
-		free_fields(fields);
-		if (strcmp(hash, stored) != 0) {
-			broken(v, seq, "entry %" PRId64 " was altered: its content does not match its "
-				"hash", seq);
-			break;
-		}
-		/* The columns scoped queries use are derived from hashed ones: check them too. */
-		if (!audit_index_matches(s)) {
-			broken(v, seq, "entry %" PRId64 " was hidden: its resource or VM index does not "
-				"match its content", seq);
-			break;
-		}
-		memcpy(prev, hash, sizeof(prev));
-		v->entries++;
-		expect_seq++;
 	}
 	sqlite3_finalize(s);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+	if (intact && rc != SQLITE_DONE)
 		return db_fail(st, err, "verifying the audit log");
-	if (!v->ok)
-		return 0;
 	head_seq = meta_int(st, "audit_head_seq", NULL, 0);
 	meta_int(st, "audit_head_hash", head_hash, sizeof(head_hash));
-	if (head_seq != v->entries || strcmp(head_hash, prev) != 0) {
-		broken(v, v->entries + 1, "the log ends at entry %" PRId64 " but its recorded head is "
-			"entry %" PRId64 ": entries were removed from the end", v->entries, head_seq);
-		return 0;
-	}
-	memcpy(v->head, prev, sizeof(v->head));
+	jit_audit_verify_end(&ver, head_seq, head_hash, v);
 	return 0;
 }
 
 /* ---- JIT settings ---- */
 
 int
-jit_store_settings_put(struct jit_store *st, const struct jit_settings *js,
+jit_store_settings_put(struct jit_tx *tx, const struct jit_settings *js,
 	struct jit_error *err)
 {
+	struct jit_store *st = tx->st;
 	char key[JIT_RESOURCE_ID_MAX], id[JIT_RESOURCE_ID_MAX];
 	sqlite3_stmt *s;
 
@@ -2959,9 +3163,10 @@ jit_store_settings_put(struct jit_store *st, const struct jit_settings *js,
 }
 
 int
-jit_store_settings_get(struct jit_store *st, const struct jit_rid *scope,
+jit_store_settings_get(struct jit_tx *tx, const struct jit_rid *scope,
 	struct jit_settings *out, struct jit_error *err)
 {
+	struct jit_store *st = tx->st;
 	char key[JIT_RESOURCE_ID_MAX];
 	sqlite3_stmt *s;
 	int rc;
@@ -2985,7 +3190,7 @@ jit_store_settings_get(struct jit_store *st, const struct jit_rid *scope,
 }
 
 int
-jit_store_jit_disabled(struct jit_store *st, const struct jit_rid *res, bool *disabled,
+jit_store_jit_disabled(struct jit_tx *tx, const struct jit_rid *res, bool *disabled,
 	struct jit_settings *by, struct jit_error *err)
 {
 	struct jit_rid scope;
@@ -2994,7 +3199,7 @@ jit_store_jit_disabled(struct jit_store *st, const struct jit_rid *res, bool *di
 	if (res->kind == JIT_RID_ROOT)
 		return 0;
 	jit_rid_subscription(&scope, res->sub);
-	if (jit_store_settings_get(st, &scope, by, err) != 0)
+	if (jit_store_settings_get(tx, &scope, by, err) != 0)
 		return -1;
 	if (!by->enabled) {
 		*disabled = true;
@@ -3003,7 +3208,7 @@ jit_store_jit_disabled(struct jit_store *st, const struct jit_rid *res, bool *di
 	if (res->kind == JIT_RID_SUBSCRIPTION)
 		return 0;
 	jit_rid_resource_group(&scope, res->sub, res->rg);
-	if (jit_store_settings_get(st, &scope, by, err) != 0)
+	if (jit_store_settings_get(tx, &scope, by, err) != 0)
 		return -1;
 	*disabled = !by->enabled;
 	return 0;
@@ -3029,9 +3234,10 @@ ep_can_enforce(const char *status_json)
 }
 
 int
-jit_store_vm_jit(struct jit_store *st, const struct jit_vm *vm, jit_time now,
+jit_store_vm_jit(struct jit_tx *tx, const struct jit_vm *vm, jit_time now,
 	struct jit_vm_jit *out, struct jit_error *err)
 {
+	struct jit_store *st = tx->st;
 	char key[JIT_RESOURCE_ID_MAX];
 	struct jit_settings by;
 	sqlite3_stmt *s;
@@ -3040,15 +3246,15 @@ jit_store_vm_jit(struct jit_store *st, const struct jit_vm *vm, jit_time now,
 
 	memset(out, 0, sizeof(*out));
 	rid_key(&vm->id, key);
-	if (jit_store_vm_policy(st, &vm->id, &out->policy, &out->in_policy, err) != 0 ||
-		jit_store_jit_disabled(st, &vm->id, &disabled, &by, err) != 0)
+	if (jit_store_vm_policy(tx, &vm->id, &out->policy, &out->in_policy, err) != 0 ||
+		jit_store_jit_disabled(tx, &vm->id, &disabled, &by, err) != 0)
 		return -1;
 	if (vm->enforcement_point[0] != '\0') {
 		struct jit_enforcement_point ep;
 		struct jit_rid epid;
 
 		if (jit_rid_parse(vm->enforcement_point, &epid, err) != 0 ||
-			jit_store_ep_get(st, &epid, &ep, err) != 0)
+			jit_store_ep_get(tx, &epid, &ep, err) != 0)
 			return -1;
 		out->has_ep = true;
 		out->ep_last_seen = ep.last_seen;
@@ -3133,19 +3339,81 @@ token_from_row(sqlite3_stmt *s, void *elem, struct jit_error *err)
 	t->expires = sqlite3_column_int64(s, 3);
 	t->revoked = sqlite3_column_int64(s, 4);
 	t->last_used = sqlite3_column_int64(s, 5);
+	copy_col(s, 6, t->parent, sizeof(t->parent));
 	return 0;
 }
 
+#define TOKEN_COLUMNS "token_id, name, created_ns, expires_ns, revoked_ns, last_used_ns," \
+	" COALESCE(parent_token_id, '')"
+
 int
-jit_store_token_list(struct jit_store *st, int64_t principal_id, struct jit_token_info **out,
+jit_store_token_get(struct jit_tx *tx, const char *token_id, struct jit_token_info *out,
+	int64_t *principal_id, struct jit_error *err)
+{
+	struct jit_store *st = tx->st;
+	sqlite3_stmt *s;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (prep(st, "SELECT " TOKEN_COLUMNS ", principal_id FROM tokens WHERE token_id = ?", &s,
+		err) != 0)
+		return -1;
+	bind_text(s, 1, token_id);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		token_from_row(s, out, err);
+		if (principal_id != NULL)
+			*principal_id = sqlite3_column_int64(s, 7);
+	}
+	sqlite3_finalize(s);
+	if (rc == SQLITE_ROW)
+		return 0;
+	if (rc != SQLITE_DONE)
+		return db_fail(st, err, "reading a token");
+	return jit_errorf(err, 404, JIT_E_RESOURCE_NOT_FOUND, "The token '%s' was not found.",
+		token_id);
+}
+
+int
+jit_store_secret_set_parent(struct jit_tx *tx, const char *secret_id, const char *parent_id,
+	struct jit_error *err)
+{
+	struct jit_store *st = tx->st;
+	sqlite3_stmt *s;
+
+	if (prep(st, "UPDATE client_secrets SET parent_token_id = ? WHERE secret_id = ?", &s,
+		err) != 0)
+		return -1;
+	bind_text(s, 1, parent_id);
+	bind_text(s, 2, secret_id);
+	return exec_done(st, s, err, "recording a client secret's parent");
+}
+
+int
+jit_store_token_set_parent(struct jit_tx *tx, const char *token_id, const char *parent_id,
+	struct jit_error *err)
+{
+	struct jit_store *st = tx->st;
+	sqlite3_stmt *s;
+
+	if (prep(st, "UPDATE tokens SET parent_token_id = ? WHERE token_id = ?", &s, err) != 0)
+		return -1;
+	bind_text(s, 1, parent_id);
+	bind_text(s, 2, token_id);
+	return exec_done(st, s, err, "recording a token's parent");
+}
+
+int
+jit_store_token_list(struct jit_tx *tx, int64_t principal_id, struct jit_token_info **out,
 	size_t *n, struct jit_error *err)
 {
+	struct jit_store *st = tx->st;
 	sqlite3_stmt *s;
 
 	*out = NULL;
 	*n = 0;
-	if (prep(st, "SELECT token_id, name, created_ns, expires_ns, revoked_ns, last_used_ns"
-		" FROM tokens WHERE principal_id = ? ORDER BY created_ns, token_id", &s, err) != 0)
+	if (prep(st, "SELECT " TOKEN_COLUMNS " FROM tokens WHERE principal_id = ?"
+		" ORDER BY created_ns, token_id", &s, err) != 0)
 		return -1;
 	sqlite3_bind_int64(s, 1, principal_id);
 	return collect_rows(st, s, (void **)out, n, sizeof(**out), token_from_row,
@@ -3153,9 +3421,10 @@ jit_store_token_list(struct jit_store *st, int64_t principal_id, struct jit_toke
 }
 
 int
-jit_store_token_revoke(struct jit_store *st, int64_t principal_id, const char *token_id,
+jit_store_token_revoke(struct jit_tx *tx, int64_t principal_id, const char *token_id,
 	jit_time now, bool *found, struct jit_error *err)
 {
+	struct jit_store *st = tx->st;
 	sqlite3_stmt *s;
 
 	if (prep(st, "UPDATE tokens SET revoked_ns = ? WHERE principal_id = ? AND token_id = ?"
@@ -3167,7 +3436,28 @@ jit_store_token_revoke(struct jit_store *st, int64_t principal_id, const char *t
 	if (exec_done(st, s, err, "revoking a token") != 0)
 		return -1;
 	*found = sqlite3_changes(st->db) > 0;
-	return 0;
+	if (!*found)
+		return 0;
+	/* What was minted with it (and with those, in turn) ends with it: tokens, and the
+	 * client secrets made with any of them. */
+	if (prep(st, "WITH RECURSIVE minted(id) AS (SELECT ?2 UNION SELECT t.token_id"
+		" FROM tokens t JOIN minted m ON t.parent_token_id = m.id)"
+		" UPDATE client_secrets SET revoked_ns = ?1 WHERE revoked_ns = 0"
+		" AND parent_token_id IN (SELECT id FROM minted)", &s, err) != 0)
+		return -1;
+	sqlite3_bind_int64(s, 1, now);
+	bind_text(s, 2, token_id);
+	if (exec_done(st, s, err, "revoking the client secrets minted with a token") != 0)
+		return -1;
+	if (prep(st, "WITH RECURSIVE minted(id) AS (SELECT token_id FROM tokens"
+		" WHERE parent_token_id = ?2 UNION SELECT t.token_id FROM tokens t"
+		" JOIN minted m ON t.parent_token_id = m.id)"
+		" UPDATE tokens SET revoked_ns = ?1 WHERE revoked_ns = 0"
+		" AND token_id IN (SELECT id FROM minted)", &s, err) != 0)
+		return -1;
+	sqlite3_bind_int64(s, 1, now);
+	bind_text(s, 2, token_id);
+	return exec_done(st, s, err, "revoking the tokens minted with a token");
 }
 
 /* ---- roles ---- */
@@ -3188,9 +3478,10 @@ role_from_row(sqlite3_stmt *s, struct jit_role *out, struct jit_error *err)
 }
 
 int
-jit_store_role_get(struct jit_store *st, const char *id, struct jit_role *out,
+jit_store_role_get(struct jit_tx *tx, const char *id, struct jit_role *out,
 	struct jit_error *err)
 {
+	struct jit_store *st = tx->st;
 	const struct jit_role *b = NULL;
 	sqlite3_stmt *s;
 	int rc, r = 0;
@@ -3219,9 +3510,10 @@ jit_store_role_get(struct jit_store *st, const char *id, struct jit_role *out,
 }
 
 int
-jit_store_role_put(struct jit_store *st, const struct jit_role *r, bool *created,
+jit_store_role_put(struct jit_tx *tx, const struct jit_role *r, bool *created,
 	struct jit_error *err)
 {
+	struct jit_store *st = tx->st;
 	char lower_id[JIT_GUID_LEN + 1];
 	sqlite3_stmt *s;
 	json_t *j;
@@ -3268,9 +3560,10 @@ jit_store_role_put(struct jit_store *st, const struct jit_role *r, bool *created
 }
 
 int
-jit_store_role_list(struct jit_store *st, struct jit_role **out, size_t *n,
+jit_store_role_list(struct jit_tx *tx, struct jit_role **out, size_t *n,
 	struct jit_error *err)
 {
+	struct jit_store *st = tx->st;
 	sqlite3_stmt *s;
 	size_t cap = 0;
 	int rc;
@@ -3301,9 +3594,10 @@ jit_store_role_list(struct jit_store *st, struct jit_role **out, size_t *n,
 }
 
 int
-jit_store_role_delete(struct jit_store *st, const char *id, bool *existed,
+jit_store_role_delete(struct jit_tx *tx, const char *id, bool *existed,
 	struct jit_error *err)
 {
+	struct jit_store *st = tx->st;
 	char lower_id[JIT_GUID_LEN + 1];
 	sqlite3_stmt *s;
 	int64_t n;
@@ -3352,9 +3646,10 @@ assignment_from_row(sqlite3_stmt *s, struct jit_role_assignment *out, struct jit
 }
 
 int
-jit_store_assignment_get(struct jit_store *st, const char *id, struct jit_role_assignment *out,
+jit_store_assignment_get(struct jit_tx *tx, const char *id, struct jit_role_assignment *out,
 	struct jit_error *err)
 {
+	struct jit_store *st = tx->st;
 	sqlite3_stmt *s;
 	int rc, r = 0;
 
@@ -3375,9 +3670,10 @@ jit_store_assignment_get(struct jit_store *st, const char *id, struct jit_role_a
 }
 
 int
-jit_store_assignment_put(struct jit_store *st, const struct jit_role_assignment *a,
+jit_store_assignment_put(struct jit_tx *tx, const struct jit_role_assignment *a,
 	bool *created, struct jit_error *err)
 {
+	struct jit_store *st = tx->st;
 	char lower_id[JIT_GUID_LEN + 1], scope_key[JIT_RESOURCE_ID_MAX];
 	char scope_id[JIT_RESOURCE_ID_MAX], role_id[JIT_GUID_LEN + 1];
 	struct jit_role_assignment old;
@@ -3387,11 +3683,11 @@ jit_store_assignment_put(struct jit_store *st, const struct jit_role_assignment 
 	sqlite3_stmt *s;
 	bool assignable = false;
 
-	if (jit_store_role_get(st, a->role_id, &role, err) != 0) {
+	if (jit_store_role_get(tx, a->role_id, &role, err) != 0) {
 		err->status = 400;
 		return jit_error_prefix(err, "properties.roleDefinitionId");
 	}
-	if (jit_store_principal_get(st, a->principal_id, &p, err) != 0)
+	if (jit_store_principal_get(tx, a->principal_id, &p, err) != 0)
 		return -1;
 	if (p.kind == JIT_PRINCIPAL_AGENT)
 		return jit_errorf(err, 400, JIT_E_BAD_REQUEST,
@@ -3406,7 +3702,7 @@ jit_store_assignment_put(struct jit_store *st, const struct jit_role_assignment 
 	guid_key(role.id, role_id);
 	rid_key(&a->scope, scope_key);
 	jit_rid_format(&a->scope, scope_id, sizeof(scope_id));
-	if (jit_store_assignment_get(st, lower_id, &old, &ignored) == 0) {
+	if (jit_store_assignment_get(tx, lower_id, &old, &ignored) == 0) {
 		/* Assignments cannot be updated (as in Azure): the same content is idempotent. */
 		if (old.principal_id == a->principal_id && strcasecmp(old.role_id, role_id) == 0 &&
 			jit_rid_equal(&old.scope, &a->scope)) {
@@ -3443,9 +3739,10 @@ jit_store_assignment_put(struct jit_store *st, const struct jit_role_assignment 
 }
 
 int
-jit_store_assignment_delete(struct jit_store *st, const char *id, bool *existed,
+jit_store_assignment_delete(struct jit_tx *tx, const char *id, bool *existed,
 	struct jit_error *err)
 {
+	struct jit_store *st = tx->st;
 	sqlite3_stmt *s;
 
 	if (prep(st, "DELETE FROM role_assignments WHERE id = lower(?)", &s, err) != 0)
@@ -3458,9 +3755,10 @@ jit_store_assignment_delete(struct jit_store *st, const char *id, bool *existed,
 }
 
 int
-jit_store_assignment_list(struct jit_store *st, const struct jit_rid *scope, bool below,
+jit_store_assignment_list(struct jit_tx *tx, const struct jit_rid *scope, bool below,
 	int64_t principal_id, struct jit_role_assignment **out, size_t *n, struct jit_error *err)
 {
+	struct jit_store *st = tx->st;
 	sqlite3_stmt *s;
 	size_t cap = 0;
 	int rc;
@@ -3501,7 +3799,7 @@ jit_store_assignment_list(struct jit_store *st, const struct jit_rid *scope, boo
 }
 
 int
-jit_store_permissions(struct jit_store *st, int64_t principal_id, struct jit_permission **out,
+jit_store_permissions(struct jit_tx *tx, int64_t principal_id, struct jit_permission **out,
 	size_t *n, struct jit_error *err)
 {
 	struct jit_role_assignment *as;
@@ -3509,14 +3807,14 @@ jit_store_permissions(struct jit_store *st, int64_t principal_id, struct jit_per
 
 	*out = NULL;
 	*n = 0;
-	if (jit_store_assignment_list(st, NULL, false, principal_id, &as, &na, err) != 0)
+	if (jit_store_assignment_list(tx, NULL, false, principal_id, &as, &na, err) != 0)
 		return -1;
 	if (na > 0 && (*out = calloc(na, sizeof(**out))) == NULL) {
 		free(as);
 		return jit_errorf(err, 500, JIT_E_INTERNAL, "out of memory");
 	}
 	for (size_t i = 0; i < na; i++) {
-		if (jit_store_role_get(st, as[i].role_id, &(*out)[i].role, err) != 0) {
+		if (jit_store_role_get(tx, as[i].role_id, &(*out)[i].role, err) != 0) {
 			free(as);
 			free(*out);
 			*out = NULL;
@@ -3532,9 +3830,10 @@ jit_store_permissions(struct jit_store *st, int64_t principal_id, struct jit_per
 /* ---- OAuth2 client secrets and access tokens ---- */
 
 int
-jit_store_token_expiry(struct jit_store *st, const char *token_id, jit_time *expires,
+jit_store_token_expiry(struct jit_tx *tx, const char *token_id, jit_time *expires,
 	struct jit_error *err)
 {
+	struct jit_store *st = tx->st;
 	sqlite3_stmt *s;
 	int rc;
 
@@ -3550,10 +3849,11 @@ jit_store_token_expiry(struct jit_store *st, const char *token_id, jit_time *exp
 }
 
 int
-jit_store_secret_add(struct jit_store *st, int64_t principal_id, const char *name,
+jit_store_secret_add(struct jit_tx *tx, int64_t principal_id, const char *name,
 	const char *secret_id, const uint8_t hash[JIT_TOKEN_HASH_BYTES], jit_time now,
 	jit_time expires, struct jit_error *err)
 {
+	struct jit_store *st = tx->st;
 	sqlite3_stmt *s;
 
 	if (prep(st, "INSERT INTO client_secrets (secret_id, principal_id, name, hash, created_ns,"
@@ -3569,10 +3869,11 @@ jit_store_secret_add(struct jit_store *st, int64_t principal_id, const char *nam
 }
 
 int
-jit_store_secret_find(struct jit_store *st, const char *secret_id, jit_time now,
+jit_store_secret_find(struct jit_tx *tx, const char *secret_id, jit_time now,
 	uint8_t hash[JIT_TOKEN_HASH_BYTES], int64_t *principal_id, jit_time *expires, bool *found,
 	struct jit_error *err)
 {
+	struct jit_store *st = tx->st;
 	sqlite3_stmt *row;
 
 	if (find_secret(st, "SELECT hash, principal_id, expires_ns FROM client_secrets"
@@ -3588,9 +3889,10 @@ jit_store_secret_find(struct jit_store *st, const char *secret_id, jit_time now,
 }
 
 int
-jit_store_secret_touch(struct jit_store *st, const char *secret_id, jit_time now,
+jit_store_secret_touch(struct jit_tx *tx, const char *secret_id, jit_time now,
 	struct jit_error *err)
 {
+	struct jit_store *st = tx->st;
 	sqlite3_stmt *s;
 
 	if (prep(st, "UPDATE client_secrets SET last_used_ns = ?1 WHERE secret_id = ?2", &s,
@@ -3602,9 +3904,10 @@ jit_store_secret_touch(struct jit_store *st, const char *secret_id, jit_time now
 }
 
 int
-jit_store_secret_list(struct jit_store *st, int64_t principal_id, struct jit_token_info **out,
+jit_store_secret_list(struct jit_tx *tx, int64_t principal_id, struct jit_token_info **out,
 	size_t *n, struct jit_error *err)
 {
+	struct jit_store *st = tx->st;
 	sqlite3_stmt *s;
 
 	*out = NULL;
@@ -3619,9 +3922,10 @@ jit_store_secret_list(struct jit_store *st, int64_t principal_id, struct jit_tok
 }
 
 int
-jit_store_secret_revoke(struct jit_store *st, int64_t principal_id, const char *secret_id,
+jit_store_secret_revoke(struct jit_tx *tx, int64_t principal_id, const char *secret_id,
 	jit_time now, bool *found, struct jit_error *err)
 {
+	struct jit_store *st = tx->st;
 	sqlite3_stmt *s;
 
 	if (prep(st, "UPDATE client_secrets SET revoked_ns = ? WHERE principal_id = ?"
@@ -3637,11 +3941,12 @@ jit_store_secret_revoke(struct jit_store *st, int64_t principal_id, const char *
 }
 
 int
-jit_store_access_add(struct jit_store *st, const char *token_id,
+jit_store_access_add(struct jit_tx *tx, const char *token_id,
 	const uint8_t hash[JIT_TOKEN_HASH_BYTES], int64_t principal_id,
 	enum jit_access_source source, const char *source_id, jit_time now, jit_time expires,
 	struct jit_error *err)
 {
+	struct jit_store *st = tx->st;
 	sqlite3_stmt *s;
 
 	/* Expired access tokens are of no use to anyone: each issue clears them out. */
@@ -3664,10 +3969,41 @@ jit_store_access_add(struct jit_store *st, const char *token_id,
 }
 
 int
-jit_store_access_find(struct jit_store *st, const char *token_id, jit_time now,
+jit_store_access_get(struct jit_tx *tx, const char *token_id,
+	enum jit_access_source *source, char source_id[JIT_TOKEN_ID_MAX], jit_time *expires,
+	struct jit_error *err)
+{
+	struct jit_store *st = tx->st;
+	sqlite3_stmt *s;
+	int rc;
+
+	if (prep(st, "SELECT source_kind, source_id, expires_ns FROM access_tokens"
+		" WHERE token_id = ?", &s, err) != 0)
+		return -1;
+	bind_text(s, 1, token_id);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		const unsigned char *kind = sqlite3_column_text(s, 0);
+
+		*source = kind != NULL && strcmp((const char *)kind, "token") == 0 ?
+			JIT_ACCESS_FROM_TOKEN : JIT_ACCESS_FROM_SECRET;
+		copy_col(s, 1, source_id, JIT_TOKEN_ID_MAX);
+		*expires = sqlite3_column_int64(s, 2);
+	}
+	sqlite3_finalize(s);
+	if (rc == SQLITE_ROW)
+		return 0;
+	if (rc != SQLITE_DONE)
+		return db_fail(st, err, "reading an access token");
+	return jit_errorf(err, 404, JIT_E_RESOURCE_NOT_FOUND, "The access token was not found.");
+}
+
+int
+jit_store_access_find(struct jit_tx *tx, const char *token_id, jit_time now,
 	uint8_t hash[JIT_TOKEN_HASH_BYTES], int64_t *principal_id, bool *found,
 	struct jit_error *err)
 {
+	struct jit_store *st = tx->st;
 	sqlite3_stmt *row;
 
 	/* Live only while the credential it was issued for is: a revoked or expired secret
@@ -3687,4 +4023,37 @@ jit_store_access_find(struct jit_store *st, const char *token_id, jit_time now,
 		sqlite3_finalize(row);
 	}
 	return 0;
+}
+
+/* ---- what /metrics reads ---- */
+
+int
+jit_store_stats(struct jit_tx *tx, jit_time now, struct jit_store_stats *out,
+	struct jit_error *err)
+{
+	struct jit_store *st = tx->st;
+	sqlite3_stmt *s;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (prep(st, "SELECT (SELECT count(*) FROM request_ports WHERE status = 'Initiated'"
+		" AND end_ns > ?1), (SELECT count(*) FROM audit)", &s, err) != 0)
+		return -1;
+	sqlite3_bind_int64(s, 1, now);
+	if ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		out->active_grants = sqlite3_column_int64(s, 0);
+		out->audit_entries = sqlite3_column_int64(s, 1);
+	}
+	sqlite3_finalize(s);
+	if (rc != SQLITE_ROW)
+		return db_fail(st, err, "counting grants and audit entries");
+	if (prep(st, "SELECT last_seen_ns > ?1, applied_version >= version, count(*)"
+		" FROM enforcement_points GROUP BY 1, 2", &s, err) != 0)
+		return -1;
+	sqlite3_bind_int64(s, 1, now - JIT_EP_HEALTHY_NS);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		out->agents[sqlite3_column_int(s, 0) != 0][sqlite3_column_int(s, 1) != 0] =
+			sqlite3_column_int64(s, 2);
+	sqlite3_finalize(s);
+	return rc == SQLITE_DONE ? 0 : db_fail(st, err, "counting enforcement points");
 }

@@ -248,7 +248,7 @@ class E2E:
     LOGS = ("agent.log", "jitgated/jitgated.log")
     # closes_on_time: a TAP point that the port was still open when the watch began.
     WATCH_MUST_START_OPEN = False
-    # More jitgated options (e.g. --initiate-limit 0 for a test that initiates in bulk).
+    # More jitgated options (e.g. a test that initiates faster than the default limit).
     JITGATED_ARGS = ()
 
     def __init__(self, tap, net, jitgated, agent):
@@ -509,8 +509,8 @@ class E2E:
         from jitgated_harness import Server
         self.net.enter("cp")
         self.srv = Server(self.jitgated, state_dir=os.path.join(self.tmp, "jitgated"),
-                          extra_args=["--listen", f"0.0.0.0:{PORT}", "--tls-name", self.CP_ADDR]
-                          + list(self.JITGATED_ARGS))
+                          extra_args=["--listen", f"0.0.0.0:{PORT}", "--tls-name", self.CP_ADDR,
+                                      *self.JITGATED_ARGS])
         os.makedirs(self.srv.state_dir, mode=0o700)
         self.srv.start()
         st, body, _ = self.api("GET", "/subscriptions")

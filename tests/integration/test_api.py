@@ -424,6 +424,37 @@ def agent_enrollment_long_poll_and_status(c):
     expect(ep["properties"]["inSync"] is True and ep["properties"]["status"]["capabilities"]["nftables"], ep)
     st, vm, _ = c.srv.request("GET", c.vm_id("vm2"))
     expect(vm["properties"]["enforcementPoint"] == ep["id"], vm)
+
+    # GET VM ?appliedVersion=N: held until the agent reports N (request --wait's poll).
+    applied = ds["version"]
+    t0 = time.monotonic()
+    st, vm, _ = c.srv.request("GET", c.vm_id("vm2"), query={"appliedVersion": applied + 1,
+                                                            "wait": 1})
+    expect(st == 200 and vm["properties"]["jit"]["enforcementPointAppliedVersion"] == applied and
+           time.monotonic() - t0 >= 0.9, "without the report it answers after `wait`", vm)
+    st, vm, _ = c.srv.request("GET", c.vm_id("vm2"), query={"appliedVersion": applied})
+    expect(st == 200, "a version already applied is answered at once", vm)
+    held = {}
+
+    def wait_vm():
+        t1 = time.monotonic()
+        held["resp"] = c.srv.request("GET", c.vm_id("vm2"), query={
+            "appliedVersion": applied + 1, "wait": 30})
+        held["took"] = time.monotonic() - t1
+
+    th = threading.Thread(target=wait_vm)
+    th.start()
+    time.sleep(0.5)
+    st, _, _ = c.srv.request("POST", "/agent/v1/status", {"appliedVersion": applied + 1,
+                             "healthy": True, "capabilities": {"nftables": True}, "os": "Linux"},
+                             token=agent, api_version=None)
+    th.join(35)
+    st, vm, _ = held["resp"]
+    expect(st == 200 and vm["properties"]["jit"]["enforcementPointAppliedVersion"] == applied + 1
+           and held["took"] < 10, "the report wakes the wait at once", held)
+    for bad in ({"appliedVersion": "x"}, {"appliedVersion": "-1"},
+                {"appliedVersion": "1", "wait": "soon"}):
+        expect_error(c.srv.request("GET", c.vm_id("vm2"), query=bad), 400)
     expect_error(c.srv.request("POST", "/agent/v1/status", {"appliedVersion": "x"}, token=agent,
                                api_version=None), 400)
 

@@ -8,6 +8,7 @@ sqlite3 on a copy of a stopped server's database); CSV exports parse back; the t
 states and each Unsupported reason come from real conditions; statistics respect the
 7-day window.
 """
+import concurrent.futures
 import csv
 import datetime as dt
 import io
@@ -137,6 +138,9 @@ def every_operation_is_audited(c):
     for op, result in want.items():
         expect(any(e["operationName"] == op and e["result"] == result for e in entries),
                f"no {result} entry for {op}", got)
+    # An expiry's sources are JSON, not JSON inside a string.
+    exp = next(e for e in entries if e["operationName"].endswith("expire/action"))
+    expect(exp["details"]["sources"] == ["10.9.8.7"], exp)
     # Denied and refused attempts are there too.
     expect(any(e["operationName"].endswith("initiate/action") and e["statusCode"] == 400
                for e in entries), "refused initiate not audited")
@@ -432,6 +436,36 @@ def statistics_respect_the_7_day_window(c):
     srv.start()
     j = srv.request("GET", c.vm("inpolicy"))[1]["properties"]["jit"]
     expect(j["approvedRequestsLast7Days"] == 2, "8 days ago is outside the window", j)
+
+
+@tap.test
+def a_policy_of_1000_long_named_vms_verifies(c):
+    """Regression: the audit index of an entry was cut at 64 VMs / 4 KiB, so verify
+    reported an Owner's legitimate write of a large policy as hidden."""
+    srv = c.srv
+    rg = f"/subscriptions/{c.sub}/resourceGroups/big"
+    st, _, _ = srv.request("PUT", rg, {"location": LOC})
+    expect(st in (200, 201), st)
+    names = [("v" * 84) + f"{i:06d}" for i in range(1000)]
+    ids = [f"{rg}/providers/Microsoft.Compute/virtualMachines/{n}" for n in names]
+
+    def put(vid):
+        return srv.request("PUT", vid, {"properties": {"osType": "Linux"}})[0]
+
+    with concurrent.futures.ThreadPoolExecutor(4) as pool:
+        codes = list(pool.map(put, ids))
+    expect(all(code in (200, 201) for code in codes), sorted(set(codes)))
+    pol = f"{rg}/providers/Microsoft.Security/locations/{LOC}/jitNetworkAccessPolicies/big"
+    st, body, _ = srv.request("PUT", pol, {"properties": {"virtualMachines": [
+        {"id": vid, "ports": [{"number": 22, "protocol": "TCP", "allowedSourceAddressPrefix": "*",
+                               "maxRequestAccessDuration": "PT3H"}]} for vid in ids]}})
+    expect(st in (200, 201), st, body)
+    st, v, _ = srv.request("GET", "/providers/Jitgate/auditLogs/verify")
+    expect(st == 200 and v["verified"] is True, v)
+    # The entry is found under its last VM too (the whole index was written).
+    entries = audit(c, ids[-1] + "/providers/Jitgate/auditLogs")
+    expect(any(e["resourceId"] == pol and e["operationName"].endswith("/write")
+               for e in entries), entries[:3])
 
 
 if __name__ == "__main__":

@@ -17,11 +17,15 @@ list/show`, and `az rest` POST of an initiate that the agent turns into an open 
 the vm namespace (closed before, open after, from this namespace only). A Reader signed
 in the same way reads the policies, and its initiate is a 403 that az prints with
 jitgate's message. Revoking the Reader's secret stops az at once, although az still holds
-the access token in its cache. Without root, ip netns, nftables or az the file is skipped.
+the access token in its cache. The agent's --metrics-file (node_exporter's textfile) is
+checked with promtool and against the table. Without root, ip netns, nftables or az the
+file is skipped.
 """
 import datetime as dt
 import json
 import os
+import shutil
+import stat
 import subprocess
 import sys
 import time
@@ -110,11 +114,26 @@ class AzE2E(nh.E2E):
     def vm_id(self):
         return f"{self.rgp}/providers/Microsoft.Compute/virtualMachines/vm-az"
 
+    def metrics_file(self):
+        return os.path.join(self.tmp, "textfile", "jitgate-agent.prom")
+
+    def agent_metrics(self):
+        """{series with labels: value} from the agent's textfile."""
+        with open(self.metrics_file()) as f:
+            text = f.read()
+        out = {}
+        for line in text.splitlines():
+            if not line.startswith("#"):
+                k, v = line.rsplit(" ", 1)
+                out[k] = float(v)
+        return text, out
+
     def enroll(self):
+        os.makedirs(os.path.dirname(self.metrics_file()), mode=0o755)
         _, token_file = self.enrollment_token()
         self.agent = self.net.popen("vm", self.agent_argv() + [
             "--vm-name", "vm-az", "--name", self.EP_NAME, "--address", VM_ADDR,
-            "--enroll-token", token_file], "agent.log")
+            "--enroll-token", token_file, "--metrics-file", self.metrics_file()], "agent.log")
         ep = self.wait_in_sync()
         if not self.tap.ok(ep is not None, "the agent enrolls and reports in sync",
                            self.agent_text()):
@@ -193,6 +212,33 @@ def scenarios(e):
          "az rest POSTs an initiate: 202, for the caller's own address", out, err)
     t.ok(e.wait_in_sync() is not None, "the agent applies the grant")
     t.ok(e.tcp(None, VM_ADDR, JIT_PORT), f"port {JIT_PORT} is open from cp after the initiate")
+
+    # -- the agent's textfile for node_exporter --
+    text, m = e.agent_metrics()
+    ep = e.ep()
+    mode = stat.S_IMODE(os.stat(e.metrics_file()).st_mode)
+    t.ok(mode == 0o644 and not [f for f in os.listdir(os.path.dirname(e.metrics_file()))
+                                if not f.endswith(".prom")],
+         "the agent's metrics file is 0644 and alone in its directory (no temporary left)",
+         oct(mode), os.listdir(os.path.dirname(e.metrics_file())))
+    if shutil.which("promtool"):
+        r = subprocess.run(["promtool", "check", "metrics"], input=text, capture_output=True,
+                           text=True, timeout=60)
+        t.ok(r.returncode == 0 and not r.stdout.strip() and not r.stderr.strip(),
+             "promtool check metrics accepts the agent's file", r.stdout, r.stderr, text)
+    grants = sum(1 for _ in (e.table() or {}).get("grants4", []))
+    t.ok(m.get('jitgate_agent_applies_total{result="ok",source="server"}', 0) >= 2 and
+         m.get('jitgate_agent_applies_total{result="failed",source="server"}') == 0 and
+         m.get("jitgate_agent_grants") == grants == 1 and
+         m.get("jitgate_agent_locked_ports") == 1 and
+         m.get("jitgate_agent_applied_version") == ep["properties"]["appliedVersion"] and
+         m.get("jitgate_agent_healthy") == 1 and m.get("jitgate_agent_server_reachable") == 1 and
+         abs(m.get("jitgate_agent_last_apply_timestamp_seconds", 0) - time.time()) < 60 and
+         m.get("jitgate_agent_apply_duration_seconds_count") ==
+         m.get('jitgate_agent_apply_duration_seconds_bucket{le="+Inf"}') > 0 and
+         "jitgate_agent_drift_repairs_total" in m,
+         "the agent's metrics: applies, one grant, one locked port, its version, healthy",
+         m, grants, ep)
 
     # -- a Reader: reads, and is refused the initiate with jitgate's message --
     rc, subs, err = e.az("login", "--service-principal", "-u", "auditor", "-p",

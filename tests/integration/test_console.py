@@ -20,6 +20,7 @@ import http.client
 import json
 import os
 import shutil
+import sqlite3
 import sys
 import tempfile
 import uuid
@@ -323,6 +324,27 @@ def revoking_the_token_ends_its_sessions(c):
     # An agent's credential cannot sign in.
     st, _, b = raw(c.srv, "POST", "/providers/Jitgate/sessions", body={"token": 42})
     expect(st == 400, st, b)
+
+
+@tap.test
+def sessions_expire(c):
+    value, s, _ = sign_in(c)
+    st, _, b = raw(c.srv, "GET", "/providers/Jitgate/whoami", with_cookie(value))
+    expect(st == 200, st, b)
+    expect(s["expiresUtc"] > "2000", s)
+    # Its end, moved into the past on the stopped server's database.
+    c.srv.stop()
+    db = sqlite3.connect(os.path.join(c.srv.state_dir, "jitgate.db"))
+    n = db.execute("UPDATE sessions SET expires_ns = 1 WHERE session_id = ?",
+                   (value.split("_")[1],)).rowcount
+    db.commit()
+    db.close()
+    expect(n == 1, "no such session row", n)
+    c.srv.start()
+    st, hd, b = raw(c.srv, "GET", "/providers/Jitgate/whoami", with_cookie(value))
+    expect(st == 401 and "ended" in json.loads(b)["error"]["message"], st, b)
+    st, hd, b = raw(c.srv, "GET", "/providers/Jitgate/sessions/current", with_cookie(value))
+    expect(st == 401 and "Max-Age=0" in hd["set-cookie"][0], st, hd)
 
 
 # ---- permissions ----

@@ -69,7 +69,7 @@ class Sync(nh.E2E):
     EP_NAME = "ep-sync"
     JUSTIFICATION = "sync"
     LOGS = ("agent.log", "jitgated/jitgated.log")
-    # Scenario 3 initiates 10,000 grants in a row, far over the per-principal rate limit.
+    # 100 initiates in a few seconds for the 10,000 grants: past the default rate limit.
     JITGATED_ARGS = ("--initiate-limit", "0")
 
     def __init__(self, *a):

@@ -31,7 +31,9 @@ gateway agent during a grant: it still closes on time, and the restarted agent r
 (a grant superseded meanwhile leaves no stale element, read with nft -j inside gw), even
 when restarted without --kind; (4) IPv6 through the gateway (enforcer_nft.c keys a
 gateway's grants6 by IPv6 source . destination . protocol . port), then a /64 prefix and a
-"*" source; (5) the VMs' JIT state (Configured, NotConfigured, Unsupported without an
+"*" source; (6) security finding 1: a principal with write and initiate on vm1 alone
+cannot give vm1 vm2's address (403, and 409 naming vm2 for anyone), and its grant on vm1
+does not open vm2:22; (5) the VMs' JIT state (Configured, NotConfigured, Unsupported without an
 enforcement point) and the gateway's health as jitgated reports them. At the end the agent
 and jitgated stop cleanly, --uninstall empties gw's ruleset, and neither log holds a
 sanitizer report. Latencies and close times are printed as TAP comments.
@@ -46,6 +48,7 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -443,6 +446,71 @@ class E2E(nh.E2E):
              "after end: vm1:7000 is dropped again")
         self.check_table("after the prefix grants")
 
+    def scenario6_cross_vm(self):
+        """(6) security finding 1 (docs/security.md): a principal with write and initiate on
+        vm1 only gives vm1 vm2's addresses, then initiates on vm1, to reach vm2:22 whose
+        policy allows only 10.9.9.0/24."""
+        t, srv = self.tap, self.srv
+        t.diag("scenario 6 (security finding 1): taking another VM's address behind the "
+               "gateway")
+        body = self.policy()
+        body["properties"]["virtualMachines"].append({"id": self.vm_id("vm2"), "ports": [
+            {"number": 22, "protocol": "TCP", "allowedSourceAddressPrefix": "10.9.9.0/24",
+             "maxRequestAccessDuration": "PT1H"}]})
+        st, b, _ = self.api("PUT", self.pol(), body)
+        t.ok(st == 200 and self.wait_in_sync() is not None,
+             "vm2 joins the policy, port 22 only from 10.9.9.0/24", st, b)
+        t.ok(self.reach(("cl", VM2_4, 22), ("cl", VM2_6, 22)) == [False, False],
+             "vm2:22 is locked for the client")
+        rid = str(uuid.uuid4())
+        vm1 = self.vm_id("vm1")
+        st1, _, _ = srv.request("PUT", f"/providers/Microsoft.Authorization/roleDefinitions/{rid}",
+                                {"properties": {"roleName": "vm1 operator", "permissions": [
+                                    {"actions": ["Microsoft.Compute/virtualMachines/read",
+                                                 "Microsoft.Compute/virtualMachines/write",
+                                                 "Microsoft.Security/locations/"
+                                                 "jitNetworkAccessPolicies/read",
+                                                 "Microsoft.Security/locations/"
+                                                 "jitNetworkAccessPolicies/initiate/action"]}],
+                                    "assignableScopes": [vm1]}})
+        st2, _, _ = srv.request("PUT", "/providers/Jitgate/principals/mallory", {})
+        st3, _, _ = srv.request("PUT", f"{vm1}/providers/Microsoft.Authorization/roleAssignments/"
+                                f"{uuid.uuid4()}", {"properties": {"roleDefinitionId": rid,
+                                                                   "principalId": "mallory"}})
+        st4, tok, _ = srv.request("POST", "/providers/Jitgate/principals/mallory/tokens",
+                                  {"name": "m"})
+        t.ok((st1, st2, st3, st4) == (201, 201, 201, 201),
+             "mallory: a custom role at vm1 with VM write, read and initiate",
+             (st1, st2, st3, st4))
+        tok = (tok or {}).get("token")
+        taken = {"properties": {"osType": "Linux", "addresses": [VM2_4, VM2_6],
+                                "enforcementPoint": self.ep_id()}}
+        st, b, _ = srv.request("PUT", vm1, taken, token=tok)
+        t.ok(st == 403, "the attack: mallory giving vm1 vm2's addresses is refused (403: "
+             "the join action on the gateway)", st, b)
+        st, b, _ = srv.request("PUT", vm1, taken)
+        t.ok(st == 409 and "vm2" in (b or {}).get("error", {}).get("message", ""),
+             "nobody can: an Owner gets 409 naming vm2", st, b)
+        st, b, _ = srv.request("GET", vm1)
+        t.ok(st == 200 and b["properties"]["addresses"] == [VM1_4, VM1_6],
+             "vm1 keeps its own addresses", b)
+        end = time.time() + 30
+        st, b, _ = srv.request("POST", self.pol() + "/initiate", {"virtualMachines": [
+            {"id": vm1, "ports": [{"number": 22, "endTimeUtc": nh.iso(end),
+                                   "allowedSourceAddressPrefix": CL4}]}]}, token=tok)
+        t.ok(st == 202, "mallory initiates on vm1 for the client's address", st, b)
+        t.ok(self.wait_in_sync() is not None, "the gateway applied it")
+        r = self.reach(("cl", VM2_4, 22), ("cl", VM1_4, 22))
+        t.ok(not r[0], "a real connection from the client to vm2:22 is still dropped")
+        t.ok(r[1], "vm1:22 opens for the client (mallory's own grant)")
+        tbl = self.table() or {}
+        t.ok(self.keys(tbl, "grants4") == [(CL4, VM1_4, "tcp", 22)],
+             "the gateway's only grant is for vm1's address", tbl.get("grants4"))
+        st, b, _ = self.api("POST", self.pol() + "/revoke", {"virtualMachines": [
+            {"id": vm1, "ports": [{"number": 22}]}]})
+        t.ok(st == 200 and self.wait_in_sync() is not None and
+             not self.reach(("cl", VM1_4, 22))[0], "revoked: vm1:22 locked again", st, b)
+
     def finish(self):
         t = self.tap
         t.diag("the end: SIGTERM keeps the gateway's table, --uninstall removes it")
@@ -477,6 +545,7 @@ def scenarios(e2e):
     e2e.scenario3_agent_killed()
     e2e.scenario4_ipv6()
     e2e.scenario5_states("after")
+    e2e.scenario6_cross_vm()
     e2e.finish()
 
 

@@ -325,9 +325,35 @@ def agents_cannot_use_the_token_endpoint(c):
 
 @tap.test
 def self_service_and_others_secrets(c):
-    # A Reader makes its own secret (with its own token) but not someone else's.
+    # Making one's own secret is self-minting (security finding 7): a Reader may not.
     st, t, _ = c.srv.request("POST", f"{P}/ci-bot/tokens", {"name": "self"})
     expect(st == 201, st, t)
+    expect_error(c.srv.request("POST", f"{P}/me/clientSecrets", {"name": "x"},
+                               token=t["token"]), 403, "AuthorizationFailed",
+                 "Jitgate/tokens/mintOwn/action")
+    # With that action it makes its own secret (with its own token) but not someone else's,
+    # and the secret never outlives the token it was made with.
+    rid = "6a1c7f00-0000-4000-8000-0000000000aa"
+    st, r, _ = c.srv.request("PUT", f"/providers/Microsoft.Authorization/roleDefinitions/{rid}",
+                             {"properties": {"roleName": "self-service", "permissions": [
+                                 {"actions": ["Jitgate/tokens/mintOwn/action"]}],
+                                 "assignableScopes": ["/"]}})
+    expect(st == 201, st, r)
+    st, a, _ = c.srv.request("PUT", "/providers/Microsoft.Authorization/roleAssignments/"
+                             "6a1c7f00-0000-4000-8000-0000000000ab",
+                             {"properties": {"roleDefinitionId": rid, "principalId": "ci-bot"}})
+    expect(st == 201, st, a)
+    st, short, _ = c.srv.request("POST", f"{P}/ci-bot/tokens", {"name": "short",
+                                                                 "validFor": "PT1H"})
+    expect_error(c.srv.request("POST", f"{P}/me/clientSecrets", {"name": "x", "validFor": "P30D"},
+                               token=short["token"]), 400, contains="outlive")
+    s2 = secret(c, "me", token=short["token"])
+    expect(s2["expiresUtc"] <= short["expiresUtc"], s2, short)
+    # Revoking the token it was made with revokes the secret (and its access tokens).
+    st, _, _ = c.srv.request("DELETE", f"{P}/ci-bot/tokens/{short['id']}")
+    expect(st == 200, st)
+    st, lst, _ = c.srv.request("GET", f"{P}/ci-bot/clientSecrets")
+    expect([x["state"] for x in lst["value"] if x["id"] == s2["id"]] == ["Revoked"], lst)
     mine = secret(c, "me", token=t["token"])
     expect(mine["principalName"] == "ci-bot", mine)
     expect_error(c.srv.request("POST", f"{P}/other-bot/clientSecrets", {"name": "x"},

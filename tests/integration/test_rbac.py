@@ -309,8 +309,11 @@ def whoami_and_self_service(c):
     st, me, _ = c.srv.request("GET", "/providers/Jitgate/whoami", token=tok)
     expect(st == 200 and me["principal"]["name"] == "reader-rg-a", me)
     expect(me["callerAddress"] == "127.0.0.1", me)
+    # Minting one's own token is an action of its own: readers and requesters lack it.
+    expect_error(c.srv.request("POST", "/providers/Jitgate/principals/me/tokens", {"name": "2nd"},
+                               token=tok), 403, contains="Jitgate/tokens/mintOwn/action")
     st, mine, _ = c.srv.request("POST", "/providers/Jitgate/principals/me/tokens", {"name": "2nd"},
-                                token=tok)
+                                token=c.tokens[("Contributor", "rg-a")])
     expect(st == 201, st, mine)
     expect_error(c.srv.request("GET", "/providers/Jitgate/principals/admin/tokens", token=tok), 403)
     expect_error(c.srv.request("DELETE", "/providers/Jitgate/principals/admin"), 400)
@@ -417,7 +420,10 @@ def review_no_existence_leaks_and_bounds(c):
                                "roleAssignments", query={"principalId": "nobody-here"})
     expect(st == 200 and lst["value"] == [], lst)
     expect_error(c.srv.request("POST", "/providers/Jitgate/principals/me/tokens",
-                               {"name": "forever", "validFor": "P106751D"}, token=nobody), 400)
+                               {"name": "forever", "validFor": "P106751D"}, token=nobody), 403)
+    expect_error(c.srv.request("POST", "/providers/Jitgate/principals/me/tokens",
+                               {"name": "forever", "validFor": "P106751D"},
+                               token=c.tokens[("Contributor", "rg-a")]), 400)
     expect_error(c.srv.request("PUT", f"/providers/Jitgate/principals/{uuid.uuid4()}", {}), 400)
     # A role on the policy alone edits the VMs in it but cannot add one.
     rid = str(uuid.uuid4())

@@ -1,0 +1,34 @@
+/*
+ * svc_audit.h: the audit log as a service: refusals recorded on their own,
+ * queries filtered to what the actor may read, and verification of the chain
+ * (audit_chain.h decides; the store keeps the rows). No call edits or deletes
+ * an entry.
+ */
+#ifndef JIT_SVC_AUDIT_H
+#define JIT_SVC_AUDIT_H
+
+#include "service.h"
+
+/* The action that reads the log (built-in readers and owners hold it). */
+#define JIT_AUDIT_READ "Jitgate/auditLogs/read"
+
+/* Records a refused call (its error's status, code and message) in a transaction of
+ * its own; best effort: a storage failure here does not change the caller's answer. */
+void jit_svc_audit_refusal(struct jit_store *st, const struct jit_actor *a,
+	const char *operation, const char *resource_id, const struct jit_rid *vms, size_t n_vms,
+	const struct jit_error *failure);
+
+/* The entries f selects, newest first, without those the actor may not read (an entry
+ * is readable with JIT_AUDIT_READ on its resource, or on "/" when it names none).
+ * *more is set when the store returned a full page (f->limit rows before filtering),
+ * *last_seq to the oldest seq of that page (the next page's before_seq).
+ * *out is freed with jit_audit_rows_free. */
+int jit_svc_audit_query(struct jit_store *st, const struct jit_actor *a,
+	const struct jit_audit_filter *f, struct jit_audit_row **out, size_t *n, bool *more,
+	int64_t *last_seq, struct jit_error *err);
+
+/* Verifies the whole chain. */
+int jit_svc_audit_verify(struct jit_store *st, const struct jit_actor *a,
+	struct jit_audit_verdict *out, struct jit_error *err);
+
+#endif

@@ -1,0 +1,14 @@
+/*
+ * svc_stats.h: the state /metrics reports (active grants, agents by health and sync,
+ * the audit chain's length), counted in one read transaction. The route that calls it
+ * is authorized already (Jitgate/metrics/read at /); the counts name nothing.
+ */
+#ifndef JIT_SVC_STATS_H
+#define JIT_SVC_STATS_H
+
+#include "service.h"
+
+int jit_svc_stats(struct jit_store *st, jit_time now, struct jit_store_stats *out,
+	struct jit_error *err);
+
+#endif
