@@ -232,26 +232,23 @@ jit_h_agent_enroll(struct jit_call *c)
 	json_t *body = NULL;
 	int r;
 
-	/* The body's token is a credential: failures count toward the per-address throttle. */
-	if (jit_call_throttled(c, &err) != 0) {
-		jit_call_fail(c, &err);
-		return;
-	}
+	/* An enrollment's refusals are an unauthenticated caller's: counted per address (429
+	 * past the limit) and audited, the first few one by one (auth_throttle.h). */
 	if (jit_call_body(c, &body, &err) != 0 || parse_enroll(body, &b, &err) != 0) {
 		json_decref(body);
 		sodium_memzero(&b, sizeof(b));
-		jit_call_auth_failed(c);
-		jit_call_refuse(c, c->req->path, &err);
+		jit_call_credential_refused(c, &err);
+		jit_call_fail(c, &err);
 		return;
 	}
 	json_decref(body);
 	jit_call_actor(c, &a);
-	r = jit_svc_agent_enroll(c->api->store, &a, c->req->path, &b, &out, &err);
+	r = jit_svc_agent_enroll(c->api->store, &a, &b, &out, &err);
 	sodium_memzero(&b.token, sizeof(b.token));
 	if (r != 0) {
 		if (err.status < 500)
-			jit_call_auth_failed(c);
-		jit_call_fail_audited(c, &err);
+			jit_call_credential_refused(c, &err);
+		jit_call_fail(c, &err);
 		return;
 	}
 	jit_rid_format(&out.ep, ep_text, sizeof(ep_text));

@@ -3,6 +3,8 @@
  * ARM-style inventory that JIT policies refer to. Handlers parse, call
  * svc_inventory and render.
  */
+#include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -299,14 +301,45 @@ reply_vm(struct jit_call *c, int status, const struct jit_vm_view *v)
 	jit_call_reply(c, status, j);
 }
 
+static int
+parse_count(const char *s, uint64_t *out)
+{
+	char *end;
+
+	if (s == NULL || *s < '0' || *s > '9' || strlen(s) > 19)
+		return -1;
+	*out = strtoull(s, &end, 10);
+	return *end != '\0' ? -1 : 0;
+}
+
+/*
+ * GET a VM. A jitgate extension for `jitgate request --wait`: with
+ * ?appliedVersion=N[&wait=S] the answer waits until the VM's enforcement point has
+ * applied version N or later, or S seconds (default and cap: the agents' long poll)
+ * have passed, and then shows the VM as it is; its enforcementPointAppliedVersion
+ * says which. Every status report an agent commits wakes the wait.
+ */
 void
 jit_h_vm_get(struct jit_call *c)
 {
+	const char *want_text = jit_http_query(c->req, "appliedVersion");
+	const char *wait_text = jit_http_query(c->req, "wait");
+	uint64_t want = 0, wait_s = (uint64_t)c->api->long_poll_max_s;
 	struct jit_vm_view *v;
 	struct jit_actor a;
 	struct jit_error err;
 	struct jit_rid id;
+	int r;
 
+	if (want_text != NULL && (parse_count(want_text, &want) != 0 ||
+		(wait_text != NULL && parse_count(wait_text, &wait_s) != 0))) {
+		jit_errorf(&err, 400, JIT_E_BAD_REQUEST,
+			"appliedVersion and wait must be non-negative integers");
+		jit_call_fail(c, &err);
+		return;
+	}
+	if (wait_s > (uint64_t)c->api->long_poll_max_s)
+		wait_s = (uint64_t)c->api->long_poll_max_s;
 	if ((v = malloc(sizeof(*v))) == NULL) {
 		jit_errorf(&err, 500, JIT_E_INTERNAL, "out of memory");
 		jit_call_fail(c, &err);
@@ -314,7 +347,12 @@ jit_h_vm_get(struct jit_call *c)
 	}
 	jit_rid_vm(&id, c->sub, c->rg, c->name);
 	jit_call_actor(c, &a);
-	if (jit_svc_vm_get(c->api->store, &a, &id, v, &err) != 0)
+	if (want_text == NULL)
+		r = jit_svc_vm_get(c->api->store, &a, &id, v, &err);
+	else
+		r = jit_svc_vm_get_applied(c->api->store, &a, &id, want,
+			c->now + (jit_time)wait_s * JIT_NS_PER_SEC, &c->api->stopping, v, &err);
+	if (r != 0)
 		jit_call_fail(c, &err);
 	else
 		reply_vm(c, 200, v);

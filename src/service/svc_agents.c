@@ -145,8 +145,8 @@ enroll_host_vm(struct jit_tx *tx, struct jit_enrollment *b, const struct jit_rid
 }
 
 int
-jit_svc_agent_enroll(struct jit_store *st, const struct jit_actor *a, const char *resource,
-	struct jit_enrollment *b, struct jit_enrolled *out, struct jit_error *err)
+jit_svc_agent_enroll(struct jit_store *st, const struct jit_actor *a, struct jit_enrollment *b,
+	struct jit_enrolled *out, struct jit_error *err)
 {
 	char ep_text[JIT_RESOURCE_ID_MAX];
 	uint8_t stored[JIT_TOKEN_HASH_BYTES];
@@ -201,8 +201,6 @@ jit_svc_agent_enroll(struct jit_store *st, const struct jit_actor *a, const char
 	return 0;
 rollback:
 	jit_store_rollback(tx);
-	if (err->status < 500)
-		jit_svc_audit_refusal(st, a, JIT_OP_EP_ENROLL, resource, NULL, 0, err);
 fail:
 	sodium_memzero(&out->credential, sizeof(out->credential));
 	return -1;

@@ -55,11 +55,11 @@ struct jit_enrolled {
 };
 
 /* Enrolls: a (anonymous) is who asks, from where. 401 for an unknown, used or expired
- * token; 409 when the host's VM is protected by another point. Refusals are audited
- * against resource (what the request names). */
+ * token; 409 when the host's VM is protected by another point. Refusals are not audited
+ * here: they are an unauthenticated caller's failed credential, which jitgated counts
+ * per address and audits (the first few one by one, then in a summary). */
 int jit_svc_agent_enroll(struct jit_store *st, const struct jit_actor *a,
-	const char *resource, struct jit_enrollment *in, struct jit_enrolled *out,
-	struct jit_error *err);
+	struct jit_enrollment *in, struct jit_enrolled *out, struct jit_error *err);
 
 /* The desired state of the agent a names. With have set, waits (until deadline, or
  * stopping) while the state's version is still have; *out is freed with

@@ -270,6 +270,27 @@ jit_svc_vm_get(struct jit_store *st, const struct jit_actor *a, const struct jit
 	return r;
 }
 
+int
+jit_svc_vm_get_applied(struct jit_store *st, const struct jit_actor *a,
+	const struct jit_rid *id, uint64_t want, jit_time deadline, const atomic_int *stopping,
+	struct jit_vm_view *out, struct jit_error *err)
+{
+	struct jit_actor at = *a;
+
+	for (;;) {
+		/* The counter first: a report committed after it wakes the wait below. */
+		uint64_t gen = jit_store_report_generation(st);
+
+		at.now = jit_time_now();
+		if (jit_svc_vm_get(st, &at, id, out, err) != 0)
+			return -1;
+		if ((out->jit.has_ep ? out->jit.ep_applied : 0) >= want || at.now >= deadline ||
+			atomic_load(stopping))
+			return 0;
+		jit_store_wait_report(st, gen, (int)((deadline - at.now) / 1000000) + 1);
+	}
+}
+
 /* The action on an enforcement point that binding a VM to it needs (Azure's analogue:
  * networkSecurityGroups/join/action on the NSG a NIC joins). */
 #define EP_JOIN_ACTION "Jitgate/enforcementPoints/join/action"

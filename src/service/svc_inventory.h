@@ -7,6 +7,9 @@
 #ifndef JIT_SVC_INVENTORY_H
 #define JIT_SVC_INVENTORY_H
 
+#include <stdatomic.h>
+#include <stdint.h>
+
 #include "service.h"
 #include "vm.h"
 
@@ -53,6 +56,11 @@ int jit_svc_vm_list(struct jit_store *st, const struct jit_actor *a,
 	const struct jit_rid *scope, enum jit_vm_state state, struct jit_vm_view **out,
 	size_t *n, struct jit_error *err);
 int jit_svc_vm_get(struct jit_store *st, const struct jit_actor *a, const struct jit_rid *id,
+	struct jit_vm_view *out, struct jit_error *err);
+/* jit_svc_vm_get once the VM's enforcement point has applied desired-state version want
+ * or later, or at deadline (or when stopping is set): each agent report wakes it. */
+int jit_svc_vm_get_applied(struct jit_store *st, const struct jit_actor *a,
+	const struct jit_rid *id, uint64_t want, jit_time deadline, const atomic_int *stopping,
 	struct jit_vm_view *out, struct jit_error *err);
 /* Creates or replaces in (in->id set); *out as stored. */
 int jit_svc_vm_put(struct jit_store *st, const struct jit_actor *a, const struct jit_vm *in,

@@ -290,6 +290,8 @@ struct jit_store_stats {
 
 int jit_store_stats(struct jit_tx *tx, jit_time now, struct jit_store_stats *out,
 	struct jit_error *err);
+/* Reads the schema version: the database answers. */
+int jit_store_ping(struct jit_tx *tx, struct jit_error *err);
 /* How long transactions were held (begin to commit/rollback), read-only and writing. */
 void jit_store_tx_histograms(struct jit_store *st, const struct jit_histogram **read,
 	const struct jit_histogram **write);
@@ -394,6 +396,11 @@ uint64_t jit_store_generation(struct jit_store *st);
 /* Waits until the generation differs from seen or timeout_ms passes; returns
  * the generation. Any thread may wait; commits wake all waiters at once. */
 uint64_t jit_store_wait_change(struct jit_store *st, uint64_t seen, int timeout_ms);
+/* The same for status reports: a counter bumped by every commit that recorded one
+ * (jit_store_ep_report), for waits on an applied version (GET VM ?appliedVersion=).
+ * Kept apart so that agents' long polls do not wake on every report. */
+uint64_t jit_store_report_generation(struct jit_store *st);
+uint64_t jit_store_wait_report(struct jit_store *st, uint64_t seen, int timeout_ms);
 /* Wakes every waiter (used at shutdown). */
 void jit_store_wake_all(struct jit_store *st);
 

@@ -43,6 +43,7 @@ struct jit_tx {
 	struct jit_store *st;
 	bool write;
 	bool bumped;                    /* some desired-state version changed */
+	bool reported;                  /* an enforcement point's status was recorded */
 	struct pending_audit *pending;  /* every entry of the transaction, no cap */
 	size_t n_pending, cap_pending;
 };
@@ -54,6 +55,7 @@ struct jit_store {
 	pthread_mutex_t gen_lock;
 	pthread_cond_t gen_cond;
 	uint64_t generation;
+	uint64_t report_generation;
 	bool waking;
 	/* Transaction hold times, for /metrics. */
 	struct timespec tx_start;
@@ -619,6 +621,7 @@ jit_store_begin(struct jit_store *st, bool write, struct jit_tx **out, struct ji
 	tx->st = st;
 	tx->write = write;
 	tx->bumped = false;
+	tx->reported = false;
 	tx->n_pending = 0;
 	clock_gettime(CLOCK_MONOTONIC, &st->tx_start);
 	if (exec_sql(st, write ? "BEGIN IMMEDIATE" : "BEGIN", err) != 0) {
@@ -675,7 +678,7 @@ int
 jit_store_commit(struct jit_tx *tx, struct jit_error *err)
 {
 	struct jit_store *st = tx->st;
-	bool bumped = tx->bumped;
+	bool bumped = tx->bumped, reported = tx->reported;
 
 	if (exec_sql(st, "COMMIT", err) != 0) {
 		exec_sql(st, "ROLLBACK", NULL);
@@ -687,9 +690,11 @@ jit_store_commit(struct jit_tx *tx, struct jit_error *err)
 	pending_clear(tx, true);
 	tx_observe(tx);
 	pthread_mutex_unlock(&st->tx_lock);
-	if (bumped) {
+	if (bumped || reported) {
+		/* One condition for both counters: a waiter re-checks its own and sleeps on. */
 		pthread_mutex_lock(&st->gen_lock);
-		st->generation++;
+		st->generation += bumped;
+		st->report_generation += reported;
 		pthread_cond_broadcast(&st->gen_cond);
 		pthread_mutex_unlock(&st->gen_lock);
 	}
@@ -721,8 +726,9 @@ jit_store_generation(struct jit_store *st)
 	return g;
 }
 
-uint64_t
-jit_store_wait_change(struct jit_store *st, uint64_t seen, int timeout_ms)
+/* Waits until *counter differs from seen (or timeout_ms, or shutdown). */
+static uint64_t
+wait_counter(struct jit_store *st, const uint64_t *counter, uint64_t seen, int timeout_ms)
 {
 	struct timespec deadline;
 	uint64_t g;
@@ -735,13 +741,36 @@ jit_store_wait_change(struct jit_store *st, uint64_t seen, int timeout_ms)
 		deadline.tv_nsec -= 1000000000L;
 	}
 	pthread_mutex_lock(&st->gen_lock);
-	while (st->generation == seen && !st->waking) {
+	while (*counter == seen && !st->waking) {
 		if (pthread_cond_timedwait(&st->gen_cond, &st->gen_lock, &deadline) == ETIMEDOUT)
 			break;
 	}
-	g = st->generation;
+	g = *counter;
 	pthread_mutex_unlock(&st->gen_lock);
 	return g;
+}
+
+uint64_t
+jit_store_wait_change(struct jit_store *st, uint64_t seen, int timeout_ms)
+{
+	return wait_counter(st, &st->generation, seen, timeout_ms);
+}
+
+uint64_t
+jit_store_report_generation(struct jit_store *st)
+{
+	uint64_t g;
+
+	pthread_mutex_lock(&st->gen_lock);
+	g = st->report_generation;
+	pthread_mutex_unlock(&st->gen_lock);
+	return g;
+}
+
+uint64_t
+jit_store_wait_report(struct jit_store *st, uint64_t seen, int timeout_ms)
+{
+	return wait_counter(st, &st->report_generation, seen, timeout_ms);
 }
 
 void
@@ -2590,6 +2619,7 @@ jit_store_ep_report(struct jit_tx *tx, const struct jit_rid *id, uint64_t applie
 	bind_text(s, 2, status_json);
 	sqlite3_bind_int64(s, 3, now);
 	bind_text(s, 4, key);
+	tx->reported = true;
 	return exec_done(st, s, err, "recording an enforcement point's status");
 }
 
@@ -4061,4 +4091,17 @@ jit_store_stats(struct jit_tx *tx, jit_time now, struct jit_store_stats *out,
 			sqlite3_column_int64(s, 2);
 	sqlite3_finalize(s);
 	return rc == SQLITE_DONE ? 0 : db_fail(st, err, "counting enforcement points");
+}
+
+int
+jit_store_ping(struct jit_tx *tx, struct jit_error *err)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if (prep(tx->st, "SELECT value FROM meta WHERE key = 'schema_version'", &s, err) != 0)
+		return -1;
+	rc = sqlite3_step(s);
+	sqlite3_finalize(s);
+	return rc == SQLITE_ROW ? 0 : db_fail(tx->st, err, "reading the schema version");
 }
