@@ -153,7 +153,7 @@ static const struct route routes[] = {
 		"Microsoft.Security/jitSettings/write", CHECK_RESOURCE, JIT_RID_RESOURCE_GROUP,
 		jit_h_settings_put},
 
-	/* Principals and their tokens (roles and assignments: jit_h_authorization) */
+	/* Principals and their tokens (roles and assignments: route_authorization) */
 	{"GET", "/providers/Jitgate/whoami", AUTH_USER, true, "Jitgate/whoami/read", CHECK_NONE,
 		0, jit_h_whoami},
 	{"GET", PRINCIPALS, AUTH_USER, true, "Jitgate/principals/read", CHECK_RESOURCE,
@@ -767,6 +767,49 @@ authorization_at(char *seg[], size_t n)
 	return n;
 }
 
+/* Microsoft.Authorization lives under any scope: {scope}/providers/Microsoft.Authorization/
+ * roleDefinitions[/{id}], roleAssignments[/{id}] or permissions. Routed here, with the
+ * table's routes, so that one router decides every path. */
+static void
+route_authorization(struct jit_call *c, char *seg[], size_t n, size_t at)
+{
+	char scope[JIT_RESOURCE_ID_MAX] = "";
+	struct jit_error err;
+	size_t len = 0;
+
+	for (size_t i = 0; i < at; i++) {
+		int w = snprintf(scope + len, sizeof(scope) - len, "/%s", seg[i]);
+
+		if (w < 0 || (size_t)w >= sizeof(scope) - len) {
+			jit_errorf(&err, 400, JIT_E_BAD_REQUEST, "The scope is too long.");
+			jit_call_fail(c, &err);
+			return;
+		}
+		len += (size_t)w;
+	}
+	if (jit_rid_parse(len ? scope : "/", &c->scope, &err) != 0) {
+		jit_error_prefix(&err, "scope");
+		jit_call_fail(c, &err);
+		return;
+	}
+	if (n == at + 3 && strcasecmp(seg[at + 2], "roleDefinitions") == 0)
+		jit_h_role_definitions(c, NULL);
+	else if (n == at + 4 && strcasecmp(seg[at + 2], "roleDefinitions") == 0)
+		jit_h_role_definitions(c, seg[at + 3]);
+	else if (n == at + 3 && strcasecmp(seg[at + 2], "roleAssignments") == 0)
+		jit_h_role_assignments(c, NULL);
+	else if (n == at + 4 && strcasecmp(seg[at + 2], "roleAssignments") == 0)
+		jit_h_role_assignments(c, seg[at + 3]);
+	else if (n == at + 3 && strcasecmp(seg[at + 2], "permissions") == 0)
+		jit_h_permissions(c);
+	else {
+		jit_errorf(&err, 404, JIT_E_NOT_FOUND,
+			"Microsoft.Authorization has roleDefinitions, roleAssignments and permissions "
+			"only.");
+		jit_call_fail(c, &err);
+	}
+}
+
 static int64_t
 mono_ns(void)
 {
@@ -857,7 +900,7 @@ jit_api_handle(void *ctx, const struct jit_http_request *req, struct jit_http_re
 		c.route = "{scope}/providers/Microsoft.Authorization";
 		if (authenticate(&c, AUTH_USER, &err) != 0)
 			goto fail;
-		jit_h_authorization(&c, seg, n, at);
+		route_authorization(&c, seg, n, at);
 		goto done;
 	}
 	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {

@@ -172,7 +172,10 @@ void jit_h_agent_desired_state(struct jit_call *c);
 void jit_h_agent_status(struct jit_call *c);
 
 /* api_rbac.c: roles, assignments, principals and their tokens */
-void jit_h_authorization(struct jit_call *c, char *seg[], size_t n, size_t at);
+/* {scope}/providers/Microsoft.Authorization/roleDefinitions[/{id}] and roleAssignments
+ * (id NULL: the collection); the scope is in c->scope. */
+void jit_h_role_definitions(struct jit_call *c, const char *id);
+void jit_h_role_assignments(struct jit_call *c, const char *id);
 void jit_h_principal_list(struct jit_call *c);
 void jit_h_principal_get(struct jit_call *c);
 void jit_h_principal_put(struct jit_call *c);

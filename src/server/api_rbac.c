@@ -50,8 +50,8 @@ reply_roles(struct jit_call *c, struct jit_role *roles, size_t n)
 	jit_call_reply(c, 200, json_pack("{s:o}", "value", value));
 }
 
-static void
-role_definitions(struct jit_call *c, const char *id)
+void
+jit_h_role_definitions(struct jit_call *c, const char *id)
 {
 	const char *method = c->req->method;
 	char prefix[JIT_RESOURCE_ID_MAX];
@@ -152,8 +152,8 @@ assignment_json(const struct jit_role_assignment *a)
 		scope);
 }
 
-static void
-role_assignments(struct jit_call *c, const char *id)
+void
+jit_h_role_assignments(struct jit_call *c, const char *id)
 {
 	const char *method = c->req->method;
 	struct jit_role_assignment *as = NULL, one;
@@ -236,46 +236,6 @@ role_assignments(struct jit_call *c, const char *id)
 	jit_errorf(&err, 405, JIT_E_METHOD_NOT_ALLOWED, "Use GET, PUT or DELETE.");
 fail:
 	jit_call_fail(c, &err);
-}
-
-void
-jit_h_authorization(struct jit_call *c, char *seg[], size_t n, size_t at)
-{
-	char scope[JIT_RESOURCE_ID_MAX] = "";
-	struct jit_error err;
-	size_t len = 0;
-
-	for (size_t i = 0; i < at; i++) {
-		int w = snprintf(scope + len, sizeof(scope) - len, "/%s", seg[i]);
-
-		if (w < 0 || (size_t)w >= sizeof(scope) - len) {
-			jit_errorf(&err, 400, JIT_E_BAD_REQUEST, "The scope is too long.");
-			jit_call_fail(c, &err);
-			return;
-		}
-		len += (size_t)w;
-	}
-	if (jit_rid_parse(len ? scope : "/", &c->scope, &err) != 0) {
-		jit_error_prefix(&err, "scope");
-		jit_call_fail(c, &err);
-		return;
-	}
-	if (n == at + 3 && strcasecmp(seg[at + 2], "roleDefinitions") == 0)
-		role_definitions(c, NULL);
-	else if (n == at + 4 && strcasecmp(seg[at + 2], "roleDefinitions") == 0)
-		role_definitions(c, seg[at + 3]);
-	else if (n == at + 3 && strcasecmp(seg[at + 2], "roleAssignments") == 0)
-		role_assignments(c, NULL);
-	else if (n == at + 4 && strcasecmp(seg[at + 2], "roleAssignments") == 0)
-		role_assignments(c, seg[at + 3]);
-	else if (n == at + 3 && strcasecmp(seg[at + 2], "permissions") == 0)
-		jit_h_permissions(c);
-	else {
-		jit_errorf(&err, 404, JIT_E_NOT_FOUND,
-			"Microsoft.Authorization has roleDefinitions, roleAssignments and permissions "
-			"only.");
-		jit_call_fail(c, &err);
-	}
 }
 
 /* ---- principals ---- */
