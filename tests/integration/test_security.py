@@ -16,6 +16,7 @@ and checks that it now fails (and that the legitimate use it resembles still wor
   7  tokens minted with a token: never outlive it, die with it, need an action of their
      own; the maximum lifetime setting
   8  every audit entry of a transaction reaches the operator log
+  13 TLS 1.2 offers AEAD suites only (no CBC)
   14 an agent's report: text made terminal-safe, no apply of a version never issued
 """
 import datetime as dt
@@ -651,6 +652,31 @@ def f8_every_committed_entry_is_logged(c):
     log = c.srv.log()
     missing = [e["hash"] for e in expired if f"hash={e['hash']}" not in log]
     expect(missing == [], f"{len(missing)} of 80 entries not logged")
+
+
+# ---- finding 13: TLS suites ----
+
+@tap.test
+def f13_tls12_offers_aead_suites_only(c):
+    import ssl
+
+    def handshake(ciphers):
+        ctx = ssl.create_default_context(cafile=os.path.join(c.srv.state_dir, "tls", "cert.pem"))
+        ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+        ctx.set_ciphers(ciphers)
+        with socket.create_connection(("127.0.0.1", c.srv.port), timeout=10) as raw:
+            try:
+                with ctx.wrap_socket(raw, server_hostname="127.0.0.1") as tls:
+                    return tls.cipher()[0]
+            except ssl.SSLError:
+                return None
+
+    for cbc in ("ECDHE-ECDSA-AES128-SHA", "ECDHE-ECDSA-AES256-SHA384",
+                "ECDHE-ECDSA-AES128-SHA256", "ECDHE-ECDSA-AES256-SHA"):
+        expect(handshake(cbc) is None, f"TLS 1.2 with {cbc} is refused")
+    for aead in ("ECDHE-ECDSA-AES128-GCM-SHA256", "ECDHE-ECDSA-AES256-GCM-SHA384",
+                 "ECDHE-ECDSA-CHACHA20-POLY1305"):
+        expect(handshake(aead) == aead, f"TLS 1.2 with {aead} works")
 
 
 # ---- finding 14: what an agent reports ----
