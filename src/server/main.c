@@ -9,6 +9,9 @@
  * certificate, a default subscription and a bootstrap Owner token in
  * DIR/admin.token (0600; only its path is logged).
  */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -30,6 +33,7 @@
 #include "http.h"
 #include "log.h"
 #include "metrics.h"
+#include "sd.h"
 #include "rbac.h"
 #include "store.h"
 #include "tls.h"
@@ -395,6 +399,42 @@ load_tls(const struct options *o, char **cert, char **key, struct jit_error *err
 	return jit_tls_check_pair(*cert, *key, err);
 }
 
+/* The address and port a listening socket is bound to. */
+static int
+socket_address(int fd, char *addr, size_t n, uint16_t *port)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) != 0)
+		return -1;
+	if (ss.ss_family == AF_INET) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+
+		*port = ntohs(sin->sin_port);
+		return inet_ntop(AF_INET, &sin->sin_addr, addr, (socklen_t)n) ? 0 : -1;
+	}
+	if (ss.ss_family == AF_INET6) {
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+
+		*port = ntohs(sin6->sin6_port);
+		return inet_ntop(AF_INET6, &sin6->sin6_addr, addr, (socklen_t)n) ? 0 : -1;
+	}
+	return -1;
+}
+
+/* Where this host reaches its own listener: the address itself, or loopback for the
+ * wildcard ones. */
+static const char *
+loopback_for(const char *listen_addr)
+{
+	if (strcmp(listen_addr, "0.0.0.0") == 0)
+		return "127.0.0.1";
+	if (strcmp(listen_addr, "::") == 0)
+		return "::1";
+	return listen_addr;
+}
+
 struct sweeper {
 	struct jit_store *store;
 	struct jit_api *api;
@@ -498,11 +538,12 @@ main(int argc, char **argv)
 	struct sweeper sw = {0};
 	char *cert = NULL, *key = NULL;
 	struct jit_error err;
+	struct jit_sd_watchdog *watchdog = NULL;
 	pthread_t sweeper;
 	bool sweeping = false;
 	uint16_t port;
 	sigset_t sigs;
-	int rc, sig;
+	int rc, sig, listen_fd;
 
 	if ((rc = parse_args(argc, argv, &o)) != 0)
 		return rc;
@@ -511,6 +552,16 @@ main(int argc, char **argv)
 		fprintf(stderr, "jitgated: --listen must be ADDR:PORT, e.g. 127.0.0.1:8443 or "
 			"[::1]:8443\n");
 		return 2;
+	}
+	/* Socket activation: the socket systemd listens on replaces --listen. */
+	if ((listen_fd = jit_sd_listen_fd(&err)) == -2) {
+		fprintf(stderr, "jitgated: %s\n", err.message);
+		return 1;
+	}
+	if (listen_fd > 2 && socket_address(listen_fd, listen_addr, sizeof(listen_addr),
+		&port) != 0) {
+		fprintf(stderr, "jitgated: cannot read the address of the socket systemd passed\n");
+		return 1;
 	}
 	if (geteuid() == 0 && !o.allow_root) {
 		fprintf(stderr, "jitgated: refusing to run as root; the control plane needs no "
@@ -531,6 +582,7 @@ main(int argc, char **argv)
 	sigaddset(&sigs, SIGINT);
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	jit_sd_raise_nofile();
 
 	rc = 1;
 	if (join_path(db_path, sizeof(db_path), o.state_dir, "jitgate.db", &err) != 0 ||
@@ -570,6 +622,7 @@ main(int argc, char **argv)
 	api.n_names = n_names;
 	cfg.listen_addr = listen_addr;
 	cfg.port = port;
+	cfg.listen_fd = listen_fd;
 	cfg.cert_pem = cert;
 	cfg.key_pem = key;
 	cfg.handler = jit_api_handle;
@@ -586,12 +639,19 @@ main(int argc, char **argv)
 	snprintf(port_text, sizeof(port_text), "%u", jit_http_port(http));
 	jit_log(JIT_LOG_INFO, "listening", "addr", listen_addr, "port", port_text, "state_dir",
 		o.state_dir, "console", o.no_console ? "off" : o.console_dir ? o.console_dir :
-		"embedded", (const char *)NULL);
+		"embedded", "socket", listen_fd > 2 ? "systemd" : NULL, (const char *)NULL);
+	/* The store is open and the listener answers: ready (Type=notify). */
+	jit_sd_ready(listen_addr, port_text);
+	if (jit_sd_watchdog_start(loopback_for(listen_addr), jit_http_port(http), &watchdog,
+		&err) != 0)
+		jit_log(JIT_LOG_ERROR, "watchdog_failed", "error", err.message, (const char *)NULL);
 	if (sigwait(&sigs, &sig) == 0)
 		jit_log(JIT_LOG_INFO, "stopping", "signal", sig == SIGTERM ? "TERM" : "INT",
 			(const char *)NULL);
+	jit_sd_stopping();
 	rc = 0;
 out:
+	jit_sd_watchdog_stop(watchdog);
 	/* Wake long polls first so that the HTTP threads can finish. */
 	atomic_store(&api.stopping, 1);
 	if (store != NULL)
