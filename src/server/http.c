@@ -580,6 +580,8 @@ jit_http_start(const struct jit_http_config *cfg, struct jit_http_server **out,
 	srv->daemon = MHD_start_daemon(flags, cfg->port, NULL, NULL, on_request, srv,
 		MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, srv,
 		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
+		/* Socket activation: serve systemd's socket; MHD_INVALID_SOCKET, open our own. */
+		MHD_OPTION_LISTEN_SOCKET, cfg->listen_fd > 2 ? cfg->listen_fd : MHD_INVALID_SOCKET,
 		MHD_OPTION_HTTPS_MEM_KEY, srv->key_pem,
 		MHD_OPTION_HTTPS_MEM_CERT, srv->cert_pem,
 		MHD_OPTION_HTTPS_PRIORITIES, TLS_PRIORITIES,

@@ -9,6 +9,9 @@
  * certificate, a default subscription and a bootstrap Owner token in
  * DIR/admin.token (0600; only its path is logged).
  */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -30,6 +33,7 @@
 #include "http.h"
 #include "log.h"
 #include "metrics.h"
+#include "sd.h"
 #include "rbac.h"
 #include "store.h"
 #include "tls.h"
@@ -37,6 +41,8 @@
 #define DEFAULT_LISTEN "127.0.0.1:8443"
 #define MAX_TLS_NAMES 16
 #define SWEEP_INTERVAL_MS 1000
+/* Addresses whose failed sign-ins are counted at once (auth_throttle.h). */
+#define AUTH_THROTTLE_SLOTS 4096
 /* Initiates per principal per minute: well above what a person or a script opening ports
  * for its work needs, well below what fills the audit log (each one is an entry). */
 #define DEFAULT_INITIATE_LIMIT 30
@@ -393,10 +399,50 @@ load_tls(const struct options *o, char **cert, char **key, struct jit_error *err
 	return jit_tls_check_pair(*cert, *key, err);
 }
 
+/* The address and port a listening socket is bound to. */
+static int
+socket_address(int fd, char *addr, size_t n, uint16_t *port)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) != 0)
+		return -1;
+	if (ss.ss_family == AF_INET) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+
+		*port = ntohs(sin->sin_port);
+		return inet_ntop(AF_INET, &sin->sin_addr, addr, (socklen_t)n) ? 0 : -1;
+	}
+	if (ss.ss_family == AF_INET6) {
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+
+		*port = ntohs(sin6->sin6_port);
+		return inet_ntop(AF_INET6, &sin6->sin6_addr, addr, (socklen_t)n) ? 0 : -1;
+	}
+	return -1;
+}
+
+/* Where this host reaches its own listener: the address itself, or loopback for the
+ * wildcard ones. */
+static const char *
+loopback_for(const char *listen_addr)
+{
+	if (strcmp(listen_addr, "0.0.0.0") == 0)
+		return "127.0.0.1";
+	if (strcmp(listen_addr, "::") == 0)
+		return "::1";
+	return listen_addr;
+}
+
 struct sweeper {
 	struct jit_store *store;
+	struct jit_api *api;
 	atomic_int stop;
 };
+
+/* Failed sign-ins past the few audited one by one: one summary entry this often. */
+#define FAILED_SIGN_IN_SUMMARY_NS (30LL * JIT_NS_PER_SEC)
 
 /* Writes down ended grants as Revoked/Expired, one audit entry each (the kernel has
  * closed them already, whether or not this runs). */
@@ -440,6 +486,7 @@ static void *
 sweep_loop(void *arg)
 {
 	struct sweeper *sw = arg;
+	jit_time summarized = jit_time_now();
 
 	while (!atomic_load(&sw->stop)) {
 		struct jit_expired *xs = NULL;
@@ -466,6 +513,12 @@ sweep_loop(void *arg)
 				jit_metrics_expired(n);
 			free(xs);
 		}
+		if (now - summarized >= FAILED_SIGN_IN_SUMMARY_NS) {
+			summarized = now;
+			if (jit_api_audit_failed_sign_ins(sw->api, now, &err) != 0)
+				jit_log(JIT_LOG_WARN, "sign_in_summary_failed", "error", err.message,
+					(const char *)NULL);
+		}
 		for (int i = 0; i < 10 && !atomic_load(&sw->stop); i++)
 			usleep(SWEEP_INTERVAL_MS * 100);
 	}
@@ -485,11 +538,12 @@ main(int argc, char **argv)
 	struct sweeper sw = {0};
 	char *cert = NULL, *key = NULL;
 	struct jit_error err;
+	struct jit_sd_watchdog *watchdog = NULL;
 	pthread_t sweeper;
 	bool sweeping = false;
 	uint16_t port;
 	sigset_t sigs;
-	int rc, sig;
+	int rc, sig, listen_fd;
 
 	if ((rc = parse_args(argc, argv, &o)) != 0)
 		return rc;
@@ -498,6 +552,16 @@ main(int argc, char **argv)
 		fprintf(stderr, "jitgated: --listen must be ADDR:PORT, e.g. 127.0.0.1:8443 or "
 			"[::1]:8443\n");
 		return 2;
+	}
+	/* Socket activation: the socket systemd listens on replaces --listen. */
+	if ((listen_fd = jit_sd_listen_fd(&err)) == -2) {
+		fprintf(stderr, "jitgated: %s\n", err.message);
+		return 1;
+	}
+	if (listen_fd > 2 && socket_address(listen_fd, listen_addr, sizeof(listen_addr),
+		&port) != 0) {
+		fprintf(stderr, "jitgated: cannot read the address of the socket systemd passed\n");
+		return 1;
 	}
 	if (geteuid() == 0 && !o.allow_root) {
 		fprintf(stderr, "jitgated: refusing to run as root; the control plane needs no "
@@ -518,6 +582,7 @@ main(int argc, char **argv)
 	sigaddset(&sigs, SIGINT);
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	jit_sd_raise_nofile();
 
 	rc = 1;
 	if (join_path(db_path, sizeof(db_path), o.state_dir, "jitgate.db", &err) != 0 ||
@@ -534,6 +599,10 @@ main(int argc, char **argv)
 		goto out;
 	}
 	api.store = store;
+	if (jit_auth_throttle_new(&api.auth_throttle, AUTH_THROTTLE_SLOTS, &err) != 0) {
+		fatal("setting up the sign-in throttle", &err);
+		goto out;
+	}
 	api.token_max_lifetime_ns = o.token_max_lifetime_ns;
 	console.enabled = !o.no_console;
 	console.dir = o.console_dir;
@@ -553,6 +622,7 @@ main(int argc, char **argv)
 	api.n_names = n_names;
 	cfg.listen_addr = listen_addr;
 	cfg.port = port;
+	cfg.listen_fd = listen_fd;
 	cfg.cert_pem = cert;
 	cfg.key_pem = key;
 	cfg.handler = jit_api_handle;
@@ -563,17 +633,25 @@ main(int argc, char **argv)
 	}
 	jit_metrics_start();
 	sw.store = store;
+	sw.api = &api;
 	if (pthread_create(&sweeper, NULL, sweep_loop, &sw) == 0)
 		sweeping = true;
 	snprintf(port_text, sizeof(port_text), "%u", jit_http_port(http));
 	jit_log(JIT_LOG_INFO, "listening", "addr", listen_addr, "port", port_text, "state_dir",
 		o.state_dir, "console", o.no_console ? "off" : o.console_dir ? o.console_dir :
-		"embedded", (const char *)NULL);
+		"embedded", "socket", listen_fd > 2 ? "systemd" : NULL, (const char *)NULL);
+	/* The store is open and the listener answers: ready (Type=notify). */
+	jit_sd_ready(listen_addr, port_text);
+	if (jit_sd_watchdog_start(loopback_for(listen_addr), jit_http_port(http), &watchdog,
+		&err) != 0)
+		jit_log(JIT_LOG_ERROR, "watchdog_failed", "error", err.message, (const char *)NULL);
 	if (sigwait(&sigs, &sig) == 0)
 		jit_log(JIT_LOG_INFO, "stopping", "signal", sig == SIGTERM ? "TERM" : "INT",
 			(const char *)NULL);
+	jit_sd_stopping();
 	rc = 0;
 out:
+	jit_sd_watchdog_stop(watchdog);
 	/* Wake long polls first so that the HTTP threads can finish. */
 	atomic_store(&api.stopping, 1);
 	if (store != NULL)
@@ -583,8 +661,13 @@ out:
 		atomic_store(&sw.stop, 1);
 		pthread_join(sweeper, NULL);
 	}
+	/* What was counted since the last summary is written down before the store closes. */
+	if (store != NULL && jit_api_audit_failed_sign_ins(&api, jit_time_now(), &err) != 0)
+		jit_log(JIT_LOG_WARN, "sign_in_summary_failed", "error", err.message,
+			(const char *)NULL);
 	jit_store_close(store);
 	jit_rate_limit_free(api.initiate_limit);
+	jit_auth_throttle_free(api.auth_throttle);
 	if (key != NULL)
 		sodium_memzero(key, strlen(key));
 	free(cert);

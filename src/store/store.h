@@ -290,6 +290,8 @@ struct jit_store_stats {
 
 int jit_store_stats(struct jit_tx *tx, jit_time now, struct jit_store_stats *out,
 	struct jit_error *err);
+/* Reads the schema version: the database answers. */
+int jit_store_ping(struct jit_tx *tx, struct jit_error *err);
 /* How long transactions were held (begin to commit/rollback), read-only and writing. */
 void jit_store_tx_histograms(struct jit_store *st, const struct jit_histogram **read,
 	const struct jit_histogram **write);

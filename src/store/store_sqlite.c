@@ -4057,3 +4057,16 @@ jit_store_stats(struct jit_tx *tx, jit_time now, struct jit_store_stats *out,
 	sqlite3_finalize(s);
 	return rc == SQLITE_DONE ? 0 : db_fail(st, err, "counting enforcement points");
 }
+
+int
+jit_store_ping(struct jit_tx *tx, struct jit_error *err)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if (prep(tx->st, "SELECT value FROM meta WHERE key = 'schema_version'", &s, err) != 0)
+		return -1;
+	rc = sqlite3_step(s);
+	sqlite3_finalize(s);
+	return rc == SQLITE_ROW ? 0 : db_fail(tx->st, err, "reading the schema version");
+}
