@@ -570,7 +570,7 @@ test_audit_chain_and_log_copy(void **state)
 	assert_int_equal(audit_lines_logged(f->st, 200), 200);
 	jit_log_init("test", JIT_LOG_WARN, false);
 	tx = begin(f->st, false);
-	OK(jit_store_audit_verify(tx, &v, &e_));
+	OK(jit_store_audit_verify(tx, 0, NULL, &v, &e_));
 	jit_store_rollback(tx);
 	assert_true(v.ok);
 	assert_int_equal(v.entries, 200);
@@ -584,7 +584,7 @@ test_audit_chain_and_log_copy(void **state)
 	}
 	jit_store_rollback(tx);
 	tx = begin(f->st, false);
-	OK(jit_store_audit_verify(tx, &v, &e_));
+	OK(jit_store_audit_verify(tx, 0, NULL, &v, &e_));
 	jit_store_rollback(tx);
 	assert_true(v.ok);
 	assert_int_equal(v.entries, 200);
