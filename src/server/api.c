@@ -133,6 +133,8 @@ static const struct route routes[] = {
 		CHECK_LIST, 0, jit_h_audit_list},
 	{"GET", "/providers/Jitgate/auditLogs/verify", AUTH_USER, true, "Jitgate/auditLogs/read",
 		CHECK_RESOURCE, JIT_RID_ROOT, jit_h_audit_verify},
+	{"GET", "/providers/Jitgate/auditLogs/checkpoint", AUTH_USER, true,
+		"Jitgate/auditLogs/read", CHECK_RESOURCE, JIT_RID_ROOT, jit_h_audit_checkpoint},
 	{"GET", "/subscriptions/{sub}/providers/Jitgate/auditLogs", AUTH_USER, true,
 		"Jitgate/auditLogs/read", CHECK_LIST, 0, jit_h_audit_list},
 	{"GET", RGP "/providers/Jitgate/auditLogs", AUTH_USER, true, "Jitgate/auditLogs/read",

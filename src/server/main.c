@@ -27,6 +27,8 @@
 #include <unistd.h>
 
 #include "api.h"
+#include "audit_keyfile.h"
+#include "svc_audit.h"
 #include "rate_limit.h"
 #include "auth.h"
 #include "duration.h"
@@ -64,6 +66,9 @@ struct options {
 	const char *console_dir;
 	bool no_console;
 	unsigned initiate_limit;   /* initiates per principal per minute; 0: none */
+	const char *audit_key;     /* the audit key file (default STATE/audit.key) */
+	int64_t checkpoint_interval_ns;
+	bool rotate_audit_key;
 };
 
 static void
@@ -86,6 +91,12 @@ usage(FILE *f)
 		"  --allow-root         run as root anyway (not recommended)\n"
 		"  --initiate-limit N   initiates per principal per minute (default "
 		JIT_STR(DEFAULT_INITIATE_LIMIT) ", 0: no limit)\n"
+		"  --audit-key FILE     the audit log's MAC and signing keys (default\n"
+		"                       STATE/audit.key; created 0600 on first start)\n"
+		"  --checkpoint-interval DURATION  how often a signed checkpoint of the audit\n"
+		"                       log's head goes to the log when it moved (default PT15M)\n"
+		"  --rotate-audit-key   add new audit keys (for the entries from the next one on)\n"
+		"                       and exit; jitgated must be stopped\n"
 		"  --log-level LEVEL    debug, info (default), warn or error\n"
 		"  -h, --help           this text\n"
 		"  --version            the version\n");
@@ -137,6 +148,9 @@ parse_args(int argc, char **argv, struct options *o)
 		{"no-console", no_argument, NULL, 'N'},
 		{"log-level", required_argument, NULL, 'L'},
 		{"initiate-limit", required_argument, NULL, 'I'},
+		{"audit-key", required_argument, NULL, 'K'},
+		{"checkpoint-interval", required_argument, NULL, 'P'},
+		{"rotate-audit-key", no_argument, NULL, 'R'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
@@ -148,6 +162,7 @@ parse_args(int argc, char **argv, struct options *o)
 	o->level = JIT_LOG_INFO;
 	o->token_max_lifetime_ns = JIT_TOKEN_LIFETIME_DEFAULT_NS;
 	o->initiate_limit = DEFAULT_INITIATE_LIMIT;
+	o->checkpoint_interval_ns = 15LL * 60 * JIT_NS_PER_SEC;
 	o->state_dir = getenv("JITGATE_STATE_DIR");
 	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (ch) {
@@ -185,6 +200,24 @@ parse_args(int argc, char **argv, struct options *o)
 			}
 			break;
 		}
+		case 'K':
+			o->audit_key = optarg;
+			break;
+		case 'P': {
+			struct jit_error err;
+
+			if (jit_duration_parse(optarg, &o->checkpoint_interval_ns, &err) != 0 ||
+				o->checkpoint_interval_ns < JIT_NS_PER_SEC ||
+				o->checkpoint_interval_ns > 7LL * 86400 * JIT_NS_PER_SEC) {
+				fprintf(stderr, "jitgated: --checkpoint-interval must be an ISO 8601 "
+					"duration from PT1S to P7D, e.g. PT15M\n");
+				return 2;
+			}
+			break;
+		}
+		case 'R':
+			o->rotate_audit_key = true;
+			break;
 		case 'C':
 			o->console_dir = optarg;
 			break;
@@ -449,10 +482,44 @@ struct sweeper {
 	struct jit_store *store;
 	struct jit_api *api;
 	atomic_int stop;
+	const struct jit_audit_keyring *keys;
+	int64_t checkpoint_interval_ns;
+	int64_t checkpoint_seq;     /* the head of the last checkpoint logged (-1: none) */
+	jit_time checkpoint_at;
 };
 
 /* Failed sign-ins past the few audited one by one: one summary entry this often. */
 #define FAILED_SIGN_IN_SUMMARY_NS (30LL * JIT_NS_PER_SEC)
+
+/* A signed checkpoint of the audit log's head in the operator log, when the head moved
+ * since the last one (or force): a copy outside the database anchors the chain. */
+static void
+log_checkpoint(struct sweeper *sw, jit_time now, bool force)
+{
+	char line[JIT_AUDIT_CHECKPOINT_LINE], seq[24], head[JIT_AUDIT_HEAD_HEX], t[JIT_TIME_BUFSZ];
+	char pk[2 * JIT_AUDIT_SIGN_PK_BYTES + 1], sig[2 * JIT_AUDIT_SIG_BYTES + 1];
+	struct jit_audit_checkpoint cp;
+	struct jit_error err;
+
+	if (!force && now - sw->checkpoint_at < sw->checkpoint_interval_ns)
+		return;
+	if (jit_svc_audit_checkpoint(sw->store, NULL, sw->keys, now, &cp, &err) != 0) {
+		jit_log(JIT_LOG_WARN, "audit_checkpoint_failed", "error", err.message,
+			(const char *)NULL);
+		return;
+	}
+	sw->checkpoint_at = now;
+	if (!force && cp.seq == sw->checkpoint_seq)
+		return;
+	sw->checkpoint_seq = cp.seq;
+	/* The fields as jit_audit_checkpoint_to_line writes them, one log pair each. */
+	jit_audit_checkpoint_to_line(&cp, line);
+	if (sscanf(line, "seq=%23s head=%64s time=%31s key=%64s sig=%128s", seq, head, t, pk,
+		sig) != 5)
+		return;
+	jit_log(JIT_LOG_INFO, "audit_checkpoint", "seq", seq, "head", head, "time", t, "key", pk,
+		"sig", sig, (const char *)NULL);
+}
 
 /* Writes down ended grants as Revoked/Expired, one audit entry each (the kernel has
  * closed them already, whether or not this runs). */
@@ -529,10 +596,42 @@ sweep_loop(void *arg)
 				jit_log(JIT_LOG_WARN, "sign_in_summary_failed", "error", err.message,
 					(const char *)NULL);
 		}
+		log_checkpoint(sw, now, false);
 		for (int i = 0; i < 10 && !atomic_load(&sw->stop); i++)
 			usleep(SWEEP_INTERVAL_MS * 100);
 	}
+	/* And the head as this run leaves it. */
+	log_checkpoint(sw, jit_time_now(), true);
 	return NULL;
+}
+
+/* Opens (creating on first start) the audit key file, keyed from the entry after the
+ * current head; with rotate, adds new keys from there and logs their public half. */
+static int
+open_audit_keys(struct jit_store *st, const char *path, bool rotate,
+	struct jit_audit_keyfile *kf, struct jit_error *err)
+{
+	char head[JIT_AUDIT_HASH_HEX], from[24], pk[2 * JIT_AUDIT_SIGN_PK_BYTES + 1];
+	struct jit_tx *tx;
+	int64_t seq;
+	bool created;
+	int r;
+
+	if (jit_store_begin(st, false, &tx, err) != 0)
+		return -1;
+	r = jit_store_audit_head(tx, &seq, head, err);
+	jit_store_rollback(tx);
+	if (r != 0 || jit_audit_keyfile_open(path, seq + 1, kf, &created, err) != 0)
+		return -1;
+	if (rotate && !created && jit_audit_keyfile_rotate(kf, path, seq + 1, err) != 0)
+		return -1;
+	snprintf(from, sizeof(from), "%lld", (long long)kf->keys.mac[kf->keys.n_mac - 1].from_seq);
+	sodium_bin2hex(pk, sizeof(pk), jit_audit_keyring_signer(&kf->keys)->pk,
+		JIT_AUDIT_SIGN_PK_BYTES);
+	jit_log(JIT_LOG_INFO, created ? "audit_key_created" : rotate ? "audit_key_rotated" :
+		"audit_key_loaded", "file", path, "mac_from_seq", from, "signing_key", pk,
+		(const char *)NULL);
+	return 0;
 }
 
 int
@@ -545,7 +644,9 @@ main(int argc, char **argv)
 	struct jit_console console = {0};
 	struct jit_http_config cfg = {0};
 	struct options o;
-	struct sweeper sw = {0};
+	struct sweeper sw = {.checkpoint_seq = -1};
+	struct jit_audit_keyfile keys = {.fd = -1};
+	char key_path[PATH_MAX];
 	char *cert = NULL, *key = NULL;
 	struct jit_error err;
 	struct jit_sd_watchdog *watchdog = NULL;
@@ -607,6 +708,20 @@ main(int argc, char **argv)
 		fatal("opening the store", &err);
 		goto out;
 	}
+	/* The audit keys, before any entry is written: created on first start, keyed from
+	 * the next entry on (an older database's entries keep their unkeyed hashes). */
+	if ((o.audit_key != NULL ? snprintf(key_path, sizeof(key_path), "%s", o.audit_key) < 0 :
+		join_path(key_path, sizeof(key_path), o.state_dir, "audit.key", &err) != 0) ||
+		open_audit_keys(store, key_path, o.rotate_audit_key, &keys, &err) != 0) {
+		fatal("opening the audit key file", &err);
+		goto out;
+	}
+	if (o.rotate_audit_key) {
+		rc = 0;
+		goto out;
+	}
+	jit_store_set_audit_keys(store, &keys.keys);
+	api.audit_keys = &keys.keys;
 	if (bootstrap(store, o.state_dir, &err) != 0) {
 		fatal("bootstrapping", &err);
 		goto out;
@@ -651,6 +766,9 @@ main(int argc, char **argv)
 	jit_metrics_start();
 	sw.store = store;
 	sw.api = &api;
+	sw.keys = &keys.keys;
+	sw.checkpoint_interval_ns = o.checkpoint_interval_ns;
+	log_checkpoint(&sw, jit_time_now(), true);
 	if (pthread_create(&sweeper, NULL, sweep_loop, &sw) == 0)
 		sweeping = true;
 	snprintf(port_text, sizeof(port_text), "%u", jit_http_port(http));
@@ -683,6 +801,7 @@ out:
 		jit_log(JIT_LOG_WARN, "sign_in_summary_failed", "error", err.message,
 			(const char *)NULL);
 	jit_store_close(store);
+	jit_audit_keyfile_close(&keys);
 	jit_rate_limit_free(api.initiate_limit);
 	jit_auth_throttle_free(api.auth_throttle);
 	if (key != NULL)

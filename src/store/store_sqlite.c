@@ -57,6 +57,7 @@ struct jit_store {
 	uint64_t generation;
 	uint64_t report_generation;
 	bool waking;
+	const struct jit_audit_keyring *audit_keys;  /* NULL: an unkeyed log */
 	/* Transaction hold times, for /metrics. */
 	struct timespec tx_start;
 	struct jit_histogram tx_read_hist, tx_write_hist;
@@ -2937,7 +2938,7 @@ jit_store_audit_append(struct jit_tx *tx, const struct jit_audit_entry *e,
 		.details_json = e->details_json,
 		.vms_json = vms,
 	};
-	jit_audit_hash(prev, &rec, hash);
+	jit_audit_entry_hash(st->audit_keys, prev, &rec, hash);
 	if (jit_audit_index(rec.resource_id, rec.vms_json, key, &vm_keys) != 0) {
 		jit_errorf(err, 500, JIT_E_INTERNAL, "out of memory");
 		goto out;
@@ -3096,9 +3097,23 @@ meta_int(struct jit_store *st, const char *key, char *text, size_t n)
 	return v;
 }
 
+void
+jit_store_set_audit_keys(struct jit_store *st, const struct jit_audit_keyring *kr)
+{
+	st->audit_keys = kr;
+}
+
+int
+jit_store_audit_head(struct jit_tx *tx, int64_t *seq, char hash[JIT_AUDIT_HASH_HEX],
+	struct jit_error *err)
+{
+	return audit_head(tx->st, seq, hash, err);
+}
+
 /* Hands every row, with its stored index, to the chain's verifier (audit_chain.c). */
 int
-jit_store_audit_verify(struct jit_tx *tx, struct jit_audit_verdict *v, struct jit_error *err)
+jit_store_audit_verify(struct jit_tx *tx, int64_t checkpoint_seq, const char *checkpoint_head,
+	struct jit_audit_verdict *v, struct jit_error *err)
 {
 	struct jit_store *st = tx->st;
 	char head_hash[JIT_AUDIT_HASH_HEX];
@@ -3109,6 +3124,8 @@ jit_store_audit_verify(struct jit_tx *tx, struct jit_audit_verdict *v, struct ji
 	int rc;
 
 	jit_audit_verify_begin(&ver);
+	jit_audit_verify_keys(&ver, st->audit_keys);
+	jit_audit_verify_checkpoint(&ver, checkpoint_seq, checkpoint_head);
 	if (prep(st, "SELECT " AUDIT_COLUMNS ", resource_key, (SELECT group_concat(vm_key, ' ')"
 		" FROM (SELECT vm_key FROM audit_vms WHERE seq = audit.seq ORDER BY vm_key))"
 		" FROM audit ORDER BY seq", &s, err) != 0)
