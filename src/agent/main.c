@@ -57,8 +57,11 @@
 
 /* The server caps a long poll at 30 s; asking for all of it keeps idle traffic low. */
 #define LONG_POLL_S 30u
-/* The table is read back and compared this often even without a ruleset event (events
- * can be lost, and a table replaced whole by an identical-looking one sends them all). */
+/* Even without a ruleset event (the socket may be unavailable) the table is read back
+ * and compared this often, or 100 times as long as the last check took if that is
+ * longer: nft 1.0.6 lists every element for any listing, 100,000 of them take seconds,
+ * and the agent does nothing else meanwhile. A ruleset event from another process that
+ * touched the table (or lost events) always checks at once. */
 #define CHECK_INTERVAL_NS (60LL * JIT_NS_PER_SEC)
 #define OS_MAX 192
 /* Who the agent's processes become when it is started as root (packaging creates it). */
@@ -111,7 +114,8 @@ struct agent {
 	char *layout;                      /* the table's layout after our last rebuild */
 	int64_t slack_ns;                  /* the longest apply so far (kernel timeouts
 	                                    * start during it) */
-	int64_t next_check_mono;
+	int64_t next_check_mono;           /* the next periodic check */
+	int64_t check_ns;                  /* how long the last check took */
 	bool polling;                      /* in the long poll (which idle may cut short) */
 	bool interrupt;                    /* the idle hook cut the long poll short */
 	unsigned long repairs;
@@ -651,7 +655,8 @@ apply(struct agent *a, struct jit_desired_state *ds, jit_time fetched_at, const 
 	}
 	a->applied_version = ds->version;
 	a->last_apply_mono = mono_ns();
-	a->next_check_mono = a->last_apply_mono + CHECK_INTERVAL_NS;
+	a->next_check_mono = a->last_apply_mono + (a->check_ns * 100 > CHECK_INTERVAL_NS ?
+		a->check_ns * 100 : CHECK_INTERVAL_NS);
 	a->ok = true;
 	a->nftables = true;
 	a->report_due = true;
@@ -685,16 +690,23 @@ check_table(struct agent *a, const char *why)
 	struct jit_nft_drift d;
 	struct jit_error err;
 	char what[160], repairs[24];
+	int64_t t0 = mono_ns(), took;
 	jit_time now;
 
-	a->next_check_mono = mono_ns() + CHECK_INTERVAL_NS;
-	if (!a->synced || a->applied == NULL || a->current == NULL)
+	a->next_check_mono = t0 + CHECK_INTERVAL_NS;
+	/* Also while jitgated is away: the table then holds the saved state, repaired the
+	 * same way. */
+	if (a->applied == NULL || a->current == NULL)
 		return false;
 	if (jit_privsep_read(a->ps, a->applied->kind, true, &v, &err) != 0) {
 		jit_log(JIT_LOG_WARN, "check_failed", "error", err.message, (const char *)NULL);
 		return false;
 	}
 	now = jit_time_now();
+	took = mono_ns() - t0;
+	a->check_ns = took;
+	if (took * 100 > CHECK_INTERVAL_NS)
+		a->next_check_mono = mono_ns() + took * 100;
 	if (!v.exists)
 		snprintf(what, sizeof(what), "table inet jitgate was deleted");
 	else if (a->layout != NULL && strcmp(a->layout, v.layout) != 0)
