@@ -38,6 +38,7 @@
 #include "sd.h"
 #include "rbac.h"
 #include "store.h"
+#include "state_dir.h"
 #include "svc_jit.h"
 #include "tls.h"
 
@@ -422,10 +423,19 @@ load_tls(const struct options *o, char **cert, char **key, struct jit_error *err
 		snprintf(cert_path, sizeof(cert_path), "%s", o->tls_cert);
 		snprintf(key_path, sizeof(key_path), "%s", o->tls_key);
 	} else {
+		/* Inside the state directory, nothing but what jitgated made: a planted tls/
+		 * link or key must not become the served key (security finding 9). */
 		if (join_path(dir, sizeof(dir), o->state_dir, "tls", err) != 0 ||
-			jit_tls_ensure_self_signed(dir, o->tls_names, o->n_tls_names, err) != 0 ||
 			join_path(cert_path, sizeof(cert_path), dir, "cert.pem", err) != 0 ||
 			join_path(key_path, sizeof(key_path), dir, "key.pem", err) != 0)
+			return -1;
+		if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+			return jit_errorf(err, 500, JIT_E_INTERNAL, "cannot create %s: %s", dir,
+				strerror(errno));
+		if (jit_state_dir_check(dir, false, err) != 0 ||
+			jit_state_file_check(key_path, true, err) != 0 ||
+			jit_state_file_check(cert_path, false, err) != 0 ||
+			jit_tls_ensure_self_signed(dir, o->tls_names, o->n_tls_names, err) != 0)
 			return -1;
 	}
 	if (jit_tls_read_pem(cert_path, cert, err) != 0 || jit_tls_read_pem(key_path, key, err) != 0)
@@ -622,8 +632,14 @@ main(int argc, char **argv)
 		fprintf(stderr, "jitgated: libsodium cannot initialise\n");
 		return 1;
 	}
+	/* Everything jitgated creates is its own alone: the database, its journal, keys. */
+	umask(077);
 	if (mkdir(o.state_dir, 0700) != 0 && errno != EEXIST) {
 		fprintf(stderr, "jitgated: cannot create %s: %s\n", o.state_dir, strerror(errno));
+		return 1;
+	}
+	if (jit_state_dir_check(o.state_dir, true, &err) != 0) {
+		fprintf(stderr, "jitgated: refusing the state directory: %s\n", err.message);
 		return 1;
 	}
 	/* Signals are taken synchronously by sigwait below; every thread inherits the mask. */
@@ -636,6 +652,7 @@ main(int argc, char **argv)
 
 	rc = 1;
 	if (join_path(db_path, sizeof(db_path), o.state_dir, "jitgate.db", &err) != 0 ||
+		jit_state_file_check(db_path, true, &err) != 0 ||
 		jit_store_open(db_path, &store, &err) != 0) {
 		fatal("opening the store", &err);
 		goto out;

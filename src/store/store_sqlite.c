@@ -580,7 +580,7 @@ jit_store_open(const char *path, struct jit_store **out, struct jit_error *err)
 	pthread_cond_init(&st->gen_cond, NULL);
 	st->generation = 1;
 	if (sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-		SQLITE_OPEN_FULLMUTEX, NULL) != SQLITE_OK) {
+		SQLITE_OPEN_FULLMUTEX | SQLITE_OPEN_NOFOLLOW, NULL) != SQLITE_OK) {
 		jit_errorf(err, 500, JIT_E_INTERNAL, "cannot open database %s: %s", path,
 			st->db ? sqlite3_errmsg(st->db) : "out of memory");
 		jit_store_close(st);
