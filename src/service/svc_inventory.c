@@ -211,6 +211,31 @@ scope_exists(struct jit_tx *tx, const struct jit_rid *scope, struct jit_error *e
 	return jit_store_sub_get(tx, scope->sub, &s, err);
 }
 
+/* The VM's facts and statistics in tx, with its state decided from the facts. */
+static int
+vm_jit(struct jit_tx *tx, const struct jit_vm *vm, jit_time now, struct jit_vm_jit *out,
+	struct jit_error *err)
+{
+	char scope[JIT_RESOURCE_ID_MAX] = "";
+	struct jit_vm_facts f;
+
+	if (jit_store_vm_jit(tx, vm, now, out, err) != 0)
+		return -1;
+	if (out->jit_disabled)
+		jit_rid_format(&out->disabled_by.scope, scope, sizeof(scope));
+	f = (struct jit_vm_facts){
+		.in_policy = out->in_policy,
+		.has_ep = out->has_ep,
+		.ep_can_enforce = out->ep_can_enforce,
+		.jit_disabled = out->jit_disabled,
+		.disabled_scope = scope,
+		.disabled_reason = out->disabled_by.reason,
+	};
+	jit_vm_state_decide(&f, &out->state, out->reason);
+	out->ep_healthy = out->has_ep && jit_ep_healthy(out->ep_last_seen, now);
+	return 0;
+}
+
 int
 jit_svc_vm_list(struct jit_store *st, const struct jit_actor *a, const struct jit_rid *scope,
 	enum jit_vm_state state, struct jit_vm_view **out, size_t *n, struct jit_error *err)
@@ -235,7 +260,7 @@ jit_svc_vm_list(struct jit_store *st, const struct jit_actor *a, const struct ji
 
 		if (!jit_actor_can(a, JIT_OP_VM_READ, &vms[i].id))
 			continue;
-		r = jit_store_vm_jit(tx, &vms[i], a->now, &v->jit, err);
+		r = vm_jit(tx, &vms[i], a->now, &v->jit, err);
 		if (r != 0 || (state != 0 && v->jit.state != state))
 			continue;
 		v->vm = vms[i];
@@ -265,7 +290,7 @@ jit_svc_vm_get(struct jit_store *st, const struct jit_actor *a, const struct jit
 		return -1;
 	r = jit_store_vm_get(tx, id, &out->vm, err);
 	if (r == 0)
-		r = jit_store_vm_jit(tx, &out->vm, a->now, &out->jit, err);
+		r = vm_jit(tx, &out->vm, a->now, &out->jit, err);
 	jit_store_rollback(tx);
 	return r;
 }
@@ -366,7 +391,7 @@ jit_svc_vm_put(struct jit_store *st, const struct jit_actor *a, const struct jit
 	if (r == 0)
 		r = jit_store_vm_get(tx, &in->id, &out->vm, err);
 	if (r == 0)
-		r = jit_store_vm_jit(tx, &out->vm, a->now, &out->jit, err);
+		r = vm_jit(tx, &out->vm, a->now, &out->jit, err);
 	if (r == 0)
 		r = jit_svc_audit(tx, a, JIT_OP_VM_WRITE, id, *created ? 201 : 200, NULL, &in->id, 1,
 			err);

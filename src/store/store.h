@@ -27,6 +27,7 @@
 #include "resource_id.h"
 #include "timestamp.h"
 #include "vm.h"
+#include "vm_state.h"
 
 struct jit_store;
 
@@ -489,27 +490,23 @@ int jit_store_settings_get(struct jit_tx *tx, const struct jit_rid *scope,
 int jit_store_jit_disabled(struct jit_tx *tx, const struct jit_rid *res, bool *disabled,
 	struct jit_settings *by, struct jit_error *err);
 
-/* ---- a VM's JIT state and statistics (the portal's view) ---- */
+/* ---- what a VM's JIT state follows from, and its statistics (the portal's view) ---- */
 
-enum jit_vm_state {
-	JIT_VM_CONFIGURED = 1,
-	JIT_VM_NOT_CONFIGURED,
-	JIT_VM_UNSUPPORTED,
-};
-
-/* An enforcement point is healthy when heard from within this long. */
-#define JIT_EP_HEALTHY_NS (90LL * JIT_NS_PER_SEC)
-
+/* The store fills the facts and statistics; the state and reason are decided from the
+ * facts by vm_state.h (jit_vm_state_decide), in the service. */
 struct jit_vm_jit {
-	enum jit_vm_state state;
-	char reason[256];               /* why Unsupported */
+	enum jit_vm_state state;        /* decided by the caller */
+	char reason[JIT_VM_REASON_MAX]; /* decided by the caller: why Unsupported */
 	bool in_policy;
 	struct jit_rid policy;
+	bool jit_disabled;              /* a security policy disabled JIT where the VM is */
+	struct jit_settings disabled_by;
 	int64_t approved_last_7_days;   /* requests for this VM started in the last 7 days */
 	jit_time last_access;           /* 0: never */
 	char last_user[JIT_MAX_REQUESTOR];
 	bool has_ep;
-	bool ep_healthy;
+	bool ep_can_enforce;            /* its last report did not say it cannot */
+	bool ep_healthy;                /* decided by the caller (jit_ep_healthy) */
 	jit_time ep_last_seen;
 	uint64_t ep_version, ep_applied;    /* desired and applied state versions */
 	size_t n_ports;

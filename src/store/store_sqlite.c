@@ -3252,38 +3252,20 @@ jit_store_jit_disabled(struct jit_tx *tx, const struct jit_rid *res, bool *disab
 
 /* ---- a VM's JIT state and statistics ---- */
 
-static bool
-ep_can_enforce(const char *status_json)
-{
-	json_t *j, *caps, *nft;
-	bool ok = true;
-
-	/* Until the agent reports, assume it can: it is Configured or Not configured. */
-	if (status_json == NULL || (j = json_loads(status_json, 0, NULL)) == NULL)
-		return true;
-	caps = json_object_get(j, "capabilities");
-	nft = json_object_get(caps, "nftables");
-	if (json_is_false(nft))
-		ok = false;
-	json_decref(j);
-	return ok;
-}
-
 int
 jit_store_vm_jit(struct jit_tx *tx, const struct jit_vm *vm, jit_time now,
 	struct jit_vm_jit *out, struct jit_error *err)
 {
 	struct jit_store *st = tx->st;
 	char key[JIT_RESOURCE_ID_MAX];
-	struct jit_settings by;
 	sqlite3_stmt *s;
-	bool disabled;
 	int rc;
 
 	memset(out, 0, sizeof(*out));
 	rid_key(&vm->id, key);
 	if (jit_store_vm_policy(tx, &vm->id, &out->policy, &out->in_policy, err) != 0 ||
-		jit_store_jit_disabled(tx, &vm->id, &disabled, &by, err) != 0)
+		jit_store_jit_disabled(tx, &vm->id, &out->jit_disabled, &out->disabled_by,
+		err) != 0)
 		return -1;
 	if (vm->enforcement_point[0] != '\0') {
 		struct jit_enforcement_point ep;
@@ -3296,30 +3278,9 @@ jit_store_vm_jit(struct jit_tx *tx, const struct jit_vm *vm, jit_time now,
 		out->ep_last_seen = ep.last_seen;
 		out->ep_version = ep.version;
 		out->ep_applied = ep.applied_version;
-		out->ep_healthy = ep.last_seen != 0 && now - ep.last_seen < JIT_EP_HEALTHY_NS;
-		if (!ep_can_enforce(ep.status_json))
-			snprintf(out->reason, sizeof(out->reason), "the enforcement point cannot "
-				"enforce: nftables is not available on it");
+		out->ep_can_enforce = jit_ep_status_can_enforce(ep.status_json);
 		jit_enforcement_point_clear(&ep);
-	} else {
-		snprintf(out->reason, sizeof(out->reason),
-			"missing network security group: no enforcement point protects this VM");
 	}
-	if (disabled) {
-		char scope[JIT_RESOURCE_ID_MAX];
-
-		jit_rid_format(&by.scope, scope, sizeof(scope));
-		if (snprintf(out->reason, sizeof(out->reason), "JIT is disabled by a security "
-			"policy on %s%s%s", scope, by.reason[0] ? ": " : "", by.reason) < 0)
-			out->reason[0] = '\0';
-	}
-	/* Azure's rule: a VM that nothing enforces (or where JIT is disabled) is Unsupported
-	 * with its reason, in a policy or not; the policy stays, and applies once fixed. */
-	if (out->reason[0] != '\0')
-		out->state = JIT_VM_UNSUPPORTED;
-	else
-		out->state = out->in_policy ? JIT_VM_CONFIGURED : JIT_VM_NOT_CONFIGURED;
-
 	/* Approved requests in the last 7 days, and the latest one's time and requestor. */
 	if (prep(st, "SELECT COUNT(DISTINCT r.id), MAX(r.start_ns) FROM requests r JOIN"
 		" request_ports rp ON rp.request_id = r.id WHERE rp.vm_key = ? AND r.start_ns >= ?",
