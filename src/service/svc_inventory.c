@@ -170,7 +170,16 @@ jit_svc_rg_put(struct jit_store *st, const struct jit_actor *a,
 		return refuse(st, a, JIT_OP_RG_WRITE, id, NULL, err);
 	if (jit_store_begin(st, true, &tx, err) != 0)
 		return -1;
-	r = jit_store_rg_put(tx, in, created, err);
+	/* ARM refuses to move a group; its location is fixed at creation. */
+	if ((r = jit_store_rg_get(tx, &in->id, out, err)) == 0 &&
+		strcasecmp(out->location, in->location) != 0)
+		r = jit_errorf(err, 409, "InvalidResourceGroupLocation",
+			"Resource group '%s' already exists in location '%s'; its location "
+			"cannot change to '%s'.", in->id.rg, out->location, in->location);
+	else if (r != 0 && err->status == 404)
+		r = 0;
+	if (r == 0)
+		r = jit_store_rg_put(tx, in, created, err);
 	if (r == 0)
 		r = jit_store_rg_get(tx, &in->id, out, err);
 	if (r == 0)
@@ -340,7 +349,7 @@ same_addresses(const struct jit_vm *a, const struct jit_vm *b)
  * point, unbinding it, or changing the addresses of a VM a point protects changes what
  * that point enforces, so it needs the join action on each point concerned, not only the
  * write action on the VM (security finding 1). A point outside the VM's resource group
- * is left to the store, which refuses it (400) without saying whether it exists. */
+ * is refused by ep_in_group, without saying whether it exists. */
 static int
 authorize_protection_change(const struct jit_actor *a, const struct jit_vm *old,
 	const struct jit_vm *vm, struct jit_error *err)
@@ -367,6 +376,38 @@ authorize_protection_change(const struct jit_actor *a, const struct jit_vm *old,
 	return 0;
 }
 
+/* Only a point of the VM's own resource group may protect it: a host point keys its rules
+ * by port alone, so a foreign VM bound to it would open (or lock) that host's ports.
+ * Inside the group, a missing point and a foreign one read alike (400). */
+static int
+ep_in_group(struct jit_tx *tx, const struct jit_vm *vm, struct jit_error *err)
+{
+	struct jit_enforcement_point ep;
+	struct jit_resource_group rg;
+	struct jit_rid epid, rgid;
+	int r;
+
+	if (vm->enforcement_point[0] == '\0')
+		return 0;
+	/* The VM's group first: without it, the VM is refused as the store refuses it (404). */
+	jit_rid_resource_group(&rgid, vm->id.sub, vm->id.rg);
+	if (jit_store_rg_get(tx, &rgid, &rg, err) != 0)
+		return -1;
+	if (jit_rid_parse(vm->enforcement_point, &epid, err) != 0)
+		return jit_error_prefix(err, "properties.enforcementPoint");
+	if (strcasecmp(epid.sub, vm->id.sub) == 0 && strcasecmp(epid.rg, vm->id.rg) == 0) {
+		if ((r = jit_store_ep_get(tx, &epid, &ep, err)) == 0) {
+			jit_enforcement_point_clear(&ep);
+			return 0;
+		}
+		if (err->status != 404)
+			return -1;
+	}
+	return jit_errorf(err, 400, JIT_E_BAD_REQUEST,
+		"properties.enforcementPoint: no enforcement point '%s' in the VM's resource "
+		"group '%s'", epid.name, vm->id.rg);
+}
+
 int
 jit_svc_vm_put(struct jit_store *st, const struct jit_actor *a, const struct jit_vm *in,
 	struct jit_vm_view *out, bool *created, struct jit_error *err)
@@ -386,6 +427,8 @@ jit_svc_vm_put(struct jit_store *st, const struct jit_actor *a, const struct jit
 		r = authorize_protection_change(a, &out->vm, in, err);
 	else if (err->status == 404)
 		r = authorize_protection_change(a, NULL, in, err);
+	if (r == 0)
+		r = ep_in_group(tx, in, err);
 	if (r == 0)
 		r = jit_store_vm_put(tx, in, created, err);
 	if (r == 0)

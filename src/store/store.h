@@ -68,6 +68,7 @@ struct jit_resource_group {
 	jit_time created;
 };
 
+/* Creates a group, or leaves an existing one as it is (its location included). */
 int jit_store_rg_put(struct jit_tx *tx, const struct jit_resource_group *rg, bool *created,
 	struct jit_error *err);
 int jit_store_rg_get(struct jit_tx *tx, const struct jit_rid *id,
@@ -80,7 +81,8 @@ int jit_store_rg_list(struct jit_tx *tx, const char *sub, struct jit_resource_gr
 
 /* ---- virtual machines ---- */
 
-/* Creates or replaces; the resource group (404) and enforcement point (400) must exist.
+/* Creates or replaces; the resource group and enforcement point must exist (404); a host
+ * point protects one VM (409).
  * Bumps the desired-state version of the enforcement points concerned. */
 int jit_store_vm_put(struct jit_tx *tx, const struct jit_vm *vm, bool *created,
 	struct jit_error *err);
@@ -99,7 +101,7 @@ int jit_store_vm_policy(struct jit_tx *tx, const struct jit_rid *vm, struct jit_
 /* ---- JIT policies and requests ---- */
 
 /* Creates or replaces p (p->id set by the caller; requests and read-only fields in p
- * are ignored: existing requests are kept). Every VM must exist (400) and be in no
+ * are ignored: existing requests are kept). Every VM must exist (404) and be in no
  * other policy (409). Bumps versions for the VMs' enforcement points, old and new. */
 int jit_store_policy_put(struct jit_tx *tx, const struct jit_policy *p, jit_time now,
 	bool *created, struct jit_error *err);
@@ -299,7 +301,8 @@ void jit_store_tx_histograms(struct jit_store *st, const struct jit_histogram **
 
 /* ---- roles and role assignments ---- */
 
-/* Custom role definitions (built-ins live in rbac.c and cannot change). */
+/* Custom role definitions (built-ins live in rbac.c; the service keeps them and their
+ * names out of the store). 409 when another role has the name. */
 int jit_store_role_put(struct jit_tx *tx, const struct jit_role *r, bool *created,
 	struct jit_error *err);
 /* A built-in or custom role by GUID. */
@@ -308,7 +311,7 @@ int jit_store_role_get(struct jit_tx *tx, const char *id, struct jit_role *out,
 /* Built-ins first, then custom roles by name. *out is malloc'd. */
 int jit_store_role_list(struct jit_tx *tx, struct jit_role **out, size_t *n,
 	struct jit_error *err);
-/* Refused for built-ins (400) and for roles still assigned (409). */
+/* Refused for roles still assigned (409). Built-ins are not in the store (rbac.c). */
 int jit_store_role_delete(struct jit_tx *tx, const char *id, bool *existed,
 	struct jit_error *err);
 
@@ -322,8 +325,8 @@ struct jit_role_assignment {
 	jit_time created;
 };
 
-/* Creates an assignment (the role and principal must exist, and the role be assignable
- * at the scope); 409 if the id exists with other content or the same binding exists. */
+/* Creates an assignment (the role and principal must exist: 404); 409 if the id exists
+ * with other content or the same binding exists. */
 int jit_store_assignment_put(struct jit_tx *tx, const struct jit_role_assignment *a,
 	bool *created, struct jit_error *err);
 int jit_store_assignment_get(struct jit_tx *tx, const char *id,

@@ -934,15 +934,7 @@ jit_store_rg_put(struct jit_tx *tx, const struct jit_resource_group *rg, bool *c
 		return -1;
 	*created = n == 0;
 	if (!*created) {
-		/* ARM refuses to move a group; its location is fixed at creation. */
-		struct jit_resource_group old;
-
-		if (jit_store_rg_get(tx, &rg->id, &old, err) != 0)
-			return -1;
-		if (strcasecmp(old.location, rg->location) != 0)
-			return jit_errorf(err, 409, "InvalidResourceGroupLocation",
-				"Resource group '%s' already exists in location '%s'; its location "
-				"cannot change to '%s'.", rg->id.rg, old.location, rg->location);
+		/* A group's location is fixed at creation (the service refuses a move). */
 		return 0;
 	}
 	if (prep(st, "INSERT INTO resource_groups (key, sub_key, id, location, created_ns)"
@@ -1189,17 +1181,15 @@ jit_store_vm_put(struct jit_tx *tx, const struct jit_vm *vm, bool *created,
 		struct jit_error ignored;
 		bool exists;
 
-		/* Only a point of the VM's own resource group may protect it: a host point keys
-		 * its rules by port alone, so a foreign VM bound to it would open (or lock) that
-		 * host's ports. Inside the group, a missing point and a foreign one read alike. */
+		/* That the point is in the VM's own resource group is the service's rule
+		 * (svc_inventory.c); here it must exist. */
 		if (jit_rid_parse(vm->enforcement_point, &epid, err) != 0)
 			return -1;
-		exists = strcasecmp(epid.sub, vm->id.sub) == 0 && strcasecmp(epid.rg, vm->id.rg) == 0 &&
-			jit_store_ep_get(tx, &epid, &ep, &ignored) == 0;
+		exists = jit_store_ep_get(tx, &epid, &ep, &ignored) == 0;
 		if (!exists)
-			return jit_errorf(err, 400, JIT_E_BAD_REQUEST,
-				"properties.enforcementPoint: no enforcement point '%s' in the VM's resource "
-				"group '%s'", epid.name, vm->id.rg);
+			return jit_errorf(err, 404, JIT_E_RESOURCE_NOT_FOUND,
+				"properties.enforcementPoint: the enforcement point '%s' was not found",
+				epid.name);
 		jit_enforcement_point_clear(&ep);
 		rid_key(&epid, epk);
 		/* A host point protects exactly one VM: its own. */
@@ -1391,7 +1381,8 @@ insert_policy_vm(struct jit_store *st, const char *policy_key, size_t pos,
 	return bump_vm_ep(st, vm_key, err);
 }
 
-/* Every VM of p must exist, sit in the policy's resource group and be in no other policy. */
+/* Every VM of p must exist (404) and be in no other policy (409); that they sit in the
+ * policy's resource group is the service's rule (svc_jit.c). */
 static int
 check_policy_vms(struct jit_store *st, const struct jit_policy *p, const char *policy_key,
 	struct jit_error *err)
@@ -1403,17 +1394,13 @@ check_policy_vms(struct jit_store *st, const struct jit_policy *p, const char *p
 		int64_t n;
 		int rc;
 
-		if (strcasecmp(vm->sub, p->id.sub) != 0 || strcasecmp(vm->rg, p->id.rg) != 0)
-			return jit_errorf(err, 400, JIT_E_BAD_REQUEST,
-				"properties.virtualMachines[%zu].id: the virtual machine must be in the "
-				"policy's resource group '%s'", i, p->id.rg);
 		rid_key(vm, vm_key);
 		if (count_rows(st, "SELECT COUNT(*) FROM vms WHERE key = ?", vm_key, &n, err) != 0)
 			return -1;
 		if (n == 0)
-			return jit_errorf(err, 400, JIT_E_BAD_REQUEST,
-				"properties.virtualMachines[%zu].id: the virtual machine '%s' does not "
-				"exist; add it to the inventory first", i, vm->name);
+			return jit_errorf(err, 404, JIT_E_RESOURCE_NOT_FOUND,
+				"properties.virtualMachines[%zu].id: the virtual machine '%s' was not "
+				"found", i, vm->name);
 		if (prep(st, "SELECT pv.policy_key, p.id FROM policy_vms pv JOIN policies p"
 			" ON p.key = pv.policy_key WHERE pv.vm_key = ?", &s, err) != 0)
 			return -1;
@@ -3518,9 +3505,6 @@ jit_store_role_put(struct jit_tx *tx, const struct jit_role *r, bool *created,
 	int64_t n;
 	int rc;
 
-	if (jit_rbac_builtin_by_name(r->id) != NULL || jit_rbac_builtin_by_name(r->name) != NULL)
-		return jit_errorf(err, 400, "RoleDefinitionNameInUse",
-			"Built-in roles cannot be changed, and their names cannot be reused.");
 	guid_key(r->id, lower_id);
 	if (prep(st, "SELECT COUNT(*) FROM role_definitions WHERE lower(name) = lower(?)"
 		" AND id != ?", &s, err) != 0)
@@ -3608,8 +3592,6 @@ jit_store_role_delete(struct jit_tx *tx, const char *id, bool *existed,
 	sqlite3_stmt *s;
 	int64_t n;
 
-	if (jit_rbac_builtin_by_name(id) != NULL)
-		return jit_errorf(err, 400, JIT_E_BAD_REQUEST, "Built-in roles cannot be deleted.");
 	guid_key(id, lower_id);
 	if (count_rows(st, "SELECT COUNT(*) FROM role_definitions WHERE id = ?", lower_id, &n,
 		err) != 0)
@@ -3687,23 +3669,12 @@ jit_store_assignment_put(struct jit_tx *tx, const struct jit_role_assignment *a,
 	struct jit_error ignored;
 	struct jit_role role;
 	sqlite3_stmt *s;
-	bool assignable = false;
 
-	if (jit_store_role_get(tx, a->role_id, &role, err) != 0) {
-		err->status = 400;
-		return jit_error_prefix(err, "properties.roleDefinitionId");
-	}
-	if (jit_store_principal_get(tx, a->principal_id, &p, err) != 0)
+	/* Both must exist (404); whether the role may be assigned there is the service's
+	 * decision (svc_rbac.c). */
+	if (jit_store_role_get(tx, a->role_id, &role, err) != 0 ||
+		jit_store_principal_get(tx, a->principal_id, &p, err) != 0)
 		return -1;
-	if (p.kind == JIT_PRINCIPAL_AGENT)
-		return jit_errorf(err, 400, JIT_E_BAD_REQUEST,
-			"properties.principalId: agents cannot be given roles");
-	for (size_t i = 0; i < role.n_scopes && !assignable; i++)
-		assignable = jit_rid_in_scope(&role.scopes[i], &a->scope);
-	if (!role.builtin && !assignable)
-		return jit_errorf(err, 400, "InvalidRoleAssignmentScope",
-			"The role '%s' is not assignable at this scope (see its assignableScopes).",
-			role.name);
 	guid_key(a->id, lower_id);
 	guid_key(role.id, role_id);
 	rid_key(&a->scope, scope_key);
