@@ -19,6 +19,7 @@
 #include "prefix.h"
 #include "service.h"
 #include "session.h"
+#include "audit_key.h"
 #include "rate_limit.h"
 #include "store.h"
 #include "vm.h"
@@ -40,6 +41,7 @@ struct jit_api {
 	size_t n_names;                 /* a Host header is echoed into links only if it is one */
 	const struct jit_console *console;  /* the web console (NULL or disabled: none) */
 	struct jit_rate_limit *initiate_limit;  /* initiates per principal; NULL: no limit */
+	const struct jit_audit_keyring *audit_keys; /* MACs entries, signs checkpoints */
 };
 
 
@@ -100,6 +102,11 @@ int jit_call_audit(struct jit_call *c, const char *operation, const char *resour
 /* Records a refused change in its own transaction (best effort). */
 void jit_call_audit_failure(struct jit_call *c, const char *resource_id,
 	const struct jit_error *failure);
+
+/* Audits a refusal found while parsing (before any service call) and fails the call. */
+void jit_call_refuse(struct jit_call *c, const char *resource_id, const struct jit_error *err);
+/* Fails the call with an error a service has audited already (refusals < 500). */
+void jit_call_fail_audited(struct jit_call *c, const struct jit_error *err);
 
 /* ---- authorization (RBAC) ---- */
 
@@ -167,7 +174,10 @@ void jit_h_agent_desired_state(struct jit_call *c);
 void jit_h_agent_status(struct jit_call *c);
 
 /* api_rbac.c: roles, assignments, principals and their tokens */
-void jit_h_authorization(struct jit_call *c, char *seg[], size_t n, size_t at);
+/* {scope}/providers/Microsoft.Authorization/roleDefinitions[/{id}] and roleAssignments
+ * (id NULL: the collection); the scope is in c->scope. */
+void jit_h_role_definitions(struct jit_call *c, const char *id);
+void jit_h_role_assignments(struct jit_call *c, const char *id);
 void jit_h_principal_list(struct jit_call *c);
 void jit_h_principal_get(struct jit_call *c);
 void jit_h_principal_put(struct jit_call *c);
@@ -205,6 +215,7 @@ json_t *jit_principal_json(const struct jit_principal *p);
 /* api_audit.c: audit log, JIT settings, VM JIT state */
 void jit_h_audit_list(struct jit_call *c);
 void jit_h_audit_verify(struct jit_call *c);
+void jit_h_audit_checkpoint(struct jit_call *c);
 void jit_h_settings_get(struct jit_call *c);
 void jit_h_settings_put(struct jit_call *c);
 json_t *jit_vm_jit_json(const struct jit_vm *vm, const struct jit_vm_jit *j);

@@ -57,6 +57,7 @@ struct jit_store {
 	uint64_t generation;
 	uint64_t report_generation;
 	bool waking;
+	const struct jit_audit_keyring *audit_keys;  /* NULL: an unkeyed log */
 	/* Transaction hold times, for /metrics. */
 	struct timespec tx_start;
 	struct jit_histogram tx_read_hist, tx_write_hist;
@@ -579,7 +580,7 @@ jit_store_open(const char *path, struct jit_store **out, struct jit_error *err)
 	pthread_cond_init(&st->gen_cond, NULL);
 	st->generation = 1;
 	if (sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-		SQLITE_OPEN_FULLMUTEX, NULL) != SQLITE_OK) {
+		SQLITE_OPEN_FULLMUTEX | SQLITE_OPEN_NOFOLLOW, NULL) != SQLITE_OK) {
 		jit_errorf(err, 500, JIT_E_INTERNAL, "cannot open database %s: %s", path,
 			st->db ? sqlite3_errmsg(st->db) : "out of memory");
 		jit_store_close(st);
@@ -2022,15 +2023,23 @@ jit_store_expire(struct jit_tx *tx, jit_time now, struct jit_expired **out, size
 		x->end = sqlite3_column_int64(s, 5);
 	}
 	sqlite3_finalize(s);
-	if (rc != SQLITE_DONE)
-		return db_fail(st, err, "finding ended requests");
+	if (rc != SQLITE_DONE) {
+		db_fail(st, err, "finding ended requests");
+		goto fail;
+	}
 	if (*n == 0)
 		return 0;
 	if (prep(st, "UPDATE request_ports SET status = 'Revoked', reason = 'Expired'"
 		" WHERE status = 'Initiated' AND end_ns <= ?", &s, err) != 0)
-		return -1;
+		goto fail;
 	sqlite3_bind_int64(s, 1, now);
-	return exec_done(st, s, err, "expiring requests");
+	if (exec_done(st, s, err, "expiring requests") == 0)
+		return 0;
+fail:
+	free(*out);
+	*out = NULL;
+	*n = 0;
+	return -1;
 }
 
 /* ---- principals and tokens ---- */
@@ -2551,8 +2560,12 @@ jit_store_ep_list(struct jit_tx *tx, const struct jit_rid *scope,
 		}
 	}
 	sqlite3_finalize(s);
-	if (rc != SQLITE_DONE)
+	if (rc != SQLITE_DONE) {
+		jit_enforcement_points_free(*out, *n);
+		*out = NULL;
+		*n = 0;
 		return db_fail(st, err, "listing enforcement points");
+	}
 	return 0;
 }
 
@@ -2937,7 +2950,7 @@ jit_store_audit_append(struct jit_tx *tx, const struct jit_audit_entry *e,
 		.details_json = e->details_json,
 		.vms_json = vms,
 	};
-	jit_audit_hash(prev, &rec, hash);
+	jit_audit_entry_hash(st->audit_keys, prev, &rec, hash);
 	if (jit_audit_index(rec.resource_id, rec.vms_json, key, &vm_keys) != 0) {
 		jit_errorf(err, 500, JIT_E_INTERNAL, "out of memory");
 		goto out;
@@ -3053,6 +3066,9 @@ jit_store_audit_query(struct jit_tx *tx, const struct jit_audit_filter *f,
 
 		if (r == NULL) {
 			sqlite3_finalize(s);
+			jit_audit_rows_free(*out, *n);
+			*out = NULL;
+			*n = 0;
 			return jit_errorf(err, 500, JIT_E_INTERNAL, "out of memory");
 		}
 		r->seq = sqlite3_column_int64(s, 0);
@@ -3070,8 +3086,12 @@ jit_store_audit_query(struct jit_tx *tx, const struct jit_audit_filter *f,
 		copy_col(s, 13, r->hash, sizeof(r->hash));
 	}
 	sqlite3_finalize(s);
-	if (rc != SQLITE_DONE)
+	if (rc != SQLITE_DONE) {
+		jit_audit_rows_free(*out, *n);
+		*out = NULL;
+		*n = 0;
 		return db_fail(st, err, "querying the audit log");
+	}
 	return 0;
 }
 
@@ -3096,9 +3116,23 @@ meta_int(struct jit_store *st, const char *key, char *text, size_t n)
 	return v;
 }
 
+void
+jit_store_set_audit_keys(struct jit_store *st, const struct jit_audit_keyring *kr)
+{
+	st->audit_keys = kr;
+}
+
+int
+jit_store_audit_head(struct jit_tx *tx, int64_t *seq, char hash[JIT_AUDIT_HASH_HEX],
+	struct jit_error *err)
+{
+	return audit_head(tx->st, seq, hash, err);
+}
+
 /* Hands every row, with its stored index, to the chain's verifier (audit_chain.c). */
 int
-jit_store_audit_verify(struct jit_tx *tx, struct jit_audit_verdict *v, struct jit_error *err)
+jit_store_audit_verify(struct jit_tx *tx, int64_t checkpoint_seq, const char *checkpoint_head,
+	struct jit_audit_verdict *v, struct jit_error *err)
 {
 	struct jit_store *st = tx->st;
 	char head_hash[JIT_AUDIT_HASH_HEX];
@@ -3109,6 +3143,8 @@ jit_store_audit_verify(struct jit_tx *tx, struct jit_audit_verdict *v, struct ji
 	int rc;
 
 	jit_audit_verify_begin(&ver);
+	jit_audit_verify_keys(&ver, st->audit_keys);
+	jit_audit_verify_checkpoint(&ver, checkpoint_seq, checkpoint_head);
 	if (prep(st, "SELECT " AUDIT_COLUMNS ", resource_key, (SELECT group_concat(vm_key, ' ')"
 		" FROM (SELECT vm_key FROM audit_vms WHERE seq = audit.seq ORDER BY vm_key))"
 		" FROM audit ORDER BY seq", &s, err) != 0)
@@ -3573,24 +3609,33 @@ jit_store_role_list(struct jit_tx *tx, struct jit_role **out, size_t *n,
 	for (size_t i = 0; i < jit_rbac_builtin_count(); i++) {
 		struct jit_role *r = grow((void **)out, n, &cap, sizeof(**out));
 
-		if (r == NULL)
-			return jit_errorf(err, 500, JIT_E_INTERNAL, "out of memory");
+		if (r == NULL) {
+			jit_errorf(err, 500, JIT_E_INTERNAL, "out of memory");
+			goto fail;
+		}
 		*r = *jit_rbac_builtin(i);
 	}
 	if (prep(st, "SELECT id, body FROM role_definitions ORDER BY lower(name)", &s, err) != 0)
-		return -1;
+		goto fail;
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		struct jit_role *r = grow((void **)out, n, &cap, sizeof(**out));
 
 		if (r == NULL || role_from_row(s, r, err) != 0) {
 			sqlite3_finalize(s);
-			return r == NULL ? jit_errorf(err, 500, JIT_E_INTERNAL, "out of memory") : -1;
+			if (r == NULL)
+				jit_errorf(err, 500, JIT_E_INTERNAL, "out of memory");
+			goto fail;
 		}
 	}
 	sqlite3_finalize(s);
-	if (rc != SQLITE_DONE)
-		return db_fail(st, err, "listing role definitions");
-	return 0;
+	if (rc == SQLITE_DONE)
+		return 0;
+	db_fail(st, err, "listing role definitions");
+fail:
+	free(*out);
+	*out = NULL;
+	*n = 0;
+	return -1;
 }
 
 int
@@ -3788,13 +3833,20 @@ jit_store_assignment_list(struct jit_tx *tx, const struct jit_rid *scope, bool b
 
 		if (e == NULL) {
 			sqlite3_finalize(s);
+			free(*out);
+			*out = NULL;
+			*n = 0;
 			return jit_errorf(err, 500, JIT_E_INTERNAL, "out of memory");
 		}
 		*e = a;
 	}
 	sqlite3_finalize(s);
-	if (rc != SQLITE_DONE)
+	if (rc != SQLITE_DONE) {
+		free(*out);
+		*out = NULL;
+		*n = 0;
 		return db_fail(st, err, "listing role assignments");
+	}
 	return 0;
 }
 
@@ -4056,4 +4108,17 @@ jit_store_stats(struct jit_tx *tx, jit_time now, struct jit_store_stats *out,
 			sqlite3_column_int64(s, 2);
 	sqlite3_finalize(s);
 	return rc == SQLITE_DONE ? 0 : db_fail(st, err, "counting enforcement points");
+}
+
+int
+jit_store_ping(struct jit_tx *tx, struct jit_error *err)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if (prep(tx->st, "SELECT value FROM meta WHERE key = 'schema_version'", &s, err) != 0)
+		return -1;
+	rc = sqlite3_step(s);
+	sqlite3_finalize(s);
+	return rc == SQLITE_ROW ? 0 : db_fail(tx->st, err, "reading the schema version");
 }
