@@ -628,6 +628,17 @@ build_request(struct jit_call *c, const struct jit_policy *p, const struct jit_i
 			return jit_errorf(err, 400, JIT_E_BAD_REQUEST,
 				"virtualMachines[%zu].id: the virtual machine '%s' is not in this JIT "
 				"policy", i, iv->id.name);
+		/* A gateway keys grants by address: no grant for an address another VM behind
+		 * it has too (a database from before that was refused; security finding 1). */
+		if (jit_store_vm_addresses_unique(c->tx, &pv->id, err) != 0) {
+			if (err->status != 409)
+				return -1;
+			return jit_errorf(err, 409, JIT_E_CONFLICT,
+				"virtualMachines[%zu].id: the virtual machine '%s' shares an address with "
+				"another VM behind its enforcement point, so a grant could open that VM "
+				"too; an administrator must give each VM its own address first", i,
+				iv->id.name);
+		}
 		if ((rv->ports = calloc(iv->n_ports, sizeof(*rv->ports))) == NULL)
 			return jit_errorf(err, 500, JIT_E_INTERNAL, "out of memory");
 		for (size_t j = 0; j < iv->n_ports; j++) {
