@@ -39,6 +39,7 @@
 #include "rbac.h"
 #include "store.h"
 #include "state_dir.h"
+#include "svc_jit.h"
 #include "tls.h"
 
 #define DEFAULT_LISTEN "127.0.0.1:8443"
@@ -521,44 +522,6 @@ log_checkpoint(struct sweeper *sw, jit_time now, bool force)
 		"sig", sig, (const char *)NULL);
 }
 
-/* Writes down ended grants as Revoked/Expired, one audit entry each (the kernel has
- * closed them already, whether or not this runs). */
-static int
-record_expired(struct jit_tx *tx, const struct jit_expired *x, jit_time now,
-	struct jit_error *err)
-{
-	char policy[JIT_RESOURCE_ID_MAX], end[JIT_TIME_BUFSZ];
-	json_t *d, *sources;
-	char *details;
-	int r;
-
-	jit_rid_format(&x->policy, policy, sizeof(policy));
-	jit_time_format(x->end, end);
-	/* The sources are stored as a JSON array: an array in the entry too, not a string. */
-	if ((sources = json_loads(x->sources, 0, NULL)) == NULL)
-		sources = json_string(x->sources);
-	d = json_pack("{s:i,s:o,s:s,s:s}", "port", x->number, "sources", sources, "requestor",
-		x->requestor, "endTimeUtc", end);
-	details = d ? json_dumps(d, JSON_COMPACT) : NULL;
-	json_decref(d);
-	struct jit_audit_entry e = {
-		.time = now,
-		.principal_name = "jitgated",
-		.operation = "Microsoft.Security/locations/jitNetworkAccessPolicies/expire/action",
-		.resource_id = policy,
-		.result = "Succeeded",
-		.status = 200,
-		.details_json = details,
-		.vms = &x->vm,
-		.n_vms = 1,
-	};
-	if (details == NULL)
-		return jit_errorf(err, 500, JIT_E_INTERNAL, "out of memory");
-	r = jit_store_audit_append(tx, &e, err);
-	free(details);
-	return r;
-}
-
 static void *
 sweep_loop(void *arg)
 {
@@ -566,30 +529,16 @@ sweep_loop(void *arg)
 	jit_time summarized = jit_time_now();
 
 	while (!atomic_load(&sw->stop)) {
-		struct jit_expired *xs = NULL;
-		struct jit_error err;
-		size_t n = 0;
 		jit_time now = jit_time_now();
+		struct jit_error err;
+		size_t n;
 
-		struct jit_tx *tx;
-
-		if (jit_store_begin(sw->store, true, &tx, &err) == 0) {
-			int r = jit_store_expire(tx, now, &xs, &n, &err);
-
-			/* The expiries and their audit entries land together or not at all. */
-			for (size_t i = 0; r == 0 && i < n; i++)
-				r = record_expired(tx, &xs[i], now, &err);
-			if (r == 0)
-				r = jit_store_commit(tx, &err);
-			else
-				jit_store_rollback(tx);
-			if (r != 0)
-				jit_log(JIT_LOG_WARN, "sweep_failed", "error", err.message,
-					(const char *)NULL);
-			else
-				jit_metrics_expired(n);
-			free(xs);
-		}
+		/* Ended grants become Revoked/Expired, each with its audit entry (the kernel
+		 * has closed them already, whether or not this runs). */
+		if (jit_svc_expire(sw->store, now, &n, &err) != 0)
+			jit_log(JIT_LOG_WARN, "sweep_failed", "error", err.message, (const char *)NULL);
+		else
+			jit_metrics_expired(n);
 		if (now - summarized >= FAILED_SIGN_IN_SUMMARY_NS) {
 			summarized = now;
 			if (jit_api_audit_failed_sign_ins(sw->api, now, &err) != 0)

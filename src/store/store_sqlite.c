@@ -2039,15 +2039,23 @@ jit_store_expire(struct jit_tx *tx, jit_time now, struct jit_expired **out, size
 		x->end = sqlite3_column_int64(s, 5);
 	}
 	sqlite3_finalize(s);
-	if (rc != SQLITE_DONE)
-		return db_fail(st, err, "finding ended requests");
+	if (rc != SQLITE_DONE) {
+		db_fail(st, err, "finding ended requests");
+		goto fail;
+	}
 	if (*n == 0)
 		return 0;
 	if (prep(st, "UPDATE request_ports SET status = 'Revoked', reason = 'Expired'"
 		" WHERE status = 'Initiated' AND end_ns <= ?", &s, err) != 0)
-		return -1;
+		goto fail;
 	sqlite3_bind_int64(s, 1, now);
-	return exec_done(st, s, err, "expiring requests");
+	if (exec_done(st, s, err, "expiring requests") == 0)
+		return 0;
+fail:
+	free(*out);
+	*out = NULL;
+	*n = 0;
+	return -1;
 }
 
 /* ---- principals and tokens ---- */
@@ -2568,8 +2576,12 @@ jit_store_ep_list(struct jit_tx *tx, const struct jit_rid *scope,
 		}
 	}
 	sqlite3_finalize(s);
-	if (rc != SQLITE_DONE)
+	if (rc != SQLITE_DONE) {
+		jit_enforcement_points_free(*out, *n);
+		*out = NULL;
+		*n = 0;
 		return db_fail(st, err, "listing enforcement points");
+	}
 	return 0;
 }
 
@@ -3070,6 +3082,9 @@ jit_store_audit_query(struct jit_tx *tx, const struct jit_audit_filter *f,
 
 		if (r == NULL) {
 			sqlite3_finalize(s);
+			jit_audit_rows_free(*out, *n);
+			*out = NULL;
+			*n = 0;
 			return jit_errorf(err, 500, JIT_E_INTERNAL, "out of memory");
 		}
 		r->seq = sqlite3_column_int64(s, 0);
@@ -3087,8 +3102,12 @@ jit_store_audit_query(struct jit_tx *tx, const struct jit_audit_filter *f,
 		copy_col(s, 13, r->hash, sizeof(r->hash));
 	}
 	sqlite3_finalize(s);
-	if (rc != SQLITE_DONE)
+	if (rc != SQLITE_DONE) {
+		jit_audit_rows_free(*out, *n);
+		*out = NULL;
+		*n = 0;
 		return db_fail(st, err, "querying the audit log");
+	}
 	return 0;
 }
 
@@ -3606,24 +3625,33 @@ jit_store_role_list(struct jit_tx *tx, struct jit_role **out, size_t *n,
 	for (size_t i = 0; i < jit_rbac_builtin_count(); i++) {
 		struct jit_role *r = grow((void **)out, n, &cap, sizeof(**out));
 
-		if (r == NULL)
-			return jit_errorf(err, 500, JIT_E_INTERNAL, "out of memory");
+		if (r == NULL) {
+			jit_errorf(err, 500, JIT_E_INTERNAL, "out of memory");
+			goto fail;
+		}
 		*r = *jit_rbac_builtin(i);
 	}
 	if (prep(st, "SELECT id, body FROM role_definitions ORDER BY lower(name)", &s, err) != 0)
-		return -1;
+		goto fail;
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		struct jit_role *r = grow((void **)out, n, &cap, sizeof(**out));
 
 		if (r == NULL || role_from_row(s, r, err) != 0) {
 			sqlite3_finalize(s);
-			return r == NULL ? jit_errorf(err, 500, JIT_E_INTERNAL, "out of memory") : -1;
+			if (r == NULL)
+				jit_errorf(err, 500, JIT_E_INTERNAL, "out of memory");
+			goto fail;
 		}
 	}
 	sqlite3_finalize(s);
-	if (rc != SQLITE_DONE)
-		return db_fail(st, err, "listing role definitions");
-	return 0;
+	if (rc == SQLITE_DONE)
+		return 0;
+	db_fail(st, err, "listing role definitions");
+fail:
+	free(*out);
+	*out = NULL;
+	*n = 0;
+	return -1;
 }
 
 int
@@ -3821,13 +3849,20 @@ jit_store_assignment_list(struct jit_tx *tx, const struct jit_rid *scope, bool b
 
 		if (e == NULL) {
 			sqlite3_finalize(s);
+			free(*out);
+			*out = NULL;
+			*n = 0;
 			return jit_errorf(err, 500, JIT_E_INTERNAL, "out of memory");
 		}
 		*e = a;
 	}
 	sqlite3_finalize(s);
-	if (rc != SQLITE_DONE)
+	if (rc != SQLITE_DONE) {
+		free(*out);
+		*out = NULL;
+		*n = 0;
 		return db_fail(st, err, "listing role assignments");
+	}
 	return 0;
 }
 
