@@ -218,6 +218,25 @@ def f1_an_address_belongs_to_one_vm_of_an_enforcement_point(c):
     expect(len(refused) >= 4, refused)
 
 
+@tap.test
+def f1_an_address_shared_in_an_older_database_gets_no_grant(c):
+    # A database from before the fix may already hold two VMs of one gateway with one
+    # address: no initiate opens it for either of them.
+    g = "rg-gw"
+    c.srv.stop()
+    db = sqlite3.connect(os.path.join(c.srv.state_dir, "jitgate.db"))
+    db.execute("UPDATE vms SET addresses = '[\"10.0.0.5\"]' WHERE id LIKE '%/app1'")
+    db.commit()
+    db.close()
+    c.srv.start()
+    err = expect_error(initiate(c, g, "app1"), 409)
+    expect("shares an address" in err["message"] and "db1" not in err["message"], err)
+    expect_error(initiate(c, g, "db1", source="10.9.9.9"), 409)
+    ok(req(c, "PUT", c.vm(g, "app1"), {"properties": {
+        "osType": "Linux", "addresses": ["10.0.0.4"], "enforcementPoint": c.gw["enforcementPoint"]}}))
+    ok(initiate(c, g, "db1", source="10.9.9.9"), 202)
+
+
 # ---- finding 2: unauthenticated connection exhaustion ----
 
 def idle_socket(port, source):
