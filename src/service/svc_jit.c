@@ -459,8 +459,6 @@ out:
 	return r;
 }
 
-/* A refused initiate or revoke is recorded against at most this many of the VMs it
- * names: anyone may send one, and each VM named is an index row. */
 /* A gateway keys grants by address: no grant for a VM that shares an address with another
  * VM behind its enforcement point (a database from before such addresses were refused;
  * security finding 1). The message does not name the other VM. */
@@ -481,6 +479,8 @@ own_addresses(struct jit_tx *tx, const struct jit_request *r, struct jit_error *
 	return 0;
 }
 
+/* A refused initiate or revoke is recorded against at most this many of the VMs it
+ * names: anyone may send one, and each VM named is an index row. */
 #define REFUSED_AUDIT_VMS_MAX 16
 
 /* The VM IDs an initiate or revoke body names (for its audit entry, refused or not): only
