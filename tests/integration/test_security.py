@@ -627,6 +627,39 @@ def f7_self_minting_needs_its_action_and_never_outlives_the_parent(c):
 
 
 @tap.test
+def f7_a_console_session_mints_within_its_token(c):
+    # A session lasts 8 hours unless its token ends first; a token made with the session
+    # ends with the token that opened it, and is revoked with it.
+    name = "sess-" + uuid.uuid4().hex[:6]
+    principal(c, name, [("Contributor", c.rg("rg-tok"))])
+    t = ok(req(c, "POST", f"/providers/Jitgate/principals/{name}/tokens",
+               {"name": "short", "validFor": "PT10M"}))
+    base = {"Host": f"127.0.0.1:{c.srv.port}", "Origin": f"https://127.0.0.1:{c.srv.port}",
+            "Content-Type": "application/json"}
+
+    def post(path, body, headers):
+        conn = http.client.HTTPSConnection("127.0.0.1", c.srv.port, context=c.srv.ssl,
+                                           timeout=30)
+        conn.request("POST", path + "?api-version=2020-01-01", body=json.dumps(body),
+                     headers=dict(base, **headers))
+        r = conn.getresponse()
+        data = r.read()
+        hdrs = dict(r.getheaders())
+        conn.close()
+        return r.status, json.loads(data) if data else None, hdrs
+
+    st, s, hdrs = post("/providers/Jitgate/sessions", {"token": t["token"]}, {})
+    expect(st == 201, st, s)
+    cookie = hdrs.get("Set-Cookie", "").split(";")[0]
+    st, child, _ = post("/providers/Jitgate/principals/me/tokens", {"name": "via-session"},
+                        {"Cookie": cookie, "X-CSRF-Token": s.get("csrfToken", "")})
+    expect(st == 201, st, child)
+    expect(child["expiresUtc"] <= t["expiresUtc"] and child["mintedWith"] == t["id"], child, t)
+    ok(req(c, "DELETE", f"/providers/Jitgate/principals/{name}/tokens/{t['id']}"))
+    expect_error(req(c, "GET", "/providers/Jitgate/whoami", token=child["token"]), 401)
+
+
+@tap.test
 def f7_maximum_token_lifetime(c):
     srv = Server(sys.argv[1], extra_args=["--max-token-lifetime", "PT1H"]).start()
     c.extra.append(srv)
