@@ -844,6 +844,12 @@ log_request(const struct jit_call *c)
 }
 
 void
+jit_call_park(struct jit_call *c, enum jit_http_wake on, uint64_t seen, unsigned wait_ms)
+{
+	jit_http_park(c->resp, on, seen, wait_ms);
+}
+
+void
 jit_api_handle(void *ctx, const struct jit_http_request *req, struct jit_http_response *resp)
 {
 	struct jit_call c = {.api = ctx, .req = req, .resp = resp};
@@ -939,6 +945,12 @@ jit_api_handle(void *ctx, const struct jit_http_request *req, struct jit_http_re
 	}
 	found->handler(&c);
 done:
+	if (resp->park.set) {
+		/* A long poll with nothing to say yet: no response, no log line until it has. */
+		free(c.perms);
+		sodium_memzero(&c.session, sizeof(c.session));
+		return;
+	}
 	/* Every authorization failure is audited, whichever layer refused. */
 	if (resp->status == 403 && !c.audited_failure) {
 		jit_errorf(&err, 403, JIT_E_FORBIDDEN, "%s", resp->body ? json_string_value(

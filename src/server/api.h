@@ -90,6 +90,10 @@ void jit_api_handle(void *ctx, const struct jit_http_request *req,
 const char *jit_call_own_host(const struct jit_call *c);
 /* Sets a JSON response (takes body). */
 void jit_call_reply(struct jit_call *c, int status, json_t *body);
+/* No answer yet: parks the request until counter on moves past seen or wait_ms pass
+ * (then the handler runs again with c->req->wait_over set; http.h). */
+void jit_call_park(struct jit_call *c, enum jit_http_wake on, uint64_t seen,
+	unsigned wait_ms);
 /* Sets an error response (err->status, ARM error body). */
 void jit_call_fail(struct jit_call *c, const struct jit_error *err);
 /* Parses the body as a JSON object, or fails the call. */

@@ -276,7 +276,7 @@ jit_h_agent_desired_state(struct jit_call *c)
 	const char *have_text = jit_http_query(c->req, "version");
 	const char *wait_text = jit_http_query(c->req, "wait");
 	struct jit_desired_state *ds = NULL;
-	uint64_t have = 0, wait_s = 0;
+	uint64_t have = 0, wait_s = 0, gen;
 	struct jit_actor a;
 	struct jit_error err;
 
@@ -290,9 +290,18 @@ jit_h_agent_desired_state(struct jit_call *c)
 	if (wait_text == NULL || wait_s > (uint64_t)c->api->long_poll_max_s)
 		wait_s = (uint64_t)c->api->long_poll_max_s;
 	jit_call_actor(c, &a);
-	if (jit_svc_agent_desired_state(c->api->store, &a, have_text ? &have : NULL,
-		c->now + (jit_time)wait_s * JIT_NS_PER_SEC, &c->api->stopping, &ds, &err) != 0) {
+	/* The counter before the state: a change after this read wakes the parked poll. */
+	gen = jit_svc_agent_generation(c->api->store);
+	if (jit_svc_agent_desired_state(c->api->store, &a, have_text ? &have : NULL, c->now,
+		&c->api->stopping, &ds, &err) != 0) {
 		jit_call_fail(c, &err);
+		return;
+	}
+	if (have_text != NULL && ds->version == have && wait_s > 0 && !c->req->wait_over &&
+		!atomic_load(&c->api->stopping)) {
+		/* Nothing new: park until a desired state changes or the wait ends (http.h). */
+		jit_desired_state_free(ds);
+		jit_call_park(c, JIT_HTTP_WAKE_DESIRED, gen, (unsigned)wait_s * 1000);
 		return;
 	}
 	jit_call_reply(c, 200, jit_desired_state_to_json(ds));

@@ -320,6 +320,7 @@ jit_h_vm_get(struct jit_call *c)
 	struct jit_actor a;
 	struct jit_error err;
 	struct jit_rid id;
+	uint64_t gen;
 	int r;
 
 	if (want_text != NULL && (parse_count(want_text, &want) != 0 ||
@@ -338,13 +339,15 @@ jit_h_vm_get(struct jit_call *c)
 	}
 	jit_rid_vm(&id, c->sub, c->rg, c->name);
 	jit_call_actor(c, &a);
-	if (want_text == NULL)
-		r = jit_svc_vm_get(c->api->store, &a, &id, v, &err);
-	else
-		r = jit_svc_vm_get_applied(c->api->store, &a, &id, want,
-			c->now + (jit_time)wait_s * JIT_NS_PER_SEC, &c->api->stopping, v, &err);
+	/* The counter before the VM: a report after this read wakes the parked wait. */
+	gen = jit_svc_report_generation(c->api->store);
+	r = jit_svc_vm_get(c->api->store, &a, &id, v, &err);
 	if (r != 0)
 		jit_call_fail(c, &err);
+	else if (want_text != NULL && (v->jit.has_ep ? v->jit.ep_applied : 0) < want &&
+		wait_s > 0 && !c->req->wait_over && !atomic_load(&c->api->stopping))
+		/* Not applied yet: park until an agent reports or the wait ends (http.h). */
+		jit_call_park(c, JIT_HTTP_WAKE_REPORT, gen, (unsigned)wait_s * 1000);
 	else
 		reply_vm(c, 200, v);
 	free(v);

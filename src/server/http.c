@@ -1,10 +1,20 @@
 /*
  * http.c: the HTTPS front of jitgated (see http.h), on libmicrohttpd and GnuTLS.
  *
- * Thread model: libmicrohttpd runs one listening thread and one thread per
- * connection; the handler runs on the connection's thread, so it may block (an
- * agent's long poll) without holding up anyone else, and must be thread-safe.
- * The connection limit bounds the threads.
+ * Thread model: libmicrohttpd's epoll with a small pool of threads (two per core),
+ * each serving its share of the connections; handlers run on those threads, so they
+ * must be thread-safe and must not wait. A long poll parks instead (http.h): its
+ * connection is suspended (no thread, no polling) and put on the parked list; the
+ * waker thread resumes it when a wake counter it waits for moves or its wait ends,
+ * and libmicrohttpd then calls on_request() again, which runs the handler again.
+ * Resuming a connection that is not suspended is undefined in libmicrohttpd: a
+ * connection is resumed only by whoever takes it off the parked list, under
+ * park_lock, so at most once per suspension. A suspended connection never times
+ * out and its client leaving goes unnoticed until it is resumed, so every park has
+ * a deadline (the long poll's wait, at most a minute or so). Stopping the daemon with
+ * a suspended connection is an error too: jit_http_stop closes the list, resumes
+ * every parked connection (their handlers answer at once, wait_over) and only then
+ * stops the daemon.
  *
  * A request reaches the handler only once it is complete: libmicrohttpd calls
  * on_request() once when the headers are in, once per piece of body, and once
@@ -17,6 +27,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -24,7 +35,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <gnutls/crypto.h>
 #include <gnutls/gnutls.h>
@@ -44,11 +57,14 @@
  * half of it): room for an Azure AD bearer token (a few KiB) and cookies, not for
  * abuse. Too large headers are answered 431 by libmicrohttpd itself.
  */
-#define CONN_MEMORY_BYTES (64 * 1024)
-#define DEFAULT_MAX_CONNECTIONS 256
-/* A client silent this long is closed. Long polls are not idle (their handler is
- * running), so this can stay short: 20 s bounds what a silent flood of connections
- * costs everyone else. */
+/* libmicrohttpd zeroes and keeps this pool for every open connection, so it is
+ * resident memory per agent: 32 KiB x 10,000 long polls is about 320 MB. */
+#define CONN_MEMORY_BYTES (32 * 1024)
+/* Room for the listener, the store and logs besides the connections. */
+#define NOFILE_RESERVE 64
+/* A client silent this long is closed. Long polls are not idle (they are parked, which
+ * libmicrohttpd never times out), so this can stay short: 20 s bounds what a silent
+ * flood of connections costs everyone else. */
 #define DEFAULT_IDLE_TIMEOUT_S 20
 /*
  * Connections per caller, an IPv4 address or an IPv6 /64 (one host's usual allocation,
@@ -68,6 +84,11 @@
 _Static_assert(JIT_MAX_BODY_BYTES == 1024 * 1024, "update BODY_LIMIT_TEXT");
 /* The body buffer grows from here by doubling, never past the limit plus one byte. */
 #define BODY_INITIAL_CAP 4096
+/* How often the waker thread looks at the parked requests' deadlines (and how long it
+ * waits for a change at most). */
+#define WAKER_TICK_MS 100
+
+struct request_state;
 
 struct jit_http_server {
 	struct MHD_Daemon *daemon;
@@ -88,6 +109,20 @@ struct jit_http_server {
 	struct caller *callers;
 	size_t n_callers;               /* entries allocated: the connection limit */
 	unsigned idle_timeout_s;
+	atomic_ulong connections;
+	/* Parked requests (suspended connections), a list under park_lock. */
+	pthread_mutex_t park_lock;
+	struct request_state *parked;
+	unsigned long n_parked;
+	bool parking_closed;            /* jit_http_stop: nothing parks any more */
+	/* The last value of each wake counter the waker has acted on, once it has one. */
+	uint64_t announced[JIT_HTTP_WAKE_N];
+	bool have_announced;
+	jit_http_wait_change wait_change;
+	void *wait_ctx;
+	pthread_t waker;
+	bool waker_running;
+	atomic_bool waker_stop;
 };
 
 struct caller {
@@ -112,7 +147,24 @@ struct request_state {
 	bool responded;               /* a response is queued; ignore the rest */
 	struct timespec started;
 	char request_id[37];
+	/* Parking (long polls): on the parked list while suspended. */
+	struct MHD_Connection *conn;
+	struct request_state *prev, *next;
+	bool on_list;
+	bool parked_once;               /* deadline is set */
+	int64_t deadline_ms;            /* CLOCK_MONOTONIC */
+	enum jit_http_wake wake_on;
+	uint64_t seen;
 };
+
+static int64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 static void
 new_request_id(char out[37])
@@ -327,12 +379,14 @@ on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
 			free(cs);
 			return;
 		}
+		atomic_fetch_add(&srv->connections, 1);
 		MHD_set_connection_option(c, MHD_CONNECTION_OPTION_TIMEOUT,
 			(unsigned int)FIRST_REQUEST_TIMEOUT_S);
 		return;
 	}
 	if (toe != MHD_CONNECTION_NOTIFY_CLOSED || cs == NULL)
 		return;
+	atomic_fetch_sub(&srv->connections, 1);
 	pthread_mutex_lock(&srv->callers_lock);
 	if ((e = caller_find(srv, cs->family, cs->key, false)) != NULL) {
 		e->total--;
@@ -560,17 +614,81 @@ answer_early(struct MHD_Connection *c, struct request_state *rs, const char *met
 	return queue(c, rs, &resp, true);
 }
 
-/* The request is complete: hand it to the handler and send what it answers. */
+void
+jit_http_park(struct jit_http_response *resp, enum jit_http_wake on, uint64_t seen,
+	unsigned wait_ms)
+{
+	resp->park.set = true;
+	resp->park.on = on;
+	resp->park.seen = seen;
+	resp->park.wait_ms = wait_ms;
+}
+
+/* Takes rs off the parked list and resumes its connection (park_lock held). Being on
+ * the list means being suspended, so this is the only place that resumes. */
+static void
+unpark(struct jit_http_server *srv, struct request_state *rs)
+{
+	if (rs->prev != NULL)
+		rs->prev->next = rs->next;
+	else
+		srv->parked = rs->next;
+	if (rs->next != NULL)
+		rs->next->prev = rs->prev;
+	rs->prev = rs->next = NULL;
+	rs->on_list = false;
+	srv->n_parked--;
+	MHD_resume_connection(rs->conn);
+}
+
+/*
+ * Parks rs (suspends its connection) unless its counter has moved past what the
+ * handler saw, or parking is closed: then false, and the handler runs again. The
+ * check and the insertion are under park_lock, as are the waker's announcements, so
+ * a change announced before the insertion is seen here and one after it finds rs on
+ * the list: no wake-up is lost.
+ */
+static bool
+park(struct jit_http_server *srv, struct MHD_Connection *c, struct request_state *rs,
+	const struct jit_http_response *resp)
+{
+	bool parked = false;
+
+	pthread_mutex_lock(&srv->park_lock);
+	if (!srv->parking_closed && (!srv->have_announced ||
+		srv->announced[resp->park.on] == resp->park.seen)) {
+		if (!rs->parked_once) {
+			rs->parked_once = true;
+			rs->deadline_ms = mono_ms() + resp->park.wait_ms;
+		}
+		rs->wake_on = resp->park.on;
+		rs->seen = resp->park.seen;
+		rs->conn = c;
+		MHD_suspend_connection(c);
+		rs->prev = NULL;
+		rs->next = srv->parked;
+		if (srv->parked != NULL)
+			srv->parked->prev = rs;
+		srv->parked = rs;
+		rs->on_list = true;
+		srv->n_parked++;
+		parked = true;
+	}
+	pthread_mutex_unlock(&srv->park_lock);
+	return parked;
+}
+
+/* The request is complete: hand it to the handler and send what it answers, or park
+ * it (long polls) until its handler has something to say. */
 static enum MHD_Result
 dispatch(struct jit_http_server *srv, struct MHD_Connection *c, struct request_state *rs,
 	const char *url, const char *method)
 {
 	struct jit_http_request req;
-	struct jit_http_response resp;
+	struct jit_http_response resp, want;
 	struct jit_error e;
 
 	memset(&req, 0, sizeof(req));
-	memset(&resp, 0, sizeof(resp));
 	req.method = method;
 	req.path = url;
 	req.body = rs->body != NULL ? rs->body : "";
@@ -578,11 +696,32 @@ dispatch(struct jit_http_server *srv, struct MHD_Connection *c, struct request_s
 	req.conn = c;
 	memcpy(req.request_id, rs->request_id, sizeof(req.request_id));
 	peer_address(c, &req.peer);
-	if (url[0] != '/') {
-		jit_errorf(&e, 400, JIT_E_BAD_REQUEST, "the request target must be a path");
-		jit_http_error(&resp, &e);
-	} else {
-		srv->handler(srv->ctx, &req, &resp);
+	for (;;) {
+		memset(&resp, 0, sizeof(resp));
+		req.wait_over = rs->parked_once && (atomic_load(&srv->stopping) ||
+			mono_ms() >= rs->deadline_ms);
+		if (url[0] != '/') {
+			jit_errorf(&e, 400, JIT_E_BAD_REQUEST, "the request target must be a path");
+			jit_http_error(&resp, &e);
+		} else {
+			srv->handler(srv->ctx, &req, &resp);
+		}
+		if (!resp.park.set)
+			break;
+		if (req.wait_over) {
+			/* A handler must answer once the wait is over. */
+			response_clear(&resp);
+			break;
+		}
+		want = resp;
+		response_clear(&resp);
+		if (park(srv, c, rs, &want))
+			return MHD_YES;
+		/* Its counter moved meanwhile, or the server stops: look again now. */
+		if (atomic_load(&srv->stopping) && !rs->parked_once) {
+			rs->parked_once = true;
+			rs->deadline_ms = 0;
+		}
 	}
 	if (resp.status < 100 || resp.status > 599) {
 		jit_log(JIT_LOG_ERROR, "http_no_response", "request_id", rs->request_id, "method",
@@ -665,11 +804,28 @@ on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
 {
 	struct request_state *rs = *req_cls;
 
-	(void)cls;
 	(void)c;
 	(void)toe;
 	if (rs == NULL)
 		return;
+	if (rs->on_list) {
+		/* Never expected (jit_http_stop empties the list before it stops the daemon),
+		 * but a freed entry must not stay on the list. */
+		struct jit_http_server *srv = cls;
+
+		pthread_mutex_lock(&srv->park_lock);
+		if (rs->on_list) {
+			if (rs->prev != NULL)
+				rs->prev->next = rs->next;
+			else
+				srv->parked = rs->next;
+			if (rs->next != NULL)
+				rs->next->prev = rs->prev;
+			rs->on_list = false;
+			srv->n_parked--;
+		}
+		pthread_mutex_unlock(&srv->park_lock);
+	}
 	free(rs->body);
 	free(rs);
 	*req_cls = NULL;
@@ -724,15 +880,111 @@ listen_address(const char *host, uint16_t port, struct sockaddr_storage *addr,
 		"listen address \"%.64s\" is not an IPv4 or IPv6 address", host);
 }
 
+/* Resumes the parked requests whose counter moved (now: the counters' values; NULL:
+ * only deadlines) or whose wait is over (park_lock taken here). */
+static void
+wake(struct jit_http_server *srv, const uint64_t *now)
+{
+	int64_t t = mono_ms();
+	struct request_state *rs, *next;
+
+	pthread_mutex_lock(&srv->park_lock);
+	if (now != NULL) {
+		memcpy(srv->announced, now, sizeof(srv->announced));
+		srv->have_announced = true;
+	}
+	for (rs = srv->parked; rs != NULL; rs = next) {
+		next = rs->next;
+		if (t >= rs->deadline_ms || (now != NULL && now[rs->wake_on] != rs->seen))
+			unpark(srv, rs);
+	}
+	pthread_mutex_unlock(&srv->park_lock);
+}
+
+/* The waker: one thread for every parked request, woken by the counters' changes. */
+static void *
+waker_loop(void *arg)
+{
+	struct jit_http_server *srv = arg;
+	uint64_t seen[JIT_HTTP_WAKE_N], now[JIT_HTTP_WAKE_N];
+	bool first = true;
+
+	memset(seen, 0, sizeof(seen));
+	while (!atomic_load(&srv->waker_stop)) {
+		if (srv->wait_change == NULL) {
+			usleep(WAKER_TICK_MS * 1000);
+			wake(srv, NULL);
+			continue;
+		}
+		memcpy(now, seen, sizeof(now));
+		srv->wait_change(srv->wait_ctx, seen, now, first ? 0 : WAKER_TICK_MS);
+		first = false;
+		wake(srv, now);
+		memcpy(seen, now, sizeof(seen));
+	}
+	return NULL;
+}
+
+void
+jit_http_counts(struct jit_http_server *srv, struct jit_http_counts *out)
+{
+	out->connections = atomic_load(&srv->connections);
+	pthread_mutex_lock(&srv->park_lock);
+	out->parked = srv->n_parked;
+	pthread_mutex_unlock(&srv->park_lock);
+}
+
+/* The connection limit RLIMIT_NOFILE allows (one descriptor each, and a reserve). */
+static unsigned
+fd_bounded_limit(unsigned want, bool asked)
+{
+	struct rlimit rl;
+	char from[16], to[16];
+	unsigned allowed;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY)
+		return want;
+	allowed = rl.rlim_cur > NOFILE_RESERVE + 16 ? (unsigned)(rl.rlim_cur - NOFILE_RESERVE) : 16;
+	if (rl.rlim_cur > UINT_MAX)
+		allowed = UINT_MAX - NOFILE_RESERVE;
+	if (want <= allowed)
+		return want;
+	snprintf(from, sizeof(from), "%u", want);
+	snprintf(to, sizeof(to), "%u", allowed);
+	/* Only an operator's own limit that cannot be had is worth a warning. */
+	jit_log(asked ? JIT_LOG_WARN : JIT_LOG_INFO, "connection_limit_lowered", "asked", from, "allowed", to, "reason",
+		"RLIMIT_NOFILE (raise LimitNOFILE=)", (const char *)NULL);
+	return allowed;
+}
+
+static unsigned
+pool_size(unsigned want, unsigned limit)
+{
+	long cores = sysconf(_SC_NPROCESSORS_ONLN);
+	unsigned n = want;
+
+	if (n == 0)
+		n = cores > 0 ? (unsigned)(2 * cores) : 4;
+	if (n < 4 && want == 0)
+		n = 4;
+	if (n > 64)
+		n = 64;
+	/* libmicrohttpd shares the connection limit out among its threads. */
+	if (n > limit)
+		n = limit;
+	return n;
+}
+
 int
 jit_http_start(const struct jit_http_config *cfg, struct jit_http_server **out,
 	struct jit_error *err)
 {
+	unsigned max_conn, threads;
 	struct jit_http_server *srv;
 	struct sockaddr_storage addr;
 	const union MHD_DaemonInfo *info;
-	unsigned flags = MHD_USE_TLS | MHD_USE_INTERNAL_POLLING_THREAD |
-		MHD_USE_THREAD_PER_CONNECTION | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+	unsigned flags = MHD_USE_TLS | MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME |
+		MHD_USE_ERROR_LOG;
 
 	*out = NULL;
 	if (cfg->handler == NULL || cfg->cert_pem == NULL || cfg->key_pem == NULL)
@@ -744,14 +996,22 @@ jit_http_start(const struct jit_http_config *cfg, struct jit_http_server **out,
 		return jit_errorf(err, 500, JIT_E_INTERNAL, "out of memory");
 	pthread_mutex_init(&srv->msg_lock, NULL);
 	pthread_mutex_init(&srv->callers_lock, NULL);
+	pthread_mutex_init(&srv->park_lock, NULL);
 	atomic_init(&srv->stopping, false);
+	atomic_init(&srv->connections, 0);
+	atomic_init(&srv->waker_stop, false);
+	srv->wait_change = cfg->wait_change;
+	srv->wait_ctx = cfg->wait_ctx;
 	srv->idle_timeout_s = cfg->idle_timeout_s != 0 ? cfg->idle_timeout_s :
 		DEFAULT_IDLE_TIMEOUT_S;
-	srv->n_callers = cfg->max_connections != 0 ? cfg->max_connections :
-		DEFAULT_MAX_CONNECTIONS;
+	max_conn = fd_bounded_limit(cfg->max_connections != 0 ? cfg->max_connections :
+		JIT_HTTP_DEFAULT_MAX_CONNECTIONS, cfg->max_connections != 0);
+	threads = pool_size(cfg->threads, max_conn);
+	srv->n_callers = max_conn;
 	if ((srv->callers = calloc(srv->n_callers, sizeof(*srv->callers))) == NULL) {
 		pthread_mutex_destroy(&srv->msg_lock);
 		pthread_mutex_destroy(&srv->callers_lock);
+		pthread_mutex_destroy(&srv->park_lock);
 		free(srv);
 		return jit_errorf(err, 500, JIT_E_INTERNAL, "out of memory");
 	}
@@ -773,8 +1033,8 @@ jit_http_start(const struct jit_http_config *cfg, struct jit_http_server **out,
 		MHD_OPTION_HTTPS_MEM_KEY, srv->key_pem,
 		MHD_OPTION_HTTPS_MEM_CERT, srv->cert_pem,
 		MHD_OPTION_HTTPS_PRIORITIES, TLS_PRIORITIES,
-		MHD_OPTION_CONNECTION_LIMIT,
-		cfg->max_connections != 0 ? cfg->max_connections : DEFAULT_MAX_CONNECTIONS,
+		MHD_OPTION_CONNECTION_LIMIT, max_conn,
+		MHD_OPTION_THREAD_POOL_SIZE, threads,
 		MHD_OPTION_CONNECTION_TIMEOUT, srv->idle_timeout_s,
 		MHD_OPTION_NOTIFY_CONNECTION, on_connection, srv,
 		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_MEMORY_BYTES,
@@ -793,6 +1053,11 @@ jit_http_start(const struct jit_http_config *cfg, struct jit_http_server **out,
 	}
 	info = MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_BIND_PORT);
 	srv->port = info != NULL ? info->port : cfg->port;
+	if (pthread_create(&srv->waker, NULL, waker_loop, srv) != 0) {
+		jit_errorf(err, 500, JIT_E_INTERNAL, "cannot start the long polls' waker thread");
+		goto fail;
+	}
+	srv->waker_running = true;
 	*out = srv;
 	return 0;
 fail:
@@ -812,12 +1077,23 @@ jit_http_stop(struct jit_http_server *srv)
 	if (srv == NULL)
 		return;
 	atomic_store(&srv->stopping, true);
-	/* Closes every connection, then joins each connection thread: this returns
-	 * once every running handler has returned. */
+	if (srv->waker_running) {
+		atomic_store(&srv->waker_stop, true);
+		pthread_join(srv->waker, NULL);
+	}
+	/* No new parks; every parked request is resumed and answered (wait_over). */
+	pthread_mutex_lock(&srv->park_lock);
+	srv->parking_closed = true;
+	while (srv->parked != NULL)
+		unpark(srv, srv->parked);
+	pthread_mutex_unlock(&srv->park_lock);
+	/* Closes every connection (the resumed ones are resumed first), then joins the
+	 * threads: this returns once every running handler has returned. */
 	if (srv->daemon != NULL)
 		MHD_stop_daemon(srv->daemon);
 	pthread_mutex_destroy(&srv->msg_lock);
 	pthread_mutex_destroy(&srv->callers_lock);
+	pthread_mutex_destroy(&srv->park_lock);
 	free(srv->callers);
 	free(srv->cert_pem);
 	if (srv->key_pem != NULL) {

@@ -70,6 +70,7 @@ struct options {
 	const char *audit_key;     /* the audit key file (default STATE/audit.key) */
 	int64_t checkpoint_interval_ns;
 	bool rotate_audit_key;
+	unsigned max_connections;  /* 0: JIT_HTTP_DEFAULT_MAX_CONNECTIONS */
 };
 
 static void
@@ -96,6 +97,8 @@ usage(FILE *f)
 		"                       STATE/audit.key; created 0600 on first start)\n"
 		"  --checkpoint-interval DURATION  how often a signed checkpoint of the audit\n"
 		"                       log's head goes to the log when it moved (default PT15M)\n"
+		"  --max-connections N  open connections at most, agents' long polls included\n"
+		"                       (default " JIT_STR(JIT_HTTP_DEFAULT_MAX_CONNECTIONS) ")\n"
 		"  --rotate-audit-key   add new audit keys (for the entries from the next one on)\n"
 		"                       and exit; jitgated must be stopped\n"
 		"  --log-level LEVEL    debug, info (default), warn or error\n"
@@ -152,6 +155,7 @@ parse_args(int argc, char **argv, struct options *o)
 		{"audit-key", required_argument, NULL, 'K'},
 		{"checkpoint-interval", required_argument, NULL, 'P'},
 		{"rotate-audit-key", no_argument, NULL, 'R'},
+		{"max-connections", required_argument, NULL, 'M'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
@@ -219,6 +223,20 @@ parse_args(int argc, char **argv, struct options *o)
 		case 'R':
 			o->rotate_audit_key = true;
 			break;
+		case 'M': {
+			char *end;
+			unsigned long n;
+
+			errno = 0;
+			n = strtoul(optarg, &end, 10);
+			if (optarg[0] < '0' || optarg[0] > '9' || *end != '\0' || errno != 0 ||
+				n < 16 || n > 1000000) {
+				fprintf(stderr, "jitgated: --max-connections must be 16 to 1000000\n");
+				return 2;
+			}
+			o->max_connections = (unsigned)n;
+			break;
+		}
 		case 'C':
 			o->console_dir = optarg;
 			break;
@@ -479,6 +497,19 @@ loopback_for(const char *listen_addr)
 	return listen_addr;
 }
 
+/* http.c's waker asks the store for its two counters' changes (one wake-up path for a
+ * local commit and, on a shared store, another replica's). */
+static void
+wait_store_change(void *ctx, const uint64_t seen[JIT_HTTP_WAKE_N], uint64_t now[JIT_HTTP_WAKE_N],
+	int timeout_ms)
+{
+	uint64_t gen = seen[JIT_HTTP_WAKE_DESIRED], report = seen[JIT_HTTP_WAKE_REPORT];
+
+	jit_store_wait_any(ctx, &gen, &report, timeout_ms);
+	now[JIT_HTTP_WAKE_DESIRED] = gen;
+	now[JIT_HTTP_WAKE_REPORT] = report;
+}
+
 struct sweeper {
 	struct jit_store *store;
 	struct jit_api *api;
@@ -708,6 +739,9 @@ main(int argc, char **argv)
 	cfg.key_pem = key;
 	cfg.handler = jit_api_handle;
 	cfg.ctx = &api;
+	cfg.max_connections = o.max_connections;
+	cfg.wait_change = wait_store_change;
+	cfg.wait_ctx = store;
 	if (jit_http_start(&cfg, &http, &err) != 0) {
 		fatal("starting HTTPS", &err);
 		goto out;

@@ -261,6 +261,12 @@ jit_svc_agent_desired_state(struct jit_store *st, const struct jit_actor *a,
 	return 0;
 }
 
+uint64_t
+jit_svc_agent_generation(struct jit_store *st)
+{
+	return jit_store_generation(st);
+}
+
 /* When an agent reports a newer applied version, its grants are in force: one audit
  * entry says which (VM, port, source, end time), for every VM it protects. */
 static int

@@ -67,6 +67,9 @@ int jit_svc_agent_enroll(struct jit_store *st, const struct jit_actor *a,
 int jit_svc_agent_desired_state(struct jit_store *st, const struct jit_actor *a,
 	const uint64_t *have, jit_time deadline, const atomic_int *stopping,
 	struct jit_desired_state **out, struct jit_error *err);
+/* The counter of changes to any desired state: read it before a desired state, and a
+ * change after the read moves it (for a long poll parked instead of waiting). */
+uint64_t jit_svc_agent_generation(struct jit_store *st);
 
 /* Records the agent's status report; a newer applied version is audited with the
  * grants it put in force. */

@@ -325,6 +325,12 @@ jit_svc_vm_get_applied(struct jit_store *st, const struct jit_actor *a,
 	}
 }
 
+uint64_t
+jit_svc_report_generation(struct jit_store *st)
+{
+	return jit_store_report_generation(st);
+}
+
 /* The action on an enforcement point that binding a VM to it needs (Azure's analogue:
  * networkSecurityGroups/join/action on the NSG a NIC joins). */
 #define EP_JOIN_ACTION "Jitgate/enforcementPoints/join/action"

@@ -62,6 +62,9 @@ int jit_svc_vm_get(struct jit_store *st, const struct jit_actor *a, const struct
 int jit_svc_vm_get_applied(struct jit_store *st, const struct jit_actor *a,
 	const struct jit_rid *id, uint64_t want, jit_time deadline, const atomic_int *stopping,
 	struct jit_vm_view *out, struct jit_error *err);
+/* The counter of agents' status reports: read before a VM, a report after it moves it
+ * (for a wait on an applied version parked instead of blocking). */
+uint64_t jit_svc_report_generation(struct jit_store *st);
 /* Creates or replaces in (in->id set); *out as stored. */
 int jit_svc_vm_put(struct jit_store *st, const struct jit_actor *a, const struct jit_vm *in,
 	struct jit_vm_view *out, bool *created, struct jit_error *err);

@@ -409,6 +409,10 @@ uint64_t jit_store_wait_change(struct jit_store *st, uint64_t seen, int timeout_
  * Kept apart so that agents' long polls do not wake on every report. */
 uint64_t jit_store_report_generation(struct jit_store *st);
 uint64_t jit_store_wait_report(struct jit_store *st, uint64_t seen, int timeout_ms);
+/* Waits until either counter differs from what was seen (*gen, *report) or timeout_ms
+ * passes, and stores both counters' values there (jitgated's one waker thread, which
+ * resumes every parked long poll). */
+void jit_store_wait_any(struct jit_store *st, uint64_t *gen, uint64_t *report, int timeout_ms);
 /* Wakes every waiter (used at shutdown). */
 void jit_store_wake_all(struct jit_store *st);
 

@@ -775,6 +775,29 @@ jit_store_wait_report(struct jit_store *st, uint64_t seen, int timeout_ms)
 }
 
 void
+jit_store_wait_any(struct jit_store *st, uint64_t *gen, uint64_t *report, int timeout_ms)
+{
+	struct timespec deadline;
+
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += timeout_ms / 1000;
+	deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+	if (deadline.tv_nsec >= 1000000000L) {
+		deadline.tv_sec++;
+		deadline.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&st->gen_lock);
+	while (st->generation == *gen && st->report_generation == *report && !st->waking &&
+		timeout_ms > 0) {
+		if (pthread_cond_timedwait(&st->gen_cond, &st->gen_lock, &deadline) == ETIMEDOUT)
+			break;
+	}
+	*gen = st->generation;
+	*report = st->report_generation;
+	pthread_mutex_unlock(&st->gen_lock);
+}
+
+void
 jit_store_wake_all(struct jit_store *st)
 {
 	pthread_mutex_lock(&st->gen_lock);

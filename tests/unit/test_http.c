@@ -1,8 +1,9 @@
 /*
  * test_http.c: the HTTPS front end to end, over loopback with libcurl: requests reach
  * the handler whole, responses carry their headers, bodies and headers are bounded,
- * old TLS is refused, idle clients are dropped, connections are limited, a blocked
- * handler neither holds up others nor is cut off by jit_http_stop.
+ * old TLS is refused, idle clients are dropped, connections are limited (parked ones
+ * too), a parked request (a long poll) is woken by its counter and by its deadline,
+ * costs nothing once its client has gone, and is answered by jit_http_stop.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -40,8 +41,16 @@ struct gate {
 	bool open;
 };
 
+/* The wake counters the test server's waker watches (http.h's wait_change). */
+struct counters {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	uint64_t v[JIT_HTTP_WAKE_N];
+};
+
 static struct {
 	char dir[64];
+	struct counters counters;
 	char cert_path[128];
 	char *cert;
 	char *key;
@@ -109,6 +118,23 @@ handler(void *ctx, const struct jit_http_request *req, struct jit_http_response 
 		snprintf(resp->location, sizeof(resp->location), "/a\r\nX-Injected: 1");
 		return;
 	}
+	if (strcmp(req->path, "/park") == 0) {
+		/* A long poll: ?have=N&ms=M parks while counter 0 is N, for at most M ms. */
+		uint64_t now;
+
+		pthread_mutex_lock(&fx.counters.lock);
+		now = fx.counters.v[JIT_HTTP_WAKE_DESIRED];
+		pthread_mutex_unlock(&fx.counters.lock);
+		if (!req->wait_over && now == strtoull(jit_http_query(req, "have"), NULL, 10)) {
+			jit_http_park(resp, JIT_HTTP_WAKE_DESIRED, now,
+				(unsigned)atoi(jit_http_query(req, "ms")));
+			return;
+		}
+		resp->status = 200;
+		resp->body = json_pack("{s:I,s:b}", "counter", (json_int_t)now, "wait_over",
+			req->wait_over);
+		return;
+	}
 	if (strcmp(req->path, "/sleep") == 0)
 		usleep((useconds_t)atoi(jit_http_query(req, "ms")) * 1000);
 	if (strcmp(req->path, "/block") == 0) {
@@ -128,6 +154,45 @@ handler(void *ctx, const struct jit_http_request *req, struct jit_http_response 
 		peer, "request_id", req->request_id);
 }
 
+static void
+wait_change(void *ctx, const uint64_t seen[JIT_HTTP_WAKE_N], uint64_t now[JIT_HTTP_WAKE_N],
+	int timeout_ms)
+{
+	struct counters *k = ctx;
+	struct timespec dl;
+
+	clock_gettime(CLOCK_REALTIME, &dl);
+	dl.tv_nsec += (long)timeout_ms * 1000000L;
+	dl.tv_sec += dl.tv_nsec / 1000000000L;
+	dl.tv_nsec %= 1000000000L;
+	pthread_mutex_lock(&k->lock);
+	while (timeout_ms > 0 && memcmp(seen, k->v, sizeof(k->v)) == 0)
+		if (pthread_cond_timedwait(&k->cond, &k->lock, &dl) != 0)
+			break;
+	memcpy(now, k->v, sizeof(k->v));
+	pthread_mutex_unlock(&k->lock);
+}
+
+static void
+bump(void)
+{
+	pthread_mutex_lock(&fx.counters.lock);
+	fx.counters.v[JIT_HTTP_WAKE_DESIRED]++;
+	pthread_cond_broadcast(&fx.counters.cond);
+	pthread_mutex_unlock(&fx.counters.lock);
+}
+
+static uint64_t
+counter(void)
+{
+	uint64_t v;
+
+	pthread_mutex_lock(&fx.counters.lock);
+	v = fx.counters.v[JIT_HTTP_WAKE_DESIRED];
+	pthread_mutex_unlock(&fx.counters.lock);
+	return v;
+}
+
 static struct jit_http_server *
 start(const char *addr, unsigned max_conn, unsigned idle_s)
 {
@@ -140,6 +205,8 @@ start(const char *addr, unsigned max_conn, unsigned idle_s)
 		.idle_timeout_s = idle_s,
 		.handler = handler,
 		.ctx = &fx.gate,
+		.wait_change = wait_change,
+		.wait_ctx = &fx.counters,
 	};
 	struct jit_http_server *srv = NULL;
 	struct jit_error e;
@@ -652,31 +719,154 @@ close_gate(void)
 	pthread_mutex_unlock(&fx.gate.lock);
 }
 
+/* Waits (at most 10 s) until srv has n parked requests and, unless conns is -1, that
+ * many connections. */
+static void
+wait_counts(struct jit_http_server *srv, unsigned long parked, long conns)
+{
+	struct jit_http_counts k;
+
+	for (int i = 0; i < 500; i++) {
+		jit_http_counts(srv, &k);
+		if (k.parked == parked && (conns < 0 || k.connections == (unsigned long)conns))
+			return;
+		usleep(20 * 1000);
+	}
+	print_message("# parked %lu (want %lu), connections %lu (want %ld)\n", k.parked, parked,
+		k.connections, conns);
+	fail();
+}
+
+static char *
+park_path(uint64_t have, unsigned ms)
+{
+	char *p = malloc(64);
+
+	assert_non_null(p);
+	snprintf(p, 64, "/park?have=%llu&ms=%u", (unsigned long long)have, ms);
+	return p;
+}
+
+/* A parked request holds no thread: many of them, and others are still served; each
+ * is answered as soon as its counter moves. */
+static void
+test_park_woken_by_change(void **state)
+{
+	struct jit_http_server *srv = *state;
+	struct bg polls[6];
+	pthread_t t[6];
+	char *path = park_path(counter(), 30000);
+	struct reply r;
+	double t0;
+
+	for (int i = 0; i < 6; i++) {
+		polls[i] = (struct bg){ .srv = srv, .path = path };
+		assert_int_equal(pthread_create(&t[i], NULL, bg_request, &polls[i]), 0);
+	}
+	/* More parked requests than the server has threads. */
+	wait_counts(srv, 6, -1);
+	perform(srv, &(struct req){ .path = "/meanwhile" }, &r);
+	assert_int_equal(r.status, 200);
+	reply_free(&r);
+	for (int i = 0; i < 6; i++)
+		assert_false(__atomic_load_n(&polls[i].done, __ATOMIC_SEQ_CST));
+	t0 = now_s();
+	bump();
+	for (int i = 0; i < 6; i++) {
+		pthread_join(t[i], NULL);
+		assert_int_equal(polls[i].r.status, 200);
+		assert_int_equal(json_integer_value(json_object_get(polls[i].r.json, "counter")),
+			(json_int_t)counter());
+		assert_false(json_is_true(json_object_get(polls[i].r.json, "wait_over")));
+		reply_free(&polls[i].r);
+	}
+	/* Woken by the change, long before their 30 s. */
+	assert_true(now_s() - t0 < 10);
+	wait_counts(srv, 0, -1);
+	free(path);
+}
+
+/* Without a change a parked request is answered at its deadline, with wait_over. */
+static void
+test_park_deadline(void **state)
+{
+	struct jit_http_server *srv = *state;
+	char *path = park_path(counter(), 700);
+	struct reply r;
+	double t0 = now_s();
+
+	perform(srv, &(struct req){ .path = path }, &r);
+	assert_int_equal(r.status, 200);
+	assert_true(json_is_true(json_object_get(r.json, "wait_over")));
+	assert_int_equal(json_integer_value(json_object_get(r.json, "counter")),
+		(json_int_t)counter());
+	assert_true(now_s() - t0 >= 0.65);
+	reply_free(&r);
+	free(path);
+	/* A change that came before the request parks nothing: answered at once. */
+	path = park_path(counter() - 1, 30000);
+	t0 = now_s();
+	perform(srv, &(struct req){ .path = path }, &r);
+	assert_int_equal(r.status, 200);
+	assert_false(json_is_true(json_object_get(r.json, "wait_over")));
+	assert_true(now_s() - t0 < 10);
+	reply_free(&r);
+	free(path);
+}
+
+/* A client that hangs up while parked: libmicrohttpd cannot notice while the connection
+ * is suspended, so it is closed at the park's deadline, and its slot is free again. */
+static void
+test_park_client_gone(void **state)
+{
+	struct jit_http_server *srv;
+	char *path = park_path(counter(), 1500);
+	struct reply r;
+
+	(void)state;
+	srv = start("127.0.0.1", 4, 30);
+	assert_non_null(srv);
+	perform(srv, &(struct req){ .path = path, .timeout_s = 1 }, &r);
+	assert_int_equal(r.rc, CURLE_OPERATION_TIMEDOUT);
+	reply_free(&r);
+	/* Gone from the client's side; still parked on the server's. */
+	wait_counts(srv, 1, 1);
+	/* At its deadline it is resumed, its answer fails, the connection is closed. */
+	wait_counts(srv, 0, 0);
+	perform(srv, &(struct req){ .path = "/after" }, &r);
+	assert_int_equal(r.status, 200);
+	reply_free(&r);
+	jit_http_stop(srv);
+	free(path);
+}
+
+/* Parked connections count against the limit (they are open), and free it once
+ * answered. */
 static void
 test_connection_limit(void **state)
 {
 	struct jit_http_server *srv;
-	struct bg held1 = { .path = "/block" }, held2 = { .path = "/block" };
+	char *path = park_path(counter(), 30000);
+	struct bg held1 = { .path = path }, held2 = { .path = path };
 	struct bg late = { .path = "/late" };
 	pthread_t t1, t2, t3;
 	struct reply r;
 
 	(void)state;
-	close_gate();
 	srv = start("127.0.0.1", 2, 30);
 	assert_non_null(srv);
 	held1.srv = held2.srv = late.srv = srv;
 	assert_int_equal(pthread_create(&t1, NULL, bg_request, &held1), 0);
 	assert_int_equal(pthread_create(&t2, NULL, bg_request, &held2), 0);
-	wait_entered(2);
+	wait_counts(srv, 2, 2);
 	/* At the limit the server stops accepting: a third client waits in the backlog. */
 	perform(srv, &(struct req){ .path = "/", .timeout_s = 2 }, &r);
 	assert_int_equal(r.rc, CURLE_OPERATION_TIMEDOUT);
 	reply_free(&r);
-	/* Once the two are done, a waiting client is served. */
+	/* Once the two are answered, a waiting client is served. */
 	assert_int_equal(pthread_create(&t3, NULL, bg_request, &late), 0);
 	usleep(200 * 1000);
-	open_gate();
+	bump();
 	pthread_join(t1, NULL);
 	pthread_join(t2, NULL);
 	pthread_join(t3, NULL);
@@ -688,42 +878,75 @@ test_connection_limit(void **state)
 	reply_free(&held2.r);
 	reply_free(&late.r);
 	jit_http_stop(srv);
+	free(path);
 }
 
+/* Stopping with parked requests (an API violation in libmicrohttpd if they were still
+ * suspended): they are resumed first, and stop returns without waiting their 30 s. */
+static void
+test_stop_with_parked(void **state)
+{
+	struct jit_http_server *srv;
+	char *path = park_path(counter(), 30000);
+	struct bg poll1 = { .path = path }, poll2 = { .path = path }, stop;
+	pthread_t t1, t2, ts;
+	double t0;
+
+	(void)state;
+	srv = start("127.0.0.1", 0, 30);
+	assert_non_null(srv);
+	poll1.srv = poll2.srv = srv;
+	assert_int_equal(pthread_create(&t1, NULL, bg_request, &poll1), 0);
+	assert_int_equal(pthread_create(&t2, NULL, bg_request, &poll2), 0);
+	wait_counts(srv, 2, 2);
+	t0 = now_s();
+	stop = (struct bg){ .srv = srv };
+	assert_int_equal(pthread_create(&ts, NULL, bg_stop, &stop), 0);
+	pthread_join(ts, NULL);
+	assert_true(stop.done);
+	pthread_join(t1, NULL);
+	pthread_join(t2, NULL);
+	assert_true(now_s() - t0 < 10);
+	/* Answered (wait_over) or closed; never left hanging. */
+	assert_true(poll1.r.rc != CURLE_OPERATION_TIMEDOUT && poll2.r.rc !=
+		CURLE_OPERATION_TIMEDOUT);
+	reply_free(&poll1.r);
+	reply_free(&poll2.r);
+	free(path);
+}
+
+/* A handler that blocks (none of jitgated's do: they park) holds up its own thread
+ * only; stop waits for it. */
 static void
 test_blocked_handler_and_stop(void **state)
 {
 	struct jit_http_server *srv;
-	struct bg poll1 = { .path = "/block" }, poll2 = { .path = "/block" }, stop;
-	pthread_t t1, t2, ts;
+	struct bg poll1 = { .path = "/block" }, stop;
+	pthread_t t1, ts;
 	struct reply r;
 
 	(void)state;
 	close_gate();
 	srv = start("127.0.0.1", 0, 30);
 	assert_non_null(srv);
-	poll1.srv = poll2.srv = srv;
+	poll1.srv = srv;
 	assert_int_equal(pthread_create(&t1, NULL, bg_request, &poll1), 0);
-	assert_int_equal(pthread_create(&t2, NULL, bg_request, &poll2), 0);
-	wait_entered(2);
-	/* Two handlers blocked; others are still served. */
+	wait_entered(1);
 	perform(srv, &(struct req){ .path = "/meanwhile" }, &r);
 	assert_int_equal(r.status, 200);
 	reply_free(&r);
 
-	/* Stop waits for the blocked handlers... */
+	/* Stop waits for the blocked handler... */
 	stop = (struct bg){ .srv = srv };
 	assert_int_equal(pthread_create(&ts, NULL, bg_stop, &stop), 0);
 	usleep(500 * 1000);
 	assert_false(__atomic_load_n(&stop.done, __ATOMIC_SEQ_CST));
-	/* ...and returns once they do. */
+	/* ...and returns once it does. */
 	open_gate();
 	pthread_join(ts, NULL);
 	assert_true(stop.done);
 	pthread_join(t1, NULL);
-	pthread_join(t2, NULL);
 	reply_free(&poll1.r);
-	reply_free(&poll2.r);
 }
 
 static void
@@ -841,6 +1064,8 @@ group_setup(void **state)
 		jit_tls_read_pem(path, &fx.key, &e) != 0)
 		return -1;
 	pthread_mutex_init(&fx.gate.lock, NULL);
+	pthread_mutex_init(&fx.counters.lock, NULL);
+	pthread_cond_init(&fx.counters.cond, NULL);
 	pthread_cond_init(&fx.gate.cond, NULL);
 	*state = start("127.0.0.1", 16, 30);
 	return *state != NULL ? 0 : -1;
@@ -871,7 +1096,11 @@ main(void)
 		cmocka_unit_test(test_header_limit),
 		cmocka_unit_test(test_old_tls_refused),
 		cmocka_unit_test(test_idle_client_is_closed),
+		cmocka_unit_test(test_park_woken_by_change),
+		cmocka_unit_test(test_park_deadline),
+		cmocka_unit_test(test_park_client_gone),
 		cmocka_unit_test(test_connection_limit),
+		cmocka_unit_test(test_stop_with_parked),
 		cmocka_unit_test(test_blocked_handler_and_stop),
 		cmocka_unit_test(test_dual_stack),
 		cmocka_unit_test(test_start_errors),
