@@ -130,7 +130,14 @@ struct caller {
 	int family;                     /* AF_INET or AF_INET6 */
 	uint8_t key[8];                 /* the IPv4 address, or the IPv6 /64 */
 	unsigned total, pending;
+	/* Accepted by on_accept, not yet started: libmicrohttpd's threads accept at once,
+	 * so the limits count these too. One that never starts (libmicrohttpd failed it
+	 * after accepting) is forgotten after RESERVATION_MS. */
+	unsigned reserved;
+	int64_t reserved_ms;
 };
+
+#define RESERVATION_MS 5000
 
 /* Per connection (libmicrohttpd's socket context), from accept to close. */
 struct conn_state {
@@ -332,7 +339,7 @@ on_accept(void *cls, const struct sockaddr *addr, socklen_t addrlen)
 {
 	struct jit_http_server *srv = cls;
 	enum MHD_Result ok = MHD_YES;
-	const struct caller *e;
+	struct caller *e;
 	uint8_t key[8];
 	int family;
 
@@ -340,9 +347,19 @@ on_accept(void *cls, const struct sockaddr *addr, socklen_t addrlen)
 	if (!caller_key(addr, &family, key))
 		return MHD_YES;
 	pthread_mutex_lock(&srv->callers_lock);
-	e = caller_find(srv, family, key, false);
-	if (e != NULL && (e->total >= PER_CALLER_CONNECTIONS || e->pending >= PER_CALLER_PENDING))
-		ok = MHD_NO;
+	if ((e = caller_find(srv, family, key, true)) != NULL) {
+		if (e->reserved > 0 && mono_ms() - e->reserved_ms > RESERVATION_MS)
+			e->reserved = 0;
+		if (e->total + e->reserved >= PER_CALLER_CONNECTIONS ||
+			e->pending + e->reserved >= PER_CALLER_PENDING) {
+			ok = MHD_NO;
+			if (e->total == 0 && e->reserved == 0)
+				e->used = false;
+		} else {
+			e->reserved++;
+			e->reserved_ms = mono_ms();
+		}
+	}
 	pthread_mutex_unlock(&srv->callers_lock);
 	if (ok == MHD_NO)
 		jit_log(JIT_LOG_DEBUG, "connection_refused", "reason",
@@ -369,6 +386,8 @@ on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
 		}
 		pthread_mutex_lock(&srv->callers_lock);
 		if ((e = caller_find(srv, cs->family, cs->key, true)) != NULL) {
+			if (e->reserved > 0)
+				e->reserved--;
 			e->total++;
 			e->pending++;
 			cs->pending = true;
@@ -392,7 +411,7 @@ on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
 		e->total--;
 		if (cs->pending)
 			e->pending--;
-		if (e->total == 0)
+		if (e->total == 0 && e->reserved == 0)
 			e->used = false;
 	}
 	pthread_mutex_unlock(&srv->callers_lock);
