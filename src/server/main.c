@@ -1,7 +1,7 @@
 /*
  * main.c: jitgated, the control plane. Unprivileged: it never touches a firewall.
  *
- *   jitgated --state-dir DIR [--listen ADDR:PORT] [--tls-cert F --tls-key F]
+ *   jitgated --state-dir DIR [--store URI] [--listen ADDR:PORT] [--tls-cert F --tls-key F]
  *            [--tls-name NAME]... [--allow-root] [--log-level LEVEL]
  *            [--console-dir DIR | --no-console]
  *
@@ -32,6 +32,7 @@
 #include "metrics.h"
 #include "rbac.h"
 #include "store.h"
+#include "db.h"
 #include "tls.h"
 
 #define DEFAULT_LISTEN "127.0.0.1:8443"
@@ -46,6 +47,7 @@
 
 struct options {
 	const char *state_dir;
+	const char *store;         /* NULL: sqlite:STATE_DIR/jitgate.db */
 	const char *listen;
 	const char *tls_cert;
 	const char *tls_key;
@@ -68,6 +70,10 @@ usage(FILE *f)
 		"The jitgate control plane: the Azure-compatible JIT API over HTTPS.\n"
 		"\n"
 		"  --state-dir DIR      database, TLS material and admin.token (or JITGATE_STATE_DIR)\n"
+		"  --store URI          sqlite:PATH (default: DIR/jitgate.db) or a PostgreSQL URI,\n"
+		"                       e.g. postgresql://jitgate@db1,db2/jitgate?target_session_attrs=\n"
+		"                       read-write (or JITGATE_STORE); replicas share one database\n"
+		"  --store-password-file FILE  the PostgreSQL password (or PGPASSFILE, ~/.pgpass)\n"
 		"  --listen ADDR:PORT   where to listen (default " DEFAULT_LISTEN "; [::]:8443 for IPv6)\n"
 		"  --tls-cert FILE      PEM certificate to serve instead of the self-signed one\n"
 		"  --tls-key FILE       its PEM private key\n"
@@ -120,6 +126,8 @@ parse_args(int argc, char **argv, struct options *o)
 {
 	static const struct option longopts[] = {
 		{"state-dir", required_argument, NULL, 's'},
+		{"store", required_argument, NULL, 'S'},
+		{"store-password-file", required_argument, NULL, 'P'},
 		{"listen", required_argument, NULL, 'l'},
 		{"tls-cert", required_argument, NULL, 'c'},
 		{"tls-key", required_argument, NULL, 'k'},
@@ -142,10 +150,23 @@ parse_args(int argc, char **argv, struct options *o)
 	o->token_max_lifetime_ns = JIT_TOKEN_LIFETIME_DEFAULT_NS;
 	o->initiate_limit = DEFAULT_INITIATE_LIMIT;
 	o->state_dir = getenv("JITGATE_STATE_DIR");
+	o->store = getenv("JITGATE_STORE");
 	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 's':
 			o->state_dir = optarg;
+			break;
+		case 'S':
+			o->store = optarg;
+			break;
+		case 'P':
+			/* The driver reads the password from the file itself (db_pg.c). */
+			if (access(optarg, R_OK) != 0) {
+				fprintf(stderr, "jitgated: cannot read --store-password-file %s: %s\n",
+					optarg, strerror(errno));
+				return 2;
+			}
+			setenv("JITGATE_STORE_PASSWORD_FILE", optarg, 1);
 			break;
 		case 'l':
 			o->listen = optarg;
@@ -447,7 +468,17 @@ sweep_loop(void *arg)
 		struct jit_tx *tx;
 
 		if (jit_store_begin(sw->store, true, &tx, &err) == 0) {
-			int r = jit_store_expire(tx, now, &xs, &n, &err);
+			bool run = false;
+			/* Replicas share the sweep: one of them runs it per interval. */
+			int r = jit_store_job_claim(tx, "expire", now,
+				SWEEP_INTERVAL_MS * 1000000LL, &run, &err);
+
+			if (r == 0 && !run) {
+				jit_store_rollback(tx);
+				goto next;
+			}
+			if (r == 0)
+				r = jit_store_expire(tx, now, &xs, &n, &err);
 
 			/* The expiries and their audit entries land together or not at all. */
 			for (size_t i = 0; r == 0 && i < n; i++)
@@ -463,6 +494,7 @@ sweep_loop(void *arg)
 				jit_metrics_expired(n);
 			free(xs);
 		}
+next:
 		for (int i = 0; i < 10 && !atomic_load(&sw->stop); i++)
 			usleep(SWEEP_INTERVAL_MS * 100);
 	}
@@ -472,7 +504,7 @@ sweep_loop(void *arg)
 int
 main(int argc, char **argv)
 {
-	char db_path[PATH_MAX], listen_addr[64], port_text[8];
+	char db_path[PATH_MAX + 8], listen_addr[64], port_text[8], store_shown[256];
 	struct jit_http_server *http = NULL;
 	struct jit_store *store = NULL;
 	struct jit_api api = {.long_poll_max_s = 30};
@@ -517,8 +549,14 @@ main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 
 	rc = 1;
-	if (join_path(db_path, sizeof(db_path), o.state_dir, "jitgate.db", &err) != 0 ||
-		jit_store_open(db_path, &store, &err) != 0) {
+	if (o.store != NULL && o.store[0] != '\0')
+		snprintf(db_path, sizeof(db_path), "%s", o.store);
+	else if (join_path(db_path, sizeof(db_path), o.state_dir, "jitgate.db", &err) != 0) {
+		fatal("opening the store", &err);
+		goto out;
+	}
+	db_uri_redact(db_path, store_shown, sizeof(store_shown));
+	if (jit_store_open(db_path, &store, &err) != 0) {
 		fatal("opening the store", &err);
 		goto out;
 	}
@@ -564,7 +602,7 @@ main(int argc, char **argv)
 		sweeping = true;
 	snprintf(port_text, sizeof(port_text), "%u", jit_http_port(http));
 	jit_log(JIT_LOG_INFO, "listening", "addr", listen_addr, "port", port_text, "state_dir",
-		o.state_dir, "console", o.no_console ? "off" : o.console_dir ? o.console_dir :
+		o.state_dir, "store", store_shown, "console", o.no_console ? "off" : o.console_dir ? o.console_dir :
 		"embedded", (const char *)NULL);
 	if (sigwait(&sigs, &sig) == 0)
 		jit_log(JIT_LOG_INFO, "stopping", "signal", sig == SIGTERM ? "TERM" : "INT",

@@ -441,10 +441,7 @@ def delete_policy_then_again(c):
 
 @tap.test
 def audit_rows_are_written(c):
-    import sqlite3
-    db = sqlite3.connect(os.path.join(c.srv.state_dir, "jitgate.db"))
-    ops = [r[0] for r in db.execute("SELECT operation FROM audit")]
-    db.close()
+    ops = [r[0] for r in c.srv.sql("SELECT operation FROM audit")]
     for op in ("Microsoft.Security/locations/jitNetworkAccessPolicies/write",
                "Microsoft.Security/locations/jitNetworkAccessPolicies/initiate/action",
                "Microsoft.Security/locations/jitNetworkAccessPolicies/delete",
