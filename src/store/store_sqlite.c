@@ -3132,7 +3132,12 @@ jit_store_audit_verify(struct jit_tx *tx, struct jit_audit_verdict *v, struct ji
 	int rc;
 
 	jit_audit_verify_begin(&ver);
-	if (prep(st, "SELECT " AUDIT_COLUMNS ", resource_key, (SELECT group_concat(vm_key, ' ')"
+	/* The VM index of each entry, sorted, as one string. */
+	if (prep(st, db_kind(st->db) == DB_PG ?
+		"SELECT " AUDIT_COLUMNS ", resource_key, (SELECT string_agg(vm_key, ' '"
+		" ORDER BY vm_key) FROM audit_vms WHERE seq = audit.seq)"
+		" FROM audit ORDER BY seq" :
+		"SELECT " AUDIT_COLUMNS ", resource_key, (SELECT group_concat(vm_key, ' ')"
 		" FROM (SELECT vm_key FROM audit_vms WHERE seq = audit.seq ORDER BY vm_key))"
 		" FROM audit ORDER BY seq", &s, err) != 0)
 		return -1;
@@ -3465,7 +3470,8 @@ jit_store_token_revoke(struct jit_tx *tx, int64_t principal_id, const char *toke
 		return 0;
 	/* What was minted with it (and with those, in turn) ends with it: tokens, and the
 	 * client secrets made with any of them. */
-	if (prep(st, "WITH RECURSIVE minted(id) AS (SELECT ?2 UNION SELECT t.token_id"
+	if (prep(st, "WITH RECURSIVE minted(id) AS (SELECT token_id FROM tokens WHERE token_id = ?2"
+		" UNION SELECT t.token_id"
 		" FROM tokens t JOIN minted m ON t.parent_token_id = m.id)"
 		" UPDATE client_secrets SET revoked_ns = ?1 WHERE revoked_ns = 0"
 		" AND parent_token_id IN (SELECT id FROM minted)", &s, err) != 0)

@@ -328,6 +328,7 @@ def revoking_the_token_ends_its_sessions(c):
 
 @tap.test
 def sessions_expire(c):
+    c.srv.require_sqlite()
     value, s, _ = sign_in(c)
     st, _, b = raw(c.srv, "GET", "/providers/Jitgate/whoami", with_cookie(value))
     expect(st == 200, st, b)
