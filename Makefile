@@ -1,5 +1,6 @@
 # jitgate: the two commands a user needs are `make run` and `make test`.
-# Every target installs the Debian packages it needs first (scripts/deps.sh).
+# Every target installs the Debian packages it needs first (scripts/deps.sh, the lists in
+# scripts/packages.txt); `make install` puts the programs and man pages in PREFIX.
 BUILD ?= build
 ASAN_BUILD ?= build-asan
 FUZZ_BUILD ?= build-fuzz
@@ -7,8 +8,10 @@ FUZZ_SECONDS ?= 60
 FUZZ_KEEP ?= 5
 FUZZ_CORPUS_MAX ?= 60
 STATE_DIR ?= $(CURDIR)/.state
+PREFIX ?= /usr/local
+DESTDIR ?=
 
-.PHONY: all deps test unit-test run bench fuzz clean
+.PHONY: all deps test unit-test run stop install bench fuzz clean
 
 all: $(BUILD)/build.ninja
 	ninja -C $(BUILD)
@@ -25,7 +28,7 @@ $(ASAN_BUILD)/build.ninja:
 # All tests twice: a normal build, and one with AddressSanitizer + UBSan.
 # The last line is the total: "N passed, N failed, N skipped".
 test:
-	@sh scripts/deps.sh build test
+	@sh scripts/deps.sh build test run
 	@$(MAKE) --no-print-directory $(BUILD)/build.ninja $(ASAN_BUILD)/build.ninja
 	@sh tests/integration/azure-sdk/install.sh || \
 		echo "make test: could not install the Azure SDK; its test will be skipped" >&2
@@ -42,9 +45,20 @@ test:
 		$(ASAN_BUILD)/meson-logs/testlog.json || rc=1; \
 	exit $$rc
 
+# The demo, until Ctrl-C or `make stop` (SIGINT, SIGTERM and SIGHUP to scripts/run.sh all
+# stop it; env makes them reach it even when started in the background, which ignores INT).
 run: all
 	@sh scripts/deps.sh run
-	sh scripts/run.sh "$(BUILD)" "$(STATE_DIR)"
+	env --default-signal=INT,TERM,HUP sh scripts/run.sh "$(BUILD)" "$(STATE_DIR)"
+
+stop:
+	@sh scripts/run.sh --stop
+
+# jitgated and jitgate-agent in PREFIX/sbin, jitgate in PREFIX/bin, man pages, completion.
+install: all
+	meson configure $(BUILD) -Dprefix=$(PREFIX) >/dev/null
+	ninja -C $(BUILD)
+	DESTDIR="$(DESTDIR)" meson install -C $(BUILD) --no-rebuild --quiet
 
 bench: all
 	@sh scripts/deps.sh bench

@@ -7,10 +7,38 @@
 #   you           the host side of a veth link (10.203.0.1): the "client"
 #
 # JIT is enabled on the demo VM (port 22 locked), then it prints what to type next.
-# Ctrl-C stops everything and removes the namespace. Without root, only jitgated runs.
+# Ctrl-C (or SIGINT, SIGTERM, SIGHUP to this script: 'make stop') stops everything and
+# removes the namespace; so does any of its programs exiting. One at a time: a second one
+# is refused while the first runs. Without root, only jitgated runs.
 set -eu
 
-build=${1:?usage: run.sh BUILD_DIR STATE_DIR}
+lockfile() {
+	if [ "$(id -u)" -eq 0 ]; then
+		echo /run/jitgate-run.lock
+	else
+		echo "${XDG_RUNTIME_DIR:-/tmp}/jitgate-run-$(id -u).lock"
+	fi
+}
+
+# run.sh --stop (make stop): signals the running demo and waits until it has cleaned up.
+if [ "${1:-}" = --stop ]; then
+	lock=$(lockfile)
+	pid=$(cat "$lock" 2>/dev/null || true)
+	if [ -z "$pid" ] || ! kill -0 "$pid" 2>/dev/null; then
+		echo "run: no 'make run' is running" >&2
+		exit 1
+	fi
+	kill -TERM "$pid"
+	exec 9<>"$lock"
+	if ! flock -w 30 9; then
+		echo "run: pid $pid did not stop within 30 s" >&2
+		exit 1
+	fi
+	echo "run: stopped pid $pid"
+	exit 0
+fi
+
+build=${1:?usage: run.sh BUILD_DIR STATE_DIR | run.sh --stop}
 state=${2:?usage: run.sh BUILD_DIR STATE_DIR}
 ns=jitgate-demo
 host_ip=10.203.0.1
@@ -26,43 +54,107 @@ demo=$state/demo
 pids=""
 
 say() { printf '%s\n' "run: $*"; }
+die() { say "$*" >&2; exit 1; }
+
+root=0
+[ "$(id -u)" -eq 0 ] && root=1
+
+# Every program used here, so that a missing one is named instead of a timeout.
+need() { # package, program...
+	pkg=$1
+	shift
+	for prog in "$@"; do
+		command -v "$prog" >/dev/null 2>&1 && continue
+		die "missing program '$prog' (Debian package $pkg): as root, 'make run' installs" \
+			"it, or: sh scripts/deps.sh run"
+	done
+}
+need curl curl
+need python3 python3
+need coreutils realpath
+need util-linux flock
+for prog in "$jitgated" "$cli"; do
+	[ -x "$prog" ] || die "$prog is not built: run 'make' (or 'make run') first"
+done
+if [ "$root" -eq 1 ]; then
+	need iproute2 ip
+	need nftables nft
+	need openssh-client ssh-keygen ssh
+	[ -x /usr/sbin/sshd ] || die "missing program '/usr/sbin/sshd' (Debian package" \
+		"openssh-server): as root, 'make run' installs it, or: sh scripts/deps.sh run"
+	[ -x "$agent" ] || die "$agent is not built: run 'make' first"
+fi
+
+# One demo at a time: the namespace, its address and the port are fixed. The lock file
+# holds the running one's pid ('make stop' signals it); it is not passed to the programs
+# started here, so a demo killed hard (SIGKILL) leaves a stale file, not a held lock.
+lock=$(lockfile)
+exec 9<>"$lock"
+if ! flock -n 9; then
+	other=$(cat "$lock" 2>/dev/null || true)
+	die "another 'make run' is running${other:+ (pid $other)}; stop it first ('make stop'," \
+		"or Ctrl-C in its terminal)"
+fi
+if [ "$root" -eq 1 ] && [ -n "$(ip netns pids "$ns" 2>/dev/null || true)" ]; then
+	die "the namespace $ns exists with programs running in it (another 'make run', or one" \
+		"killed hard?): stop them, or 'ip netns pids $ns | xargs kill; ip netns del $ns'"
+fi
+echo $$ >"$lock"
 
 cleanup() {
-	trap - EXIT INT TERM
+	trap - EXIT INT TERM HUP
 	for p in $pids; do kill "$p" 2>/dev/null || true; done
 	for p in $pids; do wait "$p" 2>/dev/null || true; done
-	if [ "$(id -u)" -eq 0 ] && ip netns list 2>/dev/null | grep -qw "$ns"; then
+	if [ "$root" -eq 1 ] && ip netns list 2>/dev/null | grep -qw "$ns"; then
 		# Deleting the namespace takes its veth, its sshd's socket and its nftables table.
 		ip netns pids "$ns" 2>/dev/null | xargs -r kill 2>/dev/null || true
 		ip netns del "$ns" 2>/dev/null || true
 	fi
-	ip link del jg-demo0 2>/dev/null || true
+	[ "$root" -eq 1 ] && ip link del jg-demo0 2>/dev/null || true
+	: >"$lock"
 	say "stopped; state kept in $state (delete it to start afresh)"
 }
 trap cleanup EXIT
-trap 'exit 130' INT TERM
+trap 'exit 130' INT
+trap 'exit 143' TERM
+trap 'exit 129' HUP
+
+# The programs started here, by name, so that one exiting is said and stops the demo.
+names=""
+started() { # name, pid, log
+	pids="$pids $2"
+	names="$names $1:$2:$3"
+}
+check_alive() {
+	for e in $names; do
+		name=${e%%:*} rest=${e#*:}
+		pid=${rest%%:*} log=${rest#*:}
+		kill -0 "$pid" 2>/dev/null && continue
+		say "$name (pid $pid) exited; the end of $log:" >&2
+		tail -n 5 "$log" 2>/dev/null | sed 's/^/    /' >&2
+		return 1
+	done
+}
 
 wait_for() { # seconds, description, command...
 	limit=$1 what=$2
 	shift 2
 	i=0
 	while ! "$@" >/dev/null 2>&1; do
+		check_alive || die "stopping: it was needed for $what"
 		i=$((i + 1))
 		if [ "$i" -gt $((limit * 10)) ]; then
-			say "timed out waiting for $what"
-			return 1
+			die "timed out waiting for $what"
 		fi
 		sleep 0.1
 	done
 }
 
-root=0
-[ "$(id -u)" -eq 0 ] && root=1
 listen=127.0.0.1
 [ "$root" -eq 1 ] && listen=$host_ip
 
 if [ "$root" -eq 1 ]; then
-	# A leftover from an earlier run that was killed hard.
+	# A leftover (without programs) from an earlier run that was killed hard.
 	ip netns del "$ns" 2>/dev/null || true
 	ip link del jg-demo0 2>/dev/null || true
 	ip netns add "$ns"
@@ -78,14 +170,20 @@ fi
 # (packaging/systemd/jitgated.service).
 allow=""
 [ "$root" -eq 1 ] && allow=--allow-root
+server=https://$listen:$port
+# Something else on that port would answer the readiness check in jitgated's stead.
+rc=0
+curl -s -k --max-time 3 -o /dev/null "$server/" 2>/dev/null || rc=$?
+[ "$rc" -eq 7 ] || [ "$rc" -eq 28 ] ||
+	die "something already listens on $listen:$port; stop it, or use JITGATE_PORT=N make run"
 "$jitgated" --state-dir "$state/jitgated" --listen "$listen:$port" --tls-name "$host_ip" \
-	$allow 2>>"$state/jitgated.log" &
-pids="$pids $!"
+	$allow 9>&- 2>>"$state/jitgated.log" &
+started jitgated $! "$state/jitgated.log"
 token=$state/jitgated/admin.token
 ca=$state/jitgated/tls/cert.pem
-server=https://$listen:$port
-wait_for 20 "jitgated (see $state/jitgated.log)" \
+wait_for 20 "jitgated to answer at $server (log: $state/jitgated.log)" \
 	curl -sf --cacert "$ca" "$server/healthz"
+check_alive || die "stopping"
 say "jitgated is up at $server (log: $state/jitgated.log)"
 
 JITGATE_TOKEN=$(cat "$token")
@@ -93,9 +191,9 @@ export JITGATE_SERVER="$server" JITGATE_TOKEN JITGATE_CA="$ca"
 if [ "$root" -ne 1 ]; then
 	say "not root: no demo namespace (it needs CAP_NET_ADMIN). jitgated alone is running."
 	say "try: JITGATE_SERVER=$server JITGATE_TOKEN=\$(cat $token) JITGATE_CA=$ca $cli vm list"
-	say "Ctrl-C stops it."
-	wait
-	exit 0
+	say "Ctrl-C (or 'make stop') stops it."
+	while check_alive; do sleep 1; done
+	exit 1
 fi
 
 # The demo VM's sshd: its own config, host key and authorized key; nothing of the host's.
@@ -116,8 +214,8 @@ StrictModes no
 UsePAM no
 PidFile $demo/sshd.pid
 EOF
-ip netns exec "$ns" /usr/sbin/sshd -D -f "$demo/sshd_config" -E "$demo/sshd.log" &
-pids="$pids $!"
+ip netns exec "$ns" /usr/sbin/sshd -D -f "$demo/sshd_config" -E "$demo/sshd.log" 9>&- &
+started sshd $! "$demo/sshd.log"
 
 # Enroll the demo VM's agent: a one-time token for resource group "demo".
 sub=$(curl -sf --cacert "$ca" \
@@ -136,8 +234,8 @@ else
 fi
 ip netns exec "$ns" "$agent" --server "$server" --ca "$ca" --state-dir "$demo/agent" $enroll \
 	--kind host --name demo-vm --vm-name demo-vm --os linux --address "$vm_ip" \
-	2>>"$state/agent.log" &
-pids="$pids $!"
+	9>&- 2>>"$state/agent.log" &
+started jitgate-agent $! "$state/agent.log"
 wait_for 30 "the agent to enroll (see $state/agent.log)" \
 	sh -c "'$cli' -o json vm show demo-vm -g demo | grep -q enforcementPoint"
 rm -f "$demo/enroll.token"
@@ -146,34 +244,49 @@ rm -f "$demo/enroll.token"
 wait_for 30 "the agent to lock port 22 (see $state/agent.log)" \
 	sh -c "ip netns exec '$ns' nft list table inet jitgate | grep -q 22"
 
-# A profile for the commands below, unless the user has one already.
+# A profile for the commands below: the default one, unless the user has one for another
+# server already; then a named one, "demo".
 profile=${XDG_CONFIG_HOME:-$HOME/.config}/jitgate/config
-prefix=""
-if [ ! -f "$profile" ] || grep -q "$server" "$profile" 2>/dev/null; then
-	"$cli" login --server "$server" --token-file "$token" --ca "$ca" >/dev/null
+use_profile=""
+if [ -f "$profile" ] && ! grep -q "server = $server\$" "$profile" 2>/dev/null; then
+	use_profile=demo
+	"$cli" login --profile demo --server "$server" --token-file "$token" --ca "$ca" >/dev/null
 else
-	prefix="JITGATE_SERVER=$server JITGATE_TOKEN=\$(cat $token) JITGATE_CA=$ca "
+	"$cli" login --server "$server" --token-file "$token" --ca "$ca" >/dev/null
 fi
-rel=$(realpath --relative-to="$PWD" "$cli" 2>/dev/null || echo "$cli")
+bindir=$(cd "$(dirname "$cli")" && pwd)
 key=$(realpath --relative-to="$PWD" "$demo/id_ed25519" 2>/dev/null || echo "$demo/id_ed25519")
+case "$key" in ../*) key=$demo/id_ed25519 ;; esac
+path_line=""
+[ "$(command -v jitgate 2>/dev/null || true)" = "$bindir/jitgate" ] ||
+	path_line="export PATH=\"$bindir:\$PATH\"    # or: make install"
+profile_line=""
+[ -z "$use_profile" ] ||
+	profile_line="export JITGATE_PROFILE=demo    # your own default profile is left alone"
 
 cat <<EOF
 
   jitgate is running: jitgated at $server, and a demo VM "demo-vm" ($vm_ip) whose
   SSH port is now locked by JIT. Try, in another terminal:
 
-    ${prefix}$rel vm list
-    ${prefix}$rel request demo-vm -g demo --port 22 --for 2m --wait
-    ssh -i $key -o UserKnownHostsFile=/dev/null -o StrictHostKeyChecking=no root@$vm_ip
+${path_line:+    $path_line
+}${profile_line:+    $profile_line
+}    jitgate vm list
+    jitgate request demo-vm -g demo --port 22 --for 2m --wait
+    ssh -i $key -o ConnectTimeout=5 -o UserKnownHostsFile=/dev/null -o StrictHostKeyChecking=no root@$vm_ip
 
-  Before the request, ssh times out; after it, it connects; two minutes later the
-  kernel closes the port again (even if you stop jitgated). The admin (Owner) token is
-  $token; logs are in $state/*.log.
+  Before the request, ssh times out (after 5 s); after it, it connects; two minutes
+  later the kernel closes the port again (even if you stop jitgated). The admin
+  (Owner) token is $token, the server's certificate $ca;
+  logs are in $state/*.log.
 
   The web console: $server/
   (sign in with the token in $token; the certificate is jitgated's self-signed
   $ca, which the browser asks you to accept once).
 
-  Ctrl-C stops everything and removes the demo namespace.
+  Ctrl-C stops everything and removes the demo namespace ('make stop' from another
+  terminal, or SIGTERM/SIGINT/SIGHUP to pid $$, does the same).
 EOF
-wait
+# Until a signal, or one of the programs exiting (said, and everything is stopped).
+while check_alive; do sleep 1; done
+die "stopping: the demo needs all of jitgated, its agent and its sshd"

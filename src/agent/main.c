@@ -16,7 +16,12 @@
  *     reached at start, the state saved after the last apply is applied again, every
  *     kernel timeout recomputed from the grants' absolute end times.
  *  4. It loops: long-polls for a version other than the one it holds, applies each new
- *     version in one nftables transaction, saves it, and reports status.
+ *     version as one nftables transaction of only the element changes (plan.h: the
+ *     diff against what it applied), saves it, and reports status.
+ *  5. It watches its table: on every foreign change (nftables ruleset events, nlmon.h)
+ *     and once a minute it reads the table back and compares it with what it applied;
+ *     a table deleted, rules changed, an element deleted, added or re-timed by someone
+ *     else is drift, repaired by a rebuild and reported to jitgated at once.
  * Failures (jitgated unreachable, an apply refused) are retried with exponential
  * backoff and jitter. Meanwhile the table stays as it is and the kernel ends grants on
  * time. SIGTERM and SIGINT end the agent and leave the table in place: enforcement
@@ -27,6 +32,7 @@
 #include <getopt.h>
 #include <ifaddrs.h>
 #include <net/if.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -43,15 +49,17 @@
 #include "enforcer.h"
 #include "log.h"
 #include "metrics_file.h"
+#include "nlmon.h"
+#include "plan.h"
 #include "privs.h"
 #include "statedir.h"
 #include "vm.h"
 
 /* The server caps a long poll at 30 s; asking for all of it keeps idle traffic low. */
 #define LONG_POLL_S 30u
-/* Even without a change the table is rebuilt this often, so a table deleted or
- * altered by hand is put right within this period. */
-#define RECONCILE_INTERVAL_NS (600LL * JIT_NS_PER_SEC)
+/* The table is read back and compared this often even without a ruleset event (events
+ * can be lost, and a table replaced whole by an identical-looking one sends them all). */
+#define CHECK_INTERVAL_NS (60LL * JIT_NS_PER_SEC)
 #define OS_MAX 192
 #define MESSAGE_MAX (JIT_ERROR_MSG_MAX + 64)
 
@@ -93,7 +101,18 @@ struct agent {
 	unsigned failures;           /* consecutive, for the backoff */
 	struct jit_desired_state *saved;   /* from DIR, until jitgated answers */
 	jit_time saved_at;
-	bool reconcile_due;          /* the next apply is the periodic rebuild */
+	struct jit_desired_state *current; /* the state the table holds (last applied) */
+	jit_time current_at;               /* when current was fetched */
+	int64_t current_aged;              /* seconds taken off its secondsRemaining since */
+	struct jit_nft_model *applied;     /* current's elements as the kernel has them */
+	char *layout;                      /* the table's layout after our last rebuild */
+	int64_t slack_ns;                  /* the longest apply so far (kernel timeouts
+	                                    * start during it) */
+	struct jit_nlmon *nlmon;           /* ruleset events; NULL when unavailable */
+	int64_t next_check_mono;
+	bool polling;                      /* in the long poll (which idle may cut short) */
+	bool interrupt;                    /* the idle hook cut the long poll short */
+	unsigned long repairs;
 	struct jit_agent_metrics metrics;
 };
 
@@ -343,14 +362,23 @@ fmt_size(char buf[24], size_t v)
 	snprintf(buf, 24, "%zu", v);
 }
 
-/* Sleeps ms, or less if a signal arrives. */
-static void
-sleep_ms(unsigned ms)
-{
-	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L };
+static int idle(void *arg);
 
-	if (!stop_signal)
-		nanosleep(&ts, NULL);
+/* Sleeps ms, or less if a signal arrives; watches the table meanwhile. */
+static void
+sleep_ms(struct agent *a, unsigned ms)
+{
+	int64_t end = mono_ns() + (int64_t)ms * 1000000LL;
+
+	while (!stop_signal) {
+		struct pollfd p = { .fd = a->nlmon ? jit_nlmon_fd(a->nlmon) : -1, .events = POLLIN };
+		int64_t left = (end - mono_ns()) / 1000000LL;
+
+		if (left <= 0)
+			return;
+		(void)poll(&p, 1, left > 1000 ? 1000 : (int)left);
+		(void)idle(a);
+	}
 }
 
 /* The next delay after one more failure (backoff.h). */
@@ -377,7 +405,7 @@ retry_later(struct agent *a, const char *event, const char *during,
 	fmt_u64(attempt, a->failures);
 	jit_log(JIT_LOG_WARN, event, "during", during, "status", status, "error", err->message,
 		"attempt", attempt, "retry_in", retry, (const char *)NULL);
-	sleep_ms(ms);
+	sleep_ms(a, ms);
 }
 
 /* This machine's addresses, loopback and link-local left out. */
@@ -468,18 +496,16 @@ write_metrics(struct agent *a)
 			(const char *)NULL);
 }
 
+/* One apply in the metrics; a repair (drift found, or an update the table refused)
+ * counts as a drift repair. */
 static void
 note_apply(struct agent *a, const struct jit_desired_state *ds, const char *source, bool ok,
-	const struct jit_enforce_stats *st, int64_t ns)
+	bool repair, const struct jit_enforce_stats *st, int64_t ns)
 {
 	struct jit_agent_metrics *m = &a->metrics;
-	/* The periodic rebuild of an unchanged version: whatever drifted is put right. */
-	bool repair = ok && a->reconcile_due && ds->version == a->applied_version;
 
 	jit_agent_metrics_apply(m, ok, strcmp(source, "saved") == 0 ? JIT_APPLY_SAVED :
 		JIT_APPLY_SERVER, ns);
-	if (strcmp(source, "server") == 0)
-		a->reconcile_due = false;
 	if (ok) {
 		m->drift_repairs += repair;
 		m->grants = st->elements;
@@ -489,48 +515,220 @@ note_apply(struct agent *a, const struct jit_desired_state *ds, const char *sour
 	}
 }
 
-/* One apply of the whole state; source says where ds came from (server, saved). */
-static int
-apply(struct agent *a, const struct jit_desired_state *ds, const char *source)
+/* a->current's secondsRemaining counted from now rather than from its fetch: what is
+ * taken off is rounded up once in total, however often this runs. */
+static void
+age_current(struct agent *a, jit_time now)
 {
-	char version[24], locked[24], elements[24], expired[24], ms[24];
-	struct jit_enforce_stats st;
+	int64_t gone, delta;
+
+	if (now <= a->current_at)
+		return;
+	gone = (now - a->current_at + JIT_NS_PER_SEC - 1) / JIT_NS_PER_SEC;
+	delta = gone - a->current_aged;
+	if (delta <= 0)
+		return;
+	a->current_aged = gone;
+	for (size_t i = 0; i < a->current->n_rules; i++) {
+		for (size_t k = 0; k < a->current->rules[i].n_grants; k++) {
+			struct jit_grant *g = &a->current->rules[i].grants[k];
+
+			g->seconds_remaining = g->seconds_remaining > delta ?
+				g->seconds_remaining - delta : 0;
+		}
+	}
+}
+
+/* Rebuilds the table from m; on success, remembers its layout for the drift checks. */
+static int
+rebuild(struct agent *a, const struct jit_nft_model *m, struct jit_error *err)
+{
+	struct jit_enforcer_view v;
+	struct jit_nft_op *ops = NULL;
+	size_t n;
+	int r;
+
+	if (jit_plan_rebuild(m, &ops, &n, err) != 0)
+		return -1;
+	r = jit_enforcer_commit(a->enf, m->kind, true, ops, n, err);
+	free(ops);
+	if (r != 0)
+		return -1;
+	free(a->layout);
+	a->layout = NULL;
+	if (jit_enforcer_read(a->enf, m->kind, false, &v, err) == 0) {
+		a->layout = v.layout;
+		v.layout = NULL;
+		jit_enforcer_view_clear(&v);
+	} else {
+		jit_log(JIT_LOG_WARN, "layout_unread", "error", err->message, (const char *)NULL);
+	}
+	return 0;
+}
+
+/* Applies ds: only the element changes when the table holds what we applied (full
+ * false), a rebuild otherwise. source says where ds came from (server, saved, repair).
+ * On success ds becomes a->current (taken); on failure the caller keeps it. */
+static int
+apply(struct agent *a, struct jit_desired_state *ds, jit_time fetched_at, const char *source,
+	bool full)
+{
+	char version[24], ops_n[24], elements[24], expired[24], ms[24];
+	struct jit_nft_model *m = NULL;
+	struct jit_nft_op *ops = NULL;
+	const char *mode = "rebuild";
 	struct jit_error err;
-	int64_t t0 = mono_ns();
+	int64_t t0 = mono_ns(), took;
+	jit_time now = jit_time_now();
+	size_t n = 0;
+	int r;
 
 	fmt_u64(version, ds->version);
-	if (jit_enforcer_apply(a->enf, ds, jit_time_now(), &st, &err) != 0) {
-		note_apply(a, ds, source, false, &st, mono_ns() - t0);
-		a->ok = false;
-		a->report_due = true;
-		snprintf(a->message, sizeof(a->message), "version %s from %s: %s", version, source,
-			err.message);
-		jit_log(JIT_LOG_ERROR, "apply_failed", "version", version, "source", source,
-			"error", err.message, (const char *)NULL);
-		probe(a);
-		write_metrics(a);
-		return -1;
+	if (jit_plan_model(ds, now, &m, &err) != 0)
+		goto fail;
+	if (!full && a->applied != NULL) {
+		r = jit_plan_diff(a->applied, m, now, &ops, &n, &err);
+		if (r < 0)
+			goto fail;
+		if (r == 0) {
+			mode = "update";
+			if (jit_enforcer_commit(a->enf, m->kind, false, ops, n, &err) != 0) {
+				/* The table is not what we applied (or nftables refused):
+				 * the rebuild below makes it right whatever it holds. */
+				jit_log(JIT_LOG_WARN, "update_failed", "version", version,
+					"error", err.message, "detail", "rebuilding the table",
+					(const char *)NULL);
+				mode = "rebuild after a failed update";
+				a->repairs++;
+				r = 1;
+			}
+		}
+		if (r == 1 && strcmp(mode, "update") == 0)
+			mode = "rebuild";
+		if (r == 1)
+			n = m->n;
+	} else {
+		n = m->n;
 	}
-	note_apply(a, ds, source, true, &st, mono_ns() - t0);
-	snprintf(ms, sizeof(ms), "%.1f", (double)(mono_ns() - t0) / 1e6);
-	fmt_size(locked, st.locked);
-	fmt_size(elements, st.elements);
-	fmt_size(expired, st.expired);
-	jit_log(JIT_LOG_INFO, "applied", "version", version, "source", source, "locked", locked,
-		"elements", elements, "expired", expired, "ms", ms, (const char *)NULL);
-	if (st.mapped > 0)
+	if (strcmp(mode, "update") != 0 && rebuild(a, m, &err) != 0)
+		goto fail;
+	took = mono_ns() - t0;
+	if (took > a->slack_ns)
+		a->slack_ns = took;
+	note_apply(a, ds, source, true, strcmp(source, "repair") == 0 ||
+		strcmp(mode, "rebuild after a failed update") == 0, &m->st, took);
+	snprintf(ms, sizeof(ms), "%.1f", (double)took / 1e6);
+	fmt_size(ops_n, n);
+	fmt_size(elements, m->st.elements);
+	fmt_size(expired, m->st.expired);
+	jit_log(JIT_LOG_INFO, "applied", "version", version, "source", source, "mode", mode,
+		"operations", ops_n, "elements", elements, "expired", expired, "ms", ms,
+		(const char *)NULL);
+	if (m->st.mapped > 0)
 		jit_log(JIT_LOG_WARN, "port_mapping_unsupported", "version", version,
 			"detail", "grants with mappedPort open the VM's own port; no DNAT yet",
 			(const char *)NULL);
-	snprintf(a->message, sizeof(a->message), "applied version %s (%s): %s locked, %s "
-		"elements", version, source, locked, elements);
+	snprintf(a->message, sizeof(a->message), "applied version %s (%s, %s of %s elements): "
+		"%zu locked, %s elements", version, source, strcmp(mode, "update") == 0 ?
+		"update" : "rebuild", ops_n, m->st.locked, elements);
+	free(ops);
+	jit_plan_model_free(a->applied);
+	a->applied = m;
+	if (a->current != ds) {
+		jit_desired_state_free(a->current);
+		a->current = ds;
+		a->current_at = fetched_at;
+		a->current_aged = 0;
+	}
 	a->applied_version = ds->version;
 	a->last_apply_mono = mono_ns();
+	a->next_check_mono = a->last_apply_mono + CHECK_INTERVAL_NS;
 	a->ok = true;
 	a->nftables = true;
 	a->report_due = true;
 	write_metrics(a);
 	return 0;
+fail:
+	free(ops);
+	jit_plan_model_free(m);
+	/* Whatever the table holds now, it is not known to be a->applied. */
+	jit_plan_model_free(a->applied);
+	a->applied = NULL;
+	a->ok = false;
+	a->report_due = true;
+	snprintf(a->message, sizeof(a->message), "version %s from %s: %s", version, source,
+		err.message);
+	jit_log(JIT_LOG_ERROR, "apply_failed", "version", version, "source", source,
+		"error", err.message, (const char *)NULL);
+	probe(a);
+	note_apply(a, ds, source, false, false, &(struct jit_enforce_stats){ 0 },
+		mono_ns() - t0);
+	write_metrics(a);
+	return -1;
+}
+
+/* Reads the table back and compares it with what we applied; repairs and reports any
+ * difference. why: "event" or "periodic". True when it repaired. */
+static bool
+check_table(struct agent *a, const char *why)
+{
+	struct jit_enforcer_view v;
+	struct jit_nft_drift d;
+	struct jit_error err;
+	char what[160], repairs[24];
+	jit_time now;
+
+	a->next_check_mono = mono_ns() + CHECK_INTERVAL_NS;
+	if (!a->synced || a->applied == NULL || a->current == NULL)
+		return false;
+	if (jit_enforcer_read(a->enf, a->applied->kind, true, &v, &err) != 0) {
+		jit_log(JIT_LOG_WARN, "check_failed", "error", err.message, (const char *)NULL);
+		return false;
+	}
+	now = jit_time_now();
+	if (!v.exists)
+		snprintf(what, sizeof(what), "table inet jitgate was deleted");
+	else if (a->layout != NULL && strcmp(a->layout, v.layout) != 0)
+		snprintf(what, sizeof(what), "its sets, chain or rules were changed");
+	else if (jit_plan_compare(a->applied, v.elems, v.n, now, a->slack_ns, &d))
+		snprintf(what, sizeof(what), "%zu elements missing, %zu foreign, %zu with another "
+			"timeout", d.missing, d.foreign, d.changed);
+	else
+		what[0] = '\0';
+	if (a->layout == NULL && v.exists) {
+		a->layout = v.layout;
+		v.layout = NULL;
+	}
+	jit_enforcer_view_clear(&v);
+	if (what[0] == '\0')
+		return false;
+	a->repairs++;
+	fmt_u64(repairs, a->repairs);
+	jit_log(JIT_LOG_WARN, "drift_detected", "found_by", why, "what", what, "repairs", repairs,
+		(const char *)NULL);
+	age_current(a, now);
+	if (apply(a, a->current, a->current_at, "repair", true) != 0)
+		return true;
+	jit_log(JIT_LOG_INFO, "drift_repaired", "what", what, (const char *)NULL);
+	snprintf(a->message + strlen(a->message), sizeof(a->message) - strlen(a->message),
+		"; repaired drift (%s), repair %s", what, repairs);
+	return true;
+}
+
+/* Between and during requests: ruleset events and the periodic check. Non-zero (cut a
+ * long poll short) after a repair, so that jitgated hears of it at once. */
+static int
+idle(void *arg)
+{
+	struct agent *a = arg;
+	bool event = a->nlmon != NULL && jit_nlmon_changed(a->nlmon);
+
+	if (!event && mono_ns() < a->next_check_mono)
+		return 0;
+	if (!check_table(a, event ? "event" : "periodic") || !a->polling)
+		return 0;
+	a->interrupt = true;
+	return 1;
 }
 
 static void
@@ -548,11 +746,12 @@ report(struct agent *a)
 	struct jit_error err;
 
 	st.n_addresses = local_addresses(addrs, JIT_CP_MAX_ADDRESSES);
-	if (jit_cp_report(a->cp, &st, &err) != 0) {
-		jit_log(JIT_LOG_WARN, "report_failed", "error", err.message, (const char *)NULL);
-		return;
-	}
+	/* Cleared first: a repair during the call makes another report due. */
 	a->report_due = false;
+	if (jit_cp_report(a->cp, &st, &err) != 0) {
+		a->report_due = true;
+		jit_log(JIT_LOG_WARN, "report_failed", "error", err.message, (const char *)NULL);
+	}
 }
 
 /* Server unreachable (or refusing): the table stays; once, at start, the saved state
@@ -561,11 +760,12 @@ static void
 offline(struct agent *a, const struct jit_error *err)
 {
 	if (!a->synced && a->saved != NULL) {
-		age_state(a->saved, a->saved_at, jit_time_now());
-		if (apply(a, a->saved, "saved") == 0) {
-			jit_desired_state_free(a->saved);
+		jit_time now = jit_time_now();
+
+		age_state(a->saved, a->saved_at, now);
+		/* Taken by apply on success. */
+		if (apply(a, a->saved, now, "saved", true) == 0)
 			a->saved = NULL;
-		}
 	}
 	retry_later(a, err->status == 503 ? "server_unreachable" : "server_refused",
 		"desired-state", err);
@@ -587,15 +787,18 @@ run(struct agent *a)
 		struct jit_desired_state *ds = NULL;
 		struct jit_error err;
 		jit_time fetched_at;
+		int r;
 
 		if (a->report_due && a->reachable)
 			report(a);
-		if (a->synced && mono_ns() - a->last_apply_mono > RECONCILE_INTERVAL_NS) {
-			a->synced = false;
-			a->reconcile_due = true;   /* the rebuild that follows repairs any drift */
-		}
-		if (jit_cp_desired_state(a->cp, a->synced ? &a->applied_version : NULL, LONG_POLL_S,
-			&ds, &err) != 0) {
+		a->interrupt = false;
+		a->polling = true;
+		r = jit_cp_desired_state(a->cp, a->synced ? &a->applied_version : NULL, LONG_POLL_S,
+			&ds, &err);
+		a->polling = false;
+		if (r != 0 && a->interrupt)
+			continue;   /* a repair cut the poll short: report it, poll again */
+		if (r != 0) {
 			a->reachable = err.status != 503;
 			if (a->metrics.reachable != a->reachable) {
 				a->metrics.reachable = a->reachable;
@@ -616,17 +819,19 @@ run(struct agent *a)
 			a->failures = 0;
 			continue;
 		}
-		/* The first answer of this run, or a new version: applied in full. */
+		/* The first answer of this run is applied in full (a rebuild: whatever the
+		 * table held goes); a new version after it, as the changes only. */
 		jit_desired_state_free(a->saved);
 		a->saved = NULL;
-		a->synced = apply(a, ds, "server") == 0;
-		if (a->synced)
+		if (apply(a, ds, fetched_at, "server", !a->synced) == 0) {
+			/* ds is a->current now */
+			a->synced = true;
 			save_state(a, ds, fetched_at);
-		jit_desired_state_free(ds);
-		if (a->synced) {
 			a->failures = 0;
 			continue;
 		}
+		jit_desired_state_free(ds);
+		a->synced = false;
 		if (a->report_due)
 			report(a);
 		jit_errorf(&err, 500, JIT_E_INTERNAL, "%s", a->message);
@@ -789,6 +994,10 @@ main(int argc, char **argv)
 	log_privs(&privs);
 	if (jit_enforcer_open(&a.enf, &err) != 0)
 		goto fatal;
+	if (jit_nlmon_open(&a.nlmon, &err) != 0)
+		jit_log(JIT_LOG_WARN, "events_unavailable", "error", err.message, "detail",
+			"drift is found by the periodic check only", (const char *)NULL);
+	jit_cp_set_idle(a.cp, idle, &a);
 	jit_log(JIT_LOG_INFO, "starting", "server", o.server, "state_dir", o.state_dir,
 		"enrolled", enrolled ? "yes" : "no", "version", JITGATE_VERSION,
 		(const char *)NULL);
@@ -821,6 +1030,10 @@ fatal:
 out:
 	explicit_bzero(token, sizeof(token));
 	jit_desired_state_free(a.saved);
+	jit_desired_state_free(a.current);
+	jit_plan_model_free(a.applied);
+	free(a.layout);
+	jit_nlmon_free(a.nlmon);
 	jit_enforcer_free(a.enf);
 	jit_cp_free(a.cp);
 	jit_sd_free(a.sd);

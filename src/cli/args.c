@@ -5,6 +5,8 @@
  * main's "Try 'jitgate ... --help'".
  */
 #include "args.h"
+#include "profile.h"
+#include "suggest.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -18,16 +20,21 @@ enum {
 	KEY_CA,
 	KEY_SUBSCRIPTION,
 	KEY_TIMEOUT,
+	KEY_PROFILE,
 };
 
 /* The options of every command. Their keys are below CLI_KEY_LONG and are no
  * letters, so they cannot clash with a command's own. */
 static const struct cli_opt common[] = {
 	{"server", KEY_SERVER, "URL", "jitgated's address, https://HOST:PORT (or JITGATE_SERVER)"},
-	{"token-file", KEY_TOKEN_FILE, "FILE", "file holding the bearer token (or JITGATE_TOKEN)"},
+	{"token-file", KEY_TOKEN_FILE, "FILE", "token file (or JITGATE_TOKEN_FILE; or the token in "
+		"JITGATE_TOKEN)"},
 	{"ca", KEY_CA, "FILE", "PEM certificate(s) to trust for the server (or JITGATE_CA)"},
 	{"subscription", KEY_SUBSCRIPTION, "ID", "subscription (or JITGATE_SUBSCRIPTION)"},
-	{"output", 'o', "FORMAT", "table (default) or json (audit: also csv)"},
+	{"profile", KEY_PROFILE, "NAME", "a profile saved by 'jitgate login --profile' (or "
+		"JITGATE_PROFILE)"},
+	{"output", 'o', "FORMAT", "table (default, fits 100 columns), wide (every column) or json "
+		"(audit: also csv)"},
 	{"timeout", KEY_TIMEOUT, "SECONDS", "bound on each exchange and on --wait (default 30)"},
 	{"help", 'h', NULL, "show this help"},
 	{NULL, 0, NULL, NULL},
@@ -134,14 +141,19 @@ common_opt(struct cli *c, int key, const char *arg, struct jit_error *err)
 		c->subscription = arg;
 		return 0;
 	case 'o':
+		c->wide = false;
 		if (strcmp(arg, "json") == 0)
 			c->output = CLI_OUTPUT_JSON;
 		else if (strcmp(arg, "table") == 0)
 			c->output = CLI_OUTPUT_TABLE;
+		else if (strcmp(arg, "wide") == 0) {
+			c->output = CLI_OUTPUT_TABLE;
+			c->wide = true;
+		}
 		else if (strcmp(arg, "csv") == 0 && c->cmd != NULL && c->cmd->csv)
 			c->output = CLI_OUTPUT_CSV;
 		else
-			return cli_usage(err, "--output: expected table%s or json, not '%.40s'",
+			return cli_usage(err, "--output: expected table, wide%s or json, not '%.40s'",
 				c->cmd != NULL && c->cmd->csv ? ", csv" : "", arg);
 		return 0;
 	case KEY_TIMEOUT:
@@ -149,6 +161,9 @@ common_opt(struct cli *c, int key, const char *arg, struct jit_error *err)
 			return -1;
 		c->timeout_s = (int)v;
 		return 0;
+	case KEY_PROFILE:
+		c->profile = arg;
+		return cli_profile_name_check(arg, "--profile", err);
 	}
 	return 1;
 }
@@ -158,6 +173,27 @@ static const char *
 typed(char **argv, int idx, int argc)
 {
 	return idx > 0 && idx <= argc && argv[idx - 1] != NULL ? argv[idx - 1] : "?";
+}
+
+/* "unknown option '--duration' (did you mean --for?)": a synonym, else a close name. */
+static int
+unknown_long(const struct cli_cmd *cmd, const char *typed_opt, struct jit_error *err)
+{
+	const char *names[MAX_OPTS], *hit;
+	char word[72];
+	size_t n = 0;
+
+	snprintf(word, sizeof(word), "%s", typed_opt + 2);
+	word[strcspn(word, "=")] = '\0';
+	for (const struct cli_opt *o = common; o->name != NULL && n < MAX_OPTS; o++)
+		names[n++] = o->name;
+	for (const struct cli_opt *o = cmd->opts; o != NULL && o->name != NULL && n < MAX_OPTS; o++)
+		names[n++] = o->name;
+	if ((hit = cli_suggest_synonym(word, names, n)) == NULL)
+		hit = cli_suggest(word, names, n);
+	if (hit != NULL)
+		return cli_usage(err, "unknown option '%.60s' (did you mean --%s?)", typed_opt, hit);
+	return cli_usage(err, "unknown option '%.60s'", typed_opt);
 }
 
 int
@@ -179,6 +215,8 @@ cli_args_parse(struct cli *c, const struct cli_cmd *cmd, int argc, char **argv,
 		if (ch == '?') {
 			if (optopt != 0 && optopt < 128)
 				return cli_usage(err, "unknown option '-%c'", optopt);
+			if (strncmp(typed(argv, optind, argc), "--", 2) == 0)
+				return unknown_long(cmd, typed(argv, optind, argc), err);
 			return cli_usage(err, "unknown option '%s'", typed(argv, optind, argc));
 		}
 		if (ch == ':')

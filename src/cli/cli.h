@@ -48,7 +48,9 @@ struct cli {
 	const char *token_file;
 	const char *ca;
 	const char *subscription;
+	const char *profile;             /* --profile NAME */
 	enum cli_output output;
+	bool wide;                       /* -o wide: tables with every column, in full */
 	int timeout_s;
 	const struct cli_cmd *cmd;       /* the command running (for "Try ... --help") */
 	/* Made on first use by cli_session(). */

@@ -495,7 +495,16 @@ audit(struct cli *c, int argc, char **argv, struct jit_error *err)
 	json_array_foreach(all, i, e)
 		if (entry_row(t, e, err) != 0)
 			goto out;
-	cli_table_print(t);
+	if (c->wide) {
+		cli_table_print(t);
+	} else {
+		/* What fits 100 columns: time, principal, operation, resource, result, ports,
+		 * source, justification (cut short); -o wide adds caller, status and end. */
+		static const size_t narrow[] = {0, 1, 3, 4, 5, 7, 8, 10};
+
+		cli_table_print_some(t, narrow, sizeof(narrow) / sizeof(narrow[0]),
+			CLI_TABLE_WIDTH);
+	}
 	rc = 0;
 out:
 	cli_table_free(t);

@@ -81,7 +81,7 @@ login(struct cli *c, int argc, char **argv, struct jit_error *err)
 	snprintf(p.server, sizeof(p.server), "%s", conn.server);
 	snprintf(p.token, sizeof(p.token), "%s", conn.token);
 	snprintf(p.subscription, sizeof(p.subscription), "%s", conn.subscription);
-	if (cli_profile_save(&p, path, sizeof(path), err) != 0)
+	if (cli_profile_save(cli_profile_name(c), &p, path, sizeof(path), err) != 0)
 		goto out;
 	if (c->output == CLI_OUTPUT_JSON) {
 		out = json_pack("{s:s,s:s,s:s?,s:s?,s:i,s:s?}", "server", p.server, "profile", path,
@@ -102,15 +102,19 @@ out:
 }
 
 const struct cli_cmd cli_cmd_login = {
-	NULL, "login", "--server URL --token-file FILE [--ca FILE] [--subscription ID]",
-	"Check a server, its certificate and a token, and save them as the profile.",
+	NULL, "login", "--server URL --token-file FILE [--ca FILE] [--subscription ID] "
+	"[--profile NAME]",
+	"Check a server, its certificate and a token, and save them as a profile.",
 	"The profile is $XDG_CONFIG_HOME/jitgate/config (default ~/.config/jitgate/config),\n"
-	"mode 0600 as it holds the token. Later commands use it when no --server,\n"
-	"--token-file or --ca (or JITGATE_SERVER, JITGATE_TOKEN, JITGATE_CA) says\n"
-	"otherwise; its token is only ever sent to its own server. The token is read\n"
-	"from FILE (- for standard input) and never printed. jitgated writes its first\n"
-	"Owner token to STATE_DIR/admin.token and its certificate to\n"
-	"STATE_DIR/tls/cert.pem.\n",
+	"or with --profile NAME (or JITGATE_PROFILE) a named one beside it in\n"
+	".../jitgate/profiles/NAME, which later commands use with the same --profile NAME\n"
+	"or JITGATE_PROFILE=NAME: one profile per principal or server, e.g. an admin's\n"
+	"and a requester's. Mode 0600 as it holds the token. Later commands use it when\n"
+	"no --server, --token-file or --ca (or JITGATE_SERVER, JITGATE_TOKEN_FILE or\n"
+	"JITGATE_TOKEN, JITGATE_CA) says otherwise; its token is only ever sent to its own\n"
+	"server. The token is read from FILE (- for standard input) and never printed.\n"
+	"jitgated writes its first Owner token to STATE_DIR/admin.token and its\n"
+	"certificate to STATE_DIR/tls/cert.pem.\n",
 	NULL,
 	login,
 	false,

@@ -173,6 +173,10 @@ vm_list(struct cli *c, int argc, char **argv, struct jit_error *err)
 	static const char *const headers[] = {"NAME", "RESOURCE GROUP", "OS", "ADDRESSES",
 		"ENFORCEMENT POINT", "AGENT", "JIT STATE", "REQUESTS 7D", "LAST ACCESS", "LAST USER",
 		"REASON"};
+	/* Shorter words for the same columns where 100 columns must hold them. */
+	static const char *const short_headers[] = {"NAME", "GROUP", "OS", "ADDRESSES",
+		"AGENT", "HEALTH", "JIT STATE", "REQUESTS 7D", "LAST ACCESS", "LAST USER",
+		"REASON"};
 	struct list_args a = {0};
 	const struct cli_vm *vms;
 	struct jit_policy **ps;
@@ -190,7 +194,8 @@ vm_list(struct cli *c, int argc, char **argv, struct jit_error *err)
 		return -1;
 	if (cli_vms(c, &vms, &n, err) != 0 || cli_policies(c, &ps, &np, err) != 0)
 		return -1;
-	if ((out = json_array()) == NULL || (t = cli_table_new(11, headers)) == NULL) {
+	if ((out = json_array()) == NULL ||
+		(t = cli_table_new(11, c->wide ? headers : short_headers)) == NULL) {
 		cli_fail(err, "out of memory");
 		goto out;
 	}
@@ -215,10 +220,18 @@ vm_list(struct cli *c, int argc, char **argv, struct jit_error *err)
 			goto out;
 		}
 	}
-	if (c->output == CLI_OUTPUT_JSON)
+	if (c->output == CLI_OUTPUT_JSON) {
 		rc = cli_json_print(out, err);
-	else {
-		cli_table_print(t);
+	} else {
+		/* By default what fits 100 columns: name, group, OS, addresses, enforcement point,
+		 * state and the reason (cut short); -o wide has the rest. */
+		static const size_t narrow[] = {0, 1, 2, 3, 4, 6, 10};
+
+		if (c->wide)
+			cli_table_print(t);
+		else
+			cli_table_print_some(t, narrow, sizeof(narrow) / sizeof(narrow[0]),
+				CLI_TABLE_WIDTH);
 		rc = 0;
 	}
 out:

@@ -4,6 +4,7 @@
  */
 #include "output.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -91,16 +92,61 @@ cli_table_add(struct cli_table *t, const char *const cells[], struct jit_error *
 void
 cli_table_print(const struct cli_table *t)
 {
-	for (size_t r = 0; r < t->nrows; r++) {
-		for (size_t i = 0; i < t->ncols; i++) {
-			const char *s = t->cells[r * t->ncols + i];
+	cli_table_print_some(t, NULL, t->ncols, 0);
+}
 
-			if (i + 1 == t->ncols)
-				printf("%s\n", s);
-			else
-				printf("%-*s  ", (int)t->width[i], s);
-		}
+/* One cell in w columns: cut on a character boundary (UTF-8) with "..." when longer. */
+static void
+print_cell(const char *s, size_t w, bool last)
+{
+	size_t len = strlen(s);
+
+	if (len > w) {
+		len = w > 3 ? w - 3 : 0;
+		while (len > 0 && ((unsigned char)s[len] & 0xc0) == 0x80)
+			len--;
+		printf("%.*s...%*s", (int)len, s, last ? 0 : (int)(w - 3 - len), "");
+	} else if (last) {
+		printf("%s", s);
+	} else {
+		printf("%-*s", (int)w, s);
 	}
+	printf(last ? "\n" : "  ");
+}
+
+void
+cli_table_print_some(const struct cli_table *t, const size_t *cols, size_t n,
+	size_t max_width)
+{
+	size_t w[64], total = 0;
+
+	if (n > sizeof(w) / sizeof(w[0]))
+		n = sizeof(w) / sizeof(w[0]);
+	for (size_t k = 0; k < n; k++) {
+		w[k] = t->width[cols ? cols[k] : k];
+		total += w[k] + (k + 1 < n ? 2 : 0);
+	}
+	/* Too wide: the widest column gives a character at a time, down to its header's
+	 * width (and at least 8); the first (the name, the time) keeps all of it. */
+	while (max_width > 0 && total > max_width) {
+		size_t widest = n;
+
+		for (size_t k = 1; k < n; k++) {
+			size_t floor = strlen(t->cells[cols ? cols[k] : k]);
+
+			if (floor < 8)
+				floor = 8;
+			if (w[k] > floor && (widest == n || w[k] > w[widest]))
+				widest = k;
+		}
+		if (widest == n)
+			break;
+		w[widest]--;
+		total--;
+	}
+	for (size_t r = 0; r < t->nrows; r++)
+		for (size_t k = 0; k < n; k++)
+			print_cell(t->cells[r * t->ncols + (cols ? cols[k] : k)], w[k], k + 1 == n);
 }
 
 bool

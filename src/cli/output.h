@@ -20,6 +20,13 @@ struct cli_table *cli_table_new(size_t ncols, const char *const headers[]);
 int cli_table_add(struct cli_table *t, const char *const cells[], struct jit_error *err);
 /* Prints the table to stdout; nothing but the header when it has no rows. */
 void cli_table_print(const struct cli_table *t);
+/* Prints only columns cols[0..n) (all n when cols is NULL), lines fitted into max_width
+ * columns (0: no limit): the widest columns but the first are narrowed, down to their
+ * header, and their longer cells cut short with "...". */
+void cli_table_print_some(const struct cli_table *t, const size_t *cols, size_t n,
+	size_t max_width);
+/* What tables fit into unless -o wide asks for every column in full. */
+#define CLI_TABLE_WIDTH 100
 void cli_table_free(struct cli_table *t);
 
 /* True when s has no character that could drive a terminal (C0, DEL, C1, bidi controls,

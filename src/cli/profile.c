@@ -34,17 +34,45 @@ cli_connection_wipe(struct cli_connection *conn)
 }
 
 int
-cli_profile_path(char *buf, size_t n, struct jit_error *err)
+cli_profile_name_check(const char *name, const char *what, struct jit_error *err)
+{
+	size_t len = strlen(name);
+
+	if (len == 0 || len > 64 || name[0] == '.' ||
+		strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") != len)
+		return cli_usage(err, "%s: a profile name is 1 to 64 letters, digits, '.', '_' or "
+			"'-', not starting with '.'", what);
+	return 0;
+}
+
+const char *
+cli_profile_name(const struct cli *c)
+{
+	const char *env = getenv("JITGATE_PROFILE");
+
+	if (c->profile != NULL)
+		return c->profile;
+	return env != NULL && env[0] != '\0' ? env : NULL;
+}
+
+int
+cli_profile_path(const char *name, char *buf, size_t n, struct jit_error *err)
 {
 	const char *xdg = getenv("XDG_CONFIG_HOME");
 	const char *home = getenv("HOME");
+	char file[96] = "config";
 	int r;
 
+	if (name != NULL) {
+		if (cli_profile_name_check(name, "JITGATE_PROFILE", err) != 0)
+			return -1;
+		snprintf(file, sizeof(file), "profiles/%s", name);
+	}
 	/* The XDG spec: a relative XDG_CONFIG_HOME is invalid and ignored. */
 	if (xdg != NULL && xdg[0] == '/')
-		r = snprintf(buf, n, "%s/jitgate/config", xdg);
+		r = snprintf(buf, n, "%s/jitgate/%s", xdg, file);
 	else if (home != NULL && home[0] != '\0')
-		r = snprintf(buf, n, "%s/.config/jitgate/config", home);
+		r = snprintf(buf, n, "%s/.config/jitgate/%s", home, file);
 	else
 		return cli_fail(err, "cannot find the profile: neither XDG_CONFIG_HOME nor HOME is "
 			"set");
@@ -102,7 +130,7 @@ parse_line(struct cli_profile *p, char *s, const char *path, int line, struct ji
 }
 
 int
-cli_profile_load(struct cli_profile *p, bool *found, struct jit_error *err)
+cli_profile_load(const char *name, struct cli_profile *p, bool *found, struct jit_error *err)
 {
 	char path[PATH_MAX];
 	char *buf = NULL, *save = NULL, *line;
@@ -112,9 +140,12 @@ cli_profile_load(struct cli_profile *p, bool *found, struct jit_error *err)
 
 	memset(p, 0, sizeof(*p));
 	*found = false;
-	if (cli_profile_path(path, sizeof(path), err) != 0)
+	if (cli_profile_path(name, path, sizeof(path), err) != 0)
 		return -1;
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+		if (errno == ENOENT && name != NULL)
+			return cli_usage(err, "there is no profile '%s' (%s): make it with 'jitgate "
+				"login --profile %s ...'", name, path, name);
 		if (errno == ENOENT)
 			return 0;
 		return cli_fail(err, "cannot read the profile %s: %s", path, strerror(errno));
@@ -190,13 +221,14 @@ write_all(int fd, const char *s)
 }
 
 int
-cli_profile_save(const struct cli_profile *p, char *path, size_t n, struct jit_error *err)
+cli_profile_save(const char *name, const struct cli_profile *p, char *path, size_t n,
+	struct jit_error *err)
 {
 	char dir[PATH_MAX], tmp[PATH_MAX + 16], text[CLI_URL_MAX + PATH_MAX + CLI_TOKEN_MAX + 256];
 	char *slash;
 	int fd = -1, rc = -1, len;
 
-	if (cli_profile_path(path, n, err) != 0)
+	if (cli_profile_path(name, path, n, err) != 0)
 		return -1;
 	snprintf(dir, sizeof(dir), "%s", path);
 	if ((slash = strrchr(dir, '/')) != NULL)
@@ -334,6 +366,7 @@ cli_connection_resolve(const struct cli *c, bool use_profile, struct cli_connect
 	struct cli_profile p;
 	const char *env_server = getenv("JITGATE_SERVER");
 	const char *env_token = getenv("JITGATE_TOKEN");
+	const char *env_token_file = getenv("JITGATE_TOKEN_FILE");
 	const char *env_ca = getenv("JITGATE_CA");
 	const char *env_sub = getenv("JITGATE_SUBSCRIPTION");
 	char profile_server[CLI_URL_MAX] = "";
@@ -343,7 +376,7 @@ cli_connection_resolve(const struct cli *c, bool use_profile, struct cli_connect
 
 	memset(out, 0, sizeof(*out));
 	memset(&p, 0, sizeof(p));
-	if (use_profile && cli_profile_load(&p, &found, err) != 0)
+	if (use_profile && cli_profile_load(cli_profile_name(c), &p, &found, err) != 0)
 		return -1;
 	if (found && p.server[0] != '\0' &&
 		cli_server_url(p.server, profile_server, err) != 0) {
@@ -369,13 +402,19 @@ cli_connection_resolve(const struct cli *c, bool use_profile, struct cli_connect
 	if (c->token_file != NULL) {
 		if (cli_token_read(c->token_file, out->token, err) != 0)
 			goto out;
+	} else if (env_token_file != NULL && env_token_file[0] != '\0') {
+		if (cli_token_read(env_token_file, out->token, err) != 0) {
+			jit_error_prefix(err, "JITGATE_TOKEN_FILE");
+			goto out;
+		}
 	} else if (env_token != NULL && env_token[0] != '\0') {
 		if (copy_env_token(env_token, out->token, err) != 0)
 			goto out;
 	} else if (same_server && p.token[0] != '\0') {
 		snprintf(out->token, sizeof(out->token), "%s", p.token);
 	} else {
-		cli_usage(err, "no token: pass --token-file FILE, set JITGATE_TOKEN, or run "
+		cli_usage(err, "no token: pass --token-file FILE, set JITGATE_TOKEN_FILE (a file) "
+			"or JITGATE_TOKEN (the token), or run "
 			"'jitgate login'%s", found && !same_server ?
 			" (the profile's token is only sent to the profile's server)" : "");
 		goto out;

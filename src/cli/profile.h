@@ -13,6 +13,9 @@
  *
  * The profile's token and CA are used only for the profile's own server, so a
  * --server pointing elsewhere never receives them.
+ *
+ * Named profiles (--profile NAME or JITGATE_PROFILE, e.g. one per principal) live
+ * beside it, in $XDG_CONFIG_HOME/jitgate/profiles/NAME, in the same format.
  */
 #ifndef JIT_CLI_PROFILE_H
 #define JIT_CLI_PROFILE_H
@@ -42,14 +45,22 @@ struct cli_connection {
 	const char *ca_from;            /* "--ca", "JITGATE_CA", "the profile" or NULL */
 };
 
-/* The profile's path: $XDG_CONFIG_HOME/jitgate/config, else $HOME/.config/jitgate/config. */
-int cli_profile_path(char *buf, size_t n, struct jit_error *err);
+/* A profile name: 1..64 of [A-Za-z0-9._-], not starting with '.'; what names it in errors. */
+int cli_profile_name_check(const char *name, const char *what, struct jit_error *err);
+/* The profile this run uses: --profile, else JITGATE_PROFILE, else NULL (the default). */
+const char *cli_profile_name(const struct cli *c);
 
-/* Reads the profile; *found false (and p zeroed) when there is none. */
-int cli_profile_load(struct cli_profile *p, bool *found, struct jit_error *err);
+/* The path of profile name (NULL: the default one): $XDG_CONFIG_HOME/jitgate/config
+ * (else $HOME/.config/jitgate/config), or .../jitgate/profiles/NAME. */
+int cli_profile_path(const char *name, char *buf, size_t n, struct jit_error *err);
 
-/* Writes the profile atomically, mode 0600, creating its directory (0700). */
-int cli_profile_save(const struct cli_profile *p, char *path, size_t n, struct jit_error *err);
+/* Reads a profile; *found false (and p zeroed) when there is none. */
+int cli_profile_load(const char *name, struct cli_profile *p, bool *found,
+	struct jit_error *err);
+
+/* Writes a profile atomically, mode 0600, creating its directories (0700). */
+int cli_profile_save(const char *name, const struct cli_profile *p, char *path, size_t n,
+	struct jit_error *err);
 
 /* Checks and normalises a server URL: https only, no path; "host:port" gets https://. */
 int cli_server_url(const char *in, char out[CLI_URL_MAX], struct jit_error *err);

@@ -5,6 +5,7 @@
  * typed by the user reaches a URL unchecked.
  */
 #include "resources.h"
+#include "suggest.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -349,6 +350,29 @@ vm_get(struct cli *c, const struct jit_rid *id, struct cli_vm *out, struct jit_e
 	return r != 0 ? cli_bad_answer(err, "VM") : 0;
 }
 
+/* " (did you mean web1 in prod?)" for a VM name that matches none, or "". */
+static void
+vm_hint(struct cli *c, const char *arg, char *buf, size_t size)
+{
+	const struct cli_vm *vms;
+	const char **names;
+	const char *hit;
+	struct jit_error e;
+	size_t n;
+
+	buf[0] = '\0';
+	if (cli_vms(c, &vms, &n, &e) != 0 || n == 0 || (names = calloc(n, sizeof(*names))) == NULL)
+		return;
+	for (size_t i = 0; i < n; i++)
+		names[i] = vms[i].vm.id.name;
+	if ((hit = cli_suggest(arg, names, n)) != NULL)
+		for (size_t i = 0; i < n; i++)
+			if (names[i] == hit)
+				snprintf(buf, size, " (did you mean %s in resource group %s?)", hit,
+					vms[i].vm.id.rg);
+	free(names);
+}
+
 int
 cli_vm_find(struct cli *c, const char *arg, const char *rg, struct cli_vm *out,
 	struct jit_error *err)
@@ -369,8 +393,17 @@ cli_vm_find(struct cli *c, const char *arg, const char *rg, struct cli_vm *out,
 	if (cli_session(c, err) != 0)
 		return -1;
 	if (rg != NULL) {
+		char hint[JIT_NAME_MAX * 2 + 64];
+
 		jit_rid_vm(&id, c->sub, rg, arg);
-		return vm_get(c, &id, out, err);
+		if (vm_get(c, &id, out, err) == 0)
+			return 0;
+		if (err->status != 404)
+			return -1;
+		vm_hint(c, arg, hint, sizeof(hint));
+		if (hint[0] != '\0' && strlen(err->message) + strlen(hint) < sizeof(err->message))
+			strcat(err->message, hint);
+		return -1;
 	}
 	if (cli_vms(c, &vms, &n, err) != 0)
 		return -1;
@@ -383,9 +416,13 @@ cli_vm_find(struct cli *c, const char *arg, const char *rg, struct cli_vm *out,
 			snprintf(where + strlen(where), sizeof(where) - strlen(where), "%s%s",
 				where[0] ? ", " : "", vms[i].vm.id.rg);
 	}
-	if (hits == 0)
-		return cli_fail(err, "there is no VM named '%s' in subscription %s ('jitgate vm "
-			"list' shows them)", arg, c->sub);
+	if (hits == 0) {
+		char hint[JIT_NAME_MAX * 2 + 64];
+
+		vm_hint(c, arg, hint, sizeof(hint));
+		return cli_fail(err, "there is no VM named '%s' in subscription %s%s ('jitgate vm "
+			"list' shows them)", arg, c->sub, hint);
+	}
 	if (hits > 1)
 		return cli_usage(err, "'%s' names VMs in several resource groups (%s): choose one "
 			"with -g", arg, where);
@@ -572,6 +609,28 @@ cli_vm_json_versions(const json_t *vm, bool *has, uint64_t *desired, uint64_t *a
 			json_string_value(json_object_get(vm, "name")) : "?");
 	*has = true;
 	return 0;
+}
+
+int
+cli_vm_wait_applied(struct cli *c, const struct jit_rid *vm, uint64_t want, int wait_s,
+	bool *has, uint64_t *desired, uint64_t *applied, struct jit_error *err)
+{
+	char path[JIT_RESOURCE_ID_MAX + 64];
+	size_t len;
+	json_t *j = NULL;
+	int r;
+
+	*has = false;
+	if (cli_rid_path(vm, path, JIT_RESOURCE_ID_MAX, err) != 0)
+		return -1;
+	len = strlen(path);
+	snprintf(path + len, sizeof(path) - len, "?appliedVersion=%llu&wait=%d",
+		(unsigned long long)want, wait_s);
+	if (cli_get_object(c, path, &j, err) != 0)
+		return -1;
+	r = cli_vm_json_versions(j, has, desired, applied, err);
+	json_decref(j);
+	return r;
 }
 
 int

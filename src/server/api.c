@@ -18,6 +18,7 @@
 #include <time.h>
 
 #include "auth.h"
+#include "auth_throttle.h"
 #include "log.h"
 #include "metrics.h"
 #include "model_json.h"
@@ -452,85 +453,90 @@ check_api_version(struct jit_call *c, bool any, struct jit_error *err)
 	return 0;
 }
 
-/* ---- bad-token throttling ---- */
+/* ---- failed sign-ins ---- */
 
-/* Repeated failed authentications from one address (IPv4 /32, IPv6 /64) are answered
- * with 429 for the rest of a one-minute window: guessing needs many tries. */
-#define THROTTLE_SLOTS 1024
-#define THROTTLE_WINDOW_NS (60LL * JIT_NS_PER_SEC)
-#define THROTTLE_MAX_FAILURES 20
-
-static struct {
-	uint8_t key[9];
-	jit_time window_start;
-	unsigned failures;
-} throttle[THROTTLE_SLOTS];
-static pthread_mutex_t throttle_lock = PTHREAD_MUTEX_INITIALIZER;
-
-static size_t
-throttle_key(const struct jit_prefix *caller, uint8_t key[9])
+/* Every refused credential passes here, after it was checked (auth_throttle.h): a valid
+ * credential is never refused for its address's failures. The first failures of an
+ * address are audited one by one, the rest go into the summary entry the sweeper writes
+ * (jit_api_audit_failed_sign_ins); an address past the limit gets 429. */
+void
+jit_call_credential_refused(struct jit_call *c, struct jit_error *err)
 {
-	uint32_t h = 2166136261u;
-
-	memset(key, 0, 9);
-	key[0] = (uint8_t)caller->family;
-	memcpy(key + 1, caller->addr, caller->family == JIT_FAMILY_INET ? 4 : 8);
-	for (size_t i = 0; i < 9; i++)
-		h = (h ^ key[i]) * 16777619u;
-	return h % THROTTLE_SLOTS;
-}
-
-/* Returns seconds to wait when the address is throttled, else 0. */
-static int
-throttled(const struct jit_call *c)
-{
-	uint8_t key[9];
-	size_t i = throttle_key(&c->caller, key);
+	enum jit_auth_verdict v = JIT_AUTH_FAIL_AUDIT;
+	const char *action = c->action;
 	int wait = 0;
 
-	pthread_mutex_lock(&throttle_lock);
-	if (memcmp(throttle[i].key, key, 9) == 0 &&
-		c->now - throttle[i].window_start < THROTTLE_WINDOW_NS &&
-		throttle[i].failures >= THROTTLE_MAX_FAILURES)
-		wait = (int)((throttle[i].window_start + THROTTLE_WINDOW_NS - c->now) /
-			JIT_NS_PER_SEC) + 1;
-	pthread_mutex_unlock(&throttle_lock);
-	return wait;
-}
-
-static void
-note_auth_failure(const struct jit_call *c)
-{
-	uint8_t key[9];
-	size_t i = throttle_key(&c->caller, key);
-
-	pthread_mutex_lock(&throttle_lock);
-	if (memcmp(throttle[i].key, key, 9) != 0 ||
-		c->now - throttle[i].window_start >= THROTTLE_WINDOW_NS) {
-		memcpy(throttle[i].key, key, 9);
-		throttle[i].window_start = c->now;
-		throttle[i].failures = 0;
+	if (c->api->auth_throttle != NULL)
+		v = jit_auth_throttle_fail(c->api->auth_throttle, &c->caller, c->now, &wait);
+	if (v == JIT_AUTH_FAIL_AUDIT) {
+		c->action = "Jitgate/signIn/action";
+		jit_call_audit_failure(c, c->req->path, err);
+		c->action = action;
 	}
-	throttle[i].failures++;
-	pthread_mutex_unlock(&throttle_lock);
+	c->audited_failure = true;
+	if (wait > 0) {
+		c->resp->retry_after = wait;
+		jit_errorf(err, 429, JIT_E_TOO_MANY_REQUESTS,
+			"Too many failed authentications from %s; retry in %d seconds.",
+			c->caller_text, wait);
+	}
 }
 
+/* The summary of the failed sign-ins not audited one by one since the last call: one
+ * entry (Jitgate/signIn/action, Failed, 401) with the count and the busiest addresses. */
 int
-jit_call_throttled(struct jit_call *c, struct jit_error *err)
+jit_api_audit_failed_sign_ins(struct jit_api *api, jit_time now, struct jit_error *err)
 {
-	int wait = throttled(c);
+	struct jit_auth_tally top[20];
+	struct jit_tx *tx = NULL;
+	json_t *d, *addrs;
+	char *details;
+	uint64_t total;
+	size_t n;
+	int r;
 
-	if (wait <= 0)
+	if (api->auth_throttle == NULL)
 		return 0;
-	c->resp->retry_after = wait;
-	return jit_errorf(err, 429, JIT_E_TOO_MANY_REQUESTS,
-		"Too many failed authentications from %s; retry in %d seconds.", c->caller_text, wait);
-}
+	n = jit_auth_throttle_drain(api->auth_throttle, top, sizeof(top) / sizeof(top[0]),
+		&total);
+	if (total == 0)
+		return 0;
+	if ((addrs = json_array()) == NULL)
+		return jit_errorf(err, 500, JIT_E_INTERNAL, "out of memory");
+	for (size_t i = 0; i < n; i++) {
+		char a[JIT_PREFIX_BUFSZ];
 
-void
-jit_call_auth_failed(struct jit_call *c)
-{
-	note_auth_failure(c);
+		jit_prefix_format(&top[i].key, a);
+		json_array_append_new(addrs, json_pack("{s:s,s:I}", "address", a, "failures",
+			(json_int_t)top[i].failures));
+	}
+	d = json_pack("{s:b,s:I,s:o}", "summary", 1, "failures", (json_int_t)total,
+		"addresses", addrs);
+	details = d ? json_dumps(d, JSON_COMPACT) : NULL;
+	json_decref(d);
+	struct jit_audit_entry e = {
+		.time = now,
+		.operation = "Jitgate/signIn/action",
+		.result = "Failed",
+		.status = 401,
+		.details_json = details,
+	};
+	if (details == NULL) {
+		jit_errorf(err, 500, JIT_E_INTERNAL, "out of memory");
+		return -1;
+	}
+	if (jit_store_begin(api->store, true, &tx, err) != 0) {
+		free(details);
+		return -1;
+	}
+	if (jit_store_audit_append(tx, &e, err) != 0) {
+		jit_store_rollback(tx);
+		r = -1;
+	} else {
+		r = jit_store_commit(tx, err);
+	}
+	free(details);
+	return r;
 }
 
 /* Is this request's Origin this server itself (https://<its Host>)? */
@@ -617,8 +623,6 @@ authenticate(struct jit_call *c, enum route_auth need, struct jit_error *err)
 	if (authz == NULL && need == AUTH_USER && c->api->console != NULL &&
 		c->api->console->enabled)
 		cookie = jit_http_cookie(c->req, JIT_SESSION_COOKIE);
-	if (jit_call_throttled(c, err) != 0)
-		return -1;
 	if (jit_store_begin(st, false, &c->tx, err) != 0)
 		return -1;
 	if (cookie != NULL) {
@@ -642,10 +646,8 @@ authenticate(struct jit_call *c, enum route_auth need, struct jit_error *err)
 			const char *action = c->action;
 
 			jit_metrics_auth_failure();
-			/* A failed sign-in is an audit event too (bounded by the throttle). */
-			note_auth_failure(c);
-			c->action = "Jitgate/signIn/action";
-			jit_call_audit_failure(c, c->req->path, err);
+			/* A failed sign-in is an audit event too (aggregated past a few). */
+			jit_call_credential_refused(c, err);
 			c->action = action;
 		}
 		return -1;

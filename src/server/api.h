@@ -11,6 +11,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 
+#include "auth_throttle.h"
 #include "console.h"
 #include "error.h"
 #include "http.h"
@@ -34,6 +35,7 @@ struct jit_api {
 	atomic_int stopping;            /* long polls return at once when set */
 	int long_poll_max_s;            /* longest wait of GET desired-state (30) */
 	int64_t token_max_lifetime_ns;  /* longest validFor of a new token (--max-token-lifetime) */
+	struct jit_auth_throttle *auth_throttle;   /* failed sign-ins per address; NULL: none */
 	const char *const *names;       /* this server's names (certificate, listen address): */
 	size_t n_names;                 /* a Host header is echoed into links only if it is one */
 	const struct jit_console *console;  /* the web console (NULL or disabled: none) */
@@ -109,10 +111,14 @@ int jit_call_may_mint_own(struct jit_call *c, struct jit_error *err);
 int jit_call_bound_expiry(struct jit_call *c, bool asked, jit_time *expires,
 	struct jit_error *err);
 
-/* Bad-credential throttling (per caller address), for routes that authenticate by a
- * secret in their body (agent enrollment). */
-int jit_call_throttled(struct jit_call *c, struct jit_error *err);
-void jit_call_auth_failed(struct jit_call *c);
+/* A credential (bearer token, enrollment token, client secret, console sign-in) was
+ * refused with err (401): counts it for the caller's address, audits it (the first few
+ * one by one, the rest in a summary), and turns err into 429 when the address has failed
+ * too often. Call it only after checking the credential: a valid one is never refused. */
+void jit_call_credential_refused(struct jit_call *c, struct jit_error *err);
+/* Writes the summary entry of the failed sign-ins counted since the last call (main.c's
+ * sweeper, periodically). */
+int jit_api_audit_failed_sign_ins(struct jit_api *api, jit_time now, struct jit_error *err);
 
 /* Authenticates a route that does it itself (AUTH_NONE) as a user route would. */
 int jit_call_authenticate(struct jit_call *c, struct jit_error *err);

@@ -304,9 +304,6 @@ jit_h_agent_enroll(struct jit_call *c)
 	struct jit_rid rg;
 	bool found;
 
-	/* The body's token is a credential: failures count toward the per-address throttle. */
-	if (jit_call_throttled(c, &err) != 0)
-		goto fail;
 	if (jit_call_body(c, &body, &err) != 0 || parse_enroll(body, &b, &err) != 0)
 		goto refuse;
 	if (jit_token_new("jgt", &cred, &err) != 0 || jit_store_begin(st, true, &c->tx, &err) != 0)
@@ -359,9 +356,10 @@ rollback:
 	if (err.status >= 500)
 		goto fail;
 refuse:
+	/* An enrollment's refusals are an unauthenticated caller's: counted per address (429
+	 * past the limit) and audited, the first few one by one (auth_throttle.h). */
 	c->authenticated = false;
-	jit_call_auth_failed(c);
-	jit_call_audit_failure(c, c->req->path, &err);
+	jit_call_credential_refused(c, &err);
 fail:
 	sodium_memzero(&cred, sizeof(cred));
 	json_decref(body);

@@ -2,6 +2,8 @@
  * api_inventory.c: subscriptions, resource groups and virtual machines, our own
  * ARM-style inventory that JIT policies refer to.
  */
+#include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -488,10 +490,83 @@ jit_h_vm_list(struct jit_call *c)
 	reply_read(c, vm_list);
 }
 
+static int
+parse_count(const char *s, uint64_t *out)
+{
+	char *end;
+
+	if (s == NULL || *s < '0' || *s > '9' || strlen(s) > 19)
+		return -1;
+	*out = strtoull(s, &end, 10);
+	return *end != '\0' ? -1 : 0;
+}
+
+/* The version the VM's enforcement point has applied, from vm_json's answer. */
+static uint64_t
+applied_of(const json_t *vm)
+{
+	const json_t *v = json_object_get(json_object_get(json_object_get(vm, "properties"),
+		"jit"), "enforcementPointAppliedVersion");
+
+	return json_is_integer(v) && json_integer_value(v) > 0 ?
+		(uint64_t)json_integer_value(v) : 0;
+}
+
+/*
+ * GET a VM. A jitgate extension for `jitgate request --wait`: with
+ * ?appliedVersion=N[&wait=S] the answer waits until the VM's enforcement point has
+ * applied version N or later, or S seconds (default and cap: the agents' long poll)
+ * have passed, and then shows the VM as it is; its enforcementPointAppliedVersion
+ * says which. Every status report an agent commits wakes the wait.
+ */
 void
 jit_h_vm_get(struct jit_call *c)
 {
-	reply_read(c, vm_get);
+	const char *want_text = jit_http_query(c->req, "appliedVersion");
+	const char *wait_text = jit_http_query(c->req, "wait");
+	struct jit_store *st = c->api->store;
+	uint64_t want = 0, wait_s = (uint64_t)c->api->long_poll_max_s;
+	struct jit_error err;
+	jit_time deadline;
+
+	if (want_text == NULL) {
+		reply_read(c, vm_get);
+		return;
+	}
+	if (parse_count(want_text, &want) != 0 ||
+		(wait_text != NULL && parse_count(wait_text, &wait_s) != 0)) {
+		jit_errorf(&err, 400, JIT_E_BAD_REQUEST,
+			"appliedVersion and wait must be non-negative integers");
+		jit_call_fail(c, &err);
+		return;
+	}
+	if (wait_s > (uint64_t)c->api->long_poll_max_s)
+		wait_s = (uint64_t)c->api->long_poll_max_s;
+	deadline = c->now + (jit_time)wait_s * JIT_NS_PER_SEC;
+	for (;;) {
+		/* The counter first: a report committed after it wakes the wait below. */
+		uint64_t gen = jit_store_report_generation(st);
+		jit_time now = jit_time_now();
+		json_t *j;
+
+		if (jit_store_begin(st, false, &c->tx, &err) != 0) {
+			jit_call_fail(c, &err);
+			return;
+		}
+		j = vm_get(c, &err);
+		jit_store_rollback(c->tx);
+		c->tx = NULL;
+		if (j == NULL) {
+			jit_call_fail(c, &err);
+			return;
+		}
+		if (applied_of(j) >= want || now >= deadline || atomic_load(&c->api->stopping)) {
+			jit_call_reply(c, 200, j);
+			return;
+		}
+		json_decref(j);
+		jit_store_wait_report(st, gen, (int)((deadline - now) / 1000000) + 1);
+	}
 }
 
 void

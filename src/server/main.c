@@ -38,6 +38,8 @@
 #define DEFAULT_LISTEN "127.0.0.1:8443"
 #define MAX_TLS_NAMES 16
 #define SWEEP_INTERVAL_MS 1000
+/* Addresses whose failed sign-ins are counted at once (auth_throttle.h). */
+#define AUTH_THROTTLE_SLOTS 4096
 /* Initiates per principal per minute: well above what a person or a script opening ports
  * for its work needs, well below what fills the audit log (each one is an entry). */
 #define DEFAULT_INITIATE_LIMIT 30
@@ -416,8 +418,12 @@ load_tls(const struct options *o, char **cert, char **key, struct jit_error *err
 
 struct sweeper {
 	struct jit_store *store;
+	struct jit_api *api;
 	atomic_int stop;
 };
+
+/* Failed sign-ins past the few audited one by one: one summary entry this often. */
+#define FAILED_SIGN_IN_SUMMARY_NS (30LL * JIT_NS_PER_SEC)
 
 /* Writes down ended grants as Revoked/Expired, one audit entry each (the kernel has
  * closed them already, whether or not this runs). */
@@ -426,13 +432,16 @@ record_expired(struct jit_tx *tx, const struct jit_expired *x, jit_time now,
 	struct jit_error *err)
 {
 	char policy[JIT_RESOURCE_ID_MAX], end[JIT_TIME_BUFSZ];
-	json_t *d;
+	json_t *d, *sources;
 	char *details;
 	int r;
 
 	jit_rid_format(&x->policy, policy, sizeof(policy));
 	jit_time_format(x->end, end);
-	d = json_pack("{s:i,s:s,s:s,s:s}", "port", x->number, "sources", x->sources, "requestor",
+	/* The sources are stored as a JSON array: an array in the entry too, not a string. */
+	if ((sources = json_loads(x->sources, 0, NULL)) == NULL)
+		sources = json_string(x->sources);
+	d = json_pack("{s:i,s:o,s:s,s:s}", "port", x->number, "sources", sources, "requestor",
 		x->requestor, "endTimeUtc", end);
 	details = d ? json_dumps(d, JSON_COMPACT) : NULL;
 	json_decref(d);
@@ -458,6 +467,7 @@ static void *
 sweep_loop(void *arg)
 {
 	struct sweeper *sw = arg;
+	jit_time summarized = jit_time_now();
 
 	while (!atomic_load(&sw->stop)) {
 		struct jit_expired *xs = NULL;
@@ -495,6 +505,12 @@ sweep_loop(void *arg)
 			free(xs);
 		}
 next:
+		if (now - summarized >= FAILED_SIGN_IN_SUMMARY_NS) {
+			summarized = now;
+			if (jit_api_audit_failed_sign_ins(sw->api, now, &err) != 0)
+				jit_log(JIT_LOG_WARN, "sign_in_summary_failed", "error", err.message,
+					(const char *)NULL);
+		}
 		for (int i = 0; i < 10 && !atomic_load(&sw->stop); i++)
 			usleep(SWEEP_INTERVAL_MS * 100);
 	}
@@ -569,6 +585,10 @@ main(int argc, char **argv)
 		goto out;
 	}
 	api.store = store;
+	if (jit_auth_throttle_new(&api.auth_throttle, AUTH_THROTTLE_SLOTS, &err) != 0) {
+		fatal("setting up the sign-in throttle", &err);
+		goto out;
+	}
 	api.token_max_lifetime_ns = o.token_max_lifetime_ns;
 	console.enabled = !o.no_console;
 	console.dir = o.console_dir;
@@ -598,6 +618,7 @@ main(int argc, char **argv)
 	}
 	jit_metrics_start();
 	sw.store = store;
+	sw.api = &api;
 	if (pthread_create(&sweeper, NULL, sweep_loop, &sw) == 0)
 		sweeping = true;
 	snprintf(port_text, sizeof(port_text), "%u", jit_http_port(http));
@@ -618,8 +639,13 @@ out:
 		atomic_store(&sw.stop, 1);
 		pthread_join(sweeper, NULL);
 	}
+	/* What was counted since the last summary is written down before the store closes. */
+	if (store != NULL && jit_api_audit_failed_sign_ins(&api, jit_time_now(), &err) != 0)
+		jit_log(JIT_LOG_WARN, "sign_in_summary_failed", "error", err.message,
+			(const char *)NULL);
 	jit_store_close(store);
 	jit_rate_limit_free(api.initiate_limit);
+	jit_auth_throttle_free(api.auth_throttle);
 	if (key != NULL)
 		sodium_memzero(key, strlen(key));
 	free(cert);

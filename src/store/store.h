@@ -410,6 +410,11 @@ uint64_t jit_store_generation(struct jit_store *st);
 /* Waits until the generation differs from seen or timeout_ms passes; returns
  * the generation. Any thread may wait; commits wake all waiters at once. */
 uint64_t jit_store_wait_change(struct jit_store *st, uint64_t seen, int timeout_ms);
+/* The same for status reports: a counter bumped by every commit that recorded one
+ * (jit_store_ep_report), for waits on an applied version (GET VM ?appliedVersion=).
+ * Kept apart so that agents' long polls do not wake on every report. */
+uint64_t jit_store_report_generation(struct jit_store *st);
+uint64_t jit_store_wait_report(struct jit_store *st, uint64_t seen, int timeout_ms);
 /* Wakes every waiter (used at shutdown). */
 void jit_store_wake_all(struct jit_store *st);
 

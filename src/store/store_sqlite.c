@@ -44,6 +44,7 @@ struct jit_tx {
 	struct jit_store *st;
 	bool write;
 	bool bumped;                    /* some desired-state version changed */
+	bool reported;                  /* an enforcement point's status was recorded */
 	struct pending_audit *pending;  /* every entry of the transaction, no cap */
 	size_t n_pending, cap_pending;
 };
@@ -55,6 +56,7 @@ struct jit_store {
 	pthread_mutex_t gen_lock;
 	pthread_cond_t gen_cond;
 	uint64_t generation;
+	uint64_t report_generation;
 	bool waking;
 	/* Transaction hold times, for /metrics. */
 	struct timespec tx_start;
@@ -568,21 +570,23 @@ migrate(struct jit_store *st, struct jit_error *err)
 	return exec_sql(st, "COMMIT", err);
 }
 
+/* One condition for both counters: a waiter re-checks its own and sleeps on. */
 static void
-generation_bump(struct jit_store *st)
+generation_bump(struct jit_store *st, bool desired, bool reported)
 {
 	pthread_mutex_lock(&st->gen_lock);
-	st->generation++;
+	st->generation += desired;
+	st->report_generation += reported;
 	pthread_cond_broadcast(&st->gen_cond);
 	pthread_mutex_unlock(&st->gen_lock);
 }
 
 /* The listener heard another replica's commit (or reconnected, or its safety poll
- * fired): waiting long polls look again. */
+ * fired): waiting long polls, and waits for an applied version, look again. */
 static void
 remote_change(void *ctx)
 {
-	generation_bump(ctx);
+	generation_bump(ctx, true, true);
 }
 
 int
@@ -648,6 +652,7 @@ jit_store_begin(struct jit_store *st, bool write, struct jit_tx **out, struct ji
 	tx->st = st;
 	tx->write = write;
 	tx->bumped = false;
+	tx->reported = false;
 	tx->n_pending = 0;
 	clock_gettime(CLOCK_MONOTONIC, &st->tx_start);
 	if (db_begin(st->db, write) != DB_OK) {
@@ -705,9 +710,9 @@ int
 jit_store_commit(struct jit_tx *tx, struct jit_error *err)
 {
 	struct jit_store *st = tx->st;
-	bool bumped = tx->bumped;
+	bool bumped = tx->bumped, reported = tx->reported;
 
-	if (db_commit(st->db, bumped) != DB_OK) {
+	if (db_commit(st->db, bumped || reported) != DB_OK) {
 		db_fail(st, err, "committing");
 		db_rollback(st->db);
 		pending_clear(tx, false);
@@ -718,8 +723,8 @@ jit_store_commit(struct jit_tx *tx, struct jit_error *err)
 	pending_clear(tx, true);
 	tx_observe(tx);
 	pthread_mutex_unlock(&st->tx_lock);
-	if (bumped)
-		generation_bump(st);
+	if (bumped || reported)
+		generation_bump(st, bumped, reported);
 	return 0;
 }
 
@@ -773,8 +778,9 @@ jit_store_generation(struct jit_store *st)
 	return g;
 }
 
-uint64_t
-jit_store_wait_change(struct jit_store *st, uint64_t seen, int timeout_ms)
+/* Waits until *counter differs from seen (or timeout_ms, or shutdown). */
+static uint64_t
+wait_counter(struct jit_store *st, const uint64_t *counter, uint64_t seen, int timeout_ms)
 {
 	struct timespec deadline;
 	uint64_t g;
@@ -787,13 +793,36 @@ jit_store_wait_change(struct jit_store *st, uint64_t seen, int timeout_ms)
 		deadline.tv_nsec -= 1000000000L;
 	}
 	pthread_mutex_lock(&st->gen_lock);
-	while (st->generation == seen && !st->waking) {
+	while (*counter == seen && !st->waking) {
 		if (pthread_cond_timedwait(&st->gen_cond, &st->gen_lock, &deadline) == ETIMEDOUT)
 			break;
 	}
-	g = st->generation;
+	g = *counter;
 	pthread_mutex_unlock(&st->gen_lock);
 	return g;
+}
+
+uint64_t
+jit_store_wait_change(struct jit_store *st, uint64_t seen, int timeout_ms)
+{
+	return wait_counter(st, &st->generation, seen, timeout_ms);
+}
+
+uint64_t
+jit_store_report_generation(struct jit_store *st)
+{
+	uint64_t g;
+
+	pthread_mutex_lock(&st->gen_lock);
+	g = st->report_generation;
+	pthread_mutex_unlock(&st->gen_lock);
+	return g;
+}
+
+uint64_t
+jit_store_wait_report(struct jit_store *st, uint64_t seen, int timeout_ms)
+{
+	return wait_counter(st, &st->report_generation, seen, timeout_ms);
 }
 
 void
@@ -2630,6 +2659,7 @@ jit_store_ep_report(struct jit_tx *tx, const struct jit_rid *id, uint64_t applie
 	bind_text(s, 2, status_json);
 	db_bind_int64(s, 3, now);
 	bind_text(s, 4, key);
+	tx->reported = true;
 	return exec_done(st, s, err, "recording an enforcement point's status");
 }
 

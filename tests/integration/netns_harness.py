@@ -248,6 +248,8 @@ class E2E:
     LOGS = ("agent.log", "jitgated/jitgated.log")
     # closes_on_time: a TAP point that the port was still open when the watch began.
     WATCH_MUST_START_OPEN = False
+    # More jitgated options (e.g. a test that initiates faster than the default limit).
+    JITGATED_ARGS = ()
 
     def __init__(self, tap, net, jitgated, agent):
         self.tap, self.net = tap, net
@@ -436,6 +438,16 @@ class E2E:
     def keys(sets, name):
         return sorted(k for k, _ in sets.get(name, []))
 
+    @staticmethod
+    def grant_keys(sets, fam):
+        """The grant keys of a family: single addresses (hash set grantsN) and prefixes
+        (interval set netsN); each set holds only its own kind."""
+        hosts = [k for k, _ in sets.get(f"grants{fam}", [])]
+        nets = [k for k, _ in sets.get(f"nets{fam}", [])]
+        if any("/" in str(k[0]) for k in hosts) or any("/" not in str(k[0]) for k in nets):
+            return ["a prefix in a hash set or an address in an interval set", hosts, nets]
+        return sorted(hosts + nets)
+
     # -- setup --
 
     def make_ssh_keys(self):
@@ -467,7 +479,8 @@ class E2E:
         from jitgated_harness import Server
         self.net.enter("cp")
         self.srv = Server(self.jitgated, state_dir=os.path.join(self.tmp, "jitgated"),
-                          extra_args=["--listen", f"0.0.0.0:{PORT}", "--tls-name", self.CP_ADDR])
+                          extra_args=["--listen", f"0.0.0.0:{PORT}", "--tls-name", self.CP_ADDR,
+                                      *self.JITGATED_ARGS])
         os.makedirs(self.srv.state_dir, mode=0o700)
         self.srv.start()
         st, body, _ = self.api("GET", "/subscriptions")

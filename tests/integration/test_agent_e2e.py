@@ -136,10 +136,10 @@ class E2E(nh.E2E):
         self.tap.ok(self.keys(t, "closing") == [("tcp", 2222)],
                     f"{what}: closing set is exactly the closeEstablishedOnExpiry port",
                     t.get("closing"))
-        self.tap.ok(self.keys(t, "grants4") == sorted(grants4),
-                    f"{what}: IPv4 grants are exactly the live ones", t.get("grants4"))
-        self.tap.ok(self.keys(t, "grants6") == sorted(grants6),
-                    f"{what}: IPv6 grants are exactly the live ones", t.get("grants6"))
+        self.tap.ok(self.grant_keys(t, 4) == sorted(grants4),
+                    f"{what}: IPv4 grants are exactly the live ones", self.grant_keys(t, 4))
+        self.tap.ok(self.grant_keys(t, 6) == sorted(grants6),
+                    f"{what}: IPv6 grants are exactly the live ones", self.grant_keys(t, 6))
 
     def usertable(self):
         return self.net.run("vm", "nft", "list", "table", "inet", "usertable").stdout

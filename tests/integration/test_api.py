@@ -424,6 +424,44 @@ def agent_enrollment_long_poll_and_status(c):
     expect(ep["properties"]["inSync"] is True and ep["properties"]["status"]["capabilities"]["nftables"], ep)
     st, vm, _ = c.srv.request("GET", c.vm_id("vm2"))
     expect(vm["properties"]["enforcementPoint"] == ep["id"], vm)
+
+    # GET VM ?appliedVersion=N: held until the agent reports N (request --wait's poll).
+    applied = ds["version"]
+    st, _, _ = c.srv.request("POST", c.pol + "/initiate", {"virtualMachines": [
+        {"id": c.vm_id("vm2"), "ports": [{"number": 22, "endTimeUtc": in_(300),
+                                          "allowedSourceAddressPrefix": "10.3.1.0/24"}]}]})
+    expect(st == 202)
+    st, vm, _ = c.srv.request("GET", c.vm_id("vm2"))
+    want = vm["properties"]["jit"]["enforcementPointDesiredVersion"]
+    expect(want > applied, "the initiate made a new version for vm2's point", vm)
+    t0 = time.monotonic()
+    st, vm, _ = c.srv.request("GET", c.vm_id("vm2"), query={"appliedVersion": want, "wait": 1})
+    expect(st == 200 and vm["properties"]["jit"]["enforcementPointAppliedVersion"] == applied and
+           time.monotonic() - t0 >= 0.9, "without the report it answers after `wait`", vm)
+    st, vm, _ = c.srv.request("GET", c.vm_id("vm2"), query={"appliedVersion": applied})
+    expect(st == 200, "a version already applied is answered at once", vm)
+    held = {}
+
+    def wait_vm():
+        t1 = time.monotonic()
+        held["resp"] = c.srv.request("GET", c.vm_id("vm2"), query={
+            "appliedVersion": want, "wait": 30})
+        held["took"] = time.monotonic() - t1
+
+    th = threading.Thread(target=wait_vm)
+    th.start()
+    time.sleep(0.5)
+    st, _, _ = c.srv.request("POST", "/agent/v1/status", {"appliedVersion": want,
+                             "healthy": True, "capabilities": {"nftables": True}, "os": "Linux"},
+                             token=agent, api_version=None)
+    expect(st == 204, "status accepted", st)
+    th.join(35)
+    st, vm, _ = held["resp"]
+    expect(st == 200 and vm["properties"]["jit"]["enforcementPointAppliedVersion"] == want
+           and held["took"] < 10, "the report wakes the wait at once", held)
+    for bad in ({"appliedVersion": "x"}, {"appliedVersion": "-1"},
+                {"appliedVersion": "1", "wait": "soon"}):
+        expect_error(c.srv.request("GET", c.vm_id("vm2"), query=bad), 400)
     expect_error(c.srv.request("POST", "/agent/v1/status", {"appliedVersion": "x"}, token=agent,
                                api_version=None), 400)
 

@@ -138,6 +138,9 @@ def every_operation_is_audited(c):
     for op, result in want.items():
         expect(any(e["operationName"] == op and e["result"] == result for e in entries),
                f"no {result} entry for {op}", got)
+    # An expiry's sources are JSON, not JSON inside a string.
+    exp = next(e for e in entries if e["operationName"].endswith("expire/action"))
+    expect(exp["details"]["sources"] == ["10.9.8.7"], exp)
     # Denied and refused attempts are there too.
     expect(any(e["operationName"].endswith("initiate/action") and e["statusCode"] == 400
                for e in entries), "refused initiate not audited")

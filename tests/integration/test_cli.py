@@ -247,6 +247,38 @@ def login_writes_a_private_profile(c):
 
 
 @tap.test
+def named_profiles_sit_beside_the_default(c):
+    # A second principal's profile does not replace the default one (the admin's).
+    default = os.path.join(c.home, ".config", "jitgate", "config")
+    before = open(default).read()
+    st, tok, _ = api(c, "POST", "/providers/Jitgate/principals/admin/tokens", {"name": "p2"})
+    expect(st == 201, tok)
+    tf = os.path.join(c.tmp, "p2.token")
+    with open(tf, "w") as f:
+        f.write(tok["token"] + "\n")
+    r = ok(c, "login", "--server", c.srv.url, "--ca", c.ca, "--token-file", tf,
+           "--profile", "second", "-o", "json")
+    path = os.path.join(c.home, ".config", "jitgate", "profiles", "second")
+    expect(r.json()["profile"] == path, r)
+    expect(os.stat(path).st_mode & 0o777 == 0o600, "named profile is 0600")
+    expect(os.stat(os.path.dirname(path)).st_mode & 0o077 == 0, "profiles dir is private")
+    expect(tok["token"] in open(path).read() and open(default).read() == before,
+           "the default profile is untouched")
+    ok(c, "vm", "list", "--profile", "second")
+    ok(c, "vm", "list", env={"JITGATE_PROFILE": "second"})
+    fails(c, 2, "vm", "list", "--profile", "nobody", contains="there is no profile 'nobody'")
+    fails(c, 2, "vm", "list", "--profile", "../x", contains="a profile name is")
+    fails(c, 2, "vm", "list", env={"JITGATE_PROFILE": "a/b"}, contains="a profile name is")
+    # JITGATE_TOKEN_FILE names a file; JITGATE_TOKEN is the token itself.
+    empty = os.path.join(c.tmp, "tf-home")
+    os.makedirs(empty, exist_ok=True)
+    ok(c, "vm", "list", home=empty, env={"JITGATE_SERVER": c.srv.url, "JITGATE_CA": c.ca,
+                                          "JITGATE_TOKEN_FILE": tf})
+    fails(c, 1, "vm", "list", home=empty, env={"JITGATE_SERVER": c.srv.url, "JITGATE_CA": c.ca,
+          "JITGATE_TOKEN_FILE": os.path.join(c.tmp, "missing")}, contains="JITGATE_TOKEN_FILE")
+
+
+@tap.test
 def environment_connects_without_a_profile(c):
     empty = os.path.join(c.tmp, "env-home")
     os.makedirs(empty, exist_ok=True)
@@ -352,9 +384,14 @@ def vm_add_list_show_remove(c):
     st, body, _ = api(c, "GET", c.vm_id("rg-vm", "win1"))
     expect(st == 200 and body["properties"]["addresses"] == ["10.1.0.5", "2001:db8::5"], body)
     expect(body["properties"]["osType"] == "Windows", body)
-    r = ok(c, "vm", "list", "-g", "rg-vm")
+    r = ok(c, "vm", "list", "-g", "rg-vm", "-o", "wide")
     lines = r.out.splitlines()
     expect(lines[0].split()[:3] == ["NAME", "RESOURCE", "GROUP"], r)
+    expect(any("missing network security group: no enforcement point protects this VM" in l
+               for l in lines), "-o wide: the whole reason", r)
+    narrow = ok(c, "vm", "list", "-g", "rg-vm").out.splitlines()
+    expect(narrow[0].split()[:2] == ["NAME", "GROUP"] and
+           all(len(l) <= 100 for l in narrow), narrow)
     expect(any(l.startswith("web1") and "Unsupported" in l for l in lines), r)
     vms = ok(c, "vm", "list", "-g", "rg-vm", "-o", "json").json()
     expect(sorted(v["name"] for v in vms) == ["web1", "win1"], vms)
@@ -606,6 +643,17 @@ def request_refusals(c):
     expect("the JIT ports of lin: 22" in r.err and "(BadRequest)" in r.err, r)
     expect("virtualMachines[" not in r.err, "no JSON path", r)
     fails(c, 1, "request", "web1", "--port", "22", contains="JIT is not enabled on web1")
+    # A mistyped VM name or option gets the closest one.
+    fails(c, 1, "request", "lim", "--port", "22",
+          contains="did you mean lin in resource group rg-jit?")
+    fails(c, 1, "vm", "show", "lim", "-g", "rg-jit",
+          contains="did you mean lin in resource group rg-jit?")
+    fails(c, 2, "request", "lin", "--port", "22", "--duration", "5m",
+          contains="unknown option '--duration' (did you mean --for?)")
+    fails(c, 2, "request", "lin", "--port", "22", "--justifcation", "x",
+          contains="(did you mean --justification?)")
+    r = fails(c, 2, "request", "lin", "--port", "22", "--colour", "x")
+    expect("did you mean" not in r.err, r)
     r = fails(c, 1, "request", "spec", "--port", "22", "--source", "10.1.2.3", "--for", "3h",
               contains="is past the policy's maximum request duration")
     expect("--for 3h is longer than the policy allows for port 22 on spec" in r.err, r)

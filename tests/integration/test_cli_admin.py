@@ -153,12 +153,12 @@ def usage_errors_exit_2(c):
         (["audit", "--all", "-g", "rg"], "--all"),
         (["audit", "--operation", "a b"], "--operation"),
         (["audit", "web1"], "audit verify"),
-        (["audit", "-o", "yaml"], "table, csv or json"),
+        (["audit", "-o", "yaml"], "table, wide, csv or json"),
         (["audit", "verify", "now"], "unexpected"),
         (["jit", "settings", "--disable"], "--reason"),
         (["jit", "settings", "--reason", "x"], "--disable"),
         (["jit", "settings", "--enable", "--disable", "--reason", "x"], "either-or"),
-        (["vm", "list", "-o", "csv"], "expected table or json"),
+        (["vm", "list", "-o", "csv"], "expected table, wide or json"),
         (["whoami", "extra"], "unexpected"),
         (["agent", "list", "extra"], "unexpected argument"),
         (["agent", "list", "-g", "a b"], "resource group"),
@@ -169,7 +169,7 @@ def usage_errors_exit_2(c):
         (["agent", "remove", "ep1"], "-g RG"),
         (["agent", "remove", "-g", "rg"], "name one enforcement point"),
         (["agent", "remove", "ep1", "-g", "rg", "--valid-for", "1h"], "--valid-for"),
-        (["agent", "remove", "ep1", "-g", "rg", "-o", "csv"], "expected table or json"),
+        (["agent", "remove", "ep1", "-g", "rg", "-o", "csv"], "expected table, wide or json"),
     ]
     for args, msg in cases:
         r = run(c, *(args + dead))
@@ -711,7 +711,7 @@ def jit_settings_disable_and_enable(c):
            got)
     vms = ok(c, "vm", "list", "-g", "prod", "-o", "json").json()
     expect(all("change freeze" in v["properties"]["jit"]["reason"] for v in vms), vms)
-    r = ok(c, "vm", "list", "-g", "prod")
+    r = ok(c, "vm", "list", "-g", "prod", "-o", "wide")
     expect(all("change freeze" in line for line in r.out.splitlines()[1:]), r)
     fails(c, 1, "request", "web1", "-g", "prod", "--port", "22", "--for", "10m",
           contains="(RequestDisallowedByPolicy)")
@@ -729,7 +729,8 @@ def vm_list_shows_the_servers_jit_columns(c):
         ok(c, "request", "web1", "-g", "prod", "--port", "22", "--for", "5m", "--wait")
         vms = {v["name"]: v for v in
                ok(c, "vm", "list", "--state", "configured", "-g", "prod", "-o", "json").json()}
-        r = ok(c, "vm", "list", "--state", "configured", "-g", "prod")
+        r = ok(c, "vm", "list", "--state", "configured", "-g", "prod", "-o", "wide")
+        narrow = ok(c, "vm", "list", "-g", "prod")
         show = ok(c, "vm", "show", "web1", "-g", "prod")
     # db1 is in the policy too, but without an enforcement point: Unsupported.
     expect(set(vms) == {"web1"}, vms)
@@ -738,14 +739,20 @@ def vm_list_shows_the_servers_jit_columns(c):
            jit["approvedRequestsLast7Days"] >= 2 and jit["lastUser"] == "admin", jit)
     head = r.out.splitlines()[0]
     for col in ("AGENT", "JIT STATE", "REQUESTS 7D", "LAST ACCESS", "LAST USER", "REASON"):
-        expect(col in head, f"vm list has {col}", r)
+        expect(col in head, f"vm list -o wide has {col}", r)
+    # By default it fits 100 columns, the reason cut short with "...".
+    expect(narrow.out.splitlines()[0].split() == ["NAME", "GROUP", "OS", "ADDRESSES", "AGENT",
+                                                  "JIT", "STATE", "REASON"], narrow)
+    expect(all(len(line) <= 100 for line in narrow.out.splitlines()), "fits 100", narrow)
+    expect(any(line.startswith("db1") and line.endswith("...")
+               for line in narrow.out.splitlines()), "db1's long reason is cut", narrow)
     web1 = [line.split() for line in r.out.splitlines() if line.startswith("web1")][0]
     expect(web1[4:8] == ["ep-web1", "healthy", "Configured",
                          str(jit["approvedRequestsLast7Days"])], web1)
     expect(web1[10] == "admin", "last user", web1)
     expect(iso_to_dt(jit["lastAccessUtc"]).strftime("%Y-%m-%d %H:%M:%SZ") ==
            " ".join(web1[8:10]), "last access", web1, jit)
-    db1 = [line for line in ok(c, "vm", "list", "-g", "prod").out.splitlines()
+    db1 = [line for line in ok(c, "vm", "list", "-g", "prod", "-o", "wide").out.splitlines()
            if line.startswith("db1")][0]
     expect("Unsupported" in db1 and "no enforcement point" in db1, "db1's reason", db1)
     expect(re.search(r"^Enforcement point:\s+ep-web1 \(healthy, in sync, applied version \d+ of "
@@ -760,7 +767,12 @@ def vm_list_shows_the_servers_jit_columns(c):
 
 @tap.test
 def audit_table_and_json(c):
-    r = ok(c, "audit", "--vm", "web1", "-g", "prod")
+    narrow = ok(c, "audit", "--vm", "web1", "-g", "prod")
+    expect(narrow.out.splitlines()[0].split() == ["TIME", "PRINCIPAL", "OPERATION", "RESOURCE",
+                                                  "RESULT", "PORTS", "SOURCE", "JUSTIFICATION"],
+           narrow)
+    expect(all(len(line) <= 100 for line in narrow.out.splitlines()), "fits 100", narrow)
+    r = ok(c, "audit", "--vm", "web1", "-g", "prod", "-o", "wide")
     head = r.out.splitlines()[0].split()
     expect(head == ["TIME", "PRINCIPAL", "CALLER", "OPERATION", "RESOURCE", "RESULT", "STATUS",
                     "PORTS", "SOURCE", "END", "JUSTIFICATION"], r)
@@ -771,7 +783,7 @@ def audit_table_and_json(c):
            cells[7:10] == ["202", "22", "10.9.9.9"], cells)
     expect(any(line.split()[2:5] == ["alice", "127.0.0.1", "initiate"]
                for line in r.out.splitlines()), "alice's request", r)
-    grp = ok(c, "audit", "-g", "prod", "--operation", "initiate")
+    grp = ok(c, "audit", "-g", "prod", "--operation", "initiate", "-o", "wide")
     refused = [line for line in grp.out.splitlines() if "Failed" in line and " 403 " in line]
     expect(refused, "the request refused under the settings", grp)
 
@@ -796,7 +808,7 @@ def audit_table_and_json(c):
     ra = ok(c, "audit", "--all", "--operation", "roleAssignments/write", "-o", "json").json()
     expect(ra and all(e["operationName"] == "Microsoft.Authorization/roleAssignments/write"
                       for e in ra), ra)
-    tw = ok(c, "audit", "--all", "--operation", "tokens/write").out
+    tw = ok(c, "audit", "--all", "--operation", "tokens/write", "-o", "wide").out
     expect("tokens/write" in tw and "bob@example.com" in tw, tw)
     future = (now() + dt.timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
     expect(ok(c, "audit", "--since", future, "-o", "json").json() == [])
