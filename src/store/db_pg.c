@@ -91,6 +91,14 @@ set_error(struct pg_conn *c, const PGresult *res)
 		sqlstate_unavailable(state);
 }
 
+/* NOTICEs ("relation already exists, skipping") are not for the operator's log. */
+static void
+ignore_notice(void *arg, const char *message)
+{
+	(void)arg;
+	(void)message;
+}
+
 static PGconn *
 connect_db(struct pg_conn *c)
 {
@@ -107,6 +115,7 @@ connect_db(struct pg_conn *c)
 		return NULL;
 	if (PQstatus(conn) != CONNECTION_OK)
 		return conn;
+	PQsetNoticeProcessor(conn, ignore_notice, NULL);
 	/* The server's end of the same: a replica that vanished releases its locks soon. */
 	r = PQexec(conn, "SET tcp_keepalives_idle = 10; SET tcp_keepalives_interval = 5;"
 		" SET tcp_keepalives_count = 3; SET tcp_user_timeout = 20000;"

@@ -9,6 +9,8 @@
  */
 #include "schema_pg.h"
 
+#include "audit_chain.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -116,6 +118,9 @@ static const char *pg_v1[] = {
 	"CREATE INDEX access_tokens_expires ON access_tokens(expires_ns)",
 	/* Every write transaction locks this row first (db_pg.c): one writer at a time. */
 	"INSERT INTO meta (key, value) VALUES ('writer', '')",
+	/* The audit chain's recorded head: empty (as SQLite's migration records it). */
+	"INSERT INTO meta (key, value) VALUES ('audit_head_seq', '0'), ('audit_head_hash',"
+	" '" JIT_AUDIT_GENESIS "')",
 	NULL,
 };
 

@@ -36,6 +36,7 @@ class Server:
         self.pg = None
         if os.environ.get("JITGATE_TEST_STORE") == "pg":
             import pg_cluster
+            os.makedirs(self.state_dir, mode=0o700, exist_ok=True)
             name_file = os.path.join(self.state_dir, "pg-database")
             if os.path.exists(name_file):
                 with open(name_file) as f:

@@ -462,7 +462,8 @@ def f6_a_flood_of_failures_is_one_summary_entry(c):
            [("127.0.5.1", 97), ("127.0.5.2", 97)], d)
     st, v, _ = srv.request("GET", "/providers/Jitgate/auditLogs/verify")
     expect(st == 200 and v["verified"] is True, v)
-    expect(os.path.getsize(db) < 4 * 1024 * 1024, os.path.getsize(db))
+    if srv.pg is None:
+        expect(os.path.getsize(db) < 4 * 1024 * 1024, os.path.getsize(db))
 
 
 # ---- finding 7: self-minted tokens ----
