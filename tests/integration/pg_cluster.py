@@ -102,8 +102,15 @@ class Cluster:
                    "--pwfile", os.path.join(self.base, "pw.tmp")])
         conf = os.path.join(self.data, "postgresql.conf")
         self._run(["sh", "-c", f"cat >> {conf}"], input=self.conf().encode())
+        # The superuser (the tests' own set-up) without a password, on the socket and for
+        # replication; jitgate's role always with its password, on the socket and TCP.
         hba = os.path.join(self.data, "pg_hba.conf")
-        self._run(["sh", "-c", f"echo 'host replication postgres 127.0.0.1/32 trust' >> {hba}"])
+        self._run(["sh", "-c", f"cat > {hba}"], input=(
+            "local all postgres trust\n"
+            "local replication postgres trust\n"
+            "host replication postgres 127.0.0.1/32 trust\n"
+            "local all all scram-sha-256\n"
+            "host all all 127.0.0.1/32 scram-sha-256\n").encode())
         return self
 
     def start(self):
@@ -206,6 +213,11 @@ class Database:
 
     @property
     def uri(self):
+        """Over the Unix socket: it reaches the cluster from any network namespace."""
+        return f"postgresql:///{self.name}?host={self.sockdir}&port={self.port}&user=jitgate"
+
+    @property
+    def tcp_uri(self):
         return f"postgresql://jitgate@{self.host}:{self.port}/{self.name}"
 
 
