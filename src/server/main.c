@@ -576,6 +576,9 @@ main(int argc, char **argv)
 		fatal("opening the store", &err);
 		goto out;
 	}
+	/* Its own line: the URI's own port= must not read as where we listen. */
+	jit_log(JIT_LOG_INFO, "store_opened", "store", store_shown, "shared",
+		jit_store_is_shared(store) ? "yes" : "no", (const char *)NULL);
 	if (bootstrap(store, o.state_dir, &err) != 0) {
 		fatal("bootstrapping", &err);
 		goto out;
@@ -623,7 +626,7 @@ main(int argc, char **argv)
 		sweeping = true;
 	snprintf(port_text, sizeof(port_text), "%u", jit_http_port(http));
 	jit_log(JIT_LOG_INFO, "listening", "addr", listen_addr, "port", port_text, "state_dir",
-		o.state_dir, "store", store_shown, "console", o.no_console ? "off" : o.console_dir ? o.console_dir :
+		o.state_dir, "console", o.no_console ? "off" : o.console_dir ? o.console_dir :
 		"embedded", (const char *)NULL);
 	if (sigwait(&sigs, &sig) == 0)
 		jit_log(JIT_LOG_INFO, "stopping", "signal", sig == SIGTERM ? "TERM" : "INT",

@@ -4,6 +4,7 @@ Used by the integration tests (which speak TAP through the small `Tap` class her
 Nothing is mocked: the server is the built binary, the client pins the server's
 self-signed certificate exactly as a user's client would.
 """
+import atexit
 import json
 import os
 import re
@@ -78,6 +79,8 @@ class Server:
         if os.geteuid() == 0:
             args.append("--allow-root")
         self.proc = subprocess.Popen(args + self.extra_args, stdout=log, stderr=log)
+        # A test that dies (or whose setup fails) must not leave its server running.
+        atexit.register(self._kill_at_exit, self.proc)
         log.close()
         deadline = time.time() + timeout
         while time.time() < deadline:
@@ -95,6 +98,12 @@ class Server:
         with open(os.path.join(self.state_dir, "admin.token")) as f:
             self.admin_token = f.read().strip()
         return self
+
+    @staticmethod
+    def _kill_at_exit(proc):
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
 
     def log(self):
         try:
