@@ -232,9 +232,30 @@ db_column_bytes(struct db_stmt *s, int i)
 int
 db_column_type(struct db_stmt *s, int i)
 {
-	if (s->pg == NULL)
-		return sqlite3_column_type(s->lite, i) == SQLITE_NULL ? DB_NULL : DB_TEXT;
-	return pg_value(s->pg, i, NULL) == NULL ? DB_NULL : DB_TEXT;
+	if (s->pg != NULL)
+		return pg_type(s->pg, i);
+	switch (sqlite3_column_type(s->lite, i)) {
+	case SQLITE_INTEGER:
+		return DB_INTEGER;
+	case SQLITE_BLOB:
+		return DB_BLOB;
+	case SQLITE_NULL:
+		return DB_NULL;
+	default:
+		return DB_TEXT;
+	}
+}
+
+int
+db_column_count(struct db_stmt *s)
+{
+	return s->pg != NULL ? pg_column_count(s->pg) : sqlite3_column_count(s->lite);
+}
+
+const char *
+db_column_name(struct db_stmt *s, int i)
+{
+	return s->pg != NULL ? pg_column_name(s->pg, i) : sqlite3_column_name(s->lite, i);
 }
 
 int

@@ -30,8 +30,10 @@ enum db_kind {
 #define DB_ERROR 1
 #define DB_ROW 100
 #define DB_DONE 101
-/* db_column_type */
+/* db_column_type (SQLite's codes) */
+#define DB_INTEGER 1
 #define DB_TEXT 3
+#define DB_BLOB 4
 #define DB_NULL 5
 
 /* Called (from the listener thread) when another writer committed a change to some
@@ -65,6 +67,9 @@ const unsigned char *db_column_text(struct db_stmt *s, int i);
 const void *db_column_blob(struct db_stmt *s, int i);
 int db_column_bytes(struct db_stmt *s, int i);
 int db_column_type(struct db_stmt *s, int i);
+/* The number of columns of a result, and their names (valid until finalize). */
+int db_column_count(struct db_stmt *s);
+const char *db_column_name(struct db_stmt *s, int i);
 /* Accepts NULL. */
 int db_finalize(struct db_stmt *s);
 

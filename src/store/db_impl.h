@@ -31,6 +31,10 @@ void pg_bind(struct pg_stmt *s, int i, const char *v, int n, unsigned type, int 
 int pg_step(struct pg_stmt *s);
 const char *pg_value(struct pg_stmt *s, int i, int *len);
 bool pg_is_bool(struct pg_stmt *s, int i);
+/* DB_INTEGER, DB_TEXT, DB_BLOB or DB_NULL from the column's type. */
+int pg_type(struct pg_stmt *s, int i);
+int pg_column_count(struct pg_stmt *s);
+const char *pg_column_name(struct pg_stmt *s, int i);
 const void *pg_blob(struct pg_stmt *s, int i, int *len);
 void pg_finalize(struct pg_stmt *s);
 int64_t pg_changes(struct pg_conn *c);

@@ -379,6 +379,33 @@ pg_is_bool(struct pg_stmt *s, int i)
 	return s->res != NULL && i < PQnfields(s->res) && PQftype(s->res, i) == 16;
 }
 
+int
+pg_type(struct pg_stmt *s, int i)
+{
+	if (pg_value(s, i, NULL) == NULL)
+		return DB_NULL;
+	switch (PQftype(s->res, i)) {
+	case 16: case 20: case 21: case 23:     /* bool, int8, int2, int4 */
+		return DB_INTEGER;
+	case 17:                                /* bytea */
+		return DB_BLOB;
+	default:
+		return DB_TEXT;
+	}
+}
+
+int
+pg_column_count(struct pg_stmt *s)
+{
+	return s->res != NULL ? PQnfields(s->res) : 0;
+}
+
+const char *
+pg_column_name(struct pg_stmt *s, int i)
+{
+	return s->res != NULL ? PQfname(s->res, i) : NULL;
+}
+
 const void *
 pg_blob(struct pg_stmt *s, int i, int *len)
 {

@@ -38,6 +38,19 @@ struct jit_store;
  * is back; the store reconnects by itself. */
 int jit_store_open(const char *uri, struct jit_store **out, struct jit_error *err);
 void jit_store_close(struct jit_store *st);
+/* What jit_store_migrate copied, and the audit chain's verdict in the target. */
+struct jit_migrate_report {
+	int64_t rows;
+	int64_t audit_entries;
+	struct jit_audit_verdict verdict;
+};
+
+/* Copies a whole SQLite installation (from: "sqlite:PATH") into an empty PostgreSQL
+ * store (to), in one transaction, then verifies the audit chain there. 409 when the
+ * target already holds an installation. */
+int jit_store_migrate(const char *from, const char *to, struct jit_migrate_report *rep,
+	struct jit_error *err);
+
 /* Whether other processes (replicas) may write the same store. */
 bool jit_store_is_shared(const struct jit_store *st);
 /* How often a shared store wakes its waiters even without a notification (ms). */
