@@ -240,10 +240,11 @@ def main():
         with open(token_file, "w") as f:
             f.write(tok)
         ca = os.path.join(srv.state_dir, "tls", "cert.pem")
+        # As root the agent's processes become --user (nobody here).
         agent = net.popen("vm", [agent_bin, "--server", f"https://{CP_ADDR}:8443", "--ca",
                                  ca, "--state-dir", os.path.join(net.tmp, "agent"),
-                                 "--enroll-token", token_file, "--vm-name", "vm1",
-                                 "--address", VM4], "agent.log")
+                                 "--user", "nobody", "--enroll-token", token_file,
+                                 "--vm-name", "vm1", "--address", VM4], "agent.log")
         vm = f"{rgp}/providers/Microsoft.Compute/virtualMachines/vm1"
         pol = f"{rgp}/providers/Microsoft.Security/locations/{LOC}/jitNetworkAccessPolicies/default"
         ep = f"{rgp}/providers/Jitgate/enforcementPoints/vm1"

@@ -143,6 +143,10 @@ def main():
         b.pg = pg.pg
         with open(os.path.join(b.state_dir, "admin.token"), "w") as f:
             f.write(pg.admin_token)
+        with open(os.path.join(pg.state_dir, "audit.key"), "rb") as f, \
+                open(os.path.join(b.state_dir, "audit.key"), "wb") as g:
+            g.write(f.read())
+        os.chmod(os.path.join(b.state_dir, "audit.key"), 0o600)
         servers.append(b)
         b.start()
         rg = f"/subscriptions/{pg.request('GET', '/subscriptions')[1]['value'][0]['subscriptionId']}/resourceGroups/bench"

@@ -49,18 +49,23 @@
 #include "enforcer.h"
 #include "log.h"
 #include "metrics_file.h"
-#include "nlmon.h"
 #include "plan.h"
 #include "privs.h"
+#include "privsep.h"
 #include "statedir.h"
 #include "vm.h"
 
 /* The server caps a long poll at 30 s; asking for all of it keeps idle traffic low. */
 #define LONG_POLL_S 30u
-/* The table is read back and compared this often even without a ruleset event (events
- * can be lost, and a table replaced whole by an identical-looking one sends them all). */
+/* Even without a ruleset event (the socket may be unavailable) the table is read back
+ * and compared this often, or 100 times as long as the last check took if that is
+ * longer: nft 1.0.6 lists every element for any listing, 100,000 of them take seconds,
+ * and the agent does nothing else meanwhile. A ruleset event from another process that
+ * touched the table (or lost events) always checks at once. */
 #define CHECK_INTERVAL_NS (60LL * JIT_NS_PER_SEC)
 #define OS_MAX 192
+/* Who the agent's processes become when it is started as root (packaging creates it). */
+#define DEFAULT_USER "jitgate-agent"
 #define MESSAGE_MAX (JIT_ERROR_MSG_MAX + 64)
 
 static volatile sig_atomic_t stop_signal;
@@ -77,6 +82,7 @@ struct options {
 	size_t n_addresses;
 	struct jit_prefix addresses[JIT_CP_MAX_ADDRESSES];
 	bool uninstall;
+	const char *user;            /* started as root: who both processes become */
 	const char *metrics_file;
 	enum jit_log_level level;
 	char hostname[JIT_NAME_MAX + 1];
@@ -86,7 +92,7 @@ struct agent {
 	const struct options *o;
 	struct jit_statedir *sd;
 	struct jit_cp *cp;
-	struct jit_enforcer *enf;
+	struct jit_privsep *ps;      /* the enforcer process (privsep.h) */
 	enum jit_ep_kind kind;
 	char ep[JIT_RESOURCE_ID_MAX];
 	char os[OS_MAX];
@@ -108,8 +114,8 @@ struct agent {
 	char *layout;                      /* the table's layout after our last rebuild */
 	int64_t slack_ns;                  /* the longest apply so far (kernel timeouts
 	                                    * start during it) */
-	struct jit_nlmon *nlmon;           /* ruleset events; NULL when unavailable */
-	int64_t next_check_mono;
+	int64_t next_check_mono;           /* the next periodic check */
+	int64_t check_ns;                  /* how long the last check took */
 	bool polling;                      /* in the long poll (which idle may cut short) */
 	bool interrupt;                    /* the idle hook cut the long poll short */
 	unsigned long repairs;
@@ -139,6 +145,8 @@ usage(FILE *f)
 		"  --os linux|windows    host: the VM's OS type (default linux)\n"
 		"  --address IP          host: the VM's address (repeatable; default: the\n"
 		"                        addresses of this machine's interfaces)\n"
+		"  --user NAME           started as root: the user both processes become\n"
+		"                        (default " DEFAULT_USER "; the state dir is given to it)\n"
 		"  --log-level LEVEL     debug, info (default), warn or error\n"
 		"  --metrics-file FILE   write the agent's metrics there (Prometheus text, for\n"
 		"                        node_exporter's textfile collector; docs/metrics.md)\n"
@@ -228,6 +236,7 @@ parse_args(int argc, char **argv, struct options *o)
 		{"log-level", required_argument, NULL, 'L'},
 		{"metrics-file", required_argument, NULL, 'M'},
 		{"uninstall", no_argument, NULL, 'U'},
+		{"user", required_argument, NULL, 'u'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
@@ -239,6 +248,7 @@ parse_args(int argc, char **argv, struct options *o)
 	o->kind = JIT_EP_HOST;
 	o->os = JIT_OS_LINUX;
 	o->level = JIT_LOG_INFO;
+	o->user = DEFAULT_USER;
 	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 's':
@@ -287,6 +297,9 @@ parse_args(int argc, char **argv, struct options *o)
 			if (parse_level(optarg, &o->level) != 0)
 				return bad_arg("--log-level must be debug, info, warn or error, "
 					"not '%s'", optarg);
+			break;
+		case 'u':
+			o->user = optarg;
 			break;
 		case 'U':
 			o->uninstall = true;
@@ -372,7 +385,7 @@ sleep_ms(struct agent *a, unsigned ms)
 	int64_t end = mono_ns() + (int64_t)ms * 1000000LL;
 
 	while (!stop_signal) {
-		struct pollfd p = { .fd = a->nlmon ? jit_nlmon_fd(a->nlmon) : -1, .events = POLLIN };
+		struct pollfd p = { .fd = jit_privsep_event_fd(a->ps), .events = POLLIN };
 		int64_t left = (end - mono_ns()) / 1000000LL;
 
 		if (left <= 0)
@@ -452,7 +465,7 @@ probe(struct agent *a)
 	struct jit_error err;
 	bool was = a->nftables;
 
-	a->nftables = jit_enforcer_probe(a->enf, a->kind, &err) == 0;
+	a->nftables = jit_privsep_probe(a->ps, a->kind, &err) == 0;
 	if (!a->nftables) {
 		snprintf(a->message, sizeof(a->message), "nftables cannot enforce here: %s",
 			err.message);
@@ -551,13 +564,13 @@ rebuild(struct agent *a, const struct jit_nft_model *m, struct jit_error *err)
 
 	if (jit_plan_rebuild(m, &ops, &n, err) != 0)
 		return -1;
-	r = jit_enforcer_commit(a->enf, m->kind, true, ops, n, err);
+	r = jit_privsep_commit(a->ps, m->kind, true, ops, n, err);
 	free(ops);
 	if (r != 0)
 		return -1;
 	free(a->layout);
 	a->layout = NULL;
-	if (jit_enforcer_read(a->enf, m->kind, false, &v, err) == 0) {
+	if (jit_privsep_read(a->ps, m->kind, false, &v, err) == 0) {
 		a->layout = v.layout;
 		v.layout = NULL;
 		jit_enforcer_view_clear(&v);
@@ -593,7 +606,7 @@ apply(struct agent *a, struct jit_desired_state *ds, jit_time fetched_at, const 
 			goto fail;
 		if (r == 0) {
 			mode = "update";
-			if (jit_enforcer_commit(a->enf, m->kind, false, ops, n, &err) != 0) {
+			if (jit_privsep_commit(a->ps, m->kind, false, ops, n, &err) != 0) {
 				/* The table is not what we applied (or nftables refused):
 				 * the rebuild below makes it right whatever it holds. */
 				jit_log(JIT_LOG_WARN, "update_failed", "version", version,
@@ -643,7 +656,8 @@ apply(struct agent *a, struct jit_desired_state *ds, jit_time fetched_at, const 
 	}
 	a->applied_version = ds->version;
 	a->last_apply_mono = mono_ns();
-	a->next_check_mono = a->last_apply_mono + CHECK_INTERVAL_NS;
+	a->next_check_mono = a->last_apply_mono + (a->check_ns * 100 > CHECK_INTERVAL_NS ?
+		a->check_ns * 100 : CHECK_INTERVAL_NS);
 	a->ok = true;
 	a->nftables = true;
 	a->report_due = true;
@@ -677,16 +691,23 @@ check_table(struct agent *a, const char *why)
 	struct jit_nft_drift d;
 	struct jit_error err;
 	char what[160], repairs[24];
+	int64_t t0 = mono_ns(), took;
 	jit_time now;
 
-	a->next_check_mono = mono_ns() + CHECK_INTERVAL_NS;
-	if (!a->synced || a->applied == NULL || a->current == NULL)
+	a->next_check_mono = t0 + CHECK_INTERVAL_NS;
+	/* Also while jitgated is away: the table then holds the saved state, repaired the
+	 * same way. */
+	if (a->applied == NULL || a->current == NULL)
 		return false;
-	if (jit_enforcer_read(a->enf, a->applied->kind, true, &v, &err) != 0) {
+	if (jit_privsep_read(a->ps, a->applied->kind, true, &v, &err) != 0) {
 		jit_log(JIT_LOG_WARN, "check_failed", "error", err.message, (const char *)NULL);
 		return false;
 	}
 	now = jit_time_now();
+	took = mono_ns() - t0;
+	a->check_ns = took;
+	if (took * 100 > CHECK_INTERVAL_NS)
+		a->next_check_mono = mono_ns() + took * 100;
 	if (!v.exists)
 		snprintf(what, sizeof(what), "table inet jitgate was deleted");
 	else if (a->layout != NULL && strcmp(a->layout, v.layout) != 0)
@@ -722,7 +743,7 @@ static int
 idle(void *arg)
 {
 	struct agent *a = arg;
-	bool event = a->nlmon != NULL && jit_nlmon_changed(a->nlmon);
+	bool event = jit_privsep_changed(a->ps);
 
 	if (!event && mono_ns() < a->next_check_mono)
 		return 0;
@@ -940,20 +961,40 @@ out:
 }
 
 static void
-log_privs(const struct jit_privs *p)
+log_sandbox(const struct jit_privsep *ps)
 {
-	jit_log(p->net_admin ? JIT_LOG_INFO : JIT_LOG_WARN, "privileges", "kept",
-		p->net_admin ? "CAP_NET_ADMIN" : "none", "bounding_set",
-		p->bounding_left ? "unchanged (no CAP_SETPCAP)" : "CAP_NET_ADMIN only",
-		"no_new_privs", "1", (const char *)NULL);
+	struct jit_privsep_info i;
+	char uid[16], pid[16];
+
+	jit_privsep_info(ps, &i);
+	snprintf(uid, sizeof(uid), "%u", i.uid);
+	snprintf(pid, sizeof(pid), "%d", i.enforcer_pid);
+	jit_log(JIT_LOG_INFO, "privileges", "process", "network", "uid", uid, "kept", "none",
+		"no_new_privs", "1", "seccomp", "filter", "enforcer_pid", pid, (const char *)NULL);
+}
+
+/* The CA is read at every TLS handshake, by the network process: say so at once when
+ * its user cannot read it (it lives in jitgated's private state dir, say). */
+static int
+check_ca(const char *ca, struct jit_error *err)
+{
+	FILE *f = fopen(ca, "re");
+
+	if (f == NULL)
+		return jit_errorf(err, 400, JIT_E_BAD_REQUEST, "cannot read --ca %s as uid %u: %s",
+			ca, (unsigned)geteuid(), strerror(errno));
+	fclose(f);
+	return 0;
 }
 
 int
 main(int argc, char **argv)
 {
 	char token[JIT_CP_TOKEN_MAX] = "";
+	struct jit_privsep_config ps = { .stop = &stop_signal, .wipe = token,
+		.wipe_len = sizeof(token), .close_fd = -1 };
+	char ca[64];
 	struct agent a = { 0 };
-	struct jit_privs privs;
 	struct options o;
 	struct jit_error err;
 	bool enrolled = false;
@@ -968,36 +1009,49 @@ main(int argc, char **argv)
 	}
 	if (o.uninstall)
 		return uninstall();
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0) {
-		fprintf(stderr, "jitgate-agent: libcurl cannot start\n");
-		return 1;
-	}
 	rc = 1;
+	/* Start-up, with the privileges the agent was given. As root, both processes will
+	 * become --user: its state dir is theirs from now on, opened here so that they
+	 * need not reach it by path, with a copy of the CA in it. The enrollment token may
+	 * sit where only these privileges reach, so it is read now, when one is needed. */
+	if (geteuid() == 0) {
+		if (jit_privs_lookup_user(o.user, &ps.user, &err) != 0 ||
+			jit_sd_give_to(o.state_dir, ps.user.uid, ps.user.gid, &err) != 0 ||
+			jit_sd_open_for(o.state_dir, ps.user.uid, &a.sd, &err) != 0 ||
+			jit_sd_keep_ca(a.sd, o.ca, ps.user.uid, ps.user.gid, ca, sizeof(ca),
+			&err) != 0)
+			goto fatal;
+		ps.change_user = true;
+		o.ca = ca;
+	} else if (jit_sd_open(o.state_dir, &a.sd, &err) != 0) {
+		goto fatal;
+	}
+	ps.close_fd = jit_sd_fd(a.sd);
+	if (!jit_sd_has_credential(o.state_dir) && o.enroll_token != NULL &&
+		jit_sd_read_token_file(o.enroll_token, token, &err) != 0)
+		goto fatal;
+	/* The split (privsep.h): the parent becomes the enforcer and never comes back. */
+	if (jit_privsep_start(&ps, &a.ps, &err) != 0)
+		goto fatal;
+	log_sandbox(a.ps);
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0) {
+		jit_errorf(&err, 500, JIT_E_INTERNAL, "libcurl cannot start");
+		goto fatal;
+	}
 	a.o = &o;
 	a.kind = o.kind;
 	jit_agent_metrics_init(&a.metrics);
 	os_text(a.os);
-	if (jit_sd_open(o.state_dir, &a.sd, &err) != 0 ||
+	if (check_ca(o.ca, &err) != 0 ||
 		jit_cp_open(o.server, o.ca, &stop_signal, &a.cp, &err) != 0 ||
 		load_enrollment(&a, &enrolled, &err) != 0)
 		goto fatal;
-	if (!enrolled && o.enroll_token == NULL) {
+	if (!enrolled && token[0] == '\0') {
 		jit_errorf(&err, 400, JIT_E_BAD_REQUEST,
 			"not enrolled yet (no %s/credential): give --enroll-token FILE",
 			o.state_dir);
 		goto fatal;
 	}
-	/* The token may sit where only the agent's start-up privileges reach. */
-	if (!enrolled && jit_sd_read_token_file(o.enroll_token, token, &err) != 0)
-		goto fatal;
-	if (jit_privs_drop(&privs, &err) != 0)
-		goto fatal;
-	log_privs(&privs);
-	if (jit_enforcer_open(&a.enf, &err) != 0)
-		goto fatal;
-	if (jit_nlmon_open(&a.nlmon, &err) != 0)
-		jit_log(JIT_LOG_WARN, "events_unavailable", "error", err.message, "detail",
-			"drift is found by the periodic check only", (const char *)NULL);
 	jit_cp_set_idle(a.cp, idle, &a);
 	jit_log(JIT_LOG_INFO, "starting", "server", o.server, "state_dir", o.state_dir,
 		"enrolled", enrolled ? "yes" : "no", "version", JITGATE_VERSION,
@@ -1015,6 +1069,7 @@ main(int argc, char **argv)
 		}
 		rc = 1;
 	}
+	explicit_bzero(token, sizeof(token));
 	if (jit_sd_load_state(a.sd, &a.saved, &a.saved_at, &err) != 0) {
 		jit_log(JIT_LOG_WARN, "saved_state_unusable", "error", err.message,
 			(const char *)NULL);
@@ -1034,8 +1089,7 @@ out:
 	jit_desired_state_free(a.current);
 	jit_plan_model_free(a.applied);
 	free(a.layout);
-	jit_nlmon_free(a.nlmon);
-	jit_enforcer_free(a.enf);
+	jit_privsep_free(a.ps);
 	jit_cp_free(a.cp);
 	jit_sd_free(a.sd);
 	curl_global_cleanup();

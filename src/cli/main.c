@@ -57,6 +57,7 @@ static const struct cli_cmd *const commands[] = {
 	&cli_cmd_role_assignments,
 	&cli_cmd_audit,
 	&cli_cmd_audit_verify,
+	&cli_cmd_audit_checkpoint,
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))

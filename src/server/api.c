@@ -21,6 +21,7 @@
 #include "auth_throttle.h"
 #include "log.h"
 #include "metrics.h"
+#include "svc_stats.h"
 #include "model_json.h"
 #include "rbac.h"
 #include "resource_id.h"
@@ -132,6 +133,8 @@ static const struct route routes[] = {
 		CHECK_LIST, 0, jit_h_audit_list},
 	{"GET", "/providers/Jitgate/auditLogs/verify", AUTH_USER, true, "Jitgate/auditLogs/read",
 		CHECK_RESOURCE, JIT_RID_ROOT, jit_h_audit_verify},
+	{"GET", "/providers/Jitgate/auditLogs/checkpoint", AUTH_USER, true,
+		"Jitgate/auditLogs/read", CHECK_RESOURCE, JIT_RID_ROOT, jit_h_audit_checkpoint},
 	{"GET", "/subscriptions/{sub}/providers/Jitgate/auditLogs", AUTH_USER, true,
 		"Jitgate/auditLogs/read", CHECK_LIST, 0, jit_h_audit_list},
 	{"GET", RGP "/providers/Jitgate/auditLogs", AUTH_USER, true, "Jitgate/auditLogs/read",
@@ -833,8 +836,15 @@ jit_api_handle(void *ctx, const struct jit_http_request *req, struct jit_http_re
 	snprintf(path, sizeof(path), "%s", strcmp(req->path, "//metadata/endpoints") == 0 ?
 		req->path + 1 : req->path);
 	if (strcmp(path, "/healthz") == 0 && strcmp(req->method, "GET") == 0) {
-		jit_call_reply(&c, 200, json_pack("{s:s}", "status", "ok"));
-		jit_metrics_http("/healthz", "GET", 200, mono_ns() - c.started_ns);
+		/* Healthy when the store answers a read (the watchdog's check, sd.h). */
+		if (jit_svc_health(c.api->store, &err) == 0)
+			jit_call_reply(&c, 200, json_pack("{s:s}", "status", "ok"));
+		else
+			jit_call_reply(&c, 503, json_pack("{s:s,s:{s:s,s:s}}", "status", "unavailable",
+				"error", "code", JIT_E_UNAVAILABLE, "message", err.message));
+		jit_metrics_http("/healthz", "GET", c.resp->status, mono_ns() - c.started_ns);
+		if (c.resp->status != 200)
+			log_request(&c);
 		return;
 	}
 	if (jit_console_wants(c.api->console, req)) {

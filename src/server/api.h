@@ -19,6 +19,7 @@
 #include "prefix.h"
 #include "service.h"
 #include "session.h"
+#include "audit_key.h"
 #include "rate_limit.h"
 #include "store.h"
 #include "vm.h"
@@ -40,6 +41,7 @@ struct jit_api {
 	size_t n_names;                 /* a Host header is echoed into links only if it is one */
 	const struct jit_console *console;  /* the web console (NULL or disabled: none) */
 	struct jit_rate_limit *initiate_limit;  /* initiates per principal; NULL: no limit */
+	const struct jit_audit_keyring *audit_keys; /* MACs entries, signs checkpoints */
 };
 
 
@@ -205,6 +207,7 @@ json_t *jit_principal_json(const struct jit_principal *p);
 /* api_audit.c: audit log, JIT settings, VM JIT state */
 void jit_h_audit_list(struct jit_call *c);
 void jit_h_audit_verify(struct jit_call *c);
+void jit_h_audit_checkpoint(struct jit_call *c);
 void jit_h_settings_get(struct jit_call *c);
 void jit_h_settings_put(struct jit_call *c);
 json_t *jit_vm_jit_json(const struct jit_vm *vm, const struct jit_vm_jit *j);

@@ -9,6 +9,9 @@
  * certificate, a default subscription and a bootstrap Owner token in
  * DIR/admin.token (0600; only its path is logged).
  */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -24,12 +27,15 @@
 #include <unistd.h>
 
 #include "api.h"
+#include "audit_keyfile.h"
+#include "svc_audit.h"
 #include "rate_limit.h"
 #include "auth.h"
 #include "duration.h"
 #include "http.h"
 #include "log.h"
 #include "metrics.h"
+#include "sd.h"
 #include "rbac.h"
 #include "store.h"
 #include "db.h"
@@ -61,6 +67,9 @@ struct options {
 	const char *console_dir;
 	bool no_console;
 	unsigned initiate_limit;   /* initiates per principal per minute; 0: none */
+	const char *audit_key;     /* the audit key file (default STATE/audit.key) */
+	int64_t checkpoint_interval_ns;
+	bool rotate_audit_key;
 };
 
 static void
@@ -87,6 +96,12 @@ usage(FILE *f)
 		"  --allow-root         run as root anyway (not recommended)\n"
 		"  --initiate-limit N   initiates per principal per minute (default "
 		JIT_STR(DEFAULT_INITIATE_LIMIT) ", 0: no limit)\n"
+		"  --audit-key FILE     the audit log's MAC and signing keys (default\n"
+		"                       STATE/audit.key; created 0600 on first start)\n"
+		"  --checkpoint-interval DURATION  how often a signed checkpoint of the audit\n"
+		"                       log's head goes to the log when it moved (default PT15M)\n"
+		"  --rotate-audit-key   add new audit keys (for the entries from the next one on)\n"
+		"                       and exit; jitgated must be stopped\n"
 		"  --log-level LEVEL    debug, info (default), warn or error\n"
 		"  -h, --help           this text\n"
 		"  --version            the version\n");
@@ -129,7 +144,7 @@ parse_args(int argc, char **argv, struct options *o)
 	static const struct option longopts[] = {
 		{"state-dir", required_argument, NULL, 's'},
 		{"store", required_argument, NULL, 'S'},
-		{"store-password-file", required_argument, NULL, 'P'},
+		{"store-password-file", required_argument, NULL, 'W'},
 		{"listen", required_argument, NULL, 'l'},
 		{"tls-cert", required_argument, NULL, 'c'},
 		{"tls-key", required_argument, NULL, 'k'},
@@ -140,6 +155,9 @@ parse_args(int argc, char **argv, struct options *o)
 		{"no-console", no_argument, NULL, 'N'},
 		{"log-level", required_argument, NULL, 'L'},
 		{"initiate-limit", required_argument, NULL, 'I'},
+		{"audit-key", required_argument, NULL, 'K'},
+		{"checkpoint-interval", required_argument, NULL, 'P'},
+		{"rotate-audit-key", no_argument, NULL, 'R'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
@@ -151,6 +169,7 @@ parse_args(int argc, char **argv, struct options *o)
 	o->level = JIT_LOG_INFO;
 	o->token_max_lifetime_ns = JIT_TOKEN_LIFETIME_DEFAULT_NS;
 	o->initiate_limit = DEFAULT_INITIATE_LIMIT;
+	o->checkpoint_interval_ns = 15LL * 60 * JIT_NS_PER_SEC;
 	o->state_dir = getenv("JITGATE_STATE_DIR");
 	o->store = getenv("JITGATE_STORE");
 	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
@@ -161,7 +180,7 @@ parse_args(int argc, char **argv, struct options *o)
 		case 'S':
 			o->store = optarg;
 			break;
-		case 'P':
+		case 'W':
 			/* The driver reads the password from the file itself (db_pg.c). */
 			if (access(optarg, R_OK) != 0) {
 				fprintf(stderr, "jitgated: cannot read --store-password-file %s: %s\n",
@@ -201,6 +220,24 @@ parse_args(int argc, char **argv, struct options *o)
 			}
 			break;
 		}
+		case 'K':
+			o->audit_key = optarg;
+			break;
+		case 'P': {
+			struct jit_error err;
+
+			if (jit_duration_parse(optarg, &o->checkpoint_interval_ns, &err) != 0 ||
+				o->checkpoint_interval_ns < JIT_NS_PER_SEC ||
+				o->checkpoint_interval_ns > 7LL * 86400 * JIT_NS_PER_SEC) {
+				fprintf(stderr, "jitgated: --checkpoint-interval must be an ISO 8601 "
+					"duration from PT1S to P7D, e.g. PT15M\n");
+				return 2;
+			}
+			break;
+		}
+		case 'R':
+			o->rotate_audit_key = true;
+			break;
 		case 'C':
 			o->console_dir = optarg;
 			break;
@@ -416,14 +453,84 @@ load_tls(const struct options *o, char **cert, char **key, struct jit_error *err
 	return jit_tls_check_pair(*cert, *key, err);
 }
 
+/* The address and port a listening socket is bound to. */
+static int
+socket_address(int fd, char *addr, size_t n, uint16_t *port)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) != 0)
+		return -1;
+	if (ss.ss_family == AF_INET) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+
+		*port = ntohs(sin->sin_port);
+		return inet_ntop(AF_INET, &sin->sin_addr, addr, (socklen_t)n) ? 0 : -1;
+	}
+	if (ss.ss_family == AF_INET6) {
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+
+		*port = ntohs(sin6->sin6_port);
+		return inet_ntop(AF_INET6, &sin6->sin6_addr, addr, (socklen_t)n) ? 0 : -1;
+	}
+	return -1;
+}
+
+/* Where this host reaches its own listener: the address itself, or loopback for the
+ * wildcard ones. */
+static const char *
+loopback_for(const char *listen_addr)
+{
+	if (strcmp(listen_addr, "0.0.0.0") == 0)
+		return "127.0.0.1";
+	if (strcmp(listen_addr, "::") == 0)
+		return "::1";
+	return listen_addr;
+}
+
 struct sweeper {
 	struct jit_store *store;
 	struct jit_api *api;
 	atomic_int stop;
+	const struct jit_audit_keyring *keys;
+	int64_t checkpoint_interval_ns;
+	int64_t checkpoint_seq;     /* the head of the last checkpoint logged (-1: none) */
+	jit_time checkpoint_at;
 };
 
 /* Failed sign-ins past the few audited one by one: one summary entry this often. */
 #define FAILED_SIGN_IN_SUMMARY_NS (30LL * JIT_NS_PER_SEC)
+
+/* A signed checkpoint of the audit log's head in the operator log, when the head moved
+ * since the last one (or force): a copy outside the database anchors the chain. */
+static void
+log_checkpoint(struct sweeper *sw, jit_time now, bool force)
+{
+	char line[JIT_AUDIT_CHECKPOINT_LINE], seq[24], head[JIT_AUDIT_HEAD_HEX], t[JIT_TIME_BUFSZ];
+	char pk[2 * JIT_AUDIT_SIGN_PK_BYTES + 1], sig[2 * JIT_AUDIT_SIG_BYTES + 1];
+	struct jit_audit_checkpoint cp;
+	struct jit_error err;
+
+	if (!force && now - sw->checkpoint_at < sw->checkpoint_interval_ns)
+		return;
+	if (jit_svc_audit_checkpoint(sw->store, NULL, sw->keys, now, &cp, &err) != 0) {
+		jit_log(JIT_LOG_WARN, "audit_checkpoint_failed", "error", err.message,
+			(const char *)NULL);
+		return;
+	}
+	sw->checkpoint_at = now;
+	if (!force && cp.seq == sw->checkpoint_seq)
+		return;
+	sw->checkpoint_seq = cp.seq;
+	/* The fields as jit_audit_checkpoint_to_line writes them, one log pair each. */
+	jit_audit_checkpoint_to_line(&cp, line);
+	if (sscanf(line, "seq=%23s head=%64s time=%31s key=%64s sig=%128s", seq, head, t, pk,
+		sig) != 5)
+		return;
+	jit_log(JIT_LOG_INFO, "audit_checkpoint", "seq", seq, "head", head, "time", t, "key", pk,
+		"sig", sig, (const char *)NULL);
+}
 
 /* Writes down ended grants as Revoked/Expired, one audit entry each (the kernel has
  * closed them already, whether or not this runs). */
@@ -511,25 +618,32 @@ next:
 				jit_log(JIT_LOG_WARN, "sign_in_summary_failed", "error", err.message,
 					(const char *)NULL);
 		}
+		log_checkpoint(sw, now, false);
 		for (int i = 0; i < 10 && !atomic_load(&sw->stop); i++)
 			usleep(SWEEP_INTERVAL_MS * 100);
 	}
+	/* And the head as this run leaves it. */
+	log_checkpoint(sw, jit_time_now(), true);
 	return NULL;
 }
 
-/* jitgated migrate --from sqlite:PATH --to URI [--store-password-file FILE] */
+/* jitgated migrate --from sqlite:PATH --to URI --audit-key FILE [--store-password-file F] */
 static int
 migrate_main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{"from", required_argument, NULL, 'f'},
 		{"to", required_argument, NULL, 't'},
+		{"audit-key", required_argument, NULL, 'K'},
 		{"store-password-file", required_argument, NULL, 'P'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
-	const char *from = NULL, *to = NULL;
+	const char *from = NULL, *to = NULL, *key = NULL;
+	struct jit_audit_keyfile kf = {.fd = -1};
 	struct jit_migrate_report rep;
+	bool created;
+	int r;
 	char shown[256];
 	struct jit_error err;
 	int ch;
@@ -542,6 +656,9 @@ migrate_main(int argc, char **argv)
 		case 't':
 			to = optarg;
 			break;
+		case 'K':
+			key = optarg;
+			break;
 		case 'P':
 			if (access(optarg, R_OK) != 0) {
 				fprintf(stderr, "jitgated: cannot read --store-password-file %s: %s\n",
@@ -552,23 +669,37 @@ migrate_main(int argc, char **argv)
 			break;
 		case 'h':
 			printf("usage: jitgated migrate --from sqlite:PATH --to postgresql://...\n"
-				"       [--store-password-file FILE]\n\n"
+				"       --audit-key STATE_DIR/audit.key [--store-password-file FILE]\n\n"
 				"Copies a whole installation (inventory, policies, requests, principals,\n"
 				"tokens, roles, agents, the audit chain) into an empty PostgreSQL database,\n"
 				"in one transaction, and verifies the audit chain there. Stop jitgated\n"
-				"on the SQLite file first.\n");
+				"on the SQLite file first. The audit key file is the installation's (it\n"
+				"stays outside the database: copy it to every replica).\n");
 			return 0;
 		default:
 			return 2;
 		}
 	}
-	if (from == NULL || to == NULL || optind != argc) {
-		fprintf(stderr, "usage: jitgated migrate --from sqlite:PATH --to postgresql://...\n");
+	if (from == NULL || to == NULL || key == NULL || optind != argc) {
+		fprintf(stderr, "usage: jitgated migrate --from sqlite:PATH --to postgresql://... "
+			"--audit-key FILE\n");
 		return 2;
 	}
 	jit_log_init("jitgated", JIT_LOG_WARN, false);
 	db_uri_redact(to, shown, sizeof(shown));
-	if (jit_store_migrate(from, to, &rep, &err) != 0) {
+	/* The installation's own keys: an existing file only, never a new one. */
+	if (access(key, R_OK) != 0) {
+		fprintf(stderr, "jitgated: migrate: cannot read the audit key file %s: %s\n", key,
+			strerror(errno));
+		return 1;
+	}
+	if (jit_audit_keyfile_open(key, 1, &kf, &created, &err) != 0) {
+		fprintf(stderr, "jitgated: migrate: %s\n", err.message);
+		return 1;
+	}
+	r = jit_store_migrate(from, to, &kf.keys, &rep, &err);
+	jit_audit_keyfile_close(&kf);
+	if (r != 0) {
 		fprintf(stderr, "jitgated: migrate: %s\n", err.message);
 		return 1;
 	}
@@ -583,6 +714,35 @@ migrate_main(int argc, char **argv)
 	return 0;
 }
 
+/* Opens (creating on first start) the audit key file, keyed from the entry after the
+ * current head; with rotate, adds new keys from there and logs their public half. */
+static int
+open_audit_keys(struct jit_store *st, const char *path, bool rotate,
+	struct jit_audit_keyfile *kf, struct jit_error *err)
+{
+	char head[JIT_AUDIT_HASH_HEX], from[24], pk[2 * JIT_AUDIT_SIGN_PK_BYTES + 1];
+	struct jit_tx *tx;
+	int64_t seq;
+	bool created;
+	int r;
+
+	if (jit_store_begin(st, false, &tx, err) != 0)
+		return -1;
+	r = jit_store_audit_head(tx, &seq, head, err);
+	jit_store_rollback(tx);
+	if (r != 0 || jit_audit_keyfile_open(path, seq + 1, kf, &created, err) != 0)
+		return -1;
+	if (rotate && !created && jit_audit_keyfile_rotate(kf, path, seq + 1, err) != 0)
+		return -1;
+	snprintf(from, sizeof(from), "%lld", (long long)kf->keys.mac[kf->keys.n_mac - 1].from_seq);
+	sodium_bin2hex(pk, sizeof(pk), jit_audit_keyring_signer(&kf->keys)->pk,
+		JIT_AUDIT_SIGN_PK_BYTES);
+	jit_log(JIT_LOG_INFO, created ? "audit_key_created" : rotate ? "audit_key_rotated" :
+		"audit_key_loaded", "file", path, "mac_from_seq", from, "signing_key", pk,
+		(const char *)NULL);
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -593,14 +753,17 @@ main(int argc, char **argv)
 	struct jit_console console = {0};
 	struct jit_http_config cfg = {0};
 	struct options o;
-	struct sweeper sw = {0};
+	struct sweeper sw = {.checkpoint_seq = -1};
+	struct jit_audit_keyfile keys = {.fd = -1};
+	char key_path[PATH_MAX];
 	char *cert = NULL, *key = NULL;
 	struct jit_error err;
+	struct jit_sd_watchdog *watchdog = NULL;
 	pthread_t sweeper;
 	bool sweeping = false;
 	uint16_t port;
 	sigset_t sigs;
-	int rc, sig;
+	int rc, sig, listen_fd;
 
 	if (argc > 1 && strcmp(argv[1], "migrate") == 0)
 		return migrate_main(argc - 1, argv + 1);
@@ -611,6 +774,16 @@ main(int argc, char **argv)
 		fprintf(stderr, "jitgated: --listen must be ADDR:PORT, e.g. 127.0.0.1:8443 or "
 			"[::1]:8443\n");
 		return 2;
+	}
+	/* Socket activation: the socket systemd listens on replaces --listen. */
+	if ((listen_fd = jit_sd_listen_fd(&err)) == -2) {
+		fprintf(stderr, "jitgated: %s\n", err.message);
+		return 1;
+	}
+	if (listen_fd > 2 && socket_address(listen_fd, listen_addr, sizeof(listen_addr),
+		&port) != 0) {
+		fprintf(stderr, "jitgated: cannot read the address of the socket systemd passed\n");
+		return 1;
 	}
 	if (geteuid() == 0 && !o.allow_root) {
 		fprintf(stderr, "jitgated: refusing to run as root; the control plane needs no "
@@ -631,6 +804,7 @@ main(int argc, char **argv)
 	sigaddset(&sigs, SIGINT);
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	jit_sd_raise_nofile();
 
 	rc = 1;
 	if (o.store != NULL && o.store[0] != '\0')
@@ -647,6 +821,20 @@ main(int argc, char **argv)
 	/* Its own line: the URI's own port= must not read as where we listen. */
 	jit_log(JIT_LOG_INFO, "store_opened", "store", store_shown, "shared",
 		jit_store_is_shared(store) ? "yes" : "no", (const char *)NULL);
+	/* The audit keys, before any entry is written: created on first start, keyed from
+	 * the next entry on (an older database's entries keep their unkeyed hashes). */
+	if ((o.audit_key != NULL ? snprintf(key_path, sizeof(key_path), "%s", o.audit_key) < 0 :
+		join_path(key_path, sizeof(key_path), o.state_dir, "audit.key", &err) != 0) ||
+		open_audit_keys(store, key_path, o.rotate_audit_key, &keys, &err) != 0) {
+		fatal("opening the audit key file", &err);
+		goto out;
+	}
+	if (o.rotate_audit_key) {
+		rc = 0;
+		goto out;
+	}
+	jit_store_set_audit_keys(store, &keys.keys);
+	api.audit_keys = &keys.keys;
 	if (bootstrap(store, o.state_dir, &err) != 0) {
 		fatal("bootstrapping", &err);
 		goto out;
@@ -679,6 +867,7 @@ main(int argc, char **argv)
 	api.n_names = n_names;
 	cfg.listen_addr = listen_addr;
 	cfg.port = port;
+	cfg.listen_fd = listen_fd;
 	cfg.cert_pem = cert;
 	cfg.key_pem = key;
 	cfg.handler = jit_api_handle;
@@ -690,17 +879,27 @@ main(int argc, char **argv)
 	jit_metrics_start();
 	sw.store = store;
 	sw.api = &api;
+	sw.keys = &keys.keys;
+	sw.checkpoint_interval_ns = o.checkpoint_interval_ns;
+	log_checkpoint(&sw, jit_time_now(), true);
 	if (pthread_create(&sweeper, NULL, sweep_loop, &sw) == 0)
 		sweeping = true;
 	snprintf(port_text, sizeof(port_text), "%u", jit_http_port(http));
 	jit_log(JIT_LOG_INFO, "listening", "addr", listen_addr, "port", port_text, "state_dir",
 		o.state_dir, "console", o.no_console ? "off" : o.console_dir ? o.console_dir :
-		"embedded", (const char *)NULL);
+		"embedded", "socket", listen_fd > 2 ? "systemd" : NULL, (const char *)NULL);
+	/* The store is open and the listener answers: ready (Type=notify). */
+	jit_sd_ready(listen_addr, port_text);
+	if (jit_sd_watchdog_start(loopback_for(listen_addr), jit_http_port(http), &watchdog,
+		&err) != 0)
+		jit_log(JIT_LOG_ERROR, "watchdog_failed", "error", err.message, (const char *)NULL);
 	if (sigwait(&sigs, &sig) == 0)
 		jit_log(JIT_LOG_INFO, "stopping", "signal", sig == SIGTERM ? "TERM" : "INT",
 			(const char *)NULL);
+	jit_sd_stopping();
 	rc = 0;
 out:
+	jit_sd_watchdog_stop(watchdog);
 	/* Wake long polls first so that the HTTP threads can finish. */
 	atomic_store(&api.stopping, 1);
 	if (store != NULL)
@@ -715,6 +914,7 @@ out:
 		jit_log(JIT_LOG_WARN, "sign_in_summary_failed", "error", err.message,
 			(const char *)NULL);
 	jit_store_close(store);
+	jit_audit_keyfile_close(&keys);
 	jit_rate_limit_free(api.initiate_limit);
 	jit_auth_throttle_free(api.auth_throttle);
 	if (key != NULL)

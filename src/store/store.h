@@ -46,10 +46,11 @@ struct jit_migrate_report {
 };
 
 /* Copies a whole SQLite installation (from: "sqlite:PATH") into an empty PostgreSQL
- * store (to), in one transaction, then verifies the audit chain there. 409 when the
- * target already holds an installation. */
-int jit_store_migrate(const char *from, const char *to, struct jit_migrate_report *rep,
-	struct jit_error *err);
+ * store (to), in one transaction, then verifies the audit chain there with keys (the
+ * installation's audit keys; NULL: an unkeyed log). 409 when the target already holds
+ * an installation. */
+int jit_store_migrate(const char *from, const char *to, const struct jit_audit_keyring *keys,
+	struct jit_migrate_report *rep, struct jit_error *err);
 
 /* Whether other processes (replicas) may write the same store. */
 bool jit_store_is_shared(const struct jit_store *st);
@@ -312,6 +313,8 @@ struct jit_store_stats {
 
 int jit_store_stats(struct jit_tx *tx, jit_time now, struct jit_store_stats *out,
 	struct jit_error *err);
+/* Reads the schema version: the database answers. */
+int jit_store_ping(struct jit_tx *tx, struct jit_error *err);
 /* How long transactions were held (begin to commit/rollback), read-only and writing. */
 void jit_store_tx_histograms(struct jit_store *st, const struct jit_histogram **read,
 	const struct jit_histogram **write);
@@ -433,10 +436,11 @@ void jit_store_wake_all(struct jit_store *st);
 
 /* ---- audit ---- */
 
-/* One entry of the append-only audit log. Entries form a hash chain: each carries
- * BLAKE2b-256(previous hash || its own content, seq included), so altering, deleting
- * or reordering a row is detected by jit_store_audit_verify. Committed entries are
- * also written to the operator log (syslog/journald) with their hash. */
+/* One entry of the append-only audit log. Entries form a chain: each carries a keyed
+ * BLAKE2b-256 MAC of the previous entry's and its own content, seq included, under the
+ * audit key (audit_key.h, never in the database), so altering, deleting, reordering or
+ * re-chaining a row is detected by jit_store_audit_verify. Committed entries are also
+ * written to the operator log (syslog/journald) with their hash. */
 struct jit_audit_entry {
 	jit_time time;
 	int64_t principal_id;           /* 0: anonymous */
@@ -453,6 +457,14 @@ struct jit_audit_entry {
 };
 
 int jit_store_audit_append(struct jit_tx *tx, const struct jit_audit_entry *e,
+	struct jit_error *err);
+
+/* The keys entries are MACed and verified with (kept by the caller, which must outlive
+ * the store); set once after jit_store_open, before the first entry. NULL: unkeyed. */
+void jit_store_set_audit_keys(struct jit_store *st, const struct jit_audit_keyring *kr);
+
+/* The chain's head: the last entry's seq (0 when empty) and hash. */
+int jit_store_audit_head(struct jit_tx *tx, int64_t *seq, char hash[JIT_AUDIT_HASH_HEX],
 	struct jit_error *err);
 
 struct jit_audit_row {
@@ -482,10 +494,11 @@ void jit_audit_rows_free(struct jit_audit_row *rows, size_t n);
 /* Frees what one row owns (the row itself is the caller's). */
 void jit_audit_row_clear(struct jit_audit_row *r);
 
-/* Walks the whole chain through audit_chain.h's verifier; the verdict names the first
- * broken entry. */
-int jit_store_audit_verify(struct jit_tx *tx, struct jit_audit_verdict *out,
-	struct jit_error *err);
+/* Walks the whole chain through audit_chain.h's verifier, with the store's audit keys;
+ * the verdict names the first broken entry. With checkpoint_seq > 0 entry checkpoint_seq
+ * must also have hash checkpoint_head (jit_audit_verify_checkpoint). */
+int jit_store_audit_verify(struct jit_tx *tx, int64_t checkpoint_seq,
+	const char *checkpoint_head, struct jit_audit_verdict *out, struct jit_error *err);
 
 /* ---- JIT settings (a security policy that can disable JIT) ---- */
 

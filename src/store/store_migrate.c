@@ -138,8 +138,8 @@ target_is_empty(struct db *to, bool *empty, struct jit_error *err)
 }
 
 int
-jit_store_migrate(const char *from_uri, const char *to_uri, struct jit_migrate_report *rep,
-	struct jit_error *err)
+jit_store_migrate(const char *from_uri, const char *to_uri, const struct jit_audit_keyring *keys,
+	struct jit_migrate_report *rep, struct jit_error *err)
 {
 	struct jit_store *st = NULL;
 	struct db *from = NULL, *to = NULL;
@@ -206,9 +206,12 @@ jit_store_migrate(const char *from_uri, const char *to_uri, struct jit_migrate_r
 	db_close(to);
 	from = to = NULL;
 	/* What was copied verifies as a chain in its new home. */
-	if (jit_store_open(to_uri, &st, err) != 0 || jit_store_begin(st, false, &tx, err) != 0)
+	if (jit_store_open(to_uri, &st, err) != 0)
 		goto out;
-	r = jit_store_audit_verify(tx, &rep->verdict, err);
+	jit_store_set_audit_keys(st, keys);
+	if (jit_store_begin(st, false, &tx, err) != 0)
+		goto out;
+	r = jit_store_audit_verify(tx, 0, NULL, &rep->verdict, err);
 	jit_store_rollback(tx);
 	goto out;
 rollback:

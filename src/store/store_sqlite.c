@@ -58,6 +58,7 @@ struct jit_store {
 	uint64_t generation;
 	uint64_t report_generation;
 	bool waking;
+	const struct jit_audit_keyring *audit_keys;  /* NULL: an unkeyed log */
 	/* Transaction hold times, for /metrics. */
 	struct timespec tx_start;
 	struct jit_histogram tx_read_hist, tx_write_hist;
@@ -2991,7 +2992,7 @@ jit_store_audit_append(struct jit_tx *tx, const struct jit_audit_entry *e,
 		.details_json = e->details_json,
 		.vms_json = vms,
 	};
-	jit_audit_hash(prev, &rec, hash);
+	jit_audit_entry_hash(st->audit_keys, prev, &rec, hash);
 	if (jit_audit_index(rec.resource_id, rec.vms_json, key, &vm_keys) != 0) {
 		jit_errorf(err, 500, JIT_E_INTERNAL, "out of memory");
 		goto out;
@@ -3149,9 +3150,23 @@ meta_int(struct jit_store *st, const char *key, char *text, size_t n)
 	return v;
 }
 
+void
+jit_store_set_audit_keys(struct jit_store *st, const struct jit_audit_keyring *kr)
+{
+	st->audit_keys = kr;
+}
+
+int
+jit_store_audit_head(struct jit_tx *tx, int64_t *seq, char hash[JIT_AUDIT_HASH_HEX],
+	struct jit_error *err)
+{
+	return audit_head(tx->st, seq, hash, err);
+}
+
 /* Hands every row, with its stored index, to the chain's verifier (audit_chain.c). */
 int
-jit_store_audit_verify(struct jit_tx *tx, struct jit_audit_verdict *v, struct jit_error *err)
+jit_store_audit_verify(struct jit_tx *tx, int64_t checkpoint_seq, const char *checkpoint_head,
+	struct jit_audit_verdict *v, struct jit_error *err)
 {
 	struct jit_store *st = tx->st;
 	char head_hash[JIT_AUDIT_HASH_HEX];
@@ -3162,6 +3177,8 @@ jit_store_audit_verify(struct jit_tx *tx, struct jit_audit_verdict *v, struct ji
 	int rc;
 
 	jit_audit_verify_begin(&ver);
+	jit_audit_verify_keys(&ver, st->audit_keys);
+	jit_audit_verify_checkpoint(&ver, checkpoint_seq, checkpoint_head);
 	/* The VM index of each entry, sorted, as one string. */
 	if (prep(st, db_kind(st->db) == DB_PG ?
 		"SELECT " AUDIT_COLUMNS ", resource_key, (SELECT string_agg(vm_key, ' '"
@@ -4117,4 +4134,17 @@ jit_store_stats(struct jit_tx *tx, jit_time now, struct jit_store_stats *out,
 			db_column_int64(s, 2);
 	db_finalize(s);
 	return rc == DB_DONE ? 0 : db_fail(st, err, "counting enforcement points");
+}
+
+int
+jit_store_ping(struct jit_tx *tx, struct jit_error *err)
+{
+	struct db_stmt *s;
+	int rc;
+
+	if (prep(tx->st, "SELECT value FROM meta WHERE key = 'schema_version'", &s, err) != 0)
+		return -1;
+	rc = db_step(s);
+	db_finalize(s);
+	return rc == DB_ROW ? 0 : db_fail(tx->st, err, "reading the schema version");
 }

@@ -263,10 +263,14 @@ class E2E:
     # -- helpers: processes --
 
     def agent_argv(self):
-        """The agent's command line up to its own options: server, CA, state dir, debug."""
-        return [self.agent_bin, "--server", f"https://{self.CP_ADDR}:{PORT}",
+        """The agent's command line up to its own options: server, CA, state dir, debug.
+        As root the agent's processes become --user (nobody here)."""
+        argv = [self.agent_bin, "--server", f"https://{self.CP_ADDR}:{PORT}",
                 "--ca", os.path.join(self.srv.state_dir, "tls", "cert.pem"),
                 "--state-dir", self.agent_dir]
+        if os.geteuid() == 0:
+            argv += ["--user", "nobody"]
+        return argv
 
     def kill_agent(self, sig=signal.SIGKILL, timeout=10):
         if self.agent is None:
@@ -300,10 +304,36 @@ class E2E:
     def log_mark(self):
         return len(self.agent_text())
 
-    def agent_status(self):
-        """/proc/PID/status of the running agent as {field: value}."""
-        with open(f"/proc/{self.agent.pid}/status") as f:
+    def agent_status(self, pid=None):
+        """/proc/PID/status of the running agent (or of pid) as {field: value}."""
+        with open(f"/proc/{pid or self.agent.pid}/status") as f:
             return dict(line.split(":", 1) for line in f if ":" in line)
+
+    def agent_children(self):
+        """The agent's child processes (its network process), by PID."""
+        kids = []
+        for tid in os.listdir(f"/proc/{self.agent.pid}/task"):
+            with open(f"/proc/{self.agent.pid}/task/{tid}/children") as f:
+                kids += [int(k) for k in f.read().split()]
+        return kids
+
+    @staticmethod
+    def tcp_sockets(pid):
+        """How many TCP sockets (IPv4 or IPv6) process pid holds."""
+        inodes = set()
+        for fd in os.listdir(f"/proc/{pid}/fd"):
+            try:
+                link = os.readlink(f"/proc/{pid}/fd/{fd}")
+            except OSError:
+                continue
+            if link.startswith("socket:["):
+                inodes.add(link[8:-1])
+        n = 0
+        for table in ("tcp", "tcp6"):
+            with open(f"/proc/{pid}/net/{table}") as f:
+                next(f)
+                n += sum(1 for line in f if line.split()[9] in inodes)
+        return n
 
     # -- helpers: API --
 

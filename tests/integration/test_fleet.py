@@ -73,6 +73,8 @@ class Fleet(nh.E2E):
             args += ["--tls-cert", cert[0], "--tls-key", cert[1]]
             shutil.copy(os.path.join(self.tmp, "r1", "pg-database"), d)
             shutil.copy(os.path.join(self.tmp, "r1", "admin.token"), d)
+            # One audit key for the fleet: every replica MACs the one chain with it.
+            shutil.copy(os.path.join(self.tmp, "r1", "audit.key"), d)
             os.makedirs(os.path.join(d, "tls"), exist_ok=True)
             shutil.copy(cert[0], os.path.join(d, "tls", "cert.pem"))
         srv = Server(self.jitgated, state_dir=d, extra_args=args)

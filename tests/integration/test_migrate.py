@@ -91,8 +91,9 @@ def a_whole_installation_moves_and_verifies(c):
     import pg_cluster
     db = pg_cluster.Database().create()
     c.dbs.append(db)
+    key = os.path.join(src.state_dir, "audit.key")
     r = cli(c, "migrate", "--from", "sqlite:" + os.path.join(src.state_dir, "jitgate.db"),
-            "--to", db.uri, "--store-password-file", db.passfile)
+            "--to", db.uri, "--store-password-file", db.passfile, "--audit-key", key)
     expect(r.returncode == 0, r.stdout, r.stderr)
     expect(f"({n_entries} entries)" in r.stdout, r.stdout)
 
@@ -119,11 +120,11 @@ def a_whole_installation_moves_and_verifies(c):
     # Into a database that now holds an installation: refused, nothing changed.
     count = db.psql("SELECT COUNT(*) FROM audit").strip()
     r = cli(c, "migrate", "--from", "sqlite:" + os.path.join(src.state_dir, "jitgate.db"),
-            "--to", db.uri, "--store-password-file", db.passfile)
+            "--to", db.uri, "--store-password-file", db.passfile, "--audit-key", key)
     expect(r.returncode == 1 and "already holds" in r.stderr, r.stdout, r.stderr)
     expect(db.psql("SELECT COUNT(*) FROM audit").strip() == count, "nothing was copied")
     # And the wrong way round is a usage error.
-    r = cli(c, "migrate", "--from", db.uri, "--to", db.uri)
+    r = cli(c, "migrate", "--from", db.uri, "--to", db.uri, "--audit-key", key)
     expect(r.returncode == 1 and "SQLite" in r.stderr, r.stderr)
 
 

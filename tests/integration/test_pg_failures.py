@@ -127,9 +127,11 @@ def kill_9_in_the_middle_of_initiates_loses_and_duplicates_nothing(c):
     vm, pol = setup_policy(a, sub, rg)
     b = c.server(uri, pg.passfile)
     # Replica b shares the database; it needs an admin token too: the same one.
-    with open(os.path.join(a.state_dir, "admin.token")) as f, \
-            open(os.path.join(b.state_dir, "admin.token"), "w") as g:
-        g.write(f.read())
+    for name in ("admin.token", "audit.key"):   # one audit key for the replicas' one chain
+        with open(os.path.join(a.state_dir, name), "rb") as f, \
+                open(os.path.join(b.state_dir, name), "wb") as g:
+            g.write(f.read())
+        os.chmod(os.path.join(b.state_dir, name), 0o600)
     b.start()
     end = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 3600))
     tags = [f"kill-{i}-{uuid.uuid4().hex[:6]}" for i in range(200)]

@@ -6,6 +6,8 @@ Usage: test_security.py PATH/TO/jitgated    (speaks TAP)
 Each test replays one attack of docs/security.md through the API, as the attacker did,
 and checks that it now fails (and that the legitimate use it resembles still works):
   1  cross-VM access through a gateway (an address taken from another VM)
+  2  idle-socket flood from several addresses: a legitimate client is still served;
+     idle sockets are closed after the first-request timeout, a caller keeps only a few
   3  grants surviving a VM's or port's removal from its policy
   4  audit verify poisoned by a refused request naming many long VM IDs; a policy of
      1,000 VMs verifies
@@ -14,12 +16,16 @@ and checks that it now fails (and that the legitimate use it resembles still wor
   7  tokens minted with a token: never outlive it, die with it, need an action of their
      own; the maximum lifetime setting
   8  every audit entry of a transaction reaches the operator log
+  13 TLS 1.2 offers AEAD suites only (no CBC)
   14 an agent's report: text made terminal-safe, no apply of a version never issued
 """
 import datetime as dt
 import http.client
 import json
 import os
+import select
+import socket
+import threading
 import sqlite3
 import sys
 import time
@@ -205,6 +211,85 @@ def f1_an_address_belongs_to_one_vm_of_an_enforcement_point(c):
     refused = [e for e in audit(c) if e["operationName"] ==
                "Microsoft.Compute/virtualMachines/write" and e["result"] == "Failed"]
     expect(len(refused) >= 4, refused)
+
+
+# ---- finding 2: unauthenticated connection exhaustion ----
+
+def idle_socket(port, source):
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.settimeout(5)
+    s.bind((source, 0))
+    s.connect(("127.0.0.1", port))
+    return s
+
+
+def closed_by_peer(s, wait):
+    """Whether the server closes s within wait seconds (whatever it sends first, such as a
+    TLS alert)."""
+    deadline = time.monotonic() + wait
+    while True:
+        r, _, _ = select.select([s], [], [], max(0.0, deadline - time.monotonic()))
+        if not r:
+            return False
+        try:
+            if s.recv(4096) == b"":
+                return True
+        except OSError:
+            return True
+
+
+@tap.test
+def f2_idle_socket_flood_does_not_starve_clients(c):
+    srv = Server(sys.argv[1]).start()
+    c.extra.append(srv)
+    # One caller keeps only a few connections that have not sent a request.
+    socks = [idle_socket(srv.port, "127.0.7.1") for _ in range(20)]
+    time.sleep(0.5)
+    alive = [s for s in socks if not closed_by_peer(s, 0.2)]
+    expect(0 < len(alive) <= 8, "at most 8 idle connections per caller", len(alive))
+    # And those are closed after the first-request timeout (5 s), well before the 20 s
+    # idle timeout that a client that spoke gets.
+    t0 = time.monotonic()
+    expect(all(closed_by_peer(s, 15) for s in alive), "idle sockets closed")
+    expect(time.monotonic() - t0 < 15, time.monotonic() - t0)
+    for s in socks:
+        s.close()
+
+    # The attack: idle sockets from 5 addresses, reconnecting as soon as one closes, while
+    # a legitimate client makes requests.
+    stop = threading.Event()
+
+    def flood(source):
+        held = []
+        while not stop.is_set():
+            held = [s for s in held if not closed_by_peer(s, 0)]
+            while len(held) < 80 and not stop.is_set():
+                try:
+                    held.append(idle_socket(srv.port, source))
+                except OSError:
+                    break
+            time.sleep(0.05)
+        for s in held:
+            s.close()
+
+    threads = [threading.Thread(target=flood, args=(f"127.0.8.{i}",)) for i in range(1, 6)]
+    for t in threads:
+        t.start()
+    try:
+        time.sleep(2)
+        served = []
+        for i in range(12):
+            try:
+                st, _, _ = srv.request("GET", "/subscriptions", timeout=8)
+            except OSError as e:
+                st = repr(e)
+            served.append(st)
+            time.sleep(0.5)
+        expect(served == [200] * 12, "the client is served during the flood", served)
+    finally:
+        stop.set()
+        for t in threads:
+            t.join()
 
 
 # ---- finding 3: grants survive a VM leaving its policy ----
@@ -562,6 +647,31 @@ def f8_every_committed_entry_is_logged(c):
     log = c.srv.log()
     missing = [e["hash"] for e in expired if f"hash={e['hash']}" not in log]
     expect(missing == [], f"{len(missing)} of 80 entries not logged")
+
+
+# ---- finding 13: TLS suites ----
+
+@tap.test
+def f13_tls12_offers_aead_suites_only(c):
+    import ssl
+
+    def handshake(ciphers):
+        ctx = ssl.create_default_context(cafile=os.path.join(c.srv.state_dir, "tls", "cert.pem"))
+        ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+        ctx.set_ciphers(ciphers)
+        with socket.create_connection(("127.0.0.1", c.srv.port), timeout=10) as raw:
+            try:
+                with ctx.wrap_socket(raw, server_hostname="127.0.0.1") as tls:
+                    return tls.cipher()[0]
+            except ssl.SSLError:
+                return None
+
+    for cbc in ("ECDHE-ECDSA-AES128-SHA", "ECDHE-ECDSA-AES256-SHA384",
+                "ECDHE-ECDSA-AES128-SHA256", "ECDHE-ECDSA-AES256-SHA"):
+        expect(handshake(cbc) is None, f"TLS 1.2 with {cbc} is refused")
+    for aead in ("ECDHE-ECDSA-AES128-GCM-SHA256", "ECDHE-ECDSA-AES256-GCM-SHA384",
+                 "ECDHE-ECDSA-CHACHA20-POLY1305"):
+        expect(handshake(aead) == aead, f"TLS 1.2 with {aead} works")
 
 
 # ---- finding 14: what an agent reports ----

@@ -134,7 +134,7 @@ verify_chain(struct jit_store *s, int64_t *entries)
 	struct jit_error err;
 	struct jit_tx *tx = begin(s, false);
 
-	assert_int_equal(jit_store_audit_verify(tx, &v, &err), 0);
+	assert_int_equal(jit_store_audit_verify(tx, 0, NULL, &v, &err), 0);
 	jit_store_rollback(tx);
 	if (!v.ok)
 		fail_msg("audit chain broken at %lld: %s", (long long)v.first_broken_seq, v.reason);
