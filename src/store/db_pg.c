@@ -191,7 +191,8 @@ pg_open(const char *conninfo, struct pg_conn **out, struct jit_error *err)
 
 	*out = NULL;
 	if (has_inline_password(conninfo))
-		return jit_errorf(err, 400, JIT_E_BAD_REQUEST, "the store URI must not carry a password:"
+		return jit_errorf(err, 400, JIT_E_BAD_REQUEST,
+			"the store URI must not carry a password:"
 			" put it in a file (--store-password-file, PGPASSFILE or ~/.pgpass)");
 	if ((c = calloc(1, sizeof(*c))) == NULL || (c->conninfo = strdup(conninfo)) == NULL) {
 		free(c);

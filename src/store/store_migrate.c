@@ -92,7 +92,8 @@ copy_table(struct db *from, struct db *to, const char *table, int64_t *rows,
 				db_bind_int64(ins, i + 1, db_column_int64(s, i));
 				break;
 			case DB_BLOB:
-				db_bind_blob(ins, i + 1, db_column_blob(s, i), db_column_bytes(s, i));
+				db_bind_blob(ins, i + 1, db_column_blob(s, i),
+					db_column_bytes(s, i));
 				break;
 			default:
 				db_bind_text(ins, i + 1, (const char *)db_column_text(s, i), -1);

@@ -106,9 +106,12 @@ class Fleet(nh.E2E):
         # Replica 3 first: the agent's long poll parks there.
         servers = ",".join(f"https://{a}:{nh.PORT}" for a in (REPLICAS[2], REPLICAS[0],
                                                                 REPLICAS[1]))
-        return [self.agent_bin, "--server", servers,
+        argv = [self.agent_bin, "--server", servers,
                 "--ca", os.path.join(self.tmp, "r1", "tls", "cert.pem"),
                 "--state-dir", self.agent_dir]
+        if os.geteuid() == 0:
+            argv += ["--user", "nobody"]       # the network process's user (privsep)
+        return argv
 
     def vm_id(self):
         return f"{self.rgp}/providers/Microsoft.Compute/virtualMachines/vm1"
