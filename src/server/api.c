@@ -26,6 +26,7 @@
 #include "rbac.h"
 #include "resource_id.h"
 #include "svc_audit.h"
+#include "svc_rbac.h"
 
 enum route_auth {
 	AUTH_USER = 1,   /* users and service principals */
@@ -154,7 +155,7 @@ static const struct route routes[] = {
 		"Microsoft.Security/jitSettings/write", CHECK_RESOURCE, JIT_RID_RESOURCE_GROUP,
 		jit_h_settings_put},
 
-	/* Principals and their tokens (roles and assignments: jit_h_authorization) */
+	/* Principals and their tokens (roles and assignments: route_authorization) */
 	{"GET", "/providers/Jitgate/whoami", AUTH_USER, true, "Jitgate/whoami/read", CHECK_NONE,
 		0, jit_h_whoami},
 	{"GET", PRINCIPALS, AUTH_USER, true, "Jitgate/principals/read", CHECK_RESOURCE,
@@ -438,6 +439,21 @@ api_version_shape(const char *v)
 	return v[10] == '\0' || strcmp(v + 10, "-preview") == 0;
 }
 
+void
+jit_call_refuse(struct jit_call *c, const char *resource_id, const struct jit_error *err)
+{
+	jit_call_audit_failure(c, resource_id, err);
+	jit_call_fail(c, err);
+}
+
+void
+jit_call_fail_audited(struct jit_call *c, const struct jit_error *err)
+{
+	if (err->status < 500)
+		c->audited_failure = true;
+	jit_call_fail(c, err);
+}
+
 static int
 check_api_version(struct jit_call *c, bool any, struct jit_error *err)
 {
@@ -491,7 +507,6 @@ int
 jit_api_audit_failed_sign_ins(struct jit_api *api, jit_time now, struct jit_error *err)
 {
 	struct jit_auth_tally top[20];
-	struct jit_tx *tx = NULL;
 	json_t *d, *addrs;
 	char *details;
 	uint64_t total;
@@ -528,16 +543,7 @@ jit_api_audit_failed_sign_ins(struct jit_api *api, jit_time now, struct jit_erro
 		jit_errorf(err, 500, JIT_E_INTERNAL, "out of memory");
 		return -1;
 	}
-	if (jit_store_begin(api->store, true, &tx, err) != 0) {
-		free(details);
-		return -1;
-	}
-	if (jit_store_audit_append(tx, &e, err) != 0) {
-		jit_store_rollback(tx);
-		r = -1;
-	} else {
-		r = jit_store_commit(tx, err);
-	}
+	r = jit_svc_audit_entry(api->store, &e, err);
 	free(details);
 	return r;
 }
@@ -617,34 +623,15 @@ jit_call_rate_limit(struct jit_call *c, struct jit_rate_limit *rl, const char *w
 static int
 authenticate(struct jit_call *c, enum route_auth need, struct jit_error *err)
 {
-	struct jit_store *st = c->api->store;
 	const char *authz = jit_http_header(c->req, "Authorization"), *cookie = NULL;
-	int r;
+	struct jit_sign_in in;
 
 	if (need == AUTH_NONE)
 		return 0;
 	if (authz == NULL && need == AUTH_USER && c->api->console != NULL &&
 		c->api->console->enabled)
 		cookie = jit_http_cookie(c->req, JIT_SESSION_COOKIE);
-	if (jit_store_begin(st, false, &c->tx, err) != 0)
-		return -1;
-	if (cookie != NULL) {
-		r = jit_session_resolve(c->tx, cookie, c->now, &c->session, err);
-		if (r == 0) {
-			c->principal = c->session.principal;
-			c->via_session = true;
-			/* A session lives while its token does and at most until its own end. */
-			snprintf(c->cred.token_id, sizeof(c->cred.token_id), "%s",
-				c->session.token_id);
-			c->cred.expires = c->session.expires;
-		}
-	} else {
-		r = jit_auth_bearer_credential(c->tx, authz, c->now, &c->principal, &c->cred, err);
-	}
-	if (r == 0 && c->principal.kind != JIT_PRINCIPAL_AGENT)
-		r = jit_store_permissions(c->tx, c->principal.id, &c->perms, &c->n_perms, err);
-	if (r != 0) {
-		jit_store_rollback(c->tx);
+	if (jit_svc_sign_in(c->api->store, authz, cookie, c->now, &in, err) != 0) {
 		if (err->status == 401) {
 			const char *action = c->action;
 
@@ -655,8 +642,13 @@ authenticate(struct jit_call *c, enum route_auth need, struct jit_error *err)
 		}
 		return -1;
 	}
-	if (jit_store_commit(c->tx, err) != 0)
-		return -1;
+	c->principal = in.principal;
+	c->cred = in.cred;
+	c->via_session = in.via_session;
+	c->session = in.session;
+	c->perms = in.perms;
+	c->n_perms = in.n_perms;
+	sodium_memzero(&in.session, sizeof(in.session));
 	c->authenticated = true;
 	if (need == AUTH_AGENT && c->principal.kind != JIT_PRINCIPAL_AGENT)
 		return jit_errorf(err, 403, JIT_E_FORBIDDEN,
@@ -777,6 +769,49 @@ authorization_at(char *seg[], size_t n)
 	return n;
 }
 
+/* Microsoft.Authorization lives under any scope: {scope}/providers/Microsoft.Authorization/
+ * roleDefinitions[/{id}], roleAssignments[/{id}] or permissions. Routed here, with the
+ * table's routes, so that one router decides every path. */
+static void
+route_authorization(struct jit_call *c, char *seg[], size_t n, size_t at)
+{
+	char scope[JIT_RESOURCE_ID_MAX] = "";
+	struct jit_error err;
+	size_t len = 0;
+
+	for (size_t i = 0; i < at; i++) {
+		int w = snprintf(scope + len, sizeof(scope) - len, "/%s", seg[i]);
+
+		if (w < 0 || (size_t)w >= sizeof(scope) - len) {
+			jit_errorf(&err, 400, JIT_E_BAD_REQUEST, "The scope is too long.");
+			jit_call_fail(c, &err);
+			return;
+		}
+		len += (size_t)w;
+	}
+	if (jit_rid_parse(len ? scope : "/", &c->scope, &err) != 0) {
+		jit_error_prefix(&err, "scope");
+		jit_call_fail(c, &err);
+		return;
+	}
+	if (n == at + 3 && strcasecmp(seg[at + 2], "roleDefinitions") == 0)
+		jit_h_role_definitions(c, NULL);
+	else if (n == at + 4 && strcasecmp(seg[at + 2], "roleDefinitions") == 0)
+		jit_h_role_definitions(c, seg[at + 3]);
+	else if (n == at + 3 && strcasecmp(seg[at + 2], "roleAssignments") == 0)
+		jit_h_role_assignments(c, NULL);
+	else if (n == at + 4 && strcasecmp(seg[at + 2], "roleAssignments") == 0)
+		jit_h_role_assignments(c, seg[at + 3]);
+	else if (n == at + 3 && strcasecmp(seg[at + 2], "permissions") == 0)
+		jit_h_permissions(c);
+	else {
+		jit_errorf(&err, 404, JIT_E_NOT_FOUND,
+			"Microsoft.Authorization has roleDefinitions, roleAssignments and permissions "
+			"only.");
+		jit_call_fail(c, &err);
+	}
+}
+
 static int64_t
 mono_ns(void)
 {
@@ -867,7 +902,7 @@ jit_api_handle(void *ctx, const struct jit_http_request *req, struct jit_http_re
 		c.route = "{scope}/providers/Microsoft.Authorization";
 		if (authenticate(&c, AUTH_USER, &err) != 0)
 			goto fail;
-		jit_h_authorization(&c, seg, n, at);
+		route_authorization(&c, seg, n, at);
 		goto done;
 	}
 	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {

@@ -103,6 +103,11 @@ int jit_call_audit(struct jit_call *c, const char *operation, const char *resour
 void jit_call_audit_failure(struct jit_call *c, const char *resource_id,
 	const struct jit_error *failure);
 
+/* Audits a refusal found while parsing (before any service call) and fails the call. */
+void jit_call_refuse(struct jit_call *c, const char *resource_id, const struct jit_error *err);
+/* Fails the call with an error a service has audited already (refusals < 500). */
+void jit_call_fail_audited(struct jit_call *c, const struct jit_error *err);
+
 /* ---- authorization (RBAC) ---- */
 
 /* A token or client secret a principal makes for itself: needs Jitgate/tokens/mintOwn/action
@@ -169,7 +174,10 @@ void jit_h_agent_desired_state(struct jit_call *c);
 void jit_h_agent_status(struct jit_call *c);
 
 /* api_rbac.c: roles, assignments, principals and their tokens */
-void jit_h_authorization(struct jit_call *c, char *seg[], size_t n, size_t at);
+/* {scope}/providers/Microsoft.Authorization/roleDefinitions[/{id}] and roleAssignments
+ * (id NULL: the collection); the scope is in c->scope. */
+void jit_h_role_definitions(struct jit_call *c, const char *id);
+void jit_h_role_assignments(struct jit_call *c, const char *id);
 void jit_h_principal_list(struct jit_call *c);
 void jit_h_principal_get(struct jit_call *c);
 void jit_h_principal_put(struct jit_call *c);

@@ -13,6 +13,7 @@
 
 #include "api.h"
 #include "svc_audit.h"
+#include "svc_inventory.h"
 #include "timestamp.h"
 #include "vm.h"
 
@@ -127,18 +128,14 @@ void
 jit_h_settings_get(struct jit_call *c)
 {
 	struct jit_settings s;
+	struct jit_actor a;
 	struct jit_error err;
 	struct jit_rid scope;
-	int r;
 
 	settings_scope(c, &scope);
-	if (settings_name(c, &err) != 0 || jit_store_begin(c->api->store, false, &c->tx, &err) != 0) {
-		jit_call_fail(c, &err);
-		return;
-	}
-	r = jit_store_settings_get(c->tx, &scope, &s, &err);
-	jit_store_rollback(c->tx);
-	if (r != 0) {
+	jit_call_actor(c, &a);
+	if (settings_name(c, &err) != 0 ||
+		jit_svc_settings_get(c->api->store, &a, &scope, &s, &err) != 0) {
 		jit_call_fail(c, &err);
 		return;
 	}
@@ -148,8 +145,8 @@ jit_h_settings_get(struct jit_call *c)
 void
 jit_h_settings_put(struct jit_call *c)
 {
-	struct jit_store *st = c->api->store;
 	struct jit_settings s = {.updated = c->now};
+	struct jit_actor a;
 	const json_t *props, *v;
 	struct jit_error err;
 	json_t *body = NULL;
@@ -177,24 +174,18 @@ jit_h_settings_put(struct jit_call *c)
 		}
 		snprintf(s.reason, sizeof(s.reason), "%s", json_string_value(v));
 	}
-	if (jit_store_begin(st, true, &c->tx, &err) != 0)
-		goto fail;
-	if (jit_store_settings_put(c->tx, &s, &err) != 0 ||
-		jit_call_audit(c, c->action, id, 200, s.enabled ? "{\"enabled\":true}" :
-			"{\"enabled\":false}", &err) != 0) {
-		jit_store_rollback(c->tx);
-		goto fail;
+	jit_call_actor(c, &a);
+	if (jit_svc_settings_put(c->api->store, &a, &s, &err) != 0) {
+		json_decref(body);
+		jit_call_fail_audited(c, &err);
+		return;
 	}
-	if (jit_store_commit(c->tx, &err) != 0)
-		goto fail;
 	json_decref(body);
 	jit_call_reply(c, 200, settings_json(&s));
 	return;
 refuse:
-	jit_call_audit_failure(c, id, &err);
-fail:
 	json_decref(body);
-	jit_call_fail(c, &err);
+	jit_call_refuse(c, id, &err);
 }
 
 /* ---- audit log ---- */

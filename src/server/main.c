@@ -39,6 +39,8 @@
 #include "rbac.h"
 #include "store.h"
 #include "db.h"
+#include "state_dir.h"
+#include "svc_jit.h"
 #include "tls.h"
 
 #define DEFAULT_LISTEN "127.0.0.1:8443"
@@ -442,10 +444,19 @@ load_tls(const struct options *o, char **cert, char **key, struct jit_error *err
 		snprintf(cert_path, sizeof(cert_path), "%s", o->tls_cert);
 		snprintf(key_path, sizeof(key_path), "%s", o->tls_key);
 	} else {
+		/* Inside the state directory, nothing but what jitgated made: a planted tls/
+		 * link or key must not become the served key (security finding 9). */
 		if (join_path(dir, sizeof(dir), o->state_dir, "tls", err) != 0 ||
-			jit_tls_ensure_self_signed(dir, o->tls_names, o->n_tls_names, err) != 0 ||
 			join_path(cert_path, sizeof(cert_path), dir, "cert.pem", err) != 0 ||
 			join_path(key_path, sizeof(key_path), dir, "key.pem", err) != 0)
+			return -1;
+		if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+			return jit_errorf(err, 500, JIT_E_INTERNAL, "cannot create %s: %s", dir,
+				strerror(errno));
+		if (jit_state_dir_check(dir, false, err) != 0 ||
+			jit_state_file_check(key_path, true, err) != 0 ||
+			jit_state_file_check(cert_path, false, err) != 0 ||
+			jit_tls_ensure_self_signed(dir, o->tls_names, o->n_tls_names, err) != 0)
 			return -1;
 	}
 	if (jit_tls_read_pem(cert_path, cert, err) != 0 || jit_tls_read_pem(key_path, key, err) != 0)
@@ -532,44 +543,6 @@ log_checkpoint(struct sweeper *sw, jit_time now, bool force)
 		"sig", sig, (const char *)NULL);
 }
 
-/* Writes down ended grants as Revoked/Expired, one audit entry each (the kernel has
- * closed them already, whether or not this runs). */
-static int
-record_expired(struct jit_tx *tx, const struct jit_expired *x, jit_time now,
-	struct jit_error *err)
-{
-	char policy[JIT_RESOURCE_ID_MAX], end[JIT_TIME_BUFSZ];
-	json_t *d, *sources;
-	char *details;
-	int r;
-
-	jit_rid_format(&x->policy, policy, sizeof(policy));
-	jit_time_format(x->end, end);
-	/* The sources are stored as a JSON array: an array in the entry too, not a string. */
-	if ((sources = json_loads(x->sources, 0, NULL)) == NULL)
-		sources = json_string(x->sources);
-	d = json_pack("{s:i,s:o,s:s,s:s}", "port", x->number, "sources", sources, "requestor",
-		x->requestor, "endTimeUtc", end);
-	details = d ? json_dumps(d, JSON_COMPACT) : NULL;
-	json_decref(d);
-	struct jit_audit_entry e = {
-		.time = now,
-		.principal_name = "jitgated",
-		.operation = "Microsoft.Security/locations/jitNetworkAccessPolicies/expire/action",
-		.resource_id = policy,
-		.result = "Succeeded",
-		.status = 200,
-		.details_json = details,
-		.vms = &x->vm,
-		.n_vms = 1,
-	};
-	if (details == NULL)
-		return jit_errorf(err, 500, JIT_E_INTERNAL, "out of memory");
-	r = jit_store_audit_append(tx, &e, err);
-	free(details);
-	return r;
-}
-
 static void *
 sweep_loop(void *arg)
 {
@@ -577,41 +550,16 @@ sweep_loop(void *arg)
 	jit_time summarized = jit_time_now();
 
 	while (!atomic_load(&sw->stop)) {
-		struct jit_expired *xs = NULL;
-		struct jit_error err;
-		size_t n = 0;
 		jit_time now = jit_time_now();
+		struct jit_error err;
+		size_t n;
 
-		struct jit_tx *tx;
-
-		if (jit_store_begin(sw->store, true, &tx, &err) == 0) {
-			bool run = false;
-			/* Replicas share the sweep: one of them runs it per interval. */
-			int r = jit_store_job_claim(tx, "expire", now,
-				SWEEP_INTERVAL_MS * 1000000LL, &run, &err);
-
-			if (r == 0 && !run) {
-				jit_store_rollback(tx);
-				goto next;
-			}
-			if (r == 0)
-				r = jit_store_expire(tx, now, &xs, &n, &err);
-
-			/* The expiries and their audit entries land together or not at all. */
-			for (size_t i = 0; r == 0 && i < n; i++)
-				r = record_expired(tx, &xs[i], now, &err);
-			if (r == 0)
-				r = jit_store_commit(tx, &err);
-			else
-				jit_store_rollback(tx);
-			if (r != 0)
-				jit_log(JIT_LOG_WARN, "sweep_failed", "error", err.message,
-					(const char *)NULL);
-			else
-				jit_metrics_expired(n);
-			free(xs);
-		}
-next:
+		/* Ended grants become Revoked/Expired, each with its audit entry (the kernel
+		 * has closed them already, whether or not this runs). */
+		if (jit_svc_expire(sw->store, now, &n, &err) != 0)
+			jit_log(JIT_LOG_WARN, "sweep_failed", "error", err.message, (const char *)NULL);
+		else
+			jit_metrics_expired(n);
 		if (now - summarized >= FAILED_SIGN_IN_SUMMARY_NS) {
 			summarized = now;
 			if (jit_api_audit_failed_sign_ins(sw->api, now, &err) != 0)
@@ -794,8 +742,14 @@ main(int argc, char **argv)
 		fprintf(stderr, "jitgated: libsodium cannot initialise\n");
 		return 1;
 	}
+	/* Everything jitgated creates is its own alone: the database, its journal, keys. */
+	umask(077);
 	if (mkdir(o.state_dir, 0700) != 0 && errno != EEXIST) {
 		fprintf(stderr, "jitgated: cannot create %s: %s\n", o.state_dir, strerror(errno));
+		return 1;
+	}
+	if (jit_state_dir_check(o.state_dir, true, &err) != 0) {
+		fprintf(stderr, "jitgated: refusing the state directory: %s\n", err.message);
 		return 1;
 	}
 	/* Signals are taken synchronously by sigwait below; every thread inherits the mask. */
@@ -809,7 +763,8 @@ main(int argc, char **argv)
 	rc = 1;
 	if (o.store != NULL && o.store[0] != '\0')
 		snprintf(db_path, sizeof(db_path), "%s", o.store);
-	else if (join_path(db_path, sizeof(db_path), o.state_dir, "jitgate.db", &err) != 0) {
+	else if (join_path(db_path, sizeof(db_path), o.state_dir, "jitgate.db", &err) != 0 ||
+		jit_state_file_check(db_path, true, &err) != 0) {
 		fatal("opening the store", &err);
 		goto out;
 	}

@@ -30,6 +30,21 @@ jit_svc_audit_refusal(struct jit_store *st, const struct jit_actor *a, const cha
 	free(details);
 }
 
+int
+jit_svc_audit_entry(struct jit_store *st, const struct jit_audit_entry *e,
+	struct jit_error *err)
+{
+	struct jit_tx *tx;
+
+	if (jit_store_begin(st, true, &tx, err) != 0)
+		return -1;
+	if (jit_store_audit_append(tx, e, err) != 0) {
+		jit_store_rollback(tx);
+		return -1;
+	}
+	return jit_store_commit(tx, err);
+}
+
 static bool
 row_visible(const struct jit_actor *a, const struct jit_audit_row *r)
 {

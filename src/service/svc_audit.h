@@ -19,6 +19,10 @@ void jit_svc_audit_refusal(struct jit_store *st, const struct jit_actor *a,
 	const char *operation, const char *resource_id, const struct jit_rid *vms, size_t n_vms,
 	const struct jit_error *failure);
 
+/* Appends e (jitgated's own entry: a summary, a sweep) in a transaction of its own. */
+int jit_svc_audit_entry(struct jit_store *st, const struct jit_audit_entry *e,
+	struct jit_error *err);
+
 /* The entries f selects, newest first, without those the actor may not read (an entry
  * is readable with JIT_AUDIT_READ on its resource, or on "/" when it names none).
  * *more is set when the store returned a full page (f->limit rows before filtering),

@@ -46,7 +46,7 @@ static int
 lite_open(const char *path, struct db *db, struct jit_error *err)
 {
 	if (sqlite3_open_v2(path, &db->lite, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-		SQLITE_OPEN_FULLMUTEX, NULL) != SQLITE_OK)
+		SQLITE_OPEN_FULLMUTEX | SQLITE_OPEN_NOFOLLOW, NULL) != SQLITE_OK)
 		return jit_errorf(err, 500, JIT_E_INTERNAL, "cannot open database %s: %s", path,
 			db->lite ? sqlite3_errmsg(db->lite) : "out of memory");
 	sqlite3_busy_timeout(db->lite, 5000);

@@ -2075,15 +2075,23 @@ jit_store_expire(struct jit_tx *tx, jit_time now, struct jit_expired **out, size
 		x->end = db_column_int64(s, 5);
 	}
 	db_finalize(s);
-	if (rc != DB_DONE)
-		return db_fail(st, err, "finding ended requests");
+	if (rc != DB_DONE) {
+		db_fail(st, err, "finding ended requests");
+		goto fail;
+	}
 	if (*n == 0)
 		return 0;
 	if (prep(st, "UPDATE request_ports SET status = 'Revoked', reason = 'Expired'"
 		" WHERE status = 'Initiated' AND end_ns <= ?", &s, err) != 0)
-		return -1;
+		goto fail;
 	db_bind_int64(s, 1, now);
-	return exec_done(st, s, err, "expiring requests");
+	if (exec_done(st, s, err, "expiring requests") == 0)
+		return 0;
+fail:
+	free(*out);
+	*out = NULL;
+	*n = 0;
+	return -1;
 }
 
 /* ---- principals and tokens ---- */
@@ -2604,8 +2612,12 @@ jit_store_ep_list(struct jit_tx *tx, const struct jit_rid *scope,
 		}
 	}
 	db_finalize(s);
-	if (rc != DB_DONE)
+	if (rc != DB_DONE) {
+		jit_enforcement_points_free(*out, *n);
+		*out = NULL;
+		*n = 0;
 		return db_fail(st, err, "listing enforcement points");
+	}
 	return 0;
 }
 
@@ -3108,6 +3120,9 @@ jit_store_audit_query(struct jit_tx *tx, const struct jit_audit_filter *f,
 
 		if (r == NULL) {
 			db_finalize(s);
+			jit_audit_rows_free(*out, *n);
+			*out = NULL;
+			*n = 0;
 			return jit_errorf(err, 500, JIT_E_INTERNAL, "out of memory");
 		}
 		r->seq = db_column_int64(s, 0);
@@ -3125,8 +3140,12 @@ jit_store_audit_query(struct jit_tx *tx, const struct jit_audit_filter *f,
 		copy_col(s, 13, r->hash, sizeof(r->hash));
 	}
 	db_finalize(s);
-	if (rc != DB_DONE)
+	if (rc != DB_DONE) {
+		jit_audit_rows_free(*out, *n);
+		*out = NULL;
+		*n = 0;
 		return db_fail(st, err, "querying the audit log");
+	}
 	return 0;
 }
 
@@ -3651,24 +3670,33 @@ jit_store_role_list(struct jit_tx *tx, struct jit_role **out, size_t *n,
 	for (size_t i = 0; i < jit_rbac_builtin_count(); i++) {
 		struct jit_role *r = grow((void **)out, n, &cap, sizeof(**out));
 
-		if (r == NULL)
-			return jit_errorf(err, 500, JIT_E_INTERNAL, "out of memory");
+		if (r == NULL) {
+			jit_errorf(err, 500, JIT_E_INTERNAL, "out of memory");
+			goto fail;
+		}
 		*r = *jit_rbac_builtin(i);
 	}
 	if (prep(st, "SELECT id, body FROM role_definitions ORDER BY lower(name)", &s, err) != 0)
-		return -1;
+		goto fail;
 	while ((rc = db_step(s)) == DB_ROW) {
 		struct jit_role *r = grow((void **)out, n, &cap, sizeof(**out));
 
 		if (r == NULL || role_from_row(s, r, err) != 0) {
 			db_finalize(s);
-			return r == NULL ? jit_errorf(err, 500, JIT_E_INTERNAL, "out of memory") : -1;
+			if (r == NULL)
+				jit_errorf(err, 500, JIT_E_INTERNAL, "out of memory");
+			goto fail;
 		}
 	}
 	db_finalize(s);
-	if (rc != DB_DONE)
-		return db_fail(st, err, "listing role definitions");
-	return 0;
+	if (rc == DB_DONE)
+		return 0;
+	db_fail(st, err, "listing role definitions");
+fail:
+	free(*out);
+	*out = NULL;
+	*n = 0;
+	return -1;
 }
 
 int
@@ -3866,13 +3894,20 @@ jit_store_assignment_list(struct jit_tx *tx, const struct jit_rid *scope, bool b
 
 		if (e == NULL) {
 			db_finalize(s);
+			free(*out);
+			*out = NULL;
+			*n = 0;
 			return jit_errorf(err, 500, JIT_E_INTERNAL, "out of memory");
 		}
 		*e = a;
 	}
 	db_finalize(s);
-	if (rc != DB_DONE)
+	if (rc != DB_DONE) {
+		free(*out);
+		*out = NULL;
+		*n = 0;
 		return db_fail(st, err, "listing role assignments");
+	}
 	return 0;
 }
 

@@ -10,6 +10,7 @@ import datetime as dt
 import json
 import os
 import socket
+import sqlite3
 import ssl
 import sys
 import threading
@@ -499,6 +500,34 @@ def state_survives_restart(c):
     expect(st == 200 and pol["properties"]["virtualMachines"][0]["id"] == c.vm_id("vm2"), pol)
     st, subs, _ = c.srv.request("GET", "/subscriptions")
     expect(len(subs["value"]) == 1 and subs["value"][0]["subscriptionId"] == c.sub, subs)
+
+
+@tap.test
+def policy_put_fails_when_the_old_policy_cannot_be_read(c):
+    """Regression: PUT ignored the error of reading the policy it replaces, so a storage
+    or memory error passed the checks that compare old and new (who may remove which
+    VM). Now the PUT fails and changes nothing."""
+    expect(c.srv.stop() == 0)
+    db = sqlite3.connect(os.path.join(c.srv.state_dir, "jitgate.db"))
+    saved = db.execute("SELECT vm_key, number, sources FROM policy_ports").fetchall()
+    db.execute("UPDATE policy_ports SET sources = 'not json'")
+    db.commit()
+    c.srv.start()
+    st, body, _ = c.srv.request("PUT", c.pol, policy_body(c, vms=("vm2",), ports=[
+        {"number": 2222, "protocol": "TCP", "allowedSourceAddressPrefix": "*",
+         "maxRequestAccessDuration": "PT1H"}]))
+    expect(st == 500, "the unreadable old policy fails the PUT", st, body)
+    expect(c.srv.stop() == 0)
+    ports = [r[0] for r in db.execute("SELECT number FROM policy_ports")]
+    expect(2222 not in ports and len(ports) == len(saved), "the policy is unchanged", ports)
+    for vm_key, number, sources in saved:
+        db.execute("UPDATE policy_ports SET sources = ? WHERE vm_key = ? AND number = ?",
+                   (sources, vm_key, number))
+    db.commit()
+    db.close()
+    c.srv.start()
+    st, pol, _ = c.srv.request("GET", c.pol)
+    expect(st == 200 and pol["properties"]["virtualMachines"][0]["id"] == c.vm_id("vm2"), pol)
 
 
 if __name__ == "__main__":

@@ -200,6 +200,17 @@ class Sync(nh.E2E):
         t.ok(len(lines) == 3 and all("mode=update" in x for x in lines) and
              ops[:2] == ["1", "2"], "each change was an update of only its elements "
              "(revoke: 1 delete; new end: delete + add)", lines)
+        # a prefix grant (interval set) removed, another one's end time moved
+        mark = self.log_mark()
+        self.revoke([(10001, "10.2.0.0/24")])
+        t.ok(self.wait_in_sync() is not None, "the prefix revoke is applied")
+        self.grants([(10001, "10.4.0.0/16")], 1200)
+        t.ok(self.wait_in_sync() is not None, "the prefix's new end time is applied")
+        self.table_matches("after a prefix revoke and a prefix's new end time")
+        lines = re.findall(r"event=applied [^\n]*", self.agent_text()[mark:])
+        t.ok(len(lines) == 2 and all("mode=update" in x for x in lines) and
+             [re.search(r"operations=(\d+)", x).group(1) for x in lines] == ["1", "2"],
+             "prefix elements are deleted and re-added in place too", lines)
 
     def drift_case(self, what, command, check):
         t = self.tap

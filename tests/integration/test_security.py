@@ -16,10 +16,15 @@ and checks that it now fails (and that the legitimate use it resembles still wor
   7  tokens minted with a token: never outlive it, die with it, need an action of their
      own; the maximum lifetime setting
   8  every audit entry of a transaction reaches the operator log
+  9  the state directory: group/other-writable or foreign-owned refused, a planted tls
+     link or key refused, the database 0600
   13 TLS 1.2 offers AEAD suites only (no CBC)
   14 an agent's report: text made terminal-safe, no apply of a version never issued
 """
 import datetime as dt
+import shutil
+import stat
+import tempfile
 import http.client
 import json
 import os
@@ -647,6 +652,75 @@ def f8_every_committed_entry_is_logged(c):
     log = c.srv.log()
     missing = [e["hash"] for e in expired if f"hash={e['hash']}" not in log]
     expect(missing == [], f"{len(missing)} of 80 entries not logged")
+
+
+# ---- finding 9: the state directory ----
+
+def refused(c, state_dir, contains):
+    srv = Server(sys.argv[1], state_dir=state_dir)
+    try:
+        srv.start(timeout=10)
+    except RuntimeError as e:
+        expect(contains in str(e), contains, str(e)[-600:])
+        return
+    finally:
+        srv.stop()
+    expect(False, f"jitgated started with {state_dir} ({contains})")
+
+
+@tap.test
+def f9_state_directory_is_trusted_only_as_made(c):
+    base = tempfile.mkdtemp(prefix="jitgated-statedir-")
+    try:
+        # A fresh start: directory 0700, database and key 0600 (umask 077).
+        good = os.path.join(base, "good")
+        os.mkdir(good, 0o700)
+        srv = Server(sys.argv[1], state_dir=good).start()
+        srv.stop()
+        mode = lambda p: stat.S_IMODE(os.stat(p).st_mode)  # noqa: E731
+        expect(mode(good) == 0o700, oct(mode(good)))
+        expect(mode(os.path.join(good, "jitgate.db")) == 0o600,
+               oct(mode(os.path.join(good, "jitgate.db"))))
+        expect(mode(os.path.join(good, "tls", "key.pem")) == 0o600)
+        # A database left readable by others (an older jitgated) is made private.
+        os.chmod(os.path.join(good, "jitgate.db"), 0o644)
+        srv.start()
+        srv.stop()
+        expect(mode(os.path.join(good, "jitgate.db")) == 0o600)
+        # Group- or other-writable: refused.
+        os.chmod(good, 0o777)
+        refused(c, good, "writable by group or others")
+        os.chmod(good, 0o700)
+        # A planted tls link (its key would be served): refused.
+        evil = os.path.join(base, "evil")
+        shutil.copytree(os.path.join(good, "tls"), evil)
+        shutil.rmtree(os.path.join(good, "tls"))
+        os.symlink(evil, os.path.join(good, "tls"))
+        refused(c, good, "symbolic link")
+        os.unlink(os.path.join(good, "tls"))
+        # A planted key link inside a real tls directory: refused too.
+        os.mkdir(os.path.join(good, "tls"), 0o700)
+        shutil.copy(os.path.join(evil, "cert.pem"), os.path.join(good, "tls", "cert.pem"))
+        os.symlink(os.path.join(evil, "key.pem"), os.path.join(good, "tls", "key.pem"))
+        refused(c, good, "symbolic link")
+        os.unlink(os.path.join(good, "tls", "key.pem"))
+        shutil.copy(os.path.join(evil, "key.pem"), os.path.join(good, "tls", "key.pem"))
+        # A database link: refused.
+        os.rename(os.path.join(good, "jitgate.db"), os.path.join(base, "other.db"))
+        os.symlink(os.path.join(base, "other.db"), os.path.join(good, "jitgate.db"))
+        refused(c, good, "symbolic link")
+        os.unlink(os.path.join(good, "jitgate.db"))
+        os.rename(os.path.join(base, "other.db"), os.path.join(good, "jitgate.db"))
+        srv.start()
+        srv.stop()
+        # Someone else's directory: refused (needs root to make one).
+        if os.geteuid() == 0:
+            foreign = os.path.join(base, "foreign")
+            os.mkdir(foreign, 0o700)
+            os.chown(foreign, 65534, 65534)
+            refused(c, foreign, "belongs to uid 65534")
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
 
 
 # ---- finding 13: TLS suites ----

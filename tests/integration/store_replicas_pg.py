@@ -1,6 +1,6 @@
-"""The store contract suite (tests/unit/test_store.c, the same program the unit tests run on
-SQLite) on a PostgreSQL database of its own: run under pg_cluster.py, which provides the
-cluster. Its TAP output is passed through."""
+"""The two-replica store cases (tests/unit/test_store.c, the same program the unit test
+'store-replicas' runs on SQLite) on a PostgreSQL database of its own: run under
+pg_cluster.py, which provides the cluster. Its TAP output is passed through."""
 import os
 import subprocess
 import sys
