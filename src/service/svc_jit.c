@@ -424,6 +424,26 @@ out:
 
 /* A refused initiate or revoke is recorded against at most this many of the VMs it
  * names: anyone may send one, and each VM named is an index row. */
+/* A gateway keys grants by address: no grant for a VM that shares an address with another
+ * VM behind its enforcement point (a database from before such addresses were refused;
+ * security finding 1). The message does not name the other VM. */
+static int
+own_addresses(struct jit_tx *tx, const struct jit_request *r, struct jit_error *err)
+{
+	for (size_t i = 0; i < r->n_vms; i++) {
+		if (jit_store_vm_addresses_unique(tx, &r->vms[i].id, err) == 0)
+			continue;
+		if (err->status != 409)
+			return -1;
+		return jit_errorf(err, 409, JIT_E_CONFLICT,
+			"virtualMachines[%zu].id: the virtual machine '%s' shares an address with "
+			"another VM behind its enforcement point, so a grant could open that VM too; "
+			"an administrator must give each VM its own address first", i,
+			r->vms[i].id.name);
+	}
+	return 0;
+}
+
 #define REFUSED_AUDIT_VMS_MAX 16
 
 /* The VM IDs an initiate or revoke body names (for its audit entry, refused or not): only
@@ -506,7 +526,7 @@ jit_svc_initiate(struct jit_store *st, const struct jit_actor *a,
 	if (check_jit_enabled(tx, policy, err) != 0 ||
 		jit_store_policy_get(tx, policy, a->now, &p, err) != 0 ||
 		jit_grant_request(p, in, a->now, caller, who->display_name[0] ? who->display_name :
-		who->name, out, err) != 0)
+		who->name, out, err) != 0 || own_addresses(tx, out, err) != 0)
 		goto refuse;
 	if ((details = request_details(out)) == NULL) {
 		jit_errorf(err, 500, JIT_E_INTERNAL, "out of memory");

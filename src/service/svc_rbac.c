@@ -522,12 +522,19 @@ jit_svc_sign_in(struct jit_store *st, const char *authorization, const char *coo
 	if (cookie != NULL) {
 		r = jit_session_resolve(tx, cookie, now, &out->session, err);
 		if (r == 0) {
+			struct jit_token_info info;
+
 			out->principal = out->session.principal;
 			out->via_session = true;
-			/* A session lives while its token does and at most until its own end. */
+			/* A session lives while its token does and at most until its own end:
+			 * what is made with it ends by the earlier of both (finding 7). */
 			snprintf(out->cred.token_id, sizeof(out->cred.token_id), "%s",
 				out->session.token_id);
 			out->cred.expires = out->session.expires;
+			r = jit_store_token_get(tx, out->session.token_id, &info, NULL, err);
+			if (r == 0 && info.expires != 0 &&
+				(out->cred.expires == 0 || info.expires < out->cred.expires))
+				out->cred.expires = info.expires;
 		}
 	} else {
 		r = jit_auth_bearer_credential(tx, authorization, now, &out->principal, &out->cred,

@@ -108,6 +108,10 @@ int jit_store_vm_put(struct jit_tx *tx, const struct jit_vm *vm, bool *created,
 	struct jit_error *err);
 int jit_store_vm_get(struct jit_tx *tx, const struct jit_rid *id, struct jit_vm *out,
 	struct jit_error *err);
+/* 409 when the VM shares an address with another VM of its enforcement point (a database
+ * written before addresses were unique per point; jit_store_vm_put refuses new ones). */
+int jit_store_vm_addresses_unique(struct jit_tx *tx, const struct jit_rid *id,
+	struct jit_error *err);
 /* Refused (409) while the VM is in a JIT policy. */
 int jit_store_vm_delete(struct jit_tx *tx, const struct jit_rid *id, bool *existed,
 	struct jit_error *err);

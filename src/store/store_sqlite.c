@@ -1218,6 +1218,22 @@ check_addresses_unique(struct jit_store *st, const struct jit_vm *vm, const char
 }
 
 int
+jit_store_vm_addresses_unique(struct jit_tx *tx, const struct jit_rid *id, struct jit_error *err)
+{
+	char key[JIT_RESOURCE_ID_MAX], epk[JIT_RESOURCE_ID_MAX];
+	struct jit_rid epid;
+	struct jit_vm vm;
+
+	if (jit_store_vm_get(tx, id, &vm, err) != 0)
+		return -1;
+	if (vm.enforcement_point[0] == '\0' || jit_rid_parse(vm.enforcement_point, &epid, err) != 0)
+		return vm.enforcement_point[0] == '\0' ? 0 : -1;
+	rid_key(&vm.id, key);
+	rid_key(&epid, epk);
+	return check_addresses_unique(tx->st, &vm, key, epk, epid.name, err);
+}
+
+int
 jit_store_vm_put(struct jit_tx *tx, const struct jit_vm *vm, bool *created,
 	struct jit_error *err)
 {
