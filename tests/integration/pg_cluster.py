@@ -252,7 +252,12 @@ def main(argv):
     signal.signal(signal.SIGINT, stop)
     try:
         c.init().start().make_role()
-        child = subprocess.Popen(argv[1:], env=dict(os.environ, **c.env()))
+        env = dict(os.environ, **c.env())
+        if around:
+            # The cluster is for the *-pg tests (each sets JITGATE_TEST_STORE itself
+            # through this file); every other test keeps its SQLite store.
+            env.pop("JITGATE_TEST_STORE")
+        child = subprocess.Popen(argv[1:], env=env)
         return child.wait()
     except subprocess.CalledProcessError as e:
         print("# cannot start PostgreSQL: " + (e.stdout or b"").decode("utf-8", "replace"))
