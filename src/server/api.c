@@ -884,8 +884,8 @@ jit_api_handle(void *ctx, const struct jit_http_request *req, struct jit_http_re
 	}
 	if (jit_console_wants(c.api->console, req)) {
 		c.route = "console";
+		/* Static files: http.c's debug line is enough (a page load is a dozen of them). */
 		jit_console_serve(c.api->console, req, resp);
-		log_request(&c);
 		return;
 	}
 	if (split_path(path, seg, &n) != 0) {

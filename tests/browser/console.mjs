@@ -390,7 +390,8 @@ await check('the activity log of vm1 shows each step of the flow', async () => {
   await page.getByRole('heading', {name: 'Activity log: vm1'}).waitFor();
   await page.locator('#log-table').waitFor();
   const ops = await page.locator('#log-table tbody tr').evaluateAll((rs) => rs.map((r) => r.dataset.op));
-  const want = [`${JIT}/write`, `${JIT}/initiate/action`, `${JIT}/revoke/action`];
+  const want = [`${JIT}/write`, `${JIT}/initiate/action`, 'Jitgate/enforcementPoints/apply/action',
+    `${JIT}/revoke/action`];
   return want.every((w) => ops.includes(w)) || JSON.stringify(ops);
 });
 await check('the audit chain verify status is shown', async () => {

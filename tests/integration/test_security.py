@@ -218,6 +218,25 @@ def f1_an_address_belongs_to_one_vm_of_an_enforcement_point(c):
     expect(len(refused) >= 4, refused)
 
 
+@tap.test
+def f1_an_address_shared_in_an_older_database_gets_no_grant(c):
+    # A database from before the fix may already hold two VMs of one gateway with one
+    # address: no initiate opens it for either of them.
+    g = "rg-gw"
+    c.srv.stop()
+    db = sqlite3.connect(os.path.join(c.srv.state_dir, "jitgate.db"))
+    db.execute("UPDATE vms SET addresses = '[\"10.0.0.5\"]' WHERE id LIKE '%/app1'")
+    db.commit()
+    db.close()
+    c.srv.start()
+    err = expect_error(initiate(c, g, "app1"), 409)
+    expect("shares an address" in err["message"] and "db1" not in err["message"], err)
+    expect_error(initiate(c, g, "db1", source="10.9.9.9"), 409)
+    ok(req(c, "PUT", c.vm(g, "app1"), {"properties": {
+        "osType": "Linux", "addresses": ["10.0.0.4"], "enforcementPoint": c.gw["enforcementPoint"]}}))
+    ok(initiate(c, g, "db1", source="10.9.9.9"), 202)
+
+
 # ---- finding 2: unauthenticated connection exhaustion ----
 
 def idle_socket(port, source):
@@ -605,6 +624,39 @@ def f7_self_minting_needs_its_action_and_never_outlives_the_parent(c):
     made = [e for e in audit(c) if e["operationName"] == "Jitgate/principals/tokens/write"
             and e["result"] == "Succeeded" and e["principalName"] == name]
     expect(len(made) == 3, made)
+
+
+@tap.test
+def f7_a_console_session_mints_within_its_token(c):
+    # A session lasts 8 hours unless its token ends first; a token made with the session
+    # ends with the token that opened it, and is revoked with it.
+    name = "sess-" + uuid.uuid4().hex[:6]
+    principal(c, name, [("Contributor", c.rg("rg-tok"))])
+    t = ok(req(c, "POST", f"/providers/Jitgate/principals/{name}/tokens",
+               {"name": "short", "validFor": "PT10M"}))
+    base = {"Host": f"127.0.0.1:{c.srv.port}", "Origin": f"https://127.0.0.1:{c.srv.port}",
+            "Content-Type": "application/json"}
+
+    def post(path, body, headers):
+        conn = http.client.HTTPSConnection("127.0.0.1", c.srv.port, context=c.srv.ssl,
+                                           timeout=30)
+        conn.request("POST", path + "?api-version=2020-01-01", body=json.dumps(body),
+                     headers=dict(base, **headers))
+        r = conn.getresponse()
+        data = r.read()
+        hdrs = dict(r.getheaders())
+        conn.close()
+        return r.status, json.loads(data) if data else None, hdrs
+
+    st, s, hdrs = post("/providers/Jitgate/sessions", {"token": t["token"]}, {})
+    expect(st == 201, st, s)
+    cookie = hdrs.get("Set-Cookie", "").split(";")[0]
+    st, child, _ = post("/providers/Jitgate/principals/me/tokens", {"name": "via-session"},
+                        {"Cookie": cookie, "X-CSRF-Token": s.get("csrfToken", "")})
+    expect(st == 201, st, child)
+    expect(child["expiresUtc"] <= t["expiresUtc"] and child["mintedWith"] == t["id"], child, t)
+    ok(req(c, "DELETE", f"/providers/Jitgate/principals/{name}/tokens/{t['id']}"))
+    expect_error(req(c, "GET", "/providers/Jitgate/whoami", token=child["token"]), 401)
 
 
 @tap.test
