@@ -81,6 +81,32 @@ class Run:
         self.log.close()
 
 
+def readme_tour(build, state, port):
+    """The README's tour, every shell block from "A short tour" to "Deploying", as a
+    script: as written, but for where this test keeps the state (.state) and its port
+    (8443), and the az lines when the Azure CLI is missing. A line whose comment says
+    "refused" must fail."""
+    text = open(os.path.join(ROOT, "README.md")).read()
+    part = text[text.index("## A short tour"):text.index("## Deploying")]
+    lines = []
+    for block in re.findall(r"```sh\n(.*?)```", part, re.S):
+        lines += block.replace("\\\n", " ").splitlines()
+    out = ["set -e"]
+    for line in lines:
+        line = line.replace('$PWD/build/src/cli', os.path.join(build, "src", "cli"))
+        line = line.replace(".state/", state + "/").replace(":8443", f":{port}")
+        cmd = line.split("  #")[0].strip() if "  #" in line else line
+        if not cmd or cmd.startswith("#"):
+            continue
+        if re.match(r"(export REQUESTS_CA_BUNDLE|az )", cmd) and shutil.which("az") is None:
+            out.append(f": skipped, no az: {cmd}")
+        elif "refused" in line:
+            out.append(f"if {cmd}; then echo 'TOUR: not refused: {cmd}'; exit 1; fi")
+        else:
+            out.append(cmd)
+    return "\n".join(out) + "\n"
+
+
 def main():
     build = os.path.abspath(sys.argv[1])
     if os.geteuid() != 0:
@@ -93,7 +119,7 @@ def main():
     if subprocess.run(["ip", "netns", "list"], capture_output=True).returncode != 0:
         print("1..0 # SKIP network namespaces unavailable")
         return 0
-    print("1..12", flush=True)
+    print("1..13", flush=True)
     tmp = tempfile.mkdtemp(prefix="jitgate-run-test-")
     env = dict(os.environ, XDG_CONFIG_HOME=os.path.join(tmp, "config"), HOME=tmp,
                JITGATE_PORT=os.environ.get("JITGATE_TEST_RUN_PORT", "18643"))
@@ -214,9 +240,18 @@ def main():
               f"jitgated (pid {pids[0]}) exited" in c.output() and not ns_exists(),
               "when jitgated dies, make run says so and stops", c.output())
 
-        # make stop.
+        # Every command of the README's tour, against the demo, as written.
         d = script("d", "state")
         ok = d.wait_ready()
+        tour = readme_tour(build, os.path.join(tmp, "state"), env["JITGATE_PORT"])
+        work = os.path.join(tmp, "tour")
+        os.mkdir(work)
+        r = subprocess.run(["sh", "-x", "-c", tour], cwd=work, env=env, capture_output=True,
+                           text=True, timeout=240, stdin=subprocess.DEVNULL) if ok else None
+        check(ok and r.returncode == 0, "the README's tour runs as written",
+              d.output() if not ok else tour + r.stdout[-3000:] + r.stderr[-6000:])
+
+        # make stop.
         r = subprocess.run(["make", "-C", ROOT, "--no-print-directory", "stop"], env=env,
                            capture_output=True, text=True, timeout=60)
         try:
