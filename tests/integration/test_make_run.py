@@ -119,7 +119,7 @@ def main():
     if subprocess.run(["ip", "netns", "list"], capture_output=True).returncode != 0:
         print("1..0 # SKIP network namespaces unavailable")
         return 0
-    print("1..13", flush=True)
+    print("1..14", flush=True)
     tmp = tempfile.mkdtemp(prefix="jitgate-run-test-")
     env = dict(os.environ, XDG_CONFIG_HOME=os.path.join(tmp, "config"), HOME=tmp,
                JITGATE_PORT=os.environ.get("JITGATE_TEST_RUN_PORT", "18643"))
@@ -145,6 +145,21 @@ def main():
         return r
 
     try:
+        # A missing program is named, with its package, before anything is set up.
+        nocurl = os.path.join(tmp, "bin-without-curl")
+        os.mkdir(nocurl)
+        for d in ("/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"):
+            for f in os.listdir(d) if os.path.isdir(d) else []:
+                dst = os.path.join(nocurl, f)
+                if f != "curl" and not os.path.lexists(dst):
+                    os.symlink(os.path.join(d, f), dst)
+        r = subprocess.run(["/bin/sh", os.path.join(ROOT, "scripts", "run.sh"), build,
+                            os.path.join(tmp, "state-nocurl")], cwd=ROOT,
+                           env=dict(env, PATH=nocurl), capture_output=True, text=True,
+                           timeout=60)
+        check(r.returncode == 1 and "missing program 'curl' (Debian package curl)" in r.stderr
+              and not ns_exists(), "a missing curl is named", r.stdout + r.stderr)
+
         # As the README says: make run; here in the background, SIGINT ignored.
         a = Run(tmp, "a", ["make", "-C", ROOT, "--no-print-directory", "run", "BUILD=" + build,
                            "STATE_DIR=" + os.path.join(tmp, "state")], env, ignore_int=True)
