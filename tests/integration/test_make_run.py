@@ -21,7 +21,11 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
-NS = "jitgate-demo"
+# Its own namespace, /24 and link (PID-based), so that it never meets a user's make run
+# (jitgate-demo, 10.203.0.0/24) or another run of this test.
+NS = f"jgr{os.getpid()}"
+NET = f"10.205.{os.getpid() % 250 + 1}"
+LINK = f"jgr{os.getpid() % 1000000}h"
 
 
 def ns_exists():
@@ -83,9 +87,9 @@ class Run:
 
 def readme_tour(build, state, port):
     """The README's tour, every shell block from "A short tour" to "Deploying", as a
-    script: as written, but for where this test keeps the state (.state) and its port
-    (8443), and the az lines when the Azure CLI is missing. A line whose comment says
-    "refused" must fail."""
+    script: as written, but for where this test keeps the state (.state), its port (8443)
+    and its /24 (10.203.0), and the az lines when the Azure CLI is missing. A line whose
+    comment says "refused" must fail."""
     text = open(os.path.join(ROOT, "README.md")).read()
     part = text[text.index("## A short tour"):text.index("## Deploying")]
     lines = []
@@ -95,6 +99,7 @@ def readme_tour(build, state, port):
     for line in lines:
         line = line.replace('$PWD/build/src/cli', os.path.join(build, "src", "cli"))
         line = line.replace(".state/", state + "/").replace(":8443", f":{port}")
+        line = line.replace("10.203.0.", NET + ".")
         cmd = line.split("  #")[0].strip() if "  #" in line else line
         if not cmd or cmd.startswith("#"):
             continue
@@ -124,6 +129,7 @@ def main():
     env = dict(os.environ, XDG_CONFIG_HOME=os.path.join(tmp, "config"), HOME=tmp,
                JITGATE_PORT=os.environ.get("JITGATE_TEST_RUN_PORT", "18643"))
     env.pop("JITGATE_PROFILE", None)
+    env.update(JITGATE_DEMO_NS=NS, JITGATE_DEMO_NET=NET, JITGATE_DEMO_LINK=LINK)
     failed = 0
     n = 0
     runs = []
