@@ -47,3 +47,16 @@ for t in 1 4; do
 	"$build/bench/api_bench" "$url" "$ca" "$tok" "$pol/initiate?api-version=2020-01-01" POST \
 		"$dir/initiate.json" "$t" "$seconds" | sed "s/^/threads=$t /"
 done
+# A Prometheus scrape against the GET policy next to it, same run, same client: the
+# ratio says what /metrics costs in units of an ordinary read (docs/metrics.md).
+echo "== GET /metrics beside GET policy (1 thread; ${seconds}s each, interleaved twice)"
+ratios=""
+for round in 1 2; do
+	m=$("$build/bench/api_bench" "$url" "$ca" "$tok" "/metrics" GET - 1 "$seconds")
+	p=$("$build/bench/api_bench" "$url" "$ca" "$tok" "$pol?api-version=2020-01-01" GET - 1 \
+		"$seconds")
+	echo "$m"
+	echo "$p"
+	ratios="$ratios $(echo "$m $p" | awk '{for (i = 1; i <= NF; i++) if ($i == "req/s,") r[++n] = $(i - 1); printf "%.2f", r[2] / r[1]}')"
+done
+echo "metrics scrape costs GET policy x:$ratios (policy req/s / metrics req/s, per round)"

@@ -236,7 +236,10 @@ if [ ! -f "$demo/agent/credential" ]; then
 else
 	enroll=""
 fi
-ip netns exec "$ns" "$agent" --server "$server" --ca "$ca" --state-dir "$demo/agent" $enroll \
+# The agent starts as root and both its processes become nobody (a real host has a
+# jitgate-agent user, the agent's default --user).
+ip netns exec "$ns" "$agent" --server "$server" --ca "$ca" --state-dir "$demo/agent" \
+	--user nobody $enroll \
 	--kind host --name demo-vm --vm-name demo-vm --os linux --address "$vm_ip" \
 	9>&- 2>>"$state/agent.log" &
 started jitgate-agent $! "$state/agent.log"

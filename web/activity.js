@@ -11,7 +11,7 @@ const OPS = [
   ['Microsoft.Security/locations/jitNetworkAccessPolicies/expire/action', 'Expired'],
   ['Microsoft.Security/locations/jitNetworkAccessPolicies/write', 'Enable / edit JIT'],
   ['Microsoft.Security/locations/jitNetworkAccessPolicies/delete', 'Disable JIT'],
-  ['Jitgate/agent/status/action', 'Agent applied state'],
+  ['Jitgate/enforcementPoints/apply/action', 'Agent applied the state'],
   ['Jitgate/signIn/action', 'Failed sign-in'],
   ['Jitgate/sessions/*', 'Console sign-in / sign-out'],
   ['Microsoft.Authorization/*', 'Roles'],

@@ -49,7 +49,7 @@ async function enforcementPoints(subs, groups) {
       h('td', {}, fmtTime(p.lastSeenUtc)));
   });
   const rg = h('select', {}, groups.map((g) => h('option', {value: g.id}, g.name)));
-  const valid = h('select', {}, [['PT1H', '1 hour'], ['PT30M', '30 minutes'], ['P1D', '1 day'], ['P7D', '7 days']].map(
+  const valid = h('select', {}, [['PT1H', '1 hour'], ['PT30M', '30 minutes'], ['PT4H', '4 hours']].map(
     ([v, l]) => h('option', {value: v}, l)));
   const out = h('div');
   const form = h('form', {class: 'inline-form', onsubmit: async (e) => {
@@ -112,7 +112,9 @@ async function tokens(who, box) {
       form, out);
   };
   const name = h('input', {type: 'text', required: true, id: 'new-token-name'});
-  const valid = h('select', {}, [['P30D', '30 days'], ['P1D', '1 day'], ['P7D', '7 days'], ['P90D', '90 days'], ['', 'Never expires']].map(
+  // Nothing made with a credential outlives it: here, the console session (8 hours at
+  // most). Longer-lived tokens are made with the CLI and a token that lives that long.
+  const valid = h('select', {}, [['', 'As long as allowed'], ['PT1H', '1 hour'], ['PT4H', '4 hours']].map(
     ([v, l]) => h('option', {value: v}, l)));
   const form = h('form', {class: 'inline-form', onsubmit: async (e) => {
     e.preventDefault();
@@ -124,7 +126,8 @@ async function tokens(who, box) {
       await draw();
       out.append(secretBox(`Token ${t.name} for ${who}`, t.token));
     } catch (ex) { out.append(errorBox(ex)); }
-  }}, field('Token name', name), field('Valid for', valid), h('button', {type: 'submit', class: 'primary'}, 'Create token'));
+  }}, field('Token name', name), field('Valid for', valid, 'At most until your console session ends.'),
+  h('button', {type: 'submit', class: 'primary'}, 'Create token'));
   try { await draw(); } catch (e) { clear(box, errorBox(e)); }
 }
 

@@ -82,7 +82,12 @@ function sorted(rows) {
   });
 }
 
+// Background work (a grant being applied, a countdown ending) redraws only while the
+// page is still showing: the user may have gone to another page meanwhile.
+const showing = () => ['', '#', '#/jit'].includes(location.hash.split('?')[0]);
+
 export function draw() {
+  if (!showing()) return;
   const root = state.root;
   const counts = Object.fromEntries(TABS.map((t) => [t.key, state.vms.filter((v) => v.state === t.key).length]));
   const tablist = h('div', {role: 'tablist', 'aria-label': 'VM JIT state', class: 'tabs'},
@@ -232,6 +237,7 @@ function agentCell(v) {
 }
 
 async function refresh() {
+  if (!showing()) return;
   await load();
   draw();
 }
@@ -300,7 +306,7 @@ function grantItem(g) {
 function tick() {
   clearInterval(state.timer);
   state.timer = setInterval(() => {
-    if (!document.body.contains(state.root)) { clearInterval(state.timer); return; }
+    if (!showing()) { clearInterval(state.timer); return; }
     let ended = false;
     for (const el of document.querySelectorAll('.countdown')) {
       const left = +el.dataset.end - Date.now();

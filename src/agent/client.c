@@ -25,6 +25,9 @@ struct jit_cp {
 	struct curl_slist *plain;     /* JSON headers */
 	struct curl_slist *authed;    /* JSON headers + Authorization (secret) */
 	volatile sig_atomic_t *cancel;
+	int (*idle)(void *);          /* jit_cp_set_idle */
+	void *idle_arg;
+	bool interrupted;             /* idle cut the last transfer short */
 	char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -188,9 +191,22 @@ static int
 on_progress(void *clientp, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
 	curl_off_t ulnow)
 {
-	volatile sig_atomic_t *cancel = clientp;
+	struct jit_cp *cp = clientp;
 
-	return cancel != NULL && *cancel != 0;
+	if (cp->cancel != NULL && *cp->cancel != 0)
+		return 1;
+	if (cp->idle != NULL && cp->idle(cp->idle_arg) != 0) {
+		cp->interrupted = true;
+		return 1;
+	}
+	return 0;
+}
+
+void
+jit_cp_set_idle(struct jit_cp *cp, int (*fn)(void *), void *arg)
+{
+	cp->idle = fn;
+	cp->idle_arg = arg;
 }
 
 /* Copies a server-supplied text into a message: printable ASCII, bounded. */
@@ -245,6 +261,7 @@ call(struct jit_cp *cp, const char *method, const char *path, const char *body, 
 		return jit_errorf(err, 500, JIT_E_INTERNAL, "no agent credential");
 	make_url(cp, path, url);
 	cp->errbuf[0] = '\0';
+	cp->interrupted = false;
 	curl_easy_reset(k);
 	curl_easy_setopt(k, CURLOPT_URL, url);
 	curl_easy_setopt(k, CURLOPT_PROTOCOLS_STR, "https");
@@ -267,7 +284,7 @@ call(struct jit_cp *cp, const char *method, const char *path, const char *body, 
 	curl_easy_setopt(k, CURLOPT_WRITEDATA, &r);
 	curl_easy_setopt(k, CURLOPT_NOPROGRESS, 0L);
 	curl_easy_setopt(k, CURLOPT_XFERINFOFUNCTION, on_progress);
-	curl_easy_setopt(k, CURLOPT_XFERINFODATA, (void *)cp->cancel);
+	curl_easy_setopt(k, CURLOPT_XFERINFODATA, cp);
 	curl_easy_setopt(k, CURLOPT_CUSTOMREQUEST, method);
 	if (body != NULL) {
 		curl_easy_setopt(k, CURLOPT_POSTFIELDS, body);
@@ -282,7 +299,8 @@ call(struct jit_cp *cp, const char *method, const char *path, const char *body, 
 				"%s %s: the answer is larger than %zu bytes", method, path,
 				max_reply);
 		else if (rc == CURLE_ABORTED_BY_CALLBACK)
-			jit_errorf(err, 503, JIT_E_UNAVAILABLE, "%s %s: cancelled", method, path);
+			jit_errorf(err, 503, JIT_E_UNAVAILABLE, "%s %s: %s", method, path,
+				cp->interrupted ? "interrupted" : "cancelled");
 		else
 			jit_errorf(err, 503, JIT_E_UNAVAILABLE, "%s %s%s: %s", method, cp->base,
 				path, cp->errbuf[0] != '\0' ? cp->errbuf : curl_easy_strerror(rc));

@@ -79,6 +79,11 @@ int jit_cp_open(const char *url, const char *ca_file, volatile sig_atomic_t *can
 	struct jit_cp **out, struct jit_error *err);
 void jit_cp_free(struct jit_cp *cp);
 
+/* fn(arg) is called while a transfer waits or runs (about once a second when idle,
+ * and between chunks of data); when it returns non-zero, the transfer is cut short
+ * (503 "interrupted"). For work that must not wait for a long poll to end. */
+void jit_cp_set_idle(struct jit_cp *cp, int (*fn)(void *), void *arg);
+
 /* The bearer credential for the calls below (copied; wiped by jit_cp_free). */
 int jit_cp_set_credential(struct jit_cp *cp, const char *credential, struct jit_error *err);
 

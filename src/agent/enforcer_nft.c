@@ -8,8 +8,10 @@
  *   table inet jitgate {
  *     set locked  { type inet_proto . inet_service }     every locked port
  *     set closing { type inet_proto . inet_service }     those with closeEstablished
- *     set grants4 { type ipv4_addr . inet_proto . inet_service; flags interval,timeout }
- *     set grants6 { type ipv6_addr . inet_proto . inet_service; flags interval,timeout }
+ *     set grants4 { type ipv4_addr . inet_proto . inet_service; flags timeout }
+ *     set grants6 { type ipv6_addr . inet_proto . inet_service; flags timeout }
+ *     set nets4   { type ipv4_addr . inet_proto . inet_service; flags interval,timeout }
+ *     set nets6   { type ipv6_addr . inet_proto . inet_service; flags interval,timeout }
  *     chain input {
  *       type filter hook input priority filter - 1; policy accept;
  *       iif "lo" accept
@@ -17,6 +19,8 @@
  *       ct direction reply accept
  *       ip saddr . meta l4proto . th dport @grants4 accept
  *       ip6 saddr . meta l4proto . th dport @grants6 accept
+ *       ip saddr . meta l4proto . th dport @nets4 accept
+ *       ip6 saddr . meta l4proto . th dport @nets6 accept
  *       meta l4proto . th dport @closing drop
  *       ct state established,related accept
  *       meta l4proto . th dport @locked drop
@@ -30,6 +34,10 @@
  *   (and the agent reaches jitgated over loopback on a single host).
  * - Replies to connections this machine (or a VM behind the gateway) opened are not
  *   inbound access, whatever their port numbers.
+ * - Single-address grants live in hash sets (grants4/6): adding or deleting one costs
+ *   the same with 10 or 100,000 present. Prefix grants live in concatenated interval
+ *   sets (nets4/6, the kernel's pipapo). No set is a plain interval set (rbtree):
+ *   nft 1.0.6 reads every element of those back on each change.
  * - A port with closeEstablished drops even established packets without a live
  *   grant, so the flow stalls as soon as the element times out. Other ports keep
  *   established flows, as Azure's NSGs do.
@@ -38,21 +46,19 @@
  * - Protocols are numbers (6, 17) and addresses are literals we formatted, so
  *   libnftables never consults /etc/protocols, NSS or DNS.
  *
- * Each apply sends one transaction: add table; delete table; add table, sets, chain,
- * rules, elements. The kernel commits it atomically, so packets see the old table or
- * the new one, and whatever was stale is gone. The table has no "owner" flag: it
- * must outlive the agent, and the kernel expires each grant element on its own.
- *
- * Kernel interval sets of concatenations (pipapo) refuse overlapping elements, so
- * grants are merged per key first: every source address gets the longest timeout of
- * the grants covering it. A grant inside a longer one is dropped; a longer grant
- * inside a shorter one is carved out of it (the outer prefix becomes the CIDR blocks
- * around the inner one).
+ * Two kinds of transaction, both one atomic batch built from element records
+ * (plan.h), each record checked here first:
+ * - a rebuild: add table; delete table; add table, sets, chain, rules, elements. The
+ *   kernel commits it atomically, so packets see the old table or the new one, and
+ *   whatever was stale (or put there by someone else) is gone;
+ * - an update: delete element ..., add element ... on the existing sets, nothing else.
+ * The table has no "owner" flag: it must outlive the agent, and the kernel expires each
+ * grant element on its own.
  *
  * Port mappings (mappedPort, gateway DNAT) come later: a nat chain at prerouting will
  * map source . gateway address . protocol . mappedPort to the VM's address and port.
- * The forward chain below sees packets after DNAT, so grants keyed by the VM's own
- * address and port stay as they are; see add_port_mappings().
+ * The forward chain sees packets after DNAT, so grants keyed by the VM's own address
+ * and port stay as they are.
  */
 #include "enforcer.h"
 
@@ -66,50 +72,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* One transaction of a million elements is far beyond any real JIT state (a grant
- * makes at most 64: both families, both protocols, 16 destinations) and keeps the
- * netlink batch and the kernel's memory in bounds. */
-#define MAX_ELEMENTS (1 << 20)
-
 /* Base chain priority: NF_IP_PRI_FILTER - 1, ahead of the usual filter chains. */
 #define CHAIN_PRIORITY (-1)
+/* The longest kernel timeout a record may ask for: ten years, far past any grant. */
+#define MAX_TIMEOUT_S (10u * 366 * 24 * 3600)
 
 struct jit_enforcer {
 	struct nft_ctx *nft;
-};
-
-/* A locked key or a grant element before it becomes JSON. */
-struct elem {
-	uint8_t family;   /* 4 or 6; 0 for a host's locked keys, which have no address */
-	uint8_t proto;    /* IPPROTO_TCP or IPPROTO_UDP */
-	uint16_t port;
-	uint8_t dest[16]; /* gateway: the VM's address; zero on a host */
-	uint8_t src[16];  /* grants: source prefix, host bits clear */
-	uint8_t len;
-	bool closing;     /* locked keys: closeEstablished */
-	int64_t timeout;  /* grants: seconds */
-};
-
-struct vec {
-	struct elem *v;
-	size_t n, cap;
-};
-
-/* The JSON being built: one array per set, plus what apply reports. */
-struct build {
-	enum jit_ep_kind kind;
-	json_t *locked[2];  /* [0]: a host's locked, or locked4; [1]: locked6 */
-	json_t *closing[2];
-	json_t *grants[2];  /* grants4, grants6 */
-	struct jit_enforce_stats st;
-};
-
-/* Merging one group of grants (same family, destination, protocol and port). */
-struct flat {
-	struct build *b;
-	struct elem *g;   /* the group, sorted and without duplicate prefixes */
-	size_t *end;      /* end[i]: one past the last prefix inside g[i] */
-	size_t *holes;    /* scratch */
 };
 
 static int
@@ -277,250 +246,17 @@ chain_name(enum jit_ep_kind kind)
 	return kind == JIT_EP_GATEWAY ? "forward" : "input";
 }
 
-/* The set of kind (locked, closing, grants) for family: "locked", "locked4", "grants6". */
+/* The set of an element: "locked", "locked4", "grants6", "nets4". */
 static const char *
-set_name(char buf[16], const char *what, enum jit_ep_kind kind, int family)
+set_name(char buf[16], enum jit_nft_set set, enum jit_ep_kind kind, int family)
 {
-	if (kind == JIT_EP_HOST && strcmp(what, "grants") != 0)
-		snprintf(buf, 16, "%s", what);
+	static const char *const what[] = { "", "locked", "closing", "grants", "nets" };
+
+	if (kind == JIT_EP_HOST && (set == JIT_NFT_LOCKED || set == JIT_NFT_CLOSING))
+		snprintf(buf, 16, "%s", what[set]);
 	else
-		snprintf(buf, 16, "%s%d", what, family);
+		snprintf(buf, 16, "%s%d", what[set], family);
 	return buf;
-}
-
-/*
- * Collecting elements from the desired state
- */
-
-static int
-vec_push(struct vec *v, const struct elem *e, struct jit_error *err)
-{
-	struct elem *nv;
-	size_t cap;
-
-	if (v->n == v->cap) {
-		if (v->n >= MAX_ELEMENTS)
-			return jit_errorf(err, 500, JIT_E_INTERNAL,
-				"the desired state needs more than %d set elements", MAX_ELEMENTS);
-		cap = v->cap ? v->cap * 2 : 64;
-		if ((nv = realloc(v->v, cap * sizeof(*nv))) == NULL)
-			return nomem(err);
-		v->v = nv;
-		v->cap = cap;
-	}
-	v->v[v->n++] = *e;
-	return 0;
-}
-
-/* Whole seconds of access left: min(end - now, secondsRemaining); <= 0 means none. */
-static int64_t
-grant_timeout(const struct jit_grant *g, jit_time now)
-{
-	int64_t left;
-
-	if (g->end_time <= now)
-		return 0;
-	/* Rounded down: an element closes early by less than a second, never late. */
-	left = (g->end_time - now) / JIT_NS_PER_SEC;
-	return left < g->seconds_remaining ? left : g->seconds_remaining;
-}
-
-static int
-family_of(const struct jit_prefix *p)
-{
-	return p->family == JIT_FAMILY_INET6 ? 6 : 4;
-}
-
-/* The protocols a rule's "TCP", "UDP" or "*" stands for; returns how many. */
-static size_t
-protos_of(enum jit_proto p, uint8_t out[2])
-{
-	size_t n = 0;
-
-	if (p == JIT_PROTO_TCP || p == JIT_PROTO_ANY)
-		out[n++] = IPPROTO_TCP;
-	if (p == JIT_PROTO_UDP || p == JIT_PROTO_ANY)
-		out[n++] = IPPROTO_UDP;
-	return n;
-}
-
-static int
-collect_locked(const struct jit_rule *r, enum jit_ep_kind kind, struct vec *locked,
-	struct jit_error *err)
-{
-	uint8_t protos[2];
-	size_t np = protos_of(r->protocol, protos);
-	struct elem e;
-
-	for (size_t i = 0; i < np; i++) {
-		memset(&e, 0, sizeof(e));
-		e.proto = protos[i];
-		e.port = r->number;
-		e.closing = r->close_established;
-		if (kind == JIT_EP_HOST) {
-			if (vec_push(locked, &e, err) != 0)
-				return -1;
-			continue;
-		}
-		for (size_t d = 0; d < r->n_destinations; d++) {
-			e.family = (uint8_t)family_of(&r->destinations[d]);
-			memcpy(e.dest, r->destinations[d].addr, 16);
-			if (vec_push(locked, &e, err) != 0)
-				return -1;
-		}
-	}
-	return 0;
-}
-
-/* The elements of one grant of r; *n counts them. */
-static int
-collect_grant(const struct jit_rule *r, const struct jit_grant *g, enum jit_ep_kind kind,
-	int64_t timeout, struct vec *grants, size_t *n, struct jit_error *err)
-{
-	static const int any[] = { 4, 6 };
-	uint8_t protos[2];
-	size_t np = protos_of(r->protocol, protos);
-	const int *fams = any;
-	size_t nf = 2;
-	int fam1;
-	struct elem e;
-
-	if (g->source.family != JIT_FAMILY_ANY) {
-		fam1 = family_of(&g->source);
-		fams = &fam1;
-		nf = 1;
-	}
-	for (size_t f = 0; f < nf; f++) {
-		for (size_t i = 0; i < np; i++) {
-			memset(&e, 0, sizeof(e));
-			e.family = (uint8_t)fams[f];
-			e.proto = protos[i];
-			e.port = r->number;
-			e.timeout = timeout;
-			/* "*" is 0.0.0.0/0 or ::/0: address and length are already zero. */
-			if (g->source.family != JIT_FAMILY_ANY) {
-				memcpy(e.src, g->source.addr, 16);
-				e.len = g->source.len;
-			}
-			if (kind == JIT_EP_HOST) {
-				if (vec_push(grants, &e, err) != 0)
-					return -1;
-				(*n)++;
-				continue;
-			}
-			for (size_t d = 0; d < r->n_destinations; d++) {
-				if (family_of(&r->destinations[d]) != fams[f])
-					continue;
-				memcpy(e.dest, r->destinations[d].addr, 16);
-				if (vec_push(grants, &e, err) != 0)
-					return -1;
-				(*n)++;
-			}
-		}
-	}
-	return 0;
-}
-
-/* Port mappings (DNAT for mappedPort on a gateway) are not enforced yet: the grant
- * opens the VM's own port, and the caller is told how many grants carried one. When
- * DNAT lands, this adds the nat chain and map described at the top of the file. */
-static void
-add_port_mappings(const struct jit_grant *g, struct build *b)
-{
-	if (g->has_mapped_port)
-		b->st.mapped++;
-}
-
-static int
-collect(const struct jit_desired_state *ds, jit_time now, struct build *b, struct vec *locked,
-	struct vec *grants, struct jit_error *err)
-{
-	for (size_t i = 0; i < ds->n_rules; i++) {
-		const struct jit_rule *r = &ds->rules[i];
-
-		if (collect_locked(r, ds->kind, locked, err) != 0)
-			return -1;
-		for (size_t k = 0; k < r->n_grants; k++) {
-			int64_t t = grant_timeout(&r->grants[k], now);
-			size_t n = 0;
-
-			if (t <= 0) {
-				b->st.expired++;
-				continue;
-			}
-			add_port_mappings(&r->grants[k], b);
-			if (collect_grant(r, &r->grants[k], ds->kind, t, grants, &n, err) != 0)
-				return -1;
-			if (n == 0)
-				b->st.unmatched++;
-		}
-	}
-	return 0;
-}
-
-/*
- * Sorting and merging
- */
-
-/* Orders by key: family, destination, protocol, port. */
-static int
-key_cmp(const struct elem *a, const struct elem *b)
-{
-	int c;
-
-	if (a->family != b->family)
-		return a->family < b->family ? -1 : 1;
-	if ((c = memcmp(a->dest, b->dest, 16)) != 0)
-		return c;
-	if (a->proto != b->proto)
-		return a->proto < b->proto ? -1 : 1;
-	if (a->port != b->port)
-		return a->port < b->port ? -1 : 1;
-	return 0;
-}
-
-static int
-locked_cmp(const void *pa, const void *pb)
-{
-	return key_cmp(pa, pb);
-}
-
-/* Key, then source address, then prefix length: a prefix comes before the prefixes
- * inside it, which follow it contiguously (a pre-order walk of the prefix tree). */
-static int
-grant_cmp(const void *pa, const void *pb)
-{
-	const struct elem *a = pa, *b = pb;
-	int c;
-
-	if ((c = key_cmp(a, b)) != 0)
-		return c;
-	if ((c = memcmp(a->src, b->src, 16)) != 0)
-		return c;
-	if (a->len != b->len)
-		return a->len < b->len ? -1 : 1;
-	return 0;
-}
-
-static bool
-prefix_contains(const struct elem *outer, const struct elem *inner)
-{
-	size_t full = outer->len / 8;
-	unsigned rest = outer->len % 8;
-	uint8_t mask;
-
-	if (outer->len > inner->len || memcmp(outer->src, inner->src, full) != 0)
-		return false;
-	if (rest == 0)
-		return true;
-	mask = (uint8_t)(0xff << (8 - rest));
-	return (outer->src[full] & mask) == (inner->src[full] & mask);
-}
-
-static bool
-bit_at(const uint8_t a[16], unsigned i)
-{
-	return (a[i / 8] >> (7 - i % 8)) & 1;
 }
 
 static json_t *
@@ -543,172 +279,124 @@ prefix_json(int family, const uint8_t a[16], unsigned len)
 		json_integer(len)));
 }
 
-/* Adds one grant element: source block src/len of the group element n. */
-static int
-emit(struct flat *f, const struct elem *n, const uint8_t src[16], unsigned len,
-	struct jit_error *err)
-{
-	json_t *val;
-
-	if (f->b->kind == JIT_EP_HOST)
-		val = jarr(3, prefix_json(n->family, src, len), json_integer(n->proto),
-			json_integer(n->port));
-	else
-		val = jarr(4, prefix_json(n->family, src, len), addr_json(n->family, n->dest),
-			json_integer(n->proto), json_integer(n->port));
-	if (!push(f->b->grants[n->family == 6], jobj(1, "elem", jobj(2,
-		"val", jobj(1, "concat", val), "timeout", json_integer(n->timeout)))))
-		return nomem(err);
-	f->b->st.elements++;
-	return 0;
-}
-
-/* Emits block (src, len) of n minus the holes (sorted, disjoint, inside the block). */
-static int
-split(struct flat *f, const struct elem *n, const uint8_t src[16], unsigned len,
-	const size_t *holes, size_t nh, struct jit_error *err)
-{
-	uint8_t upper[16];
-	size_t k;
-
-	if (nh == 0)
-		return emit(f, n, src, len, err);
-	/* Disjoint holes inside the block: one of the same length is the block itself. */
-	if (f->g[holes[0]].len == len || len >= (n->family == 6 ? 128u : 32u))
-		return 0;
-	memcpy(upper, src, 16);
-	upper[len / 8] |= (uint8_t)(0x80 >> (len % 8));
-	for (k = 0; k < nh && !bit_at(f->g[holes[k]].src, len); k++)
-		;
-	if (split(f, n, src, len + 1, holes, k, err) != 0)
-		return -1;
-	return split(f, n, upper, len + 1, holes + k, nh - k, err);
-}
 
 /*
- * Emits g[i] where it beats `above` (the longest timeout of the prefixes around it),
- * minus the topmost prefixes inside it that beat g[i] in turn; then its children.
+ * Element records
  */
-static int
-carve(struct flat *f, size_t i, int64_t above, struct jit_error *err)
-{
-	const struct elem *n = &f->g[i];
-	int64_t best = n->timeout > above ? n->timeout : above;
-	size_t j, nh = 0;
 
-	if (n->timeout > above) {
-		for (j = i + 1; j < f->end[i];) {
-			if (f->g[j].timeout > best) {
-				f->holes[nh++] = j;
-				j = f->end[j];
-			} else {
-				j++;
-			}
-		}
-		if (split(f, n, n->src, n->len, f->holes, nh, err) != 0)
-			return -1;
-	}
-	for (j = i + 1; j < f->end[i]; j = f->end[j])
-		if (carve(f, j, best, err) != 0)
-			return -1;
-	return 0;
+static unsigned
+full_len(int family)
+{
+	return family == 6 ? 128u : 32u;
 }
 
-/* Merges the group g[0..n) (sorted by grant_cmp) into non-overlapping elements. */
+/* A record is what the table can hold: the right family for the set and kind, a known
+ * protocol, a prefix with host bits clear (a full length exactly in the hash sets), a
+ * timeout on grant adds only. Everything is checked: records may come from another
+ * process. */
 static int
-flatten(struct flat *f, struct elem *g, size_t n, size_t *stack, struct jit_error *err)
+check_op(enum jit_ep_kind kind, const struct jit_nft_op *op, struct jit_error *err)
 {
-	size_t m = 0, sp = 0, i;
+	const struct jit_nft_elem *e = &op->elem;
+	bool grant = e->set == JIT_NFT_GRANTS || e->set == JIT_NFT_NETS;
+	bool keyed = kind == JIT_EP_GATEWAY || grant;
+	unsigned full = full_len(e->family);
+	static const uint8_t zero[16];
 
-	/* The same prefix twice keeps the longer timeout. */
-	for (i = 0; i < n; i++) {
-		if (m > 0 && g[m - 1].len == g[i].len && memcmp(g[m - 1].src, g[i].src, 16) == 0) {
-			if (g[i].timeout > g[m - 1].timeout)
-				g[m - 1].timeout = g[i].timeout;
-			continue;
-		}
-		g[m++] = g[i];
-	}
-	for (i = 0; i < m; i++) {
-		while (sp > 0 && !prefix_contains(&g[stack[sp - 1]], &g[i]))
-			f->end[stack[--sp]] = i;
-		stack[sp++] = i;
-	}
-	while (sp > 0)
-		f->end[stack[--sp]] = m;
-
-	f->g = g;
-	for (i = 0; i < m; i = f->end[i])
-		if (carve(f, i, 0, err) != 0)
-			return -1;
-	return 0;
-}
-
-static int
-build_grants(struct build *b, struct vec *grants, struct jit_error *err)
-{
-	struct flat f = { .b = b };
-	size_t *stack = NULL;
-	size_t lo, hi;
-	int r = -1;
-
-	if (grants->n == 0)
+	if (op->verb != JIT_NFT_ADD && op->verb != JIT_NFT_DELETE)
+		return jit_errorf(err, 400, JIT_E_BAD_REQUEST, "element record: verb %u",
+			op->verb);
+	if (e->set < JIT_NFT_LOCKED || e->set > JIT_NFT_NETS)
+		return jit_errorf(err, 400, JIT_E_BAD_REQUEST, "element record: set %u", e->set);
+	if (keyed ? (e->family != 4 && e->family != 6) : e->family != 0)
+		return jit_errorf(err, 400, JIT_E_BAD_REQUEST, "element record: family %u",
+			e->family);
+	if (e->proto != IPPROTO_TCP && e->proto != IPPROTO_UDP)
+		return jit_errorf(err, 400, JIT_E_BAD_REQUEST, "element record: protocol %u",
+			e->proto);
+	if (kind == JIT_EP_HOST && memcmp(e->dest, zero, 16) != 0)
+		return jit_errorf(err, 400, JIT_E_BAD_REQUEST,
+			"element record: a host's key has no destination");
+	if (kind == JIT_EP_GATEWAY && e->family == 4 && memcmp(e->dest + 4, zero, 12) != 0)
+		return jit_errorf(err, 400, JIT_E_BAD_REQUEST,
+			"element record: IPv4 destination with more than 4 bytes");
+	if (!grant) {
+		if (e->len != 0 || memcmp(e->src, zero, 16) != 0 || op->timeout_s != 0)
+			return jit_errorf(err, 400, JIT_E_BAD_REQUEST,
+				"element record: a locked key has no source or timeout");
 		return 0;
-	qsort(grants->v, grants->n, sizeof(*grants->v), grant_cmp);
-	f.end = calloc(grants->n, sizeof(size_t));
-	f.holes = calloc(grants->n, sizeof(size_t));
-	stack = calloc(grants->n, sizeof(size_t));
-	if (f.end == NULL || f.holes == NULL || stack == NULL) {
-		nomem(err);
-		goto out;
 	}
-	for (lo = 0; lo < grants->n; lo = hi) {
-		for (hi = lo + 1; hi < grants->n && key_cmp(&grants->v[lo], &grants->v[hi]) == 0;
-			hi++)
-			;
-		if (flatten(&f, grants->v + lo, hi - lo, stack, err) != 0)
-			goto out;
-	}
-	r = 0;
-out:
-	free(f.end);
-	free(f.holes);
-	free(stack);
-	return r;
+	if (e->set == JIT_NFT_GRANTS ? e->len != full : e->len >= full)
+		return jit_errorf(err, 400, JIT_E_BAD_REQUEST,
+			"element record: prefix length %u in set %s", e->len,
+			e->set == JIT_NFT_GRANTS ? "grants" : "nets");
+	for (unsigned b = e->len; b < 128; b++)
+		if ((e->src[b / 8] >> (7 - b % 8)) & 1)
+			return jit_errorf(err, 400, JIT_E_BAD_REQUEST,
+				"element record: source with host bits set");
+	if (op->verb == JIT_NFT_ADD ? (op->timeout_s == 0 || op->timeout_s > MAX_TIMEOUT_S) :
+		op->timeout_s != 0)
+		return jit_errorf(err, 400, JIT_E_BAD_REQUEST, "element record: timeout %u",
+			op->timeout_s);
+	return 0;
+}
+
+/* The value of an element in the set's key order. */
+static json_t *
+elem_value(enum jit_ep_kind kind, const struct jit_nft_elem *e)
+{
+	json_t *proto = json_integer(e->proto), *port = json_integer(e->port);
+	bool gw = kind == JIT_EP_GATEWAY;
+
+	if (e->set == JIT_NFT_LOCKED || e->set == JIT_NFT_CLOSING)
+		return jobj(1, "concat", gw ? jarr(3, addr_json(e->family, e->dest), proto, port) :
+			jarr(2, proto, port));
+	if (gw)
+		return jobj(1, "concat", jarr(4, prefix_json(e->family, e->src, e->len),
+			addr_json(e->family, e->dest), proto, port));
+	return jobj(1, "concat", jarr(3, prefix_json(e->family, e->src, e->len), proto, port));
 }
 
 static json_t *
-locked_json(const struct build *b, const struct elem *e)
+elem_json(enum jit_ep_kind kind, const struct jit_nft_op *op)
 {
-	if (b->kind == JIT_EP_HOST)
-		return jobj(1, "concat", jarr(2, json_integer(e->proto), json_integer(e->port)));
-	return jobj(1, "concat", jarr(3, addr_json(e->family, e->dest), json_integer(e->proto),
-		json_integer(e->port)));
+	json_t *v = elem_value(kind, &op->elem);
+
+	if (op->verb != JIT_NFT_ADD || op->timeout_s == 0)
+		return v;
+	return jobj(1, "elem", jobj(2, "val", v, "timeout", json_integer(op->timeout_s)));
 }
 
-/* One element per key; a key is closing if any rule for it says closeEstablished. */
-static int
-build_locked(struct build *b, struct vec *locked, struct jit_error *err)
+static json_t *
+element_cmd(const char *verb, const char *name, json_t *elems)
 {
-	size_t lo, hi;
-	bool closing;
-	int fi;
+	return cmd(verb, "element", jobj(4, "family", str(JIT_ENFORCER_FAMILY), "table",
+		str(JIT_ENFORCER_TABLE), "name", str(name), "elem", elems));
+}
 
-	if (locked->n > 0)
-		qsort(locked->v, locked->n, sizeof(*locked->v), locked_cmp);
-	for (lo = 0; lo < locked->n; lo = hi) {
-		closing = false;
-		for (hi = lo; hi < locked->n && key_cmp(&locked->v[lo], &locked->v[hi]) == 0; hi++)
-			closing = closing || locked->v[hi].closing;
-		fi = locked->v[lo].family == 6;
-		if (!push(b->locked[fi], locked_json(b, &locked->v[lo])))
+/* One element command per run of records with the same verb and set, in order. */
+static int
+add_ops(json_t *tx, enum jit_ep_kind kind, const struct jit_nft_op *ops, size_t n,
+	struct jit_error *err)
+{
+	char name[16], next[16];
+	size_t lo, hi;
+
+	for (lo = 0; lo < n; lo = hi) {
+		json_t *elems = json_array();
+
+		set_name(name, ops[lo].elem.set, kind, ops[lo].elem.family);
+		for (hi = lo; hi < n && ops[hi].verb == ops[lo].verb &&
+			strcmp(set_name(next, ops[hi].elem.set, kind, ops[hi].elem.family),
+			name) == 0; hi++) {
+			if (!push(elems, elem_json(kind, &ops[hi]))) {
+				json_decref(elems);
+				return nomem(err);
+			}
+		}
+		if (!push(tx, element_cmd(ops[lo].verb == JIT_NFT_ADD ? "add" : "delete", name,
+			elems)))
 			return nomem(err);
-		b->st.locked++;
-		if (!closing)
-			continue;
-		if (!push(b->closing[fi], locked_json(b, &locked->v[lo])))
-			return nomem(err);
-		b->st.closing++;
 	}
 	return 0;
 }
@@ -717,25 +405,19 @@ build_locked(struct build *b, struct vec *locked, struct jit_error *err)
  * The transaction
  */
 
+/* flags: 0 none, 1 timeout (hash), 2 interval and timeout (pipapo). */
 static json_t *
-set_cmd(const char *name, json_t *type, bool timed)
+set_cmd(const char *name, json_t *type, int flags)
 {
 	json_t *s = jobj(4, "family", str(JIT_ENFORCER_FAMILY), "table", str(JIT_ENFORCER_TABLE),
 		"name", str(name), "type", type);
 
-	if (s != NULL && timed &&
-		json_object_set_new(s, "flags", jarr(2, str("interval"), str("timeout"))) != 0) {
+	if (s != NULL && flags != 0 && json_object_set_new(s, "flags", flags == 1 ?
+		jarr(1, str("timeout")) : jarr(2, str("interval"), str("timeout"))) != 0) {
 		json_decref(s);
 		return NULL;
 	}
 	return cmd("add", "set", s);
-}
-
-static json_t *
-element_cmd(const char *name, json_t *elems)
-{
-	return cmd("add", "element", jobj(4, "family", str(JIT_ENFORCER_FAMILY), "table",
-		str(JIT_ENFORCER_TABLE), "name", str(name), "elem", elems));
 }
 
 static json_t *
@@ -746,7 +428,7 @@ rule_cmd(enum jit_ep_kind kind, json_t *expr, const char *comment)
 		str(comment)));
 }
 
-/* The sets of one family (host: family 0 for the key sets, 4 and 6 for grants). */
+/* The sets of a kind (host: the key sets have no address; grants per family). */
 static bool
 add_sets(json_t *tx, enum jit_ep_kind kind)
 {
@@ -755,23 +437,26 @@ add_sets(json_t *tx, enum jit_ep_kind kind)
 
 	if (!gw) {
 		if (!push(tx, set_cmd("locked", jarr(2, str("inet_proto"), str("inet_service")),
-			false)) ||
+			0)) ||
 			!push(tx, set_cmd("closing", jarr(2, str("inet_proto"),
-			str("inet_service")), false)))
+			str("inet_service")), 0)))
 			return false;
 	}
 	for (int fam = 4; fam <= 6; fam += 2) {
 		const char *at = fam == 6 ? "ipv6_addr" : "ipv4_addr";
 
-		if (gw && (!push(tx, set_cmd(set_name(n, "locked", kind, fam), jarr(3, str(at),
-			str("inet_proto"), str("inet_service")), false)) ||
-			!push(tx, set_cmd(set_name(n, "closing", kind, fam), jarr(3, str(at),
-			str("inet_proto"), str("inet_service")), false))))
+		if (gw && (!push(tx, set_cmd(set_name(n, JIT_NFT_LOCKED, kind, fam), jarr(3,
+			str(at), str("inet_proto"), str("inet_service")), 0)) ||
+			!push(tx, set_cmd(set_name(n, JIT_NFT_CLOSING, kind, fam), jarr(3, str(at),
+			str("inet_proto"), str("inet_service")), 0))))
 			return false;
-		if (!push(tx, set_cmd(set_name(n, "grants", kind, fam), gw ? jarr(4, str(at),
-			str(at), str("inet_proto"), str("inet_service")) : jarr(3, str(at),
-			str("inet_proto"), str("inet_service")), true)))
-			return false;
+		for (int set = JIT_NFT_GRANTS; set <= JIT_NFT_NETS; set++) {
+			if (!push(tx, set_cmd(set_name(n, (enum jit_nft_set)set, kind, fam), gw ?
+				jarr(4, str(at), str(at), str("inet_proto"), str("inet_service")) :
+				jarr(3, str(at), str("inet_proto"), str("inet_service")),
+				set == JIT_NFT_GRANTS ? 1 : 2)))
+				return false;
+		}
 	}
 	return true;
 }
@@ -800,6 +485,10 @@ add_host_rules(json_t *tx)
 			setref("grants4")), verdict("accept")), "granted")) &&
 		push(tx, rule_cmd(h, jarr(2, match("==", key_expr(6, "saddr", NULL),
 			setref("grants6")), verdict("accept")), "granted")) &&
+		push(tx, rule_cmd(h, jarr(2, match("==", key_expr(4, "saddr", NULL),
+			setref("nets4")), verdict("accept")), "granted")) &&
+		push(tx, rule_cmd(h, jarr(2, match("==", key_expr(6, "saddr", NULL),
+			setref("nets6")), verdict("accept")), "granted")) &&
 		push(tx, rule_cmd(h, jarr(2, match("==", key_expr(0, NULL, NULL),
 			setref("closing")), verdict("drop")), "no grant left: cut established")) &&
 		push(tx, rule_cmd(h, jarr(2, match("in", ct("state"), jarr(2, str("established"),
@@ -822,9 +511,11 @@ add_gateway_rules(json_t *tx)
 	if (!push(tx, rule_cmd(g, jarr(2, match("==", ct("direction"), str("reply")),
 		verdict("accept")), "replies to connections opened from behind")))
 		return false;
-	for (int f = 4; f <= 6; f += 2) {
-		if (!push(tx, rule_cmd(g, jarr(2, match("==", key_expr(f, "saddr", "daddr"),
-			setref(f == 4 ? "grants4" : "grants6")), verdict("accept")), "granted")))
+	for (int k = 0; k < 4; k++) {
+		static const char *const sets[] = { "grants4", "grants6", "nets4", "nets6" };
+
+		if (!push(tx, rule_cmd(g, jarr(2, match("==", key_expr(k % 2 ? 6 : 4, "saddr",
+			"daddr"), setref(sets[k])), verdict("accept")), "granted")))
 			return false;
 	}
 	for (int f = 4; f <= 6; f += 2) {
@@ -844,87 +535,71 @@ add_gateway_rules(json_t *tx)
 	return true;
 }
 
-/* add element commands for the non-empty sets; each array is taken. */
-static bool
-add_elements(json_t *tx, struct build *b)
+json_t *
+jit_enforcer_ops_transaction(enum jit_ep_kind kind, bool rebuild, const struct jit_nft_op *ops,
+	size_t n, struct jit_error *err)
 {
-	char n[16];
-	bool ok = true;
+	json_t *tx, *root;
 
-	for (int i = 0; i < 2; i++) {
-		int fam = i ? 6 : 4;
-		json_t **sets[3] = { &b->locked[i], &b->closing[i], &b->grants[i] };
-		const char *what[3] = { "locked", "closing", "grants" };
-
-		for (int k = 0; k < 3; k++) {
-			json_t *elems = *sets[k];
-
-			*sets[k] = NULL;
-			if (!ok || json_array_size(elems) == 0) {
-				json_decref(elems);
-				continue;
-			}
-			ok = push(tx, element_cmd(set_name(n, what[k], b->kind, fam), elems));
+	if (kind != JIT_EP_HOST && kind != JIT_EP_GATEWAY) {
+		jit_errorf(err, 400, JIT_E_BAD_REQUEST, "enforcement point kind %d", (int)kind);
+		return NULL;
+	}
+	if (n > JIT_PLAN_MAX_ELEMENTS) {
+		jit_errorf(err, 400, JIT_E_BAD_REQUEST, "more than %d element records",
+			JIT_PLAN_MAX_ELEMENTS);
+		return NULL;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (check_op(kind, &ops[i], err) != 0)
+			return NULL;
+		if (rebuild && ops[i].verb != JIT_NFT_ADD) {
+			jit_errorf(err, 400, JIT_E_BAD_REQUEST, "a rebuild only adds elements");
+			return NULL;
 		}
 	}
-	return ok;
-}
-
-static void
-build_free(struct build *b)
-{
-	for (int i = 0; i < 2; i++) {
-		json_decref(b->locked[i]);
-		json_decref(b->closing[i]);
-		json_decref(b->grants[i]);
+	tx = jarr(1, jobj(1, "metainfo", jobj(1, "json_schema_version", json_integer(1))));
+	if (tx != NULL && rebuild && (!push(tx, cmd("add", "table", table_obj())) ||
+		!push(tx, cmd("delete", "table", table_obj())) ||
+		!push(tx, cmd("add", "table", table_obj())) || !add_sets(tx, kind) ||
+		!add_chain(tx, kind) ||
+		!(kind == JIT_EP_GATEWAY ? add_gateway_rules(tx) : add_host_rules(tx)))) {
+		json_decref(tx);
+		tx = NULL;
 	}
+	if (tx == NULL) {
+		nomem(err);
+		return NULL;
+	}
+	if (add_ops(tx, kind, ops, n, err) != 0) {
+		json_decref(tx);
+		return NULL;
+	}
+	if ((root = jobj(1, "nftables", tx)) == NULL)
+		nomem(err);
+	return root;
 }
 
 json_t *
 jit_enforcer_transaction(const struct jit_desired_state *ds, jit_time now,
 	struct jit_enforce_stats *stats, struct jit_error *err)
 {
-	struct build b = { .kind = ds->kind };
-	struct vec locked = { 0 }, grants = { 0 };
-	json_t *tx = NULL, *root = NULL;
+	struct jit_nft_model *m = NULL;
+	struct jit_nft_op *ops = NULL;
+	json_t *tx = NULL;
+	size_t n;
 
-	for (int i = 0; i < 2; i++) {
-		b.locked[i] = json_array();
-		b.closing[i] = json_array();
-		b.grants[i] = json_array();
-		if (b.locked[i] == NULL || b.closing[i] == NULL || b.grants[i] == NULL) {
-			nomem(err);
-			goto out;
-		}
-	}
-	if (collect(ds, now, &b, &locked, &grants, err) != 0 ||
-		build_locked(&b, &locked, err) != 0 || build_grants(&b, &grants, err) != 0)
+	if (jit_plan_model(ds, now, &m, err) != 0 || jit_plan_rebuild(m, &ops, &n, err) != 0)
 		goto out;
-
-	tx = jarr(4, jobj(1, "metainfo", jobj(1, "json_schema_version", json_integer(1))),
-		cmd("add", "table", table_obj()), cmd("delete", "table", table_obj()),
-		cmd("add", "table", table_obj()));
-	if (tx == NULL || !add_sets(tx, ds->kind) || !add_chain(tx, ds->kind) ||
-		!(ds->kind == JIT_EP_GATEWAY ? add_gateway_rules(tx) : add_host_rules(tx)) ||
-		!add_elements(tx, &b)) {
-		nomem(err);
-		goto out;
-	}
-	root = jobj(1, "nftables", tx);
-	tx = NULL;
-	if (root == NULL) {
-		nomem(err);
-		goto out;
-	}
-	if (stats != NULL)
-		*stats = b.st;
+	tx = jit_enforcer_ops_transaction(ds->kind, true, ops, n, err);
+	if (tx != NULL && stats != NULL)
+		*stats = m->st;
 out:
-	json_decref(tx);
-	build_free(&b);
-	free(locked.v);
-	free(grants.v);
-	return root;
+	free(ops);
+	jit_plan_model_free(m);
+	return tx;
 }
+
 
 /*
  * Talking to the kernel
@@ -1027,14 +702,19 @@ jit_enforcer_free(struct jit_enforcer *e)
 int
 jit_enforcer_probe(struct jit_enforcer *e, enum jit_ep_kind kind, struct jit_error *err)
 {
-	struct jit_grant g = { .end_time = INT64_MAX, .seconds_remaining = 60 };
+	struct jit_grant g[2] = { { .end_time = INT64_MAX, .seconds_remaining = 60 },
+		{ .end_time = INT64_MAX, .seconds_remaining = 60 } };
 	struct jit_rule r = { .number = 22, .protocol = JIT_PROTO_ANY, .close_established = true,
-		.n_grants = 1, .grants = &g };
+		.n_grants = 2, .grants = g };
 	struct jit_desired_state ds = { .kind = kind, .n_rules = 1, .rules = &r };
 	json_t *tx;
 
-	/* "*" makes elements of both families; documentation addresses as destinations. */
-	g.source.family = JIT_FAMILY_ANY;
+	/* "*" makes prefix elements of both families, 192.0.2.9 a single-address one;
+	 * documentation addresses as destinations. */
+	g[0].source.family = JIT_FAMILY_ANY;
+	g[1].source.family = JIT_FAMILY_INET;
+	g[1].source.len = 32;
+	memcpy(g[1].source.addr, "\xc0\x00\x02\x09", 4);
 	r.n_destinations = 2;
 	r.destinations[0].family = JIT_FAMILY_INET;
 	r.destinations[0].len = 32;
@@ -1072,4 +752,243 @@ jit_enforcer_dump(struct jit_enforcer *e, char **out, struct jit_error *err)
 	*out = NULL;
 	return run(e, jobj(1, "nftables", jarr(1, cmd("list", "table", table_obj()))), false,
 		500, out, err);
+}
+
+int
+jit_enforcer_commit(struct jit_enforcer *e, enum jit_ep_kind kind, bool rebuild,
+	const struct jit_nft_op *ops, size_t n, struct jit_error *err)
+{
+	json_t *tx;
+
+	if (!rebuild && n == 0)
+		return 0;
+	if ((tx = jit_enforcer_ops_transaction(kind, rebuild, ops, n, err)) == NULL)
+		return -1;
+	return run(e, tx, false, 500, NULL, err);
+}
+
+/*
+ * Reading the table back
+ */
+
+/* Which set a listed name is, for kind; false for a name we never make. */
+static bool
+set_of_name(const char *name, enum jit_ep_kind kind, uint8_t *set, uint8_t *family)
+{
+	char buf[16];
+
+	for (int s = JIT_NFT_LOCKED; s <= JIT_NFT_NETS; s++) {
+		for (int f = 0; f <= 6; f += 2) {
+			if (f == 2)
+				continue;
+			if ((f == 0) != (kind == JIT_EP_HOST && s <= JIT_NFT_CLOSING))
+				continue;
+			if (strcmp(set_name(buf, (enum jit_nft_set)s, kind, f ? f : 4), name) == 0) {
+				*set = (uint8_t)s;
+				*family = (uint8_t)f;
+				return true;
+			}
+		}
+	}
+	return false;
+}
+
+static bool
+parse_addr(const json_t *j, int family, uint8_t out[16])
+{
+	const char *s = json_string_value(j);
+
+	memset(out, 0, 16);
+	return s != NULL && inet_pton(family == 6 ? AF_INET6 : AF_INET, s, out) == 1;
+}
+
+/* An address or {"prefix": {"addr", "len"}} of family. */
+static bool
+parse_prefix(const json_t *j, int family, uint8_t out[16], uint8_t *len)
+{
+	const json_t *p = json_object_get(j, "prefix");
+	json_int_t l;
+
+	if (p == NULL) {
+		*len = (uint8_t)full_len(family);
+		return parse_addr(j, family, out);
+	}
+	l = json_integer_value(json_object_get(p, "len"));
+	if (!json_is_integer(json_object_get(p, "len")) || l < 0 || l > (json_int_t)full_len(family))
+		return false;
+	*len = (uint8_t)l;
+	return parse_addr(json_object_get(p, "addr"), family, out);
+}
+
+/* A protocol as listed: a number, or "tcp" / "udp" when printed by name. */
+static bool
+parse_proto(const json_t *j, uint8_t *out)
+{
+	const char *s = json_string_value(j);
+
+	if (json_is_integer(j) && (json_integer_value(j) == IPPROTO_TCP ||
+		json_integer_value(j) == IPPROTO_UDP)) {
+		*out = (uint8_t)json_integer_value(j);
+		return true;
+	}
+	if (s != NULL && (strcmp(s, "tcp") == 0 || strcmp(s, "udp") == 0)) {
+		*out = s[0] == 't' ? IPPROTO_TCP : IPPROTO_UDP;
+		return true;
+	}
+	return false;
+}
+
+/* One listed element of a set; false when it is nothing we would write (a range, a
+ * wrong family, an unknown protocol). */
+static bool
+parse_elem(const json_t *item, enum jit_ep_kind kind, struct jit_nft_actual *a)
+{
+	const json_t *w = json_object_get(item, "elem"), *val, *c;
+	struct jit_nft_elem *e = &a->elem;
+	bool grant = e->set == JIT_NFT_GRANTS || e->set == JIT_NFT_NETS;
+	bool gw = kind == JIT_EP_GATEWAY;
+	int fam = e->family ? e->family : 4;
+	size_t i = 0, want = grant ? (gw ? 4 : 3) : (gw ? 3 : 2);
+	json_int_t port;
+
+	a->expires_s = -1;
+	val = w != NULL ? json_object_get(w, "val") : item;
+	if (w != NULL && json_is_integer(json_object_get(w, "expires")))
+		a->expires_s = json_integer_value(json_object_get(w, "expires"));
+	c = json_object_get(val, "concat");
+	if (!json_is_array(c) || json_array_size(c) != want)
+		return false;
+	if (grant && !parse_prefix(json_array_get(c, i++), fam, e->src, &e->len))
+		return false;
+	if (gw && !parse_addr(json_array_get(c, i++), fam, e->dest))
+		return false;
+	if (!parse_proto(json_array_get(c, i++), &e->proto))
+		return false;
+	port = json_integer_value(json_array_get(c, i));
+	if (!json_is_integer(json_array_get(c, i)) || port < 0 || port > 65535)
+		return false;
+	e->port = (uint16_t)port;
+	return true;
+}
+
+/* Drops every "handle" and "elem" member, recursively: what is left is the layout. */
+static void
+strip_layout(json_t *j)
+{
+	const char *k;
+	json_t *v;
+	size_t i;
+
+	if (json_is_array(j)) {
+		json_array_foreach(j, i, v)
+			strip_layout(v);
+		return;
+	}
+	if (!json_is_object(j))
+		return;
+	json_object_del(j, "handle");
+	json_object_del(j, "elem");
+	json_object_foreach(j, k, v)
+		strip_layout(v);
+}
+
+static int
+read_sets(const json_t *list, enum jit_ep_kind kind, struct jit_nft_actual **out, size_t *n,
+	struct jit_error *err)
+{
+	size_t cap = 0, i, k;
+	const json_t *o, *el;
+
+	json_array_foreach(list, i, o) {
+		const json_t *set = json_object_get(o, "set");
+		struct jit_nft_actual proto = { 0 };
+		bool known;
+
+		if (set == NULL)
+			continue;
+		known = set_of_name(json_string_value(json_object_get(set, "name")) ?
+			json_string_value(json_object_get(set, "name")) : "", kind, &proto.elem.set,
+			&proto.elem.family);
+		json_array_foreach(json_object_get(set, "elem"), k, el) {
+			struct jit_nft_actual a = proto;
+
+			if (*n == cap) {
+				struct jit_nft_actual *nv;
+
+				if (cap >= JIT_PLAN_MAX_ELEMENTS * 2)
+					return jit_errorf(err, 500, JIT_E_INTERNAL,
+						"table inet jitgate holds too many elements to read");
+				cap = cap ? cap * 2 : 256;
+				if ((nv = realloc(*out, cap * sizeof(*nv))) == NULL)
+					return nomem(err);
+				*out = nv;
+			}
+			/* Anything we cannot read as ours counts as foreign: a set id no model has. */
+			if (!known || !parse_elem(el, kind, &a)) {
+				memset(&a, 0, sizeof(a));
+				a.elem.set = 0xff;
+				a.expires_s = -1;
+			}
+			(*out)[(*n)++] = a;
+		}
+	}
+	return 0;
+}
+
+int
+jit_enforcer_read(struct jit_enforcer *e, enum jit_ep_kind kind, bool elements,
+	struct jit_enforcer_view *out, struct jit_error *err)
+{
+	unsigned flags = nft_ctx_output_get_flags(e->nft);
+	json_t *root = NULL, *list;
+	json_error_t je;
+	char *text = NULL;
+	int r = -1, rc;
+
+	memset(out, 0, sizeof(*out));
+	/* Terse: sets without their elements, for the layout alone. */
+	if (!elements)
+		nft_ctx_output_set_flags(e->nft, flags | NFT_CTX_OUTPUT_TERSE);
+	rc = run(e, jobj(1, "nftables", jarr(1, cmd("list", "table", table_obj()))), false, 500,
+		&text, err);
+	nft_ctx_output_set_flags(e->nft, flags);
+	if (rc != 0) {
+		/* The one failure that is an answer: the table is not there. */
+		if (strstr(err->message, "No such file or directory") == NULL)
+			return -1;
+		return 0;
+	}
+	if ((root = json_loads(text, 0, &je)) == NULL ||
+		!json_is_array(list = json_object_get(root, "nftables"))) {
+		jit_errorf(err, 500, JIT_E_INTERNAL, "nftables listed the table as something "
+			"other than JSON");
+		goto out;
+	}
+	out->exists = true;
+	if (read_sets(list, kind, &out->elems, &out->n, err) != 0)
+		goto out;
+	/* The layout: everything but handles, elements and libnftables' own metainfo. */
+	for (size_t i = json_array_size(list); i-- > 0;)
+		if (json_object_get(json_array_get(list, i), "metainfo") != NULL)
+			json_array_remove(list, i);
+	strip_layout(list);
+	if ((out->layout = json_dumps(list, JSON_COMPACT | JSON_SORT_KEYS)) == NULL) {
+		nomem(err);
+		goto out;
+	}
+	r = 0;
+out:
+	if (r != 0)
+		jit_enforcer_view_clear(out);
+	json_decref(root);
+	free(text);
+	return r;
+}
+
+void
+jit_enforcer_view_clear(struct jit_enforcer_view *v)
+{
+	free(v->elems);
+	free(v->layout);
+	memset(v, 0, sizeof(*v));
 }

@@ -16,7 +16,12 @@
  *     reached at start, the state saved after the last apply is applied again, every
  *     kernel timeout recomputed from the grants' absolute end times.
  *  4. It loops: long-polls for a version other than the one it holds, applies each new
- *     version in one nftables transaction, saves it, and reports status.
+ *     version as one nftables transaction of only the element changes (plan.h: the
+ *     diff against what it applied), saves it, and reports status.
+ *  5. It watches its table: on every foreign change (nftables ruleset events, nlmon.h)
+ *     and once a minute it reads the table back and compares it with what it applied;
+ *     a table deleted, rules changed, an element deleted, added or re-timed by someone
+ *     else is drift, repaired by a rebuild and reported to jitgated at once.
  * Failures (jitgated unreachable, an apply refused) are retried with exponential
  * backoff and jitter. Meanwhile the table stays as it is and the kernel ends grants on
  * time. SIGTERM and SIGINT end the agent and leave the table in place: enforcement
@@ -27,6 +32,7 @@
 #include <getopt.h>
 #include <ifaddrs.h>
 #include <net/if.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -43,16 +49,23 @@
 #include "enforcer.h"
 #include "log.h"
 #include "metrics_file.h"
+#include "plan.h"
 #include "privs.h"
+#include "privsep.h"
 #include "statedir.h"
 #include "vm.h"
 
 /* The server caps a long poll at 30 s; asking for all of it keeps idle traffic low. */
 #define LONG_POLL_S 30u
-/* Even without a change the table is rebuilt this often, so a table deleted or
- * altered by hand is put right within this period. */
-#define RECONCILE_INTERVAL_NS (600LL * JIT_NS_PER_SEC)
+/* Even without a ruleset event (the socket may be unavailable) the table is read back
+ * and compared this often, or 100 times as long as the last check took if that is
+ * longer: nft 1.0.6 lists every element for any listing, 100,000 of them take seconds,
+ * and the agent does nothing else meanwhile. A ruleset event from another process that
+ * touched the table (or lost events) always checks at once. */
+#define CHECK_INTERVAL_NS (60LL * JIT_NS_PER_SEC)
 #define OS_MAX 192
+/* Who the agent's processes become when it is started as root (packaging creates it). */
+#define DEFAULT_USER "jitgate-agent"
 #define MESSAGE_MAX (JIT_ERROR_MSG_MAX + 64)
 
 static volatile sig_atomic_t stop_signal;
@@ -69,6 +82,7 @@ struct options {
 	size_t n_addresses;
 	struct jit_prefix addresses[JIT_CP_MAX_ADDRESSES];
 	bool uninstall;
+	const char *user;            /* started as root: who both processes become */
 	const char *metrics_file;
 	enum jit_log_level level;
 	char hostname[JIT_NAME_MAX + 1];
@@ -78,7 +92,7 @@ struct agent {
 	const struct options *o;
 	struct jit_statedir *sd;
 	struct jit_cp *cp;
-	struct jit_enforcer *enf;
+	struct jit_privsep *ps;      /* the enforcer process (privsep.h) */
 	enum jit_ep_kind kind;
 	char ep[JIT_RESOURCE_ID_MAX];
 	char os[OS_MAX];
@@ -93,7 +107,18 @@ struct agent {
 	unsigned failures;           /* consecutive, for the backoff */
 	struct jit_desired_state *saved;   /* from DIR, until jitgated answers */
 	jit_time saved_at;
-	bool reconcile_due;          /* the next apply is the periodic rebuild */
+	struct jit_desired_state *current; /* the state the table holds (last applied) */
+	jit_time current_at;               /* when current was fetched */
+	int64_t current_aged;              /* seconds taken off its secondsRemaining since */
+	struct jit_nft_model *applied;     /* current's elements as the kernel has them */
+	char *layout;                      /* the table's layout after our last rebuild */
+	int64_t slack_ns;                  /* the longest apply so far (kernel timeouts
+	                                    * start during it) */
+	int64_t next_check_mono;           /* the next periodic check */
+	int64_t check_ns;                  /* how long the last check took */
+	bool polling;                      /* in the long poll (which idle may cut short) */
+	bool interrupt;                    /* the idle hook cut the long poll short */
+	unsigned long repairs;
 	struct jit_agent_metrics metrics;
 };
 
@@ -119,6 +144,8 @@ usage(FILE *f)
 		"  --os linux|windows    host: the VM's OS type (default linux)\n"
 		"  --address IP          host: the VM's address (repeatable; default: the\n"
 		"                        addresses of this machine's interfaces)\n"
+		"  --user NAME           started as root: the user both processes become\n"
+		"                        (default " DEFAULT_USER "; the state dir is given to it)\n"
 		"  --log-level LEVEL     debug, info (default), warn or error\n"
 		"  --metrics-file FILE   write the agent's metrics there (Prometheus text, for\n"
 		"                        node_exporter's textfile collector; docs/metrics.md)\n"
@@ -208,6 +235,7 @@ parse_args(int argc, char **argv, struct options *o)
 		{"log-level", required_argument, NULL, 'L'},
 		{"metrics-file", required_argument, NULL, 'M'},
 		{"uninstall", no_argument, NULL, 'U'},
+		{"user", required_argument, NULL, 'u'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
@@ -219,6 +247,7 @@ parse_args(int argc, char **argv, struct options *o)
 	o->kind = JIT_EP_HOST;
 	o->os = JIT_OS_LINUX;
 	o->level = JIT_LOG_INFO;
+	o->user = DEFAULT_USER;
 	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 's':
@@ -267,6 +296,9 @@ parse_args(int argc, char **argv, struct options *o)
 			if (parse_level(optarg, &o->level) != 0)
 				return bad_arg("--log-level must be debug, info, warn or error, "
 					"not '%s'", optarg);
+			break;
+		case 'u':
+			o->user = optarg;
 			break;
 		case 'U':
 			o->uninstall = true;
@@ -343,14 +375,23 @@ fmt_size(char buf[24], size_t v)
 	snprintf(buf, 24, "%zu", v);
 }
 
-/* Sleeps ms, or less if a signal arrives. */
-static void
-sleep_ms(unsigned ms)
-{
-	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L };
+static int idle(void *arg);
 
-	if (!stop_signal)
-		nanosleep(&ts, NULL);
+/* Sleeps ms, or less if a signal arrives; watches the table meanwhile. */
+static void
+sleep_ms(struct agent *a, unsigned ms)
+{
+	int64_t end = mono_ns() + (int64_t)ms * 1000000LL;
+
+	while (!stop_signal) {
+		struct pollfd p = { .fd = jit_privsep_event_fd(a->ps), .events = POLLIN };
+		int64_t left = (end - mono_ns()) / 1000000LL;
+
+		if (left <= 0)
+			return;
+		(void)poll(&p, 1, left > 1000 ? 1000 : (int)left);
+		(void)idle(a);
+	}
 }
 
 /* The next delay after one more failure (backoff.h). */
@@ -377,7 +418,7 @@ retry_later(struct agent *a, const char *event, const char *during,
 	fmt_u64(attempt, a->failures);
 	jit_log(JIT_LOG_WARN, event, "during", during, "status", status, "error", err->message,
 		"attempt", attempt, "retry_in", retry, (const char *)NULL);
-	sleep_ms(ms);
+	sleep_ms(a, ms);
 }
 
 /* This machine's addresses, loopback and link-local left out. */
@@ -423,7 +464,7 @@ probe(struct agent *a)
 	struct jit_error err;
 	bool was = a->nftables;
 
-	a->nftables = jit_enforcer_probe(a->enf, a->kind, &err) == 0;
+	a->nftables = jit_privsep_probe(a->ps, a->kind, &err) == 0;
 	if (!a->nftables) {
 		snprintf(a->message, sizeof(a->message), "nftables cannot enforce here: %s",
 			err.message);
@@ -468,18 +509,16 @@ write_metrics(struct agent *a)
 			(const char *)NULL);
 }
 
+/* One apply in the metrics; a repair (drift found, or an update the table refused)
+ * counts as a drift repair. */
 static void
 note_apply(struct agent *a, const struct jit_desired_state *ds, const char *source, bool ok,
-	const struct jit_enforce_stats *st, int64_t ns)
+	bool repair, const struct jit_enforce_stats *st, int64_t ns)
 {
 	struct jit_agent_metrics *m = &a->metrics;
-	/* The periodic rebuild of an unchanged version: whatever drifted is put right. */
-	bool repair = ok && a->reconcile_due && ds->version == a->applied_version;
 
 	jit_agent_metrics_apply(m, ok, strcmp(source, "saved") == 0 ? JIT_APPLY_SAVED :
 		JIT_APPLY_SERVER, ns);
-	if (strcmp(source, "server") == 0)
-		a->reconcile_due = false;
 	if (ok) {
 		m->drift_repairs += repair;
 		m->grants = st->elements;
@@ -489,48 +528,228 @@ note_apply(struct agent *a, const struct jit_desired_state *ds, const char *sour
 	}
 }
 
-/* One apply of the whole state; source says where ds came from (server, saved). */
-static int
-apply(struct agent *a, const struct jit_desired_state *ds, const char *source)
+/* a->current's secondsRemaining counted from now rather than from its fetch: what is
+ * taken off is rounded up once in total, however often this runs. */
+static void
+age_current(struct agent *a, jit_time now)
 {
-	char version[24], locked[24], elements[24], expired[24], ms[24];
-	struct jit_enforce_stats st;
+	int64_t gone, delta;
+
+	if (now <= a->current_at)
+		return;
+	gone = (now - a->current_at + JIT_NS_PER_SEC - 1) / JIT_NS_PER_SEC;
+	delta = gone - a->current_aged;
+	if (delta <= 0)
+		return;
+	a->current_aged = gone;
+	for (size_t i = 0; i < a->current->n_rules; i++) {
+		for (size_t k = 0; k < a->current->rules[i].n_grants; k++) {
+			struct jit_grant *g = &a->current->rules[i].grants[k];
+
+			g->seconds_remaining = g->seconds_remaining > delta ?
+				g->seconds_remaining - delta : 0;
+		}
+	}
+}
+
+/* Rebuilds the table from m; on success, remembers its layout for the drift checks. */
+static int
+rebuild(struct agent *a, const struct jit_nft_model *m, struct jit_error *err)
+{
+	struct jit_enforcer_view v;
+	struct jit_nft_op *ops = NULL;
+	size_t n;
+	int r;
+
+	if (jit_plan_rebuild(m, &ops, &n, err) != 0)
+		return -1;
+	r = jit_privsep_commit(a->ps, m->kind, true, ops, n, err);
+	free(ops);
+	if (r != 0)
+		return -1;
+	free(a->layout);
+	a->layout = NULL;
+	if (jit_privsep_read(a->ps, m->kind, false, &v, err) == 0) {
+		a->layout = v.layout;
+		v.layout = NULL;
+		jit_enforcer_view_clear(&v);
+	} else {
+		jit_log(JIT_LOG_WARN, "layout_unread", "error", err->message, (const char *)NULL);
+	}
+	return 0;
+}
+
+/* Applies ds: only the element changes when the table holds what we applied (full
+ * false), a rebuild otherwise. source says where ds came from (server, saved, repair).
+ * On success ds becomes a->current (taken); on failure the caller keeps it. */
+static int
+apply(struct agent *a, struct jit_desired_state *ds, jit_time fetched_at, const char *source,
+	bool full)
+{
+	char version[24], ops_n[24], elements[24], expired[24], ms[24];
+	struct jit_nft_model *m = NULL;
+	struct jit_nft_op *ops = NULL;
+	const char *mode = "rebuild";
 	struct jit_error err;
-	int64_t t0 = mono_ns();
+	int64_t t0 = mono_ns(), took;
+	jit_time now = jit_time_now();
+	size_t n = 0;
+	int r;
 
 	fmt_u64(version, ds->version);
-	if (jit_enforcer_apply(a->enf, ds, jit_time_now(), &st, &err) != 0) {
-		note_apply(a, ds, source, false, &st, mono_ns() - t0);
-		a->ok = false;
-		a->report_due = true;
-		snprintf(a->message, sizeof(a->message), "version %s from %s: %s", version, source,
-			err.message);
-		jit_log(JIT_LOG_ERROR, "apply_failed", "version", version, "source", source,
-			"error", err.message, (const char *)NULL);
-		probe(a);
-		write_metrics(a);
-		return -1;
+	if (jit_plan_model(ds, now, &m, &err) != 0)
+		goto fail;
+	if (!full && a->applied != NULL) {
+		r = jit_plan_diff(a->applied, m, now, &ops, &n, &err);
+		if (r < 0)
+			goto fail;
+		if (r == 0) {
+			mode = "update";
+			if (jit_privsep_commit(a->ps, m->kind, false, ops, n, &err) != 0) {
+				/* The table is not what we applied (or nftables refused):
+				 * the rebuild below makes it right whatever it holds. */
+				jit_log(JIT_LOG_WARN, "update_failed", "version", version,
+					"error", err.message, "detail", "rebuilding the table",
+					(const char *)NULL);
+				mode = "rebuild after a failed update";
+				a->repairs++;
+				r = 1;
+			}
+		}
+		if (r == 1 && strcmp(mode, "update") == 0)
+			mode = "rebuild";
+		if (r == 1)
+			n = m->n;
+	} else {
+		n = m->n;
 	}
-	note_apply(a, ds, source, true, &st, mono_ns() - t0);
-	snprintf(ms, sizeof(ms), "%.1f", (double)(mono_ns() - t0) / 1e6);
-	fmt_size(locked, st.locked);
-	fmt_size(elements, st.elements);
-	fmt_size(expired, st.expired);
-	jit_log(JIT_LOG_INFO, "applied", "version", version, "source", source, "locked", locked,
-		"elements", elements, "expired", expired, "ms", ms, (const char *)NULL);
-	if (st.mapped > 0)
+	if (strcmp(mode, "update") != 0 && rebuild(a, m, &err) != 0)
+		goto fail;
+	took = mono_ns() - t0;
+	if (took > a->slack_ns)
+		a->slack_ns = took;
+	note_apply(a, ds, source, true, strcmp(source, "repair") == 0 ||
+		strcmp(mode, "rebuild after a failed update") == 0, &m->st, took);
+	snprintf(ms, sizeof(ms), "%.1f", (double)took / 1e6);
+	fmt_size(ops_n, n);
+	fmt_size(elements, m->st.elements);
+	fmt_size(expired, m->st.expired);
+	jit_log(JIT_LOG_INFO, "applied", "version", version, "source", source, "mode", mode,
+		"operations", ops_n, "elements", elements, "expired", expired, "ms", ms,
+		(const char *)NULL);
+	if (m->st.mapped > 0)
 		jit_log(JIT_LOG_WARN, "port_mapping_unsupported", "version", version,
 			"detail", "grants with mappedPort open the VM's own port; no DNAT yet",
 			(const char *)NULL);
-	snprintf(a->message, sizeof(a->message), "applied version %s (%s): %s locked, %s "
-		"elements", version, source, locked, elements);
+	snprintf(a->message, sizeof(a->message), "applied version %s (%s, %s of %s elements): "
+		"%zu locked, %s elements", version, source, strcmp(mode, "update") == 0 ?
+		"update" : "rebuild", ops_n, m->st.locked, elements);
+	free(ops);
+	jit_plan_model_free(a->applied);
+	a->applied = m;
+	if (a->current != ds) {
+		jit_desired_state_free(a->current);
+		a->current = ds;
+		a->current_at = fetched_at;
+		a->current_aged = 0;
+	}
 	a->applied_version = ds->version;
 	a->last_apply_mono = mono_ns();
+	a->next_check_mono = a->last_apply_mono + (a->check_ns * 100 > CHECK_INTERVAL_NS ?
+		a->check_ns * 100 : CHECK_INTERVAL_NS);
 	a->ok = true;
 	a->nftables = true;
 	a->report_due = true;
 	write_metrics(a);
 	return 0;
+fail:
+	free(ops);
+	jit_plan_model_free(m);
+	/* Whatever the table holds now, it is not known to be a->applied. */
+	jit_plan_model_free(a->applied);
+	a->applied = NULL;
+	a->ok = false;
+	a->report_due = true;
+	snprintf(a->message, sizeof(a->message), "version %s from %s: %s", version, source,
+		err.message);
+	jit_log(JIT_LOG_ERROR, "apply_failed", "version", version, "source", source,
+		"error", err.message, (const char *)NULL);
+	probe(a);
+	note_apply(a, ds, source, false, false, &(struct jit_enforce_stats){ 0 },
+		mono_ns() - t0);
+	write_metrics(a);
+	return -1;
+}
+
+/* Reads the table back and compares it with what we applied; repairs and reports any
+ * difference. why: "event" or "periodic". True when it repaired. */
+static bool
+check_table(struct agent *a, const char *why)
+{
+	struct jit_enforcer_view v;
+	struct jit_nft_drift d;
+	struct jit_error err;
+	char what[160], repairs[24];
+	int64_t t0 = mono_ns(), took;
+	jit_time now;
+
+	a->next_check_mono = t0 + CHECK_INTERVAL_NS;
+	/* Also while jitgated is away: the table then holds the saved state, repaired the
+	 * same way. */
+	if (a->applied == NULL || a->current == NULL)
+		return false;
+	if (jit_privsep_read(a->ps, a->applied->kind, true, &v, &err) != 0) {
+		jit_log(JIT_LOG_WARN, "check_failed", "error", err.message, (const char *)NULL);
+		return false;
+	}
+	now = jit_time_now();
+	took = mono_ns() - t0;
+	a->check_ns = took;
+	if (took * 100 > CHECK_INTERVAL_NS)
+		a->next_check_mono = mono_ns() + took * 100;
+	if (!v.exists)
+		snprintf(what, sizeof(what), "table inet jitgate was deleted");
+	else if (a->layout != NULL && strcmp(a->layout, v.layout) != 0)
+		snprintf(what, sizeof(what), "its sets, chain or rules were changed");
+	else if (jit_plan_compare(a->applied, v.elems, v.n, now, a->slack_ns, &d))
+		snprintf(what, sizeof(what), "%zu elements missing, %zu foreign, %zu with another "
+			"timeout", d.missing, d.foreign, d.changed);
+	else
+		what[0] = '\0';
+	if (a->layout == NULL && v.exists) {
+		a->layout = v.layout;
+		v.layout = NULL;
+	}
+	jit_enforcer_view_clear(&v);
+	if (what[0] == '\0')
+		return false;
+	a->repairs++;
+	fmt_u64(repairs, a->repairs);
+	jit_log(JIT_LOG_WARN, "drift_detected", "found_by", why, "what", what, "repairs", repairs,
+		(const char *)NULL);
+	age_current(a, now);
+	if (apply(a, a->current, a->current_at, "repair", true) != 0)
+		return true;
+	jit_log(JIT_LOG_INFO, "drift_repaired", "what", what, (const char *)NULL);
+	snprintf(a->message + strlen(a->message), sizeof(a->message) - strlen(a->message),
+		"; repaired drift (%s), repair %s", what, repairs);
+	return true;
+}
+
+/* Between and during requests: ruleset events and the periodic check. Non-zero (cut a
+ * long poll short) after a repair, so that jitgated hears of it at once. */
+static int
+idle(void *arg)
+{
+	struct agent *a = arg;
+	bool event = jit_privsep_changed(a->ps);
+
+	if (!event && mono_ns() < a->next_check_mono)
+		return 0;
+	if (!check_table(a, event ? "event" : "periodic") || !a->polling)
+		return 0;
+	a->interrupt = true;
+	return 1;
 }
 
 static void
@@ -548,11 +767,12 @@ report(struct agent *a)
 	struct jit_error err;
 
 	st.n_addresses = local_addresses(addrs, JIT_CP_MAX_ADDRESSES);
-	if (jit_cp_report(a->cp, &st, &err) != 0) {
-		jit_log(JIT_LOG_WARN, "report_failed", "error", err.message, (const char *)NULL);
-		return;
-	}
+	/* Cleared first: a repair during the call makes another report due. */
 	a->report_due = false;
+	if (jit_cp_report(a->cp, &st, &err) != 0) {
+		a->report_due = true;
+		jit_log(JIT_LOG_WARN, "report_failed", "error", err.message, (const char *)NULL);
+	}
 }
 
 /* Server unreachable (or refusing): the table stays; once, at start, the saved state
@@ -561,11 +781,12 @@ static void
 offline(struct agent *a, const struct jit_error *err)
 {
 	if (!a->synced && a->saved != NULL) {
-		age_state(a->saved, a->saved_at, jit_time_now());
-		if (apply(a, a->saved, "saved") == 0) {
-			jit_desired_state_free(a->saved);
+		jit_time now = jit_time_now();
+
+		age_state(a->saved, a->saved_at, now);
+		/* Taken by apply on success. */
+		if (apply(a, a->saved, now, "saved", true) == 0)
 			a->saved = NULL;
-		}
 	}
 	retry_later(a, err->status == 503 ? "server_unreachable" : "server_refused",
 		"desired-state", err);
@@ -587,15 +808,18 @@ run(struct agent *a)
 		struct jit_desired_state *ds = NULL;
 		struct jit_error err;
 		jit_time fetched_at;
+		int r;
 
 		if (a->report_due && a->reachable)
 			report(a);
-		if (a->synced && mono_ns() - a->last_apply_mono > RECONCILE_INTERVAL_NS) {
-			a->synced = false;
-			a->reconcile_due = true;   /* the rebuild that follows repairs any drift */
-		}
-		if (jit_cp_desired_state(a->cp, a->synced ? &a->applied_version : NULL, LONG_POLL_S,
-			&ds, &err) != 0) {
+		a->interrupt = false;
+		a->polling = true;
+		r = jit_cp_desired_state(a->cp, a->synced ? &a->applied_version : NULL, LONG_POLL_S,
+			&ds, &err);
+		a->polling = false;
+		if (r != 0 && a->interrupt)
+			continue;   /* a repair cut the poll short: report it, poll again */
+		if (r != 0) {
 			a->reachable = err.status != 503;
 			if (a->metrics.reachable != a->reachable) {
 				a->metrics.reachable = a->reachable;
@@ -616,17 +840,19 @@ run(struct agent *a)
 			a->failures = 0;
 			continue;
 		}
-		/* The first answer of this run, or a new version: applied in full. */
+		/* The first answer of this run is applied in full (a rebuild: whatever the
+		 * table held goes); a new version after it, as the changes only. */
 		jit_desired_state_free(a->saved);
 		a->saved = NULL;
-		a->synced = apply(a, ds, "server") == 0;
-		if (a->synced)
+		if (apply(a, ds, fetched_at, "server", !a->synced) == 0) {
+			/* ds is a->current now */
+			a->synced = true;
 			save_state(a, ds, fetched_at);
-		jit_desired_state_free(ds);
-		if (a->synced) {
 			a->failures = 0;
 			continue;
 		}
+		jit_desired_state_free(ds);
+		a->synced = false;
 		if (a->report_due)
 			report(a);
 		jit_errorf(&err, 500, JIT_E_INTERNAL, "%s", a->message);
@@ -734,20 +960,40 @@ out:
 }
 
 static void
-log_privs(const struct jit_privs *p)
+log_sandbox(const struct jit_privsep *ps)
 {
-	jit_log(p->net_admin ? JIT_LOG_INFO : JIT_LOG_WARN, "privileges", "kept",
-		p->net_admin ? "CAP_NET_ADMIN" : "none", "bounding_set",
-		p->bounding_left ? "unchanged (no CAP_SETPCAP)" : "CAP_NET_ADMIN only",
-		"no_new_privs", "1", (const char *)NULL);
+	struct jit_privsep_info i;
+	char uid[16], pid[16];
+
+	jit_privsep_info(ps, &i);
+	snprintf(uid, sizeof(uid), "%u", i.uid);
+	snprintf(pid, sizeof(pid), "%d", i.enforcer_pid);
+	jit_log(JIT_LOG_INFO, "privileges", "process", "network", "uid", uid, "kept", "none",
+		"no_new_privs", "1", "seccomp", "filter", "enforcer_pid", pid, (const char *)NULL);
+}
+
+/* The CA is read at every TLS handshake, by the network process: say so at once when
+ * its user cannot read it (it lives in jitgated's private state dir, say). */
+static int
+check_ca(const char *ca, struct jit_error *err)
+{
+	FILE *f = fopen(ca, "re");
+
+	if (f == NULL)
+		return jit_errorf(err, 400, JIT_E_BAD_REQUEST, "cannot read --ca %s as uid %u: %s",
+			ca, (unsigned)geteuid(), strerror(errno));
+	fclose(f);
+	return 0;
 }
 
 int
 main(int argc, char **argv)
 {
 	char token[JIT_CP_TOKEN_MAX] = "";
+	struct jit_privsep_config ps = { .stop = &stop_signal, .wipe = token,
+		.wipe_len = sizeof(token), .close_fd = -1 };
+	char ca[64];
 	struct agent a = { 0 };
-	struct jit_privs privs;
 	struct options o;
 	struct jit_error err;
 	bool enrolled = false;
@@ -762,33 +1008,50 @@ main(int argc, char **argv)
 	}
 	if (o.uninstall)
 		return uninstall();
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0) {
-		fprintf(stderr, "jitgate-agent: libcurl cannot start\n");
-		return 1;
-	}
 	rc = 1;
+	/* Start-up, with the privileges the agent was given. As root, both processes will
+	 * become --user: its state dir is theirs from now on, opened here so that they
+	 * need not reach it by path, with a copy of the CA in it. The enrollment token may
+	 * sit where only these privileges reach, so it is read now, when one is needed. */
+	if (geteuid() == 0) {
+		if (jit_privs_lookup_user(o.user, &ps.user, &err) != 0 ||
+			jit_sd_give_to(o.state_dir, ps.user.uid, ps.user.gid, &err) != 0 ||
+			jit_sd_open_for(o.state_dir, ps.user.uid, &a.sd, &err) != 0 ||
+			jit_sd_keep_ca(a.sd, o.ca, ps.user.uid, ps.user.gid, ca, sizeof(ca),
+			&err) != 0)
+			goto fatal;
+		ps.change_user = true;
+		o.ca = ca;
+	} else if (jit_sd_open(o.state_dir, &a.sd, &err) != 0) {
+		goto fatal;
+	}
+	ps.close_fd = jit_sd_fd(a.sd);
+	if (!jit_sd_has_credential(o.state_dir) && o.enroll_token != NULL &&
+		jit_sd_read_token_file(o.enroll_token, token, &err) != 0)
+		goto fatal;
+	/* The split (privsep.h): the parent becomes the enforcer and never comes back. */
+	if (jit_privsep_start(&ps, &a.ps, &err) != 0)
+		goto fatal;
+	log_sandbox(a.ps);
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0) {
+		jit_errorf(&err, 500, JIT_E_INTERNAL, "libcurl cannot start");
+		goto fatal;
+	}
 	a.o = &o;
 	a.kind = o.kind;
 	jit_agent_metrics_init(&a.metrics);
 	os_text(a.os);
-	if (jit_sd_open(o.state_dir, &a.sd, &err) != 0 ||
+	if (check_ca(o.ca, &err) != 0 ||
 		jit_cp_open(o.server, o.ca, &stop_signal, &a.cp, &err) != 0 ||
 		load_enrollment(&a, &enrolled, &err) != 0)
 		goto fatal;
-	if (!enrolled && o.enroll_token == NULL) {
+	if (!enrolled && token[0] == '\0') {
 		jit_errorf(&err, 400, JIT_E_BAD_REQUEST,
 			"not enrolled yet (no %s/credential): give --enroll-token FILE",
 			o.state_dir);
 		goto fatal;
 	}
-	/* The token may sit where only the agent's start-up privileges reach. */
-	if (!enrolled && jit_sd_read_token_file(o.enroll_token, token, &err) != 0)
-		goto fatal;
-	if (jit_privs_drop(&privs, &err) != 0)
-		goto fatal;
-	log_privs(&privs);
-	if (jit_enforcer_open(&a.enf, &err) != 0)
-		goto fatal;
+	jit_cp_set_idle(a.cp, idle, &a);
 	jit_log(JIT_LOG_INFO, "starting", "server", o.server, "state_dir", o.state_dir,
 		"enrolled", enrolled ? "yes" : "no", "version", JITGATE_VERSION,
 		(const char *)NULL);
@@ -805,6 +1068,7 @@ main(int argc, char **argv)
 		}
 		rc = 1;
 	}
+	explicit_bzero(token, sizeof(token));
 	if (jit_sd_load_state(a.sd, &a.saved, &a.saved_at, &err) != 0) {
 		jit_log(JIT_LOG_WARN, "saved_state_unusable", "error", err.message,
 			(const char *)NULL);
@@ -821,7 +1085,10 @@ fatal:
 out:
 	explicit_bzero(token, sizeof(token));
 	jit_desired_state_free(a.saved);
-	jit_enforcer_free(a.enf);
+	jit_desired_state_free(a.current);
+	jit_plan_model_free(a.applied);
+	free(a.layout);
+	jit_privsep_free(a.ps);
 	jit_cp_free(a.cp);
 	jit_sd_free(a.sd);
 	curl_global_cleanup();

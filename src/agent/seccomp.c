@@ -34,7 +34,7 @@
 
 /* Refused in both processes. */
 static const int refused_both[] = {
-	__NR_execve, __NR_execveat, __NR_ptrace, __NR_process_vm_readv, __NR_process_vm_writev,
+	__NR_execve, __NR_execveat, __NR_process_vm_readv, __NR_process_vm_writev,
 	__NR_kcmp, __NR_pidfd_getfd,
 	__NR_setuid, __NR_setgid, __NR_setreuid, __NR_setregid, __NR_setresuid, __NR_setresgid,
 	__NR_setgroups, __NR_setfsuid, __NR_setfsgid, __NR_capset,
@@ -102,14 +102,14 @@ refuse(struct prog *p, int call)
 	emit(p, (struct sock_filter)DENY(EPERM));
 }
 
-/* socket(family, type, protocol): allowed families only; netlink of one protocol. */
+/* socket(family, type, protocol): allowed families only; netlink of the protocols each
+ * needs: route (addresses; libnftables reads interfaces through it too) and, for the
+ * enforcer, netfilter. */
 static void
 socket_rule(struct prog *p, enum jit_seccomp_role role)
 {
 	/* if (nr != socket) skip the block */
 	unsigned short start = p->n;
-	const unsigned netlink_proto = role == JIT_SECCOMP_ENFORCER ? NETLINK_NETFILTER :
-		NETLINK_ROUTE;
 
 	emit(p, (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_socket, 0, 0));
 	emit(p, (struct sock_filter)LOAD(args[0]));
@@ -124,8 +124,13 @@ socket_rule(struct prog *p, enum jit_seccomp_role role)
 	emit(p, (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AF_NETLINK, 1, 0));
 	emit(p, (struct sock_filter)DENY(EAFNOSUPPORT));
 	emit(p, (struct sock_filter)LOAD(args[2]));
-	emit(p, (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, netlink_proto, 0, 1));
+	emit(p, (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, NETLINK_ROUTE, 0, 1));
 	emit(p, (struct sock_filter)RET(SECCOMP_RET_ALLOW));
+	if (role == JIT_SECCOMP_ENFORCER) {
+		emit(p, (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, NETLINK_NETFILTER,
+			0, 1));
+		emit(p, (struct sock_filter)RET(SECCOMP_RET_ALLOW));
+	}
 	emit(p, (struct sock_filter)DENY(EPROTONOSUPPORT));
 	/* The first jump's false branch skips to here. */
 	p->v[start].jf = (unsigned char)(p->n - start - 1);
@@ -169,6 +174,8 @@ jit_seccomp_install(enum jit_seccomp_role role, struct jit_error *err)
 #endif
 	for (size_t i = 0; i < sizeof(refused_both) / sizeof(refused_both[0]); i++)
 		refuse(&p, refused_both[i]);
+	if (!JIT_SANITIZED)
+		refuse(&p, __NR_ptrace);
 	if (role == JIT_SECCOMP_NETWORK)
 		for (size_t i = 0; i < sizeof(refused_network) / sizeof(refused_network[0]); i++)
 			refuse(&p, refused_network[i]);

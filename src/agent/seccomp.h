@@ -10,12 +10,27 @@
  * modules, kexec, reboot, swap, BPF, perf, userfaultfd, io_uring, keyrings, the clock
  * and host name, and sockets of any family but the ones each needs: the network
  * process IP, Unix (syslog) and route netlink (its own addresses); the enforcer
- * netfilter netlink and Unix. Calls for another architecture (x32, i386) are refused.
+ * netfilter and route netlink (libnftables reads interfaces) and Unix. Other netlink
+ * protocols (audit, xfrm, generic...) are refused to both. Calls for another architecture (x32, i386) are refused.
  */
 #ifndef JIT_AGENT_SECCOMP_H
 #define JIT_AGENT_SECCOMP_H
 
 #include "error.h"
+
+/* LeakSanitizer stops the world with ptrace from a helper process at exit: in sanitizer
+ * builds (tests only) the filters allow ptrace and both processes stay dumpable, or every
+ * exit would be a sanitizer failure. Release builds have neither. */
+#if defined(__SANITIZE_ADDRESS__)
+#define JIT_SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define JIT_SANITIZED 1
+#endif
+#endif
+#ifndef JIT_SANITIZED
+#define JIT_SANITIZED 0
+#endif
 
 enum jit_seccomp_role {
 	JIT_SECCOMP_NETWORK,    /* TLS, JSON, state dir: no privilege at all */

@@ -18,6 +18,8 @@
 #define CREDENTIAL_FILE "credential"
 #define ENROLLMENT_FILE "enrollment.json"
 #define STATE_FILE "desired-state.json"
+#define CA_FILE "ca.pem"
+#define MAX_CA_FILE (1L << 20)
 /* The desired state as the client accepts it; the rest are tiny. */
 #define MAX_STATE_FILE JIT_CP_MAX_STATE_BYTES
 #define MAX_SMALL_FILE (16L * 1024)
@@ -38,6 +40,12 @@ io_error(struct jit_error *err, const struct jit_statedir *sd, const char *name,
 int
 jit_sd_open(const char *dir, struct jit_statedir **out, struct jit_error *err)
 {
+	return jit_sd_open_for(dir, geteuid(), out, err);
+}
+
+int
+jit_sd_open_for(const char *dir, uid_t owner, struct jit_statedir **out, struct jit_error *err)
+{
 	struct jit_statedir *sd;
 	struct stat st;
 
@@ -57,10 +65,10 @@ jit_sd_open(const char *dir, struct jit_statedir **out, struct jit_error *err)
 		jit_sd_free(sd);
 		return -1;
 	}
-	if (st.st_uid != geteuid()) {
+	if (st.st_uid != owner) {
 		jit_errorf(err, 500, JIT_E_INTERNAL,
 			"%s belongs to uid %u, not to this agent (uid %u)", dir,
-			(unsigned)st.st_uid, (unsigned)geteuid());
+			(unsigned)st.st_uid, (unsigned)owner);
 		jit_sd_free(sd);
 		return -1;
 	}
@@ -71,6 +79,75 @@ jit_sd_open(const char *dir, struct jit_statedir **out, struct jit_error *err)
 	}
 	*out = sd;
 	return 0;
+}
+
+int
+jit_sd_give_to(const char *dir, uid_t uid, gid_t gid, struct jit_error *err)
+{
+	static const char *const files[] = { CREDENTIAL_FILE, ENROLLMENT_FILE, STATE_FILE,
+		CA_FILE };
+	struct stat st;
+	int fd;
+
+	if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+		return jit_errorf(err, 500, JIT_E_INTERNAL, "cannot create %s: %s", dir,
+			strerror(errno));
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 || fstat(fd, &st) != 0) {
+		jit_errorf(err, 500, JIT_E_INTERNAL, "cannot open %s: %s", dir, strerror(errno));
+		goto fail;
+	}
+	if (st.st_uid != uid && st.st_uid != 0) {
+		jit_errorf(err, 500, JIT_E_INTERNAL, "%s belongs to uid %u, neither root nor the "
+			"agent's user (uid %u)", dir, (unsigned)st.st_uid, (unsigned)uid);
+		goto fail;
+	}
+	if (st.st_uid == 0 && fchown(fd, uid, gid) != 0) {
+		jit_errorf(err, 500, JIT_E_INTERNAL, "cannot give %s to uid %u: %s", dir,
+			(unsigned)uid, strerror(errno));
+		goto fail;
+	}
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		if (fstatat(fd, files[i], &st, AT_SYMLINK_NOFOLLOW) != 0) {
+			if (errno == ENOENT)
+				continue;
+			jit_errorf(err, 500, JIT_E_INTERNAL, "%s/%s: %s", dir, files[i],
+				strerror(errno));
+			goto fail;
+		}
+		if (!S_ISREG(st.st_mode) || (st.st_uid != uid && st.st_uid != 0)) {
+			jit_errorf(err, 500, JIT_E_INTERNAL, "%s/%s: not a regular file of root or "
+				"the agent's user", dir, files[i]);
+			goto fail;
+		}
+		if (st.st_uid == 0 && fchownat(fd, files[i], uid, gid, AT_SYMLINK_NOFOLLOW) != 0) {
+			jit_errorf(err, 500, JIT_E_INTERNAL, "cannot give %s/%s to uid %u: %s", dir,
+				files[i], (unsigned)uid, strerror(errno));
+			goto fail;
+		}
+	}
+	close(fd);
+	return 0;
+fail:
+	if (fd >= 0)
+		close(fd);
+	return -1;
+}
+
+int
+jit_sd_fd(const struct jit_statedir *sd)
+{
+	return sd->fd;
+}
+
+bool
+jit_sd_has_credential(const char *dir)
+{
+	char path[4096];
+	struct stat st;
+
+	if (snprintf(path, sizeof(path), "%s/%s", dir, CREDENTIAL_FILE) >= (int)sizeof(path))
+		return false;
+	return lstat(path, &st) == 0;
 }
 
 void
@@ -206,6 +283,32 @@ fail:
 		close(fd);
 	(void)unlinkat(sd->fd, tmp, 0);
 	return -1;
+}
+
+int
+jit_sd_keep_ca(struct jit_statedir *sd, const char *ca, uid_t uid, gid_t gid, char *path,
+	size_t n, struct jit_error *err)
+{
+	char *pem = NULL;
+	size_t len = 0;
+	bool found;
+	int r;
+
+	if (read_all(AT_FDCWD, ca, true, MAX_CA_FILE, &pem, &len, NULL, &found, NULL, err) != 0)
+		return -1;
+	if (!found)
+		return jit_errorf(err, 400, JIT_E_BAD_REQUEST, "--ca %s: no such file", ca);
+	r = write_atomic(sd, CA_FILE, pem, len, 0600, 0, err);
+	free(pem);
+	if (r != 0)
+		return -1;
+	if (fchownat(sd->fd, CA_FILE, uid, gid, AT_SYMLINK_NOFOLLOW) != 0)
+		return io_error(err, sd, CA_FILE, "cannot give it to the agent's user");
+	/* Through the directory's descriptor: the user need not reach the directory by path
+	 * (an ancestor may be closed to it), only the directory itself, which it owns. */
+	if (snprintf(path, n, "/proc/self/fd/%d/%s", sd->fd, CA_FILE) >= (int)n)
+		return jit_errorf(err, 500, JIT_E_INTERNAL, "path too long");
+	return 0;
 }
 
 /* Cuts trailing whitespace (a file written by hand ends with a newline). */

@@ -5,6 +5,7 @@
  *   enrollment.json     {"enforcementPoint", "kind", "vm"}: who we are, not secret
  *   desired-state.json  the last desired state applied, in its wire form; its mtime is
  *                       when it was fetched, so secondsRemaining can be aged on reload
+ *   ca.pem              started as root: a copy of --ca for the agent's user
  *
  * Every file is written to a temporary name, synced and renamed over the old one, so
  * a crash leaves the old file or the new one, never half of either. Files are
@@ -14,6 +15,7 @@
 #define JIT_AGENT_STATEDIR_H
 
 #include <stdbool.h>
+#include <sys/types.h>
 
 #include "client.h"
 #include "desired_state.h"
@@ -21,6 +23,27 @@
 #include "timestamp.h"
 
 struct jit_statedir;
+
+/* As root, before the agent's processes become uid:gid (privsep.h): creates dir (0700)
+ * if missing and gives it and the agent's files in it to uid:gid when they belong to
+ * root. A directory or file owned by anyone else is refused; nothing is followed. */
+int jit_sd_give_to(const char *dir, uid_t uid, gid_t gid, struct jit_error *err);
+
+/* jit_sd_open for an agent that will run as owner (started as root: --user). */
+int jit_sd_open_for(const char *dir, uid_t owner, struct jit_statedir **out,
+	struct jit_error *err);
+/* As root: copies the CA file ca (which the agent's user may not be able to read) to
+ * ca.pem in the state dir, gives it to uid:gid, and names it in path as
+ * /proc/self/fd/N/ca.pem, reachable through the directory's descriptor alone. */
+int jit_sd_keep_ca(struct jit_statedir *sd, const char *ca, uid_t uid, gid_t gid, char *path,
+	size_t n, struct jit_error *err);
+
+/* The directory's descriptor (the enforcer process closes its copy). */
+int jit_sd_fd(const struct jit_statedir *sd);
+
+/* Is there a credential in dir (the agent is enrolled)? Checked before the start-up
+ * user decides whether it must read an enrollment token. */
+bool jit_sd_has_credential(const char *dir);
 
 /* Creates dir (0700) if missing; refuses one owned by another user and tightens a
  * looser mode to 0700. */

@@ -103,5 +103,6 @@ extern const struct cli_cmd cli_cmd_role_unassign;
 extern const struct cli_cmd cli_cmd_role_assignments;
 extern const struct cli_cmd cli_cmd_audit;
 extern const struct cli_cmd cli_cmd_audit_verify;
+extern const struct cli_cmd cli_cmd_audit_checkpoint;
 
 #endif

@@ -13,7 +13,11 @@
 #include <string.h>
 #include <strings.h>
 
+#include <sodium.h>
+
 #include "args.h"
+#include "audit_checkpoint.h"
+#include "files.h"
 #include "model_json.h"
 #include "output.h"
 #include "portspec.h"
@@ -35,6 +39,8 @@ enum {
 	KEY_SINCE,
 	KEY_UNTIL,
 	KEY_TOP,
+	KEY_CHECKPOINT,
+	KEY_PUBLIC_KEY,
 };
 
 struct audit_args {
@@ -573,22 +579,86 @@ describe_entry(struct cli *c, json_int_t seq, char *buf, size_t n)
 	json_decref(page);
 }
 
+struct verify_args {
+	const char *checkpoint;   /* --checkpoint FILE */
+	const char *public_key;   /* --public-key HEX: the signing key to expect */
+};
+
+static int
+verify_opt(void *ctx, int key, const char *arg, struct jit_error *err)
+{
+	struct verify_args *a = ctx;
+
+	switch (key) {
+	case KEY_CHECKPOINT:
+		a->checkpoint = arg;
+		return 0;
+	case KEY_PUBLIC_KEY:
+		if (strlen(arg) != 2 * JIT_AUDIT_SIGN_PK_BYTES ||
+			strspn(arg, "0123456789abcdef") != strlen(arg))
+			return cli_usage(err, "--public-key: 64 lowercase hex digits (the signing_key "
+				"of jitgated's audit_key_created line, or a checkpoint's publicKey)");
+		a->public_key = arg;
+		return 0;
+	}
+	return cli_usage(err, "unexpected option");
+}
+
+/* Reads and checks a checkpoint file: its own signature, and the pinned key if given. */
+static int
+load_checkpoint(const struct verify_args *a, struct jit_audit_checkpoint *cp,
+	struct jit_error *err)
+{
+	char pk[2 * JIT_AUDIT_SIGN_PK_BYTES + 1];
+	char *text = NULL;
+	size_t len = 0;
+	int r;
+
+	if (cli_file_read("--checkpoint", a->checkpoint, 64 * 1024, &text, &len, err) != 0)
+		return -1;
+	r = jit_audit_checkpoint_parse(text, len, cp, err);
+	free(text);
+	if (r != 0)
+		return cli_fail(err, "--checkpoint %.200s: %s", a->checkpoint, err->message);
+	if (!jit_audit_checkpoint_valid(cp))
+		return cli_fail(err, "--checkpoint %.200s: the signature does not verify: the "
+			"checkpoint was altered, or was not signed by the key it names",
+			a->checkpoint);
+	sodium_bin2hex(pk, sizeof(pk), cp->pk, sizeof(cp->pk));
+	if (a->public_key != NULL && strcmp(pk, a->public_key) != 0)
+		return cli_fail(err, "--checkpoint %.200s is signed by key %s, not by the "
+			"--public-key given", a->checkpoint, pk);
+	return 0;
+}
+
 static int
 audit_verify(struct cli *c, int argc, char **argv, struct jit_error *err)
 {
 	const json_t *verified, *broken_seq;
+	struct jit_audit_checkpoint cp;
+	struct verify_args a = {0};
 	const char *reason, *head;
-	char entry[512];
+	char entry[512], path[256], when[JIT_TIME_BUFSZ];
 	json_t *v = NULL;
 	json_int_t entries;
 	int first, r, rc = -1;
 
-	if ((r = cli_args_parse(c, &cli_cmd_audit_verify, argc, argv, NULL, NULL, &first,
+	if ((r = cli_args_parse(c, &cli_cmd_audit_verify, argc, argv, verify_opt, &a, &first,
 		err)) != 0)
 		return r > 0 ? 0 : -1;
 	if (first < argc)
 		return cli_usage(err, "unexpected argument '%.80s'", argv[first]);
-	if (cli_connect(c, err) != 0 || cli_get_object(c, AUDIT "/verify", &v, err) != 0)
+	if (a.public_key != NULL && a.checkpoint == NULL)
+		return cli_usage(err, "--public-key goes with --checkpoint FILE");
+	snprintf(path, sizeof(path), AUDIT "/verify");
+	if (a.checkpoint != NULL) {
+		if (load_checkpoint(&a, &cp, err) != 0)
+			return -1;
+		if (cp.seq > 0)
+			snprintf(path, sizeof(path), AUDIT "/verify?checkpointSequence=%lld"
+				"&checkpointHead=%s", (long long)cp.seq, cp.head);
+	}
+	if (cli_connect(c, err) != 0 || cli_get_object(c, path, &v, err) != 0)
 		return -1;
 	verified = json_object_get(v, "verified");
 	entries = json_integer_value(json_object_get(v, "entries"));
@@ -596,13 +666,27 @@ audit_verify(struct cli *c, int argc, char **argv, struct jit_error *err)
 		cli_fail(err, "the server's verdict on the audit log says neither verified nor not");
 		goto out;
 	}
+	if (a.checkpoint != NULL && cp.seq > 0 && json_is_true(verified) &&
+		!json_is_true(json_object_get(json_object_get(v, "checkpoint"), "matches"))) {
+		cli_fail(err, "the server did not check the checkpoint's entry %lld",
+			(long long)cp.seq);
+		goto out;
+	}
 	if (c->output == CLI_OUTPUT_JSON && cli_json_print(v, err) != 0)
 		goto out;
 	if (json_is_true(verified)) {
 		head = json_string_value(json_object_get(v, "head"));
-		if (c->output == CLI_OUTPUT_TABLE)
-			printf("The audit log verifies: %lld entries, their hash chain intact (head %s)\n",
-				(long long)entries, head && cli_printable(head) ? head : "-");
+		if (c->output == CLI_OUTPUT_TABLE) {
+			printf("The audit log verifies: %lld entries, their %s chain intact (head %s)\n",
+				(long long)entries, json_is_true(json_object_get(v, "keyed")) ?
+				"keyed (MAC)" : "hash", head && cli_printable(head) ? head : "-");
+			if (a.checkpoint != NULL) {
+				jit_time_format(cp.time, when);
+				printf("and matches the checkpoint of %s: entry %lld, signed by %.16s...\n",
+					when, (long long)cp.seq, a.public_key != NULL ? a.public_key :
+					"the key it names");
+			}
+		}
 		rc = 0;
 		goto out;
 	}
@@ -618,13 +702,77 @@ out:
 }
 
 const struct cli_cmd cli_cmd_audit_verify = {
-	"audit", "verify", "",
-	"Check the audit log's hash chain: exit 0 when intact, 1 when broken.",
-	"Every entry carries a BLAKE2b hash over its content and the previous entry's\n"
-	"hash. A broken chain (an entry altered, deleted or reordered, a tail removed)\n"
-	"is reported with the first broken entry and why. Needs Jitgate/auditLogs/read\n"
-	"at / (Owner, Reader, Security Reader there).\n",
-	NULL,
+	"audit", "verify", "[--checkpoint FILE [--public-key HEX]]",
+	"Check the audit log's chain: exit 0 when intact, 1 when broken.",
+	"Every entry carries a BLAKE2b MAC, under jitgated's audit key (kept outside the\n"
+	"database), over its content and the previous entry's MAC. A broken chain (an\n"
+	"entry altered, deleted, reordered or re-chained, a tail removed) is reported with\n"
+	"the first broken entry and why. With --checkpoint FILE (a checkpoint saved by\n"
+	"'jitgate audit checkpoint', or an audit_checkpoint line of jitgated's log), the\n"
+	"checkpoint's signature is checked here and its entry must still have the head it\n"
+	"signed: a log cut back or rolled back past it fails too. --public-key pins the\n"
+	"signing key. Needs Jitgate/auditLogs/read at / (Owner, Reader, Security Reader).\n",
+	(const struct cli_opt[]){
+		{"checkpoint", KEY_CHECKPOINT, "FILE", "also prove the log against this checkpoint"},
+		{"public-key", KEY_PUBLIC_KEY, "HEX", "the key the checkpoint must be signed by"},
+		{NULL, 0, NULL, NULL},
+	},
 	audit_verify,
+	false,
+};
+
+/* ---- audit checkpoint ---- */
+
+static int
+audit_checkpoint(struct cli *c, int argc, char **argv, struct jit_error *err)
+{
+	struct jit_audit_checkpoint cp;
+	char *text = NULL, when[JIT_TIME_BUFSZ], pk[2 * JIT_AUDIT_SIGN_PK_BYTES + 1];
+	json_t *v = NULL;
+	int first, r, rc = -1;
+
+	if ((r = cli_args_parse(c, &cli_cmd_audit_checkpoint, argc, argv, NULL, NULL, &first,
+		err)) != 0)
+		return r > 0 ? 0 : -1;
+	if (first < argc)
+		return cli_usage(err, "unexpected argument '%.80s'", argv[first]);
+	if (cli_connect(c, err) != 0 || cli_get_object(c, AUDIT "/checkpoint", &v, err) != 0)
+		return -1;
+	/* What the server sent must be a checkpoint that verifies, or it is worth nothing. */
+	if ((text = json_dumps(v, JSON_COMPACT)) == NULL) {
+		cli_fail(err, "out of memory");
+		goto out;
+	}
+	if (jit_audit_checkpoint_parse(text, strlen(text), &cp, err) != 0 ||
+		!jit_audit_checkpoint_valid(&cp)) {
+		cli_fail(err, "the server's checkpoint does not verify");
+		goto out;
+	}
+	if (c->output == CLI_OUTPUT_TABLE) {
+		jit_time_format(cp.time, when);
+		sodium_bin2hex(pk, sizeof(pk), cp.pk, sizeof(cp.pk));
+		printf("entry %lld at %s, head %s\nsigned by %s\n(-o json > FILE keeps it for "
+			"'jitgate audit verify --checkpoint FILE')\n", (long long)cp.seq, when, cp.head,
+			pk);
+	} else if (cli_json_print(v, err) != 0) {
+		goto out;
+	}
+	rc = 0;
+out:
+	free(text);
+	json_decref(v);
+	return rc;
+}
+
+const struct cli_cmd cli_cmd_audit_checkpoint = {
+	"audit", "checkpoint", "",
+	"A signed checkpoint of the audit log's head, to keep outside jitgated.",
+	"jitgated signs the log's newest entry and hash with its audit signing key\n"
+	"(Ed25519). Saved somewhere the database's writers cannot reach (-o json > FILE),\n"
+	"it lets 'jitgate audit verify --checkpoint FILE' prove the log later. jitgated also\n"
+	"writes one to its log (event=audit_checkpoint) when the head moved. Needs\n"
+	"Jitgate/auditLogs/read at /.\n",
+	NULL,
+	audit_checkpoint,
 	false,
 };

@@ -262,8 +262,30 @@ ep_versions(struct cli *c, const struct target_vm *t, uint64_t *desired, uint64_
 	return cli_ep_versions(c, t->vm.enforcement_point, desired, applied, err);
 }
 
+/* One wait for eps[k]'s point to apply want: a long poll on its VM where the server
+ * offers it (GET VM ?appliedVersion=), else a read of the versions. *applied is what the
+ * point has applied when the answer came. */
+static int
+wait_once(struct cli *c, const struct target_vm *t, uint64_t want, jit_time deadline,
+	uint64_t *applied, struct jit_error *err)
+{
+	int64_t left_s = (deadline - jit_time_now()) / JIT_NS_PER_SEC - 1;
+	uint64_t desired;
+	bool has;
+
+	if (left_s > 0) {
+		if (cli_vm_wait_applied(c, &t->vm.id, want, left_s > 30 ? 30 : (int)left_s, &has,
+			&desired, applied, err) != 0)
+			return -1;
+		if (has)
+			return 0;
+	}
+	return ep_versions(c, t, &desired, applied, err);
+}
+
 /* Waits until each enforcement point of the VMs has applied the version it had
- * to apply right after the change. */
+ * to apply right after the change: the server holds each answer until then (a long
+ * poll), so this returns as soon as the agent has reported, without polling. */
 static int
 wait_applied(struct cli *c, const struct target_vm *ts, size_t n, const char *what,
 	struct jit_error *err)
@@ -284,9 +306,10 @@ wait_applied(struct cli *c, const struct target_vm *ts, size_t n, const char *wh
 		const char *name = slash != NULL ? slash + 1 : eps[k]->vm.enforcement_point;
 
 		for (;;) {
-			uint64_t desired, applied;
+			jit_time asked = jit_time_now();
+			uint64_t applied;
 
-			if (ep_versions(c, eps[k], &desired, &applied, err) != 0)
+			if (wait_once(c, eps[k], want[k], deadline, &applied, err) != 0)
 				return -1;
 			if (applied >= want[k]) {
 				fprintf(stderr, "jitgate: enforcement point %s applied %s (version "
@@ -299,7 +322,9 @@ wait_applied(struct cli *c, const struct target_vm *ts, size_t n, const char *wh
 					"is its agent running? (--timeout sets the wait)", what, name,
 					c->timeout_s, (unsigned long long)applied,
 					(unsigned long long)want[k]);
-			sleep_ms(WAIT_POLL_MS);
+			/* A server that answered at once (no long poll): do not spin. */
+			if (jit_time_now() - asked < WAIT_POLL_MS * 1000000LL)
+				sleep_ms(WAIT_POLL_MS);
 		}
 	}
 	return 0;

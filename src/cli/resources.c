@@ -612,6 +612,28 @@ cli_vm_json_versions(const json_t *vm, bool *has, uint64_t *desired, uint64_t *a
 }
 
 int
+cli_vm_wait_applied(struct cli *c, const struct jit_rid *vm, uint64_t want, int wait_s,
+	bool *has, uint64_t *desired, uint64_t *applied, struct jit_error *err)
+{
+	char path[JIT_RESOURCE_ID_MAX + 64];
+	size_t len;
+	json_t *j = NULL;
+	int r;
+
+	*has = false;
+	if (cli_rid_path(vm, path, JIT_RESOURCE_ID_MAX, err) != 0)
+		return -1;
+	len = strlen(path);
+	snprintf(path + len, sizeof(path) - len, "?appliedVersion=%llu&wait=%d",
+		(unsigned long long)want, wait_s);
+	if (cli_get_object(c, path, &j, err) != 0)
+		return -1;
+	r = cli_vm_json_versions(j, has, desired, applied, err);
+	json_decref(j);
+	return r;
+}
+
+int
 cli_vm_versions(struct cli *c, const struct jit_rid *vm, bool *has, uint64_t *desired,
 	uint64_t *applied, struct jit_error *err)
 {

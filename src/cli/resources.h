@@ -81,6 +81,10 @@ int cli_ep_versions(struct cli *c, const char *ep_id, uint64_t *desired, uint64_
  * does not report them (it has no enforcement point, or the server is older). */
 int cli_vm_versions(struct cli *c, const struct jit_rid *vm, bool *has, uint64_t *desired,
 	uint64_t *applied, struct jit_error *err);
+/* The same, waiting on the server (a long poll of up to wait_s seconds) until the VM's
+ * enforcement point has applied version `want` or later. */
+int cli_vm_wait_applied(struct cli *c, const struct jit_rid *vm, uint64_t want, int wait_s,
+	bool *has, uint64_t *desired, uint64_t *applied, struct jit_error *err);
 /* The same from a VM's JSON as the server returned it. */
 int cli_vm_json_versions(const json_t *vm, bool *has, uint64_t *desired, uint64_t *applied,
 	struct jit_error *err);

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #define AUDIT_TAG "jitgate-audit-v1"
+#define AUDIT_MAC_TAG "jitgate-audit-mac-v1"
 
 /* Every field length-prefixed (big-endian 64 bits; NULL as all ones, distinct from ""),
  * so no two different entries serialise alike. */
@@ -31,35 +32,71 @@ hash_field(crypto_generichash_state *h, const char *v)
 		crypto_generichash_update(h, (const unsigned char *)v, strlen(v));
 }
 
-void
-jit_audit_hash(const char *prev, const struct jit_audit_record *r, char out[JIT_AUDIT_HASH_HEX])
+/* The encoding both the hash and the MAC cover. */
+static void
+encode(crypto_generichash_state *h, const char *tag, const char *prev,
+	const struct jit_audit_record *r)
 {
 	char seq[24], time_ns[24], principal[24], status[16];
-	unsigned char digest[32];
-	crypto_generichash_state h;
 
 	/* Integers hash as their decimal text, as the first stores wrote them. */
 	snprintf(seq, sizeof(seq), "%" PRId64, r->seq);
 	snprintf(time_ns, sizeof(time_ns), "%" PRId64, r->time);
 	snprintf(principal, sizeof(principal), "%" PRId64, r->principal_id);
 	snprintf(status, sizeof(status), "%d", r->status);
+	hash_field(h, tag);
+	hash_field(h, prev);
+	hash_field(h, seq);
+	hash_field(h, time_ns);
+	hash_field(h, r->principal_id != 0 ? principal : NULL);
+	hash_field(h, r->principal_name);
+	hash_field(h, r->caller);
+	hash_field(h, r->operation);
+	hash_field(h, r->resource_id);
+	hash_field(h, r->result);
+	hash_field(h, status);
+	hash_field(h, r->correlation_id);
+	hash_field(h, r->details_json);
+	hash_field(h, r->vms_json);
+}
+
+void
+jit_audit_hash(const char *prev, const struct jit_audit_record *r, char out[JIT_AUDIT_HASH_HEX])
+{
+	unsigned char digest[32];
+	crypto_generichash_state h;
+
 	crypto_generichash_init(&h, NULL, 0, sizeof(digest));
-	hash_field(&h, AUDIT_TAG);
-	hash_field(&h, prev);
-	hash_field(&h, seq);
-	hash_field(&h, time_ns);
-	hash_field(&h, r->principal_id != 0 ? principal : NULL);
-	hash_field(&h, r->principal_name);
-	hash_field(&h, r->caller);
-	hash_field(&h, r->operation);
-	hash_field(&h, r->resource_id);
-	hash_field(&h, r->result);
-	hash_field(&h, status);
-	hash_field(&h, r->correlation_id);
-	hash_field(&h, r->details_json);
-	hash_field(&h, r->vms_json);
+	encode(&h, AUDIT_TAG, prev, r);
 	crypto_generichash_final(&h, digest, sizeof(digest));
 	sodium_bin2hex(out, JIT_AUDIT_HASH_HEX, digest, sizeof(digest));
+}
+
+void
+jit_audit_mac(const uint8_t key[JIT_AUDIT_MAC_KEY_BYTES], const char *prev,
+	const struct jit_audit_record *r, char out[JIT_AUDIT_HASH_HEX])
+{
+	unsigned char digest[32];
+	crypto_generichash_state h;
+
+	crypto_generichash_init(&h, key, JIT_AUDIT_MAC_KEY_BYTES, sizeof(digest));
+	encode(&h, AUDIT_MAC_TAG, prev, r);
+	crypto_generichash_final(&h, digest, sizeof(digest));
+	sodium_bin2hex(out, JIT_AUDIT_HASH_HEX, digest, sizeof(digest));
+	sodium_memzero(&h, sizeof(h));
+}
+
+void
+jit_audit_entry_hash(const struct jit_audit_keyring *kr, const char *prev,
+	const struct jit_audit_record *r, char out[JIT_AUDIT_HASH_HEX])
+{
+	const struct jit_audit_mac_key *k = kr != NULL ? jit_audit_keyring_mac_for(kr, r->seq) :
+		NULL;
+
+	if (k != NULL)
+		jit_audit_mac(k->key, prev, r, out);
+	else
+		jit_audit_hash(prev, r, out);
 }
 
 int
@@ -187,6 +224,29 @@ jit_audit_verify_begin(struct jit_audit_verifier *v)
 	v->expect_seq = 1;
 }
 
+void
+jit_audit_verify_keys(struct jit_audit_verifier *v, const struct jit_audit_keyring *kr)
+{
+	v->keys = kr;
+}
+
+void
+jit_audit_verify_checkpoint(struct jit_audit_verifier *v, int64_t seq, const char *head)
+{
+	v->verdict.checkpoint_seq = seq;
+	v->has_checkpoint = seq > 0;
+	snprintf(v->checkpoint_head, sizeof(v->checkpoint_head), "%s", head != NULL ? head : "");
+}
+
+/* Equal strings, in time that does not depend on where they differ (a MAC). */
+static bool
+same_mac(const char *a, const char *b)
+{
+	size_t n = strlen(a);
+
+	return n == strlen(b) && sodium_memcmp(a, b, n) == 0;
+}
+
 static const char *
 or_empty(const char *s)
 {
@@ -213,11 +273,23 @@ jit_audit_verify_entry(struct jit_audit_verifier *v, const struct jit_audit_reco
 		broken(v, r->seq, "entry %" PRId64 " does not link to the entry before it", r->seq);
 		return 0;
 	}
-	jit_audit_hash(v->prev, r, hash);
-	if (strcmp(hash, or_empty(stored->hash)) != 0) {
-		broken(v, r->seq, "entry %" PRId64 " was altered: its content does not match its "
-			"hash", r->seq);
+	jit_audit_entry_hash(v->keys, v->prev, r, hash);
+	if (!same_mac(hash, or_empty(stored->hash))) {
+		if (v->keys != NULL && jit_audit_keyring_mac_for(v->keys, r->seq) != NULL)
+			broken(v, r->seq, "entry %" PRId64 " was altered: its content does not match "
+				"its MAC (rewritten or re-chained without the audit key)", r->seq);
+		else
+			broken(v, r->seq, "entry %" PRId64 " was altered: its content does not match "
+				"its hash", r->seq);
 		return 0;
+	}
+	if (v->has_checkpoint && r->seq == v->verdict.checkpoint_seq) {
+		if (strcmp(hash, v->checkpoint_head) != 0) {
+			broken(v, r->seq, "entry %" PRId64 " is not the one the checkpoint signed: the "
+				"log was rewritten up to it", r->seq);
+			return 0;
+		}
+		v->verdict.checkpoint_matched = true;
 	}
 	/* The columns scoped queries use are derived from hashed ones: check them too. */
 	if (jit_audit_index(r->resource_id, r->vms_json, key, &vm_keys) != 0)
@@ -246,7 +318,13 @@ jit_audit_verify_end(struct jit_audit_verifier *v, int64_t head_seq, const char 
 		broken(v, v->verdict.entries + 1, "the log ends at entry %" PRId64 " but its "
 			"recorded head is entry %" PRId64 ": entries were removed from the end",
 			v->verdict.entries, head_seq);
-	if (v->verdict.ok)
+	if (v->verdict.ok && v->has_checkpoint && !v->verdict.checkpoint_matched)
+		broken(v, v->verdict.checkpoint_seq, "the log ends at entry %" PRId64 ", before the "
+			"checkpoint's entry %" PRId64 ": entries were removed from the end or the log "
+			"was rolled back", v->verdict.entries, v->verdict.checkpoint_seq);
+	if (v->verdict.ok) {
 		memcpy(v->verdict.head, v->prev, sizeof(v->verdict.head));
+		v->verdict.head_seq = v->verdict.entries;
+	}
 	*out = v->verdict;
 }

@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "audit_key.h"
 #include "resource_id.h"
 #include "timestamp.h"
 
@@ -37,9 +38,21 @@ struct jit_audit_record {
 	const char *vms_json;           /* JSON array of the VM IDs concerned, or NULL */
 };
 
-/* BLAKE2b-256 over a version tag, prev (hex) and every field length-prefixed, as hex. */
+/* BLAKE2b-256 over a version tag, prev (hex) and every field length-prefixed, as hex:
+ * the unkeyed hash, which entries written before the log was keyed carry. */
 void jit_audit_hash(const char *prev, const struct jit_audit_record *r,
 	char out[JIT_AUDIT_HASH_HEX]);
+
+/* The same encoding under its own tag, as a keyed BLAKE2b-256 MAC: without the key no
+ * one can compute it, so an entry altered, inserted or re-chained by someone who can
+ * write the database but not read the key file (audit_key.h) does not verify. */
+void jit_audit_mac(const uint8_t key[JIT_AUDIT_MAC_KEY_BYTES], const char *prev,
+	const struct jit_audit_record *r, char out[JIT_AUDIT_HASH_HEX]);
+
+/* What entry r's hash must be: the MAC under the key kr holds for r->seq, or the unkeyed
+ * hash when kr is NULL or r predates its first key. */
+void jit_audit_entry_hash(const struct jit_audit_keyring *kr, const char *prev,
+	const struct jit_audit_record *r, char out[JIT_AUDIT_HASH_HEX]);
 
 /* The canonical VMs member of an entry: a compact JSON array of the VMs' IDs, or NULL
  * when n is 0. *out is malloc'd; -1 when out of memory. */
@@ -59,6 +72,9 @@ struct jit_audit_verdict {
 	int64_t first_broken_seq;       /* 0 when ok */
 	char reason[256];
 	char head[JIT_AUDIT_HASH_HEX];  /* the last hash (when ok) */
+	int64_t head_seq;               /* the last entry (when ok) */
+	int64_t checkpoint_seq;         /* a checkpoint was given: its entry (else 0) */
+	bool checkpoint_matched;        /* ... and that entry has the checkpoint's head */
 };
 
 /* Verification, one stored entry at a time in seq order. */
@@ -66,6 +82,9 @@ struct jit_audit_verifier {
 	struct jit_audit_verdict verdict;
 	char prev[JIT_AUDIT_HASH_HEX];
 	int64_t expect_seq;
+	const struct jit_audit_keyring *keys;    /* NULL: an unkeyed log */
+	bool has_checkpoint;
+	char checkpoint_head[JIT_AUDIT_HASH_HEX];
 };
 
 /* What the store holds for an entry beyond its content. */
@@ -76,6 +95,12 @@ struct jit_audit_stored {
 };
 
 void jit_audit_verify_begin(struct jit_audit_verifier *v);
+/* Entries are checked against keys (jit_audit_entry_hash); NULL: unkeyed. */
+void jit_audit_verify_keys(struct jit_audit_verifier *v, const struct jit_audit_keyring *kr);
+/* Also checks that entry seq (>= 1) has hash head, a checkpoint's anchor from outside the
+ * database: a log rewritten up to it, or ending before it (cut back, rolled back to a
+ * copy), fails at that entry. seq 0 (a checkpoint of the empty log) checks nothing. */
+void jit_audit_verify_checkpoint(struct jit_audit_verifier *v, int64_t seq, const char *head);
 /* Checks the next entry; false once the chain is broken (the verdict says where).
  * -1 (with ok left true) only when out of memory. */
 int jit_audit_verify_entry(struct jit_audit_verifier *v, const struct jit_audit_record *r,

@@ -6,6 +6,12 @@
  * logger that cannot allocate still logs. Values are quoted logfmt-style when
  * they hold anything a reader or a parser could trip on; control characters are
  * escaped so a client cannot forge a log line through a value.
+ *
+ * Under systemd, stderr is a stream to journald ($JOURNAL_STREAM names its device and
+ * inode). Then an event goes to the journal natively instead (sd_journal_sendv), once,
+ * with its pairs as fields of its own (JITGATE_EVENT=, JITGATE_<KEY>=), and not to
+ * stderr as well: journald would store it twice. Anywhere else stderr alone. Should
+ * the journal refuse an entry, that line goes to stderr, so no event is lost.
  */
 #include "log.h"
 
@@ -14,7 +20,13 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
 #include <syslog.h>
+/* The call site is always this file: no CODE_FILE/CODE_LINE fields that say nothing. */
+#define SD_JOURNAL_SUPPRESS_LOCATION
+#include <systemd/sd-journal.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -28,7 +40,19 @@ static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 /* openlog(3) keeps the ident pointer, so the name lives here for good. */
 static char log_prog[LOG_PROG_MAX] = "jitgate";
 static enum jit_log_level log_min = JIT_LOG_INFO;
-static bool log_syslog;
+static bool log_journal;
+
+/* Journal fields of one event: MESSAGE, PRIORITY, SYSLOG_IDENTIFIER, JITGATE_EVENT and
+ * one per pair; pairs past the cap stay in MESSAGE only. */
+#define JOURNAL_FIELDS_MAX 40
+#define JOURNAL_FIELD_BYTES 8192
+
+struct journal_entry {
+	struct iovec iov[JOURNAL_FIELDS_MAX];
+	size_t n;
+	char buf[JOURNAL_FIELD_BYTES];
+	size_t used;
+};
 
 struct line {
 	char buf[LOG_LINE_MAX];
@@ -218,18 +242,92 @@ write_all(int fd, const char *s, size_t n)
 	}
 }
 
+bool
+jit_log_stderr_is_journal(void)
+{
+	const char *js = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+	char tail;
+
+	if (js == NULL || sscanf(js, "%llu:%llu%c", &dev, &ino, &tail) != 2)
+		return false;
+	if (fstat(STDERR_FILENO, &st) != 0)
+		return false;
+	return (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
+}
+
 void
-jit_log_init(const char *prog, enum jit_log_level min, bool syslog_when_not_tty)
+jit_log_init(const char *prog, enum jit_log_level min, bool journal_when_stderr_is)
 {
 	pthread_mutex_lock(&log_lock);
-	if (log_syslog)
-		closelog();
 	snprintf(log_prog, sizeof(log_prog), "%s", prog != NULL ? prog : "jitgate");
 	log_min = min;
-	log_syslog = syslog_when_not_tty && !isatty(STDERR_FILENO);
-	if (log_syslog)
-		openlog(log_prog, LOG_PID, LOG_DAEMON);
+	log_journal = journal_when_stderr_is && jit_log_stderr_is_journal();
 	pthread_mutex_unlock(&log_lock);
+}
+
+/* Adds "NAME=value" (name already valid) to e; false when there is no room. */
+static bool
+journal_add(struct journal_entry *e, const char *name, const char *value, size_t vlen)
+{
+	size_t nlen = strlen(name), need = nlen + 1 + vlen;
+
+	if (e->n == JOURNAL_FIELDS_MAX || e->used + need > sizeof(e->buf))
+		return false;
+	memcpy(e->buf + e->used, name, nlen);
+	e->buf[e->used + nlen] = '=';
+	memcpy(e->buf + e->used + nlen + 1, value, vlen);
+	e->iov[e->n].iov_base = e->buf + e->used;
+	e->iov[e->n].iov_len = need;
+	e->n++;
+	e->used += need;
+	return true;
+}
+
+/* JITGATE_<KEY>: upper case, anything but letters and digits an underscore (journal
+ * field names are [A-Z0-9_], at most 64 long, not starting with '_'). */
+static void
+journal_name(const char *key, char out[65])
+{
+	size_t o = snprintf(out, 65, "JITGATE_");
+
+	for (; *key && o < 64; key++) {
+		char c = *key;
+
+		if (c >= 'a' && c <= 'z')
+			c = (char)(c - 'a' + 'A');
+		else if (!((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')))
+			c = '_';
+		out[o++] = c;
+	}
+	out[o] = '\0';
+}
+
+/* Sends the event natively; 0 when the journal took it. */
+static int
+journal_send(enum jit_log_level level, const char *message, size_t mlen, const char *event,
+	va_list ap)
+{
+	struct journal_entry e;
+	const char *key, *value;
+	char prio[2] = {(char)('0' + syslog_priority(level)), '\0'}, name[65];
+
+	e.n = 0;
+	e.used = 0;
+	journal_add(&e, "MESSAGE", message, mlen);
+	journal_add(&e, "PRIORITY", prio, 1);
+	journal_add(&e, "SYSLOG_IDENTIFIER", log_prog, strlen(log_prog));
+	if (event != NULL)
+		journal_add(&e, "JITGATE_EVENT", event, strlen(event));
+	while ((key = va_arg(ap, const char *)) != NULL) {
+		value = va_arg(ap, const char *);
+		if (value == NULL)
+			continue;
+		journal_name(key, name);
+		journal_add(&e, name, value, strlen(value));
+	}
+	return sd_journal_sendv(e.iov, (int)e.n) < 0 ? -1 : 0;
 }
 
 void
@@ -238,7 +336,7 @@ jit_log(enum jit_log_level level, const char *event, ...)
 	struct line l;
 	const char *key, *value;
 	size_t body;
-	va_list ap;
+	va_list ap, fields;
 	int saved_errno = errno;
 
 	pthread_mutex_lock(&log_lock);
@@ -257,6 +355,7 @@ jit_log(enum jit_log_level level, const char *event, ...)
 	put_pair(&l, "prog", log_prog);
 	put_pair(&l, "event", event != NULL ? event : "");
 	va_start(ap, event);
+	va_copy(fields, ap);
 	while ((key = va_arg(ap, const char *)) != NULL) {
 		value = va_arg(ap, const char *);
 		if (value != NULL)
@@ -266,9 +365,11 @@ jit_log(enum jit_log_level level, const char *event, ...)
 	if (l.full)
 		put_tail(&l, " truncated=true");
 	put_tail(&l, "\n");
-	write_all(STDERR_FILENO, l.buf, l.len);
-	if (log_syslog)
-		syslog(syslog_priority(level), "%.*s", (int)(l.len - body - 1), l.buf + body);
+	/* The journal stamps its own time: the message is the line from its level on. */
+	if (!log_journal ||
+		journal_send(level, l.buf + body, l.len - body - 1, event, fields) != 0)
+		write_all(STDERR_FILENO, l.buf, l.len);
+	va_end(fields);
 	pthread_mutex_unlock(&log_lock);
 	errno = saved_errno;
 }

@@ -477,8 +477,8 @@ decode_request(const json_t *obj, const char *path, struct jit_request *out,
 
 /* JitNetworkAccessPolicyInitiatePort */
 static int
-decode_initiate_port(const json_t *obj, const char *path, struct jit_initiate_port *out,
-	struct jit_error *err)
+decode_initiate_port(const json_t *obj, const char *path, bool end_required,
+	struct jit_initiate_port *out, struct jit_error *err)
 {
 	char sub[JIT_JSON_PATH_BUFSZ];
 	const char *s;
@@ -496,13 +496,16 @@ decode_initiate_port(const json_t *obj, const char *path, struct jit_initiate_po
 			return jit_json_at(err,
 				jit_json_path_key(sub, path, "allowedSourceAddressPrefix"));
 	}
+	/* A revoke names no end time: it ends access now. */
+	if (!end_required && member(obj, "endTimeUtc") == NULL)
+		return 0;
 	return get_time(obj, path, "endTimeUtc", &out->end_time, err);
 }
 
 /* JitNetworkAccessPolicyInitiateVirtualMachine */
 static int
-decode_initiate_vm(const json_t *obj, const char *path, struct jit_initiate_vm *out,
-	struct jit_error *err)
+decode_initiate_vm(const json_t *obj, const char *path, bool end_required,
+	struct jit_initiate_vm *out, struct jit_error *err)
 {
 	char sub[JIT_JSON_PATH_BUFSZ];
 	const json_t *a;
@@ -519,7 +522,8 @@ decode_initiate_vm(const json_t *obj, const char *path, struct jit_initiate_vm *
 	out->n_ports = json_array_size(a);
 	for (size_t i = 0; i < out->n_ports; i++) {
 		if (decode_initiate_port(json_array_get(a, i),
-			jit_json_path_index(sub, path, "ports", i), &out->ports[i], err) != 0)
+			jit_json_path_index(sub, path, "ports", i), end_required, &out->ports[i],
+			err) != 0)
 			return -1;
 		for (size_t k = 0; k < i; k++)
 			if (out->ports[k].number == out->ports[i].number)
@@ -633,8 +637,9 @@ jit_request_from_json(const json_t *j, struct jit_request **out, struct jit_erro
 	return 0;
 }
 
-int
-jit_initiate_from_json(const json_t *j, struct jit_initiate **out, struct jit_error *err)
+static int
+decode_initiate(const json_t *j, bool end_required, struct jit_initiate **out,
+	struct jit_error *err)
 {
 	char sub[JIT_JSON_PATH_BUFSZ];
 	struct jit_initiate *in;
@@ -655,7 +660,8 @@ jit_initiate_from_json(const json_t *j, struct jit_initiate **out, struct jit_er
 	in->n_vms = json_array_size(a);
 	for (size_t i = 0; i < in->n_vms; i++) {
 		if (decode_initiate_vm(json_array_get(a, i),
-			jit_json_path_index(sub, "", "virtualMachines", i), &in->vms[i], err) != 0)
+			jit_json_path_index(sub, "", "virtualMachines", i), end_required, &in->vms[i],
+			err) != 0)
 			goto fail;
 		for (size_t k = 0; k < i; k++) {
 			if (jit_rid_equal(&in->vms[k].id, &in->vms[i].id)) {
@@ -672,6 +678,18 @@ jit_initiate_from_json(const json_t *j, struct jit_initiate **out, struct jit_er
 fail:
 	jit_initiate_free(in);
 	return -1;
+}
+
+int
+jit_initiate_from_json(const json_t *j, struct jit_initiate **out, struct jit_error *err)
+{
+	return decode_initiate(j, true, out, err);
+}
+
+int
+jit_revoke_from_json(const json_t *j, struct jit_initiate **out, struct jit_error *err)
+{
+	return decode_initiate(j, false, out, err);
 }
 
 /*

@@ -33,5 +33,7 @@ json_t *jit_request_to_json(const struct jit_request *r);
 /* A JitNetworkAccessPolicyInitiateRequest (the initiate body). */
 int jit_initiate_from_json(const json_t *j, struct jit_initiate **out, struct jit_error *err);
 json_t *jit_initiate_to_json(const struct jit_initiate *in);
+/* A revoke body (ours): the initiate shape, endTimeUtc optional and unused (end_time 0). */
+int jit_revoke_from_json(const json_t *j, struct jit_initiate **out, struct jit_error *err);
 
 #endif

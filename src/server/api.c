@@ -18,12 +18,15 @@
 #include <time.h>
 
 #include "auth.h"
+#include "auth_throttle.h"
 #include "log.h"
 #include "metrics.h"
+#include "svc_stats.h"
 #include "model_json.h"
 #include "rbac.h"
 #include "resource_id.h"
 #include "svc_audit.h"
+#include "svc_rbac.h"
 
 enum route_auth {
 	AUTH_USER = 1,   /* users and service principals */
@@ -131,6 +134,8 @@ static const struct route routes[] = {
 		CHECK_LIST, 0, jit_h_audit_list},
 	{"GET", "/providers/Jitgate/auditLogs/verify", AUTH_USER, true, "Jitgate/auditLogs/read",
 		CHECK_RESOURCE, JIT_RID_ROOT, jit_h_audit_verify},
+	{"GET", "/providers/Jitgate/auditLogs/checkpoint", AUTH_USER, true,
+		"Jitgate/auditLogs/read", CHECK_RESOURCE, JIT_RID_ROOT, jit_h_audit_checkpoint},
 	{"GET", "/subscriptions/{sub}/providers/Jitgate/auditLogs", AUTH_USER, true,
 		"Jitgate/auditLogs/read", CHECK_LIST, 0, jit_h_audit_list},
 	{"GET", RGP "/providers/Jitgate/auditLogs", AUTH_USER, true, "Jitgate/auditLogs/read",
@@ -150,7 +155,7 @@ static const struct route routes[] = {
 		"Microsoft.Security/jitSettings/write", CHECK_RESOURCE, JIT_RID_RESOURCE_GROUP,
 		jit_h_settings_put},
 
-	/* Principals and their tokens (roles and assignments: jit_h_authorization) */
+	/* Principals and their tokens (roles and assignments: route_authorization) */
 	{"GET", "/providers/Jitgate/whoami", AUTH_USER, true, "Jitgate/whoami/read", CHECK_NONE,
 		0, jit_h_whoami},
 	{"GET", PRINCIPALS, AUTH_USER, true, "Jitgate/principals/read", CHECK_RESOURCE,
@@ -434,6 +439,21 @@ api_version_shape(const char *v)
 	return v[10] == '\0' || strcmp(v + 10, "-preview") == 0;
 }
 
+void
+jit_call_refuse(struct jit_call *c, const char *resource_id, const struct jit_error *err)
+{
+	jit_call_audit_failure(c, resource_id, err);
+	jit_call_fail(c, err);
+}
+
+void
+jit_call_fail_audited(struct jit_call *c, const struct jit_error *err)
+{
+	if (err->status < 500)
+		c->audited_failure = true;
+	jit_call_fail(c, err);
+}
+
 static int
 check_api_version(struct jit_call *c, bool any, struct jit_error *err)
 {
@@ -452,85 +472,80 @@ check_api_version(struct jit_call *c, bool any, struct jit_error *err)
 	return 0;
 }
 
-/* ---- bad-token throttling ---- */
+/* ---- failed sign-ins ---- */
 
-/* Repeated failed authentications from one address (IPv4 /32, IPv6 /64) are answered
- * with 429 for the rest of a one-minute window: guessing needs many tries. */
-#define THROTTLE_SLOTS 1024
-#define THROTTLE_WINDOW_NS (60LL * JIT_NS_PER_SEC)
-#define THROTTLE_MAX_FAILURES 20
-
-static struct {
-	uint8_t key[9];
-	jit_time window_start;
-	unsigned failures;
-} throttle[THROTTLE_SLOTS];
-static pthread_mutex_t throttle_lock = PTHREAD_MUTEX_INITIALIZER;
-
-static size_t
-throttle_key(const struct jit_prefix *caller, uint8_t key[9])
+/* Every refused credential passes here, after it was checked (auth_throttle.h): a valid
+ * credential is never refused for its address's failures. The first failures of an
+ * address are audited one by one, the rest go into the summary entry the sweeper writes
+ * (jit_api_audit_failed_sign_ins); an address past the limit gets 429. */
+void
+jit_call_credential_refused(struct jit_call *c, struct jit_error *err)
 {
-	uint32_t h = 2166136261u;
-
-	memset(key, 0, 9);
-	key[0] = (uint8_t)caller->family;
-	memcpy(key + 1, caller->addr, caller->family == JIT_FAMILY_INET ? 4 : 8);
-	for (size_t i = 0; i < 9; i++)
-		h = (h ^ key[i]) * 16777619u;
-	return h % THROTTLE_SLOTS;
-}
-
-/* Returns seconds to wait when the address is throttled, else 0. */
-static int
-throttled(const struct jit_call *c)
-{
-	uint8_t key[9];
-	size_t i = throttle_key(&c->caller, key);
+	enum jit_auth_verdict v = JIT_AUTH_FAIL_AUDIT;
+	const char *action = c->action;
 	int wait = 0;
 
-	pthread_mutex_lock(&throttle_lock);
-	if (memcmp(throttle[i].key, key, 9) == 0 &&
-		c->now - throttle[i].window_start < THROTTLE_WINDOW_NS &&
-		throttle[i].failures >= THROTTLE_MAX_FAILURES)
-		wait = (int)((throttle[i].window_start + THROTTLE_WINDOW_NS - c->now) /
-			JIT_NS_PER_SEC) + 1;
-	pthread_mutex_unlock(&throttle_lock);
-	return wait;
-}
-
-static void
-note_auth_failure(const struct jit_call *c)
-{
-	uint8_t key[9];
-	size_t i = throttle_key(&c->caller, key);
-
-	pthread_mutex_lock(&throttle_lock);
-	if (memcmp(throttle[i].key, key, 9) != 0 ||
-		c->now - throttle[i].window_start >= THROTTLE_WINDOW_NS) {
-		memcpy(throttle[i].key, key, 9);
-		throttle[i].window_start = c->now;
-		throttle[i].failures = 0;
+	if (c->api->auth_throttle != NULL)
+		v = jit_auth_throttle_fail(c->api->auth_throttle, &c->caller, c->now, &wait);
+	if (v == JIT_AUTH_FAIL_AUDIT) {
+		c->action = "Jitgate/signIn/action";
+		jit_call_audit_failure(c, c->req->path, err);
+		c->action = action;
 	}
-	throttle[i].failures++;
-	pthread_mutex_unlock(&throttle_lock);
+	c->audited_failure = true;
+	if (wait > 0) {
+		c->resp->retry_after = wait;
+		jit_errorf(err, 429, JIT_E_TOO_MANY_REQUESTS,
+			"Too many failed authentications from %s; retry in %d seconds.",
+			c->caller_text, wait);
+	}
 }
 
+/* The summary of the failed sign-ins not audited one by one since the last call: one
+ * entry (Jitgate/signIn/action, Failed, 401) with the count and the busiest addresses. */
 int
-jit_call_throttled(struct jit_call *c, struct jit_error *err)
+jit_api_audit_failed_sign_ins(struct jit_api *api, jit_time now, struct jit_error *err)
 {
-	int wait = throttled(c);
+	struct jit_auth_tally top[20];
+	json_t *d, *addrs;
+	char *details;
+	uint64_t total;
+	size_t n;
+	int r;
 
-	if (wait <= 0)
+	if (api->auth_throttle == NULL)
 		return 0;
-	c->resp->retry_after = wait;
-	return jit_errorf(err, 429, JIT_E_TOO_MANY_REQUESTS,
-		"Too many failed authentications from %s; retry in %d seconds.", c->caller_text, wait);
-}
+	n = jit_auth_throttle_drain(api->auth_throttle, top, sizeof(top) / sizeof(top[0]),
+		&total);
+	if (total == 0)
+		return 0;
+	if ((addrs = json_array()) == NULL)
+		return jit_errorf(err, 500, JIT_E_INTERNAL, "out of memory");
+	for (size_t i = 0; i < n; i++) {
+		char a[JIT_PREFIX_BUFSZ];
 
-void
-jit_call_auth_failed(struct jit_call *c)
-{
-	note_auth_failure(c);
+		jit_prefix_format(&top[i].key, a);
+		json_array_append_new(addrs, json_pack("{s:s,s:I}", "address", a, "failures",
+			(json_int_t)top[i].failures));
+	}
+	d = json_pack("{s:b,s:I,s:o}", "summary", 1, "failures", (json_int_t)total,
+		"addresses", addrs);
+	details = d ? json_dumps(d, JSON_COMPACT) : NULL;
+	json_decref(d);
+	struct jit_audit_entry e = {
+		.time = now,
+		.operation = "Jitgate/signIn/action",
+		.result = "Failed",
+		.status = 401,
+		.details_json = details,
+	};
+	if (details == NULL) {
+		jit_errorf(err, 500, JIT_E_INTERNAL, "out of memory");
+		return -1;
+	}
+	r = jit_svc_audit_entry(api->store, &e, err);
+	free(details);
+	return r;
 }
 
 /* Is this request's Origin this server itself (https://<its Host>)? */
@@ -608,50 +623,32 @@ jit_call_rate_limit(struct jit_call *c, struct jit_rate_limit *rl, const char *w
 static int
 authenticate(struct jit_call *c, enum route_auth need, struct jit_error *err)
 {
-	struct jit_store *st = c->api->store;
 	const char *authz = jit_http_header(c->req, "Authorization"), *cookie = NULL;
-	int r;
+	struct jit_sign_in in;
 
 	if (need == AUTH_NONE)
 		return 0;
 	if (authz == NULL && need == AUTH_USER && c->api->console != NULL &&
 		c->api->console->enabled)
 		cookie = jit_http_cookie(c->req, JIT_SESSION_COOKIE);
-	if (jit_call_throttled(c, err) != 0)
-		return -1;
-	if (jit_store_begin(st, false, &c->tx, err) != 0)
-		return -1;
-	if (cookie != NULL) {
-		r = jit_session_resolve(c->tx, cookie, c->now, &c->session, err);
-		if (r == 0) {
-			c->principal = c->session.principal;
-			c->via_session = true;
-			/* A session lives while its token does and at most until its own end. */
-			snprintf(c->cred.token_id, sizeof(c->cred.token_id), "%s",
-				c->session.token_id);
-			c->cred.expires = c->session.expires;
-		}
-	} else {
-		r = jit_auth_bearer_credential(c->tx, authz, c->now, &c->principal, &c->cred, err);
-	}
-	if (r == 0 && c->principal.kind != JIT_PRINCIPAL_AGENT)
-		r = jit_store_permissions(c->tx, c->principal.id, &c->perms, &c->n_perms, err);
-	if (r != 0) {
-		jit_store_rollback(c->tx);
+	if (jit_svc_sign_in(c->api->store, authz, cookie, c->now, &in, err) != 0) {
 		if (err->status == 401) {
 			const char *action = c->action;
 
 			jit_metrics_auth_failure();
-			/* A failed sign-in is an audit event too (bounded by the throttle). */
-			note_auth_failure(c);
-			c->action = "Jitgate/signIn/action";
-			jit_call_audit_failure(c, c->req->path, err);
+			/* A failed sign-in is an audit event too (aggregated past a few). */
+			jit_call_credential_refused(c, err);
 			c->action = action;
 		}
 		return -1;
 	}
-	if (jit_store_commit(c->tx, err) != 0)
-		return -1;
+	c->principal = in.principal;
+	c->cred = in.cred;
+	c->via_session = in.via_session;
+	c->session = in.session;
+	c->perms = in.perms;
+	c->n_perms = in.n_perms;
+	sodium_memzero(&in.session, sizeof(in.session));
 	c->authenticated = true;
 	if (need == AUTH_AGENT && c->principal.kind != JIT_PRINCIPAL_AGENT)
 		return jit_errorf(err, 403, JIT_E_FORBIDDEN,
@@ -772,6 +769,49 @@ authorization_at(char *seg[], size_t n)
 	return n;
 }
 
+/* Microsoft.Authorization lives under any scope: {scope}/providers/Microsoft.Authorization/
+ * roleDefinitions[/{id}], roleAssignments[/{id}] or permissions. Routed here, with the
+ * table's routes, so that one router decides every path. */
+static void
+route_authorization(struct jit_call *c, char *seg[], size_t n, size_t at)
+{
+	char scope[JIT_RESOURCE_ID_MAX] = "";
+	struct jit_error err;
+	size_t len = 0;
+
+	for (size_t i = 0; i < at; i++) {
+		int w = snprintf(scope + len, sizeof(scope) - len, "/%s", seg[i]);
+
+		if (w < 0 || (size_t)w >= sizeof(scope) - len) {
+			jit_errorf(&err, 400, JIT_E_BAD_REQUEST, "The scope is too long.");
+			jit_call_fail(c, &err);
+			return;
+		}
+		len += (size_t)w;
+	}
+	if (jit_rid_parse(len ? scope : "/", &c->scope, &err) != 0) {
+		jit_error_prefix(&err, "scope");
+		jit_call_fail(c, &err);
+		return;
+	}
+	if (n == at + 3 && strcasecmp(seg[at + 2], "roleDefinitions") == 0)
+		jit_h_role_definitions(c, NULL);
+	else if (n == at + 4 && strcasecmp(seg[at + 2], "roleDefinitions") == 0)
+		jit_h_role_definitions(c, seg[at + 3]);
+	else if (n == at + 3 && strcasecmp(seg[at + 2], "roleAssignments") == 0)
+		jit_h_role_assignments(c, NULL);
+	else if (n == at + 4 && strcasecmp(seg[at + 2], "roleAssignments") == 0)
+		jit_h_role_assignments(c, seg[at + 3]);
+	else if (n == at + 3 && strcasecmp(seg[at + 2], "permissions") == 0)
+		jit_h_permissions(c);
+	else {
+		jit_errorf(&err, 404, JIT_E_NOT_FOUND,
+			"Microsoft.Authorization has roleDefinitions, roleAssignments and permissions "
+			"only.");
+		jit_call_fail(c, &err);
+	}
+}
+
 static int64_t
 mono_ns(void)
 {
@@ -831,14 +871,21 @@ jit_api_handle(void *ctx, const struct jit_http_request *req, struct jit_http_re
 	snprintf(path, sizeof(path), "%s", strcmp(req->path, "//metadata/endpoints") == 0 ?
 		req->path + 1 : req->path);
 	if (strcmp(path, "/healthz") == 0 && strcmp(req->method, "GET") == 0) {
-		jit_call_reply(&c, 200, json_pack("{s:s}", "status", "ok"));
-		jit_metrics_http("/healthz", "GET", 200, mono_ns() - c.started_ns);
+		/* Healthy when the store answers a read (the watchdog's check, sd.h). */
+		if (jit_svc_health(c.api->store, &err) == 0)
+			jit_call_reply(&c, 200, json_pack("{s:s}", "status", "ok"));
+		else
+			jit_call_reply(&c, 503, json_pack("{s:s,s:{s:s,s:s}}", "status", "unavailable",
+				"error", "code", JIT_E_UNAVAILABLE, "message", err.message));
+		jit_metrics_http("/healthz", "GET", c.resp->status, mono_ns() - c.started_ns);
+		if (c.resp->status != 200)
+			log_request(&c);
 		return;
 	}
 	if (jit_console_wants(c.api->console, req)) {
 		c.route = "console";
+		/* Static files: http.c's debug line is enough (a page load is a dozen of them). */
 		jit_console_serve(c.api->console, req, resp);
-		log_request(&c);
 		return;
 	}
 	if (split_path(path, seg, &n) != 0) {
@@ -855,7 +902,7 @@ jit_api_handle(void *ctx, const struct jit_http_request *req, struct jit_http_re
 		c.route = "{scope}/providers/Microsoft.Authorization";
 		if (authenticate(&c, AUTH_USER, &err) != 0)
 			goto fail;
-		jit_h_authorization(&c, seg, n, at);
+		route_authorization(&c, seg, n, at);
 		goto done;
 	}
 	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {

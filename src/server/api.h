@@ -11,6 +11,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 
+#include "auth_throttle.h"
 #include "console.h"
 #include "error.h"
 #include "http.h"
@@ -18,6 +19,7 @@
 #include "prefix.h"
 #include "service.h"
 #include "session.h"
+#include "audit_key.h"
 #include "rate_limit.h"
 #include "store.h"
 #include "vm.h"
@@ -34,10 +36,12 @@ struct jit_api {
 	atomic_int stopping;            /* long polls return at once when set */
 	int long_poll_max_s;            /* longest wait of GET desired-state (30) */
 	int64_t token_max_lifetime_ns;  /* longest validFor of a new token (--max-token-lifetime) */
+	struct jit_auth_throttle *auth_throttle;   /* failed sign-ins per address; NULL: none */
 	const char *const *names;       /* this server's names (certificate, listen address): */
 	size_t n_names;                 /* a Host header is echoed into links only if it is one */
 	const struct jit_console *console;  /* the web console (NULL or disabled: none) */
 	struct jit_rate_limit *initiate_limit;  /* initiates per principal; NULL: no limit */
+	const struct jit_audit_keyring *audit_keys; /* MACs entries, signs checkpoints */
 };
 
 
@@ -99,6 +103,11 @@ int jit_call_audit(struct jit_call *c, const char *operation, const char *resour
 void jit_call_audit_failure(struct jit_call *c, const char *resource_id,
 	const struct jit_error *failure);
 
+/* Audits a refusal found while parsing (before any service call) and fails the call. */
+void jit_call_refuse(struct jit_call *c, const char *resource_id, const struct jit_error *err);
+/* Fails the call with an error a service has audited already (refusals < 500). */
+void jit_call_fail_audited(struct jit_call *c, const struct jit_error *err);
+
 /* ---- authorization (RBAC) ---- */
 
 /* A token or client secret a principal makes for itself: needs Jitgate/tokens/mintOwn/action
@@ -109,10 +118,14 @@ int jit_call_may_mint_own(struct jit_call *c, struct jit_error *err);
 int jit_call_bound_expiry(struct jit_call *c, bool asked, jit_time *expires,
 	struct jit_error *err);
 
-/* Bad-credential throttling (per caller address), for routes that authenticate by a
- * secret in their body (agent enrollment). */
-int jit_call_throttled(struct jit_call *c, struct jit_error *err);
-void jit_call_auth_failed(struct jit_call *c);
+/* A credential (bearer token, enrollment token, client secret, console sign-in) was
+ * refused with err (401): counts it for the caller's address, audits it (the first few
+ * one by one, the rest in a summary), and turns err into 429 when the address has failed
+ * too often. Call it only after checking the credential: a valid one is never refused. */
+void jit_call_credential_refused(struct jit_call *c, struct jit_error *err);
+/* Writes the summary entry of the failed sign-ins counted since the last call (main.c's
+ * sweeper, periodically). */
+int jit_api_audit_failed_sign_ins(struct jit_api *api, jit_time now, struct jit_error *err);
 
 /* Authenticates a route that does it itself (AUTH_NONE) as a user route would. */
 int jit_call_authenticate(struct jit_call *c, struct jit_error *err);
@@ -161,7 +174,10 @@ void jit_h_agent_desired_state(struct jit_call *c);
 void jit_h_agent_status(struct jit_call *c);
 
 /* api_rbac.c: roles, assignments, principals and their tokens */
-void jit_h_authorization(struct jit_call *c, char *seg[], size_t n, size_t at);
+/* {scope}/providers/Microsoft.Authorization/roleDefinitions[/{id}] and roleAssignments
+ * (id NULL: the collection); the scope is in c->scope. */
+void jit_h_role_definitions(struct jit_call *c, const char *id);
+void jit_h_role_assignments(struct jit_call *c, const char *id);
 void jit_h_principal_list(struct jit_call *c);
 void jit_h_principal_get(struct jit_call *c);
 void jit_h_principal_put(struct jit_call *c);
@@ -199,6 +215,7 @@ json_t *jit_principal_json(const struct jit_principal *p);
 /* api_audit.c: audit log, JIT settings, VM JIT state */
 void jit_h_audit_list(struct jit_call *c);
 void jit_h_audit_verify(struct jit_call *c);
+void jit_h_audit_checkpoint(struct jit_call *c);
 void jit_h_settings_get(struct jit_call *c);
 void jit_h_settings_put(struct jit_call *c);
 json_t *jit_vm_jit_json(const struct jit_vm *vm, const struct jit_vm_jit *j);

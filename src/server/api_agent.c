@@ -5,7 +5,8 @@
  * trades it for its own credential and becomes an enforcement point (a "host"
  * also registers its own VM). The agent then long-polls its desired state, which
  * returns at once when the state changed since the version it holds, else within
- * long_poll_max_s; a change wakes every waiting poll immediately.
+ * long_poll_max_s; a change wakes every waiting poll immediately. Handlers parse,
+ * call svc_agents and render.
  */
 #include <errno.h>
 #include <sodium.h>
@@ -14,6 +15,7 @@
 #include <string.h>
 
 #include "api.h"
+#include "svc_agents.h"
 #include "auth.h"
 #include "desired_state.h"
 #include "duration.h"
@@ -56,33 +58,25 @@ ep_json(const struct jit_enforcement_point *ep)
 void
 jit_h_ep_list(struct jit_call *c)
 {
-	struct jit_enforcement_point *eps = NULL;
-	struct jit_store *st = c->api->store;
-	struct jit_subscription sub;
+	struct jit_enforcement_point *eps;
+	struct jit_actor a;
 	struct jit_error err;
 	struct jit_rid scope;
 	json_t *value;
-	size_t n = 0;
+	size_t n;
 
 	if (c->rg[0] != '\0')
 		jit_rid_resource_group(&scope, c->sub, c->rg);
 	else
 		jit_rid_subscription(&scope, c->sub);
-	if (jit_store_begin(st, false, &c->tx, &err) != 0) {
+	jit_call_actor(c, &a);
+	if (jit_svc_ep_list(c->api->store, &a, &scope, &eps, &n, &err) != 0) {
 		jit_call_fail(c, &err);
 		return;
 	}
-	if (jit_store_sub_get(c->tx, c->sub, &sub, &err) != 0 ||
-		jit_store_ep_list(c->tx, &scope, &eps, &n, &err) != 0) {
-		jit_store_rollback(c->tx);
-		jit_call_fail(c, &err);
-		return;
-	}
-	jit_store_rollback(c->tx);
 	value = json_array();
 	for (size_t i = 0; value != NULL && i < n; i++)
-		if (jit_call_can(c, c->action, &eps[i].id))
-			json_array_append_new(value, ep_json(&eps[i]));
+		json_array_append_new(value, ep_json(&eps[i]));
 	jit_enforcement_points_free(eps, n);
 	jit_call_reply(c, 200, json_pack("{s:o}", "value", value));
 }
@@ -90,20 +84,14 @@ jit_h_ep_list(struct jit_call *c)
 void
 jit_h_ep_get(struct jit_call *c)
 {
-	struct jit_store *st = c->api->store;
 	struct jit_enforcement_point ep;
+	struct jit_actor a;
 	struct jit_error err;
 	struct jit_rid id;
-	int r;
 
 	jit_rid_enforcement_point(&id, c->sub, c->rg, c->name);
-	if (jit_store_begin(st, false, &c->tx, &err) != 0) {
-		jit_call_fail(c, &err);
-		return;
-	}
-	r = jit_store_ep_get(c->tx, &id, &ep, &err);
-	jit_store_rollback(c->tx);
-	if (r != 0) {
+	jit_call_actor(c, &a);
+	if (jit_svc_ep_get(c->api->store, &a, &id, &ep, &err) != 0) {
 		jit_call_fail(c, &err);
 		return;
 	}
@@ -114,38 +102,26 @@ jit_h_ep_get(struct jit_call *c)
 void
 jit_h_ep_delete(struct jit_call *c)
 {
-	struct jit_store *st = c->api->store;
-	char id_text[JIT_RESOURCE_ID_MAX];
+	struct jit_actor a;
 	struct jit_error err;
 	struct jit_rid id;
 	bool existed;
 
 	jit_rid_enforcement_point(&id, c->sub, c->rg, c->name);
-	jit_rid_format(&id, id_text, sizeof(id_text));
-	if (jit_store_begin(st, true, &c->tx, &err) != 0) {
+	jit_call_actor(c, &a);
+	if (jit_svc_ep_delete(c->api->store, &a, &id, &existed, &err) != 0)
 		jit_call_fail(c, &err);
-		return;
-	}
-	if (jit_store_ep_delete(c->tx, &id, c->now, &existed, &err) != 0 ||
-		(existed && jit_call_audit(c, c->action, id_text, 200, NULL, &err) != 0)) {
-		jit_store_rollback(c->tx);
-		jit_call_fail(c, &err);
-		return;
-	}
-	if (jit_store_commit(c->tx, &err) != 0) {
-		jit_call_fail(c, &err);
-		return;
-	}
-	jit_call_reply(c, existed ? 200 : 204, NULL);
+	else
+		jit_call_reply(c, existed ? 200 : 204, NULL);
 }
 
 void
 jit_h_enrollment_token_create(struct jit_call *c)
 {
-	struct jit_store *st = c->api->store;
 	char id[JIT_RESOURCE_ID_MAX], expires_text[JIT_TIME_BUFSZ];
 	int64_t valid_ns = ENROLLMENT_DEFAULT_NS;
 	struct jit_token tok;
+	struct jit_actor a;
 	struct jit_error err;
 	json_t *body = NULL;
 	struct jit_rid rg;
@@ -171,43 +147,28 @@ jit_h_enrollment_token_create(struct jit_call *c)
 			goto refuse;
 		}
 	}
+	json_decref(body);
 	expires = c->now + valid_ns;
-	if (jit_token_new("jge", &tok, &err) != 0 || jit_store_begin(st, true, &c->tx, &err) != 0)
-		goto fail;
-	if (jit_store_enrollment_add(c->tx, tok.id, tok.hash, &rg, c->now, expires, c->principal.id,
-		&err) != 0 || jit_call_audit(c, c->action, id, 201, NULL, &err) != 0) {
-		jit_store_rollback(c->tx);
-		if (err.status >= 500)
-			goto fail;
-		goto refuse;
+	jit_call_actor(c, &a);
+	if (jit_svc_enrollment_create(c->api->store, &a, &rg, expires, &tok, &err) != 0) {
+		jit_call_fail_audited(c, &err);
+		return;
 	}
-	if (jit_store_commit(c->tx, &err) != 0)
-		goto fail;
 	jit_time_format(expires, expires_text);
 	jit_call_reply(c, 201, json_pack("{s:s,s:s,s:s}", "token", tok.text, "resourceGroup", id,
 		"expiresAtUtc", expires_text));
 	sodium_memzero(&tok, sizeof(tok));
-	json_decref(body);
 	return;
 refuse:
-	jit_call_audit_failure(c, id, &err);
-fail:
 	json_decref(body);
-	jit_call_fail(c, &err);
+	jit_call_refuse(c, id, &err);
 }
 
 /* The enroll body: {"enrollmentToken", "name", "kind", "vm": {"name", "osType",
  * "addresses"}} with vm required for hosts and refused for gateways. */
-struct enroll_body {
-	struct jit_token token;
-	char name[JIT_NAME_MAX + 1];
-	enum jit_ep_kind kind;
-	bool has_vm;
-	struct jit_vm vm;
-};
 
 static int
-parse_enroll(const json_t *body, struct enroll_body *out, struct jit_error *err)
+parse_enroll(const json_t *body, struct jit_enrollment *out, struct jit_error *err)
 {
 	const json_t *tok = json_object_get(body, "enrollmentToken");
 	const json_t *name = json_object_get(body, "name");
@@ -260,129 +221,41 @@ parse_enroll(const json_t *body, struct enroll_body *out, struct jit_error *err)
 	return 0;
 }
 
-/* Registers (or re-binds) a host agent's own VM to its new enforcement point. */
-static int
-enroll_host_vm(struct jit_call *c, struct enroll_body *b, const struct jit_rid *rg,
-	const struct jit_rid *ep, char vm_id[JIT_RESOURCE_ID_MAX], struct jit_error *err)
-{
-	struct jit_vm existing;
-	struct jit_error ignored;
-	bool created;
-	char name[JIT_NAME_MAX + 1];
-
-	/* jit_rid_vm rewrites the whole ID, so take the name out first. */
-	snprintf(name, sizeof(name), "%s", b->vm.id.name);
-	jit_rid_vm(&b->vm.id, rg->sub, rg->rg, name);
-	jit_rid_format(&b->vm.id, vm_id, JIT_RESOURCE_ID_MAX);
-	if (jit_store_vm_get(c->tx, &b->vm.id, &existing, &ignored) == 0) {
-		/* An enrollment token must not take a VM away from the point protecting it (that
-		 * would unlock the real host): delete that enforcement point first. */
-		if (existing.enforcement_point[0] != '\0')
-			return jit_errorf(err, 409, JIT_E_CONFLICT,
-				"vm.name: the virtual machine '%s' is already protected by the enforcement "
-				"point '%s'; delete that enforcement point to re-enroll this host", name,
-				existing.enforcement_point);
-		snprintf(b->vm.location, sizeof(b->vm.location), "%s", existing.location);
-	}
-	if (jit_rid_format(ep, b->vm.enforcement_point, sizeof(b->vm.enforcement_point)) < 0)
-		return jit_errorf(err, 500, JIT_E_INTERNAL, "enforcement point ID too long");
-	return jit_store_vm_put(c->tx, &b->vm, &created, err);
-}
-
 void
 jit_h_agent_enroll(struct jit_call *c)
 {
-	struct jit_store *st = c->api->store;
-	char ep_text[JIT_RESOURCE_ID_MAX], vm_id[JIT_RESOURCE_ID_MAX] = "";
-	uint8_t stored[JIT_TOKEN_HASH_BYTES];
-	struct jit_enforcement_point ep = {0};
-	struct jit_principal agent = {0};
-	struct enroll_body b;
-	struct jit_token cred;
+	struct jit_enrollment b;
+	struct jit_enrolled out;
+	char ep_text[JIT_RESOURCE_ID_MAX];
+	struct jit_actor a;
 	struct jit_error err;
 	json_t *body = NULL;
-	struct jit_rid rg;
-	bool found;
+	int r;
 
-	/* The body's token is a credential: failures count toward the per-address throttle. */
-	if (jit_call_throttled(c, &err) != 0)
-		goto fail;
-	if (jit_call_body(c, &body, &err) != 0 || parse_enroll(body, &b, &err) != 0)
-		goto refuse;
-	if (jit_token_new("jgt", &cred, &err) != 0 || jit_store_begin(st, true, &c->tx, &err) != 0)
-		goto fail;
-	if (jit_store_enrollment_find(c->tx, b.token.id, c->now, stored, &rg, &found, &err) != 0)
-		goto rollback;
-	if (!found || !jit_token_hash_equal(stored, b.token.hash)) {
-		jit_errorf(&err, 401, JIT_E_UNAUTHENTICATED,
-			"enrollmentToken: the enrollment token is unknown, used or expired");
-		goto rollback;
+	/* An enrollment's refusals are an unauthenticated caller's: counted per address (429
+	 * past the limit) and audited, the first few one by one (auth_throttle.h). */
+	if (jit_call_body(c, &body, &err) != 0 || parse_enroll(body, &b, &err) != 0) {
+		json_decref(body);
+		sodium_memzero(&b, sizeof(b));
+		jit_call_credential_refused(c, &err);
+		jit_call_fail(c, &err);
+		return;
 	}
-	jit_rid_enforcement_point(&ep.id, rg.sub, rg.rg, b.name);
-	jit_rid_format(&ep.id, ep_text, sizeof(ep_text));
-	agent.kind = JIT_PRINCIPAL_AGENT;
-	agent.created = c->now;
-	/* Named after its credential's public id (unique); displayed as the point's ID. */
-	snprintf(agent.name, sizeof(agent.name), "agent-%s", cred.id);
-	snprintf(agent.display_name, sizeof(agent.display_name), "agent %.90s", ep.id.name);
-	ep.kind = b.kind;
-	ep.created = c->now;
-	if (jit_store_enrollment_use(c->tx, b.token.id, c->now, &err) != 0 ||
-		jit_store_principal_add(c->tx, &agent, &err) != 0)
-		goto rollback;
-	ep.principal_id = agent.id;
-	if (jit_store_ep_add(c->tx, &ep, &err) != 0 ||
-		jit_store_token_add(c->tx, agent.id, "agent credential", cred.id, cred.hash, c->now, 0,
-			&err) != 0 ||
-		(b.has_vm && enroll_host_vm(c, &b, &rg, &ep.id, vm_id, &err) != 0))
-		goto rollback;
-	c->principal = agent;
-	c->authenticated = true;
-	if (b.has_vm) {
-		c->audit_vm = b.vm.id;
-		c->audit_vms = &c->audit_vm;
-		c->n_audit_vms = 1;
+	json_decref(body);
+	jit_call_actor(c, &a);
+	r = jit_svc_agent_enroll(c->api->store, &a, &b, &out, &err);
+	sodium_memzero(&b.token, sizeof(b.token));
+	if (r != 0) {
+		if (err.status < 500)
+			jit_call_credential_refused(c, &err);
+		jit_call_fail(c, &err);
+		return;
 	}
-	if (jit_call_audit(c, c->action, ep_text, 200, NULL, &err) != 0)
-		goto rollback;
-	if (jit_store_commit(c->tx, &err) != 0)
-		goto fail;
-	jit_log(JIT_LOG_INFO, "agent_enrolled", "enforcement_point", ep_text, "kind",
-		jit_ep_kind_name(b.kind), "vm", vm_id[0] ? vm_id : NULL, (const char *)NULL);
+	jit_rid_format(&out.ep, ep_text, sizeof(ep_text));
 	jit_call_reply(c, 200, json_pack("{s:s,s:s,s:s,s:s}", "enforcementPoint", ep_text,
-		"credential", cred.text, "kind", jit_ep_kind_name(b.kind), "vm", vm_id));
-	sodium_memzero(&cred, sizeof(cred));
-	json_decref(body);
-	return;
-rollback:
-	jit_store_rollback(c->tx);
-	if (err.status >= 500)
-		goto fail;
-refuse:
-	c->authenticated = false;
-	jit_call_auth_failed(c);
-	jit_call_audit_failure(c, c->req->path, &err);
-fail:
-	sodium_memzero(&cred, sizeof(cred));
-	json_decref(body);
-	jit_call_fail(c, &err);
-}
-
-/* The enforcement point of the calling agent. */
-static int
-caller_ep(struct jit_call *c, struct jit_rid *out, struct jit_error *err)
-{
-	struct jit_enforcement_point ep;
-	bool found;
-
-	if (jit_store_ep_by_principal(c->tx, c->principal.id, &ep, &found, err) != 0)
-		return -1;
-	if (!found)
-		return jit_errorf(err, 403, JIT_E_FORBIDDEN,
-			"The agent credential belongs to no enforcement point.");
-	*out = ep.id;
-	jit_enforcement_point_clear(&ep);
-	return 0;
+		"credential", out.credential.text, "kind", jit_ep_kind_name(b.kind), "vm",
+		out.vm_id));
+	sodium_memzero(&out.credential, sizeof(out.credential));
 }
 
 static int
@@ -400,14 +273,12 @@ parse_u64(const char *s, uint64_t *out)
 void
 jit_h_agent_desired_state(struct jit_call *c)
 {
-	struct jit_store *st = c->api->store;
 	const char *have_text = jit_http_query(c->req, "version");
 	const char *wait_text = jit_http_query(c->req, "wait");
 	struct jit_desired_state *ds = NULL;
 	uint64_t have = 0, wait_s = 0;
+	struct jit_actor a;
 	struct jit_error err;
-	struct jit_rid ep;
-	jit_time deadline;
 
 	if ((have_text != NULL && parse_u64(have_text, &have) != 0) ||
 		(wait_text != NULL && parse_u64(wait_text, &wait_s) != 0)) {
@@ -418,31 +289,11 @@ jit_h_agent_desired_state(struct jit_call *c)
 	}
 	if (wait_text == NULL || wait_s > (uint64_t)c->api->long_poll_max_s)
 		wait_s = (uint64_t)c->api->long_poll_max_s;
-	deadline = c->now + (jit_time)wait_s * JIT_NS_PER_SEC;
-	for (;;) {
-		/* Read the generation first: a commit after it wakes the wait below. */
-		uint64_t gen = jit_store_generation(st);
-		jit_time now = jit_time_now();
-		int r;
-
-		if (jit_store_begin(st, false, &c->tx, &err) != 0) {
-			jit_call_fail(c, &err);
-			return;
-		}
-		r = caller_ep(c, &ep, &err);
-		if (r == 0)
-			r = jit_store_ep_desired_state(c->tx, &ep, now, &ds, &err);
-		jit_store_rollback(c->tx);
-		if (r != 0) {
-			jit_call_fail(c, &err);
-			return;
-		}
-		if (have_text == NULL || ds->version != have || now >= deadline ||
-			atomic_load(&c->api->stopping))
-			break;
-		jit_desired_state_free(ds);
-		ds = NULL;
-		jit_store_wait_change(st, gen, (int)((deadline - now) / 1000000) + 1);
+	jit_call_actor(c, &a);
+	if (jit_svc_agent_desired_state(c->api->store, &a, have_text ? &have : NULL,
+		c->now + (jit_time)wait_s * JIT_NS_PER_SEC, &c->api->stopping, &ds, &err) != 0) {
+		jit_call_fail(c, &err);
+		return;
 	}
 	jit_call_reply(c, 200, jit_desired_state_to_json(ds));
 	jit_desired_state_free(ds);
@@ -546,99 +397,20 @@ parse_status(const json_t *body, uint64_t *applied, char **status_json, struct j
 	return 0;
 }
 
-/* When an agent reports a newer applied version, its grants are in force: one audit
- * entry says which (VM, port, source, end time), for every VM it protects. */
-static int
-audit_applied(struct jit_call *c, const struct jit_rid *ep, uint64_t applied,
-	struct jit_error *err)
-{
-	struct jit_enforcement_point cur;
-	struct jit_desired_state *ds = NULL;
-	struct jit_rid *vms = NULL;
-	char id[JIT_RESOURCE_ID_MAX];
-	json_t *grants, *d;
-	char *details = NULL;
-	size_t n_vms = 0;
-	int r = -1;
-
-	if (jit_store_ep_get(c->tx, ep, &cur, err) != 0)
-		return -1;
-	jit_enforcement_point_clear(&cur);
-	/* An agent can only have applied a state it was given (it can still lie about one it
-	 * was given: the report is the agent's word, see docs/security.md). */
-	if (applied > cur.version)
-		return jit_errorf(err, 400, JIT_E_INVALID_CONTENT,
-			"appliedVersion: %llu is newer than the desired state version %llu this "
-			"enforcement point was given", (unsigned long long)applied,
-			(unsigned long long)cur.version);
-	if (applied <= cur.applied_version || applied != cur.version)
-		return 0;
-	if (jit_store_ep_desired_state(c->tx, ep, c->now, &ds, err) != 0)
-		return -1;
-	grants = json_array();
-	vms = calloc(ds->n_rules ? ds->n_rules : 1, sizeof(*vms));
-	if (grants == NULL || vms == NULL) {
-		jit_errorf(err, 500, JIT_E_INTERNAL, "out of memory");
-		goto out;
-	}
-	for (size_t i = 0; i < ds->n_rules; i++) {
-		const struct jit_rule *rule = &ds->rules[i];
-		bool seen = false;
-
-		for (size_t k = 0; k < n_vms && !seen; k++)
-			seen = jit_rid_equal(&vms[k], &rule->vm);
-		if (!seen)
-			vms[n_vms++] = rule->vm;
-		for (size_t g = 0; g < rule->n_grants; g++) {
-			char src[JIT_PREFIX_BUFSZ], end[JIT_TIME_BUFSZ];
-
-			jit_rid_format(&rule->vm, id, sizeof(id));
-			jit_prefix_format(&rule->grants[g].source, src);
-			jit_time_format(rule->grants[g].end_time, end);
-			json_array_append_new(grants, json_pack("{s:s,s:i,s:s,s:s}", "vm", id, "port",
-				rule->number, "source", src, "endTimeUtc", end));
-		}
-	}
-	d = json_pack("{s:I,s:I,s:o}", "appliedVersion", (json_int_t)applied, "lockedPorts",
-		(json_int_t)ds->n_rules, "grants", grants);
-	grants = NULL;
-	details = d ? json_dumps(d, JSON_COMPACT) : NULL;
-	json_decref(d);
-	jit_rid_format(ep, id, sizeof(id));
-	c->audit_vms = vms;
-	c->n_audit_vms = n_vms;
-	r = jit_call_audit(c, "Jitgate/enforcementPoints/apply/action", id, 200, details, err);
-	c->audit_vms = NULL;
-	c->n_audit_vms = 0;
-out:
-	json_decref(grants);
-	free(details);
-	free(vms);
-	jit_desired_state_free(ds);
-	return r;
-}
-
 void
 jit_h_agent_status(struct jit_call *c)
 {
-	struct jit_store *st = c->api->store;
 	char *status_json = NULL;
+	struct jit_actor a;
 	struct jit_error err;
 	json_t *body = NULL;
-	struct jit_rid ep;
 	uint64_t applied = 0;
 
 	if (jit_call_body(c, &body, &err) != 0 ||
 		parse_status(body, &applied, &status_json, &err) != 0)
 		goto fail;
-	if (jit_store_begin(st, true, &c->tx, &err) != 0)
-		goto fail;
-	if (caller_ep(c, &ep, &err) != 0 || audit_applied(c, &ep, applied, &err) != 0 ||
-		jit_store_ep_report(c->tx, &ep, applied, status_json, c->now, &err) != 0) {
-		jit_store_rollback(c->tx);
-		goto fail;
-	}
-	if (jit_store_commit(c->tx, &err) != 0)
+	jit_call_actor(c, &a);
+	if (jit_svc_agent_report(c->api->store, &a, applied, status_json, &err) != 0)
 		goto fail;
 	json_decref(body);
 	free(status_json);

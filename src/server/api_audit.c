@@ -13,6 +13,7 @@
 
 #include "api.h"
 #include "svc_audit.h"
+#include "svc_inventory.h"
 #include "timestamp.h"
 #include "vm.h"
 
@@ -127,18 +128,14 @@ void
 jit_h_settings_get(struct jit_call *c)
 {
 	struct jit_settings s;
+	struct jit_actor a;
 	struct jit_error err;
 	struct jit_rid scope;
-	int r;
 
 	settings_scope(c, &scope);
-	if (settings_name(c, &err) != 0 || jit_store_begin(c->api->store, false, &c->tx, &err) != 0) {
-		jit_call_fail(c, &err);
-		return;
-	}
-	r = jit_store_settings_get(c->tx, &scope, &s, &err);
-	jit_store_rollback(c->tx);
-	if (r != 0) {
+	jit_call_actor(c, &a);
+	if (settings_name(c, &err) != 0 ||
+		jit_svc_settings_get(c->api->store, &a, &scope, &s, &err) != 0) {
 		jit_call_fail(c, &err);
 		return;
 	}
@@ -148,8 +145,8 @@ jit_h_settings_get(struct jit_call *c)
 void
 jit_h_settings_put(struct jit_call *c)
 {
-	struct jit_store *st = c->api->store;
 	struct jit_settings s = {.updated = c->now};
+	struct jit_actor a;
 	const json_t *props, *v;
 	struct jit_error err;
 	json_t *body = NULL;
@@ -177,24 +174,18 @@ jit_h_settings_put(struct jit_call *c)
 		}
 		snprintf(s.reason, sizeof(s.reason), "%s", json_string_value(v));
 	}
-	if (jit_store_begin(st, true, &c->tx, &err) != 0)
-		goto fail;
-	if (jit_store_settings_put(c->tx, &s, &err) != 0 ||
-		jit_call_audit(c, c->action, id, 200, s.enabled ? "{\"enabled\":true}" :
-			"{\"enabled\":false}", &err) != 0) {
-		jit_store_rollback(c->tx);
-		goto fail;
+	jit_call_actor(c, &a);
+	if (jit_svc_settings_put(c->api->store, &a, &s, &err) != 0) {
+		json_decref(body);
+		jit_call_fail_audited(c, &err);
+		return;
 	}
-	if (jit_store_commit(c->tx, &err) != 0)
-		goto fail;
 	json_decref(body);
 	jit_call_reply(c, 200, settings_json(&s));
 	return;
 refuse:
-	jit_call_audit_failure(c, id, &err);
-fail:
 	json_decref(body);
-	jit_call_fail(c, &err);
+	jit_call_refuse(c, id, &err);
 }
 
 /* ---- audit log ---- */
@@ -467,23 +458,61 @@ fail:
 	jit_call_fail(c, &err);
 }
 
+/* GET /providers/Jitgate/auditLogs/verify[?checkpointSequence=N&checkpointHead=HEX]: the
+ * chain, with the audit key; with a checkpoint's anchor, also that entry N has that
+ * head (jitgate audit verify --checkpoint checks the checkpoint's signature itself). */
 void
 jit_h_audit_verify(struct jit_call *c)
 {
+	const char *cp_head = jit_http_query(c->req, "checkpointHead");
 	struct jit_audit_verdict v;
+	struct jit_actor actor;
+	struct jit_error err;
+	long long cp_seq = 0;
+	json_t *out;
+
+	if (query_int(c, "checkpointSequence", 0, INT64_MAX, &cp_seq, &err) != 0)
+		goto fail;
+	if ((cp_seq > 0) != (cp_head != NULL && cp_head[0] != '\0') ||
+		(cp_head != NULL && (strlen(cp_head) != 64 ||
+		strspn(cp_head, "0123456789abcdef") != 64))) {
+		jit_errorf(&err, 400, JIT_E_BAD_REQUEST, "checkpointSequence (from 1) and "
+			"checkpointHead (64 lowercase hex digits) go together");
+		goto fail;
+	}
+	jit_call_actor(c, &actor);
+	if (jit_svc_audit_verify(c->api->store, &actor, cp_seq, cp_head, &v, &err) != 0)
+		goto fail;
+	if (v.ok)
+		out = json_pack("{s:b,s:I,s:s,s:b}", "verified", 1, "entries", (json_int_t)v.entries,
+			"head", v.head, "keyed", c->api->audit_keys != NULL);
+	else
+		out = json_pack("{s:b,s:I,s:I,s:s,s:b}", "verified", 0, "entries",
+			(json_int_t)v.entries, "firstBrokenSeq", (json_int_t)v.first_broken_seq,
+			"reason", v.reason, "keyed", c->api->audit_keys != NULL);
+	if (out != NULL && cp_seq > 0)
+		json_object_set_new(out, "checkpoint", json_pack("{s:I,s:b}", "sequence",
+			(json_int_t)cp_seq, "matches", v.checkpoint_matched));
+	jit_call_reply(c, 200, out);
+	return;
+fail:
+	jit_call_fail(c, &err);
+}
+
+/* GET /providers/Jitgate/auditLogs/checkpoint: the chain's head now, signed with the
+ * server's audit key (audit_checkpoint.h); kept outside the database, it anchors the log. */
+void
+jit_h_audit_checkpoint(struct jit_call *c)
+{
+	struct jit_audit_checkpoint cp;
 	struct jit_actor actor;
 	struct jit_error err;
 
 	jit_call_actor(c, &actor);
-	if (jit_svc_audit_verify(c->api->store, &actor, &v, &err) != 0) {
+	if (jit_svc_audit_checkpoint(c->api->store, &actor, c->api->audit_keys, c->now, &cp,
+		&err) != 0) {
 		jit_call_fail(c, &err);
 		return;
 	}
-	if (v.ok)
-		jit_call_reply(c, 200, json_pack("{s:b,s:I,s:s}", "verified", 1, "entries",
-			(json_int_t)v.entries, "head", v.head));
-	else
-		jit_call_reply(c, 200, json_pack("{s:b,s:I,s:I,s:s}", "verified", 0, "entries",
-			(json_int_t)v.entries, "firstBrokenSeq", (json_int_t)v.first_broken_seq,
-			"reason", v.reason));
+	jit_call_reply(c, 200, jit_audit_checkpoint_to_json(&cp));
 }

@@ -55,8 +55,7 @@ jit_h_session_create(struct jit_call *c)
 	json_t *body = NULL;
 	const char *token;
 
-	if (!console_on(c, &err) || jit_call_throttled(c, &err) != 0 ||
-		jit_call_body(c, &body, &err) != 0)
+	if (!console_on(c, &err) || jit_call_body(c, &body, &err) != 0)
 		goto fail;
 	if (jit_json_string(json_object_get(body, "token"), "token", true, JIT_TOKEN_MAX - 1,
 		&token, &err) != 0) {
@@ -64,12 +63,9 @@ jit_h_session_create(struct jit_call *c)
 		goto fail;
 	}
 	if (jit_session_open(c->api->store, token, c->now, &who, &s, &err) != 0) {
-		if (err.status == 401) {
-			/* Counted and audited exactly like a bad bearer token. */
-			jit_call_auth_failed(c);
-			c->action = "Jitgate/signIn/action";
-			jit_call_audit_failure(c, c->req->path, &err);
-		}
+		/* Counted and audited exactly like a bad bearer token. */
+		if (err.status == 401)
+			jit_call_credential_refused(c, &err);
 		goto fail;
 	}
 	json_decref(body);

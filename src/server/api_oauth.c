@@ -112,10 +112,6 @@ jit_h_oauth_token(struct jit_call *c)
 	const char *action = c->action;
 	int64_t expires_in;
 
-	if (jit_call_throttled(c, &err) != 0) {
-		oauth_fail(c, &err);
-		return;
-	}
 	if (ct == NULL || strncasecmp(ct, "application/x-www-form-urlencoded", 33) != 0) {
 		jit_errorf(&err, 400, JIT_OAUTH_INVALID_REQUEST,
 			"A token request is a form: send Content-Type "
@@ -131,10 +127,9 @@ jit_h_oauth_token(struct jit_call *c)
 		jit_token_request_clear(&req);
 		jit_metrics_token(false);
 		if (err.status == 401 || err.status == 400) {
-			/* A failed sign-in: throttled and audited, as a bad bearer token is. */
-			jit_call_auth_failed(c);
-			c->action = "Jitgate/signIn/action";
-			jit_call_audit_failure(c, c->req->path, &err);
+			/* A failed sign-in: counted and audited as a bad bearer token is (429 in
+			 * OAuth's shape past the limit). */
+			jit_call_credential_refused(c, &err);
 			c->action = action;
 		}
 		oauth_fail(c, &err);

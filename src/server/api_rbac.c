@@ -2,6 +2,7 @@
  * api_rbac.c: who may do what. Role definitions and role assignments in Azure's
  * shape ({scope}/providers/Microsoft.Authorization/roleDefinitions|roleAssignments),
  * and our own principals and their bearer tokens (/providers/Jitgate/principals).
+ * Handlers parse, call svc_rbac and render.
  *
  * A principal may always read itself and manage its own tokens ("me" names the
  * caller); everything else needs a role. Tokens are shown once, at creation.
@@ -16,41 +17,9 @@
 #include "auth.h"
 #include "duration.h"
 #include "rbac.h"
+#include "svc_rbac.h"
 
-#define AUTHZ "Microsoft.Authorization"
 #define TOKEN_NAME_MAX 64
-
-/* Runs fn inside a write transaction with its audit entry; refusals audited apart. */
-static void
-write_tx(struct jit_call *c, const char *resource_id,
-	int (*fn)(struct jit_call *c, void *arg, int *status, json_t **out, struct jit_error *err),
-	void *arg)
-{
-	struct jit_store *st = c->api->store;
-	struct jit_error err;
-	json_t *out = NULL;
-	int status = 200;
-
-	if (jit_store_begin(st, true, &c->tx, &err) != 0) {
-		jit_call_fail(c, &err);
-		return;
-	}
-	if (fn(c, arg, &status, &out, &err) != 0 ||
-		(status != 204 && jit_call_audit(c, c->action, resource_id, status, NULL, &err) != 0)) {
-		jit_store_rollback(c->tx);
-		json_decref(out);
-		if (err.status < 500)
-			jit_call_audit_failure(c, resource_id, &err);
-		jit_call_fail(c, &err);
-		return;
-	}
-	if (jit_store_commit(c->tx, &err) != 0) {
-		json_decref(out);
-		jit_call_fail(c, &err);
-		return;
-	}
-	jit_call_reply(c, status, out);
-}
 
 static void
 scope_text(const struct jit_rid *scope, char out[JIT_RESOURCE_ID_MAX])
@@ -62,116 +31,53 @@ scope_text(const struct jit_rid *scope, char out[JIT_RESOURCE_ID_MAX])
 
 /* ---- role definitions ---- */
 
-static json_t *
-roles_json(struct jit_call *c, struct jit_error *err)
+static void
+reply_roles(struct jit_call *c, struct jit_role *roles, size_t n)
 {
 	char prefix[JIT_RESOURCE_ID_MAX];
-	struct jit_role *roles;
-	json_t *value;
-	size_t n;
+	struct jit_error err;
+	json_t *value = json_array();
 
-	if (jit_store_role_list(c->tx, &roles, &n, err) != 0)
-		return NULL;
 	scope_text(&c->scope, prefix);
-	value = json_array();
 	for (size_t i = 0; value != NULL && i < n; i++)
 		json_array_append_new(value, jit_role_to_json(&roles[i], prefix));
 	free(roles);
-	if (value == NULL)
-		jit_errorf(err, 500, JIT_E_INTERNAL, "out of memory");
-	return value ? json_pack("{s:o}", "value", value) : NULL;
-}
-
-static int
-role_put(struct jit_call *c, void *arg, int *status, json_t **out, struct jit_error *err)
-{
-	struct jit_role *r = arg;
-	char prefix[JIT_RESOURCE_ID_MAX];
-	bool created;
-
-	if (jit_store_role_put(c->tx, r, &created, err) != 0 ||
-		jit_store_role_get(c->tx, r->id, r, err) != 0)
-		return -1;
-	scope_text(&c->scope, prefix);
-	*status = created ? 201 : 200;
-	*out = jit_role_to_json(r, prefix);
-	return 0;
-}
-
-static int
-role_delete(struct jit_call *c, void *arg, int *status, json_t **out, struct jit_error *err)
-{
-	bool existed;
-
-	if (jit_store_role_delete(c->tx, arg, &existed, err) != 0)
-		return -1;
-	*status = existed ? 200 : 204;
-	return 0;
-}
-
-/* A role definition is global: who writes or deletes it must hold the action at every
- * scope it is (and would become) assignable at, whatever scope the path names. */
-static int
-authorize_role_scopes(struct jit_call *c, const struct jit_role *next, const char *id,
-	struct jit_error *err)
-{
-	struct jit_role *cur = malloc(sizeof(*cur));
-	struct jit_error ignored;
-	int r = 0;
-
-	if (cur == NULL)
-		return jit_errorf(err, 500, JIT_E_INTERNAL, "out of memory");
-	if (jit_store_begin(c->api->store, false, &c->tx, err) != 0) {
-		free(cur);
-		return -1;
+	if (value == NULL) {
+		jit_errorf(&err, 500, JIT_E_INTERNAL, "out of memory");
+		jit_call_fail(c, &err);
+		return;
 	}
-	if (jit_store_role_get(c->tx, id, cur, &ignored) == 0 && !cur->builtin)
-		for (size_t i = 0; i < cur->n_scopes && r == 0; i++)
-			r = jit_call_authorize(c, c->action, &cur->scopes[i], err);
-	jit_store_rollback(c->tx);
-	for (size_t i = 0; next != NULL && i < next->n_scopes && r == 0; i++)
-		r = jit_call_authorize(c, c->action, &next->scopes[i], err);
-	free(cur);
-	return r;
+	jit_call_reply(c, 200, json_pack("{s:o}", "value", value));
 }
 
-static void
-role_definitions(struct jit_call *c, const char *id)
+void
+jit_h_role_definitions(struct jit_call *c, const char *id)
 {
 	const char *method = c->req->method;
 	char prefix[JIT_RESOURCE_ID_MAX];
-	struct jit_role *role;
+	struct jit_role *role = NULL;
+	struct jit_actor a;
 	struct jit_error err;
 	json_t *body = NULL;
+	bool created, existed;
+	size_t n;
 
+	jit_call_actor(c, &a);
+	scope_text(&c->scope, prefix);
 	if (strcmp(method, "GET") == 0) {
-		c->action = AUTHZ "/roleDefinitions/read";
-		if (!jit_call_sees(c, &c->scope) &&
-			jit_call_authorize(c, c->action, &c->scope, &err) != 0)
-			goto fail;
-		if (jit_store_begin(c->api->store, false, &c->tx, &err) != 0)
-			goto fail;
+		c->action = JIT_OP_ROLE_READ;
 		if (id == NULL) {
-			json_t *j = roles_json(c, &err);
-
-			jit_store_rollback(c->tx);
-			if (j == NULL)
+			if (jit_svc_role_list(c->api->store, &a, &c->scope, &role, &n, &err) != 0)
 				goto fail;
-			jit_call_reply(c, 200, j);
+			reply_roles(c, role, n);
 			return;
 		}
 		if ((role = malloc(sizeof(*role))) == NULL) {
-			jit_store_rollback(c->tx);
 			jit_errorf(&err, 500, JIT_E_INTERNAL, "out of memory");
 			goto fail;
 		}
-		if (jit_store_role_get(c->tx, id, role, &err) != 0) {
-			jit_store_rollback(c->tx);
-			free(role);
+		if (jit_svc_role_get(c->api->store, &a, &c->scope, id, role, &err) != 0)
 			goto fail;
-		}
-		jit_store_rollback(c->tx);
-		scope_text(&c->scope, prefix);
 		jit_call_reply(c, 200, jit_role_to_json(role, prefix));
 		free(role);
 		return;
@@ -182,20 +88,18 @@ role_definitions(struct jit_call *c, const char *id)
 		goto fail;
 	}
 	if (strcmp(method, "DELETE") == 0) {
-		c->action = AUTHZ "/roleDefinitions/delete";
-		if (jit_call_authorize(c, c->action, &c->scope, &err) != 0 ||
-			authorize_role_scopes(c, NULL, id, &err) != 0)
-			goto refuse;
-		write_tx(c, c->req->path, role_delete, (void *)id);
+		c->action = JIT_OP_ROLE_DELETE;
+		if (jit_svc_role_delete(c->api->store, &a, &c->scope, c->req->path, id, &existed,
+			&err) != 0)
+			goto audited;
+		jit_call_reply(c, existed ? 200 : 204, NULL);
 		return;
 	}
 	if (strcmp(method, "PUT") != 0) {
 		jit_errorf(&err, 405, JIT_E_METHOD_NOT_ALLOWED, "Use GET, PUT or DELETE.");
 		goto fail;
 	}
-	c->action = AUTHZ "/roleDefinitions/write";
-	if (jit_call_authorize(c, c->action, &c->scope, &err) != 0)
-		goto refuse;
+	c->action = JIT_OP_ROLE_WRITE;
 	if (!jit_guid_valid(id)) {
 		jit_errorf(&err, 400, JIT_E_BAD_REQUEST,
 			"A role definition is named by a GUID, e.g. %s.", JIT_ROLE_JIT_REQUESTER);
@@ -205,20 +109,27 @@ role_definitions(struct jit_call *c, const char *id)
 		jit_errorf(&err, 500, JIT_E_INTERNAL, "out of memory");
 		goto fail;
 	}
-	if (jit_call_body(c, &body, &err) != 0 || jit_role_from_json(body, role, &err) != 0 ||
-		authorize_role_scopes(c, role, id, &err) != 0) {
-		free(role);
-		json_decref(body);
+	if (jit_call_body(c, &body, &err) != 0 || jit_role_from_json(body, role, &err) != 0)
 		goto refuse;
-	}
 	json_decref(body);
 	snprintf(role->id, sizeof(role->id), "%s", id);
-	write_tx(c, c->req->path, role_put, role);
+	if (jit_svc_role_put(c->api->store, &a, &c->scope, c->req->path, role, &created,
+		&err) != 0)
+		goto audited;
+	jit_call_reply(c, created ? 201 : 200, jit_role_to_json(role, prefix));
 	free(role);
 	return;
+audited:
+	free(role);
+	jit_call_fail_audited(c, &err);
+	return;
 refuse:
-	jit_call_audit_failure(c, c->req->path, &err);
+	json_decref(body);
+	free(role);
+	jit_call_refuse(c, c->req->path, &err);
+	return;
 fail:
+	free(role);
 	jit_call_fail(c, &err);
 }
 
@@ -241,143 +152,27 @@ assignment_json(const struct jit_role_assignment *a)
 		scope);
 }
 
-/* The role's GUID from "<anything>/roleDefinitions/<guid>", a bare GUID or a role name. */
-static int
-role_ref(struct jit_call *c, const char *ref, char out[JIT_GUID_LEN + 1], struct jit_error *err)
-{
-	const char *slash = strrchr(ref, '/');
-	const struct jit_role *b;
-	struct jit_role *all;
-	size_t n;
-
-	if (slash != NULL)
-		ref = slash + 1;
-	if (jit_guid_valid(ref)) {
-		snprintf(out, JIT_GUID_LEN + 1, "%s", ref);
-		return 0;
-	}
-	if ((b = jit_rbac_builtin_by_name(ref)) != NULL) {
-		snprintf(out, JIT_GUID_LEN + 1, "%s", b->id);
-		return 0;
-	}
-	if (jit_store_role_list(c->tx, &all, &n, err) != 0)
-		return -1;
-	for (size_t i = 0; i < n; i++) {
-		if (strcasecmp(all[i].name, ref) == 0) {
-			snprintf(out, JIT_GUID_LEN + 1, "%s", all[i].id);
-			free(all);
-			return 0;
-		}
-	}
-	free(all);
-	return jit_errorf(err, 400, "RoleDefinitionDoesNotExist",
-		"properties.roleDefinitionId: no role is named '%.100s'", ref);
-}
-
-struct assignment_put {
-	const char *id;
-	json_t *body;
-};
-
-static int
-assignment_put(struct jit_call *c, void *arg, int *status, json_t **out, struct jit_error *err)
-{
-	struct assignment_put *ap = arg;
-	const json_t *props = json_object_get(ap->body, "properties");
-	const json_t *role = json_object_get(props, "roleDefinitionId");
-	const json_t *who = json_object_get(props, "principalId");
-	struct jit_role_assignment a = {.created = c->now};
-	struct jit_principal p;
-	bool created;
-
-	if (!json_is_string(role) || !json_is_string(who))
-		return jit_errorf(err, 400, JIT_E_INVALID_CONTENT,
-			"properties.roleDefinitionId and properties.principalId are required strings");
-	if (role_ref(c, json_string_value(role), a.role_id, err) != 0)
-		return -1;
-	if (jit_store_principal_find(c->tx, json_string_value(who), &p, err) != 0) {
-		err->status = 400;
-		return jit_error_prefix(err, "properties.principalId");
-	}
-	snprintf(a.id, sizeof(a.id), "%s", ap->id);
-	a.scope = c->scope;
-	a.principal_id = p.id;
-	if (jit_store_assignment_put(c->tx, &a, &created, err) != 0 ||
-		jit_store_assignment_get(c->tx, a.id, &a, err) != 0)
-		return -1;
-	*status = created ? 201 : 200;
-	*out = assignment_json(&a);
-	return 0;
-}
-
-static int
-assignment_delete(struct jit_call *c, void *arg, int *status, json_t **out,
-	struct jit_error *err)
-{
-	struct jit_role_assignment a;
-	bool existed;
-
-	if (jit_store_assignment_get(c->tx, arg, &a, err) != 0) {
-		if (err->status != 404)
-			return -1;
-		*status = 204;
-		return 0;
-	}
-	if (!jit_rid_equal(&a.scope, &c->scope))
-		return jit_errorf(err, 400, JIT_E_BAD_REQUEST,
-			"The role assignment is not at this scope.");
-	if (jit_store_assignment_delete(c->tx, arg, &existed, err) != 0)
-		return -1;
-	*status = 200;
-	*out = assignment_json(&a);
-	return 0;
-}
-
-static void
-role_assignments(struct jit_call *c, const char *id)
+void
+jit_h_role_assignments(struct jit_call *c, const char *id)
 {
 	const char *method = c->req->method;
-	struct jit_role_assignment *as = NULL;
+	struct jit_role_assignment *as = NULL, one;
+	const json_t *props, *role, *who;
+	struct jit_actor a;
 	struct jit_error err;
-	json_t *value;
+	json_t *value, *body;
+	bool created, existed;
 	size_t n = 0;
 
+	jit_call_actor(c, &a);
 	if (strcmp(method, "GET") == 0 && id == NULL) {
-		const char *who = jit_http_query(c->req, "principalId");
-		int64_t principal = 0;
-
-		c->action = AUTHZ "/roleAssignments/read";
-		if (!jit_call_sees(c, &c->scope)) {
-			jit_call_authorize(c, c->action, &c->scope, &err);
+		c->action = JIT_OP_ASSIGNMENT_READ;
+		if (jit_svc_assignment_list(c->api->store, &a, &c->scope,
+			jit_http_query(c->req, "principalId"), &as, &n, &err) != 0)
 			goto fail;
-		}
-		if (jit_store_begin(c->api->store, false, &c->tx, &err) != 0)
-			goto fail;
-		if (who != NULL) {
-			struct jit_principal p;
-
-			/* An unknown name lists nothing, as a known one without assignments does. */
-			if (jit_store_principal_find(c->tx, who, &p, &err) != 0) {
-				jit_store_rollback(c->tx);
-				if (err.status != 404)
-					goto fail;
-				jit_call_reply(c, 200, json_pack("{s:[]}", "value"));
-				return;
-			}
-			principal = p.id;
-		}
-		if (jit_store_assignment_list(c->tx, &c->scope, true, principal, &as, &n,
-			&err) != 0) {
-			jit_store_rollback(c->tx);
-			goto fail;
-		}
-		jit_store_rollback(c->tx);
 		value = json_array();
-		/* Listing never leaks: only assignments the caller may read, and its own. */
 		for (size_t i = 0; value != NULL && i < n; i++)
-			if (as[i].principal_id == c->principal.id ||
-				jit_call_can(c, c->action, &as[i].scope))
-				json_array_append_new(value, assignment_json(&as[i]));
+			json_array_append_new(value, assignment_json(&as[i]));
 		free(as);
 		jit_call_reply(c, 200, json_pack("{s:o}", "value", value));
 		return;
@@ -393,87 +188,54 @@ role_assignments(struct jit_call *c, const char *id)
 		goto fail;
 	}
 	if (strcmp(method, "GET") == 0) {
-		struct jit_role_assignment a;
-		int r;
-
-		c->action = AUTHZ "/roleAssignments/read";
-		if (jit_store_begin(c->api->store, false, &c->tx, &err) != 0)
+		c->action = JIT_OP_ASSIGNMENT_READ;
+		if (jit_svc_assignment_get(c->api->store, &a, id, &one, &err) != 0)
 			goto fail;
-		r = jit_store_assignment_get(c->tx, id, &a, &err);
-		jit_store_rollback(c->tx);
-		if (r != 0)
-			goto fail;
-		if (a.principal_id != c->principal.id &&
-			jit_call_authorize(c, c->action, &a.scope, &err) != 0)
-			goto fail;
-		jit_call_reply(c, 200, assignment_json(&a));
+		jit_call_reply(c, 200, assignment_json(&one));
 		return;
 	}
 	if (strcmp(method, "PUT") == 0) {
-		struct assignment_put ap = {.id = id};
-
-		c->action = AUTHZ "/roleAssignments/write";
-		if (jit_call_authorize(c, c->action, &c->scope, &err) != 0)
-			goto refuse;
-		if (jit_call_body(c, &ap.body, &err) != 0)
-			goto refuse;
-		write_tx(c, c->req->path, assignment_put, &ap);
-		json_decref(ap.body);
+		c->action = JIT_OP_ASSIGNMENT_WRITE;
+		/* Who may not assign there is refused before its body is read. */
+		if (jit_call_authorize(c, c->action, &c->scope, &err) != 0 ||
+			jit_call_body(c, &body, &err) != 0) {
+			jit_call_refuse(c, c->req->path, &err);
+			return;
+		}
+		props = json_object_get(body, "properties");
+		role = json_object_get(props, "roleDefinitionId");
+		who = json_object_get(props, "principalId");
+		if (!json_is_string(role) || !json_is_string(who)) {
+			json_decref(body);
+			jit_errorf(&err, 400, JIT_E_INVALID_CONTENT,
+				"properties.roleDefinitionId and properties.principalId are required "
+				"strings");
+			jit_call_refuse(c, c->req->path, &err);
+			return;
+		}
+		if (jit_svc_assignment_put(c->api->store, &a, &c->scope, c->req->path, id,
+			json_string_value(role), json_string_value(who), &one, &created, &err) != 0) {
+			json_decref(body);
+			jit_call_fail_audited(c, &err);
+			return;
+		}
+		json_decref(body);
+		jit_call_reply(c, created ? 201 : 200, assignment_json(&one));
 		return;
 	}
 	if (strcmp(method, "DELETE") == 0) {
-		c->action = AUTHZ "/roleAssignments/delete";
-		if (jit_call_authorize(c, c->action, &c->scope, &err) != 0)
-			goto refuse;
-		write_tx(c, c->req->path, assignment_delete, (void *)id);
+		c->action = JIT_OP_ASSIGNMENT_DELETE;
+		if (jit_svc_assignment_delete(c->api->store, &a, &c->scope, c->req->path, id, &one,
+			&existed, &err) != 0) {
+			jit_call_fail_audited(c, &err);
+			return;
+		}
+		jit_call_reply(c, existed ? 200 : 204, existed ? assignment_json(&one) : NULL);
 		return;
 	}
 	jit_errorf(&err, 405, JIT_E_METHOD_NOT_ALLOWED, "Use GET, PUT or DELETE.");
-	goto fail;
-refuse:
-	jit_call_audit_failure(c, c->req->path, &err);
 fail:
 	jit_call_fail(c, &err);
-}
-
-void
-jit_h_authorization(struct jit_call *c, char *seg[], size_t n, size_t at)
-{
-	char scope[JIT_RESOURCE_ID_MAX] = "";
-	struct jit_error err;
-	size_t len = 0;
-
-	for (size_t i = 0; i < at; i++) {
-		int w = snprintf(scope + len, sizeof(scope) - len, "/%s", seg[i]);
-
-		if (w < 0 || (size_t)w >= sizeof(scope) - len) {
-			jit_errorf(&err, 400, JIT_E_BAD_REQUEST, "The scope is too long.");
-			jit_call_fail(c, &err);
-			return;
-		}
-		len += (size_t)w;
-	}
-	if (jit_rid_parse(len ? scope : "/", &c->scope, &err) != 0) {
-		jit_error_prefix(&err, "scope");
-		jit_call_fail(c, &err);
-		return;
-	}
-	if (n == at + 3 && strcasecmp(seg[at + 2], "roleDefinitions") == 0)
-		role_definitions(c, NULL);
-	else if (n == at + 4 && strcasecmp(seg[at + 2], "roleDefinitions") == 0)
-		role_definitions(c, seg[at + 3]);
-	else if (n == at + 3 && strcasecmp(seg[at + 2], "roleAssignments") == 0)
-		role_assignments(c, NULL);
-	else if (n == at + 4 && strcasecmp(seg[at + 2], "roleAssignments") == 0)
-		role_assignments(c, seg[at + 3]);
-	else if (n == at + 3 && strcasecmp(seg[at + 2], "permissions") == 0)
-		jit_h_permissions(c);
-	else {
-		jit_errorf(&err, 404, JIT_E_NOT_FOUND,
-			"Microsoft.Authorization has roleDefinitions, roleAssignments and permissions "
-			"only.");
-		jit_call_fail(c, &err);
-	}
 }
 
 /* ---- principals ---- */
@@ -497,43 +259,13 @@ jit_principal_json(const struct jit_principal *p)
 		kind_name(p->kind), "displayName", p->display_name, "createdUtc", created);
 }
 
-static const struct jit_rid root_scope = {.kind = JIT_RID_ROOT};
-
-/* The principal a path names: "me" (or the caller's own name) is the caller. Anyone else
- * needs the route's action at "/" first, so that a caller without it cannot even tell
- * whether a name exists. */
-static int
-path_principal(struct jit_call *c, struct jit_principal *out, struct jit_error *err)
-{
-	int r;
-
-	if (strcasecmp(c->name, "me") == 0 || strcasecmp(c->name, c->principal.name) == 0) {
-		*out = c->principal;
-		return 0;
-	}
-	if (jit_call_authorize(c, c->action, &root_scope, err) != 0)
-		return -1;
-	if (jit_store_begin(c->api->store, false, &c->tx, err) != 0)
-		return -1;
-	r = jit_store_principal_find(c->tx, c->name, out, err);
-	jit_store_rollback(c->tx);
-	if (r == 0 && out->kind == JIT_PRINCIPAL_AGENT)
-		r = jit_errorf(err, 400, JIT_E_BAD_REQUEST,
-			"'%s' is an agent's principal: manage it through its enforcement point "
-			"(DELETE .../providers/Jitgate/enforcementPoints/{name}).", c->name);
-	return r;
-}
-
 int
 jit_call_path_principal(struct jit_call *c, struct jit_principal *out, struct jit_error *err)
 {
-	return path_principal(c, out, err);
-}
+	struct jit_actor a;
 
-static bool
-is_self(const struct jit_call *c, const struct jit_principal *p)
-{
-	return p->id == c->principal.id;
+	jit_call_actor(c, &a);
+	return jit_svc_principal_resolve(c->api->store, &a, c->action, c->name, out, err);
 }
 
 void
@@ -549,18 +281,13 @@ void
 jit_h_principal_list(struct jit_call *c)
 {
 	struct jit_principal *ps;
+	struct jit_actor a;
 	struct jit_error err;
 	json_t *value;
 	size_t n;
-	int r;
 
-	if (jit_store_begin(c->api->store, false, &c->tx, &err) != 0) {
-		jit_call_fail(c, &err);
-		return;
-	}
-	r = jit_store_principal_list(c->tx, &ps, &n, &err);
-	jit_store_rollback(c->tx);
-	if (r != 0) {
+	jit_call_actor(c, &a);
+	if (jit_svc_principal_list(c->api->store, &a, &ps, &n, &err) != 0) {
 		jit_call_fail(c, &err);
 		return;
 	}
@@ -577,41 +304,22 @@ jit_h_principal_get(struct jit_call *c)
 	struct jit_principal p;
 	struct jit_error err;
 
-	if (path_principal(c, &p, &err) != 0) {
+	if (jit_call_path_principal(c, &p, &err) != 0) {
 		jit_call_fail(c, &err);
 		return;
 	}
 	jit_call_reply(c, 200, jit_principal_json(&p));
 }
 
-static int
-principal_put(struct jit_call *c, void *arg, int *status, json_t **out, struct jit_error *err)
-{
-	struct jit_principal *p = arg, existing;
-	struct jit_error ignored;
-
-	if (jit_store_principal_find(c->tx, p->name, &existing, &ignored) == 0) {
-		if (existing.kind != p->kind)
-			return jit_errorf(err, 409, JIT_E_CONFLICT,
-				"The principal '%s' exists with another kind.", p->name);
-		*status = 200;
-		*out = jit_principal_json(&existing);
-		return 0;
-	}
-	if (jit_store_principal_add(c->tx, p, err) != 0)
-		return -1;
-	*status = 201;
-	*out = jit_principal_json(p);
-	return 0;
-}
-
 void
 jit_h_principal_put(struct jit_call *c)
 {
-	struct jit_principal p = {.kind = JIT_PRINCIPAL_USER, .created = c->now};
+	struct jit_principal p = {.kind = JIT_PRINCIPAL_USER, .created = c->now}, out;
 	const json_t *props, *v;
+	struct jit_actor a;
 	struct jit_error err;
 	json_t *body = NULL;
+	bool created;
 
 	if (strcasecmp(c->name, "me") == 0 || strncasecmp(c->name, "agent-", 6) == 0 ||
 		jit_guid_valid(c->name)) {
@@ -649,49 +357,31 @@ jit_h_principal_put(struct jit_call *c)
 		if (v != NULL)
 			snprintf(p.display_name, sizeof(p.display_name), "%s", json_string_value(v));
 	}
-	write_tx(c, c->req->path, principal_put, &p);
 	json_decref(body);
+	jit_call_actor(c, &a);
+	if (jit_svc_principal_put(c->api->store, &a, c->req->path, &p, &out, &created, &err) != 0)
+		jit_call_fail_audited(c, &err);
+	else
+		jit_call_reply(c, created ? 201 : 200, jit_principal_json(&out));
 	return;
 refuse:
 	json_decref(body);
-	jit_call_audit_failure(c, c->req->path, &err);
-	jit_call_fail(c, &err);
-}
-
-static int
-principal_delete(struct jit_call *c, void *arg, int *status, json_t **out,
-	struct jit_error *err)
-{
-	struct jit_principal *p = arg;
-
-	if (jit_store_principal_delete(c->tx, p->id, err) != 0)
-		return -1;
-	*status = 200;
-	return 0;
+	jit_call_refuse(c, c->req->path, &err);
 }
 
 void
 jit_h_principal_delete(struct jit_call *c)
 {
-	struct jit_principal p;
+	struct jit_actor a;
 	struct jit_error err;
+	bool existed;
 
-	if (path_principal(c, &p, &err) != 0) {
-		if (err.status == 404 && strcmp(err.code, "PrincipalNotFound") == 0) {
-			jit_call_reply(c, 204, NULL);
-			return;
-		}
-		jit_call_fail(c, &err);
-		return;
-	}
-	if (is_self(c, &p)) {
-		jit_errorf(&err, 400, JIT_E_BAD_REQUEST,
-			"You cannot delete yourself; another Owner can.");
-		jit_call_audit_failure(c, c->req->path, &err);
-		jit_call_fail(c, &err);
-		return;
-	}
-	write_tx(c, c->req->path, principal_delete, &p);
+	jit_call_actor(c, &a);
+	if (jit_svc_principal_delete(c->api->store, &a, c->req->path, c->name, &existed,
+		&err) != 0)
+		jit_call_fail_audited(c, &err);
+	else
+		jit_call_reply(c, existed ? 200 : 204, NULL);
 }
 
 /* ---- tokens ---- */
@@ -725,30 +415,17 @@ token_json(const struct jit_token_info *t, jit_time now)
 	return j;
 }
 
-/* Self-service, or the given action at the root scope (checked by path_principal). */
-static int
-token_target(struct jit_call *c, struct jit_principal *p, struct jit_error *err)
-{
-	return path_principal(c, p, err);
-}
-
 void
 jit_h_token_list(struct jit_call *c)
 {
 	struct jit_token_info *ts;
-	struct jit_principal p;
+	struct jit_actor a;
 	struct jit_error err;
 	json_t *value;
 	size_t n;
-	int r;
 
-	if (token_target(c, &p, &err) != 0 || jit_store_begin(c->api->store, false, &c->tx, &err) != 0) {
-		jit_call_fail(c, &err);
-		return;
-	}
-	r = jit_store_token_list(c->tx, p.id, &ts, &n, &err);
-	jit_store_rollback(c->tx);
-	if (r != 0) {
+	jit_call_actor(c, &a);
+	if (jit_svc_token_list(c->api->store, &a, c->action, c->name, &ts, &n, &err) != 0) {
 		jit_call_fail(c, &err);
 		return;
 	}
@@ -759,45 +436,12 @@ jit_h_token_list(struct jit_call *c)
 	jit_call_reply(c, 200, json_pack("{s:o}", "value", value));
 }
 
-struct token_create {
-	struct jit_principal p;
-	char name[TOKEN_NAME_MAX + 1];
-	jit_time expires;
-	bool self;                      /* minted for the caller, with its own token */
-};
+static const struct jit_rid root_scope = {.kind = JIT_RID_ROOT};
 
 /* Minting a token for oneself is an action of its own, so a role can leave it out (the
  * JIT requester and the readers do not have it; Owner and Contributor do, at whatever
  * scope they are assigned). */
 #define TOKEN_MINT_OWN_ACTION "Jitgate/tokens/mintOwn/action"
-
-static int
-token_create(struct jit_call *c, void *arg, int *status, json_t **out, struct jit_error *err)
-{
-	struct token_create *tc = arg;
-	struct jit_token_info info = {.created = c->now, .expires = tc->expires};
-	struct jit_token tok;
-
-	if (jit_token_new("jgt", &tok, err) != 0 ||
-		jit_store_token_add(c->tx, tc->p.id, tc->name, tok.id, tok.hash, c->now,
-			tc->expires, err) != 0 ||
-		(tc->self && jit_store_token_set_parent(c->tx, tok.id, c->cred.token_id,
-		err) != 0)) {
-		sodium_memzero(&tok, sizeof(tok));
-		return -1;
-	}
-	if (tc->self)
-		snprintf(info.parent, sizeof(info.parent), "%s", c->cred.token_id);
-	snprintf(info.id, sizeof(info.id), "%s", tok.id);
-	snprintf(info.name, sizeof(info.name), "%s", tc->name);
-	*out = token_json(&info, c->now);
-	/* The secret is shown this once; only its hash is kept. */
-	if (*out != NULL)
-		json_object_set_new(*out, "token", json_string(tok.text));
-	sodium_memzero(&tok, sizeof(tok));
-	*status = 201;
-	return 0;
-}
 
 int
 jit_call_may_mint_own(struct jit_call *c, struct jit_error *err)
@@ -837,16 +481,22 @@ jit_call_bound_expiry(struct jit_call *c, bool asked, jit_time *expires, struct 
 void
 jit_h_token_create(struct jit_call *c)
 {
-	struct token_create tc = {0};
+	char name[TOKEN_NAME_MAX + 1];
+	struct jit_token_info info;
+	struct jit_token secret;
+	struct jit_principal p;
 	const json_t *v;
+	struct jit_actor a;
 	struct jit_error err;
-	json_t *body = NULL;
+	json_t *body = NULL, *out;
+	jit_time expires;
 	int64_t valid;
+	bool self;
 
-	if (token_target(c, &tc.p, &err) != 0)
+	if (jit_call_path_principal(c, &p, &err) != 0)
 		goto refuse;
-	tc.self = tc.p.id == c->principal.id;
-	if (tc.self && jit_call_may_mint_own(c, &err) != 0)
+	self = p.id == c->principal.id;
+	if (self && jit_call_may_mint_own(c, &err) != 0)
 		goto refuse;
 	if (jit_call_body(c, &body, &err) != 0)
 		goto refuse;
@@ -858,9 +508,9 @@ jit_h_token_create(struct jit_call *c)
 			TOKEN_NAME_MAX);
 		goto refuse;
 	}
-	snprintf(tc.name, sizeof(tc.name), "%s", json_string_value(v));
-	for (const char *p = tc.name; *p; p++)
-		if ((unsigned char)*p < 0x20) {
+	snprintf(name, sizeof(name), "%s", json_string_value(v));
+	for (const char *q = name; *q; q++)
+		if ((unsigned char)*q < 0x20) {
 			jit_errorf(&err, 400, JIT_E_INVALID_CONTENT,
 				"name: must not contain control characters");
 			goto refuse;
@@ -881,14 +531,25 @@ jit_h_token_create(struct jit_call *c)
 				"--max-token-lifetime)", max);
 			goto refuse;
 		}
-		tc.expires = c->now + valid;
+		expires = c->now + valid;
 	} else {
-		tc.expires = c->now + c->api->token_max_lifetime_ns;
+		expires = c->now + c->api->token_max_lifetime_ns;
 	}
-	if (jit_call_bound_expiry(c, v != NULL && !json_is_null(v), &tc.expires, &err) != 0)
+	if (jit_call_bound_expiry(c, v != NULL && !json_is_null(v), &expires, &err) != 0)
 		goto refuse;
-	write_tx(c, c->req->path, token_create, &tc);
 	json_decref(body);
+	jit_call_actor(c, &a);
+	if (jit_svc_token_create(c->api->store, &a, c->req->path, c->name, name, expires,
+		self ? c->cred.token_id : NULL, &info, &secret, &err) != 0) {
+		jit_call_fail_audited(c, &err);
+		return;
+	}
+	out = token_json(&info, c->now);
+	/* The secret is shown this once; only its hash is kept. */
+	if (out != NULL)
+		json_object_set_new(out, "token", json_string(secret.text));
+	sodium_memzero(&secret, sizeof(secret));
+	jit_call_reply(c, 201, out);
 	return;
 refuse:
 	json_decref(body);
@@ -897,29 +558,17 @@ refuse:
 	jit_call_fail(c, &err);
 }
 
-static int
-token_revoke(struct jit_call *c, void *arg, int *status, json_t **out, struct jit_error *err)
-{
-	struct jit_principal *p = arg;
-	bool found;
-
-	if (jit_store_token_revoke(c->tx, p->id, c->item, c->now, &found, err) != 0)
-		return -1;
-	*status = found ? 200 : 204;
-	return 0;
-}
-
 void
 jit_h_token_revoke(struct jit_call *c)
 {
-	struct jit_principal p;
+	struct jit_actor a;
 	struct jit_error err;
+	bool found;
 
-	if (token_target(c, &p, &err) != 0) {
-		if (err.status == 403)
-			jit_call_audit_failure(c, c->req->path, &err);
-		jit_call_fail(c, &err);
-		return;
-	}
-	write_tx(c, c->req->path, token_revoke, &p);
+	jit_call_actor(c, &a);
+	if (jit_svc_token_revoke(c->api->store, &a, c->req->path, c->name, c->item, &found,
+		&err) != 0)
+		jit_call_fail_audited(c, &err);
+	else
+		jit_call_reply(c, found ? 200 : 204, NULL);
 }

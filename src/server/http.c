@@ -34,8 +34,10 @@
 #include "log.h"
 
 #define JSON_CONTENT_TYPE "application/json; charset=utf-8"
-/* TLS 1.2 and 1.3 only; GnuTLS's NORMAL chooses the suites within them. */
-#define TLS_PRIORITIES "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
+/* TLS 1.2 and 1.3 only, AEAD ciphers only (no CBC suites in TLS 1.2, security finding
+ * 13); GnuTLS's NORMAL chooses the rest (ECDHE key exchange for our ECDSA key). */
+#define TLS_PRIORITIES "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:-CIPHER-ALL:" \
+	"+AES-256-GCM:+AES-128-GCM:+CHACHA20-POLY1305:+AES-256-CCM:+AES-128-CCM:-MAC-ALL:+AEAD"
 /*
  * Per connection, libmicrohttpd keeps the request line, the headers and its
  * read/write buffers in one pool of this size, so it also caps the headers (about
@@ -48,8 +50,19 @@
  * running), so this can stay short: 20 s bounds what a silent flood of connections
  * costs everyone else. */
 #define DEFAULT_IDLE_TIMEOUT_S 20
-/* One address may not take every connection (long polls are one per agent). */
-#define PER_IP_CONNECTIONS 64
+/*
+ * Connections per caller, an IPv4 address or an IPv6 /64 (one host's usual allocation,
+ * so a host cannot multiply itself by its addresses), counted by us (security finding
+ * 2): at most PER_CALLER_CONNECTIONS in all (long polls are one per agent, and a site's
+ * agents may share one address), and at most PER_CALLER_PENDING that have not yet sent
+ * a whole request's headers. A connection gets FIRST_REQUEST_TIMEOUT_S to finish its TLS
+ * handshake and send its first request, then the idle timeout. So idle sockets from a
+ * few addresses cannot take the slots a legitimate client needs; many addresses still
+ * can for a while, which only an event-driven server fixes (see docs/security.md).
+ */
+#define PER_CALLER_CONNECTIONS 64
+#define PER_CALLER_PENDING 8
+#define FIRST_REQUEST_TIMEOUT_S 5
 /* For messages; JIT_MAX_BODY_BYTES is 1 MiB (a static assert keeps them together). */
 #define BODY_LIMIT_TEXT "1 MiB"
 _Static_assert(JIT_MAX_BODY_BYTES == 1024 * 1024, "update BODY_LIMIT_TEXT");
@@ -70,6 +83,25 @@ struct jit_http_server {
 	pthread_mutex_t msg_lock;
 	bool starting;
 	char start_msg[256];
+	/* Connections per caller (PER_CALLER_*): one entry per caller with a connection. */
+	pthread_mutex_t callers_lock;
+	struct caller *callers;
+	size_t n_callers;               /* entries allocated: the connection limit */
+	unsigned idle_timeout_s;
+};
+
+struct caller {
+	bool used;
+	int family;                     /* AF_INET or AF_INET6 */
+	uint8_t key[8];                 /* the IPv4 address, or the IPv6 /64 */
+	unsigned total, pending;
+};
+
+/* Per connection (libmicrohttpd's socket context), from accept to close. */
+struct conn_state {
+	int family;
+	uint8_t key[8];
+	bool pending;                   /* no request's headers seen yet */
 };
 
 /* What we keep about one request between libmicrohttpd's calls. */
@@ -188,6 +220,150 @@ peer_address(struct MHD_Connection *c, struct sockaddr_storage *out)
 	sin->sin_family = AF_INET;
 	sin->sin_port = sin6->sin6_port;
 	memcpy(&sin->sin_addr, &sin6->sin6_addr.s6_addr[12], 4);
+}
+
+/* A caller's key: IPv4 addresses whole (v4-mapped ones too), IPv6 by their /64. */
+static bool
+caller_key(const struct sockaddr *sa, int *family, uint8_t key[8])
+{
+	memset(key, 0, 8);
+	if (sa == NULL)
+		return false;
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *sin = (const struct sockaddr_in *)(const void *)sa;
+
+		*family = AF_INET;
+		memcpy(key, &sin->sin_addr, 4);
+		return true;
+	}
+	if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)(const void *)sa;
+
+		if (IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr)) {
+			*family = AF_INET;
+			memcpy(key, &sin6->sin6_addr.s6_addr[12], 4);
+		} else {
+			*family = AF_INET6;
+			memcpy(key, sin6->sin6_addr.s6_addr, 8);
+		}
+		return true;
+	}
+	return false;
+}
+
+/* The caller's entry (callers_lock held); create: take a free one if there is none. */
+static struct caller *
+caller_find(struct jit_http_server *srv, int family, const uint8_t key[8], bool create)
+{
+	struct caller *free_entry = NULL;
+
+	for (size_t i = 0; i < srv->n_callers; i++) {
+		struct caller *e = &srv->callers[i];
+
+		if (e->used && e->family == family && memcmp(e->key, key, 8) == 0)
+			return e;
+		if (!e->used && free_entry == NULL)
+			free_entry = e;
+	}
+	if (!create || free_entry == NULL)
+		return NULL;
+	memset(free_entry, 0, sizeof(*free_entry));
+	free_entry->used = true;
+	free_entry->family = family;
+	memcpy(free_entry->key, key, 8);
+	return free_entry;
+}
+
+/* Before libmicrohttpd takes a connection: refused when its caller has its share. */
+static enum MHD_Result
+on_accept(void *cls, const struct sockaddr *addr, socklen_t addrlen)
+{
+	struct jit_http_server *srv = cls;
+	enum MHD_Result ok = MHD_YES;
+	const struct caller *e;
+	uint8_t key[8];
+	int family;
+
+	(void)addrlen;
+	if (!caller_key(addr, &family, key))
+		return MHD_YES;
+	pthread_mutex_lock(&srv->callers_lock);
+	e = caller_find(srv, family, key, false);
+	if (e != NULL && (e->total >= PER_CALLER_CONNECTIONS || e->pending >= PER_CALLER_PENDING))
+		ok = MHD_NO;
+	pthread_mutex_unlock(&srv->callers_lock);
+	if (ok == MHD_NO)
+		jit_log(JIT_LOG_DEBUG, "connection_refused", "reason",
+			"the caller has its share of connections", (const char *)NULL);
+	return ok;
+}
+
+static void
+on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+	enum MHD_ConnectionNotificationCode toe)
+{
+	struct jit_http_server *srv = cls;
+	struct conn_state *cs = *socket_context;
+	const union MHD_ConnectionInfo *ci;
+	struct caller *e;
+
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+		ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+		if ((cs = calloc(1, sizeof(*cs))) == NULL)
+			return;
+		if (ci == NULL || !caller_key(ci->client_addr, &cs->family, cs->key)) {
+			free(cs);
+			return;
+		}
+		pthread_mutex_lock(&srv->callers_lock);
+		if ((e = caller_find(srv, cs->family, cs->key, true)) != NULL) {
+			e->total++;
+			e->pending++;
+			cs->pending = true;
+			*socket_context = cs;
+		}
+		pthread_mutex_unlock(&srv->callers_lock);
+		if (*socket_context == NULL) {
+			free(cs);
+			return;
+		}
+		MHD_set_connection_option(c, MHD_CONNECTION_OPTION_TIMEOUT,
+			(unsigned int)FIRST_REQUEST_TIMEOUT_S);
+		return;
+	}
+	if (toe != MHD_CONNECTION_NOTIFY_CLOSED || cs == NULL)
+		return;
+	pthread_mutex_lock(&srv->callers_lock);
+	if ((e = caller_find(srv, cs->family, cs->key, false)) != NULL) {
+		e->total--;
+		if (cs->pending)
+			e->pending--;
+		if (e->total == 0)
+			e->used = false;
+	}
+	pthread_mutex_unlock(&srv->callers_lock);
+	free(cs);
+	*socket_context = NULL;
+}
+
+/* A connection's first request is in: it is no longer pending, and gets the idle
+ * timeout from here on. */
+static void
+first_request_seen(struct jit_http_server *srv, struct MHD_Connection *c)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	struct conn_state *cs = ci != NULL ? ci->socket_context : NULL;
+	struct caller *e;
+
+	if (cs == NULL || !cs->pending)
+		return;
+	pthread_mutex_lock(&srv->callers_lock);
+	cs->pending = false;
+	if ((e = caller_find(srv, cs->family, cs->key, false)) != NULL && e->pending > 0)
+		e->pending--;
+	pthread_mutex_unlock(&srv->callers_lock);
+	MHD_set_connection_option(c, MHD_CONNECTION_OPTION_TIMEOUT, srv->idle_timeout_s);
 }
 
 /* ARM's error body. A message may quote client bytes that are not UTF-8, which JSON
@@ -435,6 +611,7 @@ on_request(void *cls, struct MHD_Connection *c, const char *url, const char *met
 		if ((rs = calloc(1, sizeof(*rs))) == NULL)
 			return MHD_NO;
 		*req_cls = rs;
+		first_request_seen(srv, c);
 		clock_gettime(CLOCK_MONOTONIC, &rs->started);
 		new_request_id(rs->request_id);
 		if (atomic_load(&srv->stopping))
@@ -566,7 +743,18 @@ jit_http_start(const struct jit_http_config *cfg, struct jit_http_server **out,
 	if ((srv = calloc(1, sizeof(*srv))) == NULL)
 		return jit_errorf(err, 500, JIT_E_INTERNAL, "out of memory");
 	pthread_mutex_init(&srv->msg_lock, NULL);
+	pthread_mutex_init(&srv->callers_lock, NULL);
 	atomic_init(&srv->stopping, false);
+	srv->idle_timeout_s = cfg->idle_timeout_s != 0 ? cfg->idle_timeout_s :
+		DEFAULT_IDLE_TIMEOUT_S;
+	srv->n_callers = cfg->max_connections != 0 ? cfg->max_connections :
+		DEFAULT_MAX_CONNECTIONS;
+	if ((srv->callers = calloc(srv->n_callers, sizeof(*srv->callers))) == NULL) {
+		pthread_mutex_destroy(&srv->msg_lock);
+		pthread_mutex_destroy(&srv->callers_lock);
+		free(srv);
+		return jit_errorf(err, 500, JIT_E_INTERNAL, "out of memory");
+	}
 	srv->handler = cfg->handler;
 	srv->ctx = cfg->ctx;
 	srv->cert_pem = strdup(cfg->cert_pem);
@@ -577,17 +765,18 @@ jit_http_start(const struct jit_http_config *cfg, struct jit_http_server **out,
 	}
 	srv->starting = true;
 	/* The logger goes first, or libmicrohttpd prints earlier messages itself. */
-	srv->daemon = MHD_start_daemon(flags, cfg->port, NULL, NULL, on_request, srv,
+	srv->daemon = MHD_start_daemon(flags, cfg->port, on_accept, srv, on_request, srv,
 		MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, srv,
 		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
+		/* Socket activation: serve systemd's socket; MHD_INVALID_SOCKET, open our own. */
+		MHD_OPTION_LISTEN_SOCKET, cfg->listen_fd > 2 ? cfg->listen_fd : MHD_INVALID_SOCKET,
 		MHD_OPTION_HTTPS_MEM_KEY, srv->key_pem,
 		MHD_OPTION_HTTPS_MEM_CERT, srv->cert_pem,
 		MHD_OPTION_HTTPS_PRIORITIES, TLS_PRIORITIES,
 		MHD_OPTION_CONNECTION_LIMIT,
 		cfg->max_connections != 0 ? cfg->max_connections : DEFAULT_MAX_CONNECTIONS,
-		MHD_OPTION_CONNECTION_TIMEOUT,
-		cfg->idle_timeout_s != 0 ? cfg->idle_timeout_s : DEFAULT_IDLE_TIMEOUT_S,
-		MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)PER_IP_CONNECTIONS,
+		MHD_OPTION_CONNECTION_TIMEOUT, srv->idle_timeout_s,
+		MHD_OPTION_NOTIFY_CONNECTION, on_connection, srv,
 		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_MEMORY_BYTES,
 		MHD_OPTION_STRICT_FOR_CLIENT, 1,
 		MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL,
@@ -628,6 +817,8 @@ jit_http_stop(struct jit_http_server *srv)
 	if (srv->daemon != NULL)
 		MHD_stop_daemon(srv->daemon);
 	pthread_mutex_destroy(&srv->msg_lock);
+	pthread_mutex_destroy(&srv->callers_lock);
+	free(srv->callers);
 	free(srv->cert_pem);
 	if (srv->key_pem != NULL) {
 		explicit_bzero(srv->key_pem, strlen(srv->key_pem));

@@ -71,6 +71,8 @@ struct jit_http_config {
 	const char *key_pem;
 	unsigned max_connections;       /* 0: 256 */
 	unsigned idle_timeout_s;        /* 0: 20; a client silent this long is closed */
+	int listen_fd;                  /* > 2: a listening socket to serve (systemd socket
+	                                 * activation) instead of listen_addr:port */
 	jit_http_handler handler;
 	void *ctx;
 };

@@ -9,6 +9,9 @@
  * certificate, a default subscription and a bootstrap Owner token in
  * DIR/admin.token (0600; only its path is logged).
  */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -24,19 +27,26 @@
 #include <unistd.h>
 
 #include "api.h"
+#include "audit_keyfile.h"
+#include "svc_audit.h"
 #include "rate_limit.h"
 #include "auth.h"
 #include "duration.h"
 #include "http.h"
 #include "log.h"
 #include "metrics.h"
+#include "sd.h"
 #include "rbac.h"
 #include "store.h"
+#include "state_dir.h"
+#include "svc_jit.h"
 #include "tls.h"
 
 #define DEFAULT_LISTEN "127.0.0.1:8443"
 #define MAX_TLS_NAMES 16
 #define SWEEP_INTERVAL_MS 1000
+/* Addresses whose failed sign-ins are counted at once (auth_throttle.h). */
+#define AUTH_THROTTLE_SLOTS 4096
 /* Initiates per principal per minute: well above what a person or a script opening ports
  * for its work needs, well below what fills the audit log (each one is an entry). */
 #define DEFAULT_INITIATE_LIMIT 30
@@ -57,6 +67,9 @@ struct options {
 	const char *console_dir;
 	bool no_console;
 	unsigned initiate_limit;   /* initiates per principal per minute; 0: none */
+	const char *audit_key;     /* the audit key file (default STATE/audit.key) */
+	int64_t checkpoint_interval_ns;
+	bool rotate_audit_key;
 };
 
 static void
@@ -79,6 +92,12 @@ usage(FILE *f)
 		"  --allow-root         run as root anyway (not recommended)\n"
 		"  --initiate-limit N   initiates per principal per minute (default "
 		JIT_STR(DEFAULT_INITIATE_LIMIT) ", 0: no limit)\n"
+		"  --audit-key FILE     the audit log's MAC and signing keys (default\n"
+		"                       STATE/audit.key; created 0600 on first start)\n"
+		"  --checkpoint-interval DURATION  how often a signed checkpoint of the audit\n"
+		"                       log's head goes to the log when it moved (default PT15M)\n"
+		"  --rotate-audit-key   add new audit keys (for the entries from the next one on)\n"
+		"                       and exit; jitgated must be stopped\n"
 		"  --log-level LEVEL    debug, info (default), warn or error\n"
 		"  -h, --help           this text\n"
 		"  --version            the version\n");
@@ -130,6 +149,9 @@ parse_args(int argc, char **argv, struct options *o)
 		{"no-console", no_argument, NULL, 'N'},
 		{"log-level", required_argument, NULL, 'L'},
 		{"initiate-limit", required_argument, NULL, 'I'},
+		{"audit-key", required_argument, NULL, 'K'},
+		{"checkpoint-interval", required_argument, NULL, 'P'},
+		{"rotate-audit-key", no_argument, NULL, 'R'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
@@ -141,6 +163,7 @@ parse_args(int argc, char **argv, struct options *o)
 	o->level = JIT_LOG_INFO;
 	o->token_max_lifetime_ns = JIT_TOKEN_LIFETIME_DEFAULT_NS;
 	o->initiate_limit = DEFAULT_INITIATE_LIMIT;
+	o->checkpoint_interval_ns = 15LL * 60 * JIT_NS_PER_SEC;
 	o->state_dir = getenv("JITGATE_STATE_DIR");
 	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (ch) {
@@ -178,6 +201,24 @@ parse_args(int argc, char **argv, struct options *o)
 			}
 			break;
 		}
+		case 'K':
+			o->audit_key = optarg;
+			break;
+		case 'P': {
+			struct jit_error err;
+
+			if (jit_duration_parse(optarg, &o->checkpoint_interval_ns, &err) != 0 ||
+				o->checkpoint_interval_ns < JIT_NS_PER_SEC ||
+				o->checkpoint_interval_ns > 7LL * 86400 * JIT_NS_PER_SEC) {
+				fprintf(stderr, "jitgated: --checkpoint-interval must be an ISO 8601 "
+					"duration from PT1S to P7D, e.g. PT15M\n");
+				return 2;
+			}
+			break;
+		}
+		case 'R':
+			o->rotate_audit_key = true;
+			break;
 		case 'C':
 			o->console_dir = optarg;
 			break;
@@ -382,10 +423,19 @@ load_tls(const struct options *o, char **cert, char **key, struct jit_error *err
 		snprintf(cert_path, sizeof(cert_path), "%s", o->tls_cert);
 		snprintf(key_path, sizeof(key_path), "%s", o->tls_key);
 	} else {
+		/* Inside the state directory, nothing but what jitgated made: a planted tls/
+		 * link or key must not become the served key (security finding 9). */
 		if (join_path(dir, sizeof(dir), o->state_dir, "tls", err) != 0 ||
-			jit_tls_ensure_self_signed(dir, o->tls_names, o->n_tls_names, err) != 0 ||
 			join_path(cert_path, sizeof(cert_path), dir, "cert.pem", err) != 0 ||
 			join_path(key_path, sizeof(key_path), dir, "key.pem", err) != 0)
+			return -1;
+		if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+			return jit_errorf(err, 500, JIT_E_INTERNAL, "cannot create %s: %s", dir,
+				strerror(errno));
+		if (jit_state_dir_check(dir, false, err) != 0 ||
+			jit_state_file_check(key_path, true, err) != 0 ||
+			jit_state_file_check(cert_path, false, err) != 0 ||
+			jit_tls_ensure_self_signed(dir, o->tls_names, o->n_tls_names, err) != 0)
 			return -1;
 	}
 	if (jit_tls_read_pem(cert_path, cert, err) != 0 || jit_tls_read_pem(key_path, key, err) != 0)
@@ -393,83 +443,144 @@ load_tls(const struct options *o, char **cert, char **key, struct jit_error *err
 	return jit_tls_check_pair(*cert, *key, err);
 }
 
+/* The address and port a listening socket is bound to. */
+static int
+socket_address(int fd, char *addr, size_t n, uint16_t *port)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) != 0)
+		return -1;
+	if (ss.ss_family == AF_INET) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+
+		*port = ntohs(sin->sin_port);
+		return inet_ntop(AF_INET, &sin->sin_addr, addr, (socklen_t)n) ? 0 : -1;
+	}
+	if (ss.ss_family == AF_INET6) {
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+
+		*port = ntohs(sin6->sin6_port);
+		return inet_ntop(AF_INET6, &sin6->sin6_addr, addr, (socklen_t)n) ? 0 : -1;
+	}
+	return -1;
+}
+
+/* Where this host reaches its own listener: the address itself, or loopback for the
+ * wildcard ones. */
+static const char *
+loopback_for(const char *listen_addr)
+{
+	if (strcmp(listen_addr, "0.0.0.0") == 0)
+		return "127.0.0.1";
+	if (strcmp(listen_addr, "::") == 0)
+		return "::1";
+	return listen_addr;
+}
+
 struct sweeper {
 	struct jit_store *store;
+	struct jit_api *api;
 	atomic_int stop;
+	const struct jit_audit_keyring *keys;
+	int64_t checkpoint_interval_ns;
+	int64_t checkpoint_seq;     /* the head of the last checkpoint logged (-1: none) */
+	jit_time checkpoint_at;
 };
 
-/* Writes down ended grants as Revoked/Expired, one audit entry each (the kernel has
- * closed them already, whether or not this runs). */
-static int
-record_expired(struct jit_tx *tx, const struct jit_expired *x, jit_time now,
-	struct jit_error *err)
-{
-	char policy[JIT_RESOURCE_ID_MAX], end[JIT_TIME_BUFSZ];
-	json_t *d, *sources;
-	char *details;
-	int r;
+/* Failed sign-ins past the few audited one by one: one summary entry this often. */
+#define FAILED_SIGN_IN_SUMMARY_NS (30LL * JIT_NS_PER_SEC)
 
-	jit_rid_format(&x->policy, policy, sizeof(policy));
-	jit_time_format(x->end, end);
-	/* The sources are stored as a JSON array: an array in the entry too, not a string. */
-	if ((sources = json_loads(x->sources, 0, NULL)) == NULL)
-		sources = json_string(x->sources);
-	d = json_pack("{s:i,s:o,s:s,s:s}", "port", x->number, "sources", sources, "requestor",
-		x->requestor, "endTimeUtc", end);
-	details = d ? json_dumps(d, JSON_COMPACT) : NULL;
-	json_decref(d);
-	struct jit_audit_entry e = {
-		.time = now,
-		.principal_name = "jitgated",
-		.operation = "Microsoft.Security/locations/jitNetworkAccessPolicies/expire/action",
-		.resource_id = policy,
-		.result = "Succeeded",
-		.status = 200,
-		.details_json = details,
-		.vms = &x->vm,
-		.n_vms = 1,
-	};
-	if (details == NULL)
-		return jit_errorf(err, 500, JIT_E_INTERNAL, "out of memory");
-	r = jit_store_audit_append(tx, &e, err);
-	free(details);
-	return r;
+/* A signed checkpoint of the audit log's head in the operator log, when the head moved
+ * since the last one (or force): a copy outside the database anchors the chain. */
+static void
+log_checkpoint(struct sweeper *sw, jit_time now, bool force)
+{
+	char line[JIT_AUDIT_CHECKPOINT_LINE], seq[24], head[JIT_AUDIT_HEAD_HEX], t[JIT_TIME_BUFSZ];
+	char pk[2 * JIT_AUDIT_SIGN_PK_BYTES + 1], sig[2 * JIT_AUDIT_SIG_BYTES + 1];
+	struct jit_audit_checkpoint cp;
+	struct jit_error err;
+
+	if (!force && now - sw->checkpoint_at < sw->checkpoint_interval_ns)
+		return;
+	if (jit_svc_audit_checkpoint(sw->store, NULL, sw->keys, now, &cp, &err) != 0) {
+		jit_log(JIT_LOG_WARN, "audit_checkpoint_failed", "error", err.message,
+			(const char *)NULL);
+		return;
+	}
+	sw->checkpoint_at = now;
+	if (!force && cp.seq == sw->checkpoint_seq)
+		return;
+	sw->checkpoint_seq = cp.seq;
+	/* The fields as jit_audit_checkpoint_to_line writes them, one log pair each. */
+	jit_audit_checkpoint_to_line(&cp, line);
+	if (sscanf(line, "seq=%23s head=%64s time=%31s key=%64s sig=%128s", seq, head, t, pk,
+		sig) != 5)
+		return;
+	jit_log(JIT_LOG_INFO, "audit_checkpoint", "seq", seq, "head", head, "time", t, "key", pk,
+		"sig", sig, (const char *)NULL);
 }
 
 static void *
 sweep_loop(void *arg)
 {
 	struct sweeper *sw = arg;
+	jit_time summarized = jit_time_now();
 
 	while (!atomic_load(&sw->stop)) {
-		struct jit_expired *xs = NULL;
-		struct jit_error err;
-		size_t n = 0;
 		jit_time now = jit_time_now();
+		struct jit_error err;
+		size_t n;
 
-		struct jit_tx *tx;
-
-		if (jit_store_begin(sw->store, true, &tx, &err) == 0) {
-			int r = jit_store_expire(tx, now, &xs, &n, &err);
-
-			/* The expiries and their audit entries land together or not at all. */
-			for (size_t i = 0; r == 0 && i < n; i++)
-				r = record_expired(tx, &xs[i], now, &err);
-			if (r == 0)
-				r = jit_store_commit(tx, &err);
-			else
-				jit_store_rollback(tx);
-			if (r != 0)
-				jit_log(JIT_LOG_WARN, "sweep_failed", "error", err.message,
+		/* Ended grants become Revoked/Expired, each with its audit entry (the kernel
+		 * has closed them already, whether or not this runs). */
+		if (jit_svc_expire(sw->store, now, &n, &err) != 0)
+			jit_log(JIT_LOG_WARN, "sweep_failed", "error", err.message, (const char *)NULL);
+		else
+			jit_metrics_expired(n);
+		if (now - summarized >= FAILED_SIGN_IN_SUMMARY_NS) {
+			summarized = now;
+			if (jit_api_audit_failed_sign_ins(sw->api, now, &err) != 0)
+				jit_log(JIT_LOG_WARN, "sign_in_summary_failed", "error", err.message,
 					(const char *)NULL);
-			else
-				jit_metrics_expired(n);
-			free(xs);
 		}
+		log_checkpoint(sw, now, false);
 		for (int i = 0; i < 10 && !atomic_load(&sw->stop); i++)
 			usleep(SWEEP_INTERVAL_MS * 100);
 	}
+	/* And the head as this run leaves it. */
+	log_checkpoint(sw, jit_time_now(), true);
 	return NULL;
+}
+
+/* Opens (creating on first start) the audit key file, keyed from the entry after the
+ * current head; with rotate, adds new keys from there and logs their public half. */
+static int
+open_audit_keys(struct jit_store *st, const char *path, bool rotate,
+	struct jit_audit_keyfile *kf, struct jit_error *err)
+{
+	char head[JIT_AUDIT_HASH_HEX], from[24], pk[2 * JIT_AUDIT_SIGN_PK_BYTES + 1];
+	struct jit_tx *tx;
+	int64_t seq;
+	bool created;
+	int r;
+
+	if (jit_store_begin(st, false, &tx, err) != 0)
+		return -1;
+	r = jit_store_audit_head(tx, &seq, head, err);
+	jit_store_rollback(tx);
+	if (r != 0 || jit_audit_keyfile_open(path, seq + 1, kf, &created, err) != 0)
+		return -1;
+	if (rotate && !created && jit_audit_keyfile_rotate(kf, path, seq + 1, err) != 0)
+		return -1;
+	snprintf(from, sizeof(from), "%lld", (long long)kf->keys.mac[kf->keys.n_mac - 1].from_seq);
+	sodium_bin2hex(pk, sizeof(pk), jit_audit_keyring_signer(&kf->keys)->pk,
+		JIT_AUDIT_SIGN_PK_BYTES);
+	jit_log(JIT_LOG_INFO, created ? "audit_key_created" : rotate ? "audit_key_rotated" :
+		"audit_key_loaded", "file", path, "mac_from_seq", from, "signing_key", pk,
+		(const char *)NULL);
+	return 0;
 }
 
 int
@@ -482,14 +593,17 @@ main(int argc, char **argv)
 	struct jit_console console = {0};
 	struct jit_http_config cfg = {0};
 	struct options o;
-	struct sweeper sw = {0};
+	struct sweeper sw = {.checkpoint_seq = -1};
+	struct jit_audit_keyfile keys = {.fd = -1};
+	char key_path[PATH_MAX];
 	char *cert = NULL, *key = NULL;
 	struct jit_error err;
+	struct jit_sd_watchdog *watchdog = NULL;
 	pthread_t sweeper;
 	bool sweeping = false;
 	uint16_t port;
 	sigset_t sigs;
-	int rc, sig;
+	int rc, sig, listen_fd;
 
 	if ((rc = parse_args(argc, argv, &o)) != 0)
 		return rc;
@@ -498,6 +612,16 @@ main(int argc, char **argv)
 		fprintf(stderr, "jitgated: --listen must be ADDR:PORT, e.g. 127.0.0.1:8443 or "
 			"[::1]:8443\n");
 		return 2;
+	}
+	/* Socket activation: the socket systemd listens on replaces --listen. */
+	if ((listen_fd = jit_sd_listen_fd(&err)) == -2) {
+		fprintf(stderr, "jitgated: %s\n", err.message);
+		return 1;
+	}
+	if (listen_fd > 2 && socket_address(listen_fd, listen_addr, sizeof(listen_addr),
+		&port) != 0) {
+		fprintf(stderr, "jitgated: cannot read the address of the socket systemd passed\n");
+		return 1;
 	}
 	if (geteuid() == 0 && !o.allow_root) {
 		fprintf(stderr, "jitgated: refusing to run as root; the control plane needs no "
@@ -508,8 +632,14 @@ main(int argc, char **argv)
 		fprintf(stderr, "jitgated: libsodium cannot initialise\n");
 		return 1;
 	}
+	/* Everything jitgated creates is its own alone: the database, its journal, keys. */
+	umask(077);
 	if (mkdir(o.state_dir, 0700) != 0 && errno != EEXIST) {
 		fprintf(stderr, "jitgated: cannot create %s: %s\n", o.state_dir, strerror(errno));
+		return 1;
+	}
+	if (jit_state_dir_check(o.state_dir, true, &err) != 0) {
+		fprintf(stderr, "jitgated: refusing the state directory: %s\n", err.message);
 		return 1;
 	}
 	/* Signals are taken synchronously by sigwait below; every thread inherits the mask. */
@@ -518,13 +648,29 @@ main(int argc, char **argv)
 	sigaddset(&sigs, SIGINT);
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	jit_sd_raise_nofile();
 
 	rc = 1;
 	if (join_path(db_path, sizeof(db_path), o.state_dir, "jitgate.db", &err) != 0 ||
+		jit_state_file_check(db_path, true, &err) != 0 ||
 		jit_store_open(db_path, &store, &err) != 0) {
 		fatal("opening the store", &err);
 		goto out;
 	}
+	/* The audit keys, before any entry is written: created on first start, keyed from
+	 * the next entry on (an older database's entries keep their unkeyed hashes). */
+	if ((o.audit_key != NULL ? snprintf(key_path, sizeof(key_path), "%s", o.audit_key) < 0 :
+		join_path(key_path, sizeof(key_path), o.state_dir, "audit.key", &err) != 0) ||
+		open_audit_keys(store, key_path, o.rotate_audit_key, &keys, &err) != 0) {
+		fatal("opening the audit key file", &err);
+		goto out;
+	}
+	if (o.rotate_audit_key) {
+		rc = 0;
+		goto out;
+	}
+	jit_store_set_audit_keys(store, &keys.keys);
+	api.audit_keys = &keys.keys;
 	if (bootstrap(store, o.state_dir, &err) != 0) {
 		fatal("bootstrapping", &err);
 		goto out;
@@ -534,6 +680,10 @@ main(int argc, char **argv)
 		goto out;
 	}
 	api.store = store;
+	if (jit_auth_throttle_new(&api.auth_throttle, AUTH_THROTTLE_SLOTS, &err) != 0) {
+		fatal("setting up the sign-in throttle", &err);
+		goto out;
+	}
 	api.token_max_lifetime_ns = o.token_max_lifetime_ns;
 	console.enabled = !o.no_console;
 	console.dir = o.console_dir;
@@ -553,6 +703,7 @@ main(int argc, char **argv)
 	api.n_names = n_names;
 	cfg.listen_addr = listen_addr;
 	cfg.port = port;
+	cfg.listen_fd = listen_fd;
 	cfg.cert_pem = cert;
 	cfg.key_pem = key;
 	cfg.handler = jit_api_handle;
@@ -563,17 +714,28 @@ main(int argc, char **argv)
 	}
 	jit_metrics_start();
 	sw.store = store;
+	sw.api = &api;
+	sw.keys = &keys.keys;
+	sw.checkpoint_interval_ns = o.checkpoint_interval_ns;
+	log_checkpoint(&sw, jit_time_now(), true);
 	if (pthread_create(&sweeper, NULL, sweep_loop, &sw) == 0)
 		sweeping = true;
 	snprintf(port_text, sizeof(port_text), "%u", jit_http_port(http));
 	jit_log(JIT_LOG_INFO, "listening", "addr", listen_addr, "port", port_text, "state_dir",
 		o.state_dir, "console", o.no_console ? "off" : o.console_dir ? o.console_dir :
-		"embedded", (const char *)NULL);
+		"embedded", "socket", listen_fd > 2 ? "systemd" : NULL, (const char *)NULL);
+	/* The store is open and the listener answers: ready (Type=notify). */
+	jit_sd_ready(listen_addr, port_text);
+	if (jit_sd_watchdog_start(loopback_for(listen_addr), jit_http_port(http), &watchdog,
+		&err) != 0)
+		jit_log(JIT_LOG_ERROR, "watchdog_failed", "error", err.message, (const char *)NULL);
 	if (sigwait(&sigs, &sig) == 0)
 		jit_log(JIT_LOG_INFO, "stopping", "signal", sig == SIGTERM ? "TERM" : "INT",
 			(const char *)NULL);
+	jit_sd_stopping();
 	rc = 0;
 out:
+	jit_sd_watchdog_stop(watchdog);
 	/* Wake long polls first so that the HTTP threads can finish. */
 	atomic_store(&api.stopping, 1);
 	if (store != NULL)
@@ -583,8 +745,14 @@ out:
 		atomic_store(&sw.stop, 1);
 		pthread_join(sweeper, NULL);
 	}
+	/* What was counted since the last summary is written down before the store closes. */
+	if (store != NULL && jit_api_audit_failed_sign_ins(&api, jit_time_now(), &err) != 0)
+		jit_log(JIT_LOG_WARN, "sign_in_summary_failed", "error", err.message,
+			(const char *)NULL);
 	jit_store_close(store);
+	jit_audit_keyfile_close(&keys);
 	jit_rate_limit_free(api.initiate_limit);
+	jit_auth_throttle_free(api.auth_throttle);
 	if (key != NULL)
 		sodium_memzero(key, strlen(key));
 	free(cert);

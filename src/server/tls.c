@@ -4,8 +4,11 @@
  * The self-signed certificate is meant to be pinned by clients (curl --cacert,
  * NODE_EXTRA_CA_CERTS, Python's verify=): OpenSSL-based clients only accept a
  * certificate from their CA file as a trust anchor when it is a CA, so it says
- * CA:TRUE (path length 0: it can sign nothing below it) with keyCertSign, and
- * carries the subject/authority key ids that OpenSSL's strict mode insists on.
+ * CA:TRUE (path length 0: it can sign no CA below it) with keyCertSign, and
+ * carries the subject/authority key ids that OpenSSL's strict mode insists on. Being a
+ * CA, its key could sign a certificate for any name that a client pinning it would
+ * trust; so it carries critical name constraints permitting exactly its own names
+ * (security finding 12): whatever else its key signs, no such client accepts.
  * Files are written whole or not at all (temporary file, fsync, rename), the key
  * first, so a crash leaves either nothing or a key without a certificate, which
  * the next start replaces.
@@ -70,12 +73,14 @@ valid_dns_name(const char *s)
 	return label > 0;
 }
 
-/* Adds name as an IP or DNS SAN unless an equal one is there; 0 or -1. */
+/* Adds name as an IP or DNS SAN unless an equal one is there, and as a permitted
+ * name of nc (the address with a full mask, or the DNS name); 0 or -1. */
 static int
-add_san(gnutls_x509_crt_t crt, const char *name, const char **seen, size_t *n_seen,
-	struct jit_error *err)
+add_san(gnutls_x509_crt_t crt, gnutls_x509_name_constraints_t nc, const char *name,
+	const char **seen, size_t *n_seen, struct jit_error *err)
 {
-	unsigned char ip[16];
+	unsigned char ip[16], ip_mask[32];
+	gnutls_datum_t d;
 	size_t i;
 	int r;
 
@@ -83,16 +88,29 @@ add_san(gnutls_x509_crt_t crt, const char *name, const char **seen, size_t *n_se
 		if (strcasecmp(seen[i], name) == 0)
 			return 0;
 	}
-	if (inet_pton(AF_INET, name, ip) == 1)
+	if (inet_pton(AF_INET, name, ip) == 1) {
 		r = gnutls_x509_crt_set_subject_alt_name(crt, GNUTLS_SAN_IPADDRESS, ip, 4,
 			GNUTLS_FSAN_APPEND);
-	else if (inet_pton(AF_INET6, name, ip) == 1)
+		memcpy(ip_mask, ip, 4);
+		memset(ip_mask + 4, 0xff, 4);
+		d = (gnutls_datum_t){ip_mask, 8};
+		if (r >= 0)
+			r = gnutls_x509_name_constraints_add_permitted(nc, GNUTLS_SAN_IPADDRESS, &d);
+	} else if (inet_pton(AF_INET6, name, ip) == 1) {
 		r = gnutls_x509_crt_set_subject_alt_name(crt, GNUTLS_SAN_IPADDRESS, ip, 16,
 			GNUTLS_FSAN_APPEND);
-	else if (valid_dns_name(name))
+		memcpy(ip_mask, ip, 16);
+		memset(ip_mask + 16, 0xff, 16);
+		d = (gnutls_datum_t){ip_mask, 32};
+		if (r >= 0)
+			r = gnutls_x509_name_constraints_add_permitted(nc, GNUTLS_SAN_IPADDRESS, &d);
+	} else if (valid_dns_name(name)) {
 		r = gnutls_x509_crt_set_subject_alt_name(crt, GNUTLS_SAN_DNSNAME, name,
 			(unsigned)strlen(name), GNUTLS_FSAN_APPEND);
-	else
+		d = (gnutls_datum_t){(unsigned char *)(uintptr_t)name, (unsigned)strlen(name)};
+		if (r >= 0)
+			r = gnutls_x509_name_constraints_add_permitted(nc, GNUTLS_SAN_DNSNAME, &d);
+	} else
 		return jit_errorf(err, 400, JIT_E_BAD_REQUEST,
 			"TLS name \"%.100s\" is neither an IP address nor a DNS name", name);
 	if (r < 0)
@@ -190,6 +208,7 @@ static int
 generate(const char *const *names, size_t n_names, gnutls_datum_t *cert_pem,
 	gnutls_datum_t *key_pem, struct jit_error *err)
 {
+	gnutls_x509_name_constraints_t nc = NULL;
 	gnutls_x509_privkey_t key = NULL;
 	gnutls_x509_crt_t crt = NULL;
 	const char **seen = NULL;
@@ -206,6 +225,7 @@ generate(const char *const *names, size_t n_names, gnutls_datum_t *cert_pem,
 		(r = gnutls_x509_privkey_generate(key, GNUTLS_PK_ECDSA,
 			 GNUTLS_CURVE_TO_BITS(GNUTLS_ECC_CURVE_SECP256R1), 0)) < 0 ||
 		(r = gnutls_x509_crt_init(&crt)) < 0 ||
+		(r = gnutls_x509_name_constraints_init(&nc)) < 0 ||
 		(r = gnutls_x509_crt_set_version(crt, 3)) < 0 ||
 		(r = gnutls_rnd(GNUTLS_RND_NONCE, serial, sizeof(serial))) < 0)
 		goto gnutls_failed;
@@ -228,13 +248,15 @@ generate(const char *const *names, size_t n_names, gnutls_datum_t *cert_pem,
 		(r = gnutls_x509_crt_set_authority_key_id(crt, keyid, keyid_len)) < 0)
 		goto gnutls_failed;
 	for (i = 0; i < 3; i++) {
-		if (add_san(crt, default_names[i], seen, &n_seen, err) != 0)
+		if (add_san(crt, nc, default_names[i], seen, &n_seen, err) != 0)
 			goto out;
 	}
 	for (i = 0; i < n_names; i++) {
-		if (add_san(crt, names[i], seen, &n_seen, err) != 0)
+		if (add_san(crt, nc, names[i], seen, &n_seen, err) != 0)
 			goto out;
 	}
+	if ((r = gnutls_x509_crt_set_name_constraints(crt, nc, 1)) < 0)
+		goto gnutls_failed;
 	if ((r = gnutls_x509_crt_sign2(crt, crt, key, GNUTLS_DIG_SHA256, 0)) < 0 ||
 		(r = gnutls_x509_crt_export2(crt, GNUTLS_X509_FMT_PEM, cert_pem)) < 0 ||
 		(r = gnutls_x509_privkey_export2_pkcs8(key, GNUTLS_X509_FMT_PEM, NULL,
@@ -253,6 +275,8 @@ out:
 		gnutls_free(key_pem->data);
 		cert_pem->data = key_pem->data = NULL;
 	}
+	if (nc != NULL)
+		gnutls_x509_name_constraints_deinit(nc);
 	gnutls_x509_crt_deinit(crt);
 	gnutls_x509_privkey_deinit(key);
 	free(seen);

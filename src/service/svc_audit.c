@@ -30,6 +30,21 @@ jit_svc_audit_refusal(struct jit_store *st, const struct jit_actor *a, const cha
 	free(details);
 }
 
+int
+jit_svc_audit_entry(struct jit_store *st, const struct jit_audit_entry *e,
+	struct jit_error *err)
+{
+	struct jit_tx *tx;
+
+	if (jit_store_begin(st, true, &tx, err) != 0)
+		return -1;
+	if (jit_store_audit_append(tx, e, err) != 0) {
+		jit_store_rollback(tx);
+		return -1;
+	}
+	return jit_store_commit(tx, err);
+}
+
 static bool
 row_visible(const struct jit_actor *a, const struct jit_audit_row *r)
 {
@@ -78,8 +93,8 @@ jit_svc_audit_query(struct jit_store *st, const struct jit_actor *a,
 }
 
 int
-jit_svc_audit_verify(struct jit_store *st, const struct jit_actor *a,
-	struct jit_audit_verdict *out, struct jit_error *err)
+jit_svc_audit_verify(struct jit_store *st, const struct jit_actor *a, int64_t checkpoint_seq,
+	const char *checkpoint_head, struct jit_audit_verdict *out, struct jit_error *err)
 {
 	struct jit_tx *tx;
 	int r;
@@ -88,7 +103,30 @@ jit_svc_audit_verify(struct jit_store *st, const struct jit_actor *a,
 		return -1;
 	if (jit_store_begin(st, false, &tx, err) != 0)
 		return -1;
-	r = jit_store_audit_verify(tx, out, err);
+	r = jit_store_audit_verify(tx, checkpoint_seq, checkpoint_head, out, err);
 	jit_store_rollback(tx);
 	return r;
+}
+
+int
+jit_svc_audit_checkpoint(struct jit_store *st, const struct jit_actor *a,
+	const struct jit_audit_keyring *kr, jit_time now, struct jit_audit_checkpoint *out,
+	struct jit_error *err)
+{
+	char head[JIT_AUDIT_HASH_HEX];
+	struct jit_tx *tx;
+	int64_t seq;
+	int r;
+
+	if (a != NULL && jit_actor_authorize(a, JIT_AUDIT_READ, &root_scope, err) != 0)
+		return -1;
+	if (kr == NULL || jit_audit_keyring_signer(kr) == NULL)
+		return jit_errorf(err, 503, JIT_E_UNAVAILABLE, "this server has no audit signing key");
+	if (jit_store_begin(st, false, &tx, err) != 0)
+		return -1;
+	r = jit_store_audit_head(tx, &seq, head, err);
+	jit_store_rollback(tx);
+	if (r != 0)
+		return -1;
+	return jit_audit_checkpoint_sign(out, seq, head, now, jit_audit_keyring_signer(kr), err);
 }

@@ -11,4 +11,7 @@
 int jit_svc_stats(struct jit_store *st, jit_time now, struct jit_store_stats *out,
 	struct jit_error *err);
 
+/* The store answers a read transaction (GET /healthz; busy for 5 s at most). */
+int jit_svc_health(struct jit_store *st, struct jit_error *err);
+
 #endif

@@ -85,6 +85,10 @@ int jit_store_vm_put(struct jit_tx *tx, const struct jit_vm *vm, bool *created,
 	struct jit_error *err);
 int jit_store_vm_get(struct jit_tx *tx, const struct jit_rid *id, struct jit_vm *out,
 	struct jit_error *err);
+/* 409 when the VM shares an address with another VM of its enforcement point (a database
+ * written before addresses were unique per point; jit_store_vm_put refuses new ones). */
+int jit_store_vm_addresses_unique(struct jit_tx *tx, const struct jit_rid *id,
+	struct jit_error *err);
 /* Refused (409) while the VM is in a JIT policy. */
 int jit_store_vm_delete(struct jit_tx *tx, const struct jit_rid *id, bool *existed,
 	struct jit_error *err);
@@ -290,6 +294,8 @@ struct jit_store_stats {
 
 int jit_store_stats(struct jit_tx *tx, jit_time now, struct jit_store_stats *out,
 	struct jit_error *err);
+/* Reads the schema version: the database answers. */
+int jit_store_ping(struct jit_tx *tx, struct jit_error *err);
 /* How long transactions were held (begin to commit/rollback), read-only and writing. */
 void jit_store_tx_histograms(struct jit_store *st, const struct jit_histogram **read,
 	const struct jit_histogram **write);
@@ -394,15 +400,21 @@ uint64_t jit_store_generation(struct jit_store *st);
 /* Waits until the generation differs from seen or timeout_ms passes; returns
  * the generation. Any thread may wait; commits wake all waiters at once. */
 uint64_t jit_store_wait_change(struct jit_store *st, uint64_t seen, int timeout_ms);
+/* The same for status reports: a counter bumped by every commit that recorded one
+ * (jit_store_ep_report), for waits on an applied version (GET VM ?appliedVersion=).
+ * Kept apart so that agents' long polls do not wake on every report. */
+uint64_t jit_store_report_generation(struct jit_store *st);
+uint64_t jit_store_wait_report(struct jit_store *st, uint64_t seen, int timeout_ms);
 /* Wakes every waiter (used at shutdown). */
 void jit_store_wake_all(struct jit_store *st);
 
 /* ---- audit ---- */
 
-/* One entry of the append-only audit log. Entries form a hash chain: each carries
- * BLAKE2b-256(previous hash || its own content, seq included), so altering, deleting
- * or reordering a row is detected by jit_store_audit_verify. Committed entries are
- * also written to the operator log (syslog/journald) with their hash. */
+/* One entry of the append-only audit log. Entries form a chain: each carries a keyed
+ * BLAKE2b-256 MAC of the previous entry's and its own content, seq included, under the
+ * audit key (audit_key.h, never in the database), so altering, deleting, reordering or
+ * re-chaining a row is detected by jit_store_audit_verify. Committed entries are also
+ * written to the operator log (syslog/journald) with their hash. */
 struct jit_audit_entry {
 	jit_time time;
 	int64_t principal_id;           /* 0: anonymous */
@@ -419,6 +431,14 @@ struct jit_audit_entry {
 };
 
 int jit_store_audit_append(struct jit_tx *tx, const struct jit_audit_entry *e,
+	struct jit_error *err);
+
+/* The keys entries are MACed and verified with (kept by the caller, which must outlive
+ * the store); set once after jit_store_open, before the first entry. NULL: unkeyed. */
+void jit_store_set_audit_keys(struct jit_store *st, const struct jit_audit_keyring *kr);
+
+/* The chain's head: the last entry's seq (0 when empty) and hash. */
+int jit_store_audit_head(struct jit_tx *tx, int64_t *seq, char hash[JIT_AUDIT_HASH_HEX],
 	struct jit_error *err);
 
 struct jit_audit_row {
@@ -448,10 +468,11 @@ void jit_audit_rows_free(struct jit_audit_row *rows, size_t n);
 /* Frees what one row owns (the row itself is the caller's). */
 void jit_audit_row_clear(struct jit_audit_row *r);
 
-/* Walks the whole chain through audit_chain.h's verifier; the verdict names the first
- * broken entry. */
-int jit_store_audit_verify(struct jit_tx *tx, struct jit_audit_verdict *out,
-	struct jit_error *err);
+/* Walks the whole chain through audit_chain.h's verifier, with the store's audit keys;
+ * the verdict names the first broken entry. With checkpoint_seq > 0 entry checkpoint_seq
+ * must also have hash checkpoint_head (jit_audit_verify_checkpoint). */
+int jit_store_audit_verify(struct jit_tx *tx, int64_t checkpoint_seq,
+	const char *checkpoint_head, struct jit_audit_verdict *out, struct jit_error *err);
 
 /* ---- JIT settings (a security policy that can disable JIT) ---- */
 

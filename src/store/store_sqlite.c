@@ -43,6 +43,7 @@ struct jit_tx {
 	struct jit_store *st;
 	bool write;
 	bool bumped;                    /* some desired-state version changed */
+	bool reported;                  /* an enforcement point's status was recorded */
 	struct pending_audit *pending;  /* every entry of the transaction, no cap */
 	size_t n_pending, cap_pending;
 };
@@ -54,7 +55,9 @@ struct jit_store {
 	pthread_mutex_t gen_lock;
 	pthread_cond_t gen_cond;
 	uint64_t generation;
+	uint64_t report_generation;
 	bool waking;
+	const struct jit_audit_keyring *audit_keys;  /* NULL: an unkeyed log */
 	/* Transaction hold times, for /metrics. */
 	struct timespec tx_start;
 	struct jit_histogram tx_read_hist, tx_write_hist;
@@ -577,7 +580,7 @@ jit_store_open(const char *path, struct jit_store **out, struct jit_error *err)
 	pthread_cond_init(&st->gen_cond, NULL);
 	st->generation = 1;
 	if (sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-		SQLITE_OPEN_FULLMUTEX, NULL) != SQLITE_OK) {
+		SQLITE_OPEN_FULLMUTEX | SQLITE_OPEN_NOFOLLOW, NULL) != SQLITE_OK) {
 		jit_errorf(err, 500, JIT_E_INTERNAL, "cannot open database %s: %s", path,
 			st->db ? sqlite3_errmsg(st->db) : "out of memory");
 		jit_store_close(st);
@@ -619,6 +622,7 @@ jit_store_begin(struct jit_store *st, bool write, struct jit_tx **out, struct ji
 	tx->st = st;
 	tx->write = write;
 	tx->bumped = false;
+	tx->reported = false;
 	tx->n_pending = 0;
 	clock_gettime(CLOCK_MONOTONIC, &st->tx_start);
 	if (exec_sql(st, write ? "BEGIN IMMEDIATE" : "BEGIN", err) != 0) {
@@ -675,7 +679,7 @@ int
 jit_store_commit(struct jit_tx *tx, struct jit_error *err)
 {
 	struct jit_store *st = tx->st;
-	bool bumped = tx->bumped;
+	bool bumped = tx->bumped, reported = tx->reported;
 
 	if (exec_sql(st, "COMMIT", err) != 0) {
 		exec_sql(st, "ROLLBACK", NULL);
@@ -687,9 +691,11 @@ jit_store_commit(struct jit_tx *tx, struct jit_error *err)
 	pending_clear(tx, true);
 	tx_observe(tx);
 	pthread_mutex_unlock(&st->tx_lock);
-	if (bumped) {
+	if (bumped || reported) {
+		/* One condition for both counters: a waiter re-checks its own and sleeps on. */
 		pthread_mutex_lock(&st->gen_lock);
-		st->generation++;
+		st->generation += bumped;
+		st->report_generation += reported;
 		pthread_cond_broadcast(&st->gen_cond);
 		pthread_mutex_unlock(&st->gen_lock);
 	}
@@ -721,8 +727,9 @@ jit_store_generation(struct jit_store *st)
 	return g;
 }
 
-uint64_t
-jit_store_wait_change(struct jit_store *st, uint64_t seen, int timeout_ms)
+/* Waits until *counter differs from seen (or timeout_ms, or shutdown). */
+static uint64_t
+wait_counter(struct jit_store *st, const uint64_t *counter, uint64_t seen, int timeout_ms)
 {
 	struct timespec deadline;
 	uint64_t g;
@@ -735,13 +742,36 @@ jit_store_wait_change(struct jit_store *st, uint64_t seen, int timeout_ms)
 		deadline.tv_nsec -= 1000000000L;
 	}
 	pthread_mutex_lock(&st->gen_lock);
-	while (st->generation == seen && !st->waking) {
+	while (*counter == seen && !st->waking) {
 		if (pthread_cond_timedwait(&st->gen_cond, &st->gen_lock, &deadline) == ETIMEDOUT)
 			break;
 	}
-	g = st->generation;
+	g = *counter;
 	pthread_mutex_unlock(&st->gen_lock);
 	return g;
+}
+
+uint64_t
+jit_store_wait_change(struct jit_store *st, uint64_t seen, int timeout_ms)
+{
+	return wait_counter(st, &st->generation, seen, timeout_ms);
+}
+
+uint64_t
+jit_store_report_generation(struct jit_store *st)
+{
+	uint64_t g;
+
+	pthread_mutex_lock(&st->gen_lock);
+	g = st->report_generation;
+	pthread_mutex_unlock(&st->gen_lock);
+	return g;
+}
+
+uint64_t
+jit_store_wait_report(struct jit_store *st, uint64_t seen, int timeout_ms)
+{
+	return wait_counter(st, &st->report_generation, seen, timeout_ms);
 }
 
 void
@@ -1133,6 +1163,22 @@ check_addresses_unique(struct jit_store *st, const struct jit_vm *vm, const char
 	if (rc != SQLITE_DONE)
 		return db_fail(st, err, "reading the addresses behind an enforcement point");
 	return 0;
+}
+
+int
+jit_store_vm_addresses_unique(struct jit_tx *tx, const struct jit_rid *id, struct jit_error *err)
+{
+	char key[JIT_RESOURCE_ID_MAX], epk[JIT_RESOURCE_ID_MAX];
+	struct jit_rid epid;
+	struct jit_vm vm;
+
+	if (jit_store_vm_get(tx, id, &vm, err) != 0)
+		return -1;
+	if (vm.enforcement_point[0] == '\0' || jit_rid_parse(vm.enforcement_point, &epid, err) != 0)
+		return vm.enforcement_point[0] == '\0' ? 0 : -1;
+	rid_key(&vm.id, key);
+	rid_key(&epid, epk);
+	return check_addresses_unique(tx->st, &vm, key, epk, epid.name, err);
 }
 
 int
@@ -1993,15 +2039,23 @@ jit_store_expire(struct jit_tx *tx, jit_time now, struct jit_expired **out, size
 		x->end = sqlite3_column_int64(s, 5);
 	}
 	sqlite3_finalize(s);
-	if (rc != SQLITE_DONE)
-		return db_fail(st, err, "finding ended requests");
+	if (rc != SQLITE_DONE) {
+		db_fail(st, err, "finding ended requests");
+		goto fail;
+	}
 	if (*n == 0)
 		return 0;
 	if (prep(st, "UPDATE request_ports SET status = 'Revoked', reason = 'Expired'"
 		" WHERE status = 'Initiated' AND end_ns <= ?", &s, err) != 0)
-		return -1;
+		goto fail;
 	sqlite3_bind_int64(s, 1, now);
-	return exec_done(st, s, err, "expiring requests");
+	if (exec_done(st, s, err, "expiring requests") == 0)
+		return 0;
+fail:
+	free(*out);
+	*out = NULL;
+	*n = 0;
+	return -1;
 }
 
 /* ---- principals and tokens ---- */
@@ -2522,8 +2576,12 @@ jit_store_ep_list(struct jit_tx *tx, const struct jit_rid *scope,
 		}
 	}
 	sqlite3_finalize(s);
-	if (rc != SQLITE_DONE)
+	if (rc != SQLITE_DONE) {
+		jit_enforcement_points_free(*out, *n);
+		*out = NULL;
+		*n = 0;
 		return db_fail(st, err, "listing enforcement points");
+	}
 	return 0;
 }
 
@@ -2578,6 +2636,7 @@ jit_store_ep_report(struct jit_tx *tx, const struct jit_rid *id, uint64_t applie
 	bind_text(s, 2, status_json);
 	sqlite3_bind_int64(s, 3, now);
 	bind_text(s, 4, key);
+	tx->reported = true;
 	return exec_done(st, s, err, "recording an enforcement point's status");
 }
 
@@ -2907,7 +2966,7 @@ jit_store_audit_append(struct jit_tx *tx, const struct jit_audit_entry *e,
 		.details_json = e->details_json,
 		.vms_json = vms,
 	};
-	jit_audit_hash(prev, &rec, hash);
+	jit_audit_entry_hash(st->audit_keys, prev, &rec, hash);
 	if (jit_audit_index(rec.resource_id, rec.vms_json, key, &vm_keys) != 0) {
 		jit_errorf(err, 500, JIT_E_INTERNAL, "out of memory");
 		goto out;
@@ -3023,6 +3082,9 @@ jit_store_audit_query(struct jit_tx *tx, const struct jit_audit_filter *f,
 
 		if (r == NULL) {
 			sqlite3_finalize(s);
+			jit_audit_rows_free(*out, *n);
+			*out = NULL;
+			*n = 0;
 			return jit_errorf(err, 500, JIT_E_INTERNAL, "out of memory");
 		}
 		r->seq = sqlite3_column_int64(s, 0);
@@ -3040,8 +3102,12 @@ jit_store_audit_query(struct jit_tx *tx, const struct jit_audit_filter *f,
 		copy_col(s, 13, r->hash, sizeof(r->hash));
 	}
 	sqlite3_finalize(s);
-	if (rc != SQLITE_DONE)
+	if (rc != SQLITE_DONE) {
+		jit_audit_rows_free(*out, *n);
+		*out = NULL;
+		*n = 0;
 		return db_fail(st, err, "querying the audit log");
+	}
 	return 0;
 }
 
@@ -3066,9 +3132,23 @@ meta_int(struct jit_store *st, const char *key, char *text, size_t n)
 	return v;
 }
 
+void
+jit_store_set_audit_keys(struct jit_store *st, const struct jit_audit_keyring *kr)
+{
+	st->audit_keys = kr;
+}
+
+int
+jit_store_audit_head(struct jit_tx *tx, int64_t *seq, char hash[JIT_AUDIT_HASH_HEX],
+	struct jit_error *err)
+{
+	return audit_head(tx->st, seq, hash, err);
+}
+
 /* Hands every row, with its stored index, to the chain's verifier (audit_chain.c). */
 int
-jit_store_audit_verify(struct jit_tx *tx, struct jit_audit_verdict *v, struct jit_error *err)
+jit_store_audit_verify(struct jit_tx *tx, int64_t checkpoint_seq, const char *checkpoint_head,
+	struct jit_audit_verdict *v, struct jit_error *err)
 {
 	struct jit_store *st = tx->st;
 	char head_hash[JIT_AUDIT_HASH_HEX];
@@ -3079,6 +3159,8 @@ jit_store_audit_verify(struct jit_tx *tx, struct jit_audit_verdict *v, struct ji
 	int rc;
 
 	jit_audit_verify_begin(&ver);
+	jit_audit_verify_keys(&ver, st->audit_keys);
+	jit_audit_verify_checkpoint(&ver, checkpoint_seq, checkpoint_head);
 	if (prep(st, "SELECT " AUDIT_COLUMNS ", resource_key, (SELECT group_concat(vm_key, ' ')"
 		" FROM (SELECT vm_key FROM audit_vms WHERE seq = audit.seq ORDER BY vm_key))"
 		" FROM audit ORDER BY seq", &s, err) != 0)
@@ -3543,24 +3625,33 @@ jit_store_role_list(struct jit_tx *tx, struct jit_role **out, size_t *n,
 	for (size_t i = 0; i < jit_rbac_builtin_count(); i++) {
 		struct jit_role *r = grow((void **)out, n, &cap, sizeof(**out));
 
-		if (r == NULL)
-			return jit_errorf(err, 500, JIT_E_INTERNAL, "out of memory");
+		if (r == NULL) {
+			jit_errorf(err, 500, JIT_E_INTERNAL, "out of memory");
+			goto fail;
+		}
 		*r = *jit_rbac_builtin(i);
 	}
 	if (prep(st, "SELECT id, body FROM role_definitions ORDER BY lower(name)", &s, err) != 0)
-		return -1;
+		goto fail;
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		struct jit_role *r = grow((void **)out, n, &cap, sizeof(**out));
 
 		if (r == NULL || role_from_row(s, r, err) != 0) {
 			sqlite3_finalize(s);
-			return r == NULL ? jit_errorf(err, 500, JIT_E_INTERNAL, "out of memory") : -1;
+			if (r == NULL)
+				jit_errorf(err, 500, JIT_E_INTERNAL, "out of memory");
+			goto fail;
 		}
 	}
 	sqlite3_finalize(s);
-	if (rc != SQLITE_DONE)
-		return db_fail(st, err, "listing role definitions");
-	return 0;
+	if (rc == SQLITE_DONE)
+		return 0;
+	db_fail(st, err, "listing role definitions");
+fail:
+	free(*out);
+	*out = NULL;
+	*n = 0;
+	return -1;
 }
 
 int
@@ -3758,13 +3849,20 @@ jit_store_assignment_list(struct jit_tx *tx, const struct jit_rid *scope, bool b
 
 		if (e == NULL) {
 			sqlite3_finalize(s);
+			free(*out);
+			*out = NULL;
+			*n = 0;
 			return jit_errorf(err, 500, JIT_E_INTERNAL, "out of memory");
 		}
 		*e = a;
 	}
 	sqlite3_finalize(s);
-	if (rc != SQLITE_DONE)
+	if (rc != SQLITE_DONE) {
+		free(*out);
+		*out = NULL;
+		*n = 0;
 		return db_fail(st, err, "listing role assignments");
+	}
 	return 0;
 }
 
@@ -4026,4 +4124,17 @@ jit_store_stats(struct jit_tx *tx, jit_time now, struct jit_store_stats *out,
 			sqlite3_column_int64(s, 2);
 	sqlite3_finalize(s);
 	return rc == SQLITE_DONE ? 0 : db_fail(st, err, "counting enforcement points");
+}
+
+int
+jit_store_ping(struct jit_tx *tx, struct jit_error *err)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if (prep(tx->st, "SELECT value FROM meta WHERE key = 'schema_version'", &s, err) != 0)
+		return -1;
+	rc = sqlite3_step(s);
+	sqlite3_finalize(s);
+	return rc == SQLITE_ROW ? 0 : db_fail(tx->st, err, "reading the schema version");
 }

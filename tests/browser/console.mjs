@@ -102,9 +102,13 @@ async function newContext(width = 1280) {
   return ctx;
 }
 
+const recent = [];   // the browser's last messages, for a failure's details
+
 function watch(page) {
   pages.add(page);
-  page.setDefaultTimeout(10000);
+  page.on('console', (m) => { recent.push(`${m.type()}: ${m.text()}`); if (recent.length > 40) recent.shift(); });
+  page.on('requestfailed', (r) => recent.push(`request failed: ${r.url()} ${r.failure() && r.failure().errorText}`));
+  page.setDefaultTimeout(20000);
   // A page of the other origin is there to be refused: its refusals are the point.
   page.on('console', (m) => {
     const t = m.text();
@@ -149,6 +153,7 @@ async function signIn(page, token) {
 const tab = (page, name) => page.getByRole('tab', {name: new RegExp('^' + name + ' \\(')});
 const row = (page, vm) => page.locator(`#vm-table tr[data-vm="${vm}"]`);
 
+try {
 // ---- the seed flow, as the Owner ----
 
 const ctx = await newContext();
@@ -215,6 +220,15 @@ await check('Not configured lists vm1 and vm2 with search', async () => {
   await page.getByLabel('Search').fill('');
   return all === 2 && one === 1 || `${all} ${one}`;
 });
+await check('sorting by a column header reverses the order (and says so: aria-sort)', async () => {
+  const names = () => page.locator('#vm-table tbody tr').evaluateAll((rs) => rs.map((r) => r.dataset.vm));
+  const a = await names();
+  await page.getByRole('button', {name: /^Virtual machine/}).click();
+  const b = await names();
+  const sort = await page.locator('#vm-table th[aria-sort]').getAttribute('aria-sort');
+  await page.getByRole('button', {name: /^Virtual machine/}).click();
+  return a.join() === 'vm1,vm2' && b.join() === 'vm2,vm1' && sort === 'descending' || `${a} ${b} ${sort}`;
+});
 await inspect(page, 'jit-not-configured');
 
 await check('before JIT, port 22 of vm1 is open', () => connect());
@@ -250,20 +264,45 @@ await page.getByRole('button', {name: 'Refresh'}).click();
 await row(page, 'vm1').waitFor();
 await inspect(page, 'jit-configured');
 
-await check('Edit JIT shows the ports and a per-port dialog', async () => {
+await check('Edit JIT: add a port (TCP, two CIDR ranges, 1 hour) in its dialog, save', async () => {
   await page.getByRole('button', {name: 'Edit JIT on vm1'}).click();
   const dlg = page.getByRole('dialog', {name: 'Edit JIT on vm1'});
   await dlg.waitFor();
-  await dlg.getByRole('button', {name: 'Edit port 3389'}).click();
-  const pd = page.getByRole('dialog', {name: 'Port 3389'});
-  await pd.waitFor();
+  await dlg.getByRole('button', {name: 'Add port'}).click();
+  const pd = page.getByRole('dialog', {name: 'Add port'});
+  await pd.getByLabel('Port', {exact: true}).fill('2222');
+  await pd.getByLabel('Protocol').selectOption('TCP');
+  await pd.getByLabel('IP addresses or CIDR ranges').check();
+  await pd.getByLabel('Addresses or ranges').fill('10.84.0.0/24\n192.168.0.0/16');
+  await pd.getByLabel('Max request time').selectOption({label: '1 hour'});
   await inspect(page, 'dialog-port');
-  await pd.getByRole('button', {name: 'Cancel'}).click();
+  await pd.getByRole('button', {name: 'OK'}).click();
+  await pd.waitFor({state: 'detached'});
   await inspect(page, 'dialog-edit');
+  await dlg.getByRole('button', {name: 'Save'}).click();
+  await dlg.waitFor({state: 'detached'});
+  const r = (await api(cfg.admin, 'GET', POLICY)).json.properties.virtualMachines[0];
+  const p = r.ports.find((x) => x.number === 2222);
+  return p && p.protocol === 'TCP' && p.maxRequestAccessDuration === 'PT1H' &&
+    JSON.stringify(p.allowedSourceAddressPrefixes) === '["10.84.0.0/24","192.168.0.0/16"]' &&
+    r.ports.length === 5 || JSON.stringify(r);
+});
+await check('Edit JIT: remove that port again (Escape closes without saving)', async () => {
+  await page.getByRole('button', {name: 'Edit JIT on vm1'}).click();
+  let dlg = page.getByRole('dialog', {name: 'Edit JIT on vm1'});
+  await dlg.getByRole('button', {name: 'Remove port 2222'}).click();
   await page.keyboard.press('Escape');
   await dlg.waitFor({state: 'detached'});
-  return true;
+  const kept = (await api(cfg.admin, 'GET', POLICY)).json.properties.virtualMachines[0].ports.length;
+  await page.getByRole('button', {name: 'Edit JIT on vm1'}).click();
+  dlg = page.getByRole('dialog', {name: 'Edit JIT on vm1'});
+  await dlg.getByRole('button', {name: 'Remove port 2222'}).click();
+  await dlg.getByRole('button', {name: 'Save'}).click();
+  await dlg.waitFor({state: 'detached'});
+  const r = (await api(cfg.admin, 'GET', POLICY)).json.properties.virtualMachines[0];
+  return kept === 5 && r.ports.map((x) => x.number).join() === '22,3389,5985,5986' || `${kept} ${JSON.stringify(r)}`;
 });
+await vmApplied(cfg.vm1);
 
 await check('Request access for 22 from My IP: the page shows it applied', async () => {
   await page.getByRole('button', {name: 'Request access to vm1'}).click();
@@ -351,7 +390,8 @@ await check('the activity log of vm1 shows each step of the flow', async () => {
   await page.getByRole('heading', {name: 'Activity log: vm1'}).waitFor();
   await page.locator('#log-table').waitFor();
   const ops = await page.locator('#log-table tbody tr').evaluateAll((rs) => rs.map((r) => r.dataset.op));
-  const want = [`${JIT}/write`, `${JIT}/initiate/action`, `${JIT}/revoke/action`];
+  const want = [`${JIT}/write`, `${JIT}/initiate/action`, 'Jitgate/enforcementPoints/apply/action',
+    `${JIT}/revoke/action`];
   return want.every((w) => ops.includes(w)) || JSON.stringify(ops);
 });
 await check('the audit chain verify status is shown', async () => {
@@ -412,6 +452,30 @@ await check('admin: a new token is shown once, then listed without its secret', 
   const secret = await code.textContent();
   const who = await api(secret, 'GET', '/providers/Jitgate/whoami');
   return secret.startsWith('jgt_') && who.json.principal.name === 'rita' || who.text;
+});
+await check('admin: an enrollment token is made and shown once', async () => {
+  await page.getByRole('button', {name: 'Create enrollment token'}).click();
+  const code = page.locator('.secret', {hasText: 'Enrollment token'}).locator('code');
+  await code.waitFor();
+  return (await code.textContent()).startsWith('jge_');
+});
+await check('admin: a principal is created, given a role at a VM, and the role removed', async () => {
+  await page.getByLabel('Name', {exact: true}).fill('olga');
+  await page.getByLabel('Display name').fill('Olga Example');
+  await page.getByRole('button', {name: 'Create principal'}).click();
+  await page.getByRole('cell', {name: 'Olga Example'}).waitFor();
+  await page.getByLabel('Role', {exact: true}).selectOption({label: 'Reader'});
+  await page.getByLabel('Principal', {exact: true}).fill('olga');
+  await page.getByLabel('Scope', {exact: true}).first().fill(cfg.vm1);
+  await page.getByRole('button', {name: 'Assign role'}).click();
+  const remove = page.getByRole('button', {name: 'Remove Reader of olga'});
+  await remove.waitFor();
+  const a = await api(cfg.admin, 'GET', `${cfg.vm1}/providers/Microsoft.Authorization/roleAssignments`, null, '&principalId=olga');
+  await remove.click();
+  await remove.waitFor({state: 'detached'});
+  const b = await api(cfg.admin, 'GET', `${cfg.vm1}/providers/Microsoft.Authorization/roleAssignments`, null, '&principalId=olga');
+  return a.json.value.length === 1 && a.json.value[0].properties.scope.toLowerCase() === cfg.vm1.toLowerCase() &&
+    b.json.value.length === 0 || `${a.text} ${b.text}`;
 });
 await inspect(page, 'admin');
 
@@ -504,8 +568,19 @@ await ctx.close();
 
 const rctx = await newContext();
 const rpage = await rctx.newPage();
+await check('Reader signs in with a token file', async () => {
+  const f = path.join(cfg.out, '..', 'reader.token.tmp');
+  fs.writeFileSync(f, cfg.reader + '\n', {mode: 0o600});
+  await rpage.goto(cfg.url + '/');
+  await rpage.getByLabel('Token file').setInputFiles(f);
+  // The page reads the file after the change event: remove it only once it has.
+  await rpage.waitForFunction(() => document.querySelector('#signin-token').value.startsWith('jgt_'));
+  fs.unlinkSync(f);
+  await rpage.getByRole('button', {name: 'Sign in'}).click();
+  await rpage.getByRole('tab', {name: /^Configured/}).waitFor();
+  return (await rpage.locator('#who-name').textContent()).includes('rita');
+});
 await check('Reader: sees the tabs and the VMs, but no Enable, Edit or Request button', async () => {
-  await signIn(rpage, cfg.reader);
   const tabs = await rpage.getByRole('tab').allTextContents();
   await row(rpage, 'vm1').waitFor();
   const buttons = await rpage.locator('#vm-table button').allTextContents();
@@ -587,6 +662,11 @@ await check('Disable JIT on vm2 (Edit): it goes back to Not configured, vm1 stay
   return pol.properties.virtualMachines.map((x) => x.id.split('/').pop()).join() === 'vm1' ||
     JSON.stringify(pol.properties.virtualMachines);
 });
+
+} catch (e) {
+  // A step outside any check failed: say where, with what the browser last said.
+  result(false, 'the browser run reached its end', `${e.stack}\n${recent.join('\n')}`);
+}
 
 // ---- the whole run ----
 

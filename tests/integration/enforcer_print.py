@@ -5,8 +5,9 @@
 
 Runs `jitgate-enforce print STATE NOW` and reads the libnftables JSON it would send:
 - merging: random overlapping grants (nested prefixes, duplicates, different ends) become
-  elements that never overlap and give every address the longest timeout of the grants
-  covering it, which is what the kernel's interval sets need and what a grant means;
+  single-address elements (hash sets grants4/6) and prefix elements that never overlap
+  (interval sets nets4/6, as the kernel's pipapo needs), and give every address the
+  longest timeout of the grants covering it, which is what a grant means;
 - timeouts: min(end - now, secondsRemaining), expired grants skipped;
 - shapes: '*' source and protocol, a gateway's destination keys, closeEstablished sets.
 """
@@ -98,6 +99,11 @@ def elements(tx, set_name):
     return out
 
 
+def grant_elements(tx, fam):
+    """Both sets of grants of a family: single addresses and prefixes."""
+    return elements(tx, f"grants{fam}") + elements(tx, f"nets{fam}")
+
+
 def set_names(tx):
     return sorted(c["add"]["set"]["name"] for c in tx if "set" in c.get("add", {}))
 
@@ -123,10 +129,14 @@ def check_merge(seed):
     v6 = seed % 3 == 2
     base, grants = merge_case(rng, v6)
     tx = transaction([rule(22, "TCP", [grant(str(net), s) for net, s in grants])])
-    els = elements(tx, "grants6" if v6 else "grants4")
-    nets = [(f[0], t) for f, t in els]
-    problems = []
-    # no two elements overlap
+    fam = 6 if v6 else 4
+    hosts = [(f[0], t) for f, t in elements(tx, f"grants{fam}")]
+    nets = [(f[0], t) for f, t in elements(tx, f"nets{fam}")]
+    problems = [f"{a} is not a single address" for a, _ in hosts
+                if a.prefixlen != a.max_prefixlen]
+    problems += [f"{a} is a single address in the interval set" for a, _ in nets
+                 if a.prefixlen == a.max_prefixlen]
+    # no two elements of the interval set overlap; a hash set element is unique anyway
     ordered = sorted(nets, key=lambda x: (int(x[0].network_address), x[0].prefixlen))
     for (a, _), (b, _) in zip(ordered, ordered[1:]):
         if a.overlaps(b):
@@ -139,11 +149,12 @@ def check_merge(seed):
     for a in samples:
         ip = ipaddress.ip_address(a)
         want = max((s for net, s in grants if ip in net), default=None)
-        got = [t for net, t in nets if ip in net]
-        if (want is None and got) or (want is not None and got != [want]):
+        got = [t for net, t in nets + hosts if ip in net]
+        if (want is None and got) or (want is not None and (not got or max(got) != want)):
             problems.append(f"{ip}: want {want}, elements give {got}")
             break
-    check(not problems, f"merge seed {seed}: {len(grants)} grants -> {len(nets)} elements, "
+    check(not problems, f"merge seed {seed}: {len(grants)} grants -> {len(hosts)} + "
+          f"{len(nets)} elements, "
           f"no overlap, longest timeout wins", "\n".join(
               [f"grant {net} {s}s" for net, s in grants] + problems))
 
@@ -158,16 +169,23 @@ def main():
     for seed in range(60):
         check_merge(seed)
 
-    # a host grant inside a shorter /24 is carved out: the /24 becomes 8 blocks around it
-    tx = transaction([rule(22, "TCP", [grant("10.1.0.0/24", 60), grant("10.1.0.5", 600)])])
-    els = elements(tx, "grants4")
-    check(len(els) == 9 and ((ipaddress.ip_network("10.1.0.5/32"), 6, 22), 600) in els,
-          "carve: 10.1.0.5 (600 s) inside 10.1.0.0/24 (60 s) gives 9 elements", els)
+    # a longer-lived prefix inside a shorter /24 is carved out: the /24 becomes the
+    # 4 blocks around the /28
+    tx = transaction([rule(22, "TCP", [grant("10.1.0.0/24", 60), grant("10.1.0.16/28", 600)])])
+    els = elements(tx, "nets4")
+    check(len(els) == 5 and ((ipaddress.ip_network("10.1.0.16/28"), 6, 22), 600) in els,
+          "carve: 10.1.0.16/28 (600 s) inside 10.1.0.0/24 (60 s) gives 5 elements", els)
     # ... and a shorter one inside a longer one disappears
-    tx = transaction([rule(22, "TCP", [grant("10.1.0.0/24", 600), grant("10.1.0.5", 60)])])
-    check(elements(tx, "grants4") == [((ipaddress.ip_network("10.1.0.0/24"), 6, 22), 600)],
-          "subsume: a shorter grant inside a longer one adds nothing",
-          elements(tx, "grants4"))
+    tx = transaction([rule(22, "TCP", [grant("10.1.0.0/24", 600), grant("10.1.0.16/28", 60)])])
+    check(elements(tx, "nets4") == [((ipaddress.ip_network("10.1.0.0/24"), 6, 22), 600)],
+          "subsume: a shorter prefix grant inside a longer one adds nothing",
+          elements(tx, "nets4"))
+    # a single address is a hash set element, whatever prefixes cover it
+    tx = transaction([rule(22, "TCP", [grant("10.1.0.0/24", 60), grant("10.1.0.5", 600)])])
+    check(elements(tx, "grants4") == [((ipaddress.ip_network("10.1.0.5/32"), 6, 22), 600)] and
+          elements(tx, "nets4") == [((ipaddress.ip_network("10.1.0.0/24"), 6, 22), 60)],
+          "an address grant goes to grants4, a prefix to nets4, each with its own timeout",
+          (elements(tx, "grants4"), elements(tx, "nets4")))
 
     # timeouts: min(end - now, secondsRemaining); nothing left -> skipped
     tx = transaction([rule(22, "TCP", [grant("10.0.0.1", 300, remaining=100),
@@ -180,8 +198,8 @@ def main():
 
     # '*' source and '*' protocol: both families, both protocols
     tx = transaction([rule(53, "*", [grant("*", 60)])])
-    g4 = sorted((str(f[0]), f[1], f[2]) for f, _ in elements(tx, "grants4"))
-    g6 = sorted((str(f[0]), f[1], f[2]) for f, _ in elements(tx, "grants6"))
+    g4 = sorted((str(f[0]), f[1], f[2]) for f, _ in grant_elements(tx, 4))
+    g6 = sorted((str(f[0]), f[1], f[2]) for f, _ in grant_elements(tx, 6))
     check(g4 == [("0.0.0.0/0", 6, 53), ("0.0.0.0/0", 17, 53)] and
           g6 == [("::/0", 6, 53), ("::/0", 17, 53)],
           "'*': 0.0.0.0/0 and ::/0, TCP and UDP", (g4, g6))
@@ -196,8 +214,15 @@ def main():
           "locked keys merge; closing if any rule for the key has closeEstablished")
 
     # the host shape
-    check(set_names(tx) == ["closing", "grants4", "grants6", "locked"],
-          "host: sets locked, closing, grants4, grants6", set_names(tx))
+    check(set_names(tx) == ["closing", "grants4", "grants6", "locked", "nets4", "nets6"],
+          "host: sets locked, closing, grants4, grants6, nets4, nets6", set_names(tx))
+    flags = {c["add"]["set"]["name"]: c["add"]["set"].get("flags", [])
+             for c in tx if "set" in c.get("add", {})}
+    check(flags == {"locked": [], "closing": [], "grants4": ["timeout"],
+                    "grants6": ["timeout"], "nets4": ["interval", "timeout"],
+                    "nets6": ["interval", "timeout"]},
+          "no plain interval (rbtree) set: hash sets, and interval sets of concatenations",
+          flags)
     chains = [c["add"]["chain"] for c in tx if "chain" in c.get("add", {})]
     check(len(chains) == 1 and chains[0]["hook"] == "input" and chains[0]["policy"] == "accept",
           "host: one input base chain, policy accept", chains)
@@ -216,20 +241,21 @@ def main():
                                        grant("2001:db8::/48", 60, mapped=50022)],
                            dests=dests)], kind="gateway")
     check(set_names(tx) == ["closing4", "closing6", "grants4", "grants6", "locked4",
-                            "locked6"], "gateway: sets per family", set_names(tx))
+                            "locked6", "nets4", "nets6"], "gateway: sets per family",
+          set_names(tx))
     chains = [c["add"]["chain"] for c in tx if "chain" in c.get("add", {})]
     check(len(chains) == 1 and chains[0]["hook"] == "forward", "gateway: a forward chain",
           chains)
-    g4 = sorted((str(f[0]), str(f[1]), f[2], f[3], t) for f, t in elements(tx, "grants4"))
+    g4 = sorted((str(f[0]), str(f[1]), f[2], f[3], t) for f, t in grant_elements(tx, 4))
     check(g4 == [("10.1.0.0/24", "192.168.1.10/32", 6, 22, 60),
                  ("10.1.0.0/24", "192.168.1.11/32", 6, 22, 60)],
           "gateway: IPv4 grants keyed by source . destination . protocol . port", g4)
-    g6 = sorted((str(f[0]), str(f[1]), t) for f, t in elements(tx, "grants6"))
+    g6 = sorted((str(f[0]), str(f[1]), t) for f, t in grant_elements(tx, 6))
     check(g6 == [("2001:db8::/48", "fd00::10/128", 60)],
           "gateway: IPv6 grants pair with IPv6 destinations only", g6)
     tx2 = transaction([rule(22, "TCP", [grant("*", 30)], dests=dests)], kind="gateway")
-    g4 = sorted((str(f[0]), str(f[1])) for f, _ in elements(tx2, "grants4"))
-    g6 = sorted((str(f[0]), str(f[1])) for f, _ in elements(tx2, "grants6"))
+    g4 = sorted((str(f[0]), str(f[1])) for f, _ in grant_elements(tx2, 4))
+    g6 = sorted((str(f[0]), str(f[1])) for f, _ in grant_elements(tx2, 6))
     check(g4 == [("0.0.0.0/0", "192.168.1.10/32"), ("0.0.0.0/0", "192.168.1.11/32")] and
           g6 == [("::/0", "fd00::10/128")],
           "gateway: '*' pairs each family with that family's destinations", (g4, g6))

@@ -248,6 +248,8 @@ class E2E:
     LOGS = ("agent.log", "jitgated/jitgated.log")
     # closes_on_time: a TAP point that the port was still open when the watch began.
     WATCH_MUST_START_OPEN = False
+    # More jitgated options (e.g. a test that initiates faster than the default limit).
+    JITGATED_ARGS = ()
 
     def __init__(self, tap, net, jitgated, agent):
         self.tap, self.net = tap, net
@@ -261,10 +263,14 @@ class E2E:
     # -- helpers: processes --
 
     def agent_argv(self):
-        """The agent's command line up to its own options: server, CA, state dir, debug."""
-        return [self.agent_bin, "--server", f"https://{self.CP_ADDR}:{PORT}",
+        """The agent's command line up to its own options: server, CA, state dir, debug.
+        As root the agent's processes become --user (nobody here)."""
+        argv = [self.agent_bin, "--server", f"https://{self.CP_ADDR}:{PORT}",
                 "--ca", os.path.join(self.srv.state_dir, "tls", "cert.pem"),
                 "--state-dir", self.agent_dir]
+        if os.geteuid() == 0:
+            argv += ["--user", "nobody"]
+        return argv
 
     def kill_agent(self, sig=signal.SIGKILL, timeout=10):
         if self.agent is None:
@@ -298,10 +304,36 @@ class E2E:
     def log_mark(self):
         return len(self.agent_text())
 
-    def agent_status(self):
-        """/proc/PID/status of the running agent as {field: value}."""
-        with open(f"/proc/{self.agent.pid}/status") as f:
+    def agent_status(self, pid=None):
+        """/proc/PID/status of the running agent (or of pid) as {field: value}."""
+        with open(f"/proc/{pid or self.agent.pid}/status") as f:
             return dict(line.split(":", 1) for line in f if ":" in line)
+
+    def agent_children(self):
+        """The agent's child processes (its network process), by PID."""
+        kids = []
+        for tid in os.listdir(f"/proc/{self.agent.pid}/task"):
+            with open(f"/proc/{self.agent.pid}/task/{tid}/children") as f:
+                kids += [int(k) for k in f.read().split()]
+        return kids
+
+    @staticmethod
+    def tcp_sockets(pid):
+        """How many TCP sockets (IPv4 or IPv6) process pid holds."""
+        inodes = set()
+        for fd in os.listdir(f"/proc/{pid}/fd"):
+            try:
+                link = os.readlink(f"/proc/{pid}/fd/{fd}")
+            except OSError:
+                continue
+            if link.startswith("socket:["):
+                inodes.add(link[8:-1])
+        n = 0
+        for table in ("tcp", "tcp6"):
+            with open(f"/proc/{pid}/net/{table}") as f:
+                next(f)
+                n += sum(1 for line in f if line.split()[9] in inodes)
+        return n
 
     # -- helpers: API --
 
@@ -436,6 +468,16 @@ class E2E:
     def keys(sets, name):
         return sorted(k for k, _ in sets.get(name, []))
 
+    @staticmethod
+    def grant_keys(sets, fam):
+        """The grant keys of a family: single addresses (hash set grantsN) and prefixes
+        (interval set netsN); each set holds only its own kind."""
+        hosts = [k for k, _ in sets.get(f"grants{fam}", [])]
+        nets = [k for k, _ in sets.get(f"nets{fam}", [])]
+        if any("/" in str(k[0]) for k in hosts) or any("/" not in str(k[0]) for k in nets):
+            return ["a prefix in a hash set or an address in an interval set", hosts, nets]
+        return sorted(hosts + nets)
+
     # -- setup --
 
     def make_ssh_keys(self):
@@ -467,7 +509,8 @@ class E2E:
         from jitgated_harness import Server
         self.net.enter("cp")
         self.srv = Server(self.jitgated, state_dir=os.path.join(self.tmp, "jitgated"),
-                          extra_args=["--listen", f"0.0.0.0:{PORT}", "--tls-name", self.CP_ADDR])
+                          extra_args=["--listen", f"0.0.0.0:{PORT}", "--tls-name", self.CP_ADDR,
+                                      *self.JITGATED_ARGS])
         os.makedirs(self.srv.state_dir, mode=0o700)
         self.srv.start()
         st, body, _ = self.api("GET", "/subscriptions")

@@ -136,10 +136,10 @@ class E2E(nh.E2E):
         self.tap.ok(self.keys(t, "closing") == [("tcp", 2222)],
                     f"{what}: closing set is exactly the closeEstablishedOnExpiry port",
                     t.get("closing"))
-        self.tap.ok(self.keys(t, "grants4") == sorted(grants4),
-                    f"{what}: IPv4 grants are exactly the live ones", t.get("grants4"))
-        self.tap.ok(self.keys(t, "grants6") == sorted(grants6),
-                    f"{what}: IPv6 grants are exactly the live ones", t.get("grants6"))
+        self.tap.ok(self.grant_keys(t, 4) == sorted(grants4),
+                    f"{what}: IPv4 grants are exactly the live ones", self.grant_keys(t, 4))
+        self.tap.ok(self.grant_keys(t, 6) == sorted(grants6),
+                    f"{what}: IPv6 grants are exactly the live ones", self.grant_keys(t, 6))
 
     def usertable(self):
         return self.net.run("vm", "nft", "list", "table", "inet", "usertable").stdout
@@ -213,6 +213,35 @@ class E2E(nh.E2E):
              "the running agent holds CAP_NET_ADMIN only, bounding set too, no_new_privs",
              {k: caps[k].strip() for k in ("CapEff", "CapPrm", "CapBnd", "CapInh", "CapAmb",
                                             "NoNewPrivs")})
+        self.privsep_boundary()
+
+    def privsep_boundary(self):
+        """Issue 18 and finding 10 of issue 11: the process that parses the network's bytes
+        runs as a non-root user with no capabilities and a seccomp filter; the enforcer,
+        which keeps CAP_NET_ADMIN, is not root either and holds no TCP socket."""
+        t = self.tap
+        nobody = 65534
+        enforcer = self.agent_status()
+        kids = self.agent_children()
+        t.ok(len(kids) == 1, "the agent runs as two processes: enforcer and network process",
+             kids)
+        if len(kids) != 1:
+            return
+        net = self.agent_status(kids[0])
+        ids = lambda st, k: [int(x) for x in st[k].split()]  # noqa: E731
+        t.ok(ids(net, "Uid") == [nobody] * 4 and ids(net, "Gid") == [nobody] * 4,
+             "network process: every uid and gid is --user's, not root", net["Uid"], net["Gid"])
+        t.ok(all(int(net[k], 16) == 0 for k in ("CapEff", "CapPrm", "CapInh", "CapAmb")),
+             "network process: no capabilities at all",
+             {k: net[k].strip() for k in ("CapEff", "CapPrm", "CapInh", "CapAmb", "CapBnd")})
+        t.ok(net["Seccomp"].strip() == "2" and net["NoNewPrivs"].strip() == "1",
+             "network process: seccomp filter mode (2) and no_new_privs",
+             net["Seccomp"].strip(), net["NoNewPrivs"].strip())
+        t.ok(ids(enforcer, "Uid") == [nobody] * 4 and enforcer["Seccomp"].strip() == "2",
+             "enforcer: not root either, and filtered", enforcer["Uid"], enforcer["Seccomp"])
+        t.ok(self.tcp_sockets(kids[0]) >= 1 and self.tcp_sockets(self.agent.pid) == 0,
+             "the network process holds the connection to jitgated; the enforcer no TCP socket",
+             self.tcp_sockets(kids[0]), self.tcp_sockets(self.agent.pid))
 
     def policy(self):
         prefixes = ["10.89.0.0/16", "fd89::/16"]

@@ -10,6 +10,7 @@ import datetime as dt
 import json
 import os
 import socket
+import sqlite3
 import ssl
 import sys
 import threading
@@ -424,6 +425,44 @@ def agent_enrollment_long_poll_and_status(c):
     expect(ep["properties"]["inSync"] is True and ep["properties"]["status"]["capabilities"]["nftables"], ep)
     st, vm, _ = c.srv.request("GET", c.vm_id("vm2"))
     expect(vm["properties"]["enforcementPoint"] == ep["id"], vm)
+
+    # GET VM ?appliedVersion=N: held until the agent reports N (request --wait's poll).
+    applied = ds["version"]
+    st, _, _ = c.srv.request("POST", c.pol + "/initiate", {"virtualMachines": [
+        {"id": c.vm_id("vm2"), "ports": [{"number": 22, "endTimeUtc": in_(300),
+                                          "allowedSourceAddressPrefix": "10.3.1.0/24"}]}]})
+    expect(st == 202)
+    st, vm, _ = c.srv.request("GET", c.vm_id("vm2"))
+    want = vm["properties"]["jit"]["enforcementPointDesiredVersion"]
+    expect(want > applied, "the initiate made a new version for vm2's point", vm)
+    t0 = time.monotonic()
+    st, vm, _ = c.srv.request("GET", c.vm_id("vm2"), query={"appliedVersion": want, "wait": 1})
+    expect(st == 200 and vm["properties"]["jit"]["enforcementPointAppliedVersion"] == applied and
+           time.monotonic() - t0 >= 0.9, "without the report it answers after `wait`", vm)
+    st, vm, _ = c.srv.request("GET", c.vm_id("vm2"), query={"appliedVersion": applied})
+    expect(st == 200, "a version already applied is answered at once", vm)
+    held = {}
+
+    def wait_vm():
+        t1 = time.monotonic()
+        held["resp"] = c.srv.request("GET", c.vm_id("vm2"), query={
+            "appliedVersion": want, "wait": 30})
+        held["took"] = time.monotonic() - t1
+
+    th = threading.Thread(target=wait_vm)
+    th.start()
+    time.sleep(0.5)
+    st, _, _ = c.srv.request("POST", "/agent/v1/status", {"appliedVersion": want,
+                             "healthy": True, "capabilities": {"nftables": True}, "os": "Linux"},
+                             token=agent, api_version=None)
+    expect(st == 204, "status accepted", st)
+    th.join(35)
+    st, vm, _ = held["resp"]
+    expect(st == 200 and vm["properties"]["jit"]["enforcementPointAppliedVersion"] == want
+           and held["took"] < 10, "the report wakes the wait at once", held)
+    for bad in ({"appliedVersion": "x"}, {"appliedVersion": "-1"},
+                {"appliedVersion": "1", "wait": "soon"}):
+        expect_error(c.srv.request("GET", c.vm_id("vm2"), query=bad), 400)
     expect_error(c.srv.request("POST", "/agent/v1/status", {"appliedVersion": "x"}, token=agent,
                                api_version=None), 400)
 
@@ -464,6 +503,34 @@ def state_survives_restart(c):
     expect(st == 200 and pol["properties"]["virtualMachines"][0]["id"] == c.vm_id("vm2"), pol)
     st, subs, _ = c.srv.request("GET", "/subscriptions")
     expect(len(subs["value"]) == 1 and subs["value"][0]["subscriptionId"] == c.sub, subs)
+
+
+@tap.test
+def policy_put_fails_when_the_old_policy_cannot_be_read(c):
+    """Regression: PUT ignored the error of reading the policy it replaces, so a storage
+    or memory error passed the checks that compare old and new (who may remove which
+    VM). Now the PUT fails and changes nothing."""
+    expect(c.srv.stop() == 0)
+    db = sqlite3.connect(os.path.join(c.srv.state_dir, "jitgate.db"))
+    saved = db.execute("SELECT vm_key, number, sources FROM policy_ports").fetchall()
+    db.execute("UPDATE policy_ports SET sources = 'not json'")
+    db.commit()
+    c.srv.start()
+    st, body, _ = c.srv.request("PUT", c.pol, policy_body(c, vms=("vm2",), ports=[
+        {"number": 2222, "protocol": "TCP", "allowedSourceAddressPrefix": "*",
+         "maxRequestAccessDuration": "PT1H"}]))
+    expect(st == 500, "the unreadable old policy fails the PUT", st, body)
+    expect(c.srv.stop() == 0)
+    ports = [r[0] for r in db.execute("SELECT number FROM policy_ports")]
+    expect(2222 not in ports and len(ports) == len(saved), "the policy is unchanged", ports)
+    for vm_key, number, sources in saved:
+        db.execute("UPDATE policy_ports SET sources = ? WHERE vm_key = ? AND number = ?",
+                   (sources, vm_key, number))
+    db.commit()
+    db.close()
+    c.srv.start()
+    st, pol, _ = c.srv.request("GET", c.pol)
+    expect(st == 200 and pol["properties"]["virtualMachines"][0]["id"] == c.vm_id("vm2"), pol)
 
 
 if __name__ == "__main__":

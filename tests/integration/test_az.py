@@ -130,6 +130,10 @@ class AzE2E(nh.E2E):
 
     def enroll(self):
         os.makedirs(os.path.dirname(self.metrics_file()), mode=0o755)
+        if os.geteuid() == 0:
+            # The agent's processes run as --user nobody (agent_argv): the textfile
+            # directory must be theirs to write, as node_exporter's is in a deployment.
+            os.chown(os.path.dirname(self.metrics_file()), 65534, 65534)
         _, token_file = self.enrollment_token()
         self.agent = self.net.popen("vm", self.agent_argv() + [
             "--vm-name", "vm-az", "--name", self.EP_NAME, "--address", VM_ADDR,

@@ -213,10 +213,10 @@ class E2E(nh.E2E):
              tbl.get("locked6"))
         t.ok(not tbl.get("closing4") and not tbl.get("closing6"),
              f"{what}: no closing keys", tbl.get("closing4"), tbl.get("closing6"))
-        t.ok(self.keys(tbl, "grants4") == sorted(grants4),
-             f"{what}: IPv4 grants are exactly the live ones", tbl.get("grants4"))
-        t.ok(self.keys(tbl, "grants6") == sorted(grants6),
-             f"{what}: IPv6 grants are exactly the live ones", tbl.get("grants6"))
+        t.ok(self.grant_keys(tbl, 4) == sorted(grants4),
+             f"{what}: IPv4 grants are exactly the live ones", self.grant_keys(tbl, 4))
+        t.ok(self.grant_keys(tbl, 6) == sorted(grants6),
+             f"{what}: IPv6 grants are exactly the live ones", self.grant_keys(tbl, 6))
         return tbl
 
     # -- setup --

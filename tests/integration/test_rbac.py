@@ -459,8 +459,11 @@ def repeated_bad_tokens_are_throttled(c):
     # one-minute window.
     n401 = statuses.index(429) if 429 in statuses else len(statuses)
     expect(n401 <= 20 and statuses[n401:] == [429] * (25 - n401), statuses)
-    st, body, headers = c.srv.request("GET", "/subscriptions")
+    st, body, headers = c.srv.request("GET", "/subscriptions", token="jgt_0000000000000000_" + "y" * 43)
     expect(st == 429 and int(headers.get("Retry-After", "0")) > 0, "throttled per address", st)
+    # A valid credential from the same address is never refused (security finding 6).
+    st, body, headers = c.srv.request("GET", "/subscriptions")
+    expect(st == 200, "a valid token is served from a throttled address", st, body)
 
 
 if __name__ == "__main__":

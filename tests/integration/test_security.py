@@ -6,16 +6,31 @@ Usage: test_security.py PATH/TO/jitgated    (speaks TAP)
 Each test replays one attack of docs/security.md through the API, as the attacker did,
 and checks that it now fails (and that the legitimate use it resembles still works):
   1  cross-VM access through a gateway (an address taken from another VM)
+  2  idle-socket flood from several addresses: a legitimate client is still served;
+     idle sockets are closed after the first-request timeout, a caller keeps only a few
   3  grants surviving a VM's or port's removal from its policy
   4  audit verify poisoned by a refused request naming many long VM IDs; a policy of
      1,000 VMs verifies
+  6  the bad-token throttle: exact-match accounting (two addresses that shared a slot),
+     valid credentials never refused, repeated failures aggregated in the audit log
   7  tokens minted with a token: never outlive it, die with it, need an action of their
      own; the maximum lifetime setting
   8  every audit entry of a transaction reaches the operator log
+  9  the state directory: group/other-writable or foreign-owned refused, a planted tls
+     link or key refused, the database 0600
+  13 TLS 1.2 offers AEAD suites only (no CBC)
   14 an agent's report: text made terminal-safe, no apply of a version never issued
 """
 import datetime as dt
+import shutil
+import stat
+import tempfile
+import http.client
+import json
 import os
+import select
+import socket
+import threading
 import sqlite3
 import sys
 import time
@@ -203,6 +218,104 @@ def f1_an_address_belongs_to_one_vm_of_an_enforcement_point(c):
     expect(len(refused) >= 4, refused)
 
 
+@tap.test
+def f1_an_address_shared_in_an_older_database_gets_no_grant(c):
+    # A database from before the fix may already hold two VMs of one gateway with one
+    # address: no initiate opens it for either of them.
+    g = "rg-gw"
+    c.srv.stop()
+    db = sqlite3.connect(os.path.join(c.srv.state_dir, "jitgate.db"))
+    db.execute("UPDATE vms SET addresses = '[\"10.0.0.5\"]' WHERE id LIKE '%/app1'")
+    db.commit()
+    db.close()
+    c.srv.start()
+    err = expect_error(initiate(c, g, "app1"), 409)
+    expect("shares an address" in err["message"] and "db1" not in err["message"], err)
+    expect_error(initiate(c, g, "db1", source="10.9.9.9"), 409)
+    ok(req(c, "PUT", c.vm(g, "app1"), {"properties": {
+        "osType": "Linux", "addresses": ["10.0.0.4"], "enforcementPoint": c.gw["enforcementPoint"]}}))
+    ok(initiate(c, g, "db1", source="10.9.9.9"), 202)
+
+
+# ---- finding 2: unauthenticated connection exhaustion ----
+
+def idle_socket(port, source):
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.settimeout(5)
+    s.bind((source, 0))
+    s.connect(("127.0.0.1", port))
+    return s
+
+
+def closed_by_peer(s, wait):
+    """Whether the server closes s within wait seconds (whatever it sends first, such as a
+    TLS alert)."""
+    deadline = time.monotonic() + wait
+    while True:
+        r, _, _ = select.select([s], [], [], max(0.0, deadline - time.monotonic()))
+        if not r:
+            return False
+        try:
+            if s.recv(4096) == b"":
+                return True
+        except OSError:
+            return True
+
+
+@tap.test
+def f2_idle_socket_flood_does_not_starve_clients(c):
+    srv = Server(sys.argv[1]).start()
+    c.extra.append(srv)
+    # One caller keeps only a few connections that have not sent a request.
+    socks = [idle_socket(srv.port, "127.0.7.1") for _ in range(20)]
+    time.sleep(0.5)
+    alive = [s for s in socks if not closed_by_peer(s, 0.2)]
+    expect(0 < len(alive) <= 8, "at most 8 idle connections per caller", len(alive))
+    # And those are closed after the first-request timeout (5 s), well before the 20 s
+    # idle timeout that a client that spoke gets.
+    t0 = time.monotonic()
+    expect(all(closed_by_peer(s, 15) for s in alive), "idle sockets closed")
+    expect(time.monotonic() - t0 < 15, time.monotonic() - t0)
+    for s in socks:
+        s.close()
+
+    # The attack: idle sockets from 5 addresses, reconnecting as soon as one closes, while
+    # a legitimate client makes requests.
+    stop = threading.Event()
+
+    def flood(source):
+        held = []
+        while not stop.is_set():
+            held = [s for s in held if not closed_by_peer(s, 0)]
+            while len(held) < 80 and not stop.is_set():
+                try:
+                    held.append(idle_socket(srv.port, source))
+                except OSError:
+                    break
+            time.sleep(0.05)
+        for s in held:
+            s.close()
+
+    threads = [threading.Thread(target=flood, args=(f"127.0.8.{i}",)) for i in range(1, 6)]
+    for t in threads:
+        t.start()
+    try:
+        time.sleep(2)
+        served = []
+        for i in range(12):
+            try:
+                st, _, _ = srv.request("GET", "/subscriptions", timeout=8)
+            except OSError as e:
+                st = repr(e)
+            served.append(st)
+            time.sleep(0.5)
+        expect(served == [200] * 12, "the client is served during the flood", served)
+    finally:
+        stop.set()
+        for t in threads:
+            t.join()
+
+
 # ---- finding 3: grants survive a VM leaving its policy ----
 
 @tap.test
@@ -362,6 +475,111 @@ def f4_a_policy_of_1000_vms_verifies(c):
     expect(verify(c)["verified"] is True)
 
 
+# ---- finding 6: the bad-token throttle ----
+
+BAD = "jgt_0000000000000000_" + "x" * 43
+
+
+def from_addr(srv, source, token, path="/subscriptions", api_version=True):
+    """GET path over HTTPS from a chosen loopback source address; returns the status."""
+    conn = http.client.HTTPSConnection("127.0.0.1", srv.port, context=srv.ssl, timeout=30,
+                                       source_address=(source, 0))
+    try:
+        q = "?api-version=2020-01-01" if api_version else ""
+        conn.request("GET", path + q, headers={"Authorization": f"Bearer {token}"})
+        r = conn.getresponse()
+        r.read()
+        return r.status
+    finally:
+        conn.close()
+
+
+@tap.test
+def f6_throttle_counts_each_address_exactly(c):
+    srv = Server(sys.argv[1]).start()
+    c.extra.append(srv)
+    # The attack: 127.0.1.235 and 127.0.3.1 shared a slot of the old 1,024-slot table, and
+    # a failure from one reset the other's count: 200 failures, never a 429.
+    got = {"127.0.1.235": [], "127.0.3.1": []}
+    for _ in range(30):
+        for a in got:
+            got[a].append(from_addr(srv, a, BAD))
+    for a, sts in got.items():
+        expect(sts[:20] == [401] * 20 and sts[20:] == [429] * 10, a, sts)
+    # Another address of the same /8 is another caller.
+    expect(from_addr(srv, "127.0.3.2", BAD) == 401)
+    # IPv4 callers are whole addresses, but five addresses of one IPv6 /64 are one caller
+    # (tested in tests/unit/test_auth_throttle.c: loopback has no /64 to spread over).
+
+
+@tap.test
+def f6_valid_credentials_are_never_refused(c):
+    srv = Server(sys.argv[1]).start()
+    c.extra.append(srv)
+    rg = f"/subscriptions/{srv.request('GET', '/subscriptions')[1]['value'][0]['subscriptionId']}" \
+         "/resourceGroups/rg-thr"
+    expect(srv.request("PUT", rg, {"location": LOC})[0] == 201)
+    st, tok, _ = srv.request("POST", f"{rg}/providers/Jitgate/enrollmentTokens", {})
+    st, agent, _ = srv.request("POST", "/agent/v1/enroll", {
+        "enrollmentToken": tok["token"], "name": "ep-t", "kind": "gateway"},
+        token=None, api_version=None)
+    expect(st == 200, agent)
+    sts = [from_addr(srv, "127.0.0.9", BAD) for _ in range(25)]
+    expect(sts[-1] == 429, sts)
+    # The lock-out: a valid Owner token and an agent credential from the throttled
+    # address used to get 429. They are served.
+    expect(from_addr(srv, "127.0.0.9", srv.admin_token) == 200)
+    expect(from_addr(srv, "127.0.0.9", agent["credential"], "/agent/v1/desired-state?wait=0",
+                     api_version=False) == 200)
+    # A valid enrollment token from it is accepted too.
+    st, tok2, _ = srv.request("POST", f"{rg}/providers/Jitgate/enrollmentTokens", {})
+    conn = http.client.HTTPSConnection("127.0.0.1", srv.port, context=srv.ssl, timeout=30,
+                                       source_address=("127.0.0.9", 0))
+    conn.request("POST", "/agent/v1/enroll", body=json.dumps({
+        "enrollmentToken": tok2["token"], "name": "ep-t2", "kind": "gateway"}),
+        headers={"Content-Type": "application/json"})
+    r = conn.getresponse()
+    r.read()
+    conn.close()
+    expect(r.status == 200, r.status)
+    # ...while another bad one is still 429.
+    expect(from_addr(srv, "127.0.0.9", BAD) == 429)
+
+
+@tap.test
+def f6_a_flood_of_failures_is_one_summary_entry(c):
+    srv = Server(sys.argv[1]).start()
+    c.extra.append(srv)
+    db = os.path.join(srv.state_dir, "jitgate.db")
+
+    def sign_ins():
+        st, body, _ = srv.request("GET", "/providers/Jitgate/auditLogs",
+                                  query={"operation": "Jitgate/signIn/action", "top": 1000})
+        expect(st == 200, body)
+        return body["value"]
+
+    before = len(sign_ins())
+    for a in ("127.0.5.1", "127.0.5.2"):
+        for _ in range(100):
+            from_addr(srv, a, BAD)
+    single = sign_ins()
+    # Three entries of their own per address; the other 194 are counted, not written.
+    expect(len(single) - before == 6, len(single) - before)
+    # The summary is written by the sweeper (every 30 s) and at shutdown.
+    srv.stop()
+    srv.start()
+    entries = sign_ins()
+    summary = [e for e in entries if (e.get("details") or {}).get("summary")]
+    expect(len(summary) == 1, summary)
+    d = summary[0]["details"]
+    expect(d["failures"] == 194, d)
+    expect(sorted((x["address"], x["failures"]) for x in d["addresses"]) ==
+           [("127.0.5.1", 97), ("127.0.5.2", 97)], d)
+    st, v, _ = srv.request("GET", "/providers/Jitgate/auditLogs/verify")
+    expect(st == 200 and v["verified"] is True, v)
+    expect(os.path.getsize(db) < 4 * 1024 * 1024, os.path.getsize(db))
+
+
 # ---- finding 7: self-minted tokens ----
 
 @tap.test
@@ -406,6 +624,39 @@ def f7_self_minting_needs_its_action_and_never_outlives_the_parent(c):
     made = [e for e in audit(c) if e["operationName"] == "Jitgate/principals/tokens/write"
             and e["result"] == "Succeeded" and e["principalName"] == name]
     expect(len(made) == 3, made)
+
+
+@tap.test
+def f7_a_console_session_mints_within_its_token(c):
+    # A session lasts 8 hours unless its token ends first; a token made with the session
+    # ends with the token that opened it, and is revoked with it.
+    name = "sess-" + uuid.uuid4().hex[:6]
+    principal(c, name, [("Contributor", c.rg("rg-tok"))])
+    t = ok(req(c, "POST", f"/providers/Jitgate/principals/{name}/tokens",
+               {"name": "short", "validFor": "PT10M"}))
+    base = {"Host": f"127.0.0.1:{c.srv.port}", "Origin": f"https://127.0.0.1:{c.srv.port}",
+            "Content-Type": "application/json"}
+
+    def post(path, body, headers):
+        conn = http.client.HTTPSConnection("127.0.0.1", c.srv.port, context=c.srv.ssl,
+                                           timeout=30)
+        conn.request("POST", path + "?api-version=2020-01-01", body=json.dumps(body),
+                     headers=dict(base, **headers))
+        r = conn.getresponse()
+        data = r.read()
+        hdrs = dict(r.getheaders())
+        conn.close()
+        return r.status, json.loads(data) if data else None, hdrs
+
+    st, s, hdrs = post("/providers/Jitgate/sessions", {"token": t["token"]}, {})
+    expect(st == 201, st, s)
+    cookie = hdrs.get("Set-Cookie", "").split(";")[0]
+    st, child, _ = post("/providers/Jitgate/principals/me/tokens", {"name": "via-session"},
+                        {"Cookie": cookie, "X-CSRF-Token": s.get("csrfToken", "")})
+    expect(st == 201, st, child)
+    expect(child["expiresUtc"] <= t["expiresUtc"] and child["mintedWith"] == t["id"], child, t)
+    ok(req(c, "DELETE", f"/providers/Jitgate/principals/{name}/tokens/{t['id']}"))
+    expect_error(req(c, "GET", "/providers/Jitgate/whoami", token=child["token"]), 401)
 
 
 @tap.test
@@ -458,6 +709,100 @@ def f8_every_committed_entry_is_logged(c):
     log = c.srv.log()
     missing = [e["hash"] for e in expired if f"hash={e['hash']}" not in log]
     expect(missing == [], f"{len(missing)} of 80 entries not logged")
+
+
+# ---- finding 9: the state directory ----
+
+def refused(c, state_dir, contains):
+    srv = Server(sys.argv[1], state_dir=state_dir)
+    try:
+        srv.start(timeout=10)
+    except RuntimeError as e:
+        expect(contains in str(e), contains, str(e)[-600:])
+        return
+    finally:
+        srv.stop()
+    expect(False, f"jitgated started with {state_dir} ({contains})")
+
+
+@tap.test
+def f9_state_directory_is_trusted_only_as_made(c):
+    base = tempfile.mkdtemp(prefix="jitgated-statedir-")
+    try:
+        # A fresh start: directory 0700, database and key 0600 (umask 077).
+        good = os.path.join(base, "good")
+        os.mkdir(good, 0o700)
+        srv = Server(sys.argv[1], state_dir=good).start()
+        srv.stop()
+        mode = lambda p: stat.S_IMODE(os.stat(p).st_mode)  # noqa: E731
+        expect(mode(good) == 0o700, oct(mode(good)))
+        expect(mode(os.path.join(good, "jitgate.db")) == 0o600,
+               oct(mode(os.path.join(good, "jitgate.db"))))
+        expect(mode(os.path.join(good, "tls", "key.pem")) == 0o600)
+        # A database left readable by others (an older jitgated) is made private.
+        os.chmod(os.path.join(good, "jitgate.db"), 0o644)
+        srv.start()
+        srv.stop()
+        expect(mode(os.path.join(good, "jitgate.db")) == 0o600)
+        # Group- or other-writable: refused.
+        os.chmod(good, 0o777)
+        refused(c, good, "writable by group or others")
+        os.chmod(good, 0o700)
+        # A planted tls link (its key would be served): refused.
+        evil = os.path.join(base, "evil")
+        shutil.copytree(os.path.join(good, "tls"), evil)
+        shutil.rmtree(os.path.join(good, "tls"))
+        os.symlink(evil, os.path.join(good, "tls"))
+        refused(c, good, "symbolic link")
+        os.unlink(os.path.join(good, "tls"))
+        # A planted key link inside a real tls directory: refused too.
+        os.mkdir(os.path.join(good, "tls"), 0o700)
+        shutil.copy(os.path.join(evil, "cert.pem"), os.path.join(good, "tls", "cert.pem"))
+        os.symlink(os.path.join(evil, "key.pem"), os.path.join(good, "tls", "key.pem"))
+        refused(c, good, "symbolic link")
+        os.unlink(os.path.join(good, "tls", "key.pem"))
+        shutil.copy(os.path.join(evil, "key.pem"), os.path.join(good, "tls", "key.pem"))
+        # A database link: refused.
+        os.rename(os.path.join(good, "jitgate.db"), os.path.join(base, "other.db"))
+        os.symlink(os.path.join(base, "other.db"), os.path.join(good, "jitgate.db"))
+        refused(c, good, "symbolic link")
+        os.unlink(os.path.join(good, "jitgate.db"))
+        os.rename(os.path.join(base, "other.db"), os.path.join(good, "jitgate.db"))
+        srv.start()
+        srv.stop()
+        # Someone else's directory: refused (needs root to make one).
+        if os.geteuid() == 0:
+            foreign = os.path.join(base, "foreign")
+            os.mkdir(foreign, 0o700)
+            os.chown(foreign, 65534, 65534)
+            refused(c, foreign, "belongs to uid 65534")
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
+# ---- finding 13: TLS suites ----
+
+@tap.test
+def f13_tls12_offers_aead_suites_only(c):
+    import ssl
+
+    def handshake(ciphers):
+        ctx = ssl.create_default_context(cafile=os.path.join(c.srv.state_dir, "tls", "cert.pem"))
+        ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+        ctx.set_ciphers(ciphers)
+        with socket.create_connection(("127.0.0.1", c.srv.port), timeout=10) as raw:
+            try:
+                with ctx.wrap_socket(raw, server_hostname="127.0.0.1") as tls:
+                    return tls.cipher()[0]
+            except ssl.SSLError:
+                return None
+
+    for cbc in ("ECDHE-ECDSA-AES128-SHA", "ECDHE-ECDSA-AES256-SHA384",
+                "ECDHE-ECDSA-AES128-SHA256", "ECDHE-ECDSA-AES256-SHA"):
+        expect(handshake(cbc) is None, f"TLS 1.2 with {cbc} is refused")
+    for aead in ("ECDHE-ECDSA-AES128-GCM-SHA256", "ECDHE-ECDSA-AES256-GCM-SHA384",
+                 "ECDHE-ECDSA-CHACHA20-POLY1305"):
+        expect(handshake(aead) == aead, f"TLS 1.2 with {aead} works")
 
 
 # ---- finding 14: what an agent reports ----

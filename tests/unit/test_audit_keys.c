@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "audit_chain.h"
 #include "audit_checkpoint.h"
 #include "audit_key.h"
 
@@ -170,6 +171,97 @@ test_checkpoint_text_forms(void **state)
 	assert_non_null(strstr(err.message, "checkpoint"));
 }
 
+/* A chain of n entries written under kr (NULL: unkeyed). */
+struct chain {
+	struct jit_audit_record r[4];
+	char prev[4][JIT_AUDIT_HASH_HEX], hash[4][JIT_AUDIT_HASH_HEX];
+};
+
+static void
+write_chain(struct chain *c, const struct jit_audit_keyring *kr)
+{
+	static const char *const ops[] = { "a/write", "b/write", "c/initiate/action", "d/x" };
+
+	memset(c, 0, sizeof(*c));
+	for (int i = 0; i < 4; i++) {
+		c->r[i] = (struct jit_audit_record){ .seq = i + 1, .time = T + i, .principal_id = 1,
+			.principal_name = "admin", .operation = ops[i], .result = "Succeeded",
+			.status = 200 };
+		snprintf(c->prev[i], JIT_AUDIT_HASH_HEX, "%s", i == 0 ? JIT_AUDIT_GENESIS :
+			c->hash[i - 1]);
+		jit_audit_entry_hash(kr, c->prev[i], &c->r[i], c->hash[i]);
+	}
+}
+
+static struct jit_audit_verdict
+check_chain(const struct chain *c, int n, const struct jit_audit_keyring *kr, int64_t cp_seq,
+	const char *cp_head)
+{
+	struct jit_audit_verifier v;
+	struct jit_audit_verdict out;
+	bool intact = true;
+
+	jit_audit_verify_begin(&v);
+	jit_audit_verify_keys(&v, kr);
+	jit_audit_verify_checkpoint(&v, cp_seq, cp_head);
+	for (int i = 0; i < n && intact; i++) {
+		struct jit_audit_stored st = { .prev_hash = c->prev[i], .hash = c->hash[i],
+			.resource_key = "", .vm_keys = "" };
+
+		assert_int_equal(jit_audit_verify_entry(&v, &c->r[i], &st, &intact), 0);
+	}
+	jit_audit_verify_end(&v, c->r[n - 1].seq, c->hash[n - 1], &out);
+	return out;
+}
+
+static void
+test_keyed_chain_and_checkpoints(void **state)
+{
+	struct jit_audit_keyring kr, other;
+	struct jit_audit_verdict v;
+	struct chain c, forged;
+
+	fresh(&kr);
+	fresh(&other);
+	write_chain(&c, &kr);
+	v = check_chain(&c, 4, &kr, 0, NULL);
+	assert_true(v.ok);
+	assert_int_equal(v.head_seq, 4);
+	/* The MAC is not the unkeyed hash, and another key's chain does not verify. */
+	write_chain(&forged, NULL);
+	assert_string_not_equal(forged.hash[0], c.hash[0]);
+	v = check_chain(&forged, 4, &kr, 0, NULL);
+	assert_false(v.ok);
+	assert_int_equal(v.first_broken_seq, 1);
+	assert_non_null(strstr(v.reason, "MAC"));
+	write_chain(&forged, &other);
+	assert_false(check_chain(&forged, 4, &kr, 0, NULL).ok);
+	/* Entries from the key's from_seq on are MACed; those before keep the plain hash. */
+	memset(&other, 0, sizeof(other));
+	assert_int_equal(jit_audit_keyring_add_mac(&other, 3, NULL), 0);
+	write_chain(&forged, &other);
+	{
+		char plain[JIT_AUDIT_HASH_HEX];
+
+		jit_audit_hash(forged.prev[1], &forged.r[1], plain);
+		assert_string_equal(plain, forged.hash[1]);
+		jit_audit_hash(forged.prev[2], &forged.r[2], plain);
+		assert_string_not_equal(plain, forged.hash[2]);
+	}
+	assert_true(check_chain(&forged, 4, &other, 0, NULL).ok);
+	/* Checkpoints: the entry must have the signed head, and must be there. */
+	v = check_chain(&c, 4, &kr, 3, c.hash[2]);
+	assert_true(v.ok);
+	assert_true(v.checkpoint_matched);
+	v = check_chain(&c, 4, &kr, 3, c.hash[1]);
+	assert_false(v.ok);
+	assert_int_equal(v.first_broken_seq, 3);
+	v = check_chain(&c, 2, &kr, 3, c.hash[2]);    /* cut back to 2 entries */
+	assert_false(v.ok);
+	assert_int_equal(v.first_broken_seq, 3);
+	assert_non_null(strstr(v.reason, "before the checkpoint"));
+}
+
 int
 main(void)
 {
@@ -179,6 +271,7 @@ main(void)
 		cmocka_unit_test(test_keyfile_refusals),
 		cmocka_unit_test(test_checkpoint_sign_verify_and_tamper),
 		cmocka_unit_test(test_checkpoint_text_forms),
+		cmocka_unit_test(test_keyed_chain_and_checkpoints),
 	};
 
 	if (sodium_init() < 0)

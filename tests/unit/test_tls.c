@@ -180,6 +180,88 @@ test_certificate_contents(void **state)
 	free(pem);
 }
 
+/* A leaf for one SAN, signed with the self-signed certificate's key; the verify status
+ * against that certificate as the only trust anchor. */
+static unsigned
+verify_leaf_signed_by(gnutls_x509_crt_t ca, gnutls_x509_privkey_t ca_key, int san_type,
+	const void *san, unsigned san_len)
+{
+	gnutls_x509_privkey_t key;
+	gnutls_x509_crt_t leaf;
+	unsigned char serial[8] = {1, 2, 3, 4, 5, 6, 7, 8}, keyid[64];
+	size_t keyid_len;
+	gnutls_datum_t der;
+	unsigned status = 0;
+	time_t now = time(NULL);
+
+	assert_int_equal(gnutls_x509_privkey_init(&key), 0);
+	assert_int_equal(gnutls_x509_privkey_generate(key, GNUTLS_PK_ECDSA,
+		GNUTLS_CURVE_TO_BITS(GNUTLS_ECC_CURVE_SECP256R1), 0), 0);
+	assert_int_equal(gnutls_x509_crt_init(&leaf), 0);
+	assert_int_equal(gnutls_x509_crt_set_version(leaf, 3), 0);
+	assert_int_equal(gnutls_x509_crt_set_serial(leaf, serial, sizeof(serial)), 0);
+	assert_int_equal(gnutls_x509_crt_set_activation_time(leaf, now - 60), 0);
+	assert_int_equal(gnutls_x509_crt_set_expiration_time(leaf, now + 3600), 0);
+	assert_int_equal(gnutls_x509_crt_set_key(leaf, key), 0);
+	keyid_len = sizeof(keyid);
+	assert_int_equal(gnutls_x509_crt_get_subject_key_id(ca, keyid, &keyid_len, NULL), 0);
+	assert_int_equal(gnutls_x509_crt_set_authority_key_id(leaf, keyid, keyid_len), 0);
+	assert_int_equal(gnutls_x509_crt_set_subject_alt_name(leaf, san_type, san, san_len,
+		GNUTLS_FSAN_APPEND), 0);
+	assert_int_equal(gnutls_x509_crt_sign2(leaf, ca, ca_key, GNUTLS_DIG_SHA256, 0), 0);
+	/* As a client sees it: exported and read back (the raw issuer name is set then). */
+	assert_int_equal(gnutls_x509_crt_export2(leaf, GNUTLS_X509_FMT_DER, &der), 0);
+	gnutls_x509_crt_deinit(leaf);
+	assert_int_equal(gnutls_x509_crt_init(&leaf), 0);
+	assert_int_equal(gnutls_x509_crt_import(leaf, &der, GNUTLS_X509_FMT_DER), 0);
+	gnutls_free(der.data);
+	assert_int_equal(gnutls_x509_crt_verify(leaf, &ca, 1, 0, &status), 0);
+	gnutls_x509_crt_deinit(leaf);
+	gnutls_x509_privkey_deinit(key);
+	return status;
+}
+
+static void
+test_key_signs_nothing_for_other_names(void **state)
+{
+	static const char *const names[] = { "jit.example.com", "10.1.2.3" };
+	struct fixture *f = *state;
+	unsigned char ip[4] = {10, 1, 2, 3}, other_ip[4] = {10, 9, 9, 9};
+	gnutls_x509_privkey_t key;
+	gnutls_x509_crt_t crt;
+	gnutls_datum_t d;
+	struct jit_error e;
+	char *pem, *kpem;
+	unsigned crit = 0;
+	gnutls_x509_name_constraints_t nc;
+
+	/* Security finding 12: a CA without name constraints could vouch for any name. */
+	assert_int_equal(jit_tls_ensure_self_signed(f->dir, names, 2, &e), 0);
+	pem = slurp(f->cert);
+	kpem = slurp(f->key);
+	crt = load_cert(pem);
+	assert_int_equal(gnutls_x509_name_constraints_init(&nc), 0);
+	assert_int_equal(gnutls_x509_crt_get_name_constraints(crt, nc, 0, &crit), 0);
+	assert_int_equal(crit, 1);
+	gnutls_x509_name_constraints_deinit(nc);
+	assert_int_equal(gnutls_x509_privkey_init(&key), 0);
+	d = (gnutls_datum_t){ (unsigned char *)kpem, (unsigned)strlen(kpem) };
+	assert_int_equal(gnutls_x509_privkey_import(key, &d, GNUTLS_X509_FMT_PEM), 0);
+	/* Its own names still verify; any other name, DNS or IP, does not. */
+	assert_int_equal(verify_leaf_signed_by(crt, key, GNUTLS_SAN_DNSNAME, "jit.example.com",
+		15), 0);
+	assert_int_equal(verify_leaf_signed_by(crt, key, GNUTLS_SAN_IPADDRESS, ip, 4), 0);
+	assert_true(verify_leaf_signed_by(crt, key, GNUTLS_SAN_DNSNAME, "bank.example.org", 16) &
+		GNUTLS_CERT_SIGNER_CONSTRAINTS_FAILURE);
+	assert_true(verify_leaf_signed_by(crt, key, GNUTLS_SAN_IPADDRESS, other_ip, 4) &
+		GNUTLS_CERT_SIGNER_CONSTRAINTS_FAILURE);
+	gnutls_x509_privkey_deinit(key);
+	gnutls_x509_crt_deinit(crt);
+	free(pem);
+	memset(kpem, 0, strlen(kpem));
+	free(kpem);
+}
+
 static void
 test_pair_checks(void **state)
 {
@@ -304,6 +386,8 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_creates_files_with_modes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_certificate_contents, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_key_signs_nothing_for_other_names, setup,
+			teardown),
 		cmocka_unit_test_setup_teardown(test_pair_checks, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_existing_files_are_kept, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_leftover_key_is_replaced_lone_cert_is_refused,
