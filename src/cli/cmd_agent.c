@@ -17,6 +17,7 @@
 #include "portspec.h"
 #include "resources.h"
 #include "timestamp.h"
+#include "vm_state.h"
 
 enum {
 	KEY_VALID_FOR = CLI_KEY_LONG,
@@ -122,9 +123,6 @@ const struct cli_cmd cli_cmd_agent_enroll_token = {
 
 /* ---- enforcement points as the server returns them ---- */
 
-/* The server's rule for enforcementPointHealthy (store.h): heard from within 90 s.
- * The same here, so that 'agent list' agrees with the AGENT column of 'vm list'. */
-#define EP_HEALTHY_NS (90LL * JIT_NS_PER_SEC)
 
 /* What the agent reported of itself (properties.status), cut short for a table; the
  * server keeps a report to 16 KiB (api_agent.c), which bounds what is read. */
@@ -251,7 +249,7 @@ ep_decode(const json_t *j, struct ep *out, struct jit_error *err)
 static bool
 ep_healthy(const struct ep *ep, jit_time now)
 {
-	return ep->last_seen != 0 && now - ep->last_seen < EP_HEALTHY_NS;
+	return jit_ep_healthy(ep->last_seen, now);
 }
 
 /* "yes (3/3)": in sync or not, then the applied/desired versions. */

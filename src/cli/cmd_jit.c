@@ -18,7 +18,7 @@
 #include "output.h"
 #include "portspec.h"
 #include "resources.h"
-#include "vm_state.h"
+#include "vm_jit.h"
 
 enum {
 	KEY_PORT = CLI_KEY_LONG,
@@ -403,7 +403,7 @@ enable_one(struct cli *c, const struct jit_args *a, const char *arg, struct targ
 		return -1;
 	*vm_id = vm->id;
 	why->reason[0] = '\0';
-	if (v.reported.has && v.reported.state == CLI_VM_UNSUPPORTED)
+	if (v.reported.has && v.reported.state == JIT_VM_UNSUPPORTED)
 		snprintf(why->reason, sizeof(why->reason), "%s",
 			v.reported.reason[0] ? v.reported.reason : "the server gives no reason");
 	else if (!v.reported.has && vm->enforcement_point[0] == '\0')

@@ -11,7 +11,7 @@
 #include "output.h"
 #include "portspec.h"
 #include "resources.h"
-#include "vm_state.h"
+#include "vm_jit.h"
 
 enum {
 	KEY_STATE = CLI_KEY_LONG,
@@ -98,7 +98,7 @@ vm_json(const struct cli_vm *v, const struct cli_vm_jit *st)
 
 	if (j == NULL || v->reported.has)
 		return j;
-	if ((jit = json_pack("{s:s}", "state", cli_vm_state_token(st->state))) == NULL)
+	if ((jit = json_pack("{s:s}", "state", jit_vm_state_token(st->state))) == NULL)
 		goto fail;
 	if (st->reason != NULL && json_object_set_new(jit, "reason", json_string(st->reason)) != 0)
 		goto fail_jit;
@@ -128,7 +128,7 @@ no_operands(int first, int argc, char **argv, struct jit_error *err)
 struct list_args {
 	const char *rg;
 	bool has_state;
-	enum cli_vm_state state;
+	enum jit_vm_state state;
 };
 
 static int
@@ -160,7 +160,7 @@ list_row(struct cli_table *t, const struct cli_vm *v, const struct cli_vm_jit *s
 	jit_stats(v->json, &js);
 	{
 		const char *row[] = {vm->id.name, vm->id.rg, jit_os_name(vm->os), addrs,
-			ep_name(vm), js.agent, cli_vm_state_name(st->state), js.requests,
+			ep_name(vm), js.agent, jit_vm_state_name(st->state), js.requests,
 			js.last_access_text, js.last_user, state_reason(v, st)};
 
 		return cli_table_add(t, row, err);
@@ -364,7 +364,7 @@ show_human(struct cli *c, const struct cli_vm *v, const struct cli_vm_jit *st)
 	cli_field("Addresses", addrs);
 	cli_field("Location", vm->location);
 	show_ep(c, v);
-	cli_field("JIT state", cli_vm_state_name(st->state));
+	cli_field("JIT state", jit_vm_state_name(st->state));
 	if (state_reason(v, st) != NULL)
 		cli_field("Reason", state_reason(v, st));
 	if (st->policy != NULL) {

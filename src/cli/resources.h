@@ -18,7 +18,7 @@
 #include "model.h"
 #include "resource_id.h"
 #include "vm.h"
-#include "vm_state.h"
+#include "vm_jit.h"
 
 /* A VM as read from the server: decoded, its reported JIT state, and the JSON
  * itself (owned by the session: valid until cli_session_end). */

@@ -25,18 +25,12 @@ static const struct jit_rid root_scope = {.kind = JIT_RID_ROOT};
 
 /* ---- VM JIT state ---- */
 
-static const char *
-state_name(enum jit_vm_state s)
-{
-	return s == JIT_VM_CONFIGURED ? "Configured" : s == JIT_VM_NOT_CONFIGURED ?
-		"NotConfigured" : "Unsupported";
-}
 
 json_t *
 jit_vm_jit_json(const struct jit_vm *vm, const struct jit_vm_jit *j)
 {
 	char buf[JIT_RESOURCE_ID_MAX], addr[JIT_PREFIX_BUFSZ];
-	json_t *o = json_pack("{s:s}", "state", state_name(j->state));
+	json_t *o = json_pack("{s:s}", "state", jit_vm_state_token(j->state));
 	json_t *addrs = json_array(), *ports = json_array();
 
 	if (o == NULL || addrs == NULL || ports == NULL) {

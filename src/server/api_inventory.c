@@ -217,12 +217,6 @@ jit_h_rg_delete(struct jit_call *c)
 
 /* ---- virtual machines ---- */
 
-static const char *
-state_text(enum jit_vm_state s)
-{
-	return s == JIT_VM_CONFIGURED ? "Configured" : s == JIT_VM_NOT_CONFIGURED ?
-		"NotConfigured" : "Unsupported";
-}
 
 /* A VM with its JIT state and statistics (properties.jit). */
 static json_t *
@@ -252,10 +246,7 @@ jit_h_vm_list(struct jit_call *c)
 	size_t n;
 
 	if (state_q != NULL) {
-		for (enum jit_vm_state s = JIT_VM_CONFIGURED; s <= JIT_VM_UNSUPPORTED; s++)
-			if (strcasecmp(state_q, state_text(s)) == 0)
-				state = s;
-		if (state == 0) {
+		if (jit_vm_state_from_token(state_q, &state) != 0) {
 			jit_errorf(&err, 400, JIT_E_BAD_REQUEST,
 				"state: must be Configured, NotConfigured or Unsupported");
 			jit_call_fail(c, &err);

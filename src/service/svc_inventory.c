@@ -170,7 +170,16 @@ jit_svc_rg_put(struct jit_store *st, const struct jit_actor *a,
 		return refuse(st, a, JIT_OP_RG_WRITE, id, NULL, err);
 	if (jit_store_begin(st, true, &tx, err) != 0)
 		return -1;
-	r = jit_store_rg_put(tx, in, created, err);
+	/* ARM refuses to move a group; its location is fixed at creation. */
+	if ((r = jit_store_rg_get(tx, &in->id, out, err)) == 0 &&
+		strcasecmp(out->location, in->location) != 0)
+		r = jit_errorf(err, 409, "InvalidResourceGroupLocation",
+			"Resource group '%s' already exists in location '%s'; its location "
+			"cannot change to '%s'.", in->id.rg, out->location, in->location);
+	else if (r != 0 && err->status == 404)
+		r = 0;
+	if (r == 0)
+		r = jit_store_rg_put(tx, in, created, err);
 	if (r == 0)
 		r = jit_store_rg_get(tx, &in->id, out, err);
 	if (r == 0)
@@ -211,6 +220,31 @@ scope_exists(struct jit_tx *tx, const struct jit_rid *scope, struct jit_error *e
 	return jit_store_sub_get(tx, scope->sub, &s, err);
 }
 
+/* The VM's facts and statistics in tx, with its state decided from the facts. */
+static int
+vm_jit(struct jit_tx *tx, const struct jit_vm *vm, jit_time now, struct jit_vm_jit *out,
+	struct jit_error *err)
+{
+	char scope[JIT_RESOURCE_ID_MAX] = "";
+	struct jit_vm_facts f;
+
+	if (jit_store_vm_jit(tx, vm, now, out, err) != 0)
+		return -1;
+	if (out->jit_disabled)
+		jit_rid_format(&out->disabled_by.scope, scope, sizeof(scope));
+	f = (struct jit_vm_facts){
+		.in_policy = out->in_policy,
+		.has_ep = out->has_ep,
+		.ep_can_enforce = out->ep_can_enforce,
+		.jit_disabled = out->jit_disabled,
+		.disabled_scope = scope,
+		.disabled_reason = out->disabled_by.reason,
+	};
+	jit_vm_state_decide(&f, &out->state, out->reason);
+	out->ep_healthy = out->has_ep && jit_ep_healthy(out->ep_last_seen, now);
+	return 0;
+}
+
 int
 jit_svc_vm_list(struct jit_store *st, const struct jit_actor *a, const struct jit_rid *scope,
 	enum jit_vm_state state, struct jit_vm_view **out, size_t *n, struct jit_error *err)
@@ -235,7 +269,7 @@ jit_svc_vm_list(struct jit_store *st, const struct jit_actor *a, const struct ji
 
 		if (!jit_actor_can(a, JIT_OP_VM_READ, &vms[i].id))
 			continue;
-		r = jit_store_vm_jit(tx, &vms[i], a->now, &v->jit, err);
+		r = vm_jit(tx, &vms[i], a->now, &v->jit, err);
 		if (r != 0 || (state != 0 && v->jit.state != state))
 			continue;
 		v->vm = vms[i];
@@ -265,7 +299,7 @@ jit_svc_vm_get(struct jit_store *st, const struct jit_actor *a, const struct jit
 		return -1;
 	r = jit_store_vm_get(tx, id, &out->vm, err);
 	if (r == 0)
-		r = jit_store_vm_jit(tx, &out->vm, a->now, &out->jit, err);
+		r = vm_jit(tx, &out->vm, a->now, &out->jit, err);
 	jit_store_rollback(tx);
 	return r;
 }
@@ -315,7 +349,7 @@ same_addresses(const struct jit_vm *a, const struct jit_vm *b)
  * point, unbinding it, or changing the addresses of a VM a point protects changes what
  * that point enforces, so it needs the join action on each point concerned, not only the
  * write action on the VM (security finding 1). A point outside the VM's resource group
- * is left to the store, which refuses it (400) without saying whether it exists. */
+ * is refused by ep_in_group, without saying whether it exists. */
 static int
 authorize_protection_change(const struct jit_actor *a, const struct jit_vm *old,
 	const struct jit_vm *vm, struct jit_error *err)
@@ -342,6 +376,38 @@ authorize_protection_change(const struct jit_actor *a, const struct jit_vm *old,
 	return 0;
 }
 
+/* Only a point of the VM's own resource group may protect it: a host point keys its rules
+ * by port alone, so a foreign VM bound to it would open (or lock) that host's ports.
+ * Inside the group, a missing point and a foreign one read alike (400). */
+static int
+ep_in_group(struct jit_tx *tx, const struct jit_vm *vm, struct jit_error *err)
+{
+	struct jit_enforcement_point ep;
+	struct jit_resource_group rg;
+	struct jit_rid epid, rgid;
+	int r;
+
+	if (vm->enforcement_point[0] == '\0')
+		return 0;
+	/* The VM's group first: without it, the VM is refused as the store refuses it (404). */
+	jit_rid_resource_group(&rgid, vm->id.sub, vm->id.rg);
+	if (jit_store_rg_get(tx, &rgid, &rg, err) != 0)
+		return -1;
+	if (jit_rid_parse(vm->enforcement_point, &epid, err) != 0)
+		return jit_error_prefix(err, "properties.enforcementPoint");
+	if (strcasecmp(epid.sub, vm->id.sub) == 0 && strcasecmp(epid.rg, vm->id.rg) == 0) {
+		if ((r = jit_store_ep_get(tx, &epid, &ep, err)) == 0) {
+			jit_enforcement_point_clear(&ep);
+			return 0;
+		}
+		if (err->status != 404)
+			return -1;
+	}
+	return jit_errorf(err, 400, JIT_E_BAD_REQUEST,
+		"properties.enforcementPoint: no enforcement point '%s' in the VM's resource "
+		"group '%s'", epid.name, vm->id.rg);
+}
+
 int
 jit_svc_vm_put(struct jit_store *st, const struct jit_actor *a, const struct jit_vm *in,
 	struct jit_vm_view *out, bool *created, struct jit_error *err)
@@ -362,11 +428,13 @@ jit_svc_vm_put(struct jit_store *st, const struct jit_actor *a, const struct jit
 	else if (err->status == 404)
 		r = authorize_protection_change(a, NULL, in, err);
 	if (r == 0)
+		r = ep_in_group(tx, in, err);
+	if (r == 0)
 		r = jit_store_vm_put(tx, in, created, err);
 	if (r == 0)
 		r = jit_store_vm_get(tx, &in->id, &out->vm, err);
 	if (r == 0)
-		r = jit_store_vm_jit(tx, &out->vm, a->now, &out->jit, err);
+		r = vm_jit(tx, &out->vm, a->now, &out->jit, err);
 	if (r == 0)
 		r = jit_svc_audit(tx, a, JIT_OP_VM_WRITE, id, *created ? 201 : 200, NULL, &in->id, 1,
 			err);

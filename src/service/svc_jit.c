@@ -309,6 +309,42 @@ out:
 	return r;
 }
 
+/* Every VM of p must sit in the policy's resource group and exist in the inventory (a
+ * VM in another policy is the store's conflict, 409). */
+static int
+check_policy_vms(struct jit_tx *tx, const struct jit_policy *p, struct jit_error *err)
+{
+	for (size_t i = 0; i < p->n_vms; i++) {
+		const struct jit_rid *vm = &p->vms[i].id;
+		struct jit_rid other;
+		bool found;
+
+		if (strcasecmp(vm->sub, p->id.sub) != 0 || strcasecmp(vm->rg, p->id.rg) != 0)
+			return jit_errorf(err, 400, JIT_E_BAD_REQUEST,
+				"properties.virtualMachines[%zu].id: the virtual machine must be in the "
+				"policy's resource group '%s'", i, p->id.rg);
+		/* The VM's policy, if any, also says whether it exists: a missing VM names none. */
+		if (jit_store_vm_policy(tx, vm, &other, &found, err) != 0)
+			return -1;
+		if (!found) {
+			struct jit_vm *v = malloc(sizeof(*v));
+			int r;
+
+			if (v == NULL)
+				return jit_errorf(err, 500, JIT_E_INTERNAL, "out of memory");
+			r = jit_store_vm_get(tx, vm, v, err);
+			free(v);
+			if (r != 0 && err->status == 404)
+				return jit_errorf(err, 400, JIT_E_BAD_REQUEST,
+					"properties.virtualMachines[%zu].id: the virtual machine '%s' does "
+					"not exist; add it to the inventory first", i, vm->name);
+			if (r != 0)
+				return -1;
+		}
+	}
+	return 0;
+}
+
 /* Rolls back tx (when open) and audits a refusal the actor caused against vms. */
 static int
 refused(struct jit_store *st, struct jit_tx *tx, const struct jit_actor *a, const char *op,
@@ -355,7 +391,8 @@ jit_svc_policy_put(struct jit_store *st, const struct jit_actor *a,
 			goto refuse;
 		old = NULL;
 	}
-	if (removes_unseen_vm(a, old, p, err) != 0 || adds_unauthorized_vm(a, old, p, err) != 0)
+	if (removes_unseen_vm(a, old, p, err) != 0 || adds_unauthorized_vm(a, old, p, err) != 0 ||
+		check_policy_vms(tx, p, err) != 0)
 		goto refuse;
 	if ((vms = policy_vm_ids(old, p, &n_vms)) == NULL) {
 		jit_errorf(err, 500, JIT_E_INTERNAL, "out of memory");
@@ -422,8 +459,6 @@ out:
 	return r;
 }
 
-/* A refused initiate or revoke is recorded against at most this many of the VMs it
- * names: anyone may send one, and each VM named is an index row. */
 /* A gateway keys grants by address: no grant for a VM that shares an address with another
  * VM behind its enforcement point (a database from before such addresses were refused;
  * security finding 1). The message does not name the other VM. */
@@ -444,6 +479,8 @@ own_addresses(struct jit_tx *tx, const struct jit_request *r, struct jit_error *
 	return 0;
 }
 
+/* A refused initiate or revoke is recorded against at most this many of the VMs it
+ * names: anyone may send one, and each VM named is an index row. */
 #define REFUSED_AUDIT_VMS_MAX 16
 
 /* The VM IDs an initiate or revoke body names (for its audit entry, refused or not): only

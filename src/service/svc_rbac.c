@@ -109,6 +109,12 @@ jit_svc_role_put(struct jit_store *st, const struct jit_actor *a, const struct j
 	*created = false;
 	if (jit_actor_authorize(a, JIT_OP_ROLE_WRITE, scope, err) != 0)
 		return refused(st, NULL, a, JIT_OP_ROLE_WRITE, resource, err);
+	if (jit_rbac_builtin_by_name(role->id) != NULL ||
+		jit_rbac_builtin_by_name(role->name) != NULL) {
+		jit_errorf(err, 400, "RoleDefinitionNameInUse",
+			"Built-in roles cannot be changed, and their names cannot be reused.");
+		return refused(st, NULL, a, JIT_OP_ROLE_WRITE, resource, err);
+	}
 	if (jit_store_begin(st, true, &tx, err) != 0)
 		return -1;
 	r = authorize_role_scopes(tx, a, JIT_OP_ROLE_WRITE, role, role->id, err);
@@ -130,6 +136,10 @@ jit_svc_role_delete(struct jit_store *st, const struct jit_actor *a,
 	*existed = false;
 	if (jit_actor_authorize(a, JIT_OP_ROLE_DELETE, scope, err) != 0)
 		return refused(st, NULL, a, JIT_OP_ROLE_DELETE, resource, err);
+	if (jit_rbac_builtin_by_name(id) != NULL) {
+		jit_errorf(err, 400, JIT_E_BAD_REQUEST, "Built-in roles cannot be deleted.");
+		return refused(st, NULL, a, JIT_OP_ROLE_DELETE, resource, err);
+	}
 	if (jit_store_begin(st, true, &tx, err) != 0)
 		return -1;
 	r = authorize_role_scopes(tx, a, JIT_OP_ROLE_DELETE, NULL, id, err);
@@ -227,6 +237,39 @@ role_ref(struct jit_tx *tx, const char *ref, char out[JIT_GUID_LEN + 1], struct 
 		"properties.roleDefinitionId: no role is named '%.100s'", ref);
 }
 
+/* The role must exist, the principal not be an agent, and a custom role be assignable at
+ * the assignment's scope (its assignableScopes). */
+static int
+check_assignable(struct jit_tx *tx, const struct jit_role_assignment *as,
+	const struct jit_principal *p, struct jit_error *err)
+{
+	struct jit_role *role = malloc(sizeof(*role));
+	bool assignable = false;
+	int r = 0;
+
+	if (role == NULL)
+		return jit_errorf(err, 500, JIT_E_INTERNAL, "out of memory");
+	if (jit_store_role_get(tx, as->role_id, role, err) != 0) {
+		if (err->status == 404) {
+			err->status = 400;
+			jit_error_prefix(err, "properties.roleDefinitionId");
+		}
+		r = -1;
+	} else if (p->kind == JIT_PRINCIPAL_AGENT) {
+		r = jit_errorf(err, 400, JIT_E_BAD_REQUEST,
+			"properties.principalId: agents cannot be given roles");
+	} else {
+		for (size_t i = 0; i < role->n_scopes && !assignable; i++)
+			assignable = jit_rid_in_scope(&role->scopes[i], &as->scope);
+		if (!role->builtin && !assignable)
+			r = jit_errorf(err, 400, "InvalidRoleAssignmentScope",
+				"The role '%s' is not assignable at this scope (see its "
+				"assignableScopes).", role->name);
+	}
+	free(role);
+	return r;
+}
+
 int
 jit_svc_assignment_put(struct jit_store *st, const struct jit_actor *a,
 	const struct jit_rid *scope, const char *resource, const char *id, const char *role,
@@ -253,8 +296,10 @@ jit_svc_assignment_put(struct jit_store *st, const struct jit_actor *a,
 	}
 	if (r == 0) {
 		out->principal_id = p.id;
-		r = jit_store_assignment_put(tx, out, created, err);
+		r = check_assignable(tx, out, &p, err);
 	}
+	if (r == 0)
+		r = jit_store_assignment_put(tx, out, created, err);
 	if (r == 0)
 		r = jit_store_assignment_get(tx, id, out, err);
 	return finish(st, tx, a, JIT_OP_ASSIGNMENT_WRITE, resource, *created ? 201 : 200, r,

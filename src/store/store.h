@@ -27,6 +27,7 @@
 #include "resource_id.h"
 #include "timestamp.h"
 #include "vm.h"
+#include "vm_state.h"
 
 struct jit_store;
 
@@ -90,6 +91,7 @@ struct jit_resource_group {
 	jit_time created;
 };
 
+/* Creates a group, or leaves an existing one as it is (its location included). */
 int jit_store_rg_put(struct jit_tx *tx, const struct jit_resource_group *rg, bool *created,
 	struct jit_error *err);
 int jit_store_rg_get(struct jit_tx *tx, const struct jit_rid *id,
@@ -102,7 +104,8 @@ int jit_store_rg_list(struct jit_tx *tx, const char *sub, struct jit_resource_gr
 
 /* ---- virtual machines ---- */
 
-/* Creates or replaces; the resource group (404) and enforcement point (400) must exist.
+/* Creates or replaces; the resource group and enforcement point must exist (404); a host
+ * point protects one VM (409).
  * Bumps the desired-state version of the enforcement points concerned. */
 int jit_store_vm_put(struct jit_tx *tx, const struct jit_vm *vm, bool *created,
 	struct jit_error *err);
@@ -125,7 +128,7 @@ int jit_store_vm_policy(struct jit_tx *tx, const struct jit_rid *vm, struct jit_
 /* ---- JIT policies and requests ---- */
 
 /* Creates or replaces p (p->id set by the caller; requests and read-only fields in p
- * are ignored: existing requests are kept). Every VM must exist (400) and be in no
+ * are ignored: existing requests are kept). Every VM must exist (404) and be in no
  * other policy (409). Bumps versions for the VMs' enforcement points, old and new. */
 int jit_store_policy_put(struct jit_tx *tx, const struct jit_policy *p, jit_time now,
 	bool *created, struct jit_error *err);
@@ -325,7 +328,8 @@ void jit_store_tx_histograms(struct jit_store *st, const struct jit_histogram **
 
 /* ---- roles and role assignments ---- */
 
-/* Custom role definitions (built-ins live in rbac.c and cannot change). */
+/* Custom role definitions (built-ins live in rbac.c; the service keeps them and their
+ * names out of the store). 409 when another role has the name. */
 int jit_store_role_put(struct jit_tx *tx, const struct jit_role *r, bool *created,
 	struct jit_error *err);
 /* A built-in or custom role by GUID. */
@@ -334,7 +338,7 @@ int jit_store_role_get(struct jit_tx *tx, const char *id, struct jit_role *out,
 /* Built-ins first, then custom roles by name. *out is malloc'd. */
 int jit_store_role_list(struct jit_tx *tx, struct jit_role **out, size_t *n,
 	struct jit_error *err);
-/* Refused for built-ins (400) and for roles still assigned (409). */
+/* Refused for roles still assigned (409). Built-ins are not in the store (rbac.c). */
 int jit_store_role_delete(struct jit_tx *tx, const char *id, bool *existed,
 	struct jit_error *err);
 
@@ -348,8 +352,8 @@ struct jit_role_assignment {
 	jit_time created;
 };
 
-/* Creates an assignment (the role and principal must exist, and the role be assignable
- * at the scope); 409 if the id exists with other content or the same binding exists. */
+/* Creates an assignment (the role and principal must exist: 404); 409 if the id exists
+ * with other content or the same binding exists. */
 int jit_store_assignment_put(struct jit_tx *tx, const struct jit_role_assignment *a,
 	bool *created, struct jit_error *err);
 int jit_store_assignment_get(struct jit_tx *tx, const char *id,
@@ -523,27 +527,23 @@ int jit_store_settings_get(struct jit_tx *tx, const struct jit_rid *scope,
 int jit_store_jit_disabled(struct jit_tx *tx, const struct jit_rid *res, bool *disabled,
 	struct jit_settings *by, struct jit_error *err);
 
-/* ---- a VM's JIT state and statistics (the portal's view) ---- */
+/* ---- what a VM's JIT state follows from, and its statistics (the portal's view) ---- */
 
-enum jit_vm_state {
-	JIT_VM_CONFIGURED = 1,
-	JIT_VM_NOT_CONFIGURED,
-	JIT_VM_UNSUPPORTED,
-};
-
-/* An enforcement point is healthy when heard from within this long. */
-#define JIT_EP_HEALTHY_NS (90LL * JIT_NS_PER_SEC)
-
+/* The store fills the facts and statistics; the state and reason are decided from the
+ * facts by vm_state.h (jit_vm_state_decide), in the service. */
 struct jit_vm_jit {
-	enum jit_vm_state state;
-	char reason[256];               /* why Unsupported */
+	enum jit_vm_state state;        /* decided by the caller */
+	char reason[JIT_VM_REASON_MAX]; /* decided by the caller: why Unsupported */
 	bool in_policy;
 	struct jit_rid policy;
+	bool jit_disabled;              /* a security policy disabled JIT where the VM is */
+	struct jit_settings disabled_by;
 	int64_t approved_last_7_days;   /* requests for this VM started in the last 7 days */
 	jit_time last_access;           /* 0: never */
 	char last_user[JIT_MAX_REQUESTOR];
 	bool has_ep;
-	bool ep_healthy;
+	bool ep_can_enforce;            /* its last report did not say it cannot */
+	bool ep_healthy;                /* decided by the caller (jit_ep_healthy) */
 	jit_time ep_last_seen;
 	uint64_t ep_version, ep_applied;    /* desired and applied state versions */
 	size_t n_ports;

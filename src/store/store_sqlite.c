@@ -986,15 +986,7 @@ jit_store_rg_put(struct jit_tx *tx, const struct jit_resource_group *rg, bool *c
 		return -1;
 	*created = n == 0;
 	if (!*created) {
-		/* ARM refuses to move a group; its location is fixed at creation. */
-		struct jit_resource_group old;
-
-		if (jit_store_rg_get(tx, &rg->id, &old, err) != 0)
-			return -1;
-		if (strcasecmp(old.location, rg->location) != 0)
-			return jit_errorf(err, 409, "InvalidResourceGroupLocation",
-				"Resource group '%s' already exists in location '%s'; its location "
-				"cannot change to '%s'.", rg->id.rg, old.location, rg->location);
+		/* A group's location is fixed at creation (the service refuses a move). */
 		return 0;
 	}
 	if (prep(st, "INSERT INTO resource_groups (key, sub_key, id, location, created_ns)"
@@ -1257,17 +1249,15 @@ jit_store_vm_put(struct jit_tx *tx, const struct jit_vm *vm, bool *created,
 		struct jit_error ignored;
 		bool exists;
 
-		/* Only a point of the VM's own resource group may protect it: a host point keys
-		 * its rules by port alone, so a foreign VM bound to it would open (or lock) that
-		 * host's ports. Inside the group, a missing point and a foreign one read alike. */
+		/* That the point is in the VM's own resource group is the service's rule
+		 * (svc_inventory.c); here it must exist. */
 		if (jit_rid_parse(vm->enforcement_point, &epid, err) != 0)
 			return -1;
-		exists = strcasecmp(epid.sub, vm->id.sub) == 0 && strcasecmp(epid.rg, vm->id.rg) == 0 &&
-			jit_store_ep_get(tx, &epid, &ep, &ignored) == 0;
+		exists = jit_store_ep_get(tx, &epid, &ep, &ignored) == 0;
 		if (!exists)
-			return jit_errorf(err, 400, JIT_E_BAD_REQUEST,
-				"properties.enforcementPoint: no enforcement point '%s' in the VM's resource "
-				"group '%s'", epid.name, vm->id.rg);
+			return jit_errorf(err, 404, JIT_E_RESOURCE_NOT_FOUND,
+				"properties.enforcementPoint: the enforcement point '%s' was not found",
+				epid.name);
 		jit_enforcement_point_clear(&ep);
 		rid_key(&epid, epk);
 		/* A host point protects exactly one VM: its own. */
@@ -1459,7 +1449,8 @@ insert_policy_vm(struct jit_store *st, const char *policy_key, size_t pos,
 	return bump_vm_ep(st, vm_key, err);
 }
 
-/* Every VM of p must exist, sit in the policy's resource group and be in no other policy. */
+/* Every VM of p must exist (404) and be in no other policy (409); that they sit in the
+ * policy's resource group is the service's rule (svc_jit.c). */
 static int
 check_policy_vms(struct jit_store *st, const struct jit_policy *p, const char *policy_key,
 	struct jit_error *err)
@@ -1471,17 +1462,13 @@ check_policy_vms(struct jit_store *st, const struct jit_policy *p, const char *p
 		int64_t n;
 		int rc;
 
-		if (strcasecmp(vm->sub, p->id.sub) != 0 || strcasecmp(vm->rg, p->id.rg) != 0)
-			return jit_errorf(err, 400, JIT_E_BAD_REQUEST,
-				"properties.virtualMachines[%zu].id: the virtual machine must be in the "
-				"policy's resource group '%s'", i, p->id.rg);
 		rid_key(vm, vm_key);
 		if (count_rows(st, "SELECT COUNT(*) FROM vms WHERE key = ?", vm_key, &n, err) != 0)
 			return -1;
 		if (n == 0)
-			return jit_errorf(err, 400, JIT_E_BAD_REQUEST,
-				"properties.virtualMachines[%zu].id: the virtual machine '%s' does not "
-				"exist; add it to the inventory first", i, vm->name);
+			return jit_errorf(err, 404, JIT_E_RESOURCE_NOT_FOUND,
+				"properties.virtualMachines[%zu].id: the virtual machine '%s' was not "
+				"found", i, vm->name);
 		if (prep(st, "SELECT pv.policy_key, p.id FROM policy_vms pv JOIN policies p"
 			" ON p.key = pv.policy_key WHERE pv.vm_key = ?", &s, err) != 0)
 			return -1;
@@ -3328,38 +3315,20 @@ jit_store_jit_disabled(struct jit_tx *tx, const struct jit_rid *res, bool *disab
 
 /* ---- a VM's JIT state and statistics ---- */
 
-static bool
-ep_can_enforce(const char *status_json)
-{
-	json_t *j, *caps, *nft;
-	bool ok = true;
-
-	/* Until the agent reports, assume it can: it is Configured or Not configured. */
-	if (status_json == NULL || (j = json_loads(status_json, 0, NULL)) == NULL)
-		return true;
-	caps = json_object_get(j, "capabilities");
-	nft = json_object_get(caps, "nftables");
-	if (json_is_false(nft))
-		ok = false;
-	json_decref(j);
-	return ok;
-}
-
 int
 jit_store_vm_jit(struct jit_tx *tx, const struct jit_vm *vm, jit_time now,
 	struct jit_vm_jit *out, struct jit_error *err)
 {
 	struct jit_store *st = tx->st;
 	char key[JIT_RESOURCE_ID_MAX];
-	struct jit_settings by;
 	struct db_stmt *s;
-	bool disabled;
 	int rc;
 
 	memset(out, 0, sizeof(*out));
 	rid_key(&vm->id, key);
 	if (jit_store_vm_policy(tx, &vm->id, &out->policy, &out->in_policy, err) != 0 ||
-		jit_store_jit_disabled(tx, &vm->id, &disabled, &by, err) != 0)
+		jit_store_jit_disabled(tx, &vm->id, &out->jit_disabled, &out->disabled_by,
+		err) != 0)
 		return -1;
 	if (vm->enforcement_point[0] != '\0') {
 		struct jit_enforcement_point ep;
@@ -3372,30 +3341,9 @@ jit_store_vm_jit(struct jit_tx *tx, const struct jit_vm *vm, jit_time now,
 		out->ep_last_seen = ep.last_seen;
 		out->ep_version = ep.version;
 		out->ep_applied = ep.applied_version;
-		out->ep_healthy = ep.last_seen != 0 && now - ep.last_seen < JIT_EP_HEALTHY_NS;
-		if (!ep_can_enforce(ep.status_json))
-			snprintf(out->reason, sizeof(out->reason), "the enforcement point cannot "
-				"enforce: nftables is not available on it");
+		out->ep_can_enforce = jit_ep_status_can_enforce(ep.status_json);
 		jit_enforcement_point_clear(&ep);
-	} else {
-		snprintf(out->reason, sizeof(out->reason),
-			"missing network security group: no enforcement point protects this VM");
 	}
-	if (disabled) {
-		char scope[JIT_RESOURCE_ID_MAX];
-
-		jit_rid_format(&by.scope, scope, sizeof(scope));
-		if (snprintf(out->reason, sizeof(out->reason), "JIT is disabled by a security "
-			"policy on %s%s%s", scope, by.reason[0] ? ": " : "", by.reason) < 0)
-			out->reason[0] = '\0';
-	}
-	/* Azure's rule: a VM that nothing enforces (or where JIT is disabled) is Unsupported
-	 * with its reason, in a policy or not; the policy stays, and applies once fixed. */
-	if (out->reason[0] != '\0')
-		out->state = JIT_VM_UNSUPPORTED;
-	else
-		out->state = out->in_policy ? JIT_VM_CONFIGURED : JIT_VM_NOT_CONFIGURED;
-
 	/* Approved requests in the last 7 days, and the latest one's time and requestor. */
 	if (prep(st, "SELECT COUNT(DISTINCT r.id), MAX(r.start_ns) FROM requests r JOIN"
 		" request_ports rp ON rp.request_id = r.id WHERE rp.vm_key = ? AND r.start_ns >= ?",
@@ -3634,9 +3582,6 @@ jit_store_role_put(struct jit_tx *tx, const struct jit_role *r, bool *created,
 	int64_t n;
 	int rc;
 
-	if (jit_rbac_builtin_by_name(r->id) != NULL || jit_rbac_builtin_by_name(r->name) != NULL)
-		return jit_errorf(err, 400, "RoleDefinitionNameInUse",
-			"Built-in roles cannot be changed, and their names cannot be reused.");
 	guid_key(r->id, lower_id);
 	if (prep(st, "SELECT COUNT(*) FROM role_definitions WHERE lower(name) = lower(?)"
 		" AND id != ?", &s, err) != 0)
@@ -3724,8 +3669,6 @@ jit_store_role_delete(struct jit_tx *tx, const char *id, bool *existed,
 	struct db_stmt *s;
 	int64_t n;
 
-	if (jit_rbac_builtin_by_name(id) != NULL)
-		return jit_errorf(err, 400, JIT_E_BAD_REQUEST, "Built-in roles cannot be deleted.");
 	guid_key(id, lower_id);
 	if (count_rows(st, "SELECT COUNT(*) FROM role_definitions WHERE id = ?", lower_id, &n,
 		err) != 0)
@@ -3803,23 +3746,12 @@ jit_store_assignment_put(struct jit_tx *tx, const struct jit_role_assignment *a,
 	struct jit_error ignored;
 	struct jit_role role;
 	struct db_stmt *s;
-	bool assignable = false;
 
-	if (jit_store_role_get(tx, a->role_id, &role, err) != 0) {
-		err->status = 400;
-		return jit_error_prefix(err, "properties.roleDefinitionId");
-	}
-	if (jit_store_principal_get(tx, a->principal_id, &p, err) != 0)
+	/* Both must exist (404); whether the role may be assigned there is the service's
+	 * decision (svc_rbac.c). */
+	if (jit_store_role_get(tx, a->role_id, &role, err) != 0 ||
+		jit_store_principal_get(tx, a->principal_id, &p, err) != 0)
 		return -1;
-	if (p.kind == JIT_PRINCIPAL_AGENT)
-		return jit_errorf(err, 400, JIT_E_BAD_REQUEST,
-			"properties.principalId: agents cannot be given roles");
-	for (size_t i = 0; i < role.n_scopes && !assignable; i++)
-		assignable = jit_rid_in_scope(&role.scopes[i], &a->scope);
-	if (!role.builtin && !assignable)
-		return jit_errorf(err, 400, "InvalidRoleAssignmentScope",
-			"The role '%s' is not assignable at this scope (see its assignableScopes).",
-			role.name);
 	guid_key(a->id, lower_id);
 	guid_key(role.id, role_id);
 	rid_key(&a->scope, scope_key);

@@ -1,7 +1,7 @@
 /*
- * vm_state.c: the JIT state of a VM (vm_state.h).
+ * vm_jit.c: the JIT state of a VM in the CLI (vm_jit.h).
  */
-#include "vm_state.h"
+#include "vm_jit.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -19,13 +19,7 @@ cli_vm_reported_decode(const json_t *vm, struct cli_vm_reported *out, struct jit
 		return 0;
 	if (state == NULL)
 		return jit_errorf(err, 400, JIT_E_INVALID_CONTENT, "properties.jit.state: is missing");
-	if (strcasecmp(state, "Configured") == 0)
-		out->state = CLI_VM_CONFIGURED;
-	else if (strcasecmp(state, "NotConfigured") == 0)
-		out->state = CLI_VM_NOT_CONFIGURED;
-	else if (strcasecmp(state, "Unsupported") == 0)
-		out->state = CLI_VM_UNSUPPORTED;
-	else
+	if (jit_vm_state_from_token(state, &out->state) != 0)
 		return jit_errorf(err, 400, JIT_E_INVALID_CONTENT,
 			"properties.jit.state: '%.40s' is not Configured, NotConfigured or Unsupported",
 			state);
@@ -49,45 +43,32 @@ cli_vm_jit_state(const struct jit_vm *vm, const struct cli_vm_reported *reported
 			}
 	if (reported != NULL && reported->has) {
 		out->state = reported->state;
-		if (out->state == CLI_VM_UNSUPPORTED)
+		if (out->state == JIT_VM_UNSUPPORTED)
 			out->reason = reported->reason[0] ? reported->reason : "no reason given";
-	} else if (vm->enforcement_point[0] == '\0') {
-		out->state = CLI_VM_UNSUPPORTED;
-		out->reason = "no enforcement point";
 	} else {
-		out->state = out->policy != NULL ? CLI_VM_CONFIGURED : CLI_VM_NOT_CONFIGURED;
-	}
-}
+		/* An older server: what the CLI knows (it cannot see the point's capabilities
+		 * or the security policies; the server decides those). */
+		struct jit_vm_facts f = {
+			.in_policy = out->policy != NULL,
+			.has_ep = vm->enforcement_point[0] != '\0',
+			.ep_can_enforce = true,
+		};
 
-const char *
-cli_vm_state_name(enum cli_vm_state s)
-{
-	switch (s) {
-	case CLI_VM_CONFIGURED:
-		return "Configured";
-	case CLI_VM_NOT_CONFIGURED:
-		return "Not configured";
-	case CLI_VM_UNSUPPORTED:
-		return "Unsupported";
+		jit_vm_state_decide(&f, &out->state, out->derived_reason);
+		if (out->state == JIT_VM_UNSUPPORTED)
+			out->reason = out->derived_reason;
 	}
-	return "Unknown";
-}
-
-const char *
-cli_vm_state_token(enum cli_vm_state s)
-{
-	return s == CLI_VM_NOT_CONFIGURED ? "NotConfigured" : cli_vm_state_name(s);
 }
 
 int
-cli_vm_state_parse(const char *s, enum cli_vm_state *out)
+cli_vm_state_parse(const char *s, enum jit_vm_state *out)
 {
 	if (strcmp(s, "configured") == 0)
-		*out = CLI_VM_CONFIGURED;
+		*out = JIT_VM_CONFIGURED;
 	else if (strcmp(s, "not-configured") == 0)
-		*out = CLI_VM_NOT_CONFIGURED;
+		*out = JIT_VM_NOT_CONFIGURED;
 	else if (strcmp(s, "unsupported") == 0)
-		*out = CLI_VM_UNSUPPORTED;
+		*out = JIT_VM_UNSUPPORTED;
 	else
 		return -1;
 	return 0;
