@@ -25,7 +25,8 @@ $(ASAN_BUILD)/build.ninja:
 	meson setup $(ASAN_BUILD) -Db_sanitize=address,undefined -Db_lundef=false \
 		-Dbuildtype=debug
 
-# All tests twice: a normal build, and one with AddressSanitizer + UBSan.
+# All tests twice: a normal build, and one with AddressSanitizer + UBSan; each run beside a
+# throwaway PostgreSQL cluster (tests/integration/pg_cluster.py) for the *-pg tests.
 # The last line is the total: "N passed, N failed, N skipped".
 test:
 	@sh scripts/deps.sh build test run
@@ -37,8 +38,10 @@ test:
 	ninja -C $(BUILD)
 	ninja -C $(ASAN_BUILD)
 	@rc=0; \
-	meson test -C $(BUILD) --print-errorlogs --num-processes 2 || rc=1; \
+	python3 tests/integration/pg_cluster.py --around \
+		meson test -C $(BUILD) --print-errorlogs --num-processes 2 || rc=1; \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ASAN_OPTIONS=detect_leaks=1 \
+		python3 tests/integration/pg_cluster.py --around \
 		meson test -C $(ASAN_BUILD) --print-errorlogs --num-processes 2 \
 		--timeout-multiplier 3 || rc=1; \
 	python3 scripts/test-summary.py $(BUILD)/meson-logs/testlog.json \

@@ -14,7 +14,7 @@ set -eu
 
 lockfile() {
 	if [ "$(id -u)" -eq 0 ]; then
-		echo /run/jitgate-run.lock
+		echo "/run/jitgate-run${JITGATE_DEMO_NS:+-$JITGATE_DEMO_NS}.lock"
 	else
 		echo "${XDG_RUNTIME_DIR:-/tmp}/jitgate-run-$(id -u).lock"
 	fi
@@ -40,9 +40,14 @@ fi
 
 build=${1:?usage: run.sh BUILD_DIR STATE_DIR | run.sh --stop}
 state=${2:?usage: run.sh BUILD_DIR STATE_DIR}
-ns=jitgate-demo
-host_ip=10.203.0.1
-vm_ip=10.203.0.2
+# The demo's namespace, /24 and host-side link; tests that run this script give their own
+# (JITGATE_DEMO_NS, JITGATE_DEMO_NET, e.g. 10.205.7, JITGATE_DEMO_LINK), so that they never
+# meet a user's demo or each other.
+ns=${JITGATE_DEMO_NS:-jitgate-demo}
+net=${JITGATE_DEMO_NET:-10.203.0}
+veth=${JITGATE_DEMO_LINK:-jg-demo0}
+host_ip=$net.1
+vm_ip=$net.2
 port=${JITGATE_PORT:-8443}
 
 jitgated=$build/src/server/jitgated
@@ -110,14 +115,13 @@ cleanup() {
 		ip netns pids "$ns" 2>/dev/null | xargs -r kill 2>/dev/null || true
 		ip netns del "$ns" 2>/dev/null || true
 	fi
-	[ "$root" -eq 1 ] && ip link del jg-demo0 2>/dev/null || true
+	[ "$root" -eq 1 ] && ip link del "$veth" 2>/dev/null || true
 	: >"$lock"
 	say "stopped; state kept in $state (delete it to start afresh)"
 }
 trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-trap 'exit 129' HUP
+# Stopping is what these ask for: done, once cleaned up (make says nothing more).
+trap 'exit 0' INT TERM HUP
 
 # The programs started here, by name, so that one exiting is said and stops the demo.
 names=""
@@ -156,11 +160,11 @@ listen=127.0.0.1
 if [ "$root" -eq 1 ]; then
 	# A leftover (without programs) from an earlier run that was killed hard.
 	ip netns del "$ns" 2>/dev/null || true
-	ip link del jg-demo0 2>/dev/null || true
+	ip link del "$veth" 2>/dev/null || true
 	ip netns add "$ns"
-	ip link add jg-demo0 type veth peer name eth0 netns "$ns"
-	ip addr add "$host_ip/24" dev jg-demo0
-	ip link set jg-demo0 up
+	ip link add "$veth" type veth peer name eth0 netns "$ns"
+	ip addr add "$host_ip/24" dev "$veth"
+	ip link set "$veth" up
 	ip -n "$ns" addr add "$vm_ip/24" dev eth0
 	ip -n "$ns" link set eth0 up
 	ip -n "$ns" link set lo up

@@ -20,7 +20,9 @@ _Static_assert(URL_MAX + PATH_MAX_LEN <= JIT_CP_URL_MAX, "JIT_CP_URL_MAX is too 
 
 struct jit_cp {
 	CURL *curl;
-	char base[URL_MAX];
+	char base[URL_MAX];           /* the server in use: one of servers[] */
+	char servers[JIT_CP_MAX_SERVERS][URL_MAX];
+	size_t n_servers, cur;
 	char *ca_file;
 	struct curl_slist *plain;     /* JSON headers */
 	struct curl_slist *authed;    /* JSON headers + Authorization (secret) */
@@ -28,6 +30,7 @@ struct jit_cp {
 	int (*idle)(void *);          /* jit_cp_set_idle */
 	void *idle_arg;
 	bool interrupted;             /* idle cut the last transfer short */
+	CURLcode last_rc;             /* of the last transfer */
 	char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -88,15 +91,19 @@ json_headers(void)
 	return t;
 }
 
-int
-jit_cp_open(const char *url, const char *ca_file, volatile sig_atomic_t *cancel,
-	struct jit_cp **out, struct jit_error *err)
+/* One https://host[:port] of the --server list, checked, into out. */
+static int
+server_url(const char *url, size_t n, char out[URL_MAX], struct jit_error *err)
 {
-	struct jit_cp *cp;
-	size_t n = strlen(url);
+	char one[URL_MAX];
 
-	*out = NULL;
-	if (strncmp(url, "https://", 8) != 0 || n <= 8 || n >= URL_MAX)
+	if (n >= URL_MAX)
+		return jit_errorf(err, 400, JIT_E_BAD_REQUEST,
+			"--server must be an https:// URL of at most %d characters", URL_MAX - 1);
+	memcpy(one, url, n);
+	one[n] = '\0';
+	url = one;
+	if (strncmp(url, "https://", 8) != 0 || n <= 8)
 		return jit_errorf(err, 400, JIT_E_BAD_REQUEST,
 			"--server must be an https:// URL of at most %d characters", URL_MAX - 1);
 	if (strchr(url + 8, '/') != NULL && strchr(url + 8, '/')[1] != '\0')
@@ -107,11 +114,40 @@ jit_cp_open(const char *url, const char *ca_file, volatile sig_atomic_t *cancel,
 		return jit_errorf(err, 400, JIT_E_BAD_REQUEST,
 			"--server must be https://HOST[:PORT] with nothing else (no user, query or "
 			"spaces)");
+	memcpy(out, url, n + 1);
+	if (out[n - 1] == '/')
+		out[n - 1] = '\0';
+	return 0;
+}
+
+int
+jit_cp_open(const char *url, const char *ca_file, volatile sig_atomic_t *cancel,
+	struct jit_cp **out, struct jit_error *err)
+{
+	struct jit_cp *cp;
+
+	*out = NULL;
 	if ((cp = calloc(1, sizeof(*cp))) == NULL)
 		return nomem(err);
-	memcpy(cp->base, url, n + 1);
-	if (cp->base[n - 1] == '/')
-		cp->base[n - 1] = '\0';
+	/* "URL,URL,...": replicas of one control plane, tried in turn (failover). */
+	for (const char *p = url;;) {
+		size_t n = strcspn(p, ",");
+
+		if (cp->n_servers == JIT_CP_MAX_SERVERS) {
+			jit_cp_free(cp);
+			return jit_errorf(err, 400, JIT_E_BAD_REQUEST, "--server: at most %d URLs",
+				JIT_CP_MAX_SERVERS);
+		}
+		if (server_url(p, n, cp->servers[cp->n_servers], err) != 0) {
+			jit_cp_free(cp);
+			return -1;
+		}
+		cp->n_servers++;
+		if (p[n] == '\0')
+			break;
+		p += n + 1;
+	}
+	memcpy(cp->base, cp->servers[0], sizeof(cp->base));
 	cp->cancel = cancel;
 	if ((cp->ca_file = strdup(ca_file)) == NULL || (cp->plain = json_headers()) == NULL) {
 		jit_cp_free(cp);
@@ -245,7 +281,7 @@ make_url(const struct jit_cp *cp, const char *path, char url[JIT_CP_URL_MAX])
 
 /* One request. body: NULL for none. A 2xx answer sets *reply (NULL when empty). */
 static int
-call(struct jit_cp *cp, const char *method, const char *path, const char *body, bool authed,
+call_once(struct jit_cp *cp, const char *method, const char *path, const char *body, bool authed,
 	long timeout_s, size_t max_reply, json_t **reply, struct jit_error *err)
 {
 	char url[JIT_CP_URL_MAX];
@@ -293,6 +329,7 @@ call(struct jit_cp *cp, const char *method, const char *path, const char *body, 
 		curl_easy_setopt(k, CURLOPT_HTTPGET, 1L);
 	}
 	rc = curl_easy_perform(k);
+	cp->last_rc = rc;
 	if (rc != CURLE_OK) {
 		if (r.too_big)
 			jit_errorf(err, 503, JIT_E_UNAVAILABLE,
@@ -325,6 +362,48 @@ out:
 		explicit_bzero(r.data, r.len);
 	free(r.data);
 	return ret;
+}
+
+/* The next replica of the --server list becomes the one in use. */
+static void
+next_server(struct jit_cp *cp)
+{
+	cp->cur = (cp->cur + 1) % cp->n_servers;
+	memcpy(cp->base, cp->servers[cp->cur], sizeof(cp->base));
+}
+
+/* call_once on the server in use; when it cannot be reached or answers 503 (its store
+ * is down or failing over), the next one of the list. A request that may have reached
+ * a server (a POST cut off midway) is not sent twice: the next call goes elsewhere. */
+static int
+call(struct jit_cp *cp, const char *method, const char *path, const char *body, bool authed,
+	long timeout_s, size_t max_reply, json_t **reply, struct jit_error *err)
+{
+	for (size_t tries = 0;; tries++) {
+		CURLcode rc;
+		int r;
+
+		cp->last_rc = CURLE_OK;
+		r = call_once(cp, method, path, body, authed, timeout_s, max_reply, reply, err);
+		rc = cp->last_rc;
+		if (r == 0 || cp->n_servers == 1 || cp->interrupted ||
+			rc == CURLE_ABORTED_BY_CALLBACK || (rc == CURLE_OK && err->status != 503))
+			return r;
+		next_server(cp);
+		if (tries + 1 >= cp->n_servers)
+			return r;
+		/* Never connected, or refused with 503 before anything was written: safe to
+		 * send again. Otherwise only a GET is repeated at once. */
+		if (!(rc == CURLE_COULDNT_CONNECT || rc == CURLE_COULDNT_RESOLVE_HOST ||
+			rc == CURLE_OK || strcmp(method, "GET") == 0))
+			return r;
+	}
+}
+
+const char *
+jit_cp_server(const struct jit_cp *cp)
+{
+	return cp->base;
 }
 
 static json_t *

@@ -72,12 +72,18 @@ struct jit_agent_status {
 	const char *message;               /* one line for operators; NULL: none */
 };
 
-/* url is "https://host[:port]" (no path); ca_file the PEM CA jitgated's certificate
- * must chain to. When cancel is not NULL, a transfer in progress gives up (503)
+/* Replicas of one control plane the agent may use. */
+#define JIT_CP_MAX_SERVERS 8
+
+/* url is "https://host[:port]" (no path), or several separated by commas: replicas of
+ * one control plane, used in turn when one cannot be reached or answers 503; ca_file the
+ * PEM CA jitgated's certificate must chain to. When cancel is not NULL, a transfer in progress gives up (503)
  * within about a second of *cancel becoming non-zero. */
 int jit_cp_open(const char *url, const char *ca_file, volatile sig_atomic_t *cancel,
 	struct jit_cp **out, struct jit_error *err);
 void jit_cp_free(struct jit_cp *cp);
+/* The server in use now (after failovers). */
+const char *jit_cp_server(const struct jit_cp *cp);
 
 /* fn(arg) is called while a transfer waits or runs (about once a second when idle,
  * and between chunks of data); when it returns non-zero, the transfer is cut short

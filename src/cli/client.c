@@ -20,7 +20,9 @@
 
 struct cli_client {
 	CURL *curl;
-	char server[CLI_URL_MAX];
+	char server[CLI_URL_MAX];       /* the one in use, of servers */
+	char servers[CLI_URL_MAX];      /* "URL,URL,...": replicas, tried in turn */
+	size_t n_servers, cur;
 	char ca[PATH_MAX];
 	const char *ca_from;
 	int timeout_s;
@@ -40,6 +42,18 @@ wipe_headers(struct curl_slist *l)
 {
 	for (; l != NULL; l = l->next)
 		sodium_memzero(l->data, strlen(l->data));
+}
+
+/* The i-th URL of the list becomes the one in use. */
+static void
+use_server(struct cli_client *h, size_t i)
+{
+	const char *p = h->servers;
+
+	for (size_t k = 0; k < i; k++)
+		p = strchr(p, ',') + 1;
+	h->cur = i;
+	snprintf(h->server, sizeof(h->server), "%.*s", (int)strcspn(p, ","), p);
 }
 
 void
@@ -67,7 +81,11 @@ cli_client_new(const struct cli_connection *conn, int timeout_s, struct cli_clie
 	*out = NULL;
 	if ((h = calloc(1, sizeof(*h))) == NULL)
 		return cli_fail(err, "out of memory");
-	snprintf(h->server, sizeof(h->server), "%s", conn->server);
+	snprintf(h->servers, sizeof(h->servers), "%s", conn->server);
+	h->n_servers = 1;
+	for (const char *p = h->servers; (p = strchr(p, ',')) != NULL; p++)
+		h->n_servers++;
+	use_server(h, 0);
 	snprintf(h->ca, sizeof(h->ca), "%s", conn->ca);
 	h->ca_from = conn->ca_from;
 	h->timeout_s = timeout_s;
@@ -215,23 +233,47 @@ server_error(long status, const json_t *body, struct jit_error *err)
 /* Sends method path (api-version appended) with the given headers; *code is the HTTP
  * status and b the answer's body. Fails only when no answer came. */
 static int
-exchange(struct cli_client *h, const char *method, const char *path, const char *text,
-	struct curl_slist *headers, struct buffer *b, long *code, struct jit_error *err)
+exchange_once(struct cli_client *h, const char *method, const char *path, const char *text,
+	struct curl_slist *headers, struct buffer *b, long *code, CURLcode *rc,
+	struct jit_error *err)
 {
 	char *url = NULL;
-	CURLcode rc;
 
 	*code = 0;
 	if (asprintf(&url, "%s%s%sapi-version=" CLI_API_VERSION, h->server, path,
 		strchr(path, '?') ? "&" : "?") < 0)
 		return cli_fail(err, "out of memory");
 	setup(h, method, url, text, headers, b);
-	rc = curl_easy_perform(h->curl);
+	*rc = curl_easy_perform(h->curl);
 	free(url);
-	if (rc != CURLE_OK)
-		return network_error(h, rc, err);
+	if (*rc != CURLE_OK)
+		return network_error(h, *rc, err);
 	curl_easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, code);
 	return 0;
+}
+
+/* exchange_once on the server in use, then on the next replica of the list when it
+ * cannot be reached or answers 503 (its store down or failing over). A request that may
+ * have reached a server (cut off midway) is repeated only when it is a GET. */
+static int
+exchange(struct cli_client *h, const char *method, const char *path, const char *text,
+	struct curl_slist *headers, struct buffer *b, long *code, struct jit_error *err)
+{
+	for (size_t tries = 0;; tries++) {
+		CURLcode rc = CURLE_OK;
+		int r = exchange_once(h, method, path, text, headers, b, code, &rc, err);
+		bool unreached = rc == CURLE_COULDNT_CONNECT || rc == CURLE_COULDNT_RESOLVE_HOST;
+
+		if (h->n_servers == 1 || tries + 1 >= h->n_servers)
+			return r;
+		if (r == 0 && *code != 503)
+			return 0;
+		if (r != 0 && !unreached && strcmp(method, "GET") != 0)
+			return r;
+		free(b->data);
+		*b = (struct buffer){0};
+		use_server(h, (h->cur + 1) % h->n_servers);
+	}
 }
 
 int

@@ -114,7 +114,9 @@ const struct cli_cmd cli_cmd_login = {
 	"JITGATE_TOKEN, JITGATE_CA) says otherwise; its token is only ever sent to its own\n"
 	"server. The token is read from FILE (- for standard input) and never printed.\n"
 	"jitgated writes its first Owner token to STATE_DIR/admin.token and its\n"
-	"certificate to STATE_DIR/tls/cert.pem.\n",
+	"certificate to STATE_DIR/tls/cert.pem. --server may name several replicas of one\n"
+	"control plane, URL,URL,...: the profile keeps them all and a request moves to the\n"
+	"next when one is unreachable or answers 503.\n",
 	NULL,
 	login,
 	false,

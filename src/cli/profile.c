@@ -269,8 +269,8 @@ out:
 	return rc;
 }
 
-int
-cli_server_url(const char *in, char out[CLI_URL_MAX], struct jit_error *err)
+static int
+one_server_url(const char *in, char out[CLI_URL_MAX], struct jit_error *err)
 {
 	const char *host = in;
 	size_t len;
@@ -296,6 +296,33 @@ cli_server_url(const char *in, char out[CLI_URL_MAX], struct jit_error *err)
 		return cli_usage(err, "the server URL is too long");
 	snprintf(out, CLI_URL_MAX, "https://%.*s", (int)len, host);
 	return 0;
+}
+
+/* "URL,URL,...": replicas of one control plane; each is checked and normalised. */
+int
+cli_server_url(const char *in, char out[CLI_URL_MAX], struct jit_error *err)
+{
+	char one[CLI_URL_MAX], norm[CLI_URL_MAX];
+	size_t used = 0;
+
+	out[0] = '\0';
+	for (const char *p = in;;) {
+		size_t n = strcspn(p, ",");
+
+		if (n >= sizeof(one))
+			return cli_usage(err, "the server URL is too long");
+		memcpy(one, p, n);
+		one[n] = '\0';
+		if (one_server_url(one, norm, err) != 0)
+			return -1;
+		if (used + strlen(norm) + 2 > CLI_URL_MAX)
+			return cli_usage(err, "the server URL list is too long");
+		used += (size_t)snprintf(out + used, CLI_URL_MAX - used, "%s%s", used ? "," : "",
+			norm);
+		if (p[n] == '\0')
+			return 0;
+		p += n + 1;
+	}
 }
 
 int

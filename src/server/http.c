@@ -474,6 +474,10 @@ jit_http_error(struct jit_http_response *resp, const struct jit_error *err)
 	resp->content_type = NULL;
 	resp->status = err->status >= 400 && err->status <= 599 ? err->status : 500;
 	resp->body = error_body(err->code[0] != '\0' ? err->code : JIT_E_INTERNAL, err->message);
+	/* 503: the store is unreachable or failing over; a client (or the next replica
+	 * behind the load balancer) may try again shortly. */
+	if (resp->status == 503 && resp->retry_after <= 0)
+		resp->retry_after = JIT_HTTP_RETRY_AFTER_UNAVAILABLE;
 }
 
 int

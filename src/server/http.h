@@ -89,6 +89,10 @@ const char *jit_http_header(const struct jit_http_request *req, const char *name
 const char *jit_http_cookie(const struct jit_http_request *req, const char *name);
 
 /* Fills resp with err as ARM's {"error":{"code","message"}} and err->status. */
+/* Seconds a client is asked to wait after a 503 (the store unavailable). */
+#define JIT_HTTP_RETRY_AFTER_UNAVAILABLE 2
+
+/* The error in Azure's shape; a 503 also gets a Retry-After. */
 void jit_http_error(struct jit_http_response *resp, const struct jit_error *err);
 
 typedef void (*jit_http_handler)(void *ctx, const struct jit_http_request *req,

@@ -1,7 +1,7 @@
 /*
  * main.c: jitgated, the control plane. Unprivileged: it never touches a firewall.
  *
- *   jitgated --state-dir DIR [--listen ADDR:PORT] [--tls-cert F --tls-key F]
+ *   jitgated --state-dir DIR [--store URI] [--listen ADDR:PORT] [--tls-cert F --tls-key F]
  *            [--tls-name NAME]... [--allow-root] [--log-level LEVEL]
  *            [--console-dir DIR | --no-console]
  *
@@ -38,6 +38,7 @@
 #include "sd.h"
 #include "rbac.h"
 #include "store.h"
+#include "db.h"
 #include "state_dir.h"
 #include "svc_jit.h"
 #include "tls.h"
@@ -56,6 +57,7 @@
 
 struct options {
 	const char *state_dir;
+	const char *store;         /* NULL: sqlite:STATE_DIR/jitgate.db */
 	const char *listen;
 	const char *tls_cert;
 	const char *tls_key;
@@ -82,6 +84,10 @@ usage(FILE *f)
 		"The jitgate control plane: the Azure-compatible JIT API over HTTPS.\n"
 		"\n"
 		"  --state-dir DIR      database, TLS material and admin.token (or JITGATE_STATE_DIR)\n"
+		"  --store URI          sqlite:PATH (default: DIR/jitgate.db) or a PostgreSQL URI,\n"
+		"                       e.g. postgresql://jitgate@db1,db2/jitgate?target_session_attrs=\n"
+		"                       read-write (or JITGATE_STORE); replicas share one database\n"
+		"  --store-password-file FILE  the PostgreSQL password (or PGPASSFILE, ~/.pgpass)\n"
 		"  --listen ADDR:PORT   where to listen (default " DEFAULT_LISTEN "; [::]:8443 for IPv6)\n"
 		"  --tls-cert FILE      PEM certificate to serve instead of the self-signed one\n"
 		"  --tls-key FILE       its PEM private key\n"
@@ -142,6 +148,8 @@ parse_args(int argc, char **argv, struct options *o)
 {
 	static const struct option longopts[] = {
 		{"state-dir", required_argument, NULL, 's'},
+		{"store", required_argument, NULL, 'S'},
+		{"store-password-file", required_argument, NULL, 'W'},
 		{"listen", required_argument, NULL, 'l'},
 		{"tls-cert", required_argument, NULL, 'c'},
 		{"tls-key", required_argument, NULL, 'k'},
@@ -169,10 +177,23 @@ parse_args(int argc, char **argv, struct options *o)
 	o->initiate_limit = DEFAULT_INITIATE_LIMIT;
 	o->checkpoint_interval_ns = 15LL * 60 * JIT_NS_PER_SEC;
 	o->state_dir = getenv("JITGATE_STATE_DIR");
+	o->store = getenv("JITGATE_STORE");
 	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 's':
 			o->state_dir = optarg;
+			break;
+		case 'S':
+			o->store = optarg;
+			break;
+		case 'W':
+			/* The driver reads the password from the file itself (db_pg.c). */
+			if (access(optarg, R_OK) != 0) {
+				fprintf(stderr, "jitgated: cannot read --store-password-file %s: %s\n",
+					optarg, strerror(errno));
+				return 2;
+			}
+			setenv("JITGATE_STORE_PASSWORD_FILE", optarg, 1);
 			break;
 		case 'l':
 			o->listen = optarg;
@@ -585,6 +606,93 @@ sweep_loop(void *arg)
 	return NULL;
 }
 
+/* jitgated migrate --from sqlite:PATH --to URI --audit-key FILE [--store-password-file F] */
+static int
+migrate_main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{"from", required_argument, NULL, 'f'},
+		{"to", required_argument, NULL, 't'},
+		{"audit-key", required_argument, NULL, 'K'},
+		{"store-password-file", required_argument, NULL, 'P'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	const char *from = NULL, *to = NULL, *key = NULL;
+	struct jit_audit_keyfile kf = {.fd = -1};
+	struct jit_migrate_report rep;
+	bool created;
+	int r;
+	char shown[256];
+	struct jit_error err;
+	int ch;
+
+	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'f':
+			from = optarg;
+			break;
+		case 't':
+			to = optarg;
+			break;
+		case 'K':
+			key = optarg;
+			break;
+		case 'P':
+			if (access(optarg, R_OK) != 0) {
+				fprintf(stderr, "jitgated: cannot read --store-password-file %s: %s\n",
+					optarg, strerror(errno));
+				return 2;
+			}
+			setenv("JITGATE_STORE_PASSWORD_FILE", optarg, 1);
+			break;
+		case 'h':
+			printf("usage: jitgated migrate --from sqlite:PATH --to postgresql://...\n"
+				"       --audit-key STATE_DIR/audit.key [--store-password-file FILE]\n\n"
+				"Copies a whole installation (inventory, policies, requests, principals,\n"
+				"tokens, roles, agents, the audit chain) into an empty PostgreSQL database,\n"
+				"in one transaction, and verifies the audit chain there. Stop jitgated\n"
+				"on the SQLite file first. The audit key file is the installation's (it\n"
+				"stays outside the database: copy it to every replica).\n");
+			return 0;
+		default:
+			return 2;
+		}
+	}
+	if (from == NULL || to == NULL || key == NULL || optind != argc) {
+		fprintf(stderr, "usage: jitgated migrate --from sqlite:PATH --to postgresql://... "
+			"--audit-key FILE\n");
+		return 2;
+	}
+	jit_log_init("jitgated", JIT_LOG_WARN, false);
+	db_uri_redact(to, shown, sizeof(shown));
+	/* The installation's own keys: an existing file only, never a new one. */
+	if (access(key, R_OK) != 0) {
+		fprintf(stderr, "jitgated: migrate: cannot read the audit key file %s: %s\n", key,
+			strerror(errno));
+		return 1;
+	}
+	if (jit_audit_keyfile_open(key, 1, &kf, &created, &err) != 0) {
+		fprintf(stderr, "jitgated: migrate: %s\n", err.message);
+		return 1;
+	}
+	r = jit_store_migrate(from, to, &kf.keys, &rep, &err);
+	jit_audit_keyfile_close(&kf);
+	if (r != 0) {
+		fprintf(stderr, "jitgated: migrate: %s\n", err.message);
+		return 1;
+	}
+	if (!rep.verdict.ok) {
+		fprintf(stderr, "jitgated: migrate: copied, but the audit chain does not verify in "
+			"%s: entry %lld: %s\n", shown, (long long)rep.verdict.first_broken_seq,
+			rep.verdict.reason);
+		return 1;
+	}
+	printf("migrated %lld rows into %s; the audit chain verifies (%lld entries)\n",
+		(long long)rep.rows, shown, (long long)rep.verdict.entries);
+	return 0;
+}
+
 /* Opens (creating on first start) the audit key file, keyed from the entry after the
  * current head; with rotate, adds new keys from there and logs their public half. */
 static int
@@ -617,7 +725,7 @@ open_audit_keys(struct jit_store *st, const char *path, bool rotate,
 int
 main(int argc, char **argv)
 {
-	char db_path[PATH_MAX], listen_addr[64], port_text[8];
+	char db_path[PATH_MAX + 8], listen_addr[64], port_text[8], store_shown[256];
 	struct jit_http_server *http = NULL;
 	struct jit_store *store = NULL;
 	struct jit_api api = {.long_poll_max_s = 30};
@@ -636,6 +744,8 @@ main(int argc, char **argv)
 	sigset_t sigs;
 	int rc, sig, listen_fd;
 
+	if (argc > 1 && strcmp(argv[1], "migrate") == 0)
+		return migrate_main(argc - 1, argv + 1);
 	if ((rc = parse_args(argc, argv, &o)) != 0)
 		return rc;
 	jit_log_init("jitgated", o.level, true);
@@ -682,12 +792,21 @@ main(int argc, char **argv)
 	jit_sd_raise_nofile();
 
 	rc = 1;
-	if (join_path(db_path, sizeof(db_path), o.state_dir, "jitgate.db", &err) != 0 ||
-		jit_state_file_check(db_path, true, &err) != 0 ||
-		jit_store_open(db_path, &store, &err) != 0) {
+	if (o.store != NULL && o.store[0] != '\0')
+		snprintf(db_path, sizeof(db_path), "%s", o.store);
+	else if (join_path(db_path, sizeof(db_path), o.state_dir, "jitgate.db", &err) != 0 ||
+		jit_state_file_check(db_path, true, &err) != 0) {
 		fatal("opening the store", &err);
 		goto out;
 	}
+	db_uri_redact(db_path, store_shown, sizeof(store_shown));
+	if (jit_store_open(db_path, &store, &err) != 0) {
+		fatal("opening the store", &err);
+		goto out;
+	}
+	/* Its own line: the URI's own port= must not read as where we listen. */
+	jit_log(JIT_LOG_INFO, "store_opened", "store", store_shown, "shared",
+		jit_store_is_shared(store) ? "yes" : "no", (const char *)NULL);
 	/* The audit keys, before any entry is written: created on first start, keyed from
 	 * the next entry on (an older database's entries keep their unkeyed hashes). */
 	if ((o.audit_key != NULL ? snprintf(key_path, sizeof(key_path), "%s", o.audit_key) < 0 :

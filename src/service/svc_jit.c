@@ -686,11 +686,22 @@ jit_svc_expire(struct jit_store *st, jit_time now, size_t *n, struct jit_error *
 {
 	struct jit_expired *xs = NULL;
 	struct jit_tx *tx;
+	bool run = false;
 	int r;
 
 	*n = 0;
 	if (jit_store_begin(st, true, &tx, err) != 0)
 		return -1;
+	/* Replicas share the sweep: one of them runs it per interval (a transaction-scoped
+	 * advisory lock on PostgreSQL), the others skip. */
+	if (jit_store_job_claim(tx, "expire", now, JIT_SVC_EXPIRE_EVERY_NS, &run, err) != 0) {
+		jit_store_rollback(tx);
+		return -1;
+	}
+	if (!run) {
+		jit_store_rollback(tx);
+		return 0;
+	}
 	r = jit_store_expire(tx, now, &xs, n, err);
 	/* The expiries and their audit entries land together or not at all. */
 	for (size_t i = 0; r == 0 && i < *n; i++)

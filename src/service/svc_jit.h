@@ -56,8 +56,12 @@ int jit_svc_revoke(struct jit_store *st, const struct jit_actor *a,
 	const struct jit_rid *policy, const struct jit_initiate *in, size_t *revoked,
 	struct jit_error *err);
 
+/* Replicas on one store share the expiry sweep: it runs at most this often in all. */
+#define JIT_SVC_EXPIRE_EVERY_NS (500LL * 1000 * 1000)
+
 /* Writes down ended grants as Revoked/Expired with one audit entry each, all in one
- * transaction (the kernel has closed them already). *n is how many. */
+ * transaction (the kernel has closed them already). *n is how many; 0 also when another
+ * replica swept within JIT_SVC_EXPIRE_EVERY_NS. */
 int jit_svc_expire(struct jit_store *st, jit_time now, size_t *n, struct jit_error *err);
 
 #endif

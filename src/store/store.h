@@ -31,9 +31,32 @@
 
 struct jit_store;
 
-/* Opens (creating and migrating) the database at path. */
-int jit_store_open(const char *path, struct jit_store **out, struct jit_error *err);
+/* Opens (creating and migrating) the store at uri: "sqlite:PATH" (or a bare PATH), or
+ * a PostgreSQL URI or conninfo ("postgresql://jitgate@db1,db2/jitgate?target_session_
+ * attrs=read-write"; the password from JITGATE_STORE_PASSWORD_FILE, PGPASSFILE or
+ * ~/.pgpass, never in the URI). Several jitgated may share one PostgreSQL store. A
+ * store that is unreachable makes calls fail with 503 (ServiceUnavailable) until it
+ * is back; the store reconnects by itself. */
+int jit_store_open(const char *uri, struct jit_store **out, struct jit_error *err);
 void jit_store_close(struct jit_store *st);
+/* What jit_store_migrate copied, and the audit chain's verdict in the target. */
+struct jit_migrate_report {
+	int64_t rows;
+	int64_t audit_entries;
+	struct jit_audit_verdict verdict;
+};
+
+/* Copies a whole SQLite installation (from: "sqlite:PATH") into an empty PostgreSQL
+ * store (to), in one transaction, then verifies the audit chain there with keys (the
+ * installation's audit keys; NULL: an unkeyed log). 409 when the target already holds
+ * an installation. */
+int jit_store_migrate(const char *from, const char *to, const struct jit_audit_keyring *keys,
+	struct jit_migrate_report *rep, struct jit_error *err);
+
+/* Whether other processes (replicas) may write the same store. */
+bool jit_store_is_shared(const struct jit_store *st);
+/* How often a shared store wakes its waiters even without a notification (ms). */
+#define JIT_STORE_SAFETY_POLL_MS 15000
 
 /* A transaction, the handle every other call takes: write=true takes the write lock at
  * once (BEGIN IMMEDIATE). Each begin is ended by exactly one commit or rollback; the
@@ -398,7 +421,14 @@ int jit_store_ep_report(struct jit_tx *tx, const struct jit_rid *id, uint64_t ap
 int jit_store_ep_desired_state(struct jit_tx *tx, const struct jit_rid *id, jit_time now,
 	struct jit_desired_state **out, struct jit_error *err);
 
-/* A counter bumped by every commit that changed some desired state, so that
+/* Gates a periodic job (the expiry sweep, ...) in a write transaction: *run false when
+ * another replica runs it now (a transaction-scoped advisory lock on PostgreSQL, held
+ * until this transaction ends), or when it last ran less than every_ns ago. */
+int jit_store_job_claim(struct jit_tx *tx, const char *job, jit_time now, jit_time every_ns,
+	bool *run, struct jit_error *err);
+
+/* A counter bumped by every commit that changed some desired state (on any replica of a
+ * shared store: they notify each other), so that
  * waiting long polls know to look again. */
 uint64_t jit_store_generation(struct jit_store *st);
 /* Waits until the generation differs from seen or timeout_ms passes; returns

@@ -14,7 +14,7 @@
 #include <inttypes.h>
 #include <jansson.h>
 #include <pthread.h>
-#include <sqlite3.h>
+#include "db.h"
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +25,7 @@
 #include "audit_chain.h"
 #include "jit_limits.h"
 #include "log.h"
+#include "schema_pg.h"
 
 #define SCHEMA_VERSION 6
 /* The newest requests shown inside a policy; the audit log keeps all of them. */
@@ -49,7 +50,7 @@ struct jit_tx {
 };
 
 struct jit_store {
-	sqlite3 *db;
+	struct db *db;
 	pthread_mutex_t tx_lock;
 	struct jit_tx tx;
 	pthread_mutex_t gen_lock;
@@ -203,67 +204,68 @@ static const char *schema_v6[] = {
 static int
 db_fail(struct jit_store *st, struct jit_error *err, const char *what)
 {
+	/* The database being down or failing over is not the client's fault, nor final. */
+	if (db_unavailable(st->db))
+		return jit_errorf(err, 503, JIT_E_UNAVAILABLE,
+			"the store is unavailable (%s): retry shortly", db_errmsg(st->db));
 	return jit_errorf(err, 500, JIT_E_INTERNAL, "storage error while %s: %s", what,
-		sqlite3_errmsg(st->db));
+		db_errmsg(st->db));
 }
 
 static int
-prep(struct jit_store *st, const char *sql, sqlite3_stmt **out, struct jit_error *err)
+prep(struct jit_store *st, const char *sql, struct db_stmt **out, struct jit_error *err)
 {
-	if (sqlite3_prepare_v2(st->db, sql, -1, out, NULL) != SQLITE_OK)
+	if (db_prepare(st->db, sql, out) != DB_OK)
 		return db_fail(st, err, "preparing a statement");
 	return 0;
 }
 
 /* Runs a statement that returns no rows. */
 static int
-exec_done(struct jit_store *st, sqlite3_stmt *s, struct jit_error *err, const char *what)
+exec_done(struct jit_store *st, struct db_stmt *s, struct jit_error *err, const char *what)
 {
-	int rc = sqlite3_step(s);
+	int rc = db_step(s);
 
-	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+	if (rc != DB_DONE && rc != DB_ROW) {
 		db_fail(st, err, what);
-		sqlite3_finalize(s);
+		db_finalize(s);
 		return -1;
 	}
-	sqlite3_finalize(s);
+	db_finalize(s);
 	return 0;
 }
 
 static int
 exec_sql(struct jit_store *st, const char *sql, struct jit_error *err)
 {
-	char *msg = NULL;
-
-	if (sqlite3_exec(st->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-		jit_errorf(err, 500, JIT_E_INTERNAL, "storage error: %s", msg ? msg : "unknown");
-		sqlite3_free(msg);
+	if (db_exec(st->db, sql) != DB_OK) {
+		db_fail(st, err, "running a statement");
 		return -1;
 	}
 	return 0;
 }
 
 static void
-bind_text(sqlite3_stmt *s, int i, const char *v)
+bind_text(struct db_stmt *s, int i, const char *v)
 {
 	if (v == NULL)
-		sqlite3_bind_null(s, i);
+		db_bind_null(s, i);
 	else
-		sqlite3_bind_text(s, i, v, -1, SQLITE_TRANSIENT);
+		db_bind_text(s, i, v, -1);
 }
 
 static void
-copy_col(sqlite3_stmt *s, int i, char *dst, size_t n)
+copy_col(struct db_stmt *s, int i, char *dst, size_t n)
 {
-	const unsigned char *v = sqlite3_column_text(s, i);
+	const unsigned char *v = db_column_text(s, i);
 
 	snprintf(dst, n, "%s", v ? (const char *)v : "");
 }
 
 static char *
-dup_col(sqlite3_stmt *s, int i)
+dup_col(struct db_stmt *s, int i)
 {
-	const unsigned char *v = sqlite3_column_text(s, i);
+	const unsigned char *v = db_column_text(s, i);
 
 	return v ? strdup((const char *)v) : NULL;
 }
@@ -305,9 +307,9 @@ rg_key_of(const struct jit_rid *r, char out[JIT_RESOURCE_ID_MAX])
 }
 
 static int
-parse_rid_col(sqlite3_stmt *s, int i, struct jit_rid *out, struct jit_error *err)
+parse_rid_col(struct db_stmt *s, int i, struct jit_rid *out, struct jit_error *err)
 {
-	const unsigned char *v = sqlite3_column_text(s, i);
+	const unsigned char *v = db_column_text(s, i);
 
 	if (v == NULL || jit_rid_parse((const char *)v, out, err) != 0)
 		return jit_errorf(err, 500, JIT_E_INTERNAL, "stored resource ID is corrupt");
@@ -319,18 +321,18 @@ static int
 count_rows(struct jit_store *st, const char *sql, const char *param, int64_t *n,
 	struct jit_error *err)
 {
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 
 	if (prep(st, sql, &s, err) != 0)
 		return -1;
 	bind_text(s, 1, param);
-	if (sqlite3_step(s) != SQLITE_ROW) {
+	if (db_step(s) != DB_ROW) {
 		db_fail(st, err, "counting");
-		sqlite3_finalize(s);
+		db_finalize(s);
 		return -1;
 	}
-	*n = sqlite3_column_int64(s, 0);
-	sqlite3_finalize(s);
+	*n = db_column_int64(s, 0);
+	db_finalize(s);
 	return 0;
 }
 
@@ -344,7 +346,7 @@ mark_bumped(struct jit_store *st)
 static int
 bump_vm_ep(struct jit_store *st, const char *vm_key, struct jit_error *err)
 {
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 
 	if (prep(st, "UPDATE enforcement_points SET version = version + 1"
 		" WHERE key = (SELECT ep_key FROM vms WHERE key = ?)", &s, err) != 0)
@@ -357,7 +359,7 @@ bump_vm_ep(struct jit_store *st, const char *vm_key, struct jit_error *err)
 static int
 bump_ep(struct jit_store *st, const char *ep_key, struct jit_error *err)
 {
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 
 	if (ep_key == NULL || ep_key[0] == '\0')
 		return 0;
@@ -373,7 +375,7 @@ bump_ep(struct jit_store *st, const char *ep_key, struct jit_error *err)
 static int
 bump_policy_eps(struct jit_store *st, const char *policy_key, struct jit_error *err)
 {
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 
 	if (prep(st, "UPDATE enforcement_points SET version = version + 1 WHERE key IN"
 		" (SELECT v.ep_key FROM vms v JOIN policy_vms pv ON pv.vm_key = v.key"
@@ -444,39 +446,42 @@ sources_from_json(const char *text, bool list, struct jit_sources *out, struct j
 /* ---- open, close, transactions ---- */
 
 static int chain_existing_audit(struct jit_store *st, struct jit_error *err);
+static int64_t meta_int(struct jit_store *st, const char *key, char *text, size_t n);
+static int set_meta(struct jit_store *st, const char *key, const char *value,
+	struct jit_error *err);
 
 /* Principals made before version 2 get their public GUID. */
 static int
 give_object_ids(struct jit_store *st, struct jit_error *err)
 {
-	sqlite3_stmt *s, *u;
+	struct db_stmt *s, *u;
 	int rc;
 
 	if (prep(st, "SELECT id FROM principals WHERE object_id IS NULL", &s, err) != 0)
 		return -1;
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+	while ((rc = db_step(s)) == DB_ROW) {
 		char guid[JIT_GUID_LEN + 1];
 
 		jit_guid_new(guid);
 		if (prep(st, "UPDATE principals SET object_id = ? WHERE id = ?", &u, err) != 0) {
-			sqlite3_finalize(s);
+			db_finalize(s);
 			return -1;
 		}
 		bind_text(u, 1, guid);
-		sqlite3_bind_int64(u, 2, sqlite3_column_int64(s, 0));
+		db_bind_int64(u, 2, db_column_int64(s, 0));
 		if (exec_done(st, u, err, "giving principals an object id") != 0) {
-			sqlite3_finalize(s);
+			db_finalize(s);
 			return -1;
 		}
 	}
-	sqlite3_finalize(s);
-	return rc == SQLITE_DONE ? 0 : db_fail(st, err, "giving principals an object id");
+	db_finalize(s);
+	return rc == DB_DONE ? 0 : db_fail(st, err, "giving principals an object id");
 }
 
 static int
 migrate(struct jit_store *st, struct jit_error *err)
 {
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	int version = 0;
 
 	if (exec_sql(st, "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY,"
@@ -484,9 +489,9 @@ migrate(struct jit_store *st, struct jit_error *err)
 		return -1;
 	if (prep(st, "SELECT value FROM meta WHERE key = 'schema_version'", &s, err) != 0)
 		return -1;
-	if (sqlite3_step(s) == SQLITE_ROW)
-		version = sqlite3_column_int(s, 0);
-	sqlite3_finalize(s);
+	if (db_step(s) == DB_ROW)
+		version = db_column_int(s, 0);
+	db_finalize(s);
 	if (version > SCHEMA_VERSION)
 		return jit_errorf(err, 500, JIT_E_INTERNAL,
 			"the database has schema version %d, newer than this jitgated (%d)",
@@ -552,12 +557,13 @@ migrate(struct jit_store *st, struct jit_error *err)
 			}
 		}
 	}
-	if (prep(st, "INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)", &s,
+	if (prep(st, "INSERT INTO meta (key, value) VALUES ('schema_version', ?)"
+		" ON CONFLICT (key) DO UPDATE SET value = excluded.value", &s,
 		err) != 0) {
 		exec_sql(st, "ROLLBACK", NULL);
 		return -1;
 	}
-	sqlite3_bind_int(s, 1, SCHEMA_VERSION);
+	db_bind_int(s, 1, SCHEMA_VERSION);
 	if (exec_done(st, s, err, "recording the schema version") != 0) {
 		exec_sql(st, "ROLLBACK", NULL);
 		return -1;
@@ -565,8 +571,27 @@ migrate(struct jit_store *st, struct jit_error *err)
 	return exec_sql(st, "COMMIT", err);
 }
 
+/* One condition for both counters: a waiter re-checks its own and sleeps on. */
+static void
+generation_bump(struct jit_store *st, bool desired, bool reported)
+{
+	pthread_mutex_lock(&st->gen_lock);
+	st->generation += desired;
+	st->report_generation += reported;
+	pthread_cond_broadcast(&st->gen_cond);
+	pthread_mutex_unlock(&st->gen_lock);
+}
+
+/* The listener heard another replica's commit (or reconnected, or its safety poll
+ * fired): waiting long polls, and waits for an applied version, look again. */
+static void
+remote_change(void *ctx)
+{
+	generation_bump(ctx, true, true);
+}
+
 int
-jit_store_open(const char *path, struct jit_store **out, struct jit_error *err)
+jit_store_open(const char *uri, struct jit_store **out, struct jit_error *err)
 {
 	struct jit_store *st;
 
@@ -579,18 +604,19 @@ jit_store_open(const char *path, struct jit_store **out, struct jit_error *err)
 	pthread_mutex_init(&st->gen_lock, NULL);
 	pthread_cond_init(&st->gen_cond, NULL);
 	st->generation = 1;
-	if (sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-		SQLITE_OPEN_FULLMUTEX | SQLITE_OPEN_NOFOLLOW, NULL) != SQLITE_OK) {
-		jit_errorf(err, 500, JIT_E_INTERNAL, "cannot open database %s: %s", path,
-			st->db ? sqlite3_errmsg(st->db) : "out of memory");
+	if (db_open(uri, &st->db, err) != 0) {
 		jit_store_close(st);
 		return -1;
 	}
-	sqlite3_busy_timeout(st->db, 5000);
-	if (exec_sql(st, "PRAGMA journal_mode=WAL", err) != 0 ||
-		exec_sql(st, "PRAGMA synchronous=FULL", err) != 0 ||
-		exec_sql(st, "PRAGMA foreign_keys=ON", err) != 0 ||
-		migrate(st, err) != 0) {
+	if (db_kind(st->db) == DB_PG) {
+		/* Other replicas' commits wake our long polls; a lost notification is made up
+		 * by the resync on reconnect and the safety poll. */
+		if (store_pg_migrate(st->db, err) != 0 ||
+			db_listen(st->db, remote_change, st, JIT_STORE_SAFETY_POLL_MS, err) != 0) {
+			jit_store_close(st);
+			return -1;
+		}
+	} else if (migrate(st, err) != 0) {
 		jit_store_close(st);
 		return -1;
 	}
@@ -598,13 +624,18 @@ jit_store_open(const char *path, struct jit_store **out, struct jit_error *err)
 	return 0;
 }
 
+bool
+jit_store_is_shared(const struct jit_store *st)
+{
+	return db_kind(st->db) == DB_PG;
+}
+
 void
 jit_store_close(struct jit_store *st)
 {
 	if (st == NULL)
 		return;
-	if (st->db != NULL)
-		sqlite3_close_v2(st->db);
+	db_close(st->db);
 	free(st->tx.pending);
 	pthread_mutex_destroy(&st->tx_lock);
 	pthread_mutex_destroy(&st->gen_lock);
@@ -625,7 +656,8 @@ jit_store_begin(struct jit_store *st, bool write, struct jit_tx **out, struct ji
 	tx->reported = false;
 	tx->n_pending = 0;
 	clock_gettime(CLOCK_MONOTONIC, &st->tx_start);
-	if (exec_sql(st, write ? "BEGIN IMMEDIATE" : "BEGIN", err) != 0) {
+	if (db_begin(st->db, write) != DB_OK) {
+		db_fail(st, err, "beginning a transaction");
 		pthread_mutex_unlock(&st->tx_lock);
 		return -1;
 	}
@@ -681,8 +713,9 @@ jit_store_commit(struct jit_tx *tx, struct jit_error *err)
 	struct jit_store *st = tx->st;
 	bool bumped = tx->bumped, reported = tx->reported;
 
-	if (exec_sql(st, "COMMIT", err) != 0) {
-		exec_sql(st, "ROLLBACK", NULL);
+	if (db_commit(st->db, bumped || reported) != DB_OK) {
+		db_fail(st, err, "committing");
+		db_rollback(st->db);
 		pending_clear(tx, false);
 		tx_observe(tx);
 		pthread_mutex_unlock(&st->tx_lock);
@@ -691,14 +724,8 @@ jit_store_commit(struct jit_tx *tx, struct jit_error *err)
 	pending_clear(tx, true);
 	tx_observe(tx);
 	pthread_mutex_unlock(&st->tx_lock);
-	if (bumped || reported) {
-		/* One condition for both counters: a waiter re-checks its own and sleeps on. */
-		pthread_mutex_lock(&st->gen_lock);
-		st->generation += bumped;
-		st->report_generation += reported;
-		pthread_cond_broadcast(&st->gen_cond);
-		pthread_mutex_unlock(&st->gen_lock);
-	}
+	if (bumped || reported)
+		generation_bump(st, bumped, reported);
 	return 0;
 }
 
@@ -710,10 +737,35 @@ jit_store_rollback(struct jit_tx *tx)
 	if (tx == NULL)
 		return;
 	st = tx->st;
-	exec_sql(st, "ROLLBACK", NULL);
+	db_rollback(st->db);
 	pending_clear(tx, false);
 	tx_observe(tx);
 	pthread_mutex_unlock(&st->tx_lock);
+}
+
+int
+jit_store_job_claim(struct jit_tx *tx, const char *job, jit_time now, jit_time every_ns,
+	bool *run, struct jit_error *err)
+{
+	struct jit_store *st = tx->st;
+	char key[64], last[24], when[24];
+	bool got;
+	int64_t prev;
+
+	*run = false;
+	if (db_try_job_lock(st->db, job, &got) != DB_OK)
+		return db_fail(st, err, "locking a job");
+	if (!got)
+		return 0;
+	snprintf(key, sizeof(key), "job:%s", job);
+	prev = meta_int(st, key, last, sizeof(last));
+	if (last[0] != '\0' && prev > 0 && now - prev < every_ns && now >= prev)
+		return 0;
+	snprintf(when, sizeof(when), "%lld", (long long)now);
+	if (set_meta(st, key, when, err) != 0)
+		return -1;
+	*run = true;
+	return 0;
 }
 
 uint64_t
@@ -814,7 +866,7 @@ jit_store_sub_put(struct jit_tx *tx, const struct jit_subscription *sub, bool *c
 {
 	struct jit_store *st = tx->st;
 	char key[JIT_NAME_MAX + 1];
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	int64_t n;
 
 	name_key(sub->name, key);
@@ -828,19 +880,19 @@ jit_store_sub_put(struct jit_tx *tx, const struct jit_subscription *sub, bool *c
 	bind_text(s, 1, key);
 	bind_text(s, 2, sub->name);
 	bind_text(s, 3, sub->display_name);
-	sqlite3_bind_int64(s, 4, sub->created);
+	db_bind_int64(s, 4, sub->created);
 	return exec_done(st, s, err, "saving a subscription");
 }
 
 static int
-sub_from_row(sqlite3_stmt *s, void *elem, struct jit_error *err)
+sub_from_row(struct db_stmt *s, void *elem, struct jit_error *err)
 {
 	struct jit_subscription *out = elem;
 
 	memset(out, 0, sizeof(*out));
 	copy_col(s, 0, out->name, sizeof(out->name));
 	copy_col(s, 1, out->display_name, sizeof(out->display_name));
-	out->created = sqlite3_column_int64(s, 2);
+	out->created = db_column_int64(s, 2);
 	return 0;
 }
 
@@ -850,7 +902,7 @@ jit_store_sub_get(struct jit_tx *tx, const char *name, struct jit_subscription *
 {
 	struct jit_store *st = tx->st;
 	char key[JIT_NAME_MAX + 1];
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	int rc;
 
 	name_key(name, key);
@@ -858,13 +910,13 @@ jit_store_sub_get(struct jit_tx *tx, const char *name, struct jit_subscription *
 		&s, err) != 0)
 		return -1;
 	bind_text(s, 1, key);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW)
+	rc = db_step(s);
+	if (rc == DB_ROW)
 		sub_from_row(s, out, NULL);
-	sqlite3_finalize(s);
-	if (rc == SQLITE_ROW)
+	db_finalize(s);
+	if (rc == DB_ROW)
 		return 0;
-	if (rc != SQLITE_DONE)
+	if (rc != DB_DONE)
 		return db_fail(st, err, "reading a subscription");
 	return jit_errorf(err, 404, "SubscriptionNotFound", "The subscription '%s' could not be found.",
 		name);
@@ -888,12 +940,12 @@ grow(void **arr, size_t *n, size_t *cap, size_t elem)
 }
 
 /* Fills one element of a list from the current row. */
-typedef int (*row_fn)(sqlite3_stmt *s, void *elem, struct jit_error *err);
+typedef int (*row_fn)(struct db_stmt *s, void *elem, struct jit_error *err);
 
 /* Steps a prepared query to its end, one element of elem bytes per row, and finalizes it.
  * On failure *out is freed and empty: a caller never sees half a list. */
 static int
-collect_rows(struct jit_store *st, sqlite3_stmt *s, void **out, size_t *n, size_t elem,
+collect_rows(struct jit_store *st, struct db_stmt *s, void **out, size_t *n, size_t elem,
 	row_fn row, const char *what, struct jit_error *err)
 {
 	size_t cap = 0;
@@ -901,7 +953,7 @@ collect_rows(struct jit_store *st, sqlite3_stmt *s, void **out, size_t *n, size_
 
 	*out = NULL;
 	*n = 0;
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+	while ((rc = db_step(s)) == DB_ROW) {
 		void *e = grow(out, n, &cap, elem);
 
 		if (e == NULL || row(s, e, err) != 0) {
@@ -911,8 +963,8 @@ collect_rows(struct jit_store *st, sqlite3_stmt *s, void **out, size_t *n, size_
 			break;
 		}
 	}
-	sqlite3_finalize(s);
-	if (rc == SQLITE_DONE)
+	db_finalize(s);
+	if (rc == DB_DONE)
 		return 0;
 	free(*out);
 	*out = NULL;
@@ -925,7 +977,7 @@ jit_store_sub_list(struct jit_tx *tx, struct jit_subscription **out, size_t *n,
 	struct jit_error *err)
 {
 	struct jit_store *st = tx->st;
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 
 	*out = NULL;
 	*n = 0;
@@ -945,7 +997,7 @@ jit_store_rg_put(struct jit_tx *tx, const struct jit_resource_group *rg, bool *c
 	struct jit_store *st = tx->st;
 	char key[JIT_RESOURCE_ID_MAX], id[JIT_RESOURCE_ID_MAX], sub[JIT_NAME_MAX + 1];
 	struct jit_subscription sb;
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	int64_t n;
 
 	if (jit_store_sub_get(tx, rg->id.sub, &sb, err) != 0)
@@ -967,12 +1019,12 @@ jit_store_rg_put(struct jit_tx *tx, const struct jit_resource_group *rg, bool *c
 	bind_text(s, 2, sub);
 	bind_text(s, 3, id);
 	bind_text(s, 4, rg->location);
-	sqlite3_bind_int64(s, 5, rg->created);
+	db_bind_int64(s, 5, rg->created);
 	return exec_done(st, s, err, "saving a resource group");
 }
 
 static int
-rg_from_row(sqlite3_stmt *s, void *elem, struct jit_error *err)
+rg_from_row(struct db_stmt *s, void *elem, struct jit_error *err)
 {
 	struct jit_resource_group *out = elem;
 
@@ -980,7 +1032,7 @@ rg_from_row(sqlite3_stmt *s, void *elem, struct jit_error *err)
 	if (parse_rid_col(s, 0, &out->id, err) != 0)
 		return -1;
 	copy_col(s, 1, out->location, sizeof(out->location));
-	out->created = sqlite3_column_int64(s, 2);
+	out->created = db_column_int64(s, 2);
 	return 0;
 }
 
@@ -990,7 +1042,7 @@ jit_store_rg_get(struct jit_tx *tx, const struct jit_rid *id,
 {
 	struct jit_store *st = tx->st;
 	char key[JIT_RESOURCE_ID_MAX];
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	int rc, r = 0;
 
 	rid_key(id, key);
@@ -998,13 +1050,13 @@ jit_store_rg_get(struct jit_tx *tx, const struct jit_rid *id,
 		err) != 0)
 		return -1;
 	bind_text(s, 1, key);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW)
+	rc = db_step(s);
+	if (rc == DB_ROW)
 		r = rg_from_row(s, out, err);
-	sqlite3_finalize(s);
-	if (rc == SQLITE_ROW)
+	db_finalize(s);
+	if (rc == DB_ROW)
 		return r;
-	if (rc != SQLITE_DONE)
+	if (rc != DB_DONE)
 		return db_fail(st, err, "reading a resource group");
 	return jit_errorf(err, 404, "ResourceGroupNotFound",
 		"Resource group '%s' could not be found.", id->rg);
@@ -1016,7 +1068,7 @@ jit_store_rg_delete(struct jit_tx *tx, const struct jit_rid *id, bool *existed,
 {
 	struct jit_store *st = tx->st;
 	char key[JIT_RESOURCE_ID_MAX];
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	int64_t vms, pols, eps, n;
 
 	rid_key(id, key);
@@ -1048,7 +1100,7 @@ jit_store_rg_list(struct jit_tx *tx, const char *sub, struct jit_resource_group 
 {
 	struct jit_store *st = tx->st;
 	char key[JIT_NAME_MAX + 1];
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 
 	*out = NULL;
 	*n = 0;
@@ -1064,7 +1116,7 @@ jit_store_rg_list(struct jit_tx *tx, const char *sub, struct jit_resource_group 
 /* ---- virtual machines ---- */
 
 static int
-vm_from_row(sqlite3_stmt *s, void *elem, struct jit_error *err)
+vm_from_row(struct db_stmt *s, void *elem, struct jit_error *err)
 {
 	struct jit_vm *out = elem;
 	const unsigned char *addrs;
@@ -1076,9 +1128,9 @@ vm_from_row(sqlite3_stmt *s, void *elem, struct jit_error *err)
 	if (parse_rid_col(s, 0, &out->id, err) != 0)
 		return -1;
 	copy_col(s, 1, out->location, sizeof(out->location));
-	if (jit_os_parse((const char *)sqlite3_column_text(s, 2), &out->os, err) != 0)
+	if (jit_os_parse((const char *)db_column_text(s, 2), &out->os, err) != 0)
 		return jit_errorf(err, 500, JIT_E_INTERNAL, "stored OS type is corrupt");
-	addrs = sqlite3_column_text(s, 3);
+	addrs = db_column_text(s, 3);
 	arr = json_loads(addrs ? (const char *)addrs : "[]", 0, NULL);
 	if (!json_is_array(arr) || json_array_size(arr) > JIT_MAX_VM_ADDRESSES) {
 		json_decref(arr);
@@ -1106,20 +1158,20 @@ jit_store_vm_get(struct jit_tx *tx, const struct jit_rid *id, struct jit_vm *out
 {
 	struct jit_store *st = tx->st;
 	char key[JIT_RESOURCE_ID_MAX];
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	int rc, r = 0;
 
 	rid_key(id, key);
 	if (prep(st, "SELECT " VM_COLUMNS " " VM_FROM " WHERE v.key = ?", &s, err) != 0)
 		return -1;
 	bind_text(s, 1, key);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW)
+	rc = db_step(s);
+	if (rc == DB_ROW)
 		r = vm_from_row(s, out, err);
-	sqlite3_finalize(s);
-	if (rc == SQLITE_ROW)
+	db_finalize(s);
+	if (rc == DB_ROW)
 		return r;
-	if (rc != SQLITE_DONE)
+	if (rc != DB_DONE)
 		return db_fail(st, err, "reading a virtual machine");
 	return jit_errorf(err, 404, JIT_E_RESOURCE_NOT_FOUND,
 		"The virtual machine '%s' under resource group '%s' was not found.", id->name, id->rg);
@@ -1132,7 +1184,7 @@ static int
 check_addresses_unique(struct jit_store *st, const struct jit_vm *vm, const char *key,
 	const char *epk, const char *ep_name, struct jit_error *err)
 {
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	int rc;
 
 	if (vm->n_addresses == 0)
@@ -1142,8 +1194,8 @@ check_addresses_unique(struct jit_store *st, const struct jit_vm *vm, const char
 		return -1;
 	bind_text(s, 1, epk);
 	bind_text(s, 2, key);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		const unsigned char *text = sqlite3_column_text(s, 1);
+	while ((rc = db_step(s)) == DB_ROW) {
+		const unsigned char *text = db_column_text(s, 1);
 		json_t *arr = json_loads(text ? (const char *)text : "[]", 0, NULL);
 		struct jit_error ignored;
 		struct jit_prefix other;
@@ -1164,7 +1216,7 @@ check_addresses_unique(struct jit_store *st, const struct jit_vm *vm, const char
 				if (parse_rid_col(s, 0, &oid, &ignored) != 0)
 					snprintf(oid.name, sizeof(oid.name), "?");
 				json_decref(arr);
-				sqlite3_finalize(s);
+				db_finalize(s);
 				return jit_errorf(err, 409, JIT_E_CONFLICT,
 					"properties.addresses[%zu]: the address '%s' already belongs to the "
 					"virtual machine '%s' behind the enforcement point '%s'; an address "
@@ -1174,8 +1226,8 @@ check_addresses_unique(struct jit_store *st, const struct jit_vm *vm, const char
 		}
 		json_decref(arr);
 	}
-	sqlite3_finalize(s);
-	if (rc != SQLITE_DONE)
+	db_finalize(s);
+	if (rc != DB_DONE)
 		return db_fail(st, err, "reading the addresses behind an enforcement point");
 	return 0;
 }
@@ -1205,7 +1257,7 @@ jit_store_vm_put(struct jit_tx *tx, const struct jit_vm *vm, bool *created,
 	char epk[JIT_RESOURCE_ID_MAX] = "", old_epk[JIT_RESOURCE_ID_MAX] = "";
 	struct jit_resource_group rg;
 	struct jit_rid rgid;
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	char *addrs;
 	int64_t n;
 	int rc;
@@ -1233,15 +1285,15 @@ jit_store_vm_put(struct jit_tx *tx, const struct jit_vm *vm, bool *created,
 		rid_key(&epid, epk);
 		/* A host point protects exactly one VM: its own. */
 		if (ep.kind == JIT_EP_HOST) {
-			sqlite3_stmt *q;
+			struct db_stmt *q;
 
 			if (prep(st, "SELECT COUNT(*) FROM vms WHERE ep_key = ? AND key != ?", &q,
 				err) != 0)
 				return -1;
 			bind_text(q, 1, epk);
 			bind_text(q, 2, key);
-			n = sqlite3_step(q) == SQLITE_ROW ? sqlite3_column_int64(q, 0) : 0;
-			sqlite3_finalize(q);
+			n = db_step(q) == DB_ROW ? db_column_int64(q, 0) : 0;
+			db_finalize(q);
 			if (n > 0)
 				return jit_errorf(err, 409, JIT_E_CONFLICT,
 					"properties.enforcementPoint: '%s' is a host enforcement point and "
@@ -1257,11 +1309,11 @@ jit_store_vm_put(struct jit_tx *tx, const struct jit_vm *vm, bool *created,
 	if (prep(st, "SELECT COALESCE(ep_key, '') FROM vms WHERE key = ?", &s, err) != 0)
 		return -1;
 	bind_text(s, 1, key);
-	rc = sqlite3_step(s);
-	*created = rc != SQLITE_ROW;
-	if (rc == SQLITE_ROW)
+	rc = db_step(s);
+	*created = rc != DB_ROW;
+	if (rc == DB_ROW)
 		copy_col(s, 0, old_epk, sizeof(old_epk));
-	sqlite3_finalize(s);
+	db_finalize(s);
 
 	if ((addrs = prefixes_to_json(vm->addresses, vm->n_addresses)) == NULL)
 		return jit_errorf(err, 500, JIT_E_INTERNAL, "out of memory");
@@ -1278,7 +1330,7 @@ jit_store_vm_put(struct jit_tx *tx, const struct jit_vm *vm, bool *created,
 	bind_text(s, 5, jit_os_name(vm->os));
 	bind_text(s, 6, addrs);
 	bind_text(s, 7, epk);
-	sqlite3_bind_int64(s, 8, jit_time_now());
+	db_bind_int64(s, 8, jit_time_now());
 	free(addrs);
 	if (exec_done(st, s, err, "saving a virtual machine") != 0)
 		return -1;
@@ -1295,7 +1347,7 @@ jit_store_vm_delete(struct jit_tx *tx, const struct jit_rid *id, bool *existed,
 	struct jit_store *st = tx->st;
 	char key[JIT_RESOURCE_ID_MAX];
 	struct jit_rid policy;
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	bool in_policy;
 	int64_t n;
 
@@ -1327,7 +1379,7 @@ jit_store_vm_list(struct jit_tx *tx, const struct jit_rid *scope, struct jit_vm 
 {
 	struct jit_store *st = tx->st;
 	char key[JIT_RESOURCE_ID_MAX];
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 
 	*out = NULL;
 	*n = 0;
@@ -1352,7 +1404,7 @@ jit_store_vm_policy(struct jit_tx *tx, const struct jit_rid *vm, struct jit_rid 
 {
 	struct jit_store *st = tx->st;
 	char key[JIT_RESOURCE_ID_MAX];
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	int rc, r = 0;
 
 	rid_key(vm, key);
@@ -1361,13 +1413,13 @@ jit_store_vm_policy(struct jit_tx *tx, const struct jit_rid *vm, struct jit_rid 
 		" WHERE pv.vm_key = ?", &s, err) != 0)
 		return -1;
 	bind_text(s, 1, key);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW) {
+	rc = db_step(s);
+	if (rc == DB_ROW) {
 		*found = true;
 		r = parse_rid_col(s, 0, policy, err);
 	}
-	sqlite3_finalize(s);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+	db_finalize(s);
+	if (rc != DB_ROW && rc != DB_DONE)
 		return db_fail(st, err, "reading a VM's policy");
 	return r;
 }
@@ -1379,7 +1431,7 @@ insert_policy_vm(struct jit_store *st, const char *policy_key, size_t pos,
 	const struct jit_policy_vm *pv, struct jit_error *err)
 {
 	char vm_key[JIT_RESOURCE_ID_MAX], vm_id[JIT_RESOURCE_ID_MAX];
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 
 	rid_key(&pv->id, vm_key);
 	jit_rid_format(&pv->id, vm_id, sizeof(vm_id));
@@ -1388,7 +1440,7 @@ insert_policy_vm(struct jit_store *st, const char *policy_key, size_t pos,
 		return -1;
 	bind_text(s, 1, vm_key);
 	bind_text(s, 2, policy_key);
-	sqlite3_bind_int64(s, 3, (int64_t)pos);
+	db_bind_int64(s, 3, (int64_t)pos);
 	bind_text(s, 4, vm_id);
 	bind_text(s, 5, pv->public_ip);
 	if (exec_done(st, s, err, "saving a policy VM") != 0)
@@ -1406,13 +1458,13 @@ insert_policy_vm(struct jit_store *st, const char *policy_key, size_t pos,
 			return -1;
 		}
 		bind_text(s, 1, vm_key);
-		sqlite3_bind_int64(s, 2, (int64_t)i);
-		sqlite3_bind_int(s, 3, r->number);
+		db_bind_int64(s, 2, (int64_t)i);
+		db_bind_int(s, 3, r->number);
 		bind_text(s, 4, jit_proto_name(r->protocol));
 		bind_text(s, 5, sources);
-		sqlite3_bind_int(s, 6, r->sources.list);
-		sqlite3_bind_int64(s, 7, r->max_duration_ns);
-		sqlite3_bind_int(s, 8, r->close_established);
+		db_bind_int(s, 6, r->sources.list);
+		db_bind_int64(s, 7, r->max_duration_ns);
+		db_bind_int(s, 8, r->close_established);
 		free(sources);
 		if (exec_done(st, s, err, "saving a policy port") != 0)
 			return -1;
@@ -1429,7 +1481,7 @@ check_policy_vms(struct jit_store *st, const struct jit_policy *p, const char *p
 	for (size_t i = 0; i < p->n_vms; i++) {
 		const struct jit_rid *vm = &p->vms[i].id;
 		char vm_key[JIT_RESOURCE_ID_MAX], other[JIT_RESOURCE_ID_MAX];
-		sqlite3_stmt *s;
+		struct db_stmt *s;
 		int64_t n;
 		int rc;
 
@@ -1444,12 +1496,12 @@ check_policy_vms(struct jit_store *st, const struct jit_policy *p, const char *p
 			" ON p.key = pv.policy_key WHERE pv.vm_key = ?", &s, err) != 0)
 			return -1;
 		bind_text(s, 1, vm_key);
-		rc = sqlite3_step(s);
+		rc = db_step(s);
 		other[0] = '\0';
-		if (rc == SQLITE_ROW && strcmp((const char *)sqlite3_column_text(s, 0),
+		if (rc == DB_ROW && strcmp((const char *)db_column_text(s, 0),
 			policy_key) != 0)
 			copy_col(s, 1, other, sizeof(other));
-		sqlite3_finalize(s);
+		db_finalize(s);
 		if (other[0] != '\0')
 			return jit_errorf(err, 409, JIT_E_CONFLICT,
 				"properties.virtualMachines[%zu].id: the virtual machine '%s' is already "
@@ -1466,7 +1518,7 @@ jit_store_policy_put(struct jit_tx *tx, const struct jit_policy *p, jit_time now
 	char key[JIT_RESOURCE_ID_MAX], rgk[JIT_RESOURCE_ID_MAX], id[JIT_RESOURCE_ID_MAX];
 	struct jit_resource_group rg;
 	struct jit_rid rgid;
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	int64_t n;
 
 	jit_rid_resource_group(&rgid, p->id.sub, p->id.rg);
@@ -1489,7 +1541,7 @@ jit_store_policy_put(struct jit_tx *tx, const struct jit_policy *p, jit_time now
 	bind_text(s, 3, id);
 	bind_text(s, 4, p->id.location);
 	bind_text(s, 5, p->kind ? p->kind : "Basic");
-	sqlite3_bind_int64(s, 6, now);
+	db_bind_int64(s, 6, now);
 	if (exec_done(st, s, err, "saving a policy") != 0)
 		return -1;
 	/* Editing replaces the VMs' rules: unlock what was there, then lock what is new. */
@@ -1510,7 +1562,7 @@ static int
 load_policy_vms(struct jit_store *st, const char *key, struct jit_policy *p,
 	struct jit_error *err)
 {
-	sqlite3_stmt *s, *ps;
+	struct db_stmt *s, *ps;
 	size_t cap = 0;
 	int rc;
 
@@ -1518,52 +1570,52 @@ load_policy_vms(struct jit_store *st, const char *key, struct jit_policy *p,
 		" ORDER BY pos", &s, err) != 0)
 		return -1;
 	bind_text(s, 1, key);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+	while ((rc = db_step(s)) == DB_ROW) {
 		struct jit_policy_vm *pv = grow((void **)&p->vms, &p->n_vms, &cap, sizeof(*pv));
 		size_t pcap = 0;
 		int prc;
 
 		if (pv == NULL) {
-			sqlite3_finalize(s);
+			db_finalize(s);
 			return jit_errorf(err, 500, JIT_E_INTERNAL, "out of memory");
 		}
 		if (parse_rid_col(s, 1, &pv->id, err) != 0) {
-			sqlite3_finalize(s);
+			db_finalize(s);
 			return -1;
 		}
 		pv->public_ip = dup_col(s, 2);
 		if (prep(st, "SELECT number, protocol, sources, sources_list, max_ns,"
 			" close_established FROM policy_ports WHERE vm_key = ? ORDER BY pos", &ps,
 			err) != 0) {
-			sqlite3_finalize(s);
+			db_finalize(s);
 			return -1;
 		}
-		sqlite3_bind_value(ps, 1, sqlite3_column_value(s, 0));
-		while ((prc = sqlite3_step(ps)) == SQLITE_ROW) {
+		bind_text(ps, 1, (const char *)db_column_text(s, 0));
+		while ((prc = db_step(ps)) == DB_ROW) {
 			struct jit_port_rule *r = grow((void **)&pv->ports, &pv->n_ports, &pcap,
 				sizeof(*r));
 
 			if (r == NULL ||
-				jit_proto_parse((const char *)sqlite3_column_text(ps, 1), &r->protocol,
+				jit_proto_parse((const char *)db_column_text(ps, 1), &r->protocol,
 					err) != 0 ||
-				sources_from_json((const char *)sqlite3_column_text(ps, 2),
-					sqlite3_column_int(ps, 3) != 0, &r->sources, err) != 0) {
-				sqlite3_finalize(ps);
-				sqlite3_finalize(s);
+				sources_from_json((const char *)db_column_text(ps, 2),
+					db_column_int(ps, 3) != 0, &r->sources, err) != 0) {
+				db_finalize(ps);
+				db_finalize(s);
 				return jit_errorf(err, 500, JIT_E_INTERNAL, "stored port rule is corrupt");
 			}
-			r->number = (uint16_t)sqlite3_column_int(ps, 0);
-			r->max_duration_ns = sqlite3_column_int64(ps, 4);
-			r->close_established = sqlite3_column_int(ps, 5) != 0;
+			r->number = (uint16_t)db_column_int(ps, 0);
+			r->max_duration_ns = db_column_int64(ps, 4);
+			r->close_established = db_column_int(ps, 5) != 0;
 		}
-		sqlite3_finalize(ps);
-		if (prc != SQLITE_DONE) {
-			sqlite3_finalize(s);
+		db_finalize(ps);
+		if (prc != DB_DONE) {
+			db_finalize(s);
 			return db_fail(st, err, "reading policy ports");
 		}
 	}
-	sqlite3_finalize(s);
-	if (rc != SQLITE_DONE)
+	db_finalize(s);
+	if (rc != DB_DONE)
 		return db_fail(st, err, "reading policy VMs");
 	return 0;
 }
@@ -1598,7 +1650,7 @@ reason_parse(const char *s, enum jit_status_reason *out)
 
 /* Fills one request port from a row of load_requests' query (columns 4..11). */
 static int
-request_port_from_row(sqlite3_stmt *s, jit_time now, struct jit_request *r, size_t *vcap,
+request_port_from_row(struct db_stmt *s, jit_time now, struct jit_request *r, size_t *vcap,
 	size_t *pcap, struct jit_error *err)
 {
 	struct jit_request_vm *vm = r->n_vms ? &r->vms[r->n_vms - 1] : NULL;
@@ -1615,22 +1667,22 @@ request_port_from_row(sqlite3_stmt *s, jit_time now, struct jit_request *r, size
 	}
 	if ((port = grow((void **)&vm->ports, &vm->n_ports, pcap, sizeof(*port))) == NULL)
 		return jit_errorf(err, 500, JIT_E_INTERNAL, "out of memory");
-	port->number = (uint16_t)sqlite3_column_int(s, 5);
-	if (sources_from_json((const char *)sqlite3_column_text(s, 6),
-		sqlite3_column_int(s, 7) != 0, &port->sources, err) != 0)
+	port->number = (uint16_t)db_column_int(s, 5);
+	if (sources_from_json((const char *)db_column_text(s, 6),
+		db_column_int(s, 7) != 0, &port->sources, err) != 0)
 		return -1;
-	port->end_time = sqlite3_column_int64(s, 8);
-	if (status_parse((const char *)sqlite3_column_text(s, 9), &port->status) != 0 ||
-		reason_parse((const char *)sqlite3_column_text(s, 10), &port->reason) != 0)
+	port->end_time = db_column_int64(s, 8);
+	if (status_parse((const char *)db_column_text(s, 9), &port->status) != 0 ||
+		reason_parse((const char *)db_column_text(s, 10), &port->reason) != 0)
 		return jit_errorf(err, 500, JIT_E_INTERNAL, "stored request status is corrupt");
 	/* The kernel closed it at end time whether or not the sweeper has run yet. */
 	if (port->status == JIT_STATUS_INITIATED && port->end_time <= now) {
 		port->status = JIT_STATUS_REVOKED;
 		port->reason = JIT_REASON_EXPIRED;
 	}
-	if (sqlite3_column_type(s, 11) != SQLITE_NULL) {
+	if (db_column_type(s, 11) != DB_NULL) {
 		port->has_mapped_port = true;
-		port->mapped_port = (uint16_t)sqlite3_column_int(s, 11);
+		port->mapped_port = (uint16_t)db_column_int(s, 11);
 	}
 	return 0;
 }
@@ -1640,7 +1692,7 @@ static int
 load_requests(struct jit_store *st, const char *key, jit_time now, struct jit_policy *p,
 	struct jit_error *err)
 {
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	size_t cap = 0, vcap = 0, pcap = 0;
 	int64_t current = -1;
 	int rc;
@@ -1652,30 +1704,30 @@ load_requests(struct jit_store *st, const char *key, jit_time now, struct jit_po
 		" ORDER BY r.id DESC, rp.vm_pos, rp.id", &s, err) != 0)
 		return -1;
 	bind_text(s, 1, key);
-	sqlite3_bind_int(s, 2, REQUESTS_SHOWN);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+	db_bind_int(s, 2, REQUESTS_SHOWN);
+	while ((rc = db_step(s)) == DB_ROW) {
 		struct jit_request *r;
 
-		if (sqlite3_column_int64(s, 0) != current) {
+		if (db_column_int64(s, 0) != current) {
 			r = grow((void **)&p->requests, &p->n_requests, &cap, sizeof(*r));
 			if (r == NULL) {
-				sqlite3_finalize(s);
+				db_finalize(s);
 				return jit_errorf(err, 500, JIT_E_INTERNAL, "out of memory");
 			}
-			current = sqlite3_column_int64(s, 0);
+			current = db_column_int64(s, 0);
 			r->requestor = dup_col(s, 1);
-			r->start_time = sqlite3_column_int64(s, 2);
+			r->start_time = db_column_int64(s, 2);
 			r->justification = dup_col(s, 3);
 			vcap = 0;
 		}
 		r = &p->requests[p->n_requests - 1];
 		if (request_port_from_row(s, now, r, &vcap, &pcap, err) != 0) {
-			sqlite3_finalize(s);
+			db_finalize(s);
 			return -1;
 		}
 	}
-	sqlite3_finalize(s);
-	if (rc != SQLITE_DONE)
+	db_finalize(s);
+	if (rc != DB_DONE)
 		return db_fail(st, err, "reading requests");
 	return 0;
 }
@@ -1687,7 +1739,7 @@ jit_store_policy_get(struct jit_tx *tx, const struct jit_rid *id, jit_time now,
 	struct jit_store *st = tx->st;
 	char key[JIT_RESOURCE_ID_MAX];
 	struct jit_policy *p;
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	int rc;
 
 	*out = NULL;
@@ -1695,27 +1747,27 @@ jit_store_policy_get(struct jit_tx *tx, const struct jit_rid *id, jit_time now,
 	if (prep(st, "SELECT id, location, kind FROM policies WHERE key = ?", &s, err) != 0)
 		return -1;
 	bind_text(s, 1, key);
-	rc = sqlite3_step(s);
-	if (rc != SQLITE_ROW) {
-		sqlite3_finalize(s);
-		if (rc != SQLITE_DONE)
+	rc = db_step(s);
+	if (rc != DB_ROW) {
+		db_finalize(s);
+		if (rc != DB_DONE)
 			return db_fail(st, err, "reading a policy");
 		return jit_errorf(err, 404, JIT_E_RESOURCE_NOT_FOUND,
 			"The JIT network access policy '%s' under resource group '%s' at location "
 			"'%s' was not found.", id->name, id->rg, id->location);
 	}
 	if ((p = calloc(1, sizeof(*p))) == NULL) {
-		sqlite3_finalize(s);
+		db_finalize(s);
 		return jit_errorf(err, 500, JIT_E_INTERNAL, "out of memory");
 	}
 	if (parse_rid_col(s, 0, &p->id, err) != 0) {
-		sqlite3_finalize(s);
+		db_finalize(s);
 		jit_policy_free(p);
 		return -1;
 	}
 	p->location = dup_col(s, 1);
 	p->kind = dup_col(s, 2);
-	sqlite3_finalize(s);
+	db_finalize(s);
 	p->provisioning_state = strdup("Succeeded");
 	if (p->provisioning_state == NULL || load_policy_vms(st, key, p, err) != 0 ||
 		load_requests(st, key, now, p, err) != 0) {
@@ -1734,7 +1786,7 @@ jit_store_policy_delete(struct jit_tx *tx, const struct jit_rid *id, bool *exist
 {
 	struct jit_store *st = tx->st;
 	char key[JIT_RESOURCE_ID_MAX];
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	int64_t n;
 
 	rid_key(id, key);
@@ -1754,7 +1806,7 @@ jit_store_policy_delete(struct jit_tx *tx, const struct jit_rid *id, bool *exist
 
 /* A list element that is just the resource ID in the first column. */
 static int
-rid_from_row(sqlite3_stmt *s, void *elem, struct jit_error *err)
+rid_from_row(struct db_stmt *s, void *elem, struct jit_error *err)
 {
 	return parse_rid_col(s, 0, elem, err);
 }
@@ -1765,7 +1817,7 @@ jit_store_policy_list(struct jit_tx *tx, const struct jit_rid *scope, const char
 {
 	struct jit_store *st = tx->st;
 	char key[JIT_RESOURCE_ID_MAX];
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 
 	*out = NULL;
 	*n = 0;
@@ -1776,7 +1828,7 @@ jit_store_policy_list(struct jit_tx *tx, const struct jit_rid *scope, const char
 		strncat(key, "/", sizeof(key) - strlen(key) - 1);
 	}
 	if (prep(st, "SELECT id FROM policies WHERE substr(key, 1, length(?1)) = ?1"
-		" AND (?2 IS NULL OR location = lower(?2) OR lower(location) = lower(?2))"
+		" AND (CAST(?2 AS TEXT) IS NULL OR location = lower(?2) OR lower(location) = lower(?2))"
 		" ORDER BY key", &s, err) != 0)
 		return -1;
 	bind_text(s, 1, key);
@@ -1793,7 +1845,7 @@ insert_request_port(struct jit_store *st, int64_t request_id, jit_time start,
 	struct jit_error *err)
 {
 	char vm_key[JIT_RESOURCE_ID_MAX], vm_id[JIT_RESOURCE_ID_MAX];
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	char *sources;
 
 	rid_key(&vm->id, vm_key);
@@ -1809,9 +1861,9 @@ insert_request_port(struct jit_store *st, int64_t request_id, jit_time start,
 		return -1;
 	}
 	bind_text(s, 1, vm_key);
-	sqlite3_bind_int(s, 2, port->number);
+	db_bind_int(s, 2, port->number);
 	bind_text(s, 3, sources);
-	sqlite3_bind_int64(s, 4, start);
+	db_bind_int64(s, 4, start);
 	if (exec_done(st, s, err, "superseding older requests") != 0) {
 		free(sources);
 		return -1;
@@ -1822,20 +1874,20 @@ insert_request_port(struct jit_store *st, int64_t request_id, jit_time start,
 		free(sources);
 		return -1;
 	}
-	sqlite3_bind_int64(s, 1, request_id);
+	db_bind_int64(s, 1, request_id);
 	bind_text(s, 2, vm_key);
 	bind_text(s, 3, vm_id);
-	sqlite3_bind_int64(s, 4, (int64_t)vm_pos);
-	sqlite3_bind_int(s, 5, port->number);
+	db_bind_int64(s, 4, (int64_t)vm_pos);
+	db_bind_int(s, 5, port->number);
 	bind_text(s, 6, sources);
-	sqlite3_bind_int(s, 7, port->sources.list);
-	sqlite3_bind_int64(s, 8, port->end_time);
+	db_bind_int(s, 7, port->sources.list);
+	db_bind_int64(s, 8, port->end_time);
 	bind_text(s, 9, jit_port_status_name(port->status));
 	bind_text(s, 10, jit_status_reason_name(port->reason));
 	if (port->has_mapped_port)
-		sqlite3_bind_int(s, 11, port->mapped_port);
+		db_bind_int(s, 11, port->mapped_port);
 	else
-		sqlite3_bind_null(s, 11);
+		db_bind_null(s, 11);
 	free(sources);
 	return exec_done(st, s, err, "saving a request port");
 }
@@ -1846,7 +1898,7 @@ jit_store_request_add(struct jit_tx *tx, const struct jit_rid *policy,
 {
 	struct jit_store *st = tx->st;
 	char key[JIT_RESOURCE_ID_MAX];
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	int64_t request_id;
 
 	rid_key(policy, key);
@@ -1854,13 +1906,13 @@ jit_store_request_add(struct jit_tx *tx, const struct jit_rid *policy,
 		" justification) VALUES (?, ?, ?, ?, ?)", &s, err) != 0)
 		return -1;
 	bind_text(s, 1, key);
-	sqlite3_bind_int64(s, 2, principal_id);
+	db_bind_int64(s, 2, principal_id);
 	bind_text(s, 3, r->requestor ? r->requestor : "");
-	sqlite3_bind_int64(s, 4, r->start_time);
+	db_bind_int64(s, 4, r->start_time);
 	bind_text(s, 5, r->justification);
 	if (exec_done(st, s, err, "saving a request") != 0)
 		return -1;
-	request_id = sqlite3_last_insert_rowid(st->db);
+	request_id = db_last_insert_rowid(st->db);
 	for (size_t i = 0; i < r->n_vms; i++) {
 		char vm_key[JIT_RESOURCE_ID_MAX];
 
@@ -1883,7 +1935,7 @@ jit_store_request_revoke(struct jit_tx *tx, const struct jit_rid *policy,
 	struct jit_store *st = tx->st;
 	char pkey[JIT_RESOURCE_ID_MAX], vkey[JIT_RESOURCE_ID_MAX];
 	char *sources = NULL;
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 
 	*n = 0;
 	rid_key(policy, pkey);
@@ -1896,20 +1948,20 @@ jit_store_request_revoke(struct jit_tx *tx, const struct jit_rid *policy,
 	}
 	if (prep(st, "UPDATE request_ports SET status = 'Revoked', reason = 'UserRequested',"
 		" end_ns = ?1 WHERE vm_key = ?2 AND number = ?3 AND status = 'Initiated'"
-		" AND end_ns > ?1 AND (?4 IS NULL OR sources = ?4)"
+		" AND end_ns > ?1 AND (CAST(?4 AS TEXT) IS NULL OR sources = ?4)"
 		" AND request_id IN (SELECT id FROM requests WHERE policy_key = ?5)", &s, err) != 0) {
 		free(sources);
 		return -1;
 	}
-	sqlite3_bind_int64(s, 1, now);
+	db_bind_int64(s, 1, now);
 	bind_text(s, 2, vkey);
-	sqlite3_bind_int(s, 3, number);
+	db_bind_int(s, 3, number);
 	bind_text(s, 4, sources);
 	bind_text(s, 5, pkey);
 	free(sources);
 	if (exec_done(st, s, err, "revoking access") != 0)
 		return -1;
-	*n = (size_t)sqlite3_changes(st->db);
+	*n = (size_t)db_changes(st->db);
 	return *n > 0 ? bump_vm_ep(st, vkey, err) : 0;
 }
 
@@ -1955,7 +2007,7 @@ jit_store_policy_end_grants(struct jit_tx *tx, const struct jit_rid *policy,
 {
 	struct jit_store *st = tx->st;
 	char key[JIT_RESOURCE_ID_MAX];
-	sqlite3_stmt *s, *u;
+	struct db_stmt *s, *u;
 	size_t cap = 0;
 	int rc;
 
@@ -1968,11 +2020,11 @@ jit_store_policy_end_grants(struct jit_tx *tx, const struct jit_rid *policy,
 		" ORDER BY rp.id", &s, err) != 0)
 		return -1;
 	bind_text(s, 1, key);
-	sqlite3_bind_int64(s, 2, now);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		const char *vm_key = (const char *)sqlite3_column_text(s, 1);
-		const char *sources = (const char *)sqlite3_column_text(s, 4);
-		uint16_t number = (uint16_t)sqlite3_column_int(s, 3);
+	db_bind_int64(s, 2, now);
+	while ((rc = db_step(s)) == DB_ROW) {
+		const char *vm_key = (const char *)db_column_text(s, 1);
+		const char *sources = (const char *)db_column_text(s, 4);
+		uint16_t number = (uint16_t)db_column_int(s, 3);
 		struct jit_expired *x;
 
 		if (grant_kept(keep, vm_key ? vm_key : "", number, sources ? sources : "[]"))
@@ -1992,14 +2044,14 @@ jit_store_policy_end_grants(struct jit_tx *tx, const struct jit_rid *policy,
 		if (prep(st, "UPDATE request_ports SET status = 'Revoked', reason = 'UserRequested',"
 			" end_ns = ? WHERE id = ?", &u, err) != 0)
 			goto fail;
-		sqlite3_bind_int64(u, 1, now);
-		sqlite3_bind_int64(u, 2, sqlite3_column_int64(s, 0));
+		db_bind_int64(u, 1, now);
+		db_bind_int64(u, 2, db_column_int64(s, 0));
 		if (exec_done(st, u, err, "ending access") != 0 ||
 			bump_vm_ep(st, vm_key ? vm_key : "", err) != 0)
 			goto fail;
 	}
-	sqlite3_finalize(s);
-	if (rc != SQLITE_DONE) {
+	db_finalize(s);
+	if (rc != DB_DONE) {
 		s = NULL;
 		db_fail(st, err, "finding access to end");
 		goto fail;
@@ -2007,7 +2059,7 @@ jit_store_policy_end_grants(struct jit_tx *tx, const struct jit_rid *policy,
 	return 0;
 fail:
 	if (s != NULL)
-		sqlite3_finalize(s);
+		db_finalize(s);
 	free(*out);
 	*out = NULL;
 	*n = 0;
@@ -2019,7 +2071,7 @@ jit_store_expire(struct jit_tx *tx, jit_time now, struct jit_expired **out, size
 	struct jit_error *err)
 {
 	struct jit_store *st = tx->st;
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	size_t cap = 0;
 	int rc;
 
@@ -2031,25 +2083,25 @@ jit_store_expire(struct jit_tx *tx, jit_time now, struct jit_expired **out, size
 		" WHERE rp.status = 'Initiated' AND rp.end_ns <= ? ORDER BY rp.end_ns, rp.id", &s,
 		err) != 0)
 		return -1;
-	sqlite3_bind_int64(s, 1, now);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+	db_bind_int64(s, 1, now);
+	while ((rc = db_step(s)) == DB_ROW) {
 		struct jit_expired *x = grow((void **)out, n, &cap, sizeof(**out));
 
 		if (x == NULL || parse_rid_col(s, 0, &x->vm, err) != 0 ||
 			parse_rid_col(s, 1, &x->policy, err) != 0) {
-			sqlite3_finalize(s);
+			db_finalize(s);
 			free(*out);
 			*out = NULL;
 			*n = 0;
 			return x == NULL ? jit_errorf(err, 500, JIT_E_INTERNAL, "out of memory") : -1;
 		}
-		x->number = (uint16_t)sqlite3_column_int(s, 2);
+		x->number = (uint16_t)db_column_int(s, 2);
 		copy_col(s, 3, x->sources, sizeof(x->sources));
 		copy_col(s, 4, x->requestor, sizeof(x->requestor));
-		x->end = sqlite3_column_int64(s, 5);
+		x->end = db_column_int64(s, 5);
 	}
-	sqlite3_finalize(s);
-	if (rc != SQLITE_DONE) {
+	db_finalize(s);
+	if (rc != DB_DONE) {
 		db_fail(st, err, "finding ended requests");
 		goto fail;
 	}
@@ -2058,7 +2110,7 @@ jit_store_expire(struct jit_tx *tx, jit_time now, struct jit_expired **out, size
 	if (prep(st, "UPDATE request_ports SET status = 'Revoked', reason = 'Expired'"
 		" WHERE status = 'Initiated' AND end_ns <= ?", &s, err) != 0)
 		goto fail;
-	sqlite3_bind_int64(s, 1, now);
+	db_bind_int64(s, 1, now);
 	if (exec_done(st, s, err, "expiring requests") == 0)
 		return 0;
 fail:
@@ -2098,7 +2150,7 @@ int
 jit_store_principal_add(struct jit_tx *tx, struct jit_principal *p, struct jit_error *err)
 {
 	struct jit_store *st = tx->st;
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	int64_t n;
 
 	if (count_rows(st, "SELECT COUNT(*) FROM principals WHERE lower(name) = lower(?)", p->name,
@@ -2115,42 +2167,42 @@ jit_store_principal_add(struct jit_tx *tx, struct jit_principal *p, struct jit_e
 	bind_text(s, 1, principal_kind_name(p->kind));
 	bind_text(s, 2, p->name);
 	bind_text(s, 3, p->display_name[0] ? p->display_name : p->name);
-	sqlite3_bind_int64(s, 4, p->created);
+	db_bind_int64(s, 4, p->created);
 	bind_text(s, 5, p->object_id);
 	if (exec_done(st, s, err, "saving a principal") != 0)
 		return -1;
-	p->id = sqlite3_last_insert_rowid(st->db);
+	p->id = db_last_insert_rowid(st->db);
 	return 0;
 }
 
 #define PRINCIPAL_COLUMNS "id, kind, name, display_name, created_ns, object_id"
 
 static int
-principal_from_row(sqlite3_stmt *s, void *elem, struct jit_error *err)
+principal_from_row(struct db_stmt *s, void *elem, struct jit_error *err)
 {
 	struct jit_principal *out = elem;
 
 	memset(out, 0, sizeof(*out));
-	out->id = sqlite3_column_int64(s, 0);
-	out->kind = principal_kind_parse((const char *)sqlite3_column_text(s, 1));
+	out->id = db_column_int64(s, 0);
+	out->kind = principal_kind_parse((const char *)db_column_text(s, 1));
 	copy_col(s, 2, out->name, sizeof(out->name));
 	copy_col(s, 3, out->display_name, sizeof(out->display_name));
-	out->created = sqlite3_column_int64(s, 4);
+	out->created = db_column_int64(s, 4);
 	copy_col(s, 5, out->object_id, sizeof(out->object_id));
 	return 0;
 }
 
 static int
-principal_query_one(struct jit_store *st, sqlite3_stmt *s, struct jit_principal *out,
+principal_query_one(struct jit_store *st, struct db_stmt *s, struct jit_principal *out,
 	bool *found, struct jit_error *err)
 {
-	int rc = sqlite3_step(s);
+	int rc = db_step(s);
 
-	*found = rc == SQLITE_ROW;
-	if (rc == SQLITE_ROW)
+	*found = rc == DB_ROW;
+	if (rc == DB_ROW)
 		principal_from_row(s, out, NULL);
-	sqlite3_finalize(s);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+	db_finalize(s);
+	if (rc != DB_ROW && rc != DB_DONE)
 		return db_fail(st, err, "reading a principal");
 	return 0;
 }
@@ -2160,12 +2212,12 @@ jit_store_principal_get(struct jit_tx *tx, int64_t id, struct jit_principal *out
 	struct jit_error *err)
 {
 	struct jit_store *st = tx->st;
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	bool found;
 
 	if (prep(st, "SELECT " PRINCIPAL_COLUMNS " FROM principals WHERE id = ?", &s, err) != 0)
 		return -1;
-	sqlite3_bind_int64(s, 1, id);
+	db_bind_int64(s, 1, id);
 	if (principal_query_one(st, s, out, &found, err) != 0)
 		return -1;
 	if (!found)
@@ -2179,7 +2231,7 @@ jit_store_principal_find(struct jit_tx *tx, const char *object_id_or_name,
 	struct jit_principal *out, struct jit_error *err)
 {
 	struct jit_store *st = tx->st;
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	bool found;
 
 	if (prep(st, "SELECT " PRINCIPAL_COLUMNS " FROM principals WHERE lower(object_id) ="
@@ -2199,7 +2251,7 @@ jit_store_principal_list(struct jit_tx *tx, struct jit_principal **out, size_t *
 	struct jit_error *err)
 {
 	struct jit_store *st = tx->st;
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 
 	*out = NULL;
 	*n = 0;
@@ -2214,12 +2266,12 @@ int
 jit_store_principal_delete(struct jit_tx *tx, int64_t id, struct jit_error *err)
 {
 	struct jit_store *st = tx->st;
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 
 	/* Tokens and role assignments go with it (ON DELETE CASCADE). */
 	if (prep(st, "DELETE FROM principals WHERE id = ?", &s, err) != 0)
 		return -1;
-	sqlite3_bind_int64(s, 1, id);
+	db_bind_int64(s, 1, id);
 	return exec_done(st, s, err, "deleting a principal");
 }
 
@@ -2229,17 +2281,17 @@ jit_store_token_add(struct jit_tx *tx, int64_t principal_id, const char *name,
 	jit_time expires, struct jit_error *err)
 {
 	struct jit_store *st = tx->st;
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 
 	if (prep(st, "INSERT INTO tokens (token_id, principal_id, name, hash, created_ns,"
 		" expires_ns) VALUES (?, ?, ?, ?, ?, ?)", &s, err) != 0)
 		return -1;
 	bind_text(s, 1, token_id);
-	sqlite3_bind_int64(s, 2, principal_id);
+	db_bind_int64(s, 2, principal_id);
 	bind_text(s, 3, name);
-	sqlite3_bind_blob(s, 4, hash, JIT_TOKEN_HASH_BYTES, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(s, 5, now);
-	sqlite3_bind_int64(s, 6, expires);
+	db_bind_blob(s, 4, hash, JIT_TOKEN_HASH_BYTES);
+	db_bind_int64(s, 5, now);
+	db_bind_int64(s, 6, expires);
 	return exec_done(st, s, err, "saving a token");
 }
 
@@ -2247,9 +2299,9 @@ jit_store_token_add(struct jit_tx *tx, int64_t principal_id, const char *name,
  * enrollment tokens. */
 static int
 find_secret(struct jit_store *st, const char *sql, const char *token_id, jit_time now,
-	uint8_t hash[JIT_TOKEN_HASH_BYTES], sqlite3_stmt **row, bool *found, struct jit_error *err)
+	uint8_t hash[JIT_TOKEN_HASH_BYTES], struct db_stmt **row, bool *found, struct jit_error *err)
 {
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	int rc;
 
 	*found = false;
@@ -2257,16 +2309,16 @@ find_secret(struct jit_store *st, const char *sql, const char *token_id, jit_tim
 	if (prep(st, sql, &s, err) != 0)
 		return -1;
 	bind_text(s, 1, token_id);
-	sqlite3_bind_int64(s, 2, now);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW && sqlite3_column_bytes(s, 0) == JIT_TOKEN_HASH_BYTES) {
-		memcpy(hash, sqlite3_column_blob(s, 0), JIT_TOKEN_HASH_BYTES);
+	db_bind_int64(s, 2, now);
+	rc = db_step(s);
+	if (rc == DB_ROW && db_column_bytes(s, 0) == JIT_TOKEN_HASH_BYTES) {
+		memcpy(hash, db_column_blob(s, 0), JIT_TOKEN_HASH_BYTES);
 		*found = true;
 		*row = s;
 		return 0;
 	}
-	sqlite3_finalize(s);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+	db_finalize(s);
+	if (rc != DB_ROW && rc != DB_DONE)
 		return db_fail(st, err, "looking up a token");
 	return 0;
 }
@@ -2277,15 +2329,15 @@ jit_store_token_find(struct jit_tx *tx, const char *token_id, jit_time now,
 	struct jit_error *err)
 {
 	struct jit_store *st = tx->st;
-	sqlite3_stmt *row;
+	struct db_stmt *row;
 
 	if (find_secret(st, "SELECT hash, principal_id FROM tokens WHERE token_id = ?1"
 		" AND revoked_ns = 0 AND (expires_ns = 0 OR expires_ns > ?2)", token_id, now, hash,
 		&row, found, err) != 0)
 		return -1;
 	if (*found) {
-		*principal_id = sqlite3_column_int64(row, 1);
-		sqlite3_finalize(row);
+		*principal_id = db_column_int64(row, 1);
+		db_finalize(row);
 	}
 	return 0;
 }
@@ -2295,13 +2347,13 @@ jit_store_token_touch(struct jit_tx *tx, const char *token_id, jit_time now,
 	struct jit_error *err)
 {
 	struct jit_store *st = tx->st;
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 
 	/* At most once a minute: a read must not cost a disk sync each time. */
 	if (prep(st, "UPDATE tokens SET last_used_ns = ?1 WHERE token_id = ?2"
 		" AND last_used_ns < ?1 - 60000000000", &s, err) != 0)
 		return -1;
-	sqlite3_bind_int64(s, 1, now);
+	db_bind_int64(s, 1, now);
 	bind_text(s, 2, token_id);
 	return exec_done(st, s, err, "recording token use");
 }
@@ -2314,22 +2366,22 @@ jit_store_session_add(struct jit_tx *tx, const char *session_id,
 	jit_time expires, struct jit_error *err)
 {
 	struct jit_store *st = tx->st;
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 
 	/* Ended sessions go as new ones come: the table holds only live ones (and a few). */
 	if (prep(st, "DELETE FROM sessions WHERE expires_ns <= ?1", &s, err) != 0)
 		return -1;
-	sqlite3_bind_int64(s, 1, now);
+	db_bind_int64(s, 1, now);
 	if (exec_done(st, s, err, "removing ended sessions") != 0)
 		return -1;
 	if (prep(st, "INSERT INTO sessions (session_id, hash, token_id, created_ns, expires_ns)"
 		" VALUES (?1, ?2, ?3, ?4, ?5)", &s, err) != 0)
 		return -1;
 	bind_text(s, 1, session_id);
-	sqlite3_bind_blob(s, 2, hash, JIT_TOKEN_HASH_BYTES, SQLITE_TRANSIENT);
+	db_bind_blob(s, 2, hash, JIT_TOKEN_HASH_BYTES);
 	bind_text(s, 3, token_id);
-	sqlite3_bind_int64(s, 4, now);
-	sqlite3_bind_int64(s, 5, expires);
+	db_bind_int64(s, 4, now);
+	db_bind_int64(s, 5, expires);
 	return exec_done(st, s, err, "recording a session");
 }
 
@@ -2339,7 +2391,7 @@ jit_store_session_find(struct jit_tx *tx, const char *session_id, jit_time now,
 	struct jit_error *err)
 {
 	struct jit_store *st = tx->st;
-	sqlite3_stmt *row;
+	struct db_stmt *row;
 
 	/* The token must still be valid: revoking or expiring it ends its sessions. */
 	if (find_secret(st, "SELECT s.hash, t.principal_id, s.token_id, s.created_ns,"
@@ -2350,12 +2402,12 @@ jit_store_session_find(struct jit_tx *tx, const char *session_id, jit_time now,
 		return -1;
 	if (*found) {
 		memset(out, 0, sizeof(*out));
-		out->principal_id = sqlite3_column_int64(row, 1);
+		out->principal_id = db_column_int64(row, 1);
 		snprintf(out->token_id, sizeof(out->token_id), "%s",
-			(const char *)sqlite3_column_text(row, 2));
-		out->created = sqlite3_column_int64(row, 3);
-		out->expires = sqlite3_column_int64(row, 4);
-		sqlite3_finalize(row);
+			(const char *)db_column_text(row, 2));
+		out->created = db_column_int64(row, 3);
+		out->expires = db_column_int64(row, 4);
+		db_finalize(row);
 	}
 	return 0;
 }
@@ -2365,14 +2417,14 @@ jit_store_session_delete(struct jit_tx *tx, const char *session_id, bool *existe
 	struct jit_error *err)
 {
 	struct jit_store *st = tx->st;
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 
 	if (prep(st, "DELETE FROM sessions WHERE session_id = ?1", &s, err) != 0)
 		return -1;
 	bind_text(s, 1, session_id);
 	if (exec_done(st, s, err, "deleting a session") != 0)
 		return -1;
-	*existed = sqlite3_changes(st->db) > 0;
+	*existed = db_changes(st->db) > 0;
 	return 0;
 }
 
@@ -2386,7 +2438,7 @@ jit_store_enrollment_add(struct jit_tx *tx, const char *token_id,
 	struct jit_store *st = tx->st;
 	char rgk[JIT_RESOURCE_ID_MAX];
 	struct jit_resource_group g;
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 
 	if (jit_store_rg_get(tx, rg, &g, err) != 0)
 		return -1;
@@ -2395,11 +2447,11 @@ jit_store_enrollment_add(struct jit_tx *tx, const char *token_id,
 		" created_ns, expires_ns) VALUES (?, ?, ?, ?, ?, ?)", &s, err) != 0)
 		return -1;
 	bind_text(s, 1, token_id);
-	sqlite3_bind_blob(s, 2, hash, JIT_TOKEN_HASH_BYTES, SQLITE_TRANSIENT);
+	db_bind_blob(s, 2, hash, JIT_TOKEN_HASH_BYTES);
 	bind_text(s, 3, rgk);
-	sqlite3_bind_int64(s, 4, created_by);
-	sqlite3_bind_int64(s, 5, now);
-	sqlite3_bind_int64(s, 6, expires);
+	db_bind_int64(s, 4, created_by);
+	db_bind_int64(s, 5, now);
+	db_bind_int64(s, 6, expires);
 	return exec_done(st, s, err, "saving an enrollment token");
 }
 
@@ -2408,7 +2460,7 @@ jit_store_enrollment_find(struct jit_tx *tx, const char *token_id, jit_time now,
 	uint8_t hash[JIT_TOKEN_HASH_BYTES], struct jit_rid *rg, bool *found, struct jit_error *err)
 {
 	struct jit_store *st = tx->st;
-	sqlite3_stmt *row;
+	struct db_stmt *row;
 	int r = 0;
 
 	if (find_secret(st, "SELECT t.hash, g.id FROM enrollment_tokens t JOIN resource_groups g"
@@ -2417,7 +2469,7 @@ jit_store_enrollment_find(struct jit_tx *tx, const char *token_id, jit_time now,
 		return -1;
 	if (*found) {
 		r = parse_rid_col(row, 1, rg, err);
-		sqlite3_finalize(row);
+		db_finalize(row);
 	}
 	return r;
 }
@@ -2427,11 +2479,11 @@ jit_store_enrollment_use(struct jit_tx *tx, const char *token_id, jit_time now,
 	struct jit_error *err)
 {
 	struct jit_store *st = tx->st;
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 
 	if (prep(st, "UPDATE enrollment_tokens SET used_ns = ? WHERE token_id = ?", &s, err) != 0)
 		return -1;
-	sqlite3_bind_int64(s, 1, now);
+	db_bind_int64(s, 1, now);
 	bind_text(s, 2, token_id);
 	return exec_done(st, s, err, "consuming an enrollment token");
 }
@@ -2442,7 +2494,7 @@ jit_store_ep_add(struct jit_tx *tx, const struct jit_enforcement_point *ep,
 {
 	struct jit_store *st = tx->st;
 	char key[JIT_RESOURCE_ID_MAX], rgk[JIT_RESOURCE_ID_MAX], id[JIT_RESOURCE_ID_MAX];
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	int64_t n;
 
 	rid_key(&ep->id, key);
@@ -2461,8 +2513,8 @@ jit_store_ep_add(struct jit_tx *tx, const struct jit_enforcement_point *ep,
 	bind_text(s, 2, rgk);
 	bind_text(s, 3, id);
 	bind_text(s, 4, jit_ep_kind_name(ep->kind));
-	sqlite3_bind_int64(s, 5, ep->principal_id);
-	sqlite3_bind_int64(s, 6, ep->created);
+	db_bind_int64(s, 5, ep->principal_id);
+	db_bind_int64(s, 6, ep->created);
 	return exec_done(st, s, err, "saving an enforcement point");
 }
 
@@ -2470,17 +2522,17 @@ jit_store_ep_add(struct jit_tx *tx, const struct jit_enforcement_point *ep,
 	" status_json"
 
 static int
-ep_from_row(sqlite3_stmt *s, struct jit_enforcement_point *out, struct jit_error *err)
+ep_from_row(struct db_stmt *s, struct jit_enforcement_point *out, struct jit_error *err)
 {
 	memset(out, 0, sizeof(*out));
 	if (parse_rid_col(s, 0, &out->id, err) != 0 ||
-		jit_ep_kind_parse((const char *)sqlite3_column_text(s, 1), &out->kind, err) != 0)
+		jit_ep_kind_parse((const char *)db_column_text(s, 1), &out->kind, err) != 0)
 		return jit_errorf(err, 500, JIT_E_INTERNAL, "stored enforcement point is corrupt");
-	out->principal_id = sqlite3_column_int64(s, 2);
-	out->version = (uint64_t)sqlite3_column_int64(s, 3);
-	out->applied_version = (uint64_t)sqlite3_column_int64(s, 4);
-	out->last_seen = sqlite3_column_int64(s, 5);
-	out->created = sqlite3_column_int64(s, 6);
+	out->principal_id = db_column_int64(s, 2);
+	out->version = (uint64_t)db_column_int64(s, 3);
+	out->applied_version = (uint64_t)db_column_int64(s, 4);
+	out->last_seen = db_column_int64(s, 5);
+	out->created = db_column_int64(s, 6);
 	out->status_json = dup_col(s, 7);
 	return 0;
 }
@@ -2503,16 +2555,16 @@ jit_enforcement_points_free(struct jit_enforcement_point *eps, size_t n)
 }
 
 static int
-ep_query_one(struct jit_store *st, sqlite3_stmt *s, struct jit_enforcement_point *out,
+ep_query_one(struct jit_store *st, struct db_stmt *s, struct jit_enforcement_point *out,
 	bool *found, struct jit_error *err)
 {
-	int rc = sqlite3_step(s), r = 0;
+	int rc = db_step(s), r = 0;
 
-	*found = rc == SQLITE_ROW;
-	if (rc == SQLITE_ROW)
+	*found = rc == DB_ROW;
+	if (rc == DB_ROW)
 		r = ep_from_row(s, out, err);
-	sqlite3_finalize(s);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+	db_finalize(s);
+	if (rc != DB_ROW && rc != DB_DONE)
 		return db_fail(st, err, "reading an enforcement point");
 	return r;
 }
@@ -2523,7 +2575,7 @@ jit_store_ep_get(struct jit_tx *tx, const struct jit_rid *id,
 {
 	struct jit_store *st = tx->st;
 	char key[JIT_RESOURCE_ID_MAX];
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	bool found;
 
 	rid_key(id, key);
@@ -2543,12 +2595,12 @@ jit_store_ep_by_principal(struct jit_tx *tx, int64_t principal_id,
 	struct jit_enforcement_point *out, bool *found, struct jit_error *err)
 {
 	struct jit_store *st = tx->st;
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 
 	if (prep(st, "SELECT " EP_COLUMNS " FROM enforcement_points WHERE principal_id = ?", &s,
 		err) != 0)
 		return -1;
-	sqlite3_bind_int64(s, 1, principal_id);
+	db_bind_int64(s, 1, principal_id);
 	return ep_query_one(st, s, out, found, err);
 }
 
@@ -2558,7 +2610,7 @@ jit_store_ep_list(struct jit_tx *tx, const struct jit_rid *scope,
 {
 	struct jit_store *st = tx->st;
 	char key[JIT_RESOURCE_ID_MAX];
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	size_t cap = 0;
 	int rc;
 
@@ -2574,19 +2626,19 @@ jit_store_ep_list(struct jit_tx *tx, const struct jit_rid *scope,
 		" WHERE substr(key, 1, length(?1)) = ?1 ORDER BY key", &s, err) != 0)
 		return -1;
 	bind_text(s, 1, key);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+	while ((rc = db_step(s)) == DB_ROW) {
 		struct jit_enforcement_point *e = grow((void **)out, n, &cap, sizeof(**out));
 
 		if (e == NULL || ep_from_row(s, e, err) != 0) {
-			sqlite3_finalize(s);
+			db_finalize(s);
 			jit_enforcement_points_free(*out, *n);
 			*out = NULL;
 			*n = 0;
 			return e == NULL ? jit_errorf(err, 500, JIT_E_INTERNAL, "out of memory") : -1;
 		}
 	}
-	sqlite3_finalize(s);
-	if (rc != SQLITE_DONE) {
+	db_finalize(s);
+	if (rc != DB_DONE) {
 		jit_enforcement_points_free(*out, *n);
 		*out = NULL;
 		*n = 0;
@@ -2603,7 +2655,7 @@ jit_store_ep_delete(struct jit_tx *tx, const struct jit_rid *id, jit_time now,
 	struct jit_enforcement_point ep;
 	char key[JIT_RESOURCE_ID_MAX];
 	struct jit_error ignored;
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 
 	*existed = false;
 	if (jit_store_ep_get(tx, id, &ep, &ignored) != 0)
@@ -2619,8 +2671,8 @@ jit_store_ep_delete(struct jit_tx *tx, const struct jit_rid *id, jit_time now,
 	if (prep(st, "UPDATE tokens SET revoked_ns = ? WHERE principal_id = ? AND revoked_ns = 0",
 		&s, err) != 0)
 		return -1;
-	sqlite3_bind_int64(s, 1, now);
-	sqlite3_bind_int64(s, 2, ep.principal_id);
+	db_bind_int64(s, 1, now);
+	db_bind_int64(s, 2, ep.principal_id);
 	if (exec_done(st, s, err, "revoking the agent credential") != 0)
 		return -1;
 	if (prep(st, "DELETE FROM enforcement_points WHERE key = ?", &s, err) != 0)
@@ -2636,15 +2688,15 @@ jit_store_ep_report(struct jit_tx *tx, const struct jit_rid *id, uint64_t applie
 {
 	struct jit_store *st = tx->st;
 	char key[JIT_RESOURCE_ID_MAX];
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 
 	rid_key(id, key);
 	if (prep(st, "UPDATE enforcement_points SET applied_version = ?, status_json = ?,"
 		" last_seen_ns = ? WHERE key = ?", &s, err) != 0)
 		return -1;
-	sqlite3_bind_int64(s, 1, (int64_t)applied);
+	db_bind_int64(s, 1, (int64_t)applied);
 	bind_text(s, 2, status_json);
-	sqlite3_bind_int64(s, 3, now);
+	db_bind_int64(s, 3, now);
 	bind_text(s, 4, key);
 	tx->reported = true;
 	return exec_done(st, s, err, "recording an enforcement point's status");
@@ -2655,7 +2707,7 @@ static int
 load_grants(struct jit_store *st, const char *vm_key, uint16_t number, jit_time now,
 	struct jit_rule *rule, struct jit_error *err)
 {
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	size_t cap = 0;
 	int rc;
 
@@ -2668,15 +2720,15 @@ load_grants(struct jit_store *st, const char *vm_key, uint16_t number, jit_time 
 		" AND rp.end_ns > ? ORDER BY rp.id", &s, err) != 0)
 		return -1;
 	bind_text(s, 1, vm_key);
-	sqlite3_bind_int(s, 2, number);
-	sqlite3_bind_int64(s, 3, now);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+	db_bind_int(s, 2, number);
+	db_bind_int64(s, 3, now);
+	while ((rc = db_step(s)) == DB_ROW) {
 		struct jit_sources src;
-		jit_time end = sqlite3_column_int64(s, 1);
+		jit_time end = db_column_int64(s, 1);
 
-		if (sources_from_json((const char *)sqlite3_column_text(s, 0), false, &src,
+		if (sources_from_json((const char *)db_column_text(s, 0), false, &src,
 			err) != 0) {
-			sqlite3_finalize(s);
+			db_finalize(s);
 			return -1;
 		}
 		for (size_t i = 0; i < src.n; i++) {
@@ -2685,22 +2737,22 @@ load_grants(struct jit_store *st, const char *vm_key, uint16_t number, jit_time 
 
 			if (g == NULL) {
 				free(src.prefixes);
-				sqlite3_finalize(s);
+				db_finalize(s);
 				return jit_errorf(err, 500, JIT_E_INTERNAL, "out of memory");
 			}
 			g->source = src.prefixes[i];
 			g->end_time = end;
 			/* Whole seconds, rounded up: the agent takes the earlier of both ends. */
 			g->seconds_remaining = (end - now + JIT_NS_PER_SEC - 1) / JIT_NS_PER_SEC;
-			if (sqlite3_column_type(s, 2) != SQLITE_NULL) {
+			if (db_column_type(s, 2) != DB_NULL) {
 				g->has_mapped_port = true;
-				g->mapped_port = (uint16_t)sqlite3_column_int(s, 2);
+				g->mapped_port = (uint16_t)db_column_int(s, 2);
 			}
 		}
 		free(src.prefixes);
 	}
-	sqlite3_finalize(s);
-	if (rc != SQLITE_DONE)
+	db_finalize(s);
+	if (rc != DB_DONE)
 		return db_fail(st, err, "reading grants");
 	return 0;
 }
@@ -2713,7 +2765,7 @@ jit_store_ep_desired_state(struct jit_tx *tx, const struct jit_rid *id, jit_time
 	struct jit_enforcement_point ep;
 	struct jit_desired_state *ds;
 	char key[JIT_RESOURCE_ID_MAX];
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	size_t cap = 0;
 	int rc;
 
@@ -2735,7 +2787,7 @@ jit_store_ep_desired_state(struct jit_tx *tx, const struct jit_rid *id, jit_time
 		return -1;
 	}
 	bind_text(s, 1, key);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+	while ((rc = db_step(s)) == DB_ROW) {
 		struct jit_rule *rule = grow((void **)&ds->rules, &ds->n_rules, &cap, sizeof(*rule));
 		json_t *addrs;
 		size_t i;
@@ -2747,7 +2799,7 @@ jit_store_ep_desired_state(struct jit_tx *tx, const struct jit_rid *id, jit_time
 		}
 		if (parse_rid_col(s, 1, &rule->vm, err) != 0)
 			goto fail;
-		addrs = json_loads((const char *)sqlite3_column_text(s, 2), 0, NULL);
+		addrs = json_loads((const char *)db_column_text(s, 2), 0, NULL);
 		json_array_foreach(addrs, i, v) {
 			if (i >= JIT_MAX_VM_ADDRESSES || !json_is_string(v) ||
 				jit_prefix_parse(json_string_value(v), &rule->destinations[i], err) != 0)
@@ -2755,24 +2807,24 @@ jit_store_ep_desired_state(struct jit_tx *tx, const struct jit_rid *id, jit_time
 			rule->n_destinations = i + 1;
 		}
 		json_decref(addrs);
-		rule->number = (uint16_t)sqlite3_column_int(s, 3);
-		if (jit_proto_parse((const char *)sqlite3_column_text(s, 4), &rule->protocol,
+		rule->number = (uint16_t)db_column_int(s, 3);
+		if (jit_proto_parse((const char *)db_column_text(s, 4), &rule->protocol,
 			err) != 0)
 			goto fail;
-		rule->close_established = sqlite3_column_int(s, 5) != 0;
-		if (load_grants(st, (const char *)sqlite3_column_text(s, 0), rule->number, now, rule,
+		rule->close_established = db_column_int(s, 5) != 0;
+		if (load_grants(st, (const char *)db_column_text(s, 0), rule->number, now, rule,
 			err) != 0)
 			goto fail;
 	}
-	sqlite3_finalize(s);
-	if (rc != SQLITE_DONE) {
+	db_finalize(s);
+	if (rc != DB_DONE) {
 		jit_desired_state_free(ds);
 		return db_fail(st, err, "reading desired state");
 	}
 	*out = ds;
 	return 0;
 fail:
-	sqlite3_finalize(s);
+	db_finalize(s);
 	jit_desired_state_free(ds);
 	return -1;
 }
@@ -2784,24 +2836,24 @@ fail:
 	" resource_id, result, status, correlation_id, details, vms, prev_hash, hash"
 
 static const char *
-text_col(sqlite3_stmt *s, int i)
+text_col(struct db_stmt *s, int i)
 {
-	return (const char *)sqlite3_column_text(s, i);
+	return (const char *)db_column_text(s, i);
 }
 
 /* An audit row's content (pointers valid until the statement steps again). */
 static void
-record_from_row(sqlite3_stmt *s, struct jit_audit_record *r)
+record_from_row(struct db_stmt *s, struct jit_audit_record *r)
 {
-	r->seq = sqlite3_column_int64(s, 0);
-	r->time = sqlite3_column_int64(s, 1);
-	r->principal_id = sqlite3_column_int64(s, 2);
+	r->seq = db_column_int64(s, 0);
+	r->time = db_column_int64(s, 1);
+	r->principal_id = db_column_int64(s, 2);
 	r->principal_name = text_col(s, 3);
 	r->caller = text_col(s, 4);
 	r->operation = text_col(s, 5);
 	r->resource_id = text_col(s, 6);
 	r->result = text_col(s, 7);
-	r->status = sqlite3_column_int(s, 8);
+	r->status = db_column_int(s, 8);
 	r->correlation_id = text_col(s, 9);
 	r->details_json = text_col(s, 10);
 	r->vms_json = text_col(s, 11);
@@ -2811,32 +2863,33 @@ static int
 audit_head(struct jit_store *st, int64_t *seq, char hash[JIT_AUDIT_HASH_HEX],
 	struct jit_error *err)
 {
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	int rc;
 
 	*seq = 0;
 	snprintf(hash, JIT_AUDIT_HASH_HEX, "%s", JIT_AUDIT_GENESIS);
 	if (prep(st, "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1", &s, err) != 0)
 		return -1;
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW) {
-		*seq = sqlite3_column_int64(s, 0);
+	rc = db_step(s);
+	if (rc == DB_ROW) {
+		*seq = db_column_int64(s, 0);
 		copy_col(s, 1, hash, JIT_AUDIT_HASH_HEX);
 	}
-	sqlite3_finalize(s);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : db_fail(st, err, "reading the audit head");
+	db_finalize(s);
+	return rc == DB_ROW || rc == DB_DONE ? 0 : db_fail(st, err, "reading the audit head");
 }
 
 static int
 set_meta(struct jit_store *st, const char *key, const char *value, struct jit_error *err)
 {
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 
-	if (prep(st, "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", &s, err) != 0)
+	if (prep(st, "INSERT INTO meta (key, value) VALUES (?, ?)"
+		" ON CONFLICT (key) DO UPDATE SET value = excluded.value", &s, err) != 0)
 		return -1;
 	bind_text(s, 1, key);
 	bind_text(s, 2, value);
-	return exec_done(st, s, err, "recording the audit head");
+	return exec_done(st, s, err, "recording state in meta");
 }
 
 /* Records the head (last seq and hash) beside the chain, so that cutting entries off
@@ -2857,13 +2910,13 @@ static int
 chain_existing_audit(struct jit_store *st, struct jit_error *err)
 {
 	char prev[JIT_AUDIT_HASH_HEX] = JIT_AUDIT_GENESIS;
-	sqlite3_stmt *s, *u;
+	struct db_stmt *s, *u;
 	int64_t last = 0;
 	int rc;
 
 	if (prep(st, "SELECT " AUDIT_COLUMNS " FROM audit ORDER BY seq", &s, err) != 0)
 		return -1;
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+	while ((rc = db_step(s)) == DB_ROW) {
 		struct jit_audit_record rec;
 		char hash[JIT_AUDIT_HASH_HEX];
 
@@ -2871,20 +2924,20 @@ chain_existing_audit(struct jit_store *st, struct jit_error *err)
 		jit_audit_hash(prev, &rec, hash);
 		last = rec.seq;
 		if (prep(st, "UPDATE audit SET prev_hash = ?, hash = ? WHERE seq = ?", &u, err) != 0) {
-			sqlite3_finalize(s);
+			db_finalize(s);
 			return -1;
 		}
 		bind_text(u, 1, prev);
 		bind_text(u, 2, hash);
-		sqlite3_bind_int64(u, 3, last);
+		db_bind_int64(u, 3, last);
 		if (exec_done(st, u, err, "chaining the audit log") != 0) {
-			sqlite3_finalize(s);
+			db_finalize(s);
 			return -1;
 		}
 		memcpy(prev, hash, sizeof(prev));
 	}
-	sqlite3_finalize(s);
-	if (rc != SQLITE_DONE)
+	db_finalize(s);
+	if (rc != DB_DONE)
 		return db_fail(st, err, "chaining the audit log");
 	return set_audit_head(st, last, prev, err);
 }
@@ -2927,16 +2980,17 @@ static int
 index_audit_vms(struct jit_store *st, int64_t seq, const char *vm_keys, struct jit_error *err)
 {
 	const char *p = vm_keys;
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 
 	while (*p) {
 		size_t len = strcspn(p, " ");
 
-		if (prep(st, "INSERT OR IGNORE INTO audit_vms (vm_key, seq) VALUES (?, ?)", &s,
+		if (prep(st, "INSERT INTO audit_vms (vm_key, seq) VALUES (?, ?)"
+			" ON CONFLICT DO NOTHING", &s,
 			err) != 0)
 			return -1;
-		sqlite3_bind_text(s, 1, p, (int)len, SQLITE_TRANSIENT);
-		sqlite3_bind_int64(s, 2, seq);
+		db_bind_text(s, 1, p, (int)len);
+		db_bind_int64(s, 2, seq);
 		if (exec_done(st, s, err, "indexing the audit log") != 0)
 			return -1;
 		p += len;
@@ -2954,7 +3008,7 @@ jit_store_audit_append(struct jit_tx *tx, const struct jit_audit_entry *e,
 	char hash[JIT_AUDIT_HASH_HEX], prev[JIT_AUDIT_HASH_HEX], key[JIT_RESOURCE_ID_MAX];
 	struct jit_audit_record rec;
 	char *vms = NULL, *vm_keys = NULL;
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	int64_t last;
 	int r = -1;
 
@@ -2986,18 +3040,18 @@ jit_store_audit_append(struct jit_tx *tx, const struct jit_audit_entry *e,
 		" hash, resource_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", &s,
 		err) != 0)
 		goto out;
-	sqlite3_bind_int64(s, 1, rec.seq);
-	sqlite3_bind_int64(s, 2, rec.time);
+	db_bind_int64(s, 1, rec.seq);
+	db_bind_int64(s, 2, rec.time);
 	if (rec.principal_id != 0)
-		sqlite3_bind_int64(s, 3, rec.principal_id);
+		db_bind_int64(s, 3, rec.principal_id);
 	else
-		sqlite3_bind_null(s, 3);
+		db_bind_null(s, 3);
 	bind_text(s, 4, rec.principal_name);
 	bind_text(s, 5, rec.caller);
 	bind_text(s, 6, rec.operation);
 	bind_text(s, 7, rec.resource_id);
 	bind_text(s, 8, rec.result);
-	sqlite3_bind_int(s, 9, rec.status);
+	db_bind_int(s, 9, rec.status);
 	bind_text(s, 10, rec.correlation_id);
 	bind_text(s, 11, rec.details_json);
 	bind_text(s, 12, rec.vms_json);
@@ -3048,7 +3102,7 @@ jit_store_audit_query(struct jit_tx *tx, const struct jit_audit_filter *f,
 	struct jit_store *st = tx->st;
 	char scope[JIT_RESOURCE_ID_MAX] = "", vm[JIT_RESOURCE_ID_MAX] = "";
 	char op[JIT_ACTION_MAX] = "";
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	size_t cap = 0;
 	int rc;
 
@@ -3073,8 +3127,8 @@ jit_store_audit_query(struct jit_tx *tx, const struct jit_audit_filter *f,
 		" (?1 = '' OR a.resource_key = ?1 OR substr(a.resource_key, 1, length(?1) + 1) ="
 		" ?1 || '/')"
 		" AND (?2 = '' OR a.seq IN (SELECT seq FROM audit_vms WHERE vm_key = ?2))"
-		" AND (?3 IS NULL OR lower(a.principal_name) = lower(?3))"
-		" AND (?4 = '' OR a.operation LIKE ?4 ESCAPE '\\')"
+		" AND (CAST(?3 AS TEXT) IS NULL OR lower(a.principal_name) = lower(?3))"
+		" AND (?4 = '' OR lower(a.operation) LIKE lower(?4) ESCAPE '\\')"
 		" AND (?5 = 0 OR a.time_ns >= ?5) AND (?6 = 0 OR a.time_ns < ?6)"
 		" AND (?7 = 0 OR a.seq < ?7)"
 		" ORDER BY a.seq DESC LIMIT ?8", &s, err) != 0)
@@ -3083,36 +3137,36 @@ jit_store_audit_query(struct jit_tx *tx, const struct jit_audit_filter *f,
 	bind_text(s, 2, vm);
 	bind_text(s, 3, f->principal);
 	bind_text(s, 4, op);
-	sqlite3_bind_int64(s, 5, f->since);
-	sqlite3_bind_int64(s, 6, f->until);
-	sqlite3_bind_int64(s, 7, f->before_seq);
-	sqlite3_bind_int64(s, 8, (int64_t)(f->limit ? f->limit : 100));
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+	db_bind_int64(s, 5, f->since);
+	db_bind_int64(s, 6, f->until);
+	db_bind_int64(s, 7, f->before_seq);
+	db_bind_int64(s, 8, (int64_t)(f->limit ? f->limit : 100));
+	while ((rc = db_step(s)) == DB_ROW) {
 		struct jit_audit_row *r = grow((void **)out, n, &cap, sizeof(**out));
 
 		if (r == NULL) {
-			sqlite3_finalize(s);
+			db_finalize(s);
 			jit_audit_rows_free(*out, *n);
 			*out = NULL;
 			*n = 0;
 			return jit_errorf(err, 500, JIT_E_INTERNAL, "out of memory");
 		}
-		r->seq = sqlite3_column_int64(s, 0);
-		r->time = sqlite3_column_int64(s, 1);
-		r->principal_id = sqlite3_column_int64(s, 2);
+		r->seq = db_column_int64(s, 0);
+		r->time = db_column_int64(s, 1);
+		r->principal_id = db_column_int64(s, 2);
 		r->principal_name = dup_col(s, 3);
 		r->caller = dup_col(s, 4);
 		r->operation = dup_col(s, 5);
 		r->resource_id = dup_col(s, 6);
 		r->result = dup_col(s, 7);
-		r->status = sqlite3_column_int(s, 8);
+		r->status = db_column_int(s, 8);
 		r->correlation_id = dup_col(s, 9);
 		r->details_json = dup_col(s, 10);
 		r->vms_json = dup_col(s, 11);
 		copy_col(s, 13, r->hash, sizeof(r->hash));
 	}
-	sqlite3_finalize(s);
-	if (rc != SQLITE_DONE) {
+	db_finalize(s);
+	if (rc != DB_DONE) {
 		jit_audit_rows_free(*out, *n);
 		*out = NULL;
 		*n = 0;
@@ -3124,21 +3178,20 @@ jit_store_audit_query(struct jit_tx *tx, const struct jit_audit_filter *f,
 static int64_t
 meta_int(struct jit_store *st, const char *key, char *text, size_t n)
 {
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	int64_t v = -1;
 
 	if (text != NULL)
 		text[0] = '\0';
-	if (sqlite3_prepare_v2(st->db, "SELECT value FROM meta WHERE key = ?", -1, &s, NULL) !=
-		SQLITE_OK)
+	if (db_prepare(st->db, "SELECT value FROM meta WHERE key = ?", &s) != DB_OK)
 		return -1;
 	bind_text(s, 1, key);
-	if (sqlite3_step(s) == SQLITE_ROW) {
-		v = sqlite3_column_int64(s, 0);
+	if (db_step(s) == DB_ROW) {
+		v = db_column_int64(s, 0);
 		if (text != NULL)
 			copy_col(s, 0, text, n);
 	}
-	sqlite3_finalize(s);
+	db_finalize(s);
 	return v;
 }
 
@@ -3164,18 +3217,23 @@ jit_store_audit_verify(struct jit_tx *tx, int64_t checkpoint_seq, const char *ch
 	char head_hash[JIT_AUDIT_HASH_HEX];
 	struct jit_audit_verifier ver;
 	int64_t head_seq;
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	bool intact = true;
 	int rc;
 
 	jit_audit_verify_begin(&ver);
 	jit_audit_verify_keys(&ver, st->audit_keys);
 	jit_audit_verify_checkpoint(&ver, checkpoint_seq, checkpoint_head);
-	if (prep(st, "SELECT " AUDIT_COLUMNS ", resource_key, (SELECT group_concat(vm_key, ' ')"
+	/* The VM index of each entry, sorted, as one string. */
+	if (prep(st, db_kind(st->db) == DB_PG ?
+		"SELECT " AUDIT_COLUMNS ", resource_key, (SELECT string_agg(vm_key, ' '"
+		" ORDER BY vm_key) FROM audit_vms WHERE seq = audit.seq)"
+		" FROM audit ORDER BY seq" :
+		"SELECT " AUDIT_COLUMNS ", resource_key, (SELECT group_concat(vm_key, ' ')"
 		" FROM (SELECT vm_key FROM audit_vms WHERE seq = audit.seq ORDER BY vm_key))"
 		" FROM audit ORDER BY seq", &s, err) != 0)
 		return -1;
-	while (intact && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+	while (intact && (rc = db_step(s)) == DB_ROW) {
 		struct jit_audit_record rec;
 		struct jit_audit_stored stored = {
 			.prev_hash = text_col(s, 12),
@@ -3186,12 +3244,12 @@ jit_store_audit_verify(struct jit_tx *tx, int64_t checkpoint_seq, const char *ch
 
 		record_from_row(s, &rec);
 		if (jit_audit_verify_entry(&ver, &rec, &stored, &intact) != 0) {
-			sqlite3_finalize(s);
+			db_finalize(s);
 			return jit_errorf(err, 500, JIT_E_INTERNAL, "out of memory");
 		}
 	}
-	sqlite3_finalize(s);
-	if (intact && rc != SQLITE_DONE)
+	db_finalize(s);
+	if (intact && rc != DB_DONE)
 		return db_fail(st, err, "verifying the audit log");
 	head_seq = meta_int(st, "audit_head_seq", NULL, 0);
 	meta_int(st, "audit_head_hash", head_hash, sizeof(head_hash));
@@ -3207,18 +3265,20 @@ jit_store_settings_put(struct jit_tx *tx, const struct jit_settings *js,
 {
 	struct jit_store *st = tx->st;
 	char key[JIT_RESOURCE_ID_MAX], id[JIT_RESOURCE_ID_MAX];
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 
 	rid_key(&js->scope, key);
 	jit_rid_format(&js->scope, id, sizeof(id));
-	if (prep(st, "INSERT OR REPLACE INTO jit_settings (scope_key, scope_id, enabled, reason,"
-		" updated_ns) VALUES (?, ?, ?, ?, ?)", &s, err) != 0)
+	if (prep(st, "INSERT INTO jit_settings (scope_key, scope_id, enabled, reason,"
+		" updated_ns) VALUES (?, ?, ?, ?, ?) ON CONFLICT (scope_key) DO UPDATE SET"
+		" scope_id = excluded.scope_id, enabled = excluded.enabled,"
+		" reason = excluded.reason, updated_ns = excluded.updated_ns", &s, err) != 0)
 		return -1;
 	bind_text(s, 1, key);
 	bind_text(s, 2, id);
-	sqlite3_bind_int(s, 3, js->enabled);
+	db_bind_int(s, 3, js->enabled);
 	bind_text(s, 4, js->reason);
-	sqlite3_bind_int64(s, 5, js->updated);
+	db_bind_int64(s, 5, js->updated);
 	/* Disabling or enabling changes what every point in the scope may enforce. */
 	mark_bumped(st);
 	return exec_done(st, s, err, "saving JIT settings");
@@ -3230,7 +3290,7 @@ jit_store_settings_get(struct jit_tx *tx, const struct jit_rid *scope,
 {
 	struct jit_store *st = tx->st;
 	char key[JIT_RESOURCE_ID_MAX];
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	int rc;
 
 	memset(out, 0, sizeof(*out));
@@ -3241,14 +3301,14 @@ jit_store_settings_get(struct jit_tx *tx, const struct jit_rid *scope,
 		err) != 0)
 		return -1;
 	bind_text(s, 1, key);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW) {
-		out->enabled = sqlite3_column_int(s, 0) != 0;
+	rc = db_step(s);
+	if (rc == DB_ROW) {
+		out->enabled = db_column_int(s, 0) != 0;
 		copy_col(s, 1, out->reason, sizeof(out->reason));
-		out->updated = sqlite3_column_int64(s, 2);
+		out->updated = db_column_int64(s, 2);
 	}
-	sqlite3_finalize(s);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : db_fail(st, err, "reading JIT settings");
+	db_finalize(s);
+	return rc == DB_ROW || rc == DB_DONE ? 0 : db_fail(st, err, "reading JIT settings");
 }
 
 int
@@ -3284,7 +3344,7 @@ jit_store_vm_jit(struct jit_tx *tx, const struct jit_vm *vm, jit_time now,
 {
 	struct jit_store *st = tx->st;
 	char key[JIT_RESOURCE_ID_MAX];
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	int rc;
 
 	memset(out, 0, sizeof(*out));
@@ -3313,23 +3373,23 @@ jit_store_vm_jit(struct jit_tx *tx, const struct jit_vm *vm, jit_time now,
 		&s, err) != 0)
 		return -1;
 	bind_text(s, 1, key);
-	sqlite3_bind_int64(s, 2, now - 7LL * 24 * 3600 * JIT_NS_PER_SEC);
-	if ((rc = sqlite3_step(s)) == SQLITE_ROW)
-		out->approved_last_7_days = sqlite3_column_int64(s, 0);
-	sqlite3_finalize(s);
-	if (rc != SQLITE_ROW)
+	db_bind_int64(s, 2, now - 7LL * 24 * 3600 * JIT_NS_PER_SEC);
+	if ((rc = db_step(s)) == DB_ROW)
+		out->approved_last_7_days = db_column_int64(s, 0);
+	db_finalize(s);
+	if (rc != DB_ROW)
 		return db_fail(st, err, "counting requests");
 	if (prep(st, "SELECT r.start_ns, r.requestor FROM requests r JOIN request_ports rp ON"
 		" rp.request_id = r.id WHERE rp.vm_key = ? ORDER BY r.start_ns DESC LIMIT 1", &s,
 		err) != 0)
 		return -1;
 	bind_text(s, 1, key);
-	if ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		out->last_access = sqlite3_column_int64(s, 0);
+	if ((rc = db_step(s)) == DB_ROW) {
+		out->last_access = db_column_int64(s, 0);
 		copy_col(s, 1, out->last_user, sizeof(out->last_user));
 	}
-	sqlite3_finalize(s);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+	db_finalize(s);
+	if (rc != DB_ROW && rc != DB_DONE)
 		return db_fail(st, err, "reading the last request");
 	/* Connection details: the policy's ports, with a live grant's mapped port if any. */
 	if (prep(st, "SELECT pp.number, (SELECT MAX(rp.mapped_port) FROM request_ports rp WHERE"
@@ -3338,13 +3398,13 @@ jit_store_vm_jit(struct jit_tx *tx, const struct jit_vm *vm, jit_time now,
 		err) != 0)
 		return -1;
 	bind_text(s, 1, key);
-	sqlite3_bind_int64(s, 2, now);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW && out->n_ports < JIT_MAX_PORTS_PER_VM) {
-		out->ports[out->n_ports] = (uint16_t)sqlite3_column_int(s, 0);
-		out->mapped_ports[out->n_ports++] = (uint16_t)sqlite3_column_int(s, 1);
+	db_bind_int64(s, 2, now);
+	while ((rc = db_step(s)) == DB_ROW && out->n_ports < JIT_MAX_PORTS_PER_VM) {
+		out->ports[out->n_ports] = (uint16_t)db_column_int(s, 0);
+		out->mapped_ports[out->n_ports++] = (uint16_t)db_column_int(s, 1);
 	}
-	sqlite3_finalize(s);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+	db_finalize(s);
+	if (rc != DB_ROW && rc != DB_DONE)
 		return db_fail(st, err, "reading connection details");
 	return 0;
 }
@@ -3352,16 +3412,16 @@ jit_store_vm_jit(struct jit_tx *tx, const struct jit_vm *vm, jit_time now,
 /* ---- token listing and revocation ---- */
 
 static int
-token_from_row(sqlite3_stmt *s, void *elem, struct jit_error *err)
+token_from_row(struct db_stmt *s, void *elem, struct jit_error *err)
 {
 	struct jit_token_info *t = elem;
 
 	copy_col(s, 0, t->id, sizeof(t->id));
 	copy_col(s, 1, t->name, sizeof(t->name));
-	t->created = sqlite3_column_int64(s, 2);
-	t->expires = sqlite3_column_int64(s, 3);
-	t->revoked = sqlite3_column_int64(s, 4);
-	t->last_used = sqlite3_column_int64(s, 5);
+	t->created = db_column_int64(s, 2);
+	t->expires = db_column_int64(s, 3);
+	t->revoked = db_column_int64(s, 4);
+	t->last_used = db_column_int64(s, 5);
 	copy_col(s, 6, t->parent, sizeof(t->parent));
 	return 0;
 }
@@ -3374,7 +3434,7 @@ jit_store_token_get(struct jit_tx *tx, const char *token_id, struct jit_token_in
 	int64_t *principal_id, struct jit_error *err)
 {
 	struct jit_store *st = tx->st;
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	int rc;
 
 	memset(out, 0, sizeof(*out));
@@ -3382,16 +3442,16 @@ jit_store_token_get(struct jit_tx *tx, const char *token_id, struct jit_token_in
 		err) != 0)
 		return -1;
 	bind_text(s, 1, token_id);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW) {
+	rc = db_step(s);
+	if (rc == DB_ROW) {
 		token_from_row(s, out, err);
 		if (principal_id != NULL)
-			*principal_id = sqlite3_column_int64(s, 7);
+			*principal_id = db_column_int64(s, 7);
 	}
-	sqlite3_finalize(s);
-	if (rc == SQLITE_ROW)
+	db_finalize(s);
+	if (rc == DB_ROW)
 		return 0;
-	if (rc != SQLITE_DONE)
+	if (rc != DB_DONE)
 		return db_fail(st, err, "reading a token");
 	return jit_errorf(err, 404, JIT_E_RESOURCE_NOT_FOUND, "The token '%s' was not found.",
 		token_id);
@@ -3402,7 +3462,7 @@ jit_store_secret_set_parent(struct jit_tx *tx, const char *secret_id, const char
 	struct jit_error *err)
 {
 	struct jit_store *st = tx->st;
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 
 	if (prep(st, "UPDATE client_secrets SET parent_token_id = ? WHERE secret_id = ?", &s,
 		err) != 0)
@@ -3417,7 +3477,7 @@ jit_store_token_set_parent(struct jit_tx *tx, const char *token_id, const char *
 	struct jit_error *err)
 {
 	struct jit_store *st = tx->st;
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 
 	if (prep(st, "UPDATE tokens SET parent_token_id = ? WHERE token_id = ?", &s, err) != 0)
 		return -1;
@@ -3431,14 +3491,14 @@ jit_store_token_list(struct jit_tx *tx, int64_t principal_id, struct jit_token_i
 	size_t *n, struct jit_error *err)
 {
 	struct jit_store *st = tx->st;
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 
 	*out = NULL;
 	*n = 0;
 	if (prep(st, "SELECT " TOKEN_COLUMNS " FROM tokens WHERE principal_id = ?"
 		" ORDER BY created_ns, token_id", &s, err) != 0)
 		return -1;
-	sqlite3_bind_int64(s, 1, principal_id);
+	db_bind_int64(s, 1, principal_id);
 	return collect_rows(st, s, (void **)out, n, sizeof(**out), token_from_row,
 		"listing tokens", err);
 }
@@ -3448,27 +3508,28 @@ jit_store_token_revoke(struct jit_tx *tx, int64_t principal_id, const char *toke
 	jit_time now, bool *found, struct jit_error *err)
 {
 	struct jit_store *st = tx->st;
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 
 	if (prep(st, "UPDATE tokens SET revoked_ns = ? WHERE principal_id = ? AND token_id = ?"
 		" AND revoked_ns = 0", &s, err) != 0)
 		return -1;
-	sqlite3_bind_int64(s, 1, now);
-	sqlite3_bind_int64(s, 2, principal_id);
+	db_bind_int64(s, 1, now);
+	db_bind_int64(s, 2, principal_id);
 	bind_text(s, 3, token_id);
 	if (exec_done(st, s, err, "revoking a token") != 0)
 		return -1;
-	*found = sqlite3_changes(st->db) > 0;
+	*found = db_changes(st->db) > 0;
 	if (!*found)
 		return 0;
 	/* What was minted with it (and with those, in turn) ends with it: tokens, and the
 	 * client secrets made with any of them. */
-	if (prep(st, "WITH RECURSIVE minted(id) AS (SELECT ?2 UNION SELECT t.token_id"
+	if (prep(st, "WITH RECURSIVE minted(id) AS (SELECT token_id FROM tokens WHERE token_id = ?2"
+		" UNION SELECT t.token_id"
 		" FROM tokens t JOIN minted m ON t.parent_token_id = m.id)"
 		" UPDATE client_secrets SET revoked_ns = ?1 WHERE revoked_ns = 0"
 		" AND parent_token_id IN (SELECT id FROM minted)", &s, err) != 0)
 		return -1;
-	sqlite3_bind_int64(s, 1, now);
+	db_bind_int64(s, 1, now);
 	bind_text(s, 2, token_id);
 	if (exec_done(st, s, err, "revoking the client secrets minted with a token") != 0)
 		return -1;
@@ -3478,7 +3539,7 @@ jit_store_token_revoke(struct jit_tx *tx, int64_t principal_id, const char *toke
 		" UPDATE tokens SET revoked_ns = ?1 WHERE revoked_ns = 0"
 		" AND token_id IN (SELECT id FROM minted)", &s, err) != 0)
 		return -1;
-	sqlite3_bind_int64(s, 1, now);
+	db_bind_int64(s, 1, now);
 	bind_text(s, 2, token_id);
 	return exec_done(st, s, err, "revoking the tokens minted with a token");
 }
@@ -3486,9 +3547,9 @@ jit_store_token_revoke(struct jit_tx *tx, int64_t principal_id, const char *toke
 /* ---- roles ---- */
 
 static int
-role_from_row(sqlite3_stmt *s, struct jit_role *out, struct jit_error *err)
+role_from_row(struct db_stmt *s, struct jit_role *out, struct jit_error *err)
 {
-	const unsigned char *body = sqlite3_column_text(s, 1);
+	const unsigned char *body = db_column_text(s, 1);
 	json_t *j = json_loads(body ? (const char *)body : "", 0, NULL);
 	int r;
 
@@ -3506,7 +3567,7 @@ jit_store_role_get(struct jit_tx *tx, const char *id, struct jit_role *out,
 {
 	struct jit_store *st = tx->st;
 	const struct jit_role *b = NULL;
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	int rc, r = 0;
 
 	for (size_t i = 0; i < jit_rbac_builtin_count(); i++)
@@ -3520,13 +3581,13 @@ jit_store_role_get(struct jit_tx *tx, const char *id, struct jit_role *out,
 		err) != 0)
 		return -1;
 	bind_text(s, 1, id);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW)
+	rc = db_step(s);
+	if (rc == DB_ROW)
 		r = role_from_row(s, out, err);
-	sqlite3_finalize(s);
-	if (rc == SQLITE_ROW)
+	db_finalize(s);
+	if (rc == DB_ROW)
 		return r;
-	if (rc != SQLITE_DONE)
+	if (rc != DB_DONE)
 		return db_fail(st, err, "reading a role definition");
 	return jit_errorf(err, 404, "RoleDefinitionDoesNotExist",
 		"The role definition '%.64s' does not exist.", id);
@@ -3538,7 +3599,7 @@ jit_store_role_put(struct jit_tx *tx, const struct jit_role *r, bool *created,
 {
 	struct jit_store *st = tx->st;
 	char lower_id[JIT_GUID_LEN + 1];
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	json_t *j;
 	char *body;
 	int64_t n;
@@ -3550,9 +3611,9 @@ jit_store_role_put(struct jit_tx *tx, const struct jit_role *r, bool *created,
 		return -1;
 	bind_text(s, 1, r->name);
 	bind_text(s, 2, lower_id);
-	rc = sqlite3_step(s);
-	n = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
-	sqlite3_finalize(s);
+	rc = db_step(s);
+	n = rc == DB_ROW ? db_column_int64(s, 0) : 0;
+	db_finalize(s);
 	if (n > 0)
 		return jit_errorf(err, 409, "RoleDefinitionNameInUse",
 			"A role named '%s' already exists.", r->name);
@@ -3574,7 +3635,7 @@ jit_store_role_put(struct jit_tx *tx, const struct jit_role *r, bool *created,
 	bind_text(s, 1, lower_id);
 	bind_text(s, 2, r->name);
 	bind_text(s, 3, body);
-	sqlite3_bind_int64(s, 4, jit_time_now());
+	db_bind_int64(s, 4, jit_time_now());
 	free(body);
 	return exec_done(st, s, err, "saving a role definition");
 }
@@ -3584,7 +3645,7 @@ jit_store_role_list(struct jit_tx *tx, struct jit_role **out, size_t *n,
 	struct jit_error *err)
 {
 	struct jit_store *st = tx->st;
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	size_t cap = 0;
 	int rc;
 
@@ -3601,18 +3662,18 @@ jit_store_role_list(struct jit_tx *tx, struct jit_role **out, size_t *n,
 	}
 	if (prep(st, "SELECT id, body FROM role_definitions ORDER BY lower(name)", &s, err) != 0)
 		goto fail;
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+	while ((rc = db_step(s)) == DB_ROW) {
 		struct jit_role *r = grow((void **)out, n, &cap, sizeof(**out));
 
 		if (r == NULL || role_from_row(s, r, err) != 0) {
-			sqlite3_finalize(s);
+			db_finalize(s);
 			if (r == NULL)
 				jit_errorf(err, 500, JIT_E_INTERNAL, "out of memory");
 			goto fail;
 		}
 	}
-	sqlite3_finalize(s);
-	if (rc == SQLITE_DONE)
+	db_finalize(s);
+	if (rc == DB_DONE)
 		return 0;
 	db_fail(st, err, "listing role definitions");
 fail:
@@ -3628,7 +3689,7 @@ jit_store_role_delete(struct jit_tx *tx, const char *id, bool *existed,
 {
 	struct jit_store *st = tx->st;
 	char lower_id[JIT_GUID_LEN + 1];
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	int64_t n;
 
 	guid_key(id, lower_id);
@@ -3658,17 +3719,17 @@ jit_store_role_delete(struct jit_tx *tx, const char *id, bool *existed,
 #define ASSIGNMENT_FROM "FROM role_assignments a JOIN principals p ON p.id = a.principal_id"
 
 static int
-assignment_from_row(sqlite3_stmt *s, struct jit_role_assignment *out, struct jit_error *err)
+assignment_from_row(struct db_stmt *s, struct jit_role_assignment *out, struct jit_error *err)
 {
 	memset(out, 0, sizeof(*out));
 	copy_col(s, 0, out->id, sizeof(out->id));
 	if (parse_rid_col(s, 1, &out->scope, err) != 0)
 		return -1;
-	out->principal_id = sqlite3_column_int64(s, 2);
+	out->principal_id = db_column_int64(s, 2);
 	copy_col(s, 3, out->principal_object_id, sizeof(out->principal_object_id));
 	copy_col(s, 4, out->principal_name, sizeof(out->principal_name));
 	copy_col(s, 5, out->role_id, sizeof(out->role_id));
-	out->created = sqlite3_column_int64(s, 6);
+	out->created = db_column_int64(s, 6);
 	return 0;
 }
 
@@ -3677,20 +3738,20 @@ jit_store_assignment_get(struct jit_tx *tx, const char *id, struct jit_role_assi
 	struct jit_error *err)
 {
 	struct jit_store *st = tx->st;
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	int rc, r = 0;
 
 	if (prep(st, "SELECT " ASSIGNMENT_COLUMNS " " ASSIGNMENT_FROM " WHERE a.id = lower(?)", &s,
 		err) != 0)
 		return -1;
 	bind_text(s, 1, id);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW)
+	rc = db_step(s);
+	if (rc == DB_ROW)
 		r = assignment_from_row(s, out, err);
-	sqlite3_finalize(s);
-	if (rc == SQLITE_ROW)
+	db_finalize(s);
+	if (rc == DB_ROW)
 		return r;
-	if (rc != SQLITE_DONE)
+	if (rc != DB_DONE)
 		return db_fail(st, err, "reading a role assignment");
 	return jit_errorf(err, 404, "RoleAssignmentNotFound",
 		"The role assignment '%.64s' is not found.", id);
@@ -3707,7 +3768,7 @@ jit_store_assignment_put(struct jit_tx *tx, const struct jit_role_assignment *a,
 	struct jit_principal p;
 	struct jit_error ignored;
 	struct jit_role role;
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 
 	/* Both must exist (404); whether the role may be assigned there is the service's
 	 * decision (svc_rbac.c). */
@@ -3733,14 +3794,14 @@ jit_store_assignment_put(struct jit_tx *tx, const struct jit_role_assignment *a,
 		" principal_id = ? AND role_id = ?", &s, err) != 0)
 		return -1;
 	bind_text(s, 1, scope_key);
-	sqlite3_bind_int64(s, 2, a->principal_id);
+	db_bind_int64(s, 2, a->principal_id);
 	bind_text(s, 3, role_id);
-	if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_int64(s, 0) > 0) {
-		sqlite3_finalize(s);
+	if (db_step(s) == DB_ROW && db_column_int64(s, 0) > 0) {
+		db_finalize(s);
 		return jit_errorf(err, 409, "RoleAssignmentExists",
 			"The role assignment already exists.");
 	}
-	sqlite3_finalize(s);
+	db_finalize(s);
 	*created = true;
 	if (prep(st, "INSERT INTO role_assignments (id, scope_key, scope_id, principal_id, role_id,"
 		" created_ns) VALUES (?, ?, ?, ?, ?, ?)", &s, err) != 0)
@@ -3748,9 +3809,9 @@ jit_store_assignment_put(struct jit_tx *tx, const struct jit_role_assignment *a,
 	bind_text(s, 1, lower_id);
 	bind_text(s, 2, scope_key);
 	bind_text(s, 3, scope_id);
-	sqlite3_bind_int64(s, 4, a->principal_id);
+	db_bind_int64(s, 4, a->principal_id);
 	bind_text(s, 5, role_id);
-	sqlite3_bind_int64(s, 6, a->created);
+	db_bind_int64(s, 6, a->created);
 	return exec_done(st, s, err, "saving a role assignment");
 }
 
@@ -3759,14 +3820,14 @@ jit_store_assignment_delete(struct jit_tx *tx, const char *id, bool *existed,
 	struct jit_error *err)
 {
 	struct jit_store *st = tx->st;
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 
 	if (prep(st, "DELETE FROM role_assignments WHERE id = lower(?)", &s, err) != 0)
 		return -1;
 	bind_text(s, 1, id);
 	if (exec_done(st, s, err, "deleting a role assignment") != 0)
 		return -1;
-	*existed = sqlite3_changes(st->db) > 0;
+	*existed = db_changes(st->db) > 0;
 	return 0;
 }
 
@@ -3775,7 +3836,7 @@ jit_store_assignment_list(struct jit_tx *tx, const struct jit_rid *scope, bool b
 	int64_t principal_id, struct jit_role_assignment **out, size_t *n, struct jit_error *err)
 {
 	struct jit_store *st = tx->st;
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	size_t cap = 0;
 	int rc;
 
@@ -3785,13 +3846,13 @@ jit_store_assignment_list(struct jit_tx *tx, const struct jit_rid *scope, bool b
 		" WHERE (?1 = 0 OR a.principal_id = ?1) ORDER BY a.scope_key, a.created_ns, a.id", &s,
 		err) != 0)
 		return -1;
-	sqlite3_bind_int64(s, 1, principal_id);
+	db_bind_int64(s, 1, principal_id);
 	/* Few rows: scope containment is decided on parsed IDs, not on strings. */
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+	while ((rc = db_step(s)) == DB_ROW) {
 		struct jit_role_assignment a;
 
 		if (assignment_from_row(s, &a, err) != 0) {
-			sqlite3_finalize(s);
+			db_finalize(s);
 			free(*out);
 			*out = NULL;
 			*n = 0;
@@ -3803,7 +3864,7 @@ jit_store_assignment_list(struct jit_tx *tx, const struct jit_rid *scope, bool b
 		struct jit_role_assignment *e = grow((void **)out, n, &cap, sizeof(**out));
 
 		if (e == NULL) {
-			sqlite3_finalize(s);
+			db_finalize(s);
 			free(*out);
 			*out = NULL;
 			*n = 0;
@@ -3811,8 +3872,8 @@ jit_store_assignment_list(struct jit_tx *tx, const struct jit_rid *scope, bool b
 		}
 		*e = a;
 	}
-	sqlite3_finalize(s);
-	if (rc != SQLITE_DONE) {
+	db_finalize(s);
+	if (rc != DB_DONE) {
 		free(*out);
 		*out = NULL;
 		*n = 0;
@@ -3857,18 +3918,18 @@ jit_store_token_expiry(struct jit_tx *tx, const char *token_id, jit_time *expire
 	struct jit_error *err)
 {
 	struct jit_store *st = tx->st;
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	int rc;
 
 	*expires = 0;
 	if (prep(st, "SELECT expires_ns FROM tokens WHERE token_id = ?", &s, err) != 0)
 		return -1;
 	bind_text(s, 1, token_id);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW)
-		*expires = sqlite3_column_int64(s, 0);
-	sqlite3_finalize(s);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : db_fail(st, err, "reading a token");
+	rc = db_step(s);
+	if (rc == DB_ROW)
+		*expires = db_column_int64(s, 0);
+	db_finalize(s);
+	return rc == DB_ROW || rc == DB_DONE ? 0 : db_fail(st, err, "reading a token");
 }
 
 int
@@ -3877,17 +3938,17 @@ jit_store_secret_add(struct jit_tx *tx, int64_t principal_id, const char *name,
 	jit_time expires, struct jit_error *err)
 {
 	struct jit_store *st = tx->st;
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 
 	if (prep(st, "INSERT INTO client_secrets (secret_id, principal_id, name, hash, created_ns,"
 		" expires_ns) VALUES (?, ?, ?, ?, ?, ?)", &s, err) != 0)
 		return -1;
 	bind_text(s, 1, secret_id);
-	sqlite3_bind_int64(s, 2, principal_id);
+	db_bind_int64(s, 2, principal_id);
 	bind_text(s, 3, name);
-	sqlite3_bind_blob(s, 4, hash, JIT_TOKEN_HASH_BYTES, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(s, 5, now);
-	sqlite3_bind_int64(s, 6, expires);
+	db_bind_blob(s, 4, hash, JIT_TOKEN_HASH_BYTES);
+	db_bind_int64(s, 5, now);
+	db_bind_int64(s, 6, expires);
 	return exec_done(st, s, err, "saving a client secret");
 }
 
@@ -3897,16 +3958,16 @@ jit_store_secret_find(struct jit_tx *tx, const char *secret_id, jit_time now,
 	struct jit_error *err)
 {
 	struct jit_store *st = tx->st;
-	sqlite3_stmt *row;
+	struct db_stmt *row;
 
 	if (find_secret(st, "SELECT hash, principal_id, expires_ns FROM client_secrets"
 		" WHERE secret_id = ?1 AND revoked_ns = 0 AND expires_ns > ?2", secret_id, now, hash,
 		&row, found, err) != 0)
 		return -1;
 	if (*found) {
-		*principal_id = sqlite3_column_int64(row, 1);
-		*expires = sqlite3_column_int64(row, 2);
-		sqlite3_finalize(row);
+		*principal_id = db_column_int64(row, 1);
+		*expires = db_column_int64(row, 2);
+		db_finalize(row);
 	}
 	return 0;
 }
@@ -3916,12 +3977,12 @@ jit_store_secret_touch(struct jit_tx *tx, const char *secret_id, jit_time now,
 	struct jit_error *err)
 {
 	struct jit_store *st = tx->st;
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 
 	if (prep(st, "UPDATE client_secrets SET last_used_ns = ?1 WHERE secret_id = ?2", &s,
 		err) != 0)
 		return -1;
-	sqlite3_bind_int64(s, 1, now);
+	db_bind_int64(s, 1, now);
 	bind_text(s, 2, secret_id);
 	return exec_done(st, s, err, "recording client secret use");
 }
@@ -3931,7 +3992,7 @@ jit_store_secret_list(struct jit_tx *tx, int64_t principal_id, struct jit_token_
 	size_t *n, struct jit_error *err)
 {
 	struct jit_store *st = tx->st;
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 
 	*out = NULL;
 	*n = 0;
@@ -3939,7 +4000,7 @@ jit_store_secret_list(struct jit_tx *tx, int64_t principal_id, struct jit_token_
 		" FROM client_secrets WHERE principal_id = ? ORDER BY created_ns, secret_id", &s,
 		err) != 0)
 		return -1;
-	sqlite3_bind_int64(s, 1, principal_id);
+	db_bind_int64(s, 1, principal_id);
 	return collect_rows(st, s, (void **)out, n, sizeof(**out), token_from_row,
 		"listing client secrets", err);
 }
@@ -3949,17 +4010,17 @@ jit_store_secret_revoke(struct jit_tx *tx, int64_t principal_id, const char *sec
 	jit_time now, bool *found, struct jit_error *err)
 {
 	struct jit_store *st = tx->st;
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 
 	if (prep(st, "UPDATE client_secrets SET revoked_ns = ? WHERE principal_id = ?"
 		" AND secret_id = ? AND revoked_ns = 0", &s, err) != 0)
 		return -1;
-	sqlite3_bind_int64(s, 1, now);
-	sqlite3_bind_int64(s, 2, principal_id);
+	db_bind_int64(s, 1, now);
+	db_bind_int64(s, 2, principal_id);
 	bind_text(s, 3, secret_id);
 	if (exec_done(st, s, err, "revoking a client secret") != 0)
 		return -1;
-	*found = sqlite3_changes(st->db) > 0;
+	*found = db_changes(st->db) > 0;
 	return 0;
 }
 
@@ -3970,24 +4031,24 @@ jit_store_access_add(struct jit_tx *tx, const char *token_id,
 	struct jit_error *err)
 {
 	struct jit_store *st = tx->st;
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 
 	/* Expired access tokens are of no use to anyone: each issue clears them out. */
 	if (prep(st, "DELETE FROM access_tokens WHERE expires_ns <= ?", &s, err) != 0)
 		return -1;
-	sqlite3_bind_int64(s, 1, now);
+	db_bind_int64(s, 1, now);
 	if (exec_done(st, s, err, "clearing expired access tokens") != 0)
 		return -1;
 	if (prep(st, "INSERT INTO access_tokens (token_id, hash, principal_id, source_kind,"
 		" source_id, created_ns, expires_ns) VALUES (?, ?, ?, ?, ?, ?, ?)", &s, err) != 0)
 		return -1;
 	bind_text(s, 1, token_id);
-	sqlite3_bind_blob(s, 2, hash, JIT_TOKEN_HASH_BYTES, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(s, 3, principal_id);
+	db_bind_blob(s, 2, hash, JIT_TOKEN_HASH_BYTES);
+	db_bind_int64(s, 3, principal_id);
 	bind_text(s, 4, source == JIT_ACCESS_FROM_SECRET ? "secret" : "token");
 	bind_text(s, 5, source_id);
-	sqlite3_bind_int64(s, 6, now);
-	sqlite3_bind_int64(s, 7, expires);
+	db_bind_int64(s, 6, now);
+	db_bind_int64(s, 7, expires);
 	return exec_done(st, s, err, "saving an access token");
 }
 
@@ -3997,26 +4058,26 @@ jit_store_access_get(struct jit_tx *tx, const char *token_id,
 	struct jit_error *err)
 {
 	struct jit_store *st = tx->st;
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	int rc;
 
 	if (prep(st, "SELECT source_kind, source_id, expires_ns FROM access_tokens"
 		" WHERE token_id = ?", &s, err) != 0)
 		return -1;
 	bind_text(s, 1, token_id);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW) {
-		const unsigned char *kind = sqlite3_column_text(s, 0);
+	rc = db_step(s);
+	if (rc == DB_ROW) {
+		const unsigned char *kind = db_column_text(s, 0);
 
 		*source = kind != NULL && strcmp((const char *)kind, "token") == 0 ?
 			JIT_ACCESS_FROM_TOKEN : JIT_ACCESS_FROM_SECRET;
 		copy_col(s, 1, source_id, JIT_TOKEN_ID_MAX);
-		*expires = sqlite3_column_int64(s, 2);
+		*expires = db_column_int64(s, 2);
 	}
-	sqlite3_finalize(s);
-	if (rc == SQLITE_ROW)
+	db_finalize(s);
+	if (rc == DB_ROW)
 		return 0;
-	if (rc != SQLITE_DONE)
+	if (rc != DB_DONE)
 		return db_fail(st, err, "reading an access token");
 	return jit_errorf(err, 404, JIT_E_RESOURCE_NOT_FOUND, "The access token was not found.");
 }
@@ -4027,7 +4088,7 @@ jit_store_access_find(struct jit_tx *tx, const char *token_id, jit_time now,
 	struct jit_error *err)
 {
 	struct jit_store *st = tx->st;
-	sqlite3_stmt *row;
+	struct db_stmt *row;
 
 	/* Live only while the credential it was issued for is: a revoked or expired secret
 	 * or token ends its access tokens with it. */
@@ -4042,8 +4103,8 @@ jit_store_access_find(struct jit_tx *tx, const char *token_id, jit_time now,
 		token_id, now, hash, &row, found, err) != 0)
 		return -1;
 	if (*found) {
-		*principal_id = sqlite3_column_int64(row, 1);
-		sqlite3_finalize(row);
+		*principal_id = db_column_int64(row, 1);
+		db_finalize(row);
 	}
 	return 0;
 }
@@ -4055,41 +4116,41 @@ jit_store_stats(struct jit_tx *tx, jit_time now, struct jit_store_stats *out,
 	struct jit_error *err)
 {
 	struct jit_store *st = tx->st;
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	int rc;
 
 	memset(out, 0, sizeof(*out));
 	if (prep(st, "SELECT (SELECT count(*) FROM request_ports WHERE status = 'Initiated'"
 		" AND end_ns > ?1), (SELECT count(*) FROM audit)", &s, err) != 0)
 		return -1;
-	sqlite3_bind_int64(s, 1, now);
-	if ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		out->active_grants = sqlite3_column_int64(s, 0);
-		out->audit_entries = sqlite3_column_int64(s, 1);
+	db_bind_int64(s, 1, now);
+	if ((rc = db_step(s)) == DB_ROW) {
+		out->active_grants = db_column_int64(s, 0);
+		out->audit_entries = db_column_int64(s, 1);
 	}
-	sqlite3_finalize(s);
-	if (rc != SQLITE_ROW)
+	db_finalize(s);
+	if (rc != DB_ROW)
 		return db_fail(st, err, "counting grants and audit entries");
 	if (prep(st, "SELECT last_seen_ns > ?1, applied_version >= version, count(*)"
 		" FROM enforcement_points GROUP BY 1, 2", &s, err) != 0)
 		return -1;
-	sqlite3_bind_int64(s, 1, now - JIT_EP_HEALTHY_NS);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
-		out->agents[sqlite3_column_int(s, 0) != 0][sqlite3_column_int(s, 1) != 0] =
-			sqlite3_column_int64(s, 2);
-	sqlite3_finalize(s);
-	return rc == SQLITE_DONE ? 0 : db_fail(st, err, "counting enforcement points");
+	db_bind_int64(s, 1, now - JIT_EP_HEALTHY_NS);
+	while ((rc = db_step(s)) == DB_ROW)
+		out->agents[db_column_int(s, 0) != 0][db_column_int(s, 1) != 0] =
+			db_column_int64(s, 2);
+	db_finalize(s);
+	return rc == DB_DONE ? 0 : db_fail(st, err, "counting enforcement points");
 }
 
 int
 jit_store_ping(struct jit_tx *tx, struct jit_error *err)
 {
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	int rc;
 
 	if (prep(tx->st, "SELECT value FROM meta WHERE key = 'schema_version'", &s, err) != 0)
 		return -1;
-	rc = sqlite3_step(s);
-	sqlite3_finalize(s);
-	return rc == SQLITE_ROW ? 0 : db_fail(tx->st, err, "reading the schema version");
+	rc = db_step(s);
+	db_finalize(s);
+	return rc == DB_ROW ? 0 : db_fail(tx->st, err, "reading the schema version");
 }

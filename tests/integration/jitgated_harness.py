@@ -4,6 +4,7 @@ Used by the integration tests (which speak TAP through the small `Tap` class her
 Nothing is mocked: the server is the built binary, the client pins the server's
 self-signed certificate exactly as a user's client would.
 """
+import atexit
 import json
 import os
 import re
@@ -30,14 +31,56 @@ class Server:
         self.proc = None
         self.port = None
         self.log_path = os.path.join(self.state_dir, "jitgated.log")
+        # JITGATE_TEST_STORE=pg (tests/integration/pg_cluster.py sets it): the server's store
+        # is a database of its own on the test cluster, kept with the state dir (a restart on
+        # the same state dir finds the same database).
+        self.pg = None
+        if os.environ.get("JITGATE_TEST_STORE") == "pg":
+            import pg_cluster
+            os.makedirs(self.state_dir, mode=0o700, exist_ok=True)
+            name_file = os.path.join(self.state_dir, "pg-database")
+            if os.path.exists(name_file):
+                with open(name_file) as f:
+                    self.pg = pg_cluster.Database(f.read().strip())
+            else:
+                self.pg = pg_cluster.Database().create()
+                with open(name_file, "w") as f:
+                    f.write(self.pg.name)
+
+    def store_args(self):
+        """The jitgated arguments that select this server's store."""
+        if self.pg is None:
+            return []
+        return ["--store", self.pg.uri, "--store-password-file", self.pg.passfile]
+
+    def sql(self, query):
+        """Runs SQL on the server's store (either backend): a list of row tuples."""
+        if self.pg is None:
+            import sqlite3
+            db = sqlite3.connect(os.path.join(self.state_dir, "jitgate.db"))
+            try:
+                rows = [tuple(r) for r in db.execute(query)]
+                db.commit()
+            finally:
+                db.close()
+            return rows
+        out = self.pg.psql_rows(query)
+        return out
+
+    def require_sqlite(self, why="reads the SQLite file directly"):
+        if self.pg is not None:
+            raise Skip(f"on PostgreSQL: this test {why}")
 
     def start(self, timeout=20):
         log = open(self.log_path, "ab")
         seen = len(self.log())
         args = [self.binary, "--state-dir", self.state_dir, "--listen", "127.0.0.1:0"]
+        args += self.store_args()
         if os.geteuid() == 0:
             args.append("--allow-root")
         self.proc = subprocess.Popen(args + self.extra_args, stdout=log, stderr=log)
+        # A test that dies (or whose setup fails) must not leave its server running.
+        atexit.register(self._kill_at_exit, self.proc)
         log.close()
         deadline = time.time() + timeout
         while time.time() < deadline:
@@ -55,6 +98,12 @@ class Server:
         with open(os.path.join(self.state_dir, "admin.token")) as f:
             self.admin_token = f.read().strip()
         return self
+
+    @staticmethod
+    def _kill_at_exit(proc):
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
 
     def log(self):
         try:
@@ -79,6 +128,8 @@ class Server:
 
     def cleanup(self):
         self.stop()
+        if self.pg is not None and self.own_dir:
+            self.pg.drop()
         if self.own_dir:
             shutil.rmtree(self.state_dir, ignore_errors=True)
 

@@ -511,7 +511,7 @@ class E2E:
         self.srv = Server(self.jitgated, state_dir=os.path.join(self.tmp, "jitgated"),
                           extra_args=["--listen", f"0.0.0.0:{PORT}", "--tls-name", self.CP_ADDR,
                                       *self.JITGATED_ARGS])
-        os.makedirs(self.srv.state_dir, mode=0o700)
+        os.makedirs(self.srv.state_dir, mode=0o700, exist_ok=True)
         self.srv.start()
         st, body, _ = self.api("GET", "/subscriptions")
         self.sub = body["value"][0]["subscriptionId"]

@@ -480,10 +480,7 @@ def delete_policy_then_again(c):
 
 @tap.test
 def audit_rows_are_written(c):
-    import sqlite3
-    db = sqlite3.connect(os.path.join(c.srv.state_dir, "jitgate.db"))
-    ops = [r[0] for r in db.execute("SELECT operation FROM audit")]
-    db.close()
+    ops = [r[0] for r in c.srv.sql("SELECT operation FROM audit")]
     for op in ("Microsoft.Security/locations/jitNetworkAccessPolicies/write",
                "Microsoft.Security/locations/jitNetworkAccessPolicies/initiate/action",
                "Microsoft.Security/locations/jitNetworkAccessPolicies/delete",
@@ -511,23 +508,20 @@ def policy_put_fails_when_the_old_policy_cannot_be_read(c):
     or memory error passed the checks that compare old and new (who may remove which
     VM). Now the PUT fails and changes nothing."""
     expect(c.srv.stop() == 0)
-    db = sqlite3.connect(os.path.join(c.srv.state_dir, "jitgate.db"))
-    saved = db.execute("SELECT vm_key, number, sources FROM policy_ports").fetchall()
-    db.execute("UPDATE policy_ports SET sources = 'not json'")
-    db.commit()
+    q = lambda v: "'" + str(v).replace("'", "''") + "'"  # noqa: E731
+    saved = c.srv.sql("SELECT vm_key, number, sources FROM policy_ports")
+    c.srv.sql("UPDATE policy_ports SET sources = 'not json'")
     c.srv.start()
     st, body, _ = c.srv.request("PUT", c.pol, policy_body(c, vms=("vm2",), ports=[
         {"number": 2222, "protocol": "TCP", "allowedSourceAddressPrefix": "*",
          "maxRequestAccessDuration": "PT1H"}]))
     expect(st == 500, "the unreadable old policy fails the PUT", st, body)
     expect(c.srv.stop() == 0)
-    ports = [r[0] for r in db.execute("SELECT number FROM policy_ports")]
+    ports = [int(r[0]) for r in c.srv.sql("SELECT number FROM policy_ports")]
     expect(2222 not in ports and len(ports) == len(saved), "the policy is unchanged", ports)
     for vm_key, number, sources in saved:
-        db.execute("UPDATE policy_ports SET sources = ? WHERE vm_key = ? AND number = ?",
-                   (sources, vm_key, number))
-    db.commit()
-    db.close()
+        c.srv.sql(f"UPDATE policy_ports SET sources = {q(sources)} WHERE vm_key = {q(vm_key)}"
+                  f" AND number = {int(number)}")
     c.srv.start()
     st, pol, _ = c.srv.request("GET", c.pol)
     expect(st == 200 and pol["properties"]["virtualMachines"][0]["id"] == c.vm_id("vm2"), pol)

@@ -13,6 +13,7 @@ import json
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -824,6 +825,28 @@ def token_never_printed(c):
     expect(c.srv.admin_token not in everything, "the admin token appeared in some output")
     secret = c.srv.admin_token.split("_", 2)[2]
     expect(secret not in everything, "the token's secret appeared in some output")
+
+
+@tap.test
+def server_list_fails_over_to_the_next_replica(c):
+    # A port nothing listens on, then the real server: refused, so the next one answers.
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    dead = s.getsockname()[1]
+    s.close()
+    servers = f"https://127.0.0.1:{dead},{c.srv.url}"
+    r = ok(c, "vm", "list", "-o", "json", "--server", servers, "--token-file", c.token_file,
+           "--ca", c.ca)
+    expect(isinstance(r.json(), list), r)
+    # A write too: it never reached the dead one, so it is sent to the next.
+    r = ok(c, "principal", "create", "failover-" + str(os.getpid()), "-o", "json",
+           "--server", servers, "--token-file", c.token_file, "--ca", c.ca)
+    # Every URL of the list is checked.
+    fails(c, 2, "vm", "list", "--server", f"{c.srv.url},http://127.0.0.1:1",
+          "--token-file", c.token_file, "--ca", c.ca, contains="plain HTTP")
+    # Only dead servers: the error names the last one tried.
+    r = fails(c, 1, "vm", "list", "--server", f"https://127.0.0.1:{dead},https://127.0.0.1:{dead}",
+              "--token-file", c.token_file, "--ca", c.ca)
 
 
 if __name__ == "__main__":

@@ -930,6 +930,7 @@ def secrets_never_printed(c):
 
 @tap.test
 def audit_verify_reports_the_first_broken_entry(c):
+    c.srv.require_sqlite()
     """Last: stops the server, tampers with a copy of its database, verifies that."""
     expect(c.srv.stop() == 0)
     d = tempfile.mkdtemp(prefix="jitgate-cli-tamper-")

@@ -18,6 +18,7 @@ failed sign-ins are audited and throttled like bad tokens. Permissions: Azure's
 import gzip
 import http.client
 import json
+import re
 import os
 import shutil
 import sqlite3
@@ -334,11 +335,10 @@ def sessions_expire(c):
     expect(s["expiresUtc"] > "2000", s)
     # Its end, moved into the past on the stopped server's database.
     c.srv.stop()
-    db = sqlite3.connect(os.path.join(c.srv.state_dir, "jitgate.db"))
-    n = db.execute("UPDATE sessions SET expires_ns = 1 WHERE session_id = ?",
-                   (value.split("_")[1],)).rowcount
-    db.commit()
-    db.close()
+    sid = value.split("_")[1]
+    expect(re.fullmatch(r"[0-9a-f]+", sid), sid)
+    c.srv.sql(f"UPDATE sessions SET expires_ns = 1 WHERE session_id = '{sid}'")
+    n = len(c.srv.sql(f"SELECT 1 FROM sessions WHERE session_id = '{sid}' AND expires_ns = 1"))
     expect(n == 1, "no such session row", n)
     c.srv.start()
     st, hd, b = raw(c.srv, "GET", "/providers/Jitgate/whoami", with_cookie(value))

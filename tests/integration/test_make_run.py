@@ -21,7 +21,11 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
-NS = "jitgate-demo"
+# Its own namespace, /24 and link (PID-based), so that it never meets a user's make run
+# (jitgate-demo, 10.203.0.0/24) or another run of this test.
+NS = f"jgr{os.getpid()}"
+NET = f"10.205.{os.getpid() % 250 + 1}"
+LINK = f"jgr{os.getpid() % 1000000}h"
 
 
 def ns_exists():
@@ -81,6 +85,33 @@ class Run:
         self.log.close()
 
 
+def readme_tour(build, state, port):
+    """The README's tour, every shell block from "A short tour" to "Deploying", as a
+    script: as written, but for where this test keeps the state (.state), its port (8443)
+    and its /24 (10.203.0), and the az lines when the Azure CLI is missing. A line whose
+    comment says "refused" must fail."""
+    text = open(os.path.join(ROOT, "README.md")).read()
+    part = text[text.index("## A short tour"):text.index("## Deploying")]
+    lines = []
+    for block in re.findall(r"```sh\n(.*?)```", part, re.S):
+        lines += block.replace("\\\n", " ").splitlines()
+    out = ["set -e"]
+    for line in lines:
+        line = line.replace('$PWD/build/src/cli', os.path.join(build, "src", "cli"))
+        line = line.replace(".state/", state + "/").replace(":8443", f":{port}")
+        line = line.replace("10.203.0.", NET + ".")
+        cmd = line.split("  #")[0].strip() if "  #" in line else line
+        if not cmd or cmd.startswith("#"):
+            continue
+        if re.match(r"(export REQUESTS_CA_BUNDLE|az )", cmd) and shutil.which("az") is None:
+            out.append(f": skipped, no az: {cmd}")
+        elif "refused" in line:
+            out.append(f"if {cmd}; then echo 'TOUR: not refused: {cmd}'; exit 1; fi")
+        else:
+            out.append(cmd)
+    return "\n".join(out) + "\n"
+
+
 def main():
     build = os.path.abspath(sys.argv[1])
     if os.geteuid() != 0:
@@ -93,11 +124,12 @@ def main():
     if subprocess.run(["ip", "netns", "list"], capture_output=True).returncode != 0:
         print("1..0 # SKIP network namespaces unavailable")
         return 0
-    print("1..12", flush=True)
+    print("1..14", flush=True)
     tmp = tempfile.mkdtemp(prefix="jitgate-run-test-")
     env = dict(os.environ, XDG_CONFIG_HOME=os.path.join(tmp, "config"), HOME=tmp,
                JITGATE_PORT=os.environ.get("JITGATE_TEST_RUN_PORT", "18643"))
     env.pop("JITGATE_PROFILE", None)
+    env.update(JITGATE_DEMO_NS=NS, JITGATE_DEMO_NET=NET, JITGATE_DEMO_LINK=LINK)
     failed = 0
     n = 0
     runs = []
@@ -119,6 +151,21 @@ def main():
         return r
 
     try:
+        # A missing program is named, with its package, before anything is set up.
+        nocurl = os.path.join(tmp, "bin-without-curl")
+        os.mkdir(nocurl)
+        for d in ("/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"):
+            for f in os.listdir(d) if os.path.isdir(d) else []:
+                dst = os.path.join(nocurl, f)
+                if f != "curl" and not os.path.lexists(dst):
+                    os.symlink(os.path.join(d, f), dst)
+        r = subprocess.run(["/bin/sh", os.path.join(ROOT, "scripts", "run.sh"), build,
+                            os.path.join(tmp, "state-nocurl")], cwd=ROOT,
+                           env=dict(env, PATH=nocurl), capture_output=True, text=True,
+                           timeout=60)
+        check(r.returncode == 1 and "missing program 'curl' (Debian package curl)" in r.stderr
+              and not ns_exists(), "a missing curl is named", r.stdout + r.stderr)
+
         # As the README says: make run; here in the background, SIGINT ignored.
         a = Run(tmp, "a", ["make", "-C", ROOT, "--no-print-directory", "run", "BUILD=" + build,
                            "STATE_DIR=" + os.path.join(tmp, "state")], env, ignore_int=True)
@@ -214,9 +261,18 @@ def main():
               f"jitgated (pid {pids[0]}) exited" in c.output() and not ns_exists(),
               "when jitgated dies, make run says so and stops", c.output())
 
-        # make stop.
+        # Every command of the README's tour, against the demo, as written.
         d = script("d", "state")
         ok = d.wait_ready()
+        tour = readme_tour(build, os.path.join(tmp, "state"), env["JITGATE_PORT"])
+        work = os.path.join(tmp, "tour")
+        os.mkdir(work)
+        r = subprocess.run(["sh", "-x", "-c", tour], cwd=work, env=env, capture_output=True,
+                           text=True, timeout=240, stdin=subprocess.DEVNULL) if ok else None
+        check(ok and r.returncode == 0, "the README's tour runs as written",
+              d.output() if not ok else tour + r.stdout[-3000:] + r.stderr[-6000:])
+
+        # make stop.
         r = subprocess.run(["make", "-C", ROOT, "--no-print-directory", "stop"], env=env,
                            capture_output=True, text=True, timeout=60)
         try:

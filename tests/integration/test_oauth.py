@@ -167,6 +167,7 @@ def arm_metadata_and_tenants(c):
 
 @tap.test
 def client_secret_shown_once_listed_without(c):
+    c.srv.require_sqlite()
     s = secret(c, "ci-bot", "P30D")
     expect(s["secret"].startswith("jcs_" + s["id"] + "_"), s)
     expect(s["clientId"] == c.bot_oid and s["principalName"] == "ci-bot", s)

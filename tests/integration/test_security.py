@@ -220,6 +220,7 @@ def f1_an_address_belongs_to_one_vm_of_an_enforcement_point(c):
 
 @tap.test
 def f1_an_address_shared_in_an_older_database_gets_no_grant(c):
+    c.srv.require_sqlite("edits an older SQLite database")
     # A database from before the fix may already hold two VMs of one gateway with one
     # address: no initiate opens it for either of them.
     g = "rg-gw"
@@ -376,6 +377,7 @@ def f3_leaving_a_policy_ends_live_grants(c):
 
 @tap.test
 def f3_a_grant_row_from_another_policy_is_not_enforced(c):
+    c.srv.require_sqlite()
     # A database written before the fix may hold grants made under a policy the VM has
     # since left: the desired state takes grants from the VM's current policy only.
     g = "rg-old"
@@ -456,21 +458,14 @@ def f4_a_policy_of_1000_vms_verifies(c):
     expect(v["verified"] is True, v)
     # Tampering with the index of that entry is still caught.
     c.srv.stop()
-    db = sqlite3.connect(os.path.join(c.srv.state_dir, "jitgate.db"))
-    seq = db.execute("SELECT max(seq) FROM audit WHERE operation = ?",
-                     (f"{JIT}/write",)).fetchone()[0]
-    db.execute("DELETE FROM audit_vms WHERE seq = ? AND vm_key LIKE '%vm0500-%'", (seq,))
-    db.commit()
-    db.close()
+    seq = int(c.srv.sql(f"SELECT max(seq) FROM audit WHERE operation = '{JIT}/write'")[0][0])
+    c.srv.sql(f"DELETE FROM audit_vms WHERE seq = {seq} AND vm_key LIKE '%vm0500-%'")
     c.srv.start()
     v = verify(c)
     expect(v["verified"] is False and "hidden" in v.get("reason", "") + str(v), v)
     c.srv.stop()
-    db = sqlite3.connect(os.path.join(c.srv.state_dir, "jitgate.db"))
-    db.execute("INSERT INTO audit_vms (vm_key, seq) SELECT lower(id), ? FROM vms"
-               " WHERE id LIKE '%vm0500-%'", (seq,))
-    db.commit()
-    db.close()
+    c.srv.sql(f"INSERT INTO audit_vms (vm_key, seq) SELECT lower(id), {seq} FROM vms"
+              " WHERE id LIKE '%vm0500-%'")
     c.srv.start()
     expect(verify(c)["verified"] is True)
 
@@ -577,7 +572,8 @@ def f6_a_flood_of_failures_is_one_summary_entry(c):
            [("127.0.5.1", 97), ("127.0.5.2", 97)], d)
     st, v, _ = srv.request("GET", "/providers/Jitgate/auditLogs/verify")
     expect(st == 200 and v["verified"] is True, v)
-    expect(os.path.getsize(db) < 4 * 1024 * 1024, os.path.getsize(db))
+    if srv.pg is None:
+        expect(os.path.getsize(db) < 4 * 1024 * 1024, os.path.getsize(db))
 
 
 # ---- finding 7: self-minted tokens ----
@@ -727,6 +723,7 @@ def refused(c, state_dir, contains):
 
 @tap.test
 def f9_state_directory_is_trusted_only_as_made(c):
+    c.srv.require_sqlite("checks the SQLite database file's mode and links")
     base = tempfile.mkdtemp(prefix="jitgated-statedir-")
     try:
         # A fresh start: directory 0700, database and key 0600 (umask 077).

@@ -8,8 +8,9 @@
  * nothing, concurrent writers lose nothing, keys compare case-insensitively and
  * keep their casing, large policies round-trip, every list answers at 0, 1 and
  * many rows, constraint violations are reported as such (404/409), and the audit
- * chain verifies and copies every entry to the operator log. Only SQLite exists
- * now; a PostgreSQL store adds its row to backends[] and nothing else.
+ * chain verifies and copies every entry to the operator log. Backends: sqlite (a
+ * temporary file) and postgresql (a fresh database per case on the test cluster that
+ * tests/integration/pg_cluster.py names in JITGATE_TEST_PG_*).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -24,6 +25,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include <libpq-fe.h>
 
 #include "log.h"
 #include "rbac.h"
@@ -67,8 +70,65 @@ sqlite_close(struct jit_store *st, void *cookie)
 	free(cookie);
 }
 
+/* Runs one statement as the cluster's superuser (over its Unix socket). */
+static int
+pg_admin(const char *sql, struct jit_error *err)
+{
+	const char *keys[] = {"host", "port", "user", "dbname", NULL};
+	const char *vals[] = {getenv("JITGATE_TEST_PG_SOCKDIR"), getenv("JITGATE_TEST_PG_PORT"),
+		"postgres", "postgres", NULL};
+	PGconn *c;
+	PGresult *r;
+	int rc = 0;
+
+	if (vals[0] == NULL || vals[1] == NULL)
+		return jit_errorf(err, 500, JIT_E_INTERNAL,
+			"no test cluster: run under tests/integration/pg_cluster.py");
+	c = PQconnectdbParams(keys, vals, 0);
+	r = PQexec(c, sql);
+	if (PQresultStatus(r) != PGRES_COMMAND_OK)
+		rc = jit_errorf(err, 500, JIT_E_INTERNAL, "%s: %s", sql, PQerrorMessage(c));
+	PQclear(r);
+	PQfinish(c);
+	return rc;
+}
+
+static int
+pg_open(struct jit_store **out, void **cookie, struct jit_error *err)
+{
+	static int serial;
+	char sql[160], uri[512], *name = malloc(64);
+
+	if (name == NULL)
+		return jit_errorf(err, 500, JIT_E_INTERNAL, "out of memory");
+	snprintf(name, 64, "contract_%d_%d", (int)getpid(), ++serial);
+	*cookie = name;
+	snprintf(sql, sizeof(sql), "CREATE DATABASE %s OWNER jitgate", name);
+	if (pg_admin(sql, err) != 0)
+		return -1;
+	/* jitgate's own role, with its password from the file, as jitgated connects. */
+	setenv("JITGATE_STORE_PASSWORD_FILE", getenv("JITGATE_TEST_PG_PASSFILE"), 1);
+	snprintf(uri, sizeof(uri), "postgresql:///%s?host=%s&port=%s&user=jitgate", name,
+		getenv("JITGATE_TEST_PG_SOCKDIR"), getenv("JITGATE_TEST_PG_PORT"));
+	return jit_store_open(uri, out, err);
+}
+
+static void
+pg_close(struct jit_store *st, void *cookie)
+{
+	char sql[160];
+	struct jit_error err;
+
+	jit_store_close(st);
+	snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s WITH (FORCE)", (char *)cookie);
+	if (pg_admin(sql, &err) != 0)
+		fprintf(stderr, "# %s\n", err.message);
+	free(cookie);
+}
+
 static const struct backend backends[] = {
 	{"sqlite", sqlite_open, sqlite_close},
+	{"postgresql", pg_open, pg_close},
 };
 
 static const struct backend *backend;
@@ -666,7 +726,8 @@ main(int argc, char **argv)
 		if (strcmp(backends[i].name, want) == 0)
 			backend = &backends[i];
 	if (backend == NULL) {
-		fprintf(stderr, "test_store_contract: no store backend '%s' (built: sqlite)\n", want);
+		fprintf(stderr, "test_store_contract: no store backend '%s' (sqlite, postgresql)\n",
+			want);
 		return 2;
 	}
 	return cmocka_run_group_tests_name(backend->name, tests, NULL, NULL);
