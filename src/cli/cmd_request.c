@@ -30,6 +30,7 @@ enum {
 	KEY_UNTIL,
 	KEY_JUSTIFICATION,
 	KEY_WAIT,
+	KEY_EXTEND,
 };
 
 #define WAIT_POLL_MS 200
@@ -52,6 +53,7 @@ struct request_args {
 	const char *until_text;
 	const char *justification;
 	bool wait;
+	bool extend;            /* move the end of running access (POST .../extend) */
 };
 
 static int
@@ -105,6 +107,9 @@ request_opt(void *ctx, int key, const char *arg, struct jit_error *err)
 		return 0;
 	case KEY_WAIT:
 		a->wait = true;
+		return 0;
+	case KEY_EXTEND:
+		a->extend = true;
 		return 0;
 	}
 	return cli_usage(err, "unexpected option");
@@ -515,7 +520,7 @@ request(struct cli *c, int argc, char **argv, struct jit_error *err)
 			goto out;
 		}
 		if (cli_rid_path(&ts[i].policy->id, path, sizeof(path) - 16, err) == 0) {
-			strcat(path, "/initiate");
+			strcat(path, a.extend ? "/extend" : "/initiate");
 			r = cli_call(c, "POST", path, body, NULL, &ans, err);
 		} else {
 			r = -1;
@@ -549,7 +554,9 @@ const struct cli_cmd cli_cmd_request = {
 	"--until TIME (2030-01-01T18:00:00Z), by default the longest the policy allows\n"
 	"for each port. Prints the addresses and ports to connect to and when access\n"
 	"ends. With --wait, returns once the VMs' enforcement points have applied the\n"
-	"access (bounded by --timeout, 30 s by default).\n",
+	"access (bounded by --timeout, 30 s by default). With --extend, moves the end\n"
+	"of access already running from the same source (--for counts from now, within\n"
+	"the maximum) without closing it: open connections stay up.\n",
 	(const struct cli_opt[]){
 		{"resource-group", 'g', "RG", "the VMs' resource group"},
 		{"port", KEY_PORT, "N", "a port to open (repeatable; required)"},
@@ -558,6 +565,7 @@ const struct cli_cmd cli_cmd_request = {
 		{"until", KEY_UNTIL, "TIME", "until when (UTC, ISO 8601)"},
 		{"justification", KEY_JUSTIFICATION, "TEXT", "why (recorded in the audit log)"},
 		{"wait", KEY_WAIT, NULL, "wait until the enforcement points applied it"},
+		{"extend", KEY_EXTEND, NULL, "extend running access instead of a new one"},
 		{NULL, 0, NULL, NULL},
 	},
 	request,
