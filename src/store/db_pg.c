@@ -29,11 +29,21 @@
 #include "log.h"
 
 #define CHANNEL "jitgate_change"
+/* Statements prepared once per connection (the store has a few hundred distinct ones);
+ * past this many, the rest are sent unprepared. */
+#define PREPARED_MAX 1024
+
+struct prepared {
+	char *sql;
+	unsigned id;
+};
 
 struct pg_conn {
 	char *conninfo;
 	char *password;                 /* from --store-password-file, or NULL */
 	PGconn *conn;
+	struct prepared prep[PREPARED_MAX];   /* open addressing by the SQL's hash */
+	unsigned n_prep;
 	int64_t changes;
 	char errmsg[512];
 	bool unavailable;
@@ -124,6 +134,17 @@ connect_db(struct pg_conn *c)
 	return conn;
 }
 
+/* A new connection has none of the old one's prepared statements. */
+static void
+forget_prepared(struct pg_conn *c)
+{
+	for (size_t i = 0; i < PREPARED_MAX; i++) {
+		free(c->prep[i].sql);
+		c->prep[i].sql = NULL;
+	}
+	c->n_prep = 0;
+}
+
 static int
 ensure_connected(struct pg_conn *c)
 {
@@ -131,6 +152,7 @@ ensure_connected(struct pg_conn *c)
 		return 0;
 	if (c->conn != NULL)
 		PQfinish(c->conn);
+	forget_prepared(c);
 	c->conn = connect_db(c);
 	if (c->conn == NULL || PQstatus(c->conn) != CONNECTION_OK) {
 		set_error(c, NULL);
@@ -230,6 +252,7 @@ pg_close(struct pg_conn *c)
 	}
 	if (c->conn != NULL)
 		PQfinish(c->conn);
+	forget_prepared(c);
 	if (c->password != NULL) {
 		explicit_bzero(c->password, strlen(c->password));
 		free(c->password);
@@ -325,6 +348,49 @@ pg_bind(struct pg_stmt *s, int i, const char *v, int n, unsigned type, int binar
 	s->types[i - 1] = (Oid)type;
 }
 
+/* The name of s's statement prepared on this connection ("" when the cache is full),
+ * preparing it the first time; NULL when preparing failed (c's error says why). */
+static const char *
+prepared_name(struct pg_stmt *s, char name[16])
+{
+	struct pg_conn *c = s->c;
+	size_t h = 5381;
+	PGresult *r;
+
+	for (const char *p = s->sql; *p; p++)
+		h = h * 33 + (unsigned char)*p;
+	for (size_t i = 0; i < PREPARED_MAX; i++) {
+		struct prepared *e = &c->prep[(h + i) % PREPARED_MAX];
+
+		if (e->sql != NULL && strcmp(e->sql, s->sql) == 0) {
+			snprintf(name, 16, "jg%u", e->id);
+			return name;
+		}
+		if (e->sql != NULL)
+			continue;
+		/* Kept below full, so that a lookup always ends at an empty slot. */
+		if (c->n_prep + 1 >= PREPARED_MAX || (e->sql = strdup(s->sql)) == NULL) {
+			name[0] = '\0';
+			return name;
+		}
+		e->id = ++c->n_prep;
+		snprintf(name, 16, "jg%u", e->id);
+		r = PQprepare(c->conn, name, s->sql, s->nparams, s->types);
+		if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+			set_error(c, r);
+			PQclear(r);
+			free(e->sql);
+			e->sql = NULL;
+			c->n_prep--;
+			return NULL;
+		}
+		PQclear(r);
+		return name;
+	}
+	name[0] = '\0';
+	return name;
+}
+
 int
 pg_step(struct pg_stmt *s)
 {
@@ -343,8 +409,19 @@ pg_step(struct pg_stmt *s)
 		set_error(c, NULL);
 		return DB_ERROR;
 	}
-	s->res = PQexecParams(c->conn, s->sql, s->nparams, s->types,
-		(const char *const *)s->values, s->lengths, s->formats, 0);
+	{
+		char buf[16];
+		const char *name = prepared_name(s, buf);
+
+		if (name == NULL)
+			return DB_ERROR;
+		if (name[0] != '\0')
+			s->res = PQexecPrepared(c->conn, name, s->nparams,
+				(const char *const *)s->values, s->lengths, s->formats, 0);
+		else
+			s->res = PQexecParams(c->conn, s->sql, s->nparams, s->types,
+				(const char *const *)s->values, s->lengths, s->formats, 0);
+	}
 	st = PQresultStatus(s->res);
 	if (st == PGRES_COMMAND_OK) {
 		c->changes = strtoll(PQcmdTuples(s->res), NULL, 10);

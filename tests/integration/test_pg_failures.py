@@ -86,12 +86,16 @@ def database_down_is_503_with_retry_after_and_reconnects(c):
     err = expect_error((st, body, hd), 503, "ServiceUnavailable")
     expect("retry" in err["message"].lower(), err)
     expect(int(hd.get("Retry-After", "0")) > 0, "a Retry-After header", hd)
+    # What a load balancer's health check sees: this replica is out of the pool.
+    st, body, _ = srv.request("GET", "/healthz", token=None, api_version=None)
+    expect(st == 503, "GET /healthz fails while the database is away", st, body)
     # A write while the database is away: refused, and nothing of it lands later.
     st, body, hd = srv.request("PUT", f"/subscriptions/{sub}/resourceGroups/rg-lost",
                                {"location": LOC})
     expect_error((st, body, hd), 503, "ServiceUnavailable")
     pg.start()
     wait_ok(srv, "/subscriptions")
+    expect(srv.request("GET", "/healthz", token=None, api_version=None)[0] == 200)
     expect(srv.request("GET", rg)[0] == 200, "what was committed before is there")
     expect_error(srv.request("GET", f"/subscriptions/{sub}/resourceGroups/rg-lost"), 404)
     st, v, _ = srv.request("GET", "/providers/Jitgate/auditLogs/verify")
