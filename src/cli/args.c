@@ -5,10 +5,10 @@
  * main's "Try 'jitgate ... --help'".
  */
 #include "args.h"
+#include "number.h"
 #include "profile.h"
 #include "suggest.h"
 
-#include <errno.h>
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -78,12 +78,9 @@ int
 cli_args_int(const char *opt, const char *s, long min, long max, long *out,
 	struct jit_error *err)
 {
-	char *end;
-	long v;
+	int64_t v;
 
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (s[0] == '\0' || *end != '\0' || errno != 0 || v < min || v > max)
+	if (jit_number_parse(s, min, max, &v) != 0)
 		return cli_usage(err, "%s: expected a whole number from %ld to %ld", opt, min, max);
 	*out = v;
 	return 0;
@@ -125,7 +122,7 @@ add_opts(struct option *lo, size_t *n, char *shorts, size_t *ns, const struct cl
 static int
 common_opt(struct cli *c, int key, const char *arg, struct jit_error *err)
 {
-	long v;
+	long v = 0;
 
 	switch (key) {
 	case KEY_SERVER:

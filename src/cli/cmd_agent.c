@@ -131,7 +131,6 @@ const struct cli_cmd cli_cmd_agent_enroll_token = {
  * server keeps a report to 16 KiB (api_agent.c), which bounds what is read. */
 #define EP_OS_MAX 64
 #define EP_CAPS_MAX 256
-#define EP_STATUS_MAX (16 * 1024)
 
 struct ep {
 	struct jit_rid id;
@@ -203,12 +202,12 @@ ep_status(const json_t *st, struct ep *out, struct jit_error *err)
 		out->has_reported_healthy = true;
 	}
 	if ((v = json_object_get(st, "os")) != NULL) {
-		if (jit_json_string(v, "properties.status.os", false, EP_STATUS_MAX, &s, err) != 0)
+		if (jit_json_string(v, "properties.status.os", false, JIT_EP_STATUS_MAX_BYTES, &s, err) != 0)
 			return -1;
 		snprintf(out->os, sizeof(out->os), "%.*s", EP_OS_MAX, s);
 	}
 	if ((v = json_object_get(st, "message")) != NULL &&
-		jit_json_string(v, "properties.status.message", false, EP_STATUS_MAX, &out->message,
+		jit_json_string(v, "properties.status.message", false, JIT_EP_STATUS_MAX_BYTES, &out->message,
 			err) != 0)
 		return -1;
 	return ep_caps(json_object_get(st, "capabilities"), out->caps, err);

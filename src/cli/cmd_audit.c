@@ -25,9 +25,6 @@
 
 #define AUDIT "/providers/Jitgate/auditLogs"
 #define INITIATE_SUFFIX "/initiate/action"
-/* The server's limits: a page of JSON, and a CSV export. */
-#define PAGE_MAX 1000
-#define CSV_MAX 100000
 #define TOP_DEFAULT 100
 #define OPERATION_MAX 200
 
@@ -98,7 +95,7 @@ audit_opt(void *ctx, int key, const char *arg, struct jit_error *err)
 	case KEY_UNTIL:
 		return time_opt("--until", arg, &a->until, &a->has_until, err);
 	case KEY_TOP:
-		if (cli_args_int("--top", arg, 1, CSV_MAX, &a->top, err) != 0)
+		if (cli_args_int("--top", arg, 1, JIT_AUDIT_CSV_MAX, &a->top, err) != 0)
 			return -1;
 		a->has_top = true;
 		return 0;
@@ -401,7 +398,7 @@ audit_entries(struct cli *c, const char *base, long top, json_t *all, struct jit
 	const char *link;
 	json_t *page = NULL, *value, *e;
 	size_t i;
-	long page_size = top < PAGE_MAX ? top : PAGE_MAX;
+	long page_size = top < JIT_AUDIT_PAGE_MAX ? top : JIT_AUDIT_PAGE_MAX;
 	char size[24];
 
 	snprintf(path, sizeof(path), "%s", base);

@@ -19,8 +19,6 @@ enum {
 	KEY_DISPLAY_NAME,
 };
 
-/* A principal's display name, as the server limits it. */
-#define DISPLAY_NAME_MAX 127
 
 static const char *
 prop(const json_t *j, const char *key)
@@ -108,9 +106,9 @@ create_opt(void *ctx, int key, const char *arg, struct jit_error *err)
 		a->service = true;
 		return 0;
 	case KEY_DISPLAY_NAME:
-		if (arg[0] == '\0' || strlen(arg) > DISPLAY_NAME_MAX || !cli_printable(arg))
+		if (arg[0] == '\0' || strlen(arg) > JIT_DISPLAY_NAME_MAX || !cli_printable(arg))
 			return cli_usage(err, "--display-name: 1-%d printable characters",
-				DISPLAY_NAME_MAX);
+				JIT_DISPLAY_NAME_MAX);
 		a->display_name = arg;
 		return 0;
 	}

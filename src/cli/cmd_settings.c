@@ -12,8 +12,6 @@
 #include "resources.h"
 
 #define SETTINGS "/providers/Microsoft.Security/jitSettings/default"
-/* The server keeps a reason of up to this many bytes. */
-#define REASON_MAX 255
 
 enum {
 	KEY_DISABLE = CLI_KEY_LONG,
@@ -44,8 +42,8 @@ settings_opt(void *ctx, int key, const char *arg, struct jit_error *err)
 		a->enable = true;
 		return 0;
 	case KEY_REASON:
-		if (arg[0] == '\0' || strlen(arg) > REASON_MAX || !cli_printable(arg))
-			return cli_usage(err, "--reason: 1-%d printable characters", REASON_MAX);
+		if (arg[0] == '\0' || strlen(arg) > JIT_SETTINGS_REASON_MAX || !cli_printable(arg))
+			return cli_usage(err, "--reason: 1-%d printable characters", JIT_SETTINGS_REASON_MAX);
 		a->reason = arg;
 		return 0;
 	}

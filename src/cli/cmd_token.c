@@ -27,8 +27,6 @@
 #include "resources.h"
 
 #define PRINCIPALS "/providers/Jitgate/principals"
-/* The server's limit on a token's name (where it is used: "alice laptop"). */
-#define TOKEN_NAME_MAX 64
 
 enum {
 	KEY_PRINCIPAL = CLI_KEY_LONG,
@@ -69,9 +67,9 @@ token_opt(void *ctx, int key, const char *arg, struct jit_error *err)
 		a->principal = arg;
 		return cli_principal_check(arg, "--principal", err);
 	case KEY_NAME:
-		if (arg[0] == '\0' || strlen(arg) > TOKEN_NAME_MAX || !cli_printable(arg))
+		if (arg[0] == '\0' || strlen(arg) > JIT_TOKEN_NAME_MAX || !cli_printable(arg))
 			return cli_usage(err, "--name: 1-%d printable characters (where the token is "
-				"used)", TOKEN_NAME_MAX);
+				"used)", JIT_TOKEN_NAME_MAX);
 		a->name = arg;
 		return 0;
 	case KEY_VALID_FOR:

@@ -5,9 +5,9 @@
  * mistake is reported here, naming the argument, before anything is sent.
  */
 #include "portspec.h"
+#include "number.h"
 
 #include <ctype.h>
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,12 +78,9 @@ cli_duration_parse(const char *s, int64_t *out_ns, struct jit_error *err)
 int
 cli_port_number_parse(const char *s, uint16_t *out, struct jit_error *err)
 {
-	char *end;
-	long v;
+	int64_t v;
 
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (!isdigit((unsigned char)s[0]) || *end != '\0' || errno != 0 || v < 1 || v > 65535)
+	if (jit_number_parse(s, 1, 65535, &v) != 0)
 		return cli_usage(err, "'%.40s' is not a port number (1-65535)", s);
 	*out = (uint16_t)v;
 	return 0;

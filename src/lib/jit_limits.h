@@ -30,4 +30,16 @@
 #define JIT_MIN_ACCESS_DURATION_NS (5LL * 60 * 1000000000LL)
 #define JIT_MAX_ACCESS_DURATION_NS (24LL * 3600 * 1000000000LL)
 
+/* Shared by jitgated and the CLI, so that the CLI refuses what the server would. */
+/* A principal's display name and a JIT setting's reason (what the store keeps). */
+#define JIT_DISPLAY_NAME_MAX (JIT_MAX_SHORT_STRING - 1)
+#define JIT_SETTINGS_REASON_MAX (JIT_MAX_SHORT_STRING * 2 - 1)
+/* A token's name says where it is used ("alice laptop"), not a description. */
+#define JIT_TOKEN_NAME_MAX 64
+/* Audit entries in one page of the log, and in one CSV export. */
+#define JIT_AUDIT_PAGE_MAX 1000
+#define JIT_AUDIT_CSV_MAX 100000
+/* An agent's status report is small: capabilities, OS, addresses, a message. */
+#define JIT_EP_STATUS_MAX_BYTES (16 * 1024)
+
 #endif

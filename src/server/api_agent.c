@@ -22,12 +22,11 @@
 #include "log.h"
 #include "text.h"
 #include "model_json.h"
+#include "number.h"
 #include "vm.h"
 
 #define ENROLLMENT_DEFAULT_NS (3600LL * JIT_NS_PER_SEC)
 #define ENROLLMENT_MAX_NS (7LL * 24 * 3600 * JIT_NS_PER_SEC)
-/* A status report is small: capabilities, OS, addresses, a message. */
-#define STATUS_MAX_BYTES (16 * 1024)
 
 static json_t *
 ep_json(const struct jit_enforcement_point *ep)
@@ -261,13 +260,7 @@ jit_h_agent_enroll(struct jit_call *c)
 static int
 parse_u64(const char *s, uint64_t *out)
 {
-	char *end;
-
-	if (s == NULL || *s < '0' || *s > '9' || strlen(s) > 19)
-		return -1;
-	errno = 0;
-	*out = strtoull(s, &end, 10);
-	return *end != '\0' || errno != 0 ? -1 : 0;
+	return jit_number_parse_u64(s, out);
 }
 
 void
@@ -388,11 +381,11 @@ parse_status(const json_t *body, uint64_t *applied, char **status_json, struct j
 	json_decref(keep);
 	if (*status_json == NULL)
 		return jit_errorf(err, 500, JIT_E_INTERNAL, "out of memory");
-	if (strlen(*status_json) > STATUS_MAX_BYTES) {
+	if (strlen(*status_json) > JIT_EP_STATUS_MAX_BYTES) {
 		free(*status_json);
 		*status_json = NULL;
 		return jit_errorf(err, 413, JIT_E_TOO_LARGE, "a status report is at most %d bytes",
-			STATUS_MAX_BYTES);
+			JIT_EP_STATUS_MAX_BYTES);
 	}
 	return 0;
 }

@@ -12,14 +12,13 @@
 #include <strings.h>
 
 #include "api.h"
+#include "number.h"
 #include "svc_audit.h"
 #include "svc_inventory.h"
 #include "timestamp.h"
 #include "vm.h"
 
 #define AUDIT_PAGE_DEFAULT 100
-#define AUDIT_PAGE_MAX 1000
-#define AUDIT_CSV_MAX 100000
 
 static const struct jit_rid root_scope = {.kind = JIT_RID_ROOT};
 
@@ -219,13 +218,11 @@ query_int(struct jit_call *c, const char *key, long long lo, long long hi, long 
 	struct jit_error *err)
 {
 	const char *v = jit_http_query(c->req, key);
-	char *end;
-	long long n;
+	int64_t n;
 
 	if (v == NULL || v[0] == '\0')
 		return 0;
-	n = strtoll(v, &end, 10);
-	if (*end != '\0' || n < lo || n > hi)
+	if (jit_number_parse(v, lo, hi, &n) != 0)
 		return jit_errorf(err, 400, JIT_E_BAD_REQUEST, "%s: must be an integer from %lld to "
 			"%lld", key, lo, hi);
 	*out = n;
@@ -374,10 +371,10 @@ jit_h_audit_list(struct jit_call *c)
 		goto fail;
 	}
 	if (csv)
-		top = AUDIT_CSV_MAX;
+		top = JIT_AUDIT_CSV_MAX;
 	if (query_time(c, "since", &f.since, &err) != 0 ||
 		query_time(c, "until", &f.until, &err) != 0 ||
-		query_int(c, "top", 1, csv ? AUDIT_CSV_MAX : AUDIT_PAGE_MAX, &top, &err) != 0 ||
+		query_int(c, "top", 1, csv ? JIT_AUDIT_CSV_MAX : JIT_AUDIT_PAGE_MAX, &top, &err) != 0 ||
 		query_int(c, "skipToken", 1, INT64_MAX, &skip, &err) != 0)
 		goto fail;
 	f.scope = is_vm ? NULL : &scope;

@@ -12,6 +12,7 @@
 
 #include "api.h"
 #include "model_json.h"
+#include "number.h"
 #include "svc_inventory.h"
 #include "vm.h"
 
@@ -295,12 +296,7 @@ reply_vm(struct jit_call *c, int status, const struct jit_vm_view *v)
 static int
 parse_count(const char *s, uint64_t *out)
 {
-	char *end;
-
-	if (s == NULL || *s < '0' || *s > '9' || strlen(s) > 19)
-		return -1;
-	*out = strtoull(s, &end, 10);
-	return *end != '\0' ? -1 : 0;
+	return jit_number_parse_u64(s, out);
 }
 
 /*

@@ -19,7 +19,6 @@
 #include "rbac.h"
 #include "svc_rbac.h"
 
-#define TOKEN_NAME_MAX 64
 
 static void
 scope_text(const struct jit_rid *scope, char out[JIT_RESOURCE_ID_MAX])
@@ -481,7 +480,7 @@ jit_call_bound_expiry(struct jit_call *c, bool asked, jit_time *expires, struct 
 void
 jit_h_token_create(struct jit_call *c)
 {
-	char name[TOKEN_NAME_MAX + 1];
+	char name[JIT_TOKEN_NAME_MAX + 1];
 	struct jit_token_info info;
 	struct jit_token secret;
 	struct jit_principal p;
@@ -502,10 +501,10 @@ jit_h_token_create(struct jit_call *c)
 		goto refuse;
 	v = json_object_get(body, "name");
 	if (!json_is_string(v) || json_string_length(v) == 0 ||
-		json_string_length(v) > TOKEN_NAME_MAX) {
+		json_string_length(v) > JIT_TOKEN_NAME_MAX) {
 		jit_errorf(&err, 400, JIT_E_INVALID_CONTENT,
 			"name: a token needs a name of 1-%d characters (where it is used)",
-			TOKEN_NAME_MAX);
+			JIT_TOKEN_NAME_MAX);
 		goto refuse;
 	}
 	snprintf(name, sizeof(name), "%s", json_string_value(v));
