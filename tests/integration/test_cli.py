@@ -880,6 +880,11 @@ def server_list_fails_over_to_the_next_replica(c):
     # Every URL of the list is checked.
     fails(c, 2, "vm", "list", "--server", f"{c.srv.url},http://127.0.0.1:1",
           "--token-file", c.token_file, "--ca", c.ca, contains="plain HTTP")
+    # An enrollment token's instructions carry the whole list, for the agent to fail over.
+    add_rg(c, "rg-failover")
+    r = ok(c, "agent", "enroll-token", "-g", "rg-failover", "--server", servers,
+           "--token-file", c.token_file, "--ca", c.ca)
+    expect(f"jitgate-agent --server {servers} " in r.err, r)
     # Only dead servers: the error names the last one tried.
     r = fails(c, 1, "vm", "list", "--server", f"https://127.0.0.1:{dead},https://127.0.0.1:{dead}",
               "--token-file", c.token_file, "--ca", c.ca)
