@@ -136,7 +136,7 @@ def now():
 COMMANDS = [["login"], ["vm", "list"], ["vm", "show"], ["vm", "add"], ["vm", "remove"],
             ["jit", "enable"], ["jit", "edit"], ["jit", "show"], ["jit", "list"],
             ["jit", "disable"], ["jit", "set"], ["request"], ["requests"], ["revoke"],
-            ["agent", "enroll-token"]]
+            ["ssh"], ["agent", "enroll-token"]]
 
 
 @tap.test
@@ -192,6 +192,10 @@ def usage_errors_exit_2(c):
         (["request", "vm1", "--port", "22", "--for", "soon"], "duration"),
         (["request", "vm1", "--port", "22", "--until", "2001-01-01T00:00:00Z"], "future"),
         (["request", "vm1", "--port", "22", "--source", "300.1.1.1"], "--source"),
+        (["ssh"], "name one VM"),
+        (["ssh", "vm1", "vm2"], "name one VM"),
+        (["ssh", "@vm1"], "expected [USER@]VM"),
+        (["ssh", "vm1", "--port", "22", "--port", "2222"], "one SSH port"),
         (["requests", "a", "b"], "one VM"),
         (["revoke"], "VM"),
         (["agent", "enroll-token"], "-g RG"),

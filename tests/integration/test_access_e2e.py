@@ -1,18 +1,21 @@
 #!/usr/bin/env python3
 """
-Extending running access (issue 20), for real: jitgated, an enrolled jitgate-agent and
+Issue 20's access workflow, for real. (1) Extending running access: jitgated, an enrolled jitgate-agent and
 sshd in network namespaces (test_agent_e2e.py's topology and harness). An ssh session is
 open on a closeEstablishedOnExpiry port (so the end of its grant would cut it); the grant
 is extended before its first end time; the session must survive past that end, new logins
 must still work, and revoking afterwards must cut it (so the session would have been cut,
 had the extension not re-timed the grant). An extension of access that is not running is
-refused and changes nothing.
+refused and changes nothing. (2) `jitgate ssh`, run in the client's namespace, requests
+port 22 from its own address, waits until the agent applied it and becomes ssh: it logs
+into the VM's sshd and exits with the remote command's status.
 
 Needs root, ip, nft, ssh and sshd; skips itself ("1..0 # SKIP") otherwise. Every
 namespace, rule and daemon is its own and is torn down, also on failure.
 """
 import datetime as dt
 import os
+import subprocess
 import sys
 import time
 
@@ -21,16 +24,19 @@ sys.path.insert(0, HERE)
 
 import netns_harness as nh  # noqa: E402
 import test_agent_e2e as e2e_mod  # noqa: E402
-from test_agent_e2e import CL4, VM4  # noqa: E402
+from test_agent_e2e import CL4, CP_ADDR, RG, VM4, VM_CP_ADDR  # noqa: E402
 
 
 def parse_iso(s):
     return dt.datetime.fromisoformat(s.replace("Z", "+00:00")).timestamp()
 
 
+CLI = os.environ.get("JITGATE_CLI", "")
+
+
 class Net(e2e_mod.Net):
     PREFIX = "jgx"
-    TMP_PREFIX = "jitgate-extend."
+    TMP_PREFIX = "jitgate-access."
 
 
 class Extend(e2e_mod.E2E):
@@ -103,14 +109,56 @@ class Extend(e2e_mod.E2E):
             sess.kill()
         sess.wait()
 
+    def cli(self, *args):
+        """jitgate in the client's namespace, routed through the VM to jitgated."""
+        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": self.tmp,
+               "XDG_CONFIG_HOME": os.path.join(self.tmp, "xdg"),
+               "JITGATE_SERVER": f"https://{CP_ADDR}:{nh.PORT}",
+               "JITGATE_CA": os.path.join(self.srv.state_dir, "tls", "cert.pem"),
+               "JITGATE_TOKEN": self.srv.admin_token}
+        return subprocess.run(["ip", "netns", "exec", self.net.ns["cl"], CLI, *args],
+                              env=env, capture_output=True, text=True, timeout=60,
+                              stdin=subprocess.DEVNULL)
+
+    def scenario_ssh(self):
+        t = self.tap
+        t.diag("jitgate ssh: request 22 from my address, wait, exec ssh")
+        for ns, cmd in (("vm", ("sysctl", "-qw", "net.ipv4.ip_forward=1")),
+                        ("cl", ("ip", "route", "add", "10.89.0.0/24", "via", VM4)),
+                        ("cp", ("ip", "route", "add", "10.89.1.0/24", "via", VM_CP_ADDR))):
+            self.net.run(ns, *cmd, check=True)
+        t.ok(not self.ssh("cl", VM4), "before: ssh on 22 from client is dropped")
+        r = self.cli("ssh", "vm1", "-g", RG, "--port", "2200")
+        t.ok(r.returncode == 1 and "port 2200 is not a JIT port of vm1" in r.stderr,
+             "a port the policy does not configure: exit 1, saying so", r.returncode, r.stderr)
+        ssh_args = self.ssh_argv(VM4)
+        opts = ssh_args[1:ssh_args.index("-p")]   # -F, -i and -o ..., not -p or the host
+        r = self.cli("ssh", "root@vm1", "-g", RG, "--justification", "jitgate ssh e2e", "--",
+                     *opts, "echo logged-in-as-$(id -un)-on-$(hostname -I | tr -d ' '); exit 7")
+        t.ok(r.returncode == 7, "jitgate ssh exits with ssh's status (the remote exit 7)",
+             r.returncode, r.stdout, r.stderr)
+        t.ok("logged-in-as-root-on-" in r.stdout and VM4 in r.stdout,
+             "it logged into the VM's sshd as root", r.stdout, r.stderr)
+        reqs = self.requests()
+        mine = [q for q in reqs if q.get("justification") == "jitgate ssh e2e"]
+        port = mine[0]["virtualMachines"][0]["ports"][0] if mine else {}
+        left = parse_iso(port["endTimeUtc"]) - time.time() if port else 0
+        t.ok(port.get("number") == 22 and port.get("allowedSourceAddressPrefix") == CL4 and
+             port.get("status") == "Initiated", "the request: port 22 from my IP", port)
+        t.ok(3500 < left <= 3600, "for the default hour (the policy's maximum is PT1H)", left)
+        t.ok(self.ssh("cl", VM4), "the access stays open for plain ssh afterwards")
+
 
 def scenarios(e):
     e.enroll()
     e.scenario_extend()
+    e.scenario_ssh()
 
 
 def main():
-    tap, rc = nh.main("usage: test_extend_e2e.py PATH/TO/jitgated PATH/TO/jitgate-agent",
+    if not CLI or not os.access(CLI, os.X_OK):
+        nh.skip_all("JITGATE_CLI does not name the built jitgate")
+    tap, rc = nh.main("usage: test_access_e2e.py PATH/TO/jitgated PATH/TO/jitgate-agent",
                       ("ip", "nft", "ssh", "ssh-keygen", "unshare", "mount"), Net, Extend,
                       scenarios)
     print(f"1..{tap.n}", flush=True)
