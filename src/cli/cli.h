@@ -78,6 +78,7 @@ extern const struct cli_cmd cli_cmd_jit_set;
 extern const struct cli_cmd cli_cmd_request;
 extern const struct cli_cmd cli_cmd_requests;
 extern const struct cli_cmd cli_cmd_revoke;
+extern const struct cli_cmd cli_cmd_ssh;
 extern const struct cli_cmd cli_cmd_agent_enroll_token;
 extern const struct cli_cmd cli_cmd_agent_list;
 extern const struct cli_cmd cli_cmd_agent_show;

@@ -56,6 +56,12 @@ use_server(struct cli_client *h, size_t i)
 	snprintf(h->server, sizeof(h->server), "%.*s", (int)strcspn(p, ","), p);
 }
 
+const char *
+cli_client_servers(const struct cli_client *h)
+{
+	return h->servers;
+}
+
 void
 cli_client_free(struct cli_client *h)
 {

@@ -21,6 +21,8 @@ struct cli_client;
 int cli_client_new(const struct cli_connection *conn, int timeout_s, struct cli_client **out,
 	struct jit_error *err);
 void cli_client_free(struct cli_client *h);
+/* The server URLs this client uses, "URL,URL,..." as given (replicas, in order). */
+const char *cli_client_servers(const struct cli_client *h);
 
 /* Sends method path (path starts with '/', api-version is appended) with body
  * (NULL: none). A 2xx answer sets *status and *out (NULL when the body is empty);

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "args.h"
+#include "client.h"
 #include "desired_state.h"
 #include "duration.h"
 #include "json_decode.h"
@@ -94,9 +95,11 @@ enroll_token(struct cli *c, int argc, char **argv, struct jit_error *err)
 	}
 	/* The token alone on stdout, so that TOKEN=$(jitgate agent enroll-token ...) works. */
 	printf("%s\n", token);
+	/* The agent gets every replica this CLI knows, so that it fails over as the CLI does. */
 	fprintf(stderr, "jitgate: a one-time enrollment token for resource group %s, valid until "
 		"%s;\njitgate: on the host or gateway to protect, put it in a file for "
-		"'jitgate-agent --enroll-token FILE'.\n", a.rg, expires);
+		"'jitgate-agent --server %s --ca CA --enroll-token FILE'.\n", a.rg, expires,
+		cli_client_servers(c->http));
 	rc = 0;
 out:
 	json_decref(body);

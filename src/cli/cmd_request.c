@@ -1,5 +1,5 @@
 /*
- * cmd_request.c: jitgate request | requests | revoke: asking for access
+ * cmd_request.c: jitgate request | requests | revoke | ssh: asking for access
  * (Azure's initiate), the history of requests, and ending access early
  * (jitgated's own .../revoke; Azure has none).
  *
@@ -10,12 +10,17 @@
  * point concerned reports a desired-state version at least as new as the one
  * the server had right after the request; the versions are read from the VMs
  * (properties.jit), which anyone allowed to request access may read.
+ *
+ * ssh is request --wait for one SSH port from my-ip, then exec of the system ssh:
+ * the process becomes ssh, so its exit status is ssh's.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "args.h"
 #include "model_json.h"
@@ -30,6 +35,7 @@ enum {
 	KEY_UNTIL,
 	KEY_JUSTIFICATION,
 	KEY_WAIT,
+	KEY_EXTEND,
 };
 
 #define WAIT_POLL_MS 200
@@ -52,6 +58,7 @@ struct request_args {
 	const char *until_text;
 	const char *justification;
 	bool wait;
+	bool extend;            /* move the end of running access (POST .../extend) */
 };
 
 static int
@@ -105,6 +112,9 @@ request_opt(void *ctx, int key, const char *arg, struct jit_error *err)
 		return 0;
 	case KEY_WAIT:
 		a->wait = true;
+		return 0;
+	case KEY_EXTEND:
+		a->extend = true;
 		return 0;
 	}
 	return cli_usage(err, "unexpected option");
@@ -515,7 +525,7 @@ request(struct cli *c, int argc, char **argv, struct jit_error *err)
 			goto out;
 		}
 		if (cli_rid_path(&ts[i].policy->id, path, sizeof(path) - 16, err) == 0) {
-			strcat(path, "/initiate");
+			strcat(path, a.extend ? "/extend" : "/initiate");
 			r = cli_call(c, "POST", path, body, NULL, &ans, err);
 		} else {
 			r = -1;
@@ -549,7 +559,9 @@ const struct cli_cmd cli_cmd_request = {
 	"--until TIME (2030-01-01T18:00:00Z), by default the longest the policy allows\n"
 	"for each port. Prints the addresses and ports to connect to and when access\n"
 	"ends. With --wait, returns once the VMs' enforcement points have applied the\n"
-	"access (bounded by --timeout, 30 s by default).\n",
+	"access (bounded by --timeout, 30 s by default). With --extend, moves the end\n"
+	"of access already running from the same source (--for counts from now, within\n"
+	"the maximum) without closing it: open connections stay up.\n",
 	(const struct cli_opt[]){
 		{"resource-group", 'g', "RG", "the VMs' resource group"},
 		{"port", KEY_PORT, "N", "a port to open (repeatable; required)"},
@@ -558,9 +570,143 @@ const struct cli_cmd cli_cmd_request = {
 		{"until", KEY_UNTIL, "TIME", "until when (UTC, ISO 8601)"},
 		{"justification", KEY_JUSTIFICATION, "TEXT", "why (recorded in the audit log)"},
 		{"wait", KEY_WAIT, NULL, "wait until the enforcement points applied it"},
+		{"extend", KEY_EXTEND, NULL, "extend running access instead of a new one"},
 		{NULL, 0, NULL, NULL},
 	},
 	request,
+	false,
+};
+
+/* ---- ssh ---- */
+
+/* What ssh asks for when the policy's maximum is longer: enough for a session. */
+#define SSH_DEFAULT_NS (3600LL * JIT_NS_PER_SEC)
+
+/* Up to the first "--": jitgate's own arguments; after it, ssh's. */
+static int
+split_dashes(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++)
+		if (strcmp(argv[i], "--") == 0)
+			return i;
+	return argc;
+}
+
+static int
+ssh_cmd(struct cli *c, int argc, char **argv, struct jit_error *err)
+{
+	struct request_args a = {0};
+	struct target_vm t;
+	char path[JIT_RESOURCE_ID_MAX + 16], addr[JIT_PREFIX_BUFSZ], port[8], *dest = NULL;
+	const char *vm, *at, *user = NULL;
+	const struct jit_port_rule *rule;
+	json_t *body, *ans = NULL;
+	jit_time now = jit_time_now();
+	int dash = split_dashes(argc, argv), n_ssh = argc - dash - (dash < argc), first, r;
+	char **sargv;
+
+	memset(&t, 0, sizeof(t));
+	if ((r = cli_args_parse(c, &cli_cmd_ssh, dash, argv, request_opt, &a, &first, err)) != 0)
+		return r > 0 ? 0 : -1;
+	if (dash - first != 1)
+		return cli_usage(err, "name one VM ([USER@]VM), then ssh's own arguments after --");
+	if (a.n_ports > 1)
+		return cli_usage(err, "--port: one SSH port");
+	if (a.has_until)
+		return cli_usage(err, "--until: use --for with ssh");
+	if (a.extend)
+		return cli_usage(err, "--extend: use 'jitgate request --extend'");
+	vm = argv[first];
+	if ((at = strrchr(vm, '@')) != NULL) {
+		if (at == vm || at[1] == '\0' || (size_t)(at - vm) > 64)
+			return cli_usage(err, "%.80s: expected [USER@]VM", vm);
+		if ((user = strndup(vm, (size_t)(at - vm))) == NULL)
+			return cli_fail(err, "out of memory");
+		vm = at + 1;
+	}
+	if (a.n_ports == 0)
+		a.ports[a.n_ports++] = 22;
+	a.wait = true;
+	r = -1;
+	if (check_vm(c, &a, vm, now, &t, err) != 0)
+		goto out;
+	if ((rule = entry_port(t.entry, a.ports[0])) == NULL) {
+		cli_fail(err, "port %u is not a JIT port of %s (%s); name its SSH port with --port",
+			a.ports[0], t.vm.id.name, t.hint);
+		goto out;
+	}
+	if (!a.has_for)
+		t.end[0] = now + (rule->max_duration_ns < SSH_DEFAULT_NS ? rule->max_duration_ns :
+			SSH_DEFAULT_NS);
+	if (t.vm.n_addresses == 0) {
+		cli_fail(err, "%s has no address to connect to ('jitgate vm show %s')",
+			t.vm.id.name, t.vm.id.name);
+		goto out;
+	}
+	if ((body = initiate_body(&a, &t, 1, t.policy)) == NULL) {
+		cli_fail(err, "out of memory");
+		goto out;
+	}
+	if (cli_rid_path(&t.policy->id, path, sizeof(path) - 16, err) == 0) {
+		strcat(path, "/initiate");
+		r = cli_call(c, "POST", path, body, NULL, &ans, err);
+	}
+	json_decref(body);
+	json_decref(ans);
+	if (r != 0) {
+		refusal_explain(&t, 1, t.policy, err);
+		goto out;
+	}
+	r = -1;
+	if (wait_applied(c, &t, 1, "the access", err) != 0)
+		goto out;
+	/* The address without its /32 or /128: a host for ssh. */
+	jit_prefix_format(&t.vm.addresses[0], addr);
+	addr[strcspn(addr, "/")] = '\0';
+	snprintf(port, sizeof(port), "%u", a.ports[0]);
+	if (asprintf(&dest, "%s%s%s", user ? user : "", user ? "@" : "", addr) < 0 ||
+		(sargv = calloc((size_t)n_ssh + 5, sizeof(*sargv))) == NULL) {
+		cli_fail(err, "out of memory");
+		goto out;
+	}
+	/* OpenSSH reads options after the destination too: the user's come last and win. */
+	sargv[0] = "ssh";
+	sargv[1] = "-p";
+	sargv[2] = port;
+	sargv[3] = dest;
+	for (int i = 0; i < n_ssh; i++)
+		sargv[4 + i] = argv[dash + 1 + i];
+	fprintf(stderr, "jitgate: port %s of %s is open from your address; ssh %s -p %s\n", port,
+		t.vm.id.name, dest, port);
+	fflush(NULL);
+	execvp("ssh", sargv);
+	cli_fail(err, "cannot run ssh: %s", strerror(errno));
+	free(sargv);
+out:
+	free(dest);
+	free((char *)user);
+	return r;
+}
+
+const struct cli_cmd cli_cmd_ssh = {
+	NULL, "ssh", "[USER@]VM [-g RG] [--port N] [--for DURATION] [-- SSH_ARGS...]",
+	"Request SSH access to a VM from your address, wait for it, and run ssh.",
+	"Requests access to port 22 (or --port N, the VM's SSH port) from my-ip (or\n"
+	"--source) for --for DURATION (by default an hour, or the policy's maximum if\n"
+	"that is shorter), waits until the VM's enforcement point has applied it (as\n"
+	"request --wait, bounded by --timeout), then runs the system ssh as\n"
+	"'ssh -p PORT [USER@]ADDRESS SSH_ARGS...' with the VM's first address. jitgate\n"
+	"becomes ssh: the exit status is ssh's. Arguments after -- are ssh's (options,\n"
+	"then a remote command).\n",
+	(const struct cli_opt[]){
+		{"resource-group", 'g', "RG", "the VM's resource group"},
+		{"port", KEY_PORT, "N", "the VM's SSH port (default 22)"},
+		{"source", KEY_SOURCE, "PREFIX", "my-ip (default), an address or a prefix"},
+		{"for", KEY_FOR, "DURATION", "how long (default: 1h, at most the maximum)"},
+		{"justification", KEY_JUSTIFICATION, "TEXT", "why (recorded in the audit log)"},
+		{NULL, 0, NULL, NULL},
+	},
+	ssh_cmd,
 	false,
 };
 
@@ -827,7 +973,7 @@ revoke_vm(struct cli *c, const struct request_args *a, const char *arg, struct t
 }
 
 static int
-revoke(struct cli *c, int argc, char **argv, struct jit_error *err)
+revoke_cmd(struct cli *c, int argc, char **argv, struct jit_error *err)
 {
 	struct request_args a = {0};
 	struct target_vm *ts = NULL;
@@ -920,6 +1066,6 @@ const struct cli_cmd cli_cmd_revoke = {
 		{"wait", KEY_WAIT, NULL, "wait until the enforcement points applied it"},
 		{NULL, 0, NULL, NULL},
 	},
-	revoke,
+	revoke_cmd,
 	false,
 };

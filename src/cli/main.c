@@ -33,6 +33,7 @@ static const struct cli_cmd *const commands[] = {
 	&cli_cmd_request,
 	&cli_cmd_requests,
 	&cli_cmd_revoke,
+	&cli_cmd_ssh,
 	&cli_cmd_agent_enroll_token,
 	&cli_cmd_agent_list,
 	&cli_cmd_agent_show,

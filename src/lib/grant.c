@@ -137,3 +137,68 @@ jit_grant_request(const struct jit_policy *p, const struct jit_initiate *in, jit
 	}
 	return 0;
 }
+
+/* The latest end of active access in p to number on vm from source, or 0 when none. */
+static jit_time
+active_end(const struct jit_policy *p, const struct jit_rid *vm, uint16_t number,
+	const struct jit_prefix *source, jit_time now)
+{
+	jit_time end = 0;
+
+	for (size_t i = 0; i < p->n_requests; i++) {
+		const struct jit_request *q = &p->requests[i];
+
+		for (size_t v = 0; v < q->n_vms; v++) {
+			if (!jit_rid_equal(&q->vms[v].id, vm))
+				continue;
+			for (size_t k = 0; k < q->vms[v].n_ports; k++) {
+				const struct jit_request_port *qp = &q->vms[v].ports[k];
+
+				if (qp->number != number || qp->status != JIT_STATUS_INITIATED ||
+					qp->end_time <= now)
+					continue;
+				for (size_t s = 0; s < qp->sources.n; s++)
+					if (jit_prefix_equal(&qp->sources.prefixes[s], source) &&
+						qp->end_time > end)
+						end = qp->end_time;
+			}
+		}
+	}
+	return end;
+}
+
+int
+jit_grant_extends(const struct jit_policy *p, const struct jit_request *r, jit_time now,
+	struct jit_error *err)
+{
+	char src[JIT_PREFIX_BUFSZ], end[JIT_TIME_BUFSZ], cur[JIT_TIME_BUFSZ];
+
+	for (size_t i = 0; i < r->n_vms; i++) {
+		const struct jit_request_vm *rv = &r->vms[i];
+
+		for (size_t j = 0; j < rv->n_ports; j++) {
+			const struct jit_request_port *rp = &rv->ports[j];
+			jit_time e;
+
+			if (rp->sources.n != 1)
+				return jit_errorf(err, 500, JIT_E_INTERNAL, "extension without one source");
+			e = active_end(p, &rv->id, rp->number, &rp->sources.prefixes[0], now);
+			jit_prefix_format(&rp->sources.prefixes[0], src);
+			if (e == 0)
+				return jit_errorf(err, 409, JIT_E_CONFLICT,
+					"virtualMachines[%zu].ports[%zu]: there is no active access to port %u "
+					"of '%s' from %s to extend; request it first", i, j, rp->number,
+					rv->id.name, src);
+			if (rp->end_time <= e) {
+				jit_time_format(rp->end_time, end);
+				jit_time_format(e, cur);
+				return jit_errorf(err, 400, JIT_E_BAD_REQUEST,
+					"virtualMachines[%zu].ports[%zu].endTimeUtc: '%s' is not later than "
+					"the current end '%s' of the access to port %u from %s (the latest "
+					"allowed is the policy's maximum from now)", i, j, end, cur,
+					rp->number, src);
+			}
+		}
+	}
+	return 0;
+}

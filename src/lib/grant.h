@@ -28,4 +28,12 @@ int jit_grant_request(const struct jit_policy *p, const struct jit_initiate *in,
 	const struct jit_prefix *caller, const char *requestor, struct jit_request *out,
 	struct jit_error *err);
 
+/* An extension (jitgate's, not Azure's): request r, built by jit_grant_request, may only
+ * move the end of access that is active at now. Every port of r must have an Initiated
+ * port in p's requests for the same VM, number and source whose end is after now (409
+ * Conflict otherwise: nothing to extend), and r's end must be later than that end (400).
+ * The maximum is jit_grant_request's, counted from now. */
+int jit_grant_extends(const struct jit_policy *p, const struct jit_request *r, jit_time now,
+	struct jit_error *err);
+
 #endif

@@ -81,6 +81,9 @@ static const struct route routes[] = {
 	/* Ours: end access early (Azure has no revoke operation). */
 	{"POST", RGP SEC "/locations/{loc}" JITP "/{name}/revoke", AUTH_USER, true,
 		JIT_ACTION "/revoke/action", CHECK_SELF, 0, jit_h_policy_revoke},
+	/* Ours: move the end of active access (a new request; the initiate action). */
+	{"POST", RGP SEC "/locations/{loc}" JITP "/{name}/extend", AUTH_USER, true,
+		JIT_ACTION "/initiate/action", CHECK_SELF, 0, jit_h_policy_extend},
 
 	/* Inventory */
 	{"GET", "/subscriptions", AUTH_USER, true, "Microsoft.Resources/subscriptions/read",

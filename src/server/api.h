@@ -156,6 +156,7 @@ void jit_h_policy_put(struct jit_call *c);
 void jit_h_policy_delete(struct jit_call *c);
 void jit_h_policy_initiate(struct jit_call *c);
 void jit_h_policy_revoke(struct jit_call *c);
+void jit_h_policy_extend(struct jit_call *c);
 
 void jit_h_sub_list(struct jit_call *c);
 void jit_h_sub_get(struct jit_call *c);

@@ -143,8 +143,8 @@ jit_h_policy_delete(struct jit_call *c)
 		jit_call_reply(c, existed ? 200 : 204, NULL);
 }
 
-void
-jit_h_policy_initiate(struct jit_call *c)
+static void
+request_access(struct jit_call *c, bool extend)
 {
 	char id_text[JIT_RESOURCE_ID_MAX];
 	struct jit_initiate *in = NULL;
@@ -170,7 +170,8 @@ jit_h_policy_initiate(struct jit_call *c)
 	}
 	json_decref(body);
 	jit_call_actor(c, &a);
-	if (jit_svc_initiate(c->api->store, &a, &id, in, &c->caller, &r, &err) != 0) {
+	if ((extend ? jit_svc_extend : jit_svc_initiate)(c->api->store, &a, &id, in, &c->caller,
+		&r, &err) != 0) {
 		jit_call_fail_audited(c, &err);
 	} else {
 		out = jit_request_to_json(&r);
@@ -181,6 +182,20 @@ jit_h_policy_initiate(struct jit_call *c)
 			jit_call_reply(c, 202, out);
 	}
 	jit_initiate_free(in);
+}
+
+void
+jit_h_policy_initiate(struct jit_call *c)
+{
+	request_access(c, false);
+}
+
+/* POST .../jitNetworkAccessPolicies/{name}/extend (ours): an initiate's body; each port
+ * must have active access from the same source, which this request makes end later. */
+void
+jit_h_policy_extend(struct jit_call *c)
+{
+	request_access(c, true);
 }
 
 /* POST .../jitNetworkAccessPolicies/{name}/revoke (ours; Azure has no early revoke):

@@ -533,11 +533,15 @@ request_details(const struct jit_request *r)
 	return s;
 }
 
-int
-jit_svc_initiate(struct jit_store *st, const struct jit_actor *a,
+/* An initiate, or (extend) an extension of active access: authorized by the initiate
+ * action either way (extending is requesting access), audited as what it is. */
+static int
+request_access(struct jit_store *st, const struct jit_actor *a,
 	const struct jit_rid *policy, const struct jit_initiate *in,
-	const struct jit_prefix *caller, struct jit_request *out, struct jit_error *err)
+	const struct jit_prefix *caller, bool extend, struct jit_request *out,
+	struct jit_error *err)
 {
+	const char *op = extend ? JIT_OP_EXTEND : JIT_OP_INITIATE;
 	char id[JIT_RESOURCE_ID_MAX];
 	const struct jit_principal *who = a->principal;
 	struct jit_policy *p = NULL;
@@ -563,19 +567,20 @@ jit_svc_initiate(struct jit_store *st, const struct jit_actor *a,
 	if (check_jit_enabled(tx, policy, err) != 0 ||
 		jit_store_policy_get(tx, policy, a->now, &p, err) != 0 ||
 		jit_grant_request(p, in, a->now, caller, who->display_name[0] ? who->display_name :
-		who->name, out, err) != 0 || own_addresses(tx, out, err) != 0)
+		who->name, out, err) != 0 || own_addresses(tx, out, err) != 0 ||
+		(extend && jit_grant_extends(p, out, a->now, err) != 0))
 		goto refuse;
 	if ((details = request_details(out)) == NULL) {
 		jit_errorf(err, 500, JIT_E_INTERNAL, "out of memory");
 		goto refuse;
 	}
 	if (jit_store_request_add(tx, policy, out, who->id, err) != 0 ||
-		jit_svc_audit(tx, a, JIT_OP_INITIATE, id, 202, details, vms, n_vms, err) != 0)
+		jit_svc_audit(tx, a, op, id, 202, details, vms, n_vms, err) != 0)
 		goto refuse;
 	r = jit_store_commit(tx, err);
 	goto done;
 refuse:
-	refused(st, tx, a, JIT_OP_INITIATE, id, vms,
+	refused(st, tx, a, op, id, vms,
 		n_vms < REFUSED_AUDIT_VMS_MAX ? n_vms : REFUSED_AUDIT_VMS_MAX, err);
 done:
 	if (r != 0)
@@ -584,6 +589,22 @@ done:
 	free(vms);
 	jit_policy_free(p);
 	return r;
+}
+
+int
+jit_svc_initiate(struct jit_store *st, const struct jit_actor *a,
+	const struct jit_rid *policy, const struct jit_initiate *in,
+	const struct jit_prefix *caller, struct jit_request *out, struct jit_error *err)
+{
+	return request_access(st, a, policy, in, caller, false, out, err);
+}
+
+int
+jit_svc_extend(struct jit_store *st, const struct jit_actor *a,
+	const struct jit_rid *policy, const struct jit_initiate *in,
+	const struct jit_prefix *caller, struct jit_request *out, struct jit_error *err)
+{
+	return request_access(st, a, policy, in, caller, true, out, err);
 }
 
 int

@@ -17,6 +17,8 @@
 #define JIT_OP_INITIATE JIT_OP_POLICY "/initiate/action"
 #define JIT_OP_REVOKE JIT_OP_POLICY "/revoke/action"
 #define JIT_OP_EXPIRE JIT_OP_POLICY "/expire/action"
+/* Audited as such; authorized by JIT_OP_INITIATE (extending is requesting access). */
+#define JIT_OP_EXTEND JIT_OP_POLICY "/extend/action"
 
 /* The policies inside scope (a subscription or group, which must exist), at location
  * or anywhere (NULL), each trimmed to what the actor may read, those it may read none
@@ -46,6 +48,15 @@ int jit_svc_policy_delete(struct jit_store *st, const struct jit_actor *a,
  * (JIT_FAMILY_ANY when unknown), the default source. *out is the recorded request
  * (jit_request_clear). */
 int jit_svc_initiate(struct jit_store *st, const struct jit_actor *a,
+	const struct jit_rid *policy, const struct jit_initiate *in,
+	const struct jit_prefix *caller, struct jit_request *out, struct jit_error *err);
+
+/* Extends active access (jitgate's, not Azure's): the same body and checks as an initiate,
+ * and every port must have active access from the same source that this request makes
+ * end later (grant.h: jit_grant_extends). Recorded as a new request, which supersedes the
+ * running one (NewerRequestInitiated); the enforcement point re-times its grant in place,
+ * so connections stay up. */
+int jit_svc_extend(struct jit_store *st, const struct jit_actor *a,
 	const struct jit_rid *policy, const struct jit_initiate *in,
 	const struct jit_prefix *caller, struct jit_request *out, struct jit_error *err);
 

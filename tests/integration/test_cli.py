@@ -136,7 +136,7 @@ def now():
 COMMANDS = [["login"], ["vm", "list"], ["vm", "show"], ["vm", "add"], ["vm", "remove"],
             ["jit", "enable"], ["jit", "edit"], ["jit", "show"], ["jit", "list"],
             ["jit", "disable"], ["jit", "set"], ["request"], ["requests"], ["revoke"],
-            ["agent", "enroll-token"]]
+            ["ssh"], ["agent", "enroll-token"]]
 
 
 @tap.test
@@ -192,6 +192,10 @@ def usage_errors_exit_2(c):
         (["request", "vm1", "--port", "22", "--for", "soon"], "duration"),
         (["request", "vm1", "--port", "22", "--until", "2001-01-01T00:00:00Z"], "future"),
         (["request", "vm1", "--port", "22", "--source", "300.1.1.1"], "--source"),
+        (["ssh"], "name one VM"),
+        (["ssh", "vm1", "vm2"], "name one VM"),
+        (["ssh", "@vm1"], "expected [USER@]VM"),
+        (["ssh", "vm1", "--port", "22", "--port", "2222"], "one SSH port"),
         (["requests", "a", "b"], "one VM"),
         (["revoke"], "VM"),
         (["agent", "enroll-token"], "-g RG"),
@@ -723,6 +727,42 @@ def revoke_ends_access_early(c):
 
 
 @tap.test
+def request_extend_moves_the_end_of_running_access(c):
+    def audited(op):
+        st, body, _ = api(c, "GET", c.vm_id("rg-jit", "lin") + "/providers/Jitgate/auditLogs")
+        expect(st == 200, body)
+        return [e for e in body["value"] if e["operationName"].endswith(op)]
+
+    # Nothing running from 10.6.6.6: nothing to extend (409), and that refusal is audited.
+    before = len(audited("/extend/action"))
+    fails(c, 1, "request", "lin", "--port", "22", "--source", "10.6.6.6", "--for", "20m",
+          "--extend", contains="no active access to port 22 of 'lin' from 10.6.6.6 to extend")
+    ok(c, "request", "lin", "--port", "22", "--source", "10.6.6.6", "--for", "10m")
+    first = ok(c, "requests", "lin", "-o", "json").json()[0]
+    # Not to an earlier end.
+    fails(c, 1, "request", "lin", "--port", "22", "--source", "10.6.6.6", "--for", "5m",
+          "--extend", contains="is not later than the current end")
+    j = ok(c, "request", "lin", "--port", "22", "--source", "10.6.6.6", "--for", "40m",
+           "--extend", "--justification", "more time", "-o", "json").json()
+    left = iso_to_dt(j["access"][0]["endTimeUtc"]) - now()
+    expect(dt.timedelta(minutes=39) < left <= dt.timedelta(minutes=41), "--for counts from now",
+           left)
+    mine = ok(c, "requests", "lin", "-o", "json").json()
+    newest, older = mine[0], [r for r in mine if r["startTimeUtc"] == first["startTimeUtc"]][0]
+    expect(newest["justification"] == "more time" and
+           newest["virtualMachines"][0]["ports"][0]["status"] == "Initiated", newest)
+    expect(older["virtualMachines"][0]["ports"][0]["statusReason"] == "NewerRequestInitiated",
+           "the extension supersedes the running request", older)
+    # Beyond the port's maximum (PT3H from now): refused like an initiate.
+    fails(c, 1, "request", "lin", "--port", "22", "--source", "10.6.6.6", "--for", "4h",
+          "--extend", contains="maximum request duration")
+    ext = audited("/extend/action")
+    expect(len(ext) == before + 4, "every extension and refusal is audited as extend", ext)
+    expect(sum(1 for e in ext if e["result"] == "Succeeded") >= 1, ext)
+    ok(c, "revoke", "lin", "--port", "22", "--source", "10.6.6.6")
+
+
+@tap.test
 def request_wait(c):
     fails(c, 1, "request", "lin", "--port", "22", "--wait", contains="no enforcement point")
     cred = enroll_host(c, "rg-jit", "ep-w1", "w1", "10.4.0.9")
@@ -844,6 +884,11 @@ def server_list_fails_over_to_the_next_replica(c):
     # Every URL of the list is checked.
     fails(c, 2, "vm", "list", "--server", f"{c.srv.url},http://127.0.0.1:1",
           "--token-file", c.token_file, "--ca", c.ca, contains="plain HTTP")
+    # An enrollment token's instructions carry the whole list, for the agent to fail over.
+    add_rg(c, "rg-failover")
+    r = ok(c, "agent", "enroll-token", "-g", "rg-failover", "--server", servers,
+           "--token-file", c.token_file, "--ca", c.ca)
+    expect(f"jitgate-agent --server {servers} " in r.err, r)
     # Only dead servers: the error names the last one tried.
     r = fails(c, 1, "vm", "list", "--server", f"https://127.0.0.1:{dead},https://127.0.0.1:{dead}",
               "--token-file", c.token_file, "--ca", c.ca)

@@ -2,7 +2,8 @@
  * test_grant.c: what an initiate yields against its policy (grant.c): the
  * caller's address as default source, sources inside the rule's prefixes only,
  * end times in the future and within the maximum (clamped within the skew),
- * unknown VMs and ports refused with the field named.
+ * unknown VMs and ports refused with the field named; an extension only of
+ * access active from the same source, to a later end.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -150,12 +151,81 @@ test_refused(void **state)
 	jit_policy_free(p);
 }
 
+/* p gets one request: port 22 of web1 from source, started at start, ending at end,
+ * with status st. */
+static void
+add_request(struct jit_policy *p, const char *source, jit_time start, jit_time end,
+	enum jit_port_status st)
+{
+	struct jit_prefix caller = pfx("10.1.2.3");
+	struct jit_request *rs;
+	struct jit_error e;
+	struct ask a;
+
+	rs = realloc(p->requests, (p->n_requests + 1) * sizeof(*rs));
+	assert_non_null(rs);
+	p->requests = rs;
+	ask(&a, "web1", 22, source, end);
+	assert_int_equal(jit_grant_request(p, &a.in, start, &caller, "alice",
+		&p->requests[p->n_requests], &e), 0);
+	p->requests[p->n_requests].vms[0].ports[0].status = st;
+	p->n_requests++;
+}
+
+/* 0, or the error's status with its message checked. */
+static int
+extends(struct jit_policy *p, const char *source, jit_time end, const char *want)
+{
+	struct jit_prefix caller = pfx("10.1.2.3");
+	struct jit_request r;
+	struct jit_error e;
+	struct ask a;
+	int rc = 0;
+
+	ask(&a, "web1", 22, source, end);
+	assert_int_equal(jit_grant_request(p, &a.in, NOW, &caller, "alice", &r, &e), 0);
+	if (jit_grant_extends(p, &r, NOW, &e) != 0) {
+		rc = e.status;
+		if (want != NULL && strstr(e.message, want) == NULL)
+			fail_msg("message \"%s\" does not say \"%s\"", e.message, want);
+	}
+	jit_request_clear(&r);
+	return rc;
+}
+
+static void
+test_extends(void **state)
+{
+	struct jit_policy *p = policy();
+
+	(void)state;
+	/* Nothing running: nothing to extend. */
+	assert_int_equal(extends(p, NULL, NOW + 30 * MIN, "no active access to port 22 of "
+		"'web1' from 10.1.2.3 to extend"), 409);
+	/* Ended access (its end is past, or it was revoked) is not extended either. */
+	add_request(p, NULL, NOW - 20 * MIN, NOW - MIN, JIT_STATUS_INITIATED);
+	add_request(p, NULL, NOW - 20 * MIN, NOW + 5 * MIN, JIT_STATUS_REVOKED);
+	assert_int_equal(extends(p, NULL, NOW + 30 * MIN, "to extend"), 409);
+	/* Running from the caller's address until NOW + 10 min. */
+	add_request(p, NULL, NOW - 5 * MIN, NOW + 10 * MIN, JIT_STATUS_INITIATED);
+	assert_int_equal(extends(p, NULL, NOW + 30 * MIN, NULL), 0);
+	assert_int_equal(extends(p, "10.1.2.3/32", NOW + 30 * MIN, NULL), 0);
+	/* Not from another source, even one that contains it. */
+	assert_int_equal(extends(p, "10.1.2.0/24", NOW + 30 * MIN, "from 10.1.2.0/24"), 409);
+	/* Not to an end that is not later. */
+	assert_int_equal(extends(p, NULL, NOW + 10 * MIN, "is not later than the current end"),
+		400);
+	assert_int_equal(extends(p, NULL, NOW + 5 * MIN, "is not later"), 400);
+	jit_policy_free(p);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_granted),
 		cmocka_unit_test(test_refused),
+		cmocka_unit_test(test_extends),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
