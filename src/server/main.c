@@ -41,6 +41,7 @@
 #include "db.h"
 #include "state_dir.h"
 #include "svc_jit.h"
+#include "svc_setup.h"
 #include "tls.h"
 
 #define DEFAULT_LISTEN "127.0.0.1:8443"
@@ -349,110 +350,6 @@ fatal(const char *what, const struct jit_error *err)
 	jit_log(JIT_LOG_ERROR, "fatal", "what", what, "error", err->message, (const char *)NULL);
 }
 
-/* Writes the bootstrap token file: new file only, 0600, never overwritten. */
-static int
-write_secret_file(const char *path, const char *text, struct jit_error *err)
-{
-	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	size_t len = strlen(text);
-
-	if (fd < 0)
-		return jit_errorf(err, 500, JIT_E_INTERNAL, "cannot create %s: %s", path,
-			strerror(errno));
-	if (write(fd, text, len) != (ssize_t)len || write(fd, "\n", 1) != 1 || fsync(fd) != 0) {
-		close(fd);
-		unlink(path);
-		return jit_errorf(err, 500, JIT_E_INTERNAL, "cannot write %s", path);
-	}
-	close(fd);
-	return 0;
-}
-
-/* With no role assignment at all (first start, or a store from before roles existed),
- * the bootstrap principal "admin" becomes Owner of everything ("/"). */
-static int
-owner_if_nobody_is(struct jit_tx *tx, struct jit_error *err)
-{
-	struct jit_role_assignment a = {.created = jit_time_now()}, *all;
-	struct jit_principal admin;
-	bool created;
-	size_t n;
-
-	if (jit_store_assignment_list(tx, NULL, true, 0, &all, &n, err) != 0)
-		return -1;
-	free(all);
-	if (n > 0)
-		return 0;
-	if (jit_store_principal_find(tx, "admin", &admin, err) != 0)
-		return -1;
-	jit_guid_new(a.id);
-	a.scope.kind = JIT_RID_ROOT;
-	a.principal_id = admin.id;
-	snprintf(a.role_id, sizeof(a.role_id), "%s", JIT_ROLE_OWNER);
-	if (jit_store_assignment_put(tx, &a, &created, err) != 0)
-		return -1;
-	jit_log(JIT_LOG_INFO, "owner_assigned", "principal", "admin", "scope", "/",
-		(const char *)NULL);
-	return 0;
-}
-
-/* First start: a default subscription and the bootstrap Owner with its token. */
-static int
-bootstrap(struct jit_store *st, const char *dir, struct jit_error *err)
-{
-	char token_path[PATH_MAX];
-	struct jit_subscription *subs;
-	struct jit_principal admin = {.kind = JIT_PRINCIPAL_USER};
-	struct jit_token tok;
-	bool created, have_admin;
-	size_t n;
-	struct jit_principal p;
-	struct jit_tx *tx;
-
-	if (jit_store_begin(st, true, &tx, err) != 0)
-		return -1;
-	if (jit_store_sub_list(tx, &subs, &n, err) != 0)
-		goto fail;
-	free(subs);
-	if (n == 0) {
-		struct jit_subscription sub = {.created = jit_time_now()};
-
-		jit_guid_new(sub.name);
-		snprintf(sub.display_name, sizeof(sub.display_name), "Default");
-		if (jit_store_sub_put(tx, &sub, &created, err) != 0)
-			goto fail;
-		jit_log(JIT_LOG_INFO, "subscription_created", "subscription", sub.name,
-			(const char *)NULL);
-	}
-	have_admin = jit_store_principal_get(tx, 1, &p, err) == 0;
-	if (!have_admin) {
-		if (join_path(token_path, sizeof(token_path), dir, "admin.token", err) != 0)
-			goto fail;
-		snprintf(admin.name, sizeof(admin.name), "admin");
-		snprintf(admin.display_name, sizeof(admin.display_name), "admin");
-		admin.created = jit_time_now();
-		if (jit_store_principal_add(tx, &admin, err) != 0 ||
-			jit_token_new("jgt", &tok, err) != 0 ||
-			jit_store_token_add(tx, admin.id, "bootstrap", tok.id, tok.hash, admin.created, 0,
-				err) != 0)
-			goto fail;
-		unlink(token_path);
-		if (write_secret_file(token_path, tok.text, err) != 0) {
-			sodium_memzero(&tok, sizeof(tok));
-			goto fail;
-		}
-		sodium_memzero(&tok, sizeof(tok));
-		jit_log(JIT_LOG_INFO, "bootstrap_token_written", "principal", "admin", "path",
-			token_path, (const char *)NULL);
-	}
-	if (owner_if_nobody_is(tx, err) != 0)
-		goto fail;
-	return jit_store_commit(tx, err);
-fail:
-	jit_store_rollback(tx);
-	return -1;
-}
-
 static int
 load_tls(const struct options *o, char **cert, char **key, struct jit_error *err)
 {
@@ -700,16 +597,11 @@ open_audit_keys(struct jit_store *st, const char *path, bool rotate,
 	struct jit_audit_keyfile *kf, struct jit_error *err)
 {
 	char head[JIT_AUDIT_HASH_HEX], from[24], pk[2 * JIT_AUDIT_SIGN_PK_BYTES + 1];
-	struct jit_tx *tx;
 	int64_t seq;
 	bool created;
-	int r;
 
-	if (jit_store_begin(st, false, &tx, err) != 0)
-		return -1;
-	r = jit_store_audit_head(tx, &seq, head, err);
-	jit_store_rollback(tx);
-	if (r != 0 || jit_audit_keyfile_open(path, seq + 1, kf, &created, err) != 0)
+	if (jit_svc_audit_head(st, &seq, head, err) != 0 ||
+		jit_audit_keyfile_open(path, seq + 1, kf, &created, err) != 0)
 		return -1;
 	if (rotate && !created && jit_audit_keyfile_rotate(kf, path, seq + 1, err) != 0)
 		return -1;
@@ -734,7 +626,7 @@ main(int argc, char **argv)
 	struct options o;
 	struct sweeper sw = {.checkpoint_seq = -1};
 	struct jit_audit_keyfile keys = {.fd = -1};
-	char key_path[PATH_MAX];
+	char key_path[PATH_MAX], token_path[PATH_MAX];
 	char *cert = NULL, *key = NULL;
 	struct jit_error err;
 	struct jit_sd_watchdog *watchdog = NULL;
@@ -821,7 +713,8 @@ main(int argc, char **argv)
 	}
 	jit_store_set_audit_keys(store, &keys.keys);
 	api.audit_keys = &keys.keys;
-	if (bootstrap(store, o.state_dir, &err) != 0) {
+	if (join_path(token_path, sizeof(token_path), o.state_dir, "admin.token", &err) != 0 ||
+		jit_svc_setup_first_start(store, token_path, &err) != 0) {
 		fatal("bootstrapping", &err);
 		goto out;
 	}

@@ -130,3 +130,17 @@ jit_svc_audit_checkpoint(struct jit_store *st, const struct jit_actor *a,
 		return -1;
 	return jit_audit_checkpoint_sign(out, seq, head, now, jit_audit_keyring_signer(kr), err);
 }
+
+int
+jit_svc_audit_head(struct jit_store *st, int64_t *seq, char head[JIT_AUDIT_HASH_HEX],
+	struct jit_error *err)
+{
+	struct jit_tx *tx;
+	int r;
+
+	if (jit_store_begin(st, false, &tx, err) != 0)
+		return -1;
+	r = jit_store_audit_head(tx, seq, head, err);
+	jit_store_rollback(tx);
+	return r;
+}

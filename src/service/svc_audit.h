@@ -19,6 +19,11 @@ void jit_svc_audit_refusal(struct jit_store *st, const struct jit_actor *a,
 	const char *operation, const char *resource_id, const struct jit_rid *vms, size_t n_vms,
 	const struct jit_error *failure);
 
+/* The chain's head: the last entry's seq (0 when empty) and hash, read in a transaction
+ * of its own (jitgated's start keys the audit MAC from the entry after it). */
+int jit_svc_audit_head(struct jit_store *st, int64_t *seq, char head[JIT_AUDIT_HASH_HEX],
+	struct jit_error *err);
+
 /* Appends e (jitgated's own entry: a summary, a sweep) in a transaction of its own. */
 int jit_svc_audit_entry(struct jit_store *st, const struct jit_audit_entry *e,
 	struct jit_error *err);
