@@ -319,9 +319,21 @@ def revoke_ends_access_early(c):
     body = {"virtualMachines": [{"id": c.vm_id("vm1"), "ports": [
         {"number": 22, "endTimeUtc": in_(900), "allowedSourceAddressPrefix": "10.6.6.6"}]}]}
     expect(c.srv.request("POST", c.pol + "/initiate", body)[0] == 202)
+    before = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
     st, r, _ = c.srv.request("POST", c.pol + "/revoke", {"virtualMachines": [
         {"id": c.vm_id("vm1"), "ports": [{"number": 22, "allowedSourceAddressPrefix": "10.6.6.6"}]}]})
+    after = dt.datetime.now(dt.timezone.utc)
     expect(st == 200 and r["revokedPorts"] == 1, st, r)
+    # The audit entry records when the access really ended (now), not a placeholder.
+    st, log, _ = c.srv.request("GET", "/providers/Jitgate/auditLogs")
+    entry = next(e for e in log["value"] if e["operationName"].endswith("/revoke/action")
+                 and e.get("status") != "Failed" and e.get("httpStatus", 200) == 200)
+    details = entry["details"]
+    if isinstance(details, str):
+        details = json.loads(details)
+    ended = dt.datetime.fromisoformat(details["endTimeUtc"].replace("Z", "+00:00"))
+    expect(before - dt.timedelta(seconds=1) <= ended <= after + dt.timedelta(seconds=1),
+           "the revoke's audit entry records its real end time", before, ended, after)
     st, pol, _ = c.srv.request("GET", c.pol)
     port = pol["properties"]["requests"][0]["virtualMachines"][0]["ports"][0]
     expect(port["status"] == "Revoked" and port["statusReason"] == "UserRequested", port)
