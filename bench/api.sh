@@ -47,6 +47,28 @@ for t in 1 4; do
 	"$build/bench/api_bench" "$url" "$ca" "$tok" "$pol/initiate?api-version=2020-01-01" POST \
 		"$dir/initiate.json" "$t" "$seconds" | sed "s/^/threads=$t /"
 done
+# The framework's ceiling, same run, same client, same certificate: bare libmicrohttpd with
+# jitgated's daemon options answering GET policy's own body (bench/mhd_bare.c). The client
+# is not the bottleneck when the bare server's rate is well above jitgated's with the
+# same client threads.
+api GET "$pol" >"$dir/policy.json"
+"$build/bench/mhd_bare" "$ca" "$dir/tls/key.pem" "$dir/policy.json" >"$dir/bare.out" 2>&1 &
+bare=$!
+for _ in $(seq 100); do
+	bport=$(sed -n 's/^port \([0-9]*\)$/\1/p' "$dir/bare.out") && [ -n "$bport" ] && break
+	sleep 0.1
+done
+echo "== GET policy: jitgated vs bare libmicrohttpd (same options, fixed body; ${seconds}s per row)"
+for t in 1 4; do
+	j=$("$build/bench/api_bench" "$url" "$ca" "$tok" "$pol?api-version=2020-01-01" GET - "$t" \
+		"$seconds")
+	b=$("$build/bench/api_bench" "https://127.0.0.1:$bport" "$ca" "$tok" \
+		"$pol?api-version=2020-01-01" GET - "$t" "$seconds")
+	echo "threads=$t jitgated $j"
+	echo "threads=$t bare     $b"
+	echo "$j $b" | awk -v t="$t" '{for (i = 1; i <= NF; i++) if ($i == "req/s,") r[++n] = $(i - 1); printf "threads=%s jitgated/bare = %.2f\n", t, r[1] / r[2]}'
+done
+kill "$bare" 2>/dev/null && wait "$bare" 2>/dev/null || true
 # A Prometheus scrape against the GET policy next to it, same run, same client: the
 # ratio says what /metrics costs in units of an ordinary read (docs/metrics.md).
 echo "== GET /metrics beside GET policy (1 thread; ${seconds}s each, interleaved twice)"
