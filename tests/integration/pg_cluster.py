@@ -76,6 +76,9 @@ class Cluster:
     def _run(self, args, check=True, **kw):
         if self.user:
             args = ["runuser", "-u", self.user, "--"] + args
+        # From the cluster's own directory: the checkout may be one the postgres user
+        # cannot enter (a clone under /root), and pg_ctl changes back to where it started.
+        kw.setdefault("cwd", self.base)
         return subprocess.run(args, check=check, stdout=subprocess.PIPE,
                               stderr=subprocess.STDOUT, **kw)
 
