@@ -400,9 +400,8 @@ def whoami_says_who_and_from_where(c):
 def a_ca_file_is_the_only_trust_anchor_read(c):
     """With a CA file given, no system CA store is opened: neither trusted nor read (it
     was a third of the CLI's start-up time)."""
-    if shutil.which("strace") is None:
-        tap.diag("strace is not installed: the files the CLI opens are not checked")
-        return
+    expect(shutil.which("strace") is not None,
+           "strace is installed (make test installs it: scripts/packages.txt, test)")
     trace = os.path.join(c.tmp, "whoami.strace")
     p = subprocess.run(["strace", "-f", "-qq", "-e", "trace=open,openat,openat2", "-o", trace,
                         c.cli, "whoami"] + conn(c), capture_output=True, text=True,
